@@ -1,0 +1,229 @@
+package reftable
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// block is one parsed block. For the first block of a table, data starts at
+// file offset 0 and includes the file header, so that offsets stored in
+// the block index data directly. For log blocks data is inflated.
+type block struct {
+	off        int64 // file offset of the block
+	typ        byte
+	data       []byte // block bytes up to block_len
+	headerOff  int    // offset of the block header in data
+	restartOff int    // offset of the restart table in data
+	nRestarts  int
+	size       int64 // bytes the block occupies on disk, padding included
+}
+
+// blockReader loads blocks of one table; it owns the buffers and the zlib
+// state so that iterating allocates nothing per block. It is not safe for
+// concurrent use.
+type blockReader struct {
+	t   *Table
+	buf []byte // raw bytes read from the table
+	inf []byte // inflated log block
+
+	sr *io.SectionReader
+	br *bufio.Reader
+	zr io.ReadCloser
+}
+
+func isBlockType(typ byte) bool {
+	switch typ {
+	case blockTypeRef, blockTypeObj, blockTypeIndex, blockTypeLog:
+		return true
+	}
+	return false
+}
+
+// load reads the block at off into b. It returns false without error when
+// off is at the end of the data or the block there is not of type want
+// (want 0 accepts any type): that is how sections end.
+func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
+	t := r.t
+	if off < 0 || off >= t.dataEnd {
+		return false, nil
+	}
+	headerOff := 0
+	if off == 0 {
+		headerOff = t.headerSize
+	}
+	avail := t.dataEnd - off
+	if avail < int64(headerOff+4) {
+		return false, t.corrupt(off, "truncated block header")
+	}
+	guess := int64(t.blockSize)
+	if guess == 0 {
+		guess = DefaultBlockSize
+	}
+	n := min(guess, avail)
+	data, err := r.read(off, int(n))
+	if err != nil {
+		return false, err
+	}
+	typ := data[headerOff]
+	if !isBlockType(typ) {
+		return false, t.corrupt(off+int64(headerOff), "unknown block type %q", typ)
+	}
+	if want != 0 && typ != want {
+		return false, nil
+	}
+	blen := int(uint24(data[headerOff+1:]))
+	if blen < headerOff+4+2 {
+		return false, t.corrupt(off+int64(headerOff+1), "block length %d too small", blen)
+	}
+	var size int64
+	if typ == blockTypeLog {
+		if limit := t.maxLogBlock(); blen > limit {
+			return false, t.corrupt(off+int64(headerOff+1), "log block length %d exceeds %d", blen, limit)
+		}
+		consumed, err := r.inflate(off, headerOff, blen)
+		if err != nil {
+			return false, err
+		}
+		data = r.inf[:blen]
+		size = int64(headerOff+4) + consumed
+	} else {
+		if blen > len(data) {
+			if t.blockSize != 0 || int64(blen) > avail {
+				return false, t.corrupt(off+int64(headerOff+1), "block length %d exceeds block", blen)
+			}
+			if data, err = r.read(off, blen); err != nil {
+				return false, err
+			}
+		}
+		switch {
+		case t.blockSize == 0:
+			size = int64(blen)
+		case blen < t.blockSize && blen < len(data) && data[blen] != 0:
+			// Not padded: the next block (or the footer) starts here.
+			size = int64(blen)
+		default:
+			size = int64(t.blockSize)
+		}
+		size = min(size, avail)
+		data = data[:blen]
+	}
+	nr := int(binary.BigEndian.Uint16(data[blen-2:]))
+	restartOff := blen - 2 - 3*nr
+	if restartOff < headerOff+4 {
+		return false, t.corrupt(off+int64(blen-2), "restart count %d too large for block", nr)
+	}
+	*b = block{off: off, typ: typ, data: data, headerOff: headerOff, restartOff: restartOff, nRestarts: nr, size: size}
+	return true, nil
+}
+
+// read reads n bytes at off into r.buf.
+func (r *blockReader) read(off int64, n int) ([]byte, error) {
+	if cap(r.buf) < n {
+		r.buf = make([]byte, n)
+	}
+	buf := r.buf[:n]
+	if _, err := r.t.src.ReadAt(buf, off); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, r.t.corrupt(off, "table shorter than its footer says")
+		}
+		return nil, &IOError{Table: r.t.name, Offset: off, Err: err}
+	}
+	return buf, nil
+}
+
+// inflate decompresses the log block at off into r.inf[:blen] (the header
+// bytes are copied verbatim) and returns the compressed bytes consumed.
+func (r *blockReader) inflate(off int64, headerOff, blen int) (int64, error) {
+	t := r.t
+	skip := headerOff + 4
+	if cap(r.inf) < blen {
+		r.inf = make([]byte, blen)
+	}
+	copy(r.inf[:skip], r.buf[:skip])
+	start := off + int64(skip)
+	if r.sr == nil {
+		r.sr = io.NewSectionReader(t.src, start, t.dataEnd-start)
+		r.br = bufio.NewReaderSize(r.sr, 4096)
+	} else {
+		*r.sr = *io.NewSectionReader(t.src, start, t.dataEnd-start)
+		r.br.Reset(r.sr)
+	}
+	var err error
+	if r.zr == nil {
+		r.zr, err = zlib.NewReader(r.br)
+	} else {
+		err = r.zr.(zlib.Resetter).Reset(r.br, nil)
+	}
+	if err == nil {
+		_, err = io.ReadFull(r.zr, r.inf[skip:blen])
+	}
+	if err == nil {
+		var one [1]byte
+		var k int
+		k, err = r.zr.Read(one[:])
+		if k > 0 {
+			return 0, t.corrupt(off, "log block inflates to more than its length %d", blen)
+		}
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	if err != nil {
+		var ioErr *IOError
+		if errors.As(err, &ioErr) {
+			return 0, err
+		}
+		return 0, t.corrupt(off, "log block: zlib: %v", err)
+	}
+	pos, _ := r.sr.Seek(0, io.SeekCurrent)
+	return pos - int64(r.br.Buffered()), nil
+}
+
+// restartKey returns the key stored at restart point i, which must be a
+// record without prefix compression.
+func (b *block) restartKey(t *Table, i int) ([]byte, error) {
+	p := b.headerOff + 4
+	at := b.restartOff + 3*i
+	off := int(uint24(b.data[at:]))
+	if off < p || off >= b.restartOff {
+		return nil, t.corrupt(b.off+int64(at), "restart offset %d outside records", off)
+	}
+	in := b.data[off:b.restartOff]
+	prefix, n1 := readVarint(in)
+	sufx, n2 := readVarint(in[max(n1, 0):])
+	if n1 <= 0 || n2 <= 0 || prefix != 0 {
+		return nil, t.corrupt(b.off+int64(off), "bad record at restart point")
+	}
+	sufx >>= 3
+	if sufx > uint64(len(in)-n1-n2) {
+		return nil, t.corrupt(b.off+int64(off), "restart key past end of block")
+	}
+	return in[n1+n2 : n1+n2+int(sufx)], nil
+}
+
+// seekRestart returns the offset in b.data from which a linear scan for
+// want must start: the last restart point whose key is <= want, or the
+// first record.
+func (b *block) seekRestart(t *Table, want []byte) (int, error) {
+	lo, hi := 0, b.nRestarts // find the first restart with key > want
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		k, err := b.restartKey(t, mid)
+		if err != nil {
+			return 0, err
+		}
+		if bytes.Compare(k, want) > 0 {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo == 0 {
+		return b.headerOff + 4, nil
+	}
+	return int(uint24(b.data[b.restartOff+3*(lo-1):])), nil
+}

@@ -1,0 +1,228 @@
+package reftable
+
+import "bytes"
+
+// tableIter is the internal pull cursor over one section of one table. It
+// decodes records in place: the current record aliases the iterator's
+// buffers and is valid until the next call to next or seek. It is not safe
+// for concurrent use.
+type tableIter struct {
+	t   *Table
+	typ byte // block type of the section being iterated
+
+	rd, alt blockReader // alt holds the next block while peeking
+	blk     block
+	loaded  bool
+	pos     int // offset in blk.data of the next record
+	pending bool
+	done    bool
+	err     error
+
+	key     []byte
+	extra   byte
+	ref     RefRecord
+	log     LogRecord
+	child   uint64   // index record: offset of the indexed block
+	offsets []uint64 // obj record: ref block offsets
+	peekKey []byte
+}
+
+func newTableIter(t *Table, typ byte) *tableIter {
+	it := &tableIter{t: t, typ: typ}
+	it.rd.t, it.alt.t = t, t
+	return it
+}
+
+func (it *tableIter) fail(err error) bool {
+	it.err = err
+	it.done = true
+	return false
+}
+
+// start positions the iterator at the first record of the section of type
+// typ at off.
+func (it *tableIter) start(off int64) {
+	it.pending, it.done, it.err = false, false, nil
+	ok, err := it.rd.load(&it.blk, off, it.typ)
+	if err != nil || !ok {
+		it.loaded = false
+		it.fail(err)
+		return
+	}
+	it.loaded = true
+	it.pos = it.blk.headerOff + 4
+	it.key = it.key[:0]
+}
+
+// next advances to the next record of the section and reports whether
+// there is one.
+func (it *tableIter) next() bool {
+	if it.pending {
+		it.pending = false
+		return true
+	}
+	for !it.done {
+		if it.pos < it.blk.restartOff {
+			return it.decode()
+		}
+		ok, err := it.rd.load(&it.blk, it.blk.off+it.blk.size, it.typ)
+		if err != nil || !ok {
+			return it.fail(err)
+		}
+		it.pos = it.blk.headerOff + 4
+		it.key = it.key[:0]
+	}
+	return false
+}
+
+// decode decodes the record at it.pos and advances past it.
+func (it *tableIter) decode() bool {
+	b := &it.blk
+	in := b.data[it.pos:b.restartOff]
+	key, extra, n, reason := decodeKey(in, it.key)
+	if reason != "" {
+		return it.fail(it.t.corrupt(b.off+int64(it.pos), "%s", reason))
+	}
+	it.key, it.extra = key, extra
+	in = in[n:]
+	var m int
+	switch b.typ {
+	case blockTypeRef:
+		m, reason = decodeRef(&it.ref, key, extra, in, it.t.minIndex, it.t.hash.Size())
+	case blockTypeLog:
+		m, reason = decodeLog(&it.log, key, extra, in, it.t.hash.Size())
+	case blockTypeIndex:
+		var v uint64
+		if v, m = readVarint(in); m <= 0 {
+			reason = "bad index record"
+		}
+		it.child = v
+	case blockTypeObj:
+		it.offsets, m, reason = decodeObj(it.offsets, extra, in)
+	}
+	if reason != "" {
+		return it.fail(it.t.corrupt(b.off+int64(it.pos), "%s", reason))
+	}
+	it.pos += n + m
+	return true
+}
+
+// seekInBlock positions the iterator in the current block so that next
+// returns the first record with key >= want; if the block has none, next
+// continues with the following block.
+func (it *tableIter) seekInBlock(want []byte) bool {
+	pos, err := it.blk.seekRestart(it.t, want)
+	if err != nil {
+		return it.fail(err)
+	}
+	it.pos, it.key, it.pending = pos, it.key[:0], false
+	for it.pos < it.blk.restartOff {
+		if !it.decode() {
+			return false
+		}
+		if bytes.Compare(it.key, want) >= 0 {
+			it.pending = true
+			return true
+		}
+	}
+	return true
+}
+
+// firstKey returns the first key of block b, decoded into it.peekKey.
+func (it *tableIter) firstKey(b *block) ([]byte, error) {
+	key, _, _, reason := decodeKey(b.data[b.headerOff+4:b.restartOff], it.peekKey[:0])
+	if reason != "" {
+		return nil, it.t.corrupt(b.off+int64(b.headerOff+4), "first key: %s", reason)
+	}
+	it.peekKey = key
+	return key, nil
+}
+
+// seekLinear walks the blocks of the section starting at off to the last
+// one whose first key is <= want, and seeks in it.
+func (it *tableIter) seekLinear(off int64, want []byte) {
+	it.start(off)
+	for !it.done {
+		var nb block
+		ok, err := it.alt.load(&nb, it.blk.off+it.blk.size, it.typ)
+		if err != nil {
+			it.fail(err)
+			return
+		}
+		if !ok || nb.restartOff <= nb.headerOff+4 {
+			break
+		}
+		k, err := it.firstKey(&nb)
+		if err != nil {
+			it.fail(err)
+			return
+		}
+		if bytes.Compare(k, want) > 0 {
+			break
+		}
+		it.rd, it.alt = it.alt, it.rd
+		it.blk = nb
+	}
+	if !it.done {
+		it.seekInBlock(want)
+	}
+}
+
+// seek positions the iterator so that next returns the first record of the
+// section with key >= want, using the section's index when it has one.
+func (it *tableIter) seek(want []byte) {
+	start, index, ok := it.t.section(it.typ)
+	if !ok {
+		it.done, it.pending, it.err = true, false, nil
+		return
+	}
+	if index == 0 {
+		it.seekLinear(start, want)
+		return
+	}
+	typ := it.typ
+	it.typ = blockTypeIndex
+	it.seekLinear(index, want)
+	if !it.next() {
+		it.typ = typ
+		return
+	}
+	for parent := it.blk.off; ; parent = it.blk.off {
+		child := int64(it.child)
+		if child >= parent {
+			it.typ = typ
+			it.fail(it.t.corrupt(parent, "index points forward to %d", child))
+			return
+		}
+		ok, err := it.rd.load(&it.blk, child, 0)
+		if err == nil && !ok {
+			err = it.t.corrupt(parent, "index points to missing block at %d", child)
+		}
+		if err != nil {
+			it.typ = typ
+			it.fail(err)
+			return
+		}
+		switch it.blk.typ {
+		case blockTypeIndex:
+			if !it.seekInBlock(want) {
+				it.typ = typ
+				return
+			}
+			if !it.pending {
+				it.typ = typ
+				it.fail(it.t.corrupt(it.blk.off, "index block has no key for %q", want))
+				return
+			}
+			it.pending = false
+		case typ:
+			it.typ = typ
+			it.seekInBlock(want)
+			return
+		default:
+			it.typ = typ
+			it.fail(it.t.corrupt(child, "index points to block of type %q", it.blk.typ))
+			return
+		}
+	}
+}

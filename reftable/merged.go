@@ -1,0 +1,298 @@
+package reftable
+
+import (
+	"bytes"
+	"fmt"
+	"iter"
+	"slices"
+)
+
+// MergedOptions configures a Merged view.
+type MergedOptions struct {
+	// ShowDeletions makes iterators and lookups return deletion records
+	// (tombstones) instead of hiding the names they delete.
+	ShowDeletions bool
+}
+
+// Merged is a read-only view over a stack of tables, oldest first: for
+// every key the newest table that has it wins, and deletions hide older
+// values. A Merged is safe for concurrent use; each iterator is not.
+type Merged struct {
+	tables []*Table
+	hash   Hash
+	show   bool
+}
+
+// NewMerged returns the merged view of tables, ordered oldest first. All
+// tables must use the same hash function.
+func NewMerged(tables []*Table, opts MergedOptions) (*Merged, error) {
+	m := &Merged{tables: slices.Clone(tables), hash: SHA1, show: opts.ShowDeletions}
+	for i, t := range tables {
+		if i == 0 {
+			m.hash = t.hash
+		} else if t.hash != m.hash {
+			return nil, fmt.Errorf("reftable: table %s uses %v, table %s uses %v: %w",
+				tables[0].name, m.hash, t.name, t.hash, ErrHashMismatch)
+		}
+	}
+	return m, nil
+}
+
+// Tables returns the tables of the view, oldest first.
+func (m *Merged) Tables() []*Table { return slices.Clone(m.tables) }
+
+// Hash returns the hash function of the tables (SHA1 for an empty view).
+func (m *Merged) Hash() Hash { return m.hash }
+
+// MinUpdateIndex returns the lowest minimum update index of the tables.
+func (m *Merged) MinUpdateIndex() uint64 {
+	var v uint64
+	for i, t := range m.tables {
+		if i == 0 || t.minIndex < v {
+			v = t.minIndex
+		}
+	}
+	return v
+}
+
+// MaxUpdateIndex returns the highest maximum update index of the tables.
+func (m *Merged) MaxUpdateIndex() uint64 {
+	var v uint64
+	for _, t := range m.tables {
+		v = max(v, t.maxIndex)
+	}
+	return v
+}
+
+// mergedIter merges the cursors of several tables. On equal keys the
+// newest table (highest position) wins and older entries are skipped.
+type mergedIter struct {
+	iters  []*tableIter // by table position, oldest first
+	heap   []int        // positions of iterators holding a record
+	winner int          // iterator whose record was returned last, or -1
+	show   bool
+	err    error
+}
+
+func (m *Merged) newIter(typ byte) *mergedIter {
+	mi := &mergedIter{iters: make([]*tableIter, len(m.tables)), winner: -1, show: m.show}
+	for i, t := range m.tables {
+		mi.iters[i] = newTableIter(t, typ)
+	}
+	return mi
+}
+
+// less orders heap entries by key, then newest table first.
+func (mi *mergedIter) less(a, b int) bool {
+	c := bytes.Compare(mi.iters[a].key, mi.iters[b].key)
+	return c < 0 || c == 0 && a > b
+}
+
+func (mi *mergedIter) push(i int) {
+	h := append(mi.heap, i)
+	for j := len(h) - 1; j > 0; {
+		p := (j - 1) / 2
+		if !mi.less(h[j], h[p]) {
+			break
+		}
+		h[j], h[p] = h[p], h[j]
+		j = p
+	}
+	mi.heap = h
+}
+
+func (mi *mergedIter) pop() int {
+	h := mi.heap
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for j := 0; ; {
+		l := 2*j + 1
+		if l >= n {
+			break
+		}
+		c := l
+		if r := l + 1; r < n && mi.less(h[r], h[l]) {
+			c = r
+		}
+		if !mi.less(h[c], h[j]) {
+			break
+		}
+		h[j], h[c] = h[c], h[j]
+		j = c
+	}
+	mi.heap = h
+	return top
+}
+
+// advance moves iterator i to its next record and pushes it if it has one.
+func (mi *mergedIter) advance(i int) bool {
+	it := mi.iters[i]
+	if it.next() {
+		mi.push(i)
+		return true
+	}
+	if it.err != nil && mi.err == nil {
+		mi.err = it.err
+	}
+	return it.err == nil
+}
+
+// seek positions every table at the first key >= want.
+func (mi *mergedIter) seek(want []byte) {
+	mi.heap, mi.winner, mi.err = mi.heap[:0], -1, nil
+	for i, it := range mi.iters {
+		it.seek(want)
+		if !mi.advance(i) {
+			return
+		}
+	}
+}
+
+// next returns the iterator holding the next visible record, or nil.
+func (mi *mergedIter) next() *tableIter {
+	for mi.err == nil {
+		if w := mi.winner; w >= 0 {
+			mi.winner = -1
+			if !mi.advance(w) {
+				return nil
+			}
+		}
+		if len(mi.heap) == 0 {
+			return nil
+		}
+		w := mi.pop()
+		it := mi.iters[w]
+		for len(mi.heap) > 0 && bytes.Equal(mi.iters[mi.heap[0]].key, it.key) {
+			if !mi.advance(mi.pop()) {
+				return nil
+			}
+		}
+		mi.winner = w
+		if mi.show || it.extra != 0 {
+			return it
+		}
+	}
+	return nil
+}
+
+// Refs returns the refs whose names start with prefix (all refs for an
+// empty prefix), in name order. Each record is valid until the next
+// iteration step.
+func (m *Merged) Refs(prefix []byte) iter.Seq2[RefRecord, error] {
+	return func(yield func(RefRecord, error) bool) {
+		mi := m.newIter(blockTypeRef)
+		mi.seek(prefix)
+		for it := mi.next(); it != nil; it = mi.next() {
+			if !bytes.HasPrefix(it.ref.Name, prefix) {
+				return
+			}
+			if !yield(it.ref, nil) {
+				return
+			}
+		}
+		if mi.err != nil {
+			yield(RefRecord{}, mi.err)
+		}
+	}
+}
+
+// Ref returns the ref named name, or an error matching ErrNotFound. The
+// record is a copy owned by the caller.
+func (m *Merged) Ref(name []byte) (RefRecord, error) {
+	for i := len(m.tables) - 1; i >= 0; i-- {
+		it := newTableIter(m.tables[i], blockTypeRef)
+		it.seek(name)
+		if !it.next() {
+			if it.err != nil {
+				return RefRecord{}, it.err
+			}
+			continue
+		}
+		if !bytes.Equal(it.key, name) {
+			continue
+		}
+		if it.ref.Type == RefDeletion && !m.show {
+			break
+		}
+		return it.ref.Clone(), nil
+	}
+	return RefRecord{}, fmt.Errorf("ref %q: %w", name, ErrNotFound)
+}
+
+// Logs returns the log records of refs whose names start with prefix, by
+// ref name and newest first within a ref. Each record is valid until the
+// next iteration step.
+func (m *Merged) Logs(prefix []byte) iter.Seq2[LogRecord, error] {
+	return m.logs(prefix, false)
+}
+
+// LogsFor returns the reflog of the ref named name, newest first.
+func (m *Merged) LogsFor(name []byte) iter.Seq2[LogRecord, error] {
+	return m.logs(append(name[:len(name):len(name)], 0), true)
+}
+
+func (m *Merged) logs(prefix []byte, exact bool) iter.Seq2[LogRecord, error] {
+	return func(yield func(LogRecord, error) bool) {
+		mi := m.newIter(blockTypeLog)
+		mi.seek(prefix)
+		for it := mi.next(); it != nil; it = mi.next() {
+			if !bytes.HasPrefix(it.key, prefix) {
+				return
+			}
+			if exact && len(it.key) != len(prefix)+logKeySuffix-1 {
+				return
+			}
+			if !yield(it.log, nil) {
+				return
+			}
+		}
+		if mi.err != nil {
+			yield(LogRecord{}, mi.err)
+		}
+	}
+}
+
+// RefsFor returns the refs whose value or peeled value is the object id
+// id, in name order. It uses the tables' object indexes where they have
+// one.
+func (m *Merged) RefsFor(id []byte) iter.Seq2[RefRecord, error] {
+	return func(yield func(RefRecord, error) bool) {
+		var names [][]byte
+		for _, t := range m.tables {
+			for r, err := range t.refsFor(id) {
+				if err != nil {
+					yield(RefRecord{}, err)
+					return
+				}
+				names = append(names, clone(r.Name))
+			}
+		}
+		slices.SortFunc(names, bytes.Compare)
+		names = slices.CompactFunc(names, bytes.Equal)
+		for _, name := range names {
+			r, err := m.Ref(name)
+			if err != nil {
+				if isNotFound(err) {
+					continue
+				}
+				yield(RefRecord{}, err)
+				return
+			}
+			if pointsAt(&r, id) && !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func pointsAt(r *RefRecord, id []byte) bool {
+	switch r.Type {
+	case RefVal1:
+		return bytes.Equal(r.Value, id)
+	case RefVal2:
+		return bytes.Equal(r.Value, id) || bytes.Equal(r.Peeled, id)
+	}
+	return false
+}

@@ -1,0 +1,98 @@
+package reftable
+
+import (
+	"bytes"
+	"errors"
+	"iter"
+)
+
+// view returns a merged view of t alone that shows deletions, through
+// which the Table's iteration methods run.
+func (t *Table) view() *Merged {
+	return &Merged{tables: []*Table{t}, hash: t.hash, show: true}
+}
+
+// Refs returns the table's ref records, deletions included, whose names
+// start with prefix, in name order. Each record is valid until the next
+// iteration step.
+func (t *Table) Refs(prefix []byte) iter.Seq2[RefRecord, error] { return t.view().Refs(prefix) }
+
+// Ref returns the table's record for name (possibly a deletion), or an
+// error matching ErrNotFound.
+func (t *Table) Ref(name []byte) (RefRecord, error) { return t.view().Ref(name) }
+
+// Logs returns the table's log records, deletions included, of refs whose
+// names start with prefix.
+func (t *Table) Logs(prefix []byte) iter.Seq2[LogRecord, error] { return t.view().Logs(prefix) }
+
+// LogsFor returns the table's log records of the ref named name, newest
+// first.
+func (t *Table) LogsFor(name []byte) iter.Seq2[LogRecord, error] { return t.view().LogsFor(name) }
+
+// RefsFor returns the table's refs whose value or peeled value is id.
+func (t *Table) RefsFor(id []byte) iter.Seq2[RefRecord, error] { return t.refsFor(id) }
+
+// refsFor finds the refs of t that point at id, through the object index
+// when the table has one and it lists the blocks, else by a full scan.
+func (t *Table) refsFor(id []byte) iter.Seq2[RefRecord, error] {
+	return func(yield func(RefRecord, error) bool) {
+		if len(id) != t.hash.Size() {
+			return
+		}
+		if t.objOffset == 0 {
+			t.scanRefsFor(id, yield)
+			return
+		}
+		oi := newTableIter(t, blockTypeObj)
+		prefix := id[:t.objIDLen]
+		oi.seek(prefix)
+		if !oi.next() {
+			if oi.err != nil {
+				yield(RefRecord{}, oi.err)
+			}
+			return
+		}
+		if !bytes.Equal(oi.key, prefix) {
+			return
+		}
+		if len(oi.offsets) == 0 {
+			t.scanRefsFor(id, yield)
+			return
+		}
+		ri := newTableIter(t, blockTypeRef)
+		for _, off := range oi.offsets {
+			ok, err := ri.rd.load(&ri.blk, int64(off), blockTypeRef)
+			if err == nil && !ok {
+				err = t.corrupt(oi.blk.off, "obj record points to %d, not a ref block", off)
+			}
+			if err != nil {
+				yield(RefRecord{}, err)
+				return
+			}
+			ri.pos, ri.key, ri.done = ri.blk.headerOff+4, ri.key[:0], false
+			for ri.pos < ri.blk.restartOff {
+				if !ri.decode() {
+					yield(RefRecord{}, ri.err)
+					return
+				}
+				if pointsAt(&ri.ref, id) && !yield(ri.ref, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (t *Table) scanRefsFor(id []byte, yield func(RefRecord, error) bool) {
+	for r, err := range t.Refs(nil) {
+		if err != nil {
+			yield(RefRecord{}, err)
+			return
+		}
+		if pointsAt(&r, id) && !yield(r, nil) {
+			return
+		}
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

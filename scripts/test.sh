@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The project's test suite: installs what it needs (Go modules, a
+# reftable-capable git), then vets, runs every test with the race detector
+# and runs each fuzz target for a bounded time.
+#
+#   FUZZTIME=30s   time per fuzz target (0 skips fuzzing)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+gitdir=${REFTABLE_GIT_DIR:-$root/.cache/reftable-git}
+installer=${REFTABLE_GIT_INSTALLER:-$root/../shared/tools/install-reftable-git.sh}
+if [ -z "${REFTABLE_GIT:-}" ]; then
+	bash "$installer" "$gitdir"
+	export REFTABLE_GIT=$gitdir/bin/git
+fi
+"$REFTABLE_GIT" --version
+
+go mod download
+go vet ./...
+GOOS=windows go vet ./...
+GOOS=darwin go vet ./...
+go test -race -count=1 ./...
+
+fuzztime=${FUZZTIME:-30s}
+if [ "$fuzztime" != 0 ]; then
+	for target in $(go test -list '^Fuzz' ./fuzz | grep '^Fuzz'); do
+		echo "fuzzing $target for $fuzztime"
+		go test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" ./fuzz
+	done
+fi
+echo "all tests passed"

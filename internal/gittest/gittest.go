@@ -140,5 +140,8 @@ func (e *Error) Error() string {
 	return "git " + strings.Join(e.Args, " ") + ": " + e.Err.Error() + ": " + strings.TrimSpace(e.Stderr)
 }
 
+// T returns the test the repository belongs to.
+func (r *Repo) T() testing.TB { return r.t }
+
 // ReftableDir returns the repository's .git/reftable directory.
 func (r *Repo) ReftableDir() string { return filepath.Join(r.Dir, ".git", "reftable") }

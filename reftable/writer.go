@@ -492,11 +492,33 @@ func (w *Writer) finishPublicSection() error {
 func (w *Writer) writeObjSection() error {
 	hs := w.hashSize
 	id := func(i int32) []byte { return w.objIDs[int(i)*hs : int(i+1)*hs] }
-	order := make([]int32, len(w.objPos))
-	for i := range order {
-		order[i] = int32(i)
+	// Sort by the first 8 bytes as an integer, then by the rest, then by
+	// insertion order so that the offsets of one id stay increasing.
+	type entry struct {
+		head uint64
+		i    int32
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return bytes.Compare(id(a), id(b)) })
+	entries := make([]entry, len(w.objPos))
+	for i := range entries {
+		entries[i] = entry{binary.BigEndian.Uint64(w.objIDs[i*hs:]), int32(i)}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if a.head != b.head {
+			if a.head < b.head {
+				return -1
+			}
+			return 1
+		}
+		if c := bytes.Compare(id(a.i)[8:], id(b.i)[8:]); c != 0 {
+			return c
+		}
+		return int(a.i - b.i)
+	})
+	order := make([]int32, len(entries))
+	for i, e := range entries {
+		order[i] = e.i
+	}
+	entries = nil
 
 	maxCommon := 1 // git keeps obj_id_len at 2 or more
 	for i := 1; i < len(order); i++ {

@@ -1,0 +1,168 @@
+package stat
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/refstore/refstore/vfs"
+)
+
+// replace writes data to a fresh lock file and renames it over name, as a
+// stack writer publishes tables.list.
+func replace(t *testing.T, fsys vfs.FS, name, data string) {
+	t.Helper()
+	lock := name + ".lock"
+	f, err := fsys.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(f, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Rename(lock, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func changed(t *testing.T, c *Cache) bool {
+	t.Helper()
+	ch, err := c.Changed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+func load(t *testing.T, c *Cache) string {
+	t.Helper()
+	data, _, err := c.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestCacheLifecycle runs the same scenario on the real and the in-memory
+// file system, comparing identities and comparing contents.
+func TestCacheLifecycle(t *testing.T) {
+	for _, fsName := range []string{"os", "mem"} {
+		for _, content := range []bool{false, true} {
+			t.Run(fsName+map[bool]string{false: "/identity", true: "/content"}[content], func(t *testing.T) {
+				var fsys vfs.FS = vfs.OS
+				dir := t.TempDir()
+				if fsName == "mem" {
+					m := vfs.NewMem()
+					m.MkdirAll(dir)
+					fsys = m
+				}
+				name := filepath.Join(dir, "tables.list")
+				c := NewCache(fsys, name, Options{ContentOnly: content})
+				defer c.Close()
+				if !changed(t, c) {
+					t.Error("Changed before Load = false")
+				}
+				if got := load(t, c); got != "" {
+					t.Errorf("missing file loaded as %q", got)
+				}
+				if changed(t, c) {
+					t.Error("missing file reported changed")
+				}
+				replace(t, fsys, name, "a.ref\n")
+				if !changed(t, c) {
+					t.Error("creation not detected")
+				}
+				if got := load(t, c); got != "a.ref\n" {
+					t.Errorf("Load = %q", got)
+				}
+				if changed(t, c) {
+					t.Error("unchanged file reported changed")
+				}
+				replace(t, fsys, name, "b.ref\n")
+				if !changed(t, c) {
+					t.Error("replacement with the same size not detected")
+				}
+				load(t, c)
+				if err := fsys.Remove(name); err != nil {
+					t.Fatal(err)
+				}
+				if !changed(t, c) {
+					t.Error("removal not detected")
+				}
+			})
+		}
+	}
+}
+
+// naiveCache remembers identities without holding the file open: the
+// mistake git fixed in 4f36b8597c.
+type naiveCache struct {
+	fsys vfs.FS
+	path string
+	id   Identity
+}
+
+func (n *naiveCache) load(t *testing.T) {
+	fi, err := n.fsys.Stat(n.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.id = Of(fi)
+}
+
+func (n *naiveCache) changed(t *testing.T) bool {
+	fi, err := n.fsys.Stat(n.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return !SameFile(Of(fi), n.id)
+}
+
+// TestInodeRecyclingRace reproduces the race deterministically: a reader
+// caches tables.list; a writer appends (new list, new inode) and a
+// compaction rewrites it back to the old size, and the file system hands
+// the compaction's list the inode number the reader remembered. A cache
+// that does not hold the file open is fooled; ours is not.
+func TestInodeRecyclingRace(t *testing.T) {
+	scenario := func(t *testing.T, reader interface {
+		load(*testing.T)
+		changed(*testing.T) bool
+	}, m *vfs.MemFS, name string) (fooled bool) {
+		replace(t, m, name, "0x01-0x01-aaaaaaaa.ref\n")
+		reader.load(t)
+		before, _ := m.Stat(name)
+		replace(t, m, name, "0x01-0x01-aaaaaaaa.ref\n0x02-0x02-bbbbbbbb.ref\n") // append
+		replace(t, m, name, "0x01-0x02-cccccccc.ref\n")                         // compact: same size as before
+		after, _ := m.Stat(name)
+		recycled := Of(before).Ino == Of(after).Ino && before.Size() == after.Size()
+		return recycled && !reader.changed(t)
+	}
+	t.Run("naive", func(t *testing.T) {
+		m := vfs.NewMem()
+		m.MkdirAll("/r")
+		if !scenario(t, &naiveCache{fsys: m, path: "/r/tables.list"}, m, "/r/tables.list") {
+			t.Fatal("negative control: the naive cache was not fooled, so the scenario does not reproduce the race")
+		}
+	})
+	t.Run("held", func(t *testing.T) {
+		m := vfs.NewMem()
+		m.MkdirAll("/r")
+		c := &heldReader{NewCache(m, "/r/tables.list", Options{})}
+		defer c.Close()
+		if scenario(t, c, m, "/r/tables.list") {
+			t.Fatal("the cache was fooled by a recycled inode")
+		}
+		if !c.changed(t) {
+			t.Fatal("change not detected")
+		}
+	})
+}
+
+type heldReader struct{ *Cache }
+
+func (h *heldReader) load(t *testing.T)         { load(t, h.Cache) }
+func (h *heldReader) changed(t *testing.T) bool { return changed(t, h.Cache) }

@@ -1,0 +1,82 @@
+// Package vfs is the small file-system interface through which the stack
+// touches the disk, so that tests can inject faults, simulate crashes and
+// trace the order of durable operations.
+//
+// Every method reports errors as *fs.PathError (or *os.LinkError for
+// Rename) naming the operation and the path, as package os does.
+package vfs
+
+import (
+	"io"
+	"io/fs"
+	"os"
+)
+
+// FS is a file system. Implementations must be safe for concurrent use.
+type FS interface {
+	// OpenFile opens name with the os.O_* flags given. With
+	// O_CREATE|O_EXCL it fails with an error matching fs.ErrExist when
+	// name exists, atomically with respect to other creators: this is the
+	// lock primitive. perm is used when the file is created (before the
+	// umask, as with os.OpenFile).
+	OpenFile(name string, flag int, perm fs.FileMode) (File, error)
+
+	// Rename atomically replaces newname by oldname. After a crash either
+	// the old or the new binding of newname exists, once SyncDir of the
+	// directory has returned the new one does.
+	Rename(oldname, newname string) error
+
+	// Remove removes the file name. Removing a file that is open elsewhere
+	// may fail on some platforms (Windows); callers treat that as "later".
+	Remove(name string) error
+
+	// ReadDir lists the directory dir, sorted by name.
+	ReadDir(dir string) ([]fs.DirEntry, error)
+
+	// Stat returns information about name, following symbolic links. The
+	// Sys value of the result carries the file's identity where the
+	// platform has one (see package stat).
+	Stat(name string) (fs.FileInfo, error)
+
+	// SyncDir makes the directory entries of dir durable: files created,
+	// renamed or removed in it survive a crash once SyncDir returns.
+	SyncDir(dir string) error
+}
+
+// File is an open file.
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Writer
+	io.Closer
+	// Sync makes the file's contents durable.
+	Sync() error
+	// Stat returns information about the open file (fstat): its identity
+	// is that of the open file, whatever the path names now.
+	Stat() (fs.FileInfo, error)
+	// Name returns the path the file was opened with.
+	Name() string
+}
+
+// OS is the operating system's file system.
+var OS FS = osFS{}
+
+type osFS struct{}
+
+func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
+
+func (osFS) Remove(name string) error { return os.Remove(name) }
+
+func (osFS) ReadDir(dir string) ([]fs.DirEntry, error) { return os.ReadDir(dir) }
+
+func (osFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+
+func (osFS) SyncDir(dir string) error { return syncDir(dir) }

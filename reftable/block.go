@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
 )
 
 // block is one parsed block. For the first block of a table, data starts at
@@ -63,7 +64,9 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 	if guess == 0 {
 		guess = DefaultBlockSize
 	}
-	n := min(guess, avail)
+	// A declared block size too small for the block header still needs
+	// the header read to be rejected.
+	n := min(max(guess, int64(headerOff+4)), avail)
 	data, err := r.read(off, int(n))
 	if err != nil {
 		return false, err
@@ -114,7 +117,7 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 	nr := int(binary.BigEndian.Uint16(data[blen-2:]))
 	restartOff := blen - 2 - 3*nr
 	if restartOff < headerOff+4 {
-		return false, t.corrupt(off+int64(blen-2), "restart count %d too large for block", nr)
+		return false, t.corrupt(fileOffset(off, typ, blen-2), "restart count %d too large for block", nr)
 	}
 	*b = block{off: off, typ: typ, data: data, headerOff: headerOff, restartOff: restartOff, nRestarts: nr, size: size}
 	return true, nil
@@ -140,10 +143,7 @@ func (r *blockReader) read(off int64, n int) ([]byte, error) {
 func (r *blockReader) inflate(off int64, headerOff, blen int) (int64, error) {
 	t := r.t
 	skip := headerOff + 4
-	if cap(r.inf) < blen {
-		r.inf = make([]byte, blen)
-	}
-	copy(r.inf[:skip], r.buf[:skip])
+	r.inf = append(r.inf[:0], r.buf[:skip]...)
 	start := off + int64(skip)
 	if r.sr == nil {
 		r.sr = io.NewSectionReader(t.src, start, t.dataEnd-start)
@@ -159,7 +159,7 @@ func (r *blockReader) inflate(off int64, headerOff, blen int) (int64, error) {
 		err = r.zr.(zlib.Resetter).Reset(r.br, nil)
 	}
 	if err == nil {
-		_, err = io.ReadFull(r.zr, r.inf[skip:blen])
+		err = r.readInflated(blen)
 	}
 	if err == nil {
 		var one [1]byte
@@ -183,6 +183,36 @@ func (r *blockReader) inflate(off int64, headerOff, blen int) (int64, error) {
 	return pos - int64(r.br.Buffered()), nil
 }
 
+// readInflated appends inflated bytes to r.inf until it holds blen bytes.
+// The buffer grows as data arrives, so that a block claiming a huge length
+// costs only what it really inflates to.
+func (r *blockReader) readInflated(blen int) error {
+	for len(r.inf) < blen {
+		if len(r.inf) == cap(r.inf) {
+			r.inf = slices.Grow(r.inf, min(blen-len(r.inf), max(len(r.inf), 4096)))
+		}
+		k, err := r.zr.Read(r.inf[len(r.inf):min(cap(r.inf), blen)])
+		r.inf = r.inf[:len(r.inf)+k]
+		if err == io.EOF && len(r.inf) < blen {
+			return io.ErrUnexpectedEOF
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
+}
+
+// fileOffset returns the table offset of position pos in the data of a
+// block of type typ at off, for errors. The data of a log block is
+// inflated and its positions have no table offset: errors name the block.
+func fileOffset(off int64, typ byte, pos int) int64 {
+	if typ == blockTypeLog {
+		return off
+	}
+	return off + int64(pos)
+}
+
 // restartKey returns the key stored at restart point i, which must be a
 // record without prefix compression.
 func (b *block) restartKey(t *Table, i int) ([]byte, error) {
@@ -190,17 +220,17 @@ func (b *block) restartKey(t *Table, i int) ([]byte, error) {
 	at := b.restartOff + 3*i
 	off := int(uint24(b.data[at:]))
 	if off < p || off >= b.restartOff {
-		return nil, t.corrupt(b.off+int64(at), "restart offset %d outside records", off)
+		return nil, t.corrupt(fileOffset(b.off, b.typ, at), "restart offset %d outside records", off)
 	}
 	in := b.data[off:b.restartOff]
 	prefix, n1 := readVarint(in)
 	sufx, n2 := readVarint(in[max(n1, 0):])
 	if n1 <= 0 || n2 <= 0 || prefix != 0 {
-		return nil, t.corrupt(b.off+int64(off), "bad record at restart point")
+		return nil, t.corrupt(fileOffset(b.off, b.typ, off), "bad record at restart point")
 	}
 	sufx >>= 3
 	if sufx > uint64(len(in)-n1-n2) {
-		return nil, t.corrupt(b.off+int64(off), "restart key past end of block")
+		return nil, t.corrupt(fileOffset(b.off, b.typ, off), "restart key past end of block")
 	}
 	return in[n1+n2 : n1+n2+int(sufx)], nil
 }

@@ -18,6 +18,9 @@ type BlockInfo struct {
 // describes each, decoding every record on the way.
 func (t *Table) Blocks() iter.Seq2[BlockInfo, error] {
 	return func(yield func(BlockInfo, error) bool) {
+		if t.firstType == 0 {
+			return // a table without records is a header and a footer
+		}
 		it := newTableIter(t, 0)
 		for off := int64(0); off < t.dataEnd; {
 			ok, err := it.rd.load(&it.blk, off, 0)
@@ -44,4 +47,10 @@ func (t *Table) Blocks() iter.Seq2[BlockInfo, error] {
 			off += b.size
 		}
 	}
+}
+
+// Limits returns the update index range the writer records in the table
+// header.
+func (w *Writer) Limits() (min, max uint64) {
+	return w.opts.MinUpdateIndex, w.opts.MaxUpdateIndex
 }

@@ -25,8 +25,10 @@ type blockWriter struct {
 }
 
 func (b *blockWriter) init(typ byte, blockSize, headerOff, restartInterval int) {
-	if cap(b.buf) < blockSize {
-		b.buf = make([]byte, 0, blockSize)
+	// A block size below the headers still gets room for them; no record
+	// fits such a block.
+	if size := max(blockSize, headerOff+4); cap(b.buf) < size {
+		b.buf = make([]byte, 0, size)
 	}
 	b.buf = b.buf[:headerOff+4]
 	clear(b.buf)

@@ -81,7 +81,7 @@ func (it *tableIter) decode() bool {
 	in := b.data[it.pos:b.restartOff]
 	key, extra, n, reason := decodeKey(in, it.key)
 	if reason != "" {
-		return it.fail(it.t.corrupt(b.off+int64(it.pos), "%s", reason))
+		return it.fail(it.t.corrupt(fileOffset(b.off, b.typ, it.pos), "%s", reason))
 	}
 	it.key, it.extra = key, extra
 	in = in[n:]
@@ -101,7 +101,7 @@ func (it *tableIter) decode() bool {
 		it.offsets, m, reason = decodeObj(it.offsets, extra, in)
 	}
 	if reason != "" {
-		return it.fail(it.t.corrupt(b.off+int64(it.pos), "%s", reason))
+		return it.fail(it.t.corrupt(fileOffset(b.off, b.typ, it.pos), "%s", reason))
 	}
 	it.pos += n + m
 	return true

@@ -459,6 +459,12 @@ func (w *Writer) finishSection() (int64, error) {
 		if err := w.flushBlock(); err != nil {
 			return 0, err
 		}
+		if len(w.index) >= len(level) {
+			// Keys this long for the block size fit one per index
+			// block: another level would not be smaller. Stop with a
+			// root of several blocks, which readers scan linearly.
+			break
+		}
 	}
 	w.index = w.index[:0]
 	w.lastKey = w.lastKey[:0]
@@ -484,6 +490,10 @@ func (w *Writer) finishPublicSection() error {
 		}
 	}
 	w.objIDs, w.objPos = nil, nil
+	// Without object ids the obj block stays empty and unwritten: drop
+	// it, or the first log would go into it (git resets its block
+	// writer here).
+	w.active = false
 	return nil
 }
 
@@ -590,6 +600,8 @@ func (w *Writer) Close() error {
 		return w.fail(err)
 	}
 	w.closed = true
+	// The footer follows the last block's data: its padding is dropped.
+	w.next -= int64(w.pending)
 	w.pending = 0
 	var buf []byte
 	if w.next == 0 {

@@ -1,0 +1,80 @@
+package stack
+
+import (
+	"io"
+	"time"
+)
+
+// Backend is the storage beneath a stack: where tables and the list of
+// tables live, and how a new list is published. The commit, reload and
+// compaction logic of Stack is written once against this interface; a
+// directory of files (git's protocol) is one implementation, and an
+// object store with conditional writes can be another:
+//
+//	method        directory                         object store
+//	ReadList      read tables.list, keep it open    GET tables.list, remember ETag
+//	ListChanged   stat, compare device and inode    conditional GET (304)
+//	Begin         create tables.list.lock (O_EXCL)  GET tables.list and its ETag
+//	Publish       write lock, fsync, rename         PUT If-Match: ETag
+//	CreateTable   temp file, fsync, rename          PUT If-None-Match: *
+//	LockTables    <table>.lock files (O_EXCL)       nothing (rebase on conflict)
+//
+// Table names are never reused, so a name identifies its bytes forever.
+// Implementations must be safe for use by one Stack at a time; different
+// processes coordinate through the storage itself.
+type Backend interface {
+	// ReadList returns the current table names, oldest first, and
+	// remembers the version read for ListChanged.
+	ReadList() ([]string, error)
+
+	// ListChanged reports whether the list may differ from the version
+	// ReadList returned last. It must be cheap and must never report
+	// false for a changed list.
+	ListChanged() (bool, error)
+
+	// OpenTable opens a listed table for reading. A table that does not
+	// exist yields an error matching fs.ErrNotExist.
+	OpenTable(name string) (TableFile, error)
+
+	// Begin starts a commit, waiting up to timeout (negative: forever)
+	// for other writers. The Commit carries the list as of that moment.
+	Begin(timeout time.Duration) (Commit, error)
+
+	// CreateTable stores a new table. write streams the table's bytes and
+	// returns its update index range, or keep=false to discard it (an
+	// empty table). The table gets a fresh, unique name, which is
+	// returned; it is not listed until a Commit publishes it.
+	CreateTable(write func(w io.Writer) (min, max uint64, keep bool, err error)) (name string, err error)
+
+	// LockTables locks the named tables against concurrent compaction,
+	// trying the newest (last) first and without waiting. It returns how
+	// many of the newest tables it locked and a function releasing them.
+	LockTables(names []string) (locked int, release func(), err error)
+
+	// RemoveTable removes a table that is no longer listed. Failure is
+	// reported but harmless: a later cleanup retries.
+	RemoveTable(name string) error
+
+	// Close releases what the backend holds (the cached list file).
+	Close() error
+}
+
+// Commit is a commit in progress: the right to publish one new list.
+type Commit interface {
+	// Names returns the table list current when the commit began.
+	Names() []string
+	// Publish makes names the stack's list: the commit point. It fails
+	// with ErrConflict when another writer published first (object
+	// stores), and ends the commit either way.
+	Publish(names []string) error
+	// Release ends the commit without publishing. It is always safe to
+	// call, also after Publish.
+	Release() error
+}
+
+// TableFile is an opened table's bytes.
+type TableFile interface {
+	io.ReaderAt
+	Size() int64
+	Close() error
+}

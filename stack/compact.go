@@ -1,0 +1,250 @@
+package stack
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/refstore/refstore/reftable"
+)
+
+// LogExpiry selects reflog entries that a compaction drops.
+type LogExpiry struct {
+	// Time drops entries older than this Unix time (0: keep all).
+	Time uint64
+	// MinUpdateIndex drops entries with a lower update index (0: keep all).
+	MinUpdateIndex uint64
+}
+
+func (e *LogExpiry) expired(l *reftable.LogRecord) bool {
+	if e == nil || l.IsDeletion() {
+		return false
+	}
+	return e.MinUpdateIndex > 0 && l.UpdateIndex < e.MinUpdateIndex || e.Time > 0 && l.Time < e.Time
+}
+
+// segment returns the range [start, end) of tables auto-compaction should
+// merge, given their sizes oldest first: git's geometric policy, which
+// keeps every table at least factor times larger than the next newer one.
+func segment(sizes []uint64, factor uint64) (start, end int) {
+	n := len(sizes)
+	if n < 2 {
+		return 0, 0
+	}
+	i := n - 1
+	for ; i > 0; i-- {
+		if sizes[i-1] < factor*sizes[i] {
+			break
+		}
+	}
+	if i == 0 {
+		return 0, 0
+	}
+	end = i + 1
+	start = i
+	bytes := sizes[i]
+	for j := i - 1; j >= 0; j-- {
+		curr := bytes
+		bytes += sizes[j]
+		if sizes[j] < factor*curr {
+			start = j
+		}
+	}
+	return start, end
+}
+
+// tableSize is the size auto-compaction weighs a table by, as git does.
+func tableSize(t *reftable.Table) uint64 {
+	hs, fs := 24, 68
+	if t.Version() == 2 {
+		hs, fs = 28, 72
+	}
+	return uint64(t.Size()) - uint64(fs) - uint64(hs-1)
+}
+
+// CompactionRequired reports whether auto-compaction would merge tables.
+func (st *Stack) CompactionRequired() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, e := st.segmentLocked()
+	return e-s > 1
+}
+
+func (st *Stack) segmentLocked() (int, int) {
+	sizes := make([]uint64, len(st.tables))
+	for i, h := range st.tables {
+		sizes[i] = tableSize(h.t)
+	}
+	return segment(sizes, uint64(st.opts.CompactionFactor))
+}
+
+// AutoCompact merges the tables git's geometric policy selects. Tables
+// locked by a concurrent compaction are left out when at least two newer
+// ones can still be merged.
+func (st *Stack) AutoCompact() error {
+	return st.compact(true, nil)
+}
+
+// CompactAll merges every table into one, dropping deletions, and
+// expired reflog entries if expiry is not nil.
+func (st *Stack) CompactAll(expiry *LogExpiry) error {
+	return st.compact(false, expiry)
+}
+
+func (st *Stack) compactionFailed(err error) {
+	if f := st.opts.OnCompactionError; f != nil {
+		f(err)
+	}
+}
+
+// compact runs one compaction: lock the list, pick the range, lock its
+// tables newest first, release the list lock, merge, then lock the list
+// again and replace exactly the merged run of tables wherever it now is.
+func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
+	defer func() {
+		if err != nil {
+			st.mu.Lock()
+			st.stats.CompactionFailures++
+			st.mu.Unlock()
+		}
+	}()
+	c, err := st.b.Begin(st.opts.LockTimeout)
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", st.dir, err)
+	}
+	defer c.Release()
+	st.mu.Lock()
+	if err := st.loadLocked(c.Names()); err != nil {
+		st.mu.Unlock()
+		return err
+	}
+	first, end := 0, len(st.tables)
+	if auto {
+		first, end = st.segmentLocked()
+	}
+	if end-first < 1 || end-first == 1 && expiry == nil {
+		st.mu.Unlock()
+		return nil
+	}
+	snap := st.snapshotLocked()
+	st.mu.Unlock()
+	defer snap.Close()
+	segment := snap.tables[first:end]
+	names := snap.TableNames()[first:end]
+
+	locked, unlock, err := st.b.LockTables(names)
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", st.dir, err)
+	}
+	defer unlock()
+	if locked < len(names) {
+		if !auto || locked < 2 {
+			return fmt.Errorf("compact %s: %d of %d tables are locked by another compaction: %w",
+				st.dir, len(names)-locked, len(names), ErrLocked)
+		}
+		first = end - locked
+		segment, names = segment[len(segment)-locked:], names[len(names)-locked:]
+	}
+	c.Release() // let writers append while we merge
+
+	name, err := st.writeCompacted(segment, first == 0, expiry)
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", st.dir, err)
+	}
+	published := false
+	defer func() {
+		if !published && name != "" {
+			st.b.RemoveTable(name)
+		}
+	}()
+
+	c2, err := st.b.Begin(st.opts.LockTimeout)
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", st.dir, err)
+	}
+	defer c2.Release()
+	current := c2.Names()
+	at := findRun(current, names)
+	if at < 0 {
+		return fmt.Errorf("compact %s: compacted tables no longer in the list: %w", st.dir, ErrOutdated)
+	}
+	list := append([]string{}, current[:at]...)
+	if name != "" {
+		list = append(list, name)
+	}
+	list = append(list, current[at+len(names):]...)
+	if err := c2.Publish(list); err != nil {
+		return fmt.Errorf("compact %s: %w", st.dir, err)
+	}
+	published = true
+
+	st.mu.Lock()
+	st.stats.Compactions++
+	err = st.reloadLocked()
+	st.mu.Unlock()
+	for _, n := range names {
+		st.b.RemoveTable(n) // best effort: cleanup retries later
+	}
+	return err
+}
+
+// findRun returns where run occurs contiguously in list, or -1.
+func findRun(list, run []string) int {
+	for i := 0; i+len(run) <= len(list); i++ {
+		if list[i] == run[0] {
+			for j := range run {
+				if list[i+j] != run[j] {
+					return -1
+				}
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// writeCompacted merges the segment into a new table. Deletions are kept
+// unless the segment starts at the oldest table (dropTombstones).
+func (st *Stack) writeCompacted(segment []*handle, dropTombstones bool, expiry *LogExpiry) (string, error) {
+	tables := make([]*reftable.Table, len(segment))
+	for i, h := range segment {
+		tables[i] = h.t
+	}
+	m, err := reftable.NewMerged(tables, reftable.MergedOptions{ShowDeletions: !dropTombstones})
+	if err != nil {
+		return "", err
+	}
+	opts := st.opts.Write
+	opts.MinUpdateIndex = tables[0].MinUpdateIndex()
+	opts.MaxUpdateIndex = tables[len(tables)-1].MaxUpdateIndex()
+	opts.ExactLogMessage = true
+	return st.b.CreateTable(func(out io.Writer) (uint64, uint64, bool, error) {
+		w, err := reftable.NewWriter(out, opts)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		for r, err := range m.Refs(nil) {
+			if err != nil {
+				return 0, 0, false, err
+			}
+			if err := w.AddRef(&r); err != nil {
+				return 0, 0, false, err
+			}
+		}
+		for l, err := range m.Logs(nil) {
+			if err != nil {
+				return 0, 0, false, err
+			}
+			if expiry.expired(&l) {
+				continue
+			}
+			if err := w.AddLog(&l); err != nil {
+				return 0, 0, false, err
+			}
+		}
+		if err := w.Close(); err != nil {
+			return 0, 0, false, err
+		}
+		s := w.Stats()
+		return opts.MinUpdateIndex, opts.MaxUpdateIndex, s.Refs+s.Logs > 0, nil
+	})
+}

@@ -1,0 +1,64 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors returned by this package; match them with errors.Is.
+var (
+	// ErrLocked reports that the stack or a table is locked by another
+	// writer and the lock timeout passed.
+	ErrLocked = errors.New("stack is locked")
+
+	// ErrLockLost reports that a lock file this process created was
+	// deleted or replaced by someone else before it was used.
+	ErrLockLost = errors.New("lock file deleted or replaced")
+
+	// ErrOutdated reports that the stack changed under an operation that
+	// cannot simply be retried (a compaction whose tables were replaced).
+	ErrOutdated = errors.New("stack concurrently modified")
+
+	// ErrCorrupt reports a tables.list or a listed table that cannot be
+	// read. The reftable errors it wraps name the table and offset.
+	ErrCorrupt = errors.New("corrupt stack")
+
+	// ErrConflict reports a compare-and-swap of tables.list that another
+	// writer won (object stores); the operation may be retried.
+	ErrConflict = errors.New("tables.list changed concurrently")
+
+	// ErrClosed reports use of a closed stack, addition or transaction.
+	ErrClosed = errors.New("use of closed stack object")
+
+	// ErrRefConflict reports a ref whose current value differs from the
+	// expected old value of a transaction (a lost compare-and-swap).
+	ErrRefConflict = errors.New("ref changed concurrently")
+
+	// ErrRefName reports an invalid reference name.
+	ErrRefName = errors.New("invalid reference name")
+)
+
+// LockError describes a lock held by someone else.
+type LockError struct {
+	Path   string        // the lock file
+	Age    time.Duration // how long ago the lock file was created, if known
+	Holder string        // who holds it, if recorded
+	Err    error         // ErrLocked or ErrLockLost
+}
+
+// Error implements error.
+func (e *LockError) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Path, e.Err)
+	if e.Age > 0 {
+		msg += fmt.Sprintf(" (created %v ago", e.Age.Round(time.Millisecond))
+		if e.Holder != "" {
+			msg += " by " + e.Holder
+		}
+		msg += ")"
+	}
+	return msg
+}
+
+// Unwrap returns ErrLocked or ErrLockLost.
+func (e *LockError) Unwrap() error { return e.Err }

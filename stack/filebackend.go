@@ -1,0 +1,260 @@
+package stack
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/refstore/refstore/stat"
+	"github.com/refstore/refstore/vfs"
+)
+
+// dirBackend is git's protocol on a directory: tables.list names the
+// tables, tables.list.lock serializes writers, <table>.lock marks tables
+// being compacted.
+type dirBackend struct {
+	dir   string
+	fsys  vfs.FS
+	perm  fs.FileMode
+	sync  bool
+	cache *stat.Cache
+}
+
+func newDirBackend(dir string, o Options) *dirBackend {
+	content := o.ContentCompare
+	if !content && o.FS == vfs.OS {
+		if netfs, _, err := stat.NetworkFS(dir); err == nil && netfs {
+			content = true
+		}
+	}
+	return &dirBackend{
+		dir:   dir,
+		fsys:  o.FS,
+		perm:  o.Perm,
+		sync:  !o.NoSync,
+		cache: stat.NewCache(o.FS, filepath.Join(dir, "tables.list"), stat.Options{ContentOnly: content}),
+	}
+}
+
+func (b *dirBackend) path(name string) string { return filepath.Join(b.dir, name) }
+
+func (b *dirBackend) ReadList() ([]string, error) {
+	data, _, err := b.cache.Load()
+	if err != nil {
+		return nil, err
+	}
+	names, err := parseList(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
+	}
+	return names, nil
+}
+
+func (b *dirBackend) ListChanged() (bool, error) { return b.cache.Changed() }
+
+type osTable struct {
+	vfs.File
+	size int64
+}
+
+func (t *osTable) Size() int64 { return t.size }
+
+func (b *dirBackend) OpenTable(name string) (TableFile, error) {
+	f, err := b.fsys.OpenFile(b.path(name), os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &osTable{File: f, size: fi.Size()}, nil
+}
+
+func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
+	l, err := acquireLock(b.fsys, b.path("tables.list.lock"), b.perm, timeout)
+	if err != nil {
+		return nil, err
+	}
+	names, err := b.readListUncached()
+	if err != nil {
+		l.release()
+		return nil, err
+	}
+	return &dirCommit{b: b, lock: l, names: names}, nil
+}
+
+// readListUncached reads tables.list without touching the reader cache.
+func (b *dirBackend) readListUncached() ([]string, error) {
+	f, err := b.fsys.OpenFile(b.path("tables.list"), os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	names, err := parseList(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
+	}
+	return names, nil
+}
+
+type dirCommit struct {
+	b     *dirBackend
+	lock  *lockFile
+	names []string
+	done  bool
+}
+
+func (c *dirCommit) Names() []string { return c.names }
+
+func (c *dirCommit) Publish(names []string) error {
+	if c.done {
+		return ErrClosed
+	}
+	b, l := c.b, c.lock
+	err := func() error {
+		if _, err := l.f.Write(formatList(names)); err != nil {
+			return err
+		}
+		if b.sync {
+			if err := l.f.Sync(); err != nil {
+				return err
+			}
+		}
+		if err := l.check(false); err != nil {
+			return err
+		}
+		return b.fsys.Rename(l.path, b.path("tables.list"))
+	}()
+	if err != nil {
+		c.Release()
+		return fmt.Errorf("publish %s: %w", b.path("tables.list"), err)
+	}
+	c.done = true
+	l.released = true
+	l.closeFile()
+	if b.sync {
+		if err := b.fsys.SyncDir(b.dir); err != nil {
+			return fmt.Errorf("publish %s: %w", b.path("tables.list"), err)
+		}
+	}
+	return nil
+}
+
+func (c *dirCommit) Release() error {
+	if c.done {
+		return nil
+	}
+	c.done = true
+	return c.lock.release()
+}
+
+func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
+	var f vfs.File
+	var tmp string
+	var err error
+	for range 10 {
+		tmp = b.path(fmt.Sprintf("tmp-%016x.temp", rand.Uint64()))
+		f, err = b.fsys.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, b.perm)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	name, err := func() (string, error) {
+		bw := bufio.NewWriterSize(f, 64<<10)
+		min, max, keep, err := write(bw)
+		if err != nil || !keep {
+			return "", err
+		}
+		if err := bw.Flush(); err != nil {
+			return "", err
+		}
+		if b.sync {
+			if err := f.Sync(); err != nil {
+				return "", err
+			}
+		}
+		if err := f.Close(); err != nil {
+			return "", err
+		}
+		f = nil
+		// Pick a name nobody has: table names are never reused, so a
+		// rename can never replace a published table.
+		for range 10 {
+			name := tableName(min, max)
+			if _, err := b.fsys.Stat(b.path(name)); errors.Is(err, fs.ErrNotExist) {
+				if err := b.fsys.Rename(tmp, b.path(name)); err != nil {
+					return "", err
+				}
+				if b.sync {
+					if err := b.fsys.SyncDir(b.dir); err != nil {
+						b.fsys.Remove(b.path(name))
+						return "", err
+					}
+				}
+				return name, nil
+			}
+		}
+		return "", fmt.Errorf("no unused table name for update indexes %d..%d", min, max)
+	}()
+	if f != nil {
+		f.Close()
+	}
+	if name == "" {
+		b.fsys.Remove(tmp)
+	}
+	if err != nil {
+		return "", fmt.Errorf("write table in %s: %w", b.dir, err)
+	}
+	return name, nil
+}
+
+func (b *dirBackend) LockTables(names []string) (int, func(), error) {
+	var locks []*lockFile
+	release := func() {
+		for _, l := range locks {
+			l.release()
+		}
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		l, err := acquireLock(b.fsys, b.path(names[i]+".lock"), b.perm, NoWait)
+		if errors.Is(err, ErrLocked) {
+			break
+		}
+		if err != nil {
+			release()
+			return 0, nil, err
+		}
+		// Hold no descriptor while compacting: only the file matters.
+		l.closeFile()
+		locks = append(locks, l)
+	}
+	return len(locks), release, nil
+}
+
+func (b *dirBackend) RemoveTable(name string) error {
+	err := b.fsys.Remove(b.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (b *dirBackend) Close() error { return b.cache.Close() }

@@ -1,0 +1,116 @@
+package stack
+
+import (
+	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/refstore/refstore/stat"
+	"github.com/refstore/refstore/vfs"
+)
+
+// lockFile is an exclusive lock file created with O_CREATE|O_EXCL. Its
+// correctness does not depend on advisory locks: whoever created the file
+// holds the lock, and the holder checks that the path still names the
+// inode it created before trusting the lock.
+type lockFile struct {
+	fsys vfs.FS
+	path string
+	f    vfs.File // open until the lock is published or released
+	id   stat.Identity
+
+	released bool
+}
+
+// closeFile closes the lock's descriptor; the lock itself stays.
+func (l *lockFile) closeFile() {
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
+// acquireLock creates path exclusively, retrying with git's backoff (about
+// n² ms, jittered ±25 %, at most 1 s a sleep) until timeout passes;
+// timeout < 0 waits forever and NoWait tries once.
+func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Duration) (*lockFile, error) {
+	start := time.Now()
+	for n := 1; ; n++ {
+		f, err := fsys.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, perm)
+		if err == nil {
+			l := &lockFile{fsys: fsys, path: path, f: f}
+			if err := l.check(true); err != nil {
+				f.Close()
+				return nil, err
+			}
+			return l, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		remaining := timeout - time.Since(start)
+		if timeout >= 0 && (timeout <= NoWait || remaining <= 0) {
+			return nil, lockError(fsys, path, ErrLocked)
+		}
+		sleep := time.Duration(min(n*n, 1000)) * time.Millisecond
+		sleep = sleep * time.Duration(750+rand.IntN(500)) / 1000
+		if timeout >= 0 {
+			sleep = min(sleep, remaining)
+		}
+		time.Sleep(sleep)
+	}
+}
+
+// lockError describes the lock at path held by someone else.
+func lockError(fsys vfs.FS, path string, err error) error {
+	le := &LockError{Path: path, Err: err}
+	if fi, serr := fsys.Stat(path); serr == nil {
+		le.Age = time.Since(fi.ModTime())
+	}
+	return le
+}
+
+// check verifies that the path still names the file this lock created. On
+// first use it records the identity of the open file.
+func (l *lockFile) check(first bool) error {
+	if first {
+		fi, err := l.f.Stat()
+		if err != nil {
+			return err
+		}
+		l.id = stat.Of(fi)
+	}
+	cur, err := l.fsys.Stat(l.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &LockError{Path: l.path, Err: ErrLockLost}
+		}
+		return err
+	}
+	if id := stat.Of(cur); id.HasInode() && (id.Dev != l.id.Dev || id.Ino != l.id.Ino) {
+		return &LockError{Path: l.path, Err: ErrLockLost}
+	}
+	return nil
+}
+
+// release closes the lock file and removes it if the path still names it.
+func (l *lockFile) release() error {
+	if l.released {
+		return nil
+	}
+	l.released = true
+	l.closeFile()
+	err := l.check(false)
+	if err != nil {
+		if errors.Is(err, ErrLockLost) {
+			return nil // not ours any more: leave it alone
+		}
+		return err
+	}
+	if err := l.fsys.Remove(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

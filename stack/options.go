@@ -1,0 +1,76 @@
+package stack
+
+import (
+	"io/fs"
+	"time"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/vfs"
+)
+
+// Options configures a Stack. The zero value means git's defaults.
+type Options struct {
+	// LockTimeout is how long a writer waits for tables.list.lock: 0 means
+	// git's default of 100 ms, a negative value waits forever, and
+	// NoWait tries once.
+	LockTimeout time.Duration
+
+	// DisableAutoCompaction turns off the geometric compaction that
+	// follows every commit.
+	DisableAutoCompaction bool
+
+	// CompactionFactor is the geometric factor of auto-compaction; 0
+	// means 2.
+	CompactionFactor int
+
+	// Hash is the object id hash of the repository (SHA1 by default).
+	// Tables of another hash are rejected.
+	Hash reftable.Hash
+
+	// Write configures the tables the stack writes; its Hash and update
+	// index limits are set by the stack.
+	Write reftable.WriterOptions
+
+	// NoSync skips fsync of tables, of tables.list and of the directory.
+	// Only for tests and benchmarks: a crash may then lose commits.
+	NoSync bool
+
+	// Perm is the mode of the files the stack creates, before the umask;
+	// 0 means 0666 as git.
+	Perm fs.FileMode
+
+	// FS is the file system; nil means the operating system's.
+	FS vfs.FS
+
+	// ContentCompare makes readers detect a changed tables.list by its
+	// content instead of its inode; it is chosen automatically on network
+	// file systems and where files have no identity.
+	ContentCompare bool
+
+	// OnCompactionError receives errors of the auto-compaction that runs
+	// after a commit; they never fail the commit itself.
+	OnCompactionError func(error)
+}
+
+// NoWait is a LockTimeout that tries to take the lock once.
+const NoWait = time.Duration(1)
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 100 * time.Millisecond
+	}
+	if o.CompactionFactor <= 0 {
+		o.CompactionFactor = 2
+	}
+	if o.Hash == 0 {
+		o.Hash = reftable.SHA1
+	}
+	if o.Perm == 0 {
+		o.Perm = 0o666
+	}
+	if o.FS == nil {
+		o.FS = vfs.OS
+	}
+	o.Write.Hash = o.Hash
+	return o
+}

@@ -1,0 +1,281 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/refstore/refstore/reftable"
+)
+
+// Stack is a reftable stack: immutable tables, oldest first, named by a
+// list that writers replace atomically. A Stack is safe for concurrent use
+// by several goroutines; several processes may open the same stack.
+type Stack struct {
+	opts   Options
+	b      Backend
+	dir    string
+	mu     sync.Mutex // guards the fields below and serializes reloads
+	tables []*handle  // current tables, oldest first
+	merged *reftable.Merged
+	loaded bool
+	closed bool
+	stats  Stats
+}
+
+// Stats counts what a Stack did.
+type Stats struct {
+	Reloads            int // reloads that read tables.list
+	Commits            int
+	Compactions        int // compactions committed
+	CompactionFailures int // auto-compactions that could not run
+}
+
+// handle is an open table shared by the snapshots that use it; it is
+// closed when the last one lets go.
+type handle struct {
+	name string
+	f    TableFile
+	t    *reftable.Table
+	refs atomic.Int32
+}
+
+func (h *handle) incref() { h.refs.Add(1) }
+
+func (h *handle) decref() {
+	if h.refs.Add(-1) == 0 {
+		h.f.Close()
+	}
+}
+
+// Open opens the stack in directory dir, creating nothing: a directory
+// without tables.list is an empty stack.
+func Open(dir string, opts Options) (*Stack, error) {
+	o := opts.withDefaults()
+	return OpenBackend(newDirBackend(dir, o), dir, opts)
+}
+
+// OpenBackend opens a stack stored in b; name is used in errors.
+func OpenBackend(b Backend, name string, opts Options) (*Stack, error) {
+	st := &Stack{opts: opts.withDefaults(), b: b, dir: name}
+	if err := st.Reload(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Close releases the stack's tables; snapshots still open keep theirs.
+func (st *Stack) Close() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return nil
+	}
+	st.closed = true
+	for _, h := range st.tables {
+		h.decref()
+	}
+	st.tables, st.merged = nil, nil
+	return st.b.Close()
+}
+
+// Reload brings the stack up to date with its list. It costs one stat call
+// when nothing changed. When a listed table is missing because a
+// concurrent compaction removed it, Reload retries while the list keeps
+// changing, for up to 3 seconds; otherwise the error is returned and the
+// stack keeps serving its previous tables.
+func (st *Stack) Reload() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.reloadLocked()
+}
+
+func (st *Stack) reloadLocked() error {
+	if st.closed {
+		return ErrClosed
+	}
+	if st.loaded {
+		changed, err := st.b.ListChanged()
+		if err != nil {
+			return fmt.Errorf("reload %s: %w", st.dir, err)
+		}
+		if !changed {
+			return nil
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	delay := time.Duration(0)
+	for try := 1; ; try++ {
+		names, err := st.b.ReadList()
+		if err != nil {
+			return fmt.Errorf("reload %s: %w", st.dir, err)
+		}
+		err = st.loadLocked(names)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		changed, cerr := st.b.ListChanged()
+		if cerr != nil || !changed || (try >= 3 && time.Now().After(deadline)) {
+			return fmt.Errorf("%w: %w", err, ErrCorrupt)
+		}
+		delay += delay*time.Duration(rand.IntN(1000))/2000 + time.Millisecond
+		time.Sleep(delay)
+	}
+}
+
+// loadLocked makes names the current tables, reusing open ones. On
+// failure nothing changes.
+func (st *Stack) loadLocked(names []string) error {
+	old := map[string]*handle{}
+	for _, h := range st.tables {
+		old[h.name] = h
+	}
+	var fresh []*handle
+	tables := make([]*handle, 0, len(names))
+	fail := func(err error) error {
+		for _, h := range fresh {
+			h.decref()
+		}
+		return err
+	}
+	for _, name := range names {
+		if h, ok := old[name]; ok {
+			tables = append(tables, h)
+			continue
+		}
+		f, err := st.b.OpenTable(name)
+		if err != nil {
+			return fail(fmt.Errorf("open table %s in %s: %w", name, st.dir, err))
+		}
+		t, err := reftable.NewTable(f, f.Size(), name)
+		if err != nil {
+			f.Close()
+			return fail(fmt.Errorf("stack %s: %w", st.dir, err))
+		}
+		h := &handle{name: name, f: f, t: t}
+		h.incref()
+		fresh = append(fresh, h)
+		tables = append(tables, h)
+	}
+	rts := make([]*reftable.Table, len(tables))
+	for i, h := range tables {
+		rts[i] = h.t
+		if h.t.Hash() != st.opts.Hash {
+			return fail(fmt.Errorf("stack %s: table %s uses %v, the stack %v: %w",
+				st.dir, h.name, h.t.Hash(), st.opts.Hash, reftable.ErrHashMismatch))
+		}
+	}
+	m, err := reftable.NewMerged(rts, reftable.MergedOptions{})
+	if err != nil {
+		return fail(err)
+	}
+	keep := map[*handle]bool{}
+	for _, h := range tables {
+		keep[h] = true
+	}
+	for _, h := range st.tables {
+		if !keep[h] {
+			h.decref()
+		}
+	}
+	st.tables, st.merged, st.loaded = tables, m, true
+	st.stats.Reloads++
+	return nil
+}
+
+// Snapshot is a consistent view of the stack at one moment. It stays
+// valid, with its tables open, until Close, whatever happens to the stack
+// meanwhile. A Snapshot is safe for concurrent use; Close it once.
+type Snapshot struct {
+	*reftable.Merged
+	tables []*handle
+	closed atomic.Bool
+}
+
+// Snapshot reloads the stack and returns a view of it.
+func (st *Stack) Snapshot() (*Snapshot, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.reloadLocked(); err != nil {
+		return nil, err
+	}
+	return st.snapshotLocked(), nil
+}
+
+func (st *Stack) snapshotLocked() *Snapshot {
+	for _, h := range st.tables {
+		h.incref()
+	}
+	return &Snapshot{Merged: st.merged, tables: slices.Clone(st.tables)}
+}
+
+// Close releases the snapshot's tables.
+func (s *Snapshot) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	for _, h := range s.tables {
+		h.decref()
+	}
+	return nil
+}
+
+// TableNames returns the names of the snapshot's tables, oldest first.
+func (s *Snapshot) TableNames() []string {
+	names := make([]string, len(s.tables))
+	for i, h := range s.tables {
+		names[i] = h.name
+	}
+	return names
+}
+
+// Ref reloads the stack and returns the ref named name, or an error
+// matching reftable.ErrNotFound.
+func (st *Stack) Ref(name string) (reftable.RefRecord, error) {
+	s, err := st.Snapshot()
+	if err != nil {
+		return reftable.RefRecord{}, err
+	}
+	defer s.Close()
+	return s.Merged.Ref([]byte(name))
+}
+
+// Refs reloads the stack and iterates the live refs whose names start
+// with prefix, in name order.
+func (st *Stack) Refs(prefix string) iter.Seq2[reftable.RefRecord, error] {
+	return func(yield func(reftable.RefRecord, error) bool) {
+		s, err := st.Snapshot()
+		if err != nil {
+			yield(reftable.RefRecord{}, err)
+			return
+		}
+		defer s.Close()
+		for r, err := range s.Merged.Refs([]byte(prefix)) {
+			if !yield(r, err) {
+				return
+			}
+		}
+	}
+}
+
+// Stats returns counters of what the stack did.
+func (st *Stack) Stats() Stats {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.stats
+}
+
+// NextUpdateIndex returns the update index the next commit will use.
+func (st *Stack) nextUpdateIndexLocked() uint64 {
+	if len(st.tables) == 0 {
+		return 1
+	}
+	return st.tables[len(st.tables)-1].t.MaxUpdateIndex() + 1
+}

@@ -1,0 +1,404 @@
+package stack
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/refstore/refstore/reftable"
+)
+
+// Identity is who makes a change and when, as recorded in reflogs.
+type Identity struct {
+	Name, Email string
+	Time        time.Time // its zone is recorded too
+}
+
+// Value is what a ref holds: an object id (with its peeled id for an
+// annotated tag), a symbolic target, or nothing (Missing).
+type Value struct {
+	ID     []byte // object id; nil with Target or Missing
+	Peeled []byte // peeled object id of an annotated tag, optional
+	Target string // target of a symbolic ref
+}
+
+// Missing is the Value of a ref that does not exist.
+var Missing = Value{}
+
+// IsMissing reports whether v is the value of a ref that does not exist.
+func (v Value) IsMissing() bool { return v.ID == nil && v.Target == "" }
+
+// String formats v as git does: an id in hex, "ref: <target>", or
+// "missing".
+func (v Value) String() string {
+	switch {
+	case v.Target != "":
+		return "ref: " + v.Target
+	case v.ID != nil:
+		return hex.EncodeToString(v.ID)
+	}
+	return "missing"
+}
+
+func (v Value) equal(w Value) bool {
+	return bytes.Equal(v.ID, w.ID) && v.Target == w.Target
+}
+
+// valueOf returns the value of a ref record (Missing for a deletion).
+func valueOf(r *reftable.RefRecord) Value {
+	switch r.Type {
+	case reftable.RefVal1:
+		return Value{ID: bytes.Clone(r.Value)}
+	case reftable.RefVal2:
+		return Value{ID: bytes.Clone(r.Value), Peeled: bytes.Clone(r.Peeled)}
+	case reftable.RefSymref:
+		return Value{Target: string(r.Target)}
+	}
+	return Missing
+}
+
+// RefConflictError reports a ref whose value, read under the lock, is not
+// the one the transaction expected. It matches ErrRefConflict.
+type RefConflictError struct {
+	Name     string
+	Expected Value
+	Actual   Value
+}
+
+// Error implements error.
+func (e *RefConflictError) Error() string {
+	return fmt.Sprintf("ref %s: expected %v, found %v", e.Name, e.Expected, e.Actual)
+}
+
+// Unwrap returns ErrRefConflict.
+func (e *RefConflictError) Unwrap() error { return ErrRefConflict }
+
+// Update is one change of a transaction.
+type Update struct {
+	Name string
+	// New is the value to store; Missing deletes the ref (and its
+	// reflog). With Verify set nothing is stored.
+	New Value
+	// Old, when not nil, is the value the ref must have, checked under
+	// the lock: &Missing requires that the ref does not exist.
+	Old *Value
+	// Verify only checks Old and changes nothing.
+	Verify bool
+	// Deref applies the update to the ref a symbolic ref points at, as
+	// git does without --no-deref (HEAD updates the current branch). The
+	// reflog entry is written for both.
+	Deref bool
+	// Message is the reflog message.
+	Message string
+}
+
+// ReflogPolicy says which refs get reflog entries.
+type ReflogPolicy int
+
+// Reflog policies, as git's core.logAllRefUpdates.
+const (
+	// ReflogNormal logs HEAD, refs/heads/, refs/remotes/, refs/notes/
+	// and refs that already have a reflog (git's default).
+	ReflogNormal ReflogPolicy = iota
+	// ReflogAlways logs every ref.
+	ReflogAlways
+	// ReflogNever writes no reflog entries.
+	ReflogNever
+)
+
+// Transaction changes several refs atomically. Build it with Add, then
+// Commit. It is not safe for concurrent use.
+type Transaction struct {
+	st        *Stack
+	who       Identity
+	policy    ReflogPolicy
+	updates   []Update
+	committed bool
+}
+
+// NewTransaction starts a transaction whose reflog entries are made by
+// who, logging refs according to policy.
+func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction {
+	return &Transaction{st: st, who: who, policy: policy}
+}
+
+// Add queues an update.
+func (tx *Transaction) Add(u Update) { tx.updates = append(tx.updates, u) }
+
+// change is an update resolved under the lock.
+type change struct {
+	name   string
+	old    Value
+	new    Value
+	msg    string
+	store  bool
+	logFor []string // refs whose reflog records this change
+}
+
+// Commit locks the stack, checks every expected old value against the
+// current stack, checks names and directory/file conflicts, and writes one
+// table with all the changes and their reflog entries. A lost
+// compare-and-swap fails with a *RefConflictError; nothing is written
+// then.
+func (tx *Transaction) Commit() error {
+	if tx.committed {
+		return ErrClosed
+	}
+	tx.committed = true
+	seen := map[string]bool{}
+	for _, u := range tx.updates {
+		if err := CheckRefName(u.Name); err != nil {
+			return err
+		}
+		if !u.New.IsMissing() && u.New.Target != "" {
+			if err := CheckRefName(u.New.Target); err != nil {
+				return fmt.Errorf("symref %s: target %w", u.Name, err)
+			}
+		}
+		if u.New.ID != nil && len(u.New.ID) != tx.st.opts.Hash.Size() {
+			return fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
+		}
+	}
+	a, err := tx.st.NewAddition()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	snap := a.Snapshot()
+	defer snap.Close()
+
+	var changes []change
+	for _, u := range tx.updates {
+		name := u.Name
+		var via []string
+		if u.Deref {
+			var err error
+			if name, via, err = resolve(snap, u.Name); err != nil {
+				return err
+			}
+		}
+		if seen[name] {
+			return fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
+		}
+		seen[name] = true
+		cur, err := lookup(snap, name)
+		if err != nil {
+			return err
+		}
+		if u.Old != nil && !u.Old.equal(cur) {
+			return &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
+		}
+		if u.Verify {
+			continue
+		}
+		c := change{name: name, old: cur, new: u.New, msg: u.Message, store: true}
+		c.logFor = append(via, name)
+		changes = append(changes, c)
+	}
+	if err := checkDirFile(snap, changes); err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return a.Commit()
+	}
+	if err := a.Add(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
+		return err
+	}
+	return a.Commit()
+}
+
+// resolve follows symbolic refs from name to the ref they end at (which
+// may not exist), returning the symbolic refs passed.
+func resolve(snap *Snapshot, name string) (string, []string, error) {
+	var via []string
+	for range 5 {
+		r, err := snap.Merged.Ref([]byte(name))
+		if errors.Is(err, reftable.ErrNotFound) || err == nil && r.Type != reftable.RefSymref {
+			return name, via, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		via = append(via, name)
+		name = string(r.Target)
+	}
+	return "", nil, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
+}
+
+// lookup returns the current value of name.
+func lookup(snap *Snapshot, name string) (Value, error) {
+	r, err := snap.Merged.Ref([]byte(name))
+	if errors.Is(err, reftable.ErrNotFound) {
+		return Missing, nil
+	}
+	if err != nil {
+		return Missing, err
+	}
+	return valueOf(&r), nil
+}
+
+// checkDirFile rejects a transaction after which one ref would be a
+// directory of another (refs/a and refs/a/b), using seeks only.
+func checkDirFile(snap *Snapshot, changes []change) error {
+	final := map[string]bool{} // refs this transaction creates or deletes
+	for _, c := range changes {
+		final[c.name] = !c.new.IsMissing()
+	}
+	exists := func(name string) (bool, error) {
+		if v, ok := final[name]; ok {
+			return v, nil
+		}
+		_, err := snap.Merged.Ref([]byte(name))
+		if errors.Is(err, reftable.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	for _, c := range changes {
+		if c.new.IsMissing() || !c.old.IsMissing() {
+			continue
+		}
+		// A parent directory that is a ref.
+		for i := strings.IndexByte(c.name, '/'); i >= 0; i = next(c.name, i) {
+			if ok, err := exists(c.name[:i]); err != nil {
+				return err
+			} else if ok {
+				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, c.name[:i], ErrRefName)
+			}
+		}
+		// A ref below name/ that survives the transaction.
+		prefix := c.name + "/"
+		for r, err := range snap.Merged.Refs([]byte(prefix)) {
+			if err != nil {
+				return err
+			}
+			if v, ok := final[string(r.Name)]; ok && !v {
+				continue
+			}
+			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, r.Name, ErrRefName)
+		}
+		for other, v := range final {
+			if v && strings.HasPrefix(other, prefix) {
+				return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, other, ErrRefName)
+			}
+		}
+	}
+	return nil
+}
+
+func next(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// logs reports whether the policy logs changes of name.
+func (tx *Transaction) logs(snap *Snapshot, name string) bool {
+	switch tx.policy {
+	case ReflogAlways:
+		return true
+	case ReflogNever:
+		return false
+	}
+	if name == "HEAD" || strings.HasPrefix(name, "refs/heads/") || strings.HasPrefix(name, "refs/remotes/") ||
+		strings.HasPrefix(name, "refs/notes/") {
+		return true
+	}
+	for range snap.Merged.LogsFor([]byte(name)) {
+		return true
+	}
+	return false
+}
+
+// tzOffset returns the zone of t as git stores it: +0530 as 530.
+func tzOffset(t time.Time) int16 {
+	_, secs := t.Zone()
+	sign := int16(1)
+	if secs < 0 {
+		sign, secs = -1, -secs
+	}
+	return sign * int16(secs/3600*100+secs%3600/60)
+}
+
+// write writes the transaction's table: the new refs, then the reflog
+// entries, and tombstones for the reflogs of deleted refs.
+func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
+	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
+	for _, c := range changes {
+		r := reftable.RefRecord{Name: []byte(c.name), UpdateIndex: index}
+		switch {
+		case c.new.Target != "":
+			r.Type, r.Target = reftable.RefSymref, []byte(c.new.Target)
+		case c.new.Peeled != nil:
+			r.Type, r.Value, r.Peeled = reftable.RefVal2, c.new.ID, c.new.Peeled
+		case c.new.ID != nil:
+			r.Type, r.Value = reftable.RefVal1, c.new.ID
+		default:
+			r.Type = reftable.RefDeletion
+		}
+		if err := w.AddRef(&r); err != nil {
+			return err
+		}
+	}
+	hs := tx.st.opts.Hash.Size()
+	idOr0 := func(v Value) []byte {
+		if v.ID == nil {
+			return make([]byte, hs)
+		}
+		return v.ID
+	}
+	var logs []reftable.LogRecord
+	for _, c := range changes {
+		for _, name := range c.logFor {
+			if c.new.IsMissing() && name == c.name {
+				// Deleting a ref deletes its reflog.
+				for l, err := range snap.Merged.LogsFor([]byte(name)) {
+					if err != nil {
+						return err
+					}
+					logs = append(logs, reftable.LogRecord{RefName: []byte(name), UpdateIndex: l.UpdateIndex, Type: reftable.LogDeletion})
+				}
+				continue
+			}
+			if c.new.Target != "" && c.msg == "" || !tx.logs(snap, name) {
+				continue
+			}
+			// As git: one line, at most half a block.
+			msg := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
+			blockSize := tx.st.opts.Write.BlockSize
+			if blockSize == 0 {
+				blockSize = reftable.DefaultBlockSize
+			}
+			msg = msg[:min(len(msg), blockSize/2)]
+			logs = append(logs, reftable.LogRecord{
+				RefName: []byte(name), UpdateIndex: index, Type: reftable.LogUpdate,
+				Old: idOr0(c.old), New: idOr0(c.new),
+				Name: []byte(tx.who.Name), Email: []byte(tx.who.Email),
+				Time: uint64(max(tx.who.Time.Unix(), 0)), TZOffset: tzOffset(tx.who.Time),
+				Message: []byte(msg),
+			})
+		}
+	}
+	slices.SortFunc(logs, func(a, b reftable.LogRecord) int {
+		if c := bytes.Compare(a.RefName, b.RefName); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.UpdateIndex, a.UpdateIndex)
+	})
+	logs = slices.CompactFunc(logs, func(a, b reftable.LogRecord) bool {
+		return bytes.Equal(a.RefName, b.RefName) && a.UpdateIndex == b.UpdateIndex
+	})
+	for i := range logs {
+		if err := w.AddLog(&logs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package stack
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/refstore/refstore/reftable"
+)
+
+var testWho = Identity{Name: "A U Thor", Email: "author@example.com", Time: time.Unix(1700000000, 0).In(time.FixedZone("", 5*3600+30*60))}
+
+func commitTx(st *Stack, updates ...Update) error {
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	for _, u := range updates {
+		tx.Add(u)
+	}
+	return tx.Commit()
+}
+
+func val(i int) Value { return Value{ID: oid(i)} }
+
+func ptr(v Value) *Value { return &v }
+
+type logLine struct {
+	Ref, Old, New, Msg string
+	TZ                 int16
+}
+
+func reflog(t *testing.T, st *Stack, name string) []logLine {
+	t.Helper()
+	s, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out []logLine
+	for l, err := range s.LogsFor([]byte(name)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, logLine{string(l.RefName), fmt.Sprintf("%x", l.Old[:2]), fmt.Sprintf("%x", l.New[:2]), string(l.Message), l.TZOffset})
+	}
+	return out
+}
+
+func TestTransactionCompareAndSwap(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(1), Old: ptr(Missing), Message: "create"}); err != nil {
+		t.Fatal(err)
+	}
+	// create of an existing ref fails, naming expected and actual.
+	err := commitTx(st, Update{Name: "refs/heads/main", New: val(2), Old: ptr(Missing)})
+	var ce *RefConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrRefConflict) || ce.Name != "refs/heads/main" || !ce.Actual.equal(val(1)) || !ce.Expected.IsMissing() {
+		t.Fatalf("create existing: %v", err)
+	}
+	// update with the wrong old value fails and changes nothing.
+	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(3), Old: ptr(val(7))}, Update{Name: "refs/heads/other", New: val(3)}); !errors.Is(err, ErrRefConflict) {
+		t.Fatalf("wrong old value: %v", err)
+	}
+	if _, err := st.Ref("refs/heads/other"); !errors.Is(err, reftable.ErrNotFound) {
+		t.Fatalf("a failed transaction wrote refs/heads/other: %v", err)
+	}
+	// update with the right old value succeeds.
+	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(2), Old: ptr(val(1)), Message: "move"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(st, Update{Name: "refs/heads/main", Verify: true, Old: ptr(val(2))}); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if err := commitTx(st, Update{Name: "refs/heads/main", Verify: true, Old: ptr(val(1))}); !errors.Is(err, ErrRefConflict) {
+		t.Fatalf("verify of a stale value: %v", err)
+	}
+	want := []logLine{
+		{"refs/heads/main", "0001", "0002", "move\n", 530},
+		{"refs/heads/main", "0000", "0001", "create\n", 530},
+	}
+	if diff := cmp.Diff(want, reflog(t, st, "refs/heads/main")); diff != "" {
+		t.Errorf("reflog (-want +got):\n%s", diff)
+	}
+	// Deleting the ref deletes its reflog.
+	if err := commitTx(st, Update{Name: "refs/heads/main", New: Missing, Old: ptr(val(2))}); err != nil {
+		t.Fatal(err)
+	}
+	if got := reflog(t, st, "refs/heads/main"); len(got) != 0 {
+		t.Errorf("reflog after delete: %v", got)
+	}
+	if _, err := st.Ref("refs/heads/main"); !errors.Is(err, reftable.ErrNotFound) {
+		t.Errorf("deleted ref: %v", err)
+	}
+}
+
+func TestTransactionSymrefDeref(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	if err := commitTx(st,
+		Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}},
+		Update{Name: "refs/heads/main", New: val(1), Message: "init"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(st, Update{Name: "HEAD", Deref: true, New: val(2), Old: ptr(val(1)), Message: "commit: two"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.Ref("HEAD")
+	if err != nil || r.Type != reftable.RefSymref || string(r.Target) != "refs/heads/main" {
+		t.Fatalf("HEAD = %v, %v", r, err)
+	}
+	if got := refValue(t, st, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
+		t.Fatalf("main = %x", got)
+	}
+	if diff := cmp.Diff([]logLine{{"HEAD", "0001", "0002", "commit: two\n", 530}}, reflog(t, st, "HEAD")); diff != "" {
+		t.Errorf("HEAD reflog (-want +got):\n%s", diff)
+	}
+	if n := len(reflog(t, st, "refs/heads/main")); n != 2 {
+		t.Errorf("main reflog has %d entries, want 2", n)
+	}
+}
+
+func TestTransactionDirFileConflicts(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	if err := commitTx(st, Update{Name: "refs/heads/a", New: val(1)}, Update{Name: "refs/heads/b/c", New: val(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"refs/heads/a/b", "refs/heads/b", "refs/heads/a/b/c"} {
+		if err := commitTx(st, Update{Name: name, New: val(2)}); !errors.Is(err, ErrRefName) {
+			t.Errorf("create %s: %v, want a directory/file conflict", name, err)
+		}
+	}
+	// Deleting the blocking ref in the same transaction resolves it.
+	if err := commitTx(st, Update{Name: "refs/heads/a", New: Missing}, Update{Name: "refs/heads/a/b", New: val(2)}); err != nil {
+		t.Errorf("replace refs/heads/a by refs/heads/a/b: %v", err)
+	}
+	if err := commitTx(st, Update{Name: "refs/heads/x", New: val(2)}, Update{Name: "refs/heads/x/y", New: val(2)}); !errors.Is(err, ErrRefName) {
+		t.Errorf("conflict inside one transaction: %v", err)
+	}
+}
+
+func TestTransactionRejects(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	tests := []struct {
+		name    string
+		updates []Update
+		want    error
+	}{
+		{"invalid name", []Update{{Name: "refs/heads/a..b", New: val(1)}}, ErrRefName},
+		{"not under refs", []Update{{Name: "main", New: val(1)}}, ErrRefName},
+		{"invalid symref target", []Update{{Name: "HEAD", New: Value{Target: "refs/heads/a b"}}}, ErrRefName},
+		{"twice", []Update{{Name: "refs/heads/a", New: val(1)}, {Name: "refs/heads/a", New: val(2)}}, ErrRefName},
+		{"short id", []Update{{Name: "refs/heads/a", New: Value{ID: []byte{1, 2}}}}, reftable.ErrHashMismatch},
+	}
+	for _, tt := range tests {
+		if err := commitTx(st, tt.updates...); !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if s, _ := st.Snapshot(); len(s.TableNames()) != 0 {
+		t.Errorf("rejected transactions wrote tables: %v", s.TableNames())
+	}
+}

@@ -51,9 +51,14 @@ type Backend interface {
 	// many of the newest tables it locked and a function releasing them.
 	LockTables(names []string) (locked int, release func(), err error)
 
-	// RemoveTable removes a table that is no longer listed. Failure is
-	// reported but harmless: a later cleanup retries.
+	// RemoveTable removes a table that is no longer listed, or a leftover
+	// file found by ListFiles. Failure is reported but harmless: a later
+	// cleanup retries.
 	RemoveTable(name string) error
+
+	// ListFiles lists every file of the stack's storage (tables, locks,
+	// temporary files), for cleanup and verification.
+	ListFiles() ([]FileInfo, error)
 
 	// Close releases what the backend holds (the cached list file).
 	Close() error
@@ -77,4 +82,11 @@ type TableFile interface {
 	io.ReaderAt
 	Size() int64
 	Close() error
+}
+
+// FileInfo describes a file of a stack's storage.
+type FileInfo struct {
+	Name    string
+	Size    int64
+	ModTime time.Time
 }

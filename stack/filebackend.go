@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/refstore/refstore/stat"
@@ -255,6 +256,25 @@ func (b *dirBackend) RemoveTable(name string) error {
 		return nil
 	}
 	return err
+}
+
+func (b *dirBackend) ListFiles() ([]FileInfo, error) {
+	ents, err := b.fsys.ReadDir(b.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []FileInfo
+	for _, e := range ents {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue // NFS leaves .nfsXXXX files behind open deleted files
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, FileInfo{Name: e.Name(), Size: fi.Size(), ModTime: fi.ModTime()})
+	}
+	return out, nil
 }
 
 func (b *dirBackend) Close() error { return b.cache.Close() }

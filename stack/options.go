@@ -72,5 +72,10 @@ func (o Options) withDefaults() Options {
 		o.FS = vfs.OS
 	}
 	o.Write.Hash = o.Hash
+	o.ContentCompare = o.ContentCompare || forceContentCompare
 	return o
 }
+
+// forceContentCompare is set by the package's tests (REFSTORE_CONTENT_COMPARE=1)
+// to run the whole suite with the content-comparing fallback.
+var forceContentCompare bool

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/refstore/refstore/reftable"
 )
 
@@ -320,5 +322,73 @@ func TestSnapshotSurvivesCompaction(t *testing.T) {
 	}
 	if count != 5 {
 		t.Fatalf("snapshot reads %d refs after compaction, want 5", count)
+	}
+}
+
+// TestClean: unreferenced tables and old temporary files go; a table a
+// running compaction is producing, a young temporary file and files that
+// are not tables stay.
+func TestClean(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.DisableAutoCompaction = true
+	st := openStack(t, dir, opts)
+	for i := range 4 {
+		setRef(t, st, fmt.Sprintf("refs/heads/b%d", i), i)
+	}
+	names := listFile(t, dir)
+	copyFile := func(from, to string) {
+		data, err := os.ReadFile(filepath.Join(dir, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An orphan from a crashed compaction of tables 1..2 (index 1..2).
+	copyFile(names[0], "0x000000000001-0x000000000002-deadbeef.ref")
+	// An orphan "being produced" by a compaction of tables 3..4, which
+	// holds the table locks.
+	copyFile(names[2], "0x000000000003-0x000000000004-cafebabe.ref")
+	for _, n := range names[2:] {
+		if err := os.WriteFile(filepath.Join(dir, n+".lock"), nil, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A table of an unpublished addition (index 5).
+	var buf bytes.Buffer
+	w, _ := reftable.NewWriter(&buf, reftable.WriterOptions{MinUpdateIndex: 5, MaxUpdateIndex: 5})
+	w.AddRef(&reftable.RefRecord{Name: []byte("refs/heads/x"), UpdateIndex: 5, Type: reftable.RefVal1, Value: oid(5)})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "0x000000000005-0x000000000005-01234567.ref"), buf.Bytes(), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tmp-old.temp"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(filepath.Join(dir, "tmp-old.temp"), old, old)
+	if err := os.WriteFile(filepath.Join(dir, "tmp-new.temp"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "garbage"), []byte("x"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Clean(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0x000000000001-0x000000000002-deadbeef.ref", "tmp-old.temp"}
+	if diff := cmp.Diff(want, res.Removed, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("removed (-want +got):\n%s", diff)
+	}
+	if len(res.Kept) != 6 { // two table locks, two orphans, young temp, garbage
+		t.Errorf("kept %d files, want 6: %v", len(res.Kept), res.Kept)
+	}
+	if n := len(listFile(t, dir)); n != 4 {
+		t.Errorf("Clean changed the list: %d tables", n)
 	}
 }

@@ -1,0 +1,128 @@
+// Package lint holds the project's lint checks, run as tests.
+package lint
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/refstore/refstore"
+
+// file is one parsed Go file of the module.
+type file struct {
+	path string // relative to the module root, slash-separated
+	test bool
+	ast  *ast.File
+}
+
+func parseModule(t *testing.T) []file {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	var files []file
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && p != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		files = append(files, file{path: filepath.ToSlash(rel), test: strings.HasSuffix(p, "_test.go"), ast: f})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 20 {
+		t.Fatalf("found only %d Go files", len(files))
+	}
+	return files
+}
+
+func pkgOf(f file) string { return strings.SplitN(f.path, "/", 2)[0] }
+
+// TestImports: only the standard library and the allowed modules, and
+// package reftable never touches the operating system.
+func TestImports(t *testing.T) {
+	allowed := []string{module, "golang.org/x/sys", "github.com/google/go-cmp", "github.com/cespare/xxhash/v2"}
+	for _, f := range parseModule(t) {
+		for _, imp := range f.ast.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			first := strings.SplitN(path, "/", 2)[0]
+			std := !strings.Contains(first, ".")
+			ok := std
+			for _, a := range allowed {
+				ok = ok || path == a || strings.HasPrefix(path, a+"/")
+			}
+			if !ok {
+				t.Errorf("%s imports %s, which is not an allowed dependency", f.path, path)
+			}
+			if pkgOf(f) == "reftable" && !f.test && (path == "os" || path == "syscall" || strings.HasPrefix(path, module+"/")) {
+				t.Errorf("%s imports %s: the format package must not touch the OS or other packages", f.path, path)
+			}
+		}
+	}
+}
+
+// TestNoAdvisoryLocks: correctness must not depend on flock or fcntl
+// locks, so nothing calls them.
+func TestNoAdvisoryLocks(t *testing.T) {
+	for _, f := range parseModule(t) {
+		ast.Inspect(f.ast, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				switch sel.Sel.Name {
+				case "Flock", "FcntlFlock", "LockFileEx", "F_SETLK", "F_SETLKW", "F_OFD_SETLK", "F_OFD_SETLKW":
+					t.Errorf("%s uses %s: advisory locks are not used for correctness", f.path, sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// TestLibraryCode: no panics and no reflect.DeepEqual in library code,
+// and only package vfs calls os file functions.
+func TestLibraryCode(t *testing.T) {
+	osFileCalls := map[string]bool{
+		"Open": true, "OpenFile": true, "Create": true, "Rename": true, "Remove": true, "RemoveAll": true,
+		"ReadDir": true, "ReadFile": true, "WriteFile": true, "Stat": true, "Lstat": true, "Mkdir": true,
+		"MkdirAll": true, "Chmod": true, "Link": true, "Symlink": true,
+	}
+	for _, f := range parseModule(t) {
+		library := !f.test && (pkgOf(f) == "reftable" || pkgOf(f) == "stack" || pkgOf(f) == "stat" || pkgOf(f) == "vfs")
+		ast.Inspect(f.ast, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "panic" && library {
+					t.Errorf("%s calls panic", f.path)
+				}
+			case *ast.SelectorExpr:
+				x, ok := n.X.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				if x.Name == "reflect" && n.Sel.Name == "DeepEqual" {
+					t.Errorf("%s uses reflect.DeepEqual; use go-cmp", f.path)
+				}
+				if x.Name == "os" && osFileCalls[n.Sel.Name] && library && pkgOf(f) != "vfs" {
+					t.Errorf("%s calls os.%s: file access goes through package vfs", f.path, n.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}

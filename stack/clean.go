@@ -1,0 +1,126 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/refstore/refstore/reftable"
+)
+
+// Leftovers describes files of a stack that its list does not reference.
+type Leftovers struct {
+	Removed []string // files Clean removed
+	Kept    []string // unreferenced files kept, and why
+}
+
+// Clean removes files no list references and no writer can still be
+// using, and reports what it removed and what it kept:
+//
+//   - an unlisted table is removed when its update indexes are all at or
+//     below the stack's highest (so no addition can be about to publish
+//     it) and no listed table in its range is locked (so no compaction
+//     is about to publish it);
+//   - a temporary file is removed when it is older than grace;
+//   - files that do not parse as tables, and lock files, are kept.
+//
+// Clean holds tables.list.lock while it works, so it waits for writers
+// like a commit does.
+func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
+	var res Leftovers
+	c, err := st.b.Begin(st.opts.LockTimeout)
+	if err != nil {
+		return res, fmt.Errorf("clean %s: %w", st.dir, err)
+	}
+	defer c.Release()
+	st.mu.Lock()
+	err = st.loadLocked(c.Names())
+	snap := st.snapshotLocked()
+	st.mu.Unlock()
+	defer snap.Close()
+	if err != nil {
+		return res, err
+	}
+	files, err := st.b.ListFiles()
+	if err != nil {
+		return res, fmt.Errorf("clean %s: %w", st.dir, err)
+	}
+	listed := map[string]*reftable.Table{}
+	var maxIndex uint64
+	for _, h := range snap.tables {
+		listed[h.name] = h.t
+		maxIndex = max(maxIndex, h.t.MaxUpdateIndex())
+	}
+	var locked []span
+	for _, f := range files {
+		if t, ok := listed[strings.TrimSuffix(f.Name, ".lock")]; ok && strings.HasSuffix(f.Name, ".lock") {
+			locked = append(locked, span{t.MinUpdateIndex(), t.MaxUpdateIndex()})
+		}
+	}
+	keep := func(name, why string) { res.Kept = append(res.Kept, name+": "+why) }
+	remove := func(name string) {
+		if err := st.b.RemoveTable(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			keep(name, err.Error())
+			return
+		}
+		res.Removed = append(res.Removed, name)
+	}
+	now := time.Now()
+	for _, f := range files {
+		switch {
+		case listed[f.Name] != nil || f.Name == "tables.list" || f.Name == "tables.list.lock":
+			// The list, and the lock Clean holds.
+		case strings.HasSuffix(f.Name, ".temp"):
+			if now.Sub(f.ModTime) < grace {
+				keep(f.Name, "temporary file younger than the grace period")
+			} else {
+				remove(f.Name)
+			}
+		case strings.HasSuffix(f.Name, ".ref"):
+			min, max, ok := st.tableRange(f.Name)
+			switch {
+			case !ok:
+				keep(f.Name, "not a readable table")
+			case max > maxIndex:
+				keep(f.Name, "update indexes above the stack's: an unpublished addition")
+			case overlaps(locked, min, max):
+				keep(f.Name, "a compaction of its tables is running")
+			default:
+				remove(f.Name)
+			}
+		case strings.HasSuffix(f.Name, ".lock"):
+			keep(f.Name, "lock file")
+		default:
+			keep(f.Name, "not a stack file")
+		}
+	}
+	return res, nil
+}
+
+// tableRange reads the update index range of an unlisted table.
+func (st *Stack) tableRange(name string) (min, max uint64, ok bool) {
+	f, err := st.b.OpenTable(name)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	t, err := reftable.NewTable(f, f.Size(), name)
+	if err != nil {
+		return 0, 0, false
+	}
+	return t.MinUpdateIndex(), t.MaxUpdateIndex(), true
+}
+
+// span is a range of update indexes.
+type span struct{ min, max uint64 }
+
+func overlaps(spans []span, min, max uint64) bool {
+	for _, s := range spans {
+		if s.min <= max && min <= s.max {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+package stack
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain runs the suite with tables.list compared by content instead of
+// by inode when REFSTORE_CONTENT_COMPARE=1, as CI does once.
+func TestMain(m *testing.M) {
+	forceContentCompare = os.Getenv("REFSTORE_CONTENT_COMPARE") == "1"
+	os.Exit(m.Run())
+}

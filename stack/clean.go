@@ -70,7 +70,7 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 	now := time.Now()
 	for _, f := range files {
 		switch {
-		case listed[f.Name] != nil || f.Name == "tables.list" || f.Name == "tables.list.lock":
+		case listed[f.Name] != nil || f.Name == "tables.list" || f.Name == "tables.list.lock" || f.Name == "tables.list"+pidSuffix:
 			// The list, and the lock Clean holds.
 		case strings.HasSuffix(f.Name, ".temp"):
 			if now.Sub(f.ModTime) < grace {

@@ -84,6 +84,7 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 	if err != nil {
 		return nil, err
 	}
+	writeHolder(b.fsys, l.path, b.perm)
 	names, err := b.readListUncached()
 	if err != nil {
 		l.release()
@@ -139,6 +140,7 @@ func (c *dirCommit) Publish(names []string) error {
 		if err := l.check(false); err != nil {
 			return err
 		}
+		removeHolder(b.fsys, l.path)
 		return b.fsys.Rename(l.path, b.path("tables.list"))
 	}()
 	if err != nil {
@@ -161,6 +163,9 @@ func (c *dirCommit) Release() error {
 		return nil
 	}
 	c.done = true
+	if c.lock.check(false) == nil {
+		removeHolder(c.b.fsys, c.lock.path)
+	}
 	return c.lock.release()
 }
 

@@ -66,8 +66,8 @@ func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Durati
 // lockError describes the lock at path held by someone else.
 func lockError(fsys vfs.FS, path string, err error) error {
 	le := &LockError{Path: path, Err: err}
-	if fi, serr := fsys.Stat(path); serr == nil {
-		le.Age = time.Since(fi.ModTime())
+	if info, ierr := inspectLock(fsys, path); ierr == nil {
+		le.Age, le.Holder = info.Age, info.holder()
 	}
 	return le
 }

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package stack
+
+import "time"
+
+// processLiveness cannot check processes on this platform.
+func processLiveness(pid int, created time.Time) Liveness { return HolderUnknown }

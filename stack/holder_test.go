@@ -1,0 +1,99 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// deadPID returns the id of a process that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func TestStaleLockHolder(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("process liveness is unknown on Windows")
+	}
+	dir := t.TempDir()
+	st := openStack(t, dir, Options{NoSync: true, LockTimeout: NoWait})
+	lock := filepath.Join(dir, "tables.list.lock")
+	writeLock := func(pid int) {
+		if err := os.WriteFile(lock, nil, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pidPath(lock), []byte(fmt.Sprintf("pid %d\n", pid)), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A live holder: writers get an error naming it, and the lock cannot
+	// be broken.
+	writeLock(os.Getpid())
+	_, err := st.NewAddition()
+	var le *LockError
+	if !errors.As(err, &le) || !strings.Contains(le.Holder, fmt.Sprintf("pid %d (alive)", os.Getpid())) {
+		t.Fatalf("NewAddition = %v, want a LockError naming the live holder", err)
+	}
+	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
+		t.Fatalf("BreakStaleLock of a live holder = %v", err)
+	}
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatalf("lock of a live holder removed: %v", err)
+	}
+
+	// A holder that is gone: the error says so, and breaking works.
+	os.Remove(lock)
+	pid := deadPID(t)
+	writeLock(pid)
+	_, err = st.NewAddition()
+	if !errors.As(err, &le) || !strings.Contains(le.Holder, "(gone)") {
+		t.Fatalf("NewAddition = %v, want a LockError naming the gone holder", err)
+	}
+	locks, err := st.Locks()
+	if err != nil || len(locks) != 1 || locks[0].PID != pid || locks[0].Liveness != HolderGone {
+		t.Fatalf("Locks = %+v, %v", locks, err)
+	}
+	if err := st.BreakStaleLock(lock); err != nil {
+		t.Fatal(err)
+	}
+	setRef(t, st, "refs/heads/after", 1)
+
+	// No holder recorded: unknown, never broken.
+	if err := os.WriteFile(lock, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
+		t.Fatalf("BreakStaleLock without holder = %v", err)
+	}
+}
+
+// TestHolderFileRemoved: a commit leaves no holder file behind.
+func TestHolderFileRemoved(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, testOptions())
+	setRef(t, st, "refs/heads/a", 1)
+	a, err := st.NewAddition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid := readHolder(st.b.(*dirBackend).fsys, filepath.Join(dir, "tables.list.lock")); pid != os.Getpid() {
+		t.Errorf("holder while locked = %d, want %d", pid, os.Getpid())
+	}
+	a.Close()
+	for _, name := range []string{"tables.list.lock", "tables.list~pid.lock"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", name, err)
+		}
+	}
+}

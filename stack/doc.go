@@ -1,0 +1,63 @@
+// Package stack implements the reftable stack: a directory of immutable
+// reftable files and the tables.list file naming them, oldest first, as
+// git keeps .git/reftable. Several processes, this package's and git's,
+// may read and write the same stack at once.
+//
+// # Protocol
+//
+// Readers read tables.list and open the tables it names; they never lock
+// and never write. A reader remembers the list it parsed by keeping that
+// file open (package stat), so checking for changes is one stat call that
+// a recycled inode number cannot fool; on network file systems and where
+// files have no identity it compares contents instead.
+//
+// A writer (an Addition, or a Transaction on top of one):
+//
+//  1. creates tables.list.lock with O_CREATE|O_EXCL, retrying with git's
+//     jittered backoff until the lock timeout, and checks that the path
+//     names the file it created;
+//  2. re-reads tables.list under the lock and checks expected old values
+//     against that state;
+//  3. writes the new table to a uniquely named temporary file, fsyncs it,
+//     renames it to a fresh 0x<min>-0x<max>-<random>.ref name that does
+//     not exist, and fsyncs the directory;
+//  4. writes the new list into the lock file, fsyncs it, checks again that
+//     the lock path names its file, renames it over tables.list and
+//     fsyncs the directory.
+//
+// A compaction locks the list, locks the tables it merges (newest first,
+// each with a <table>.lock file), releases the list lock while it merges,
+// then locks the list again, finds the run of tables it merged in the
+// current list and replaces exactly that run. Tables appended meanwhile
+// are kept; if the run is gone the compaction is abandoned.
+//
+// # Guarantees
+//
+// Assuming that O_CREATE|O_EXCL is atomic, that rename atomically replaces
+// its target, and that fsync makes data and directory entries durable:
+//
+//   - A commit is all or nothing: after a crash at any point the stack
+//     holds the old list or the new one, and every listed table is whole.
+//   - No committed update is lost by a concurrent writer or compaction:
+//     writers serialize on tables.list.lock, re-validate under it, and
+//     every published name is new, so no rename ever replaces another
+//     writer's table.
+//   - Correctness does not depend on advisory locks (flock, fcntl), which
+//     some network file systems silently ignore; none are used.
+//   - A lock file deleted or replaced after its creator made it is
+//     detected before the commit point (ErrLockLost).
+//   - Iterators and snapshots keep working across reloads and concurrent
+//     compactions: tables are reference-counted and stay open.
+//
+// A writer killed while holding tables.list.lock leaves it behind, and
+// later writers fail with a *LockError naming the file, its age and its
+// holder (recorded in tables.list~pid.lock as git does). BreakStaleLock
+// removes such a lock only when its holder's process is provably gone,
+// and only for locks taken on this host.
+//
+// # Storage
+//
+// The protocol runs against the Backend interface; Open uses a directory,
+// and an object store with conditional writes can implement the same
+// interface without changes to the commit, reload or compaction logic.
+package stack

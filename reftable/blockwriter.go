@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"sync"
 )
 
 // blockWriter accumulates the records of one block in memory. For the first
@@ -21,7 +22,6 @@ type blockWriter struct {
 	scratch         []byte
 
 	zbuf bytes.Buffer
-	zw   *zlib.Writer
 }
 
 func (b *blockWriter) init(typ byte, blockSize, headerOff, restartInterval int) {
@@ -86,24 +86,25 @@ func (b *blockWriter) finish() ([]byte, error) {
 	}
 	skip := b.headerOff + 4
 	b.zbuf.Reset()
-	if b.zw == nil {
-		zw, err := zlib.NewWriterLevel(&b.zbuf, zlib.BestCompression)
-		if err != nil {
-			return nil, err
-		}
-		b.zw = zw
-	} else {
-		b.zw.Reset(&b.zbuf)
-	}
-	if _, err := b.zw.Write(b.buf[skip:]); err != nil {
+	zw := zlibWriters.Get().(*zlib.Writer)
+	defer zlibWriters.Put(zw)
+	zw.Reset(&b.zbuf)
+	if _, err := zw.Write(b.buf[skip:]); err != nil {
 		return nil, err
 	}
-	if err := b.zw.Close(); err != nil {
+	if err := zw.Close(); err != nil {
 		return nil, err
 	}
 	b.buf = append(b.buf[:skip], b.zbuf.Bytes()...)
 	return b.buf, nil
 }
+
+// zlibWriters pools level-9 zlib writers, which hold about a megabyte of
+// state each: a writer of a small table would otherwise allocate one.
+var zlibWriters = sync.Pool{New: func() any {
+	zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression)
+	return zw
+}}
 
 func appendUint24(dst []byte, v uint32) []byte {
 	return append(dst, byte(v>>16), byte(v>>8), byte(v))

@@ -1,0 +1,204 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/refstore/refstore/reftable"
+)
+
+func noAutoCompaction() Options {
+	o := testOptions()
+	o.DisableAutoCompaction = true
+	return o
+}
+
+// lockTable creates the lock file a compaction holds for table i.
+func lockTable(t *testing.T, dir string, i int) string {
+	t.Helper()
+	path := filepath.Join(dir, listFile(t, dir)[i]+".lock")
+	if err := os.WriteFile(path, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAutoCompactionAroundLockedTable: with the middle of five equal
+// tables locked, auto-compaction merges the newest two; compacting
+// everything fails with ErrLocked and changes nothing.
+func TestAutoCompactionAroundLockedTable(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, noAutoCompaction())
+	for i := range 5 {
+		setRef(t, st, fmt.Sprintf("refs/heads/b%d", i), i)
+	}
+	before := listFile(t, dir)
+	lock := lockTable(t, dir, 2)
+	if err := st.CompactAll(nil); !errors.Is(err, ErrLocked) {
+		t.Fatalf("CompactAll with a locked table = %v, want ErrLocked", err)
+	}
+	if diff := cmp.Diff(before, listFile(t, dir)); diff != "" {
+		t.Fatalf("failed CompactAll changed the list (-want +got):\n%s", diff)
+	}
+	if err := st.AutoCompact(); err != nil {
+		t.Fatal(err)
+	}
+	after := listFile(t, dir)
+	if len(after) != 4 || cmp.Diff(before[:3], after[:3]) != "" {
+		t.Fatalf("auto-compaction around a locked table: %v -> %v", before, after)
+	}
+	os.Remove(lock)
+	if err := st.CompactAll(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(listFile(t, dir)); n != 1 {
+		t.Fatalf("CompactAll left %d tables", n)
+	}
+	for i := range 5 {
+		if v := refValue(t, st, fmt.Sprintf("refs/heads/b%d", i)); v == nil {
+			t.Errorf("refs/heads/b%d lost", i)
+		}
+	}
+}
+
+// TestTombstonesKeptUnlessBottom: a compaction that does not include the
+// oldest table keeps deletions, so an older value stays hidden.
+func TestTombstonesKeptUnlessBottom(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, noAutoCompaction())
+	setRef(t, st, "refs/heads/gone", 1)
+	setRef(t, st, "refs/heads/other", 2)
+	if err := commitTx(st, Update{Name: "refs/heads/gone", New: Missing}); err != nil {
+		t.Fatal(err)
+	}
+	setRef(t, st, "refs/heads/third", 3)
+	// Merge tables 2..4 only (the segment auto-compaction would choose
+	// for equal sizes excludes nothing, so lock the oldest).
+	lock := lockTable(t, dir, 0)
+	if err := st.AutoCompact(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(lock)
+	if n := len(listFile(t, dir)); n != 2 {
+		t.Fatalf("%d tables, want 2", n)
+	}
+	if v := refValue(t, st, "refs/heads/gone"); v != nil {
+		t.Fatalf("deleted ref resurrected by a partial compaction: %x", v)
+	}
+	s, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deletions := 0
+	shown, _ := reftable.NewMerged([]*reftable.Table{s.tables[1].t}, reftable.MergedOptions{ShowDeletions: true})
+	for r, err := range shown.Refs(nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.IsDeletion() {
+			deletions++
+		}
+	}
+	s.Close()
+	if deletions != 1 {
+		t.Errorf("partial compaction kept %d tombstones, want 1", deletions)
+	}
+	if err := st.CompactAll(nil); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = st.Snapshot()
+	defer s.Close()
+	shown, _ = reftable.NewMerged([]*reftable.Table{s.tables[0].t}, reftable.MergedOptions{ShowDeletions: true})
+	for r, err := range shown.Refs(nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.IsDeletion() {
+			t.Errorf("full compaction kept the tombstone of %s", r.Name)
+		}
+	}
+}
+
+// TestReflogExpiry drops reflog entries by time and by update index.
+func TestReflogExpiry(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		expiry LogExpiry
+		want   int
+	}{
+		{"none", LogExpiry{}, 4},
+		{"time", LogExpiry{Time: 1700000000 + 2*60}, 2},
+		{"index", LogExpiry{MinUpdateIndex: 4}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStack(t, t.TempDir(), noAutoCompaction())
+			for i := range 4 {
+				who := testWho
+				who.Time = time.Unix(int64(1700000000+60*i), 0)
+				tx := st.NewTransaction(who, ReflogNormal)
+				tx.Add(Update{Name: "refs/heads/main", New: val(i + 1), Message: fmt.Sprintf("step %d", i)})
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.CompactAll(&tt.expiry); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(reflog(t, st, "refs/heads/main")); got != tt.want {
+				t.Errorf("%d reflog entries after expiry, want %d", got, tt.want)
+			}
+			if v := refValue(t, st, "refs/heads/main"); v == nil {
+				t.Error("expiry lost the ref")
+			}
+		})
+	}
+}
+
+// TestCompactionKeepsConcurrentAppends: tables appended while a
+// compaction merges stay in the list after it commits (git's 2024 data
+// loss bug ed1ad6b44d).
+func TestCompactionKeepsConcurrentAppends(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, noAutoCompaction())
+	for i := range 3 {
+		setRef(t, st, fmt.Sprintf("refs/heads/old%d", i), i)
+	}
+	other := openStack(t, dir, noAutoCompaction())
+	// Hook: append from another stack right after the compaction released
+	// the list lock, by wrapping the backend's CreateTable.
+	b := st.b.(*dirBackend)
+	st.b = &appendDuringCreate{dirBackend: b, fn: func() { setRef(t, other, "refs/heads/appended", 9) }}
+	if err := st.CompactAll(nil); err != nil {
+		t.Fatal(err)
+	}
+	st.b = b
+	names := listFile(t, dir)
+	if len(names) != 2 {
+		t.Fatalf("list after compaction: %v, want the merged table and the appended one", names)
+	}
+	for _, name := range []string{"refs/heads/old0", "refs/heads/old2", "refs/heads/appended"} {
+		if v := refValue(t, st, name); v == nil {
+			t.Errorf("%s lost", name)
+		}
+	}
+}
+
+type appendDuringCreate struct {
+	*dirBackend
+	fn   func()
+	done bool
+}
+
+func (a *appendDuringCreate) CreateTable(write func(w io.Writer) (uint64, uint64, bool, error)) (string, error) {
+	if !a.done {
+		a.done = true
+		a.fn()
+	}
+	return a.dirBackend.CreateTable(write)
+}

@@ -2,7 +2,9 @@ package fuzz
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +14,11 @@ import (
 
 // FuzzTable opens arbitrary bytes as a table and reads everything in it:
 // it must never panic, and every error must be a format error or ErrNotFound.
+//
+// Each input is read three times: as is, with the footer CRC-32 recomputed
+// (so that mutated footer fields reach the section parsing), and with the
+// file header copied into the footer before recomputing the CRC (so that
+// mutated header fields, such as the block size, reach the block parsing).
 func FuzzTable(f *testing.F) {
 	files, _ := filepath.Glob("../reftable/testdata/git/*/reftable/*.ref")
 	if len(files) == 0 {
@@ -22,62 +29,164 @@ func FuzzTable(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if len(data) < 1<<16 {
+		if len(data) < 1<<17 {
 			f.Add(data)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tab, err := reftable.NewTable(bytes.NewReader(data), int64(len(data)), "fuzz")
-		if err != nil {
-			checkErr(t, err)
-			return
+		keys := derivedKeys(data)
+		readAll(t, data, keys)
+		if fixed, ok := fixFooterCRC(data, false); ok && !bytes.Equal(fixed, data) {
+			readAll(t, fixed, keys)
 		}
-		var names [][]byte
-		for r, err := range tab.Refs(nil) {
-			if err != nil {
-				checkErr(t, err)
-				break
-			}
-			if len(names) < 8 {
-				names = append(names, r.Clone().Name)
-			}
-		}
-		for _, err := range tab.Logs(nil) {
-			if err != nil {
-				checkErr(t, err)
-				break
-			}
-		}
-		for _, err := range tab.Blocks() {
-			if err != nil {
-				checkErr(t, err)
-				break
-			}
-		}
-		names = append(names, []byte("HEAD"), []byte("refs/heads/main"), []byte("zzz"))
-		for _, name := range names {
-			if _, err := tab.Ref(name); err != nil && !errors.Is(err, reftable.ErrNotFound) {
-				checkErr(t, err)
-			}
-			for _, err := range tab.LogsFor(name) {
-				if err != nil {
-					checkErr(t, err)
-					break
-				}
-			}
-		}
-		for _, err := range tab.RefsFor(make([]byte, tab.Hash().Size())) {
-			if err != nil {
-				checkErr(t, err)
-				break
-			}
+		if fixed, ok := fixFooterCRC(data, true); ok && !bytes.Equal(fixed, data) {
+			readAll(t, fixed, keys)
 		}
 	})
 }
 
-func checkErr(t *testing.T, err error) {
+// footerLen returns the footer length of a table whose version byte is
+// data[4], or 0 if data cannot hold a table of that version.
+func footerLen(data []byte) int {
+	if len(data) < 5 {
+		return 0
+	}
+	n := 0
+	switch data[4] {
+	case 1:
+		n = 68
+	case 2:
+		n = 72
+	default:
+		return 0
+	}
+	if len(data) < n {
+		return 0
+	}
+	return n
+}
+
+// fixFooterCRC returns a copy of data whose footer CRC-32 matches the
+// footer. With mirror, the header (24 or 28 bytes) is first copied into the
+// start of the footer, as a valid table has it.
+func fixFooterCRC(data []byte, mirror bool) ([]byte, bool) {
+	n := footerLen(data)
+	if n == 0 {
+		return nil, false
+	}
+	out := bytes.Clone(data)
+	foot := out[len(out)-n:]
+	if mirror {
+		hs := n - 44 // 24 or 28
+		if len(out) < hs+n {
+			return nil, false
+		}
+		copy(foot[:hs], out[:hs])
+	}
+	binary.BigEndian.PutUint32(foot[n-4:], crc32.ChecksumIEEE(foot[:n-4]))
+	return out, true
+}
+
+// derivedKeys picks a few byte strings out of data to seek with, so that
+// the fuzzer controls the keys too.
+func derivedKeys(data []byte) [][]byte {
+	if len(data) == 0 {
+		return nil
+	}
+	var keys [][]byte
+	for i := 0; i < 4; i++ {
+		start := int(data[(i*7)%len(data)]) * 31 % len(data)
+		l := 1 + int(data[(i*13+1)%len(data)])%40
+		keys = append(keys, data[start:min(start+l, len(data))])
+	}
+	return keys
+}
+
+// readAll opens data as a table and exercises every read path: full
+// iteration of refs and logs, the block walk, ref and log lookups and
+// seeks by the names found and by keys, and object id lookups.
+func readAll(t *testing.T, data []byte, keys [][]byte) {
+	t.Helper()
+	size := int64(len(data))
+	tab, err := reftable.NewTable(bytes.NewReader(data), int64(len(data)), "fuzz")
+	if err != nil {
+		checkErr(t, err, size)
+		return
+	}
+	var names [][]byte
+	var ids [][]byte
+	for r, err := range tab.Refs(nil) {
+		if err != nil {
+			checkErr(t, err, size)
+			break
+		}
+		if len(names) < 8 {
+			names = append(names, r.Clone().Name)
+		}
+		if len(ids) < 4 && r.Value != nil {
+			ids = append(ids, bytes.Clone(r.Value))
+		}
+	}
+	for l, err := range tab.Logs(nil) {
+		if err != nil {
+			checkErr(t, err, size)
+			break
+		}
+		if len(names) < 12 {
+			names = append(names, bytes.Clone(l.RefName))
+		}
+	}
+	for _, err := range tab.Blocks() {
+		if err != nil {
+			checkErr(t, err, size)
+			break
+		}
+	}
+	names = append(names, []byte("HEAD"), []byte("refs/heads/main"), []byte("zzz"))
+	names = append(names, keys...)
+	for _, name := range names {
+		if _, err := tab.Ref(name); err != nil && !errors.Is(err, reftable.ErrNotFound) {
+			checkErr(t, err, size)
+		}
+		drain(t, size, tab.LogsFor(name))
+		drain(t, size, tab.Refs(name))
+		drain(t, size, tab.Logs(name))
+	}
+	hs := tab.Hash().Size()
+	ids = append(ids, make([]byte, hs))
+	for _, k := range keys {
+		if len(k) > 0 {
+			ids = append(ids, bytes.Repeat(k, hs/len(k)+1)[:hs])
+		}
+	}
+	for _, id := range ids {
+		drain(t, size, tab.RefsFor(id))
+	}
+}
+
+// drain runs an iterator to its end, checking the error it may end with.
+func drain[R any](t *testing.T, size int64, seq func(func(R, error) bool)) {
+	t.Helper()
+	for _, err := range seq {
+		if err != nil {
+			checkErr(t, err, size)
+			return
+		}
+	}
+}
+
+// checkErr fails t unless err is a *reftable.CorruptError matching
+// ErrFormat that names the table and an offset inside it (size bytes).
+func checkErr(t *testing.T, err error, size int64) {
 	t.Helper()
 	if !errors.Is(err, reftable.ErrFormat) {
 		t.Fatalf("error does not match ErrFormat: %v", err)
+	}
+	var ce *reftable.CorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("format error is not a *CorruptError: %v", err)
+	}
+	if ce.Table == "" || ce.Offset < 0 || ce.Offset > size {
+		t.Fatalf("corrupt error names table %q, offset %d outside 0..%d: %v", ce.Table, ce.Offset, size, err)
 	}
 }

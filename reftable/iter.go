@@ -12,7 +12,6 @@ type tableIter struct {
 
 	rd, alt blockReader // alt holds the next block while peeking
 	blk     block
-	loaded  bool
 	pos     int // offset in blk.data of the next record
 	pending bool
 	done    bool
@@ -44,12 +43,14 @@ func (it *tableIter) fail(err error) bool {
 func (it *tableIter) start(off int64) {
 	it.pending, it.done, it.err = false, false, nil
 	ok, err := it.rd.load(&it.blk, off, it.typ)
-	if err != nil || !ok {
-		it.loaded = false
+	if err == nil && !ok {
+		// The footer (or the first block) says a section starts here.
+		err = it.t.corrupt(off, "no block of type %q where its section starts", it.typ)
+	}
+	if err != nil {
 		it.fail(err)
 		return
 	}
-	it.loaded = true
 	it.pos = it.blk.headerOff + 4
 	it.key = it.key[:0]
 }

@@ -60,7 +60,10 @@ func (t *Table) refsFor(id []byte) iter.Seq2[RefRecord, error] {
 			return
 		}
 		ri := newTableIter(t, blockTypeRef)
-		for _, off := range oi.offsets {
+		for i, off := range oi.offsets {
+			if i > 0 && off == oi.offsets[i-1] {
+				continue // offsets never decrease; a repeat names the same block
+			}
 			ok, err := ri.rd.load(&ri.blk, int64(off), blockTypeRef)
 			if err == nil && !ok {
 				err = t.corrupt(oi.blk.off, "obj record points to %d, not a ref block", off)

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 	"slices"
 )
 
@@ -154,6 +155,11 @@ func (r *blockReader) inflate(off int64, headerOff, blen int) (int64, error) {
 	}
 	var err error
 	if r.zr == nil {
+		if zr, ok := zlibReaders.Get().(io.ReadCloser); ok {
+			r.zr = zr
+		}
+	}
+	if r.zr == nil {
 		r.zr, err = zlib.NewReader(r.br)
 	} else {
 		err = r.zr.(zlib.Resetter).Reset(r.br, nil)
@@ -256,4 +262,16 @@ func (b *block) seekRestart(t *Table, want []byte) (int, error) {
 		return b.headerOff + 4, nil
 	}
 	return int(uint24(b.data[b.restartOff+3*(lo-1):])), nil
+}
+
+// zlibReaders pools zlib readers (tens of kilobytes of state each) between
+// iterators.
+var zlibReaders sync.Pool
+
+// release returns the reader's zlib state to the pool.
+func (r *blockReader) release() {
+	if r.zr != nil {
+		zlibReaders.Put(r.zr)
+		r.zr = nil
+	}
 }

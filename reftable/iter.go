@@ -38,6 +38,12 @@ func (it *tableIter) fail(err error) bool {
 	return false
 }
 
+// release returns pooled state; the iterator must not be used after.
+func (it *tableIter) release() {
+	it.rd.release()
+	it.alt.release()
+}
+
 // start positions the iterator at the first record of the section of type
 // typ at off.
 func (it *tableIter) start(off int64) {

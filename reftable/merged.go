@@ -74,6 +74,13 @@ type mergedIter struct {
 	err    error
 }
 
+// close releases the pooled state of the iterators.
+func (mi *mergedIter) close() {
+	for _, it := range mi.iters {
+		it.release()
+	}
+}
+
 func (m *Merged) newIter(typ byte) *mergedIter {
 	mi := &mergedIter{iters: make([]*tableIter, len(m.tables)), winner: -1, show: m.show}
 	for i, t := range m.tables {
@@ -183,6 +190,7 @@ func (mi *mergedIter) next() *tableIter {
 func (m *Merged) Refs(prefix []byte) iter.Seq2[RefRecord, error] {
 	return func(yield func(RefRecord, error) bool) {
 		mi := m.newIter(blockTypeRef)
+		defer mi.close()
 		mi.seek(prefix)
 		for it := mi.next(); it != nil; it = mi.next() {
 			if !bytes.HasPrefix(it.ref.Name, prefix) {
@@ -236,6 +244,7 @@ func (m *Merged) LogsFor(name []byte) iter.Seq2[LogRecord, error] {
 func (m *Merged) logs(prefix []byte, exact bool) iter.Seq2[LogRecord, error] {
 	return func(yield func(LogRecord, error) bool) {
 		mi := m.newIter(blockTypeLog)
+		defer mi.close()
 		mi.seek(prefix)
 		for it := mi.next(); it != nil; it = mi.next() {
 			if !bytes.HasPrefix(it.key, prefix) {

@@ -7,8 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"sync"
 	"slices"
+	"sync"
 )
 
 // block is one parsed block. For the first block of a table, data starts at

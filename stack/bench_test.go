@@ -2,9 +2,12 @@ package stack
 
 import (
 	"fmt"
+	"io/fs"
+	"sync/atomic"
 	"testing"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/vfs"
 )
 
 // BenchmarkCommit commits one ref per transaction with auto-compaction,
@@ -46,4 +49,193 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkReloadAfterAppend measures a reload that finds one new table.
+func BenchmarkReloadAfterAppend(b *testing.B) {
+	dir := b.TempDir()
+	opts := Options{NoSync: true, DisableAutoCompaction: true}
+	reader, err := Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reader.Close()
+	writer, err := Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer writer.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		if err := writer.Add(func(w *reftable.Writer) error {
+			min, _ := w.Limits()
+			return w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/b%07d", i)), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(i)})
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if i%64 == 63 {
+			if err := writer.CompactAll(nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		i++
+		b.StartTimer()
+		if err := reader.Reload(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCommitLargeStack commits one ref on a stack whose base table
+// holds n refs (1M; 100k with -short), with auto-compaction.
+func BenchmarkCommitLargeStack(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	dir := b.TempDir()
+	st, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Add(func(w *reftable.Writer) error {
+		for i := range n {
+			if err := w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/base-%07d", i)), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tx := st.NewTransaction(testWho, ReflogNormal)
+		tx.Add(Update{Name: fmt.Sprintf("refs/heads/new-%07d", i), New: val(i), Message: "bench"})
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkWriteAmplification commits 10,000 single-ref transactions with
+// auto-compaction and reports the bytes compaction wrote per byte of the
+// final stack: it must stay logarithmic in the number of commits.
+func BenchmarkWriteAmplification(b *testing.B) {
+	for b.Loop() {
+		dir := b.TempDir()
+		counting := &countingFS{FS: vfs.OS}
+		st, err := Open(dir, Options{NoSync: true, FS: counting})
+		if err != nil {
+			b.Fatal(err)
+		}
+		const commits = 10000
+		for i := range commits {
+			if err := st.Add(func(w *reftable.Writer) error {
+				min, _ := w.Limits()
+				return w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/b%07d", i)), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(i)})
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s, err := st.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var final int64
+		for _, h := range s.tables {
+			final += h.t.Size()
+		}
+		s.Close()
+		st.Close()
+		b.ReportMetric(float64(counting.written.Load())/float64(final), "written/final")
+		b.ReportMetric(float64(counting.written.Load())/commits, "B/commit")
+	}
+}
+
+// countingFS counts the bytes written through it.
+type countingFS struct {
+	vfs.FS
+	written atomic.Int64
+}
+
+func (c *countingFS) OpenFile(name string, flag int, perm fs.FileMode) (vfs.File, error) {
+	f, err := c.FS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &countingFile{File: f, n: &c.written}, nil
+}
+
+type countingFile struct {
+	vfs.File
+	n *atomic.Int64
+}
+
+func (f *countingFile) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	f.n.Add(int64(n))
+	return n, err
+}
+
+// BenchmarkReadDuringCompaction measures lookups while another goroutine
+// compacts the stack in a loop.
+func BenchmarkReadDuringCompaction(b *testing.B) {
+	dir := b.TempDir()
+	opts := Options{NoSync: true, DisableAutoCompaction: true}
+	st, err := Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 64 {
+		if err := st.Add(func(w *reftable.Writer) error {
+			for j := range 1000 {
+				name := fmt.Sprintf("refs/heads/b%02d-%04d", i, j)
+				if err := w.AddRef(&reftable.RefRecord{Name: []byte(name), UpdateIndex: uint64(i + 1), Type: reftable.RefVal1, Value: oid(j)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	compactor, err := Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer compactor.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := 0; ; k++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			compactor.Add(func(w *reftable.Writer) error {
+				min, _ := w.Limits()
+				return w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/z%07d", k)), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(k)})
+			})
+			compactor.CompactAll(nil)
+		}
+	}()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := st.Ref(fmt.Sprintf("refs/heads/b%02d-%04d", i%64, i%1000)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	close(stop)
+	<-done
 }

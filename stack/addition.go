@@ -102,9 +102,11 @@ func (a *Addition) Commit() error {
 		return a.Close()
 	}
 	names := append(append([]string{}, a.base...), a.added...)
-	if err := a.c.Publish(names); err != nil {
+	perr := a.c.Publish(names)
+	var committed *CommittedError
+	if perr != nil && !errors.As(perr, &committed) {
 		a.Close()
-		return err
+		return perr
 	}
 	a.closed = true
 	st := a.st
@@ -112,10 +114,11 @@ func (a *Addition) Commit() error {
 	st.stats.Commits++
 	err := st.reloadLocked()
 	st.mu.Unlock()
-	if err != nil {
-		return nil // committed; a later reload will catch up
+	if perr != nil || err != nil {
+		// Committed; a later reload catches up. Auto-compaction waits.
+		return perr
 	}
-	if !st.opts.DisableAutoCompaction {
+	if !st.opts.DisableAutoCompaction && st.CompactionRequired() {
 		if err := st.AutoCompact(); err != nil && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrOutdated) {
 			st.compactionFailed(err)
 		}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -144,7 +145,9 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 		first = end - locked
 		segment, names = segment[len(segment)-locked:], names[len(names)-locked:]
 	}
-	c.Release() // let writers append while we merge
+	if err := c.Release(); err != nil { // let writers append while we merge
+		return fmt.Errorf("compact %s: unlock: %w", st.dir, err)
+	}
 
 	name, err := st.writeCompacted(segment, first == 0, expiry)
 	if err != nil {
@@ -172,19 +175,24 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 		list = append(list, name)
 	}
 	list = append(list, current[at+len(names):]...)
-	if err := c2.Publish(list); err != nil {
-		return fmt.Errorf("compact %s: %w", st.dir, err)
+	perr := c2.Publish(list)
+	var committed *CommittedError
+	if perr != nil && !errors.As(perr, &committed) {
+		return fmt.Errorf("compact %s: %w", st.dir, perr)
 	}
 	published = true
 
 	st.mu.Lock()
 	st.stats.Compactions++
-	err = st.reloadLocked()
+	st.reloadLocked() // a failure here leaves the stack marked stale; the compaction is done
 	st.mu.Unlock()
 	for _, n := range names {
 		st.b.RemoveTable(n) // best effort: cleanup retries later
 	}
-	return err
+	if perr != nil {
+		return fmt.Errorf("compact %s: %w", st.dir, perr)
+	}
+	return nil
 }
 
 // findRun returns where run occurs contiguously in list, or -1.

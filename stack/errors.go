@@ -39,6 +39,20 @@ var (
 	ErrRefName = errors.New("invalid reference name")
 )
 
+// CommittedError reports a failure after the commit point: the new list
+// is in place and visible, but making it durable (or confirming the
+// rename) failed, so it may not survive a crash. Tables the commit added
+// are kept.
+type CommittedError struct {
+	Err error
+}
+
+// Error implements error.
+func (e *CommittedError) Error() string { return "committed, but: " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *CommittedError) Unwrap() error { return e.Err }
+
 // LockError describes a lock held by someone else.
 type LockError struct {
 	Path   string        // the lock file

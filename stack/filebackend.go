@@ -87,6 +87,7 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 	writeHolder(b.fsys, l.path, b.perm)
 	names, err := b.readListUncached()
 	if err != nil {
+		removeHolder(b.fsys, l.path)
 		l.release()
 		return nil, err
 	}
@@ -128,6 +129,7 @@ func (c *dirCommit) Publish(names []string) error {
 		return ErrClosed
 	}
 	b, l := c.b, c.lock
+	list := b.path("tables.list")
 	err := func() error {
 		if _, err := l.f.Write(formatList(names)); err != nil {
 			return err
@@ -137,22 +139,37 @@ func (c *dirCommit) Publish(names []string) error {
 				return err
 			}
 		}
+		// Close before renaming: Windows cannot rename an open file.
+		if err := l.f.Close(); err != nil {
+			return err
+		}
+		l.f = nil
 		if err := l.check(false); err != nil {
 			return err
 		}
 		removeHolder(b.fsys, l.path)
-		return b.fsys.Rename(l.path, b.path("tables.list"))
+		return nil
 	}()
 	if err != nil {
 		c.Release()
-		return fmt.Errorf("publish %s: %w", b.path("tables.list"), err)
+		return fmt.Errorf("publish %s: %w", list, err)
 	}
-	c.done = true
-	l.released = true
-	l.closeFile()
+	if err := b.fsys.Rename(l.path, list); err != nil {
+		// A rename can fail after it happened (a lost reply on NFS):
+		// tables.list names our file if and only if it did.
+		if fi, serr := b.fsys.Stat(list); serr == nil {
+			if id := stat.Of(fi); id.HasInode() && id.Dev == l.id.Dev && id.Ino == l.id.Ino {
+				c.done, l.released = true, true
+				return &CommittedError{Err: fmt.Errorf("publish %s: %w", list, err)}
+			}
+		}
+		c.Release()
+		return fmt.Errorf("publish %s: %w", list, err)
+	}
+	c.done, l.released = true, true
 	if b.sync {
 		if err := b.fsys.SyncDir(b.dir); err != nil {
-			return fmt.Errorf("publish %s: %w", b.path("tables.list"), err)
+			return &CommittedError{Err: fmt.Errorf("publish %s: %w", list, err)}
 		}
 	}
 	return nil

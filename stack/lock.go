@@ -43,6 +43,11 @@ func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Durati
 			l := &lockFile{fsys: fsys, path: path, f: f}
 			if err := l.check(true); err != nil {
 				f.Close()
+				if !errors.Is(err, ErrLockLost) {
+					// We created the file and cannot vouch for it: remove it
+					// rather than leave a lock nobody holds.
+					removeRetry(fsys, path)
+				}
 				return nil, err
 			}
 			return l, nil
@@ -102,14 +107,22 @@ func (l *lockFile) release() error {
 	}
 	l.released = true
 	l.closeFile()
-	err := l.check(false)
-	if err != nil {
-		if errors.Is(err, ErrLockLost) {
-			return nil // not ours any more: leave it alone
-		}
-		return err
+	if err := l.check(false); errors.Is(err, ErrLockLost) {
+		return nil // gone, or not ours any more: leave it alone
 	}
-	if err := l.fsys.Remove(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// The path names our file, or checking failed; as far as we know we
+	// still hold the lock, so remove it.
+	return removeRetry(l.fsys, l.path)
+}
+
+// removeRetry removes path, trying a second time if the first attempt
+// fails: a lock left behind blocks every writer.
+func removeRetry(fsys vfs.FS, path string) error {
+	err := fsys.Remove(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err = fsys.Remove(path)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

@@ -25,6 +25,7 @@ type Stack struct {
 	tables []*handle  // current tables, oldest first
 	merged *reftable.Merged
 	loaded bool
+	stale  bool // the last reload failed after reading the list
 	closed bool
 	stats  Stats
 }
@@ -101,7 +102,7 @@ func (st *Stack) reloadLocked() error {
 	if st.closed {
 		return ErrClosed
 	}
-	if st.loaded {
+	if st.loaded && !st.stale {
 		changed, err := st.b.ListChanged()
 		if err != nil {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
@@ -118,6 +119,9 @@ func (st *Stack) reloadLocked() error {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
 		err = st.loadLocked(names)
+		// The backend now remembers a list version the stack failed to
+		// load: until a load succeeds, every reload must read again.
+		st.stale = err != nil
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}

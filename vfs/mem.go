@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -303,6 +304,9 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	if err := f.check("read", false); err != nil {
 		return 0, err
 	}
+	if off < 0 {
+		return 0, &fs.PathError{Op: "readat", Path: f.name, Err: errors.New("negative offset")}
+	}
 	if off >= int64(len(f.node.data)) {
 		return 0, io.EOF
 	}
@@ -320,6 +324,9 @@ func (f *memFile) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	n := f.node
+	if f.flag&os.O_APPEND != 0 {
+		f.pos = int64(len(n.data)) // every write appends, as with O_APPEND
+	}
 	if end := f.pos + int64(len(p)); end > int64(len(n.data)) {
 		n.data = append(n.data, make([]byte, end-int64(len(n.data)))...)
 	}

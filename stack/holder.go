@@ -81,9 +81,7 @@ func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 	info.id = stat.Of(fi)
 	info.Age = time.Since(fi.ModTime())
 	info.PID = readHolder(fsys, lockPath)
-	if info.PID > 0 {
-		info.Liveness = processLiveness(info.PID, fi.ModTime())
-	}
+	info.Liveness = processLiveness(info.PID, fi.ModTime())
 	return info, nil
 }
 
@@ -139,8 +137,8 @@ func (st *Stack) Locks() ([]LockInfo, error) {
 
 // BreakStaleLock removes the lock file at path (tables.list.lock or a
 // table's lock in the stack directory) only if its holder is provably
-// gone: its recorded process does not exist, or started after the lock
-// was created (the id was reused). It re-checks that the path still names
+// gone: the system restarted since the lock was created, or the recorded
+// process does not exist or started after the lock (its id was reused). It re-checks that the path still names
 // the same lock file immediately before removing it. This assumes the
 // lock was taken on this host: do not break locks of a stack shared
 // between hosts unless you know the holder is gone.
@@ -173,6 +171,9 @@ func (st *Stack) BreakStaleLock(path string) error {
 // holder describes the holder for messages.
 func (i LockInfo) holder() string {
 	if i.PID == 0 {
+		if i.Liveness == HolderGone {
+			return "a process before the last restart"
+		}
 		return ""
 	}
 	return fmt.Sprintf("pid %d (%v)", i.PID, i.Liveness)

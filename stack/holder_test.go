@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // deadPID returns the id of a process that has exited.
@@ -75,6 +76,18 @@ func TestStaleLockHolder(t *testing.T) {
 	}
 	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
 		t.Fatalf("BreakStaleLock without holder = %v", err)
+	}
+
+	// A lock older than the last boot (left by a power loss) is stale
+	// whoever held it.
+	if runtime.GOOS == "linux" {
+		long := time.Now().Add(-24 * 365 * time.Hour)
+		if err := os.Chtimes(lock, long, long); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.BreakStaleLock(lock); err != nil {
+			t.Fatalf("BreakStaleLock of a lock from before the boot = %v", err)
+		}
 	}
 }
 

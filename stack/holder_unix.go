@@ -13,6 +13,14 @@ import (
 // processLiveness reports whether process pid, recorded as the holder of
 // a lock created at created, still runs.
 func processLiveness(pid int, created time.Time) Liveness {
+	// The system restarted since the lock was taken (with a margin for a
+	// clock corrected shortly after boot).
+	if boot, ok := proc.BootTime(); ok && created.Before(boot.Add(-5*time.Minute)) {
+		return HolderGone
+	}
+	if pid <= 0 {
+		return HolderUnknown
+	}
 	err := syscall.Kill(pid, 0)
 	if errors.Is(err, syscall.ESRCH) {
 		return HolderGone

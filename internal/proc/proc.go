@@ -34,14 +34,16 @@ func StartTime(pid int) (t time.Time, ok bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	boot, ok := bootTime()
+	boot, ok := BootTime()
 	if !ok {
 		return time.Time{}, false
 	}
 	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), true
 }
 
-func bootTime() (time.Time, bool) {
+// BootTime returns when the system booted, where the system tells
+// (Linux). A file older than that was not created by a running process.
+func BootTime() (time.Time, bool) {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return time.Time{}, false

@@ -172,6 +172,12 @@ func (tx *Transaction) Commit() error {
 	snap := a.Snapshot()
 	defer snap.Close()
 
+	// As git, a change of the branch HEAD points at is logged in HEAD's
+	// reflog too.
+	var headTarget string
+	if head, err := snap.Merged.Ref([]byte("HEAD")); err == nil && head.Type == reftable.RefSymref {
+		headTarget = string(head.Target)
+	}
 	var changes []change
 	for _, u := range tx.updates {
 		name := u.Name
@@ -198,6 +204,9 @@ func (tx *Transaction) Commit() error {
 		}
 		c := change{name: name, old: cur, new: u.New, msg: u.Message, store: true}
 		c.logFor = append(via, name)
+		if name == headTarget && !slices.Contains(via, "HEAD") && !c.new.IsMissing() {
+			c.logFor = append(c.logFor, "HEAD")
+		}
 		changes = append(changes, c)
 	}
 	if err := checkDirFile(snap, changes); err != nil {

@@ -118,6 +118,13 @@ func TestTransactionSymrefDeref(t *testing.T) {
 	if n := len(reflog(t, st, "refs/heads/main")); n != 2 {
 		t.Errorf("main reflog has %d entries, want 2", n)
 	}
+	// Updating the current branch directly logs HEAD too, as git does.
+	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(3), Message: "reset: moving"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := reflog(t, st, "HEAD"); len(got) != 2 || got[0].New != "0003" {
+		t.Errorf("HEAD reflog after a direct update of its branch: %v", got)
+	}
 }
 
 func TestTransactionDirFileConflicts(t *testing.T) {

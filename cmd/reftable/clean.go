@@ -1,0 +1,43 @@
+package main
+
+import (
+	"flag"
+	"time"
+
+	"github.com/refstore/refstore/stack"
+)
+
+var cmdClean = &command{
+	Name:  "clean",
+	Usage: "[-grace D] [PATH]",
+	Short: "remove files the stack no longer references",
+	Long: `Clean removes tables that tables.list does not name and no writer can
+still publish, and temporary files older than the grace period. It
+prints each file removed ("removed <name>") and each unreferenced file
+kept with the reason ("kept <name>: <why>"). Lock files are never removed
+(see unlock).`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Duration("grace", time.Hour, "keep temporary files younger than this")
+	},
+	Run: func(e *env, flags any, args []string) error {
+		if err := maxArgs(args, 1); err != nil {
+			return err
+		}
+		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		left, err := st.Clean(*flags.(*time.Duration))
+		if err != nil {
+			return err
+		}
+		for _, n := range left.Removed {
+			fprintf(e.stdout, "removed %s\n", n)
+		}
+		for _, n := range left.Kept {
+			fprintf(e.stdout, "kept %s\n", n)
+		}
+		return nil
+	},
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"flag"
+	"strconv"
+	"time"
+
+	"github.com/refstore/refstore/stack"
+)
+
+var cmdCompact = &command{
+	Name:  "compact",
+	Usage: "[-auto] [-expire-logs TIME] [-expire-index N] [-lock-timeout D] [PATH]",
+	Short: "merge the stack's tables",
+	Long: `Compact merges every table of the stack into one, dropping deletions
+(as git pack-refs does). With -auto it merges only what git's geometric
+auto-compaction selects. -expire-logs drops reflog entries older than
+TIME (unix seconds, or a duration back from now such as 2160h) and
+-expire-index those below update index N (full compaction only).
+It prints the number of tables before and after.`,
+	Flags: func(fs *flag.FlagSet) any {
+		f := &compactFlags{}
+		fs.BoolVar(&f.auto, "auto", false, "merge only what geometric auto-compaction selects")
+		fs.StringVar(&f.expireLogs, "expire-logs", "", "drop reflog entries older than `TIME` (unix seconds or a duration ago)")
+		fs.Uint64Var(&f.expireIndex, "expire-index", 0, "drop reflog entries below update index `N`")
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for locks (0: 100ms as git)")
+		return f
+	},
+	Run: runCompact,
+}
+
+type compactFlags struct {
+	auto        bool
+	expireLogs  string
+	expireIndex uint64
+	lockTimeout time.Duration
+}
+
+func runCompact(e *env, flags any, args []string) error {
+	f := flags.(*compactFlags)
+	if err := maxArgs(args, 1); err != nil {
+		return err
+	}
+	var expiry *stack.LogExpiry
+	if f.expireLogs != "" || f.expireIndex > 0 {
+		if f.auto {
+			return usagef("-expire-logs and -expire-index need a full compaction, not -auto")
+		}
+		expiry = &stack.LogExpiry{MinUpdateIndex: f.expireIndex}
+		if f.expireLogs != "" {
+			if n, err := strconv.ParseUint(f.expireLogs, 10, 64); err == nil {
+				expiry.Time = n
+			} else if d, err := time.ParseDuration(f.expireLogs); err == nil {
+				expiry.Time = uint64(time.Now().Add(-d).Unix())
+			} else {
+				return usagef("-expire-logs %q: want unix seconds or a duration", f.expireLogs)
+			}
+		}
+	}
+	st, err := openWritable(args, stack.Options{LockTimeout: f.lockTimeout, DisableAutoCompaction: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	before, err := tableCount(st)
+	if err != nil {
+		return err
+	}
+	if f.auto {
+		err = st.AutoCompact()
+	} else {
+		err = st.CompactAll(expiry)
+	}
+	if err != nil {
+		return err
+	}
+	after, err := tableCount(st)
+	if err != nil {
+		return err
+	}
+	fprintf(e.stdout, "tables %d -> %d\n", before, after)
+	return nil
+}
+
+// openWritable opens the stack named by the optional PATH argument.
+func openWritable(args []string, opts stack.Options) (*stack.Stack, error) {
+	path := ""
+	if len(args) == 1 {
+		path = args[0]
+	}
+	t, err := resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	return t.openStack(opts)
+}
+
+func tableCount(st *stack.Stack) (int, error) {
+	s, err := st.Snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	return len(s.TableNames()), nil
+}

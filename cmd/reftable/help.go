@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+)
+
+var cmdHelp = &command{
+	Name:  "help",
+	Usage: "[COMMAND]",
+	Short: "describe reftable or one of its commands",
+	Long: `Help prints the list of commands, or the description and flags of
+COMMAND. Every command also accepts -h.`,
+	Run: runHelp,
+}
+
+func runHelp(e *env, _ any, args []string) error {
+	if err := maxArgs(args, 1); err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		printOverview(e.stdout)
+		return nil
+	}
+	c := lookup(args[0])
+	if c == nil {
+		return usagef("unknown command %q", args[0])
+	}
+	printCommandHelp(e.stdout, c)
+	return nil
+}
+
+// printOverview lists every command of the table with its short line.
+func printOverview(w io.Writer) {
+	fprintf(w, "reftable looks inside, checks, repairs and changes reftable stacks.\n\n")
+	fprintf(w, "Usage:\n\n\treftable <command> [flags] [arguments]\n\nCommands:\n\n")
+	width := 0
+	for _, c := range commands {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range commands {
+		fprintf(w, "\t%-*s  %s\n", width, c.Name, c.Short)
+	}
+	fprintf(w, "\n%s\n", pathHelp)
+	fprintf(w, "Run 'reftable help <command>' for more about a command.\n")
+}
+
+// pathHelp explains the PATH argument shared by most commands.
+const pathHelp = `PATH is a working tree or .git directory of a reftable repository (its
+reftable/ stack; a linked worktree's own stack), a stack directory (one
+with tables.list) or a single .ref table file (read-only commands). It
+defaults to the repository of the current directory.
+Exit status: 0 on success, 1 on failure or when something is not found,
+2 on usage errors.
+`
+
+// printCommandHelp prints the usage, description and flags of c.
+func printCommandHelp(w io.Writer, c *command) {
+	fprintf(w, "usage: reftable %s %s\n\n", c.Name, c.Usage)
+	fprintf(w, "%s\n", strings.TrimSpace(c.Long))
+	if c.Flags == nil {
+		return
+	}
+	fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
+	c.Flags(fs)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fprintf(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

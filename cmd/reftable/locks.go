@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/refstore/refstore/stack"
+)
+
+var cmdLocks = &command{
+	Name:  "locks",
+	Usage: "[-json] [PATH]",
+	Short: "list lock files and their holders",
+	Long: `Locks lists the lock files of the stack (tables.list.lock and the locks
+of tables being compacted), one a line, with the process id of the
+holder when recorded, whether that process is alive, gone or unknown,
+and the lock's age.`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Bool("json", false, "print JSON Lines: kind, path, age_seconds, pid, liveness")
+	},
+	Run: func(e *env, flags any, args []string) error {
+		if err := maxArgs(args, 1); err != nil {
+			return err
+		}
+		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		locks, err := st.Locks()
+		if err != nil {
+			return err
+		}
+		p := &printer{w: e.stdout, json: *flags.(*bool)}
+		for _, l := range locks {
+			if err := p.record(lockText(l), toLockJSON(l)); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}

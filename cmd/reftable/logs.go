@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"iter"
+
+	"github.com/refstore/refstore/reftable"
+)
+
+var cmdLogs = &command{
+	Name:  "logs",
+	Usage: "[-json] [-ref REFNAME] [PATH]",
+	Short: "list reflog entries",
+	Long: `Logs lists the reflog entries of the merged view, refs in byte order and
+newest first within a ref, one a line:
+
+	<refname> TAB <old> <new> <name> <<email>> <time> <zone> TAB <message>
+
+The zone is shown as git does (+0530, -0800) and the message without its
+trailing newline.`,
+	Flags: func(fs *flag.FlagSet) any {
+		f := &logsFlags{}
+		fs.BoolVar(&f.json, "json", false, "print JSON Lines: name, update_index, type, old, new, committer, email, time, zone, message")
+		fs.StringVar(&f.ref, "ref", "", "only the reflog of `REFNAME`")
+		return f
+	},
+	Run: runLogs,
+}
+
+type logsFlags struct {
+	json bool
+	ref  string
+}
+
+func runLogs(e *env, flags any, args []string) error {
+	f := flags.(*logsFlags)
+	if err := maxArgs(args, 1); err != nil {
+		return err
+	}
+	path := ""
+	if len(args) == 1 {
+		path = args[0]
+	}
+	t, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	v, err := t.openView()
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	var logs iter.Seq2[reftable.LogRecord, error]
+	if f.ref != "" {
+		logs = v.LogsFor([]byte(f.ref))
+	} else {
+		logs = v.Logs(nil)
+	}
+	p := &printer{w: e.stdout, json: f.json}
+	for l, err := range logs {
+		if err != nil {
+			return err
+		}
+		if err := p.record(logText(&l), toLogJSON(&l)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+// Command reftable looks inside, checks, repairs and changes reftable
+// stacks: the .git/reftable directory of a git repository, a linked
+// worktree's own stack, a bare stack directory or a single table file.
+//
+// Usage:
+//
+//	reftable <command> [flags] [arguments]
+//
+// Run "reftable help" for the list of commands and "reftable help
+// <command>" (or "reftable <command> -h") for the flags of one.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK      = 0 // success
+	exitFailure = 1 // failure, or what was asked for does not exist
+	exitUsage   = 2 // bad command line or bad input syntax
+)
+
+// run is the whole program: it parses args (without the program name),
+// runs one command and returns the exit code. It never calls os.Exit and
+// keeps no global state, so tests call it in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printOverview(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		printOverview(stdout)
+		return exitOK
+	}
+	cmd := lookup(name)
+	if cmd == nil {
+		fprintf(stderr, "reftable: unknown command %q\nRun 'reftable help' for usage.\n", name)
+		return exitUsage
+	}
+	env := &env{ctx: ctx, cmd: cmd, stdin: stdin, stdout: stdout, stderr: stderr}
+	return env.exec(args[1:])
+}

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
+)
+
+// A target is what a PATH argument names, resolved.
+type target struct {
+	// Dir is the stack directory; empty for a single table file.
+	Dir string
+	// File is the table file when PATH names one; empty for a stack.
+	File string
+	// GitDir is the repository's git directory (a linked worktree's own
+	// one), empty for a bare stack directory or a table file.
+	GitDir string
+	// Hash is the object format: from extensions.objectFormat for a
+	// repository, from the first table for a bare stack.
+	Hash reftable.Hash
+	// Policy is the reflog policy from core.logAllRefUpdates.
+	Policy stack.ReflogPolicy
+}
+
+// errFilesBackend reports a repository whose refs are not in reftable.
+var errFilesBackend = errors.New(`uses the "files" ref backend, not reftable (convert it with 'reftable import')`)
+
+// resolve finds what path names; an empty path means the repository of
+// the current directory or one of its parents.
+func resolve(path string) (*target, error) {
+	if path == "" {
+		return discover()
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return &target{File: path}, nil
+	}
+	if t, ok, err := atDir(path); ok || err != nil {
+		return t, err
+	}
+	return nil, fmt.Errorf("%s: not a git repository or reftable stack directory", path)
+}
+
+// discover walks up from the current directory to a repository.
+func discover() (*target, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	for dir := wd; ; {
+		if t, ok, err := atDir(dir); ok || err != nil {
+			return t, err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, fmt.Errorf("not a git repository (or any parent up to /): %s", wd)
+		}
+		dir = parent
+	}
+}
+
+// atDir recognizes dir as a stack directory, a working tree or a git
+// directory. ok is false when dir is none of them.
+func atDir(dir string) (t *target, ok bool, err error) {
+	if exists(filepath.Join(dir, "tables.list")) {
+		return &target{Dir: dir, Hash: stackHash(dir)}, true, nil
+	}
+	dotgit := filepath.Join(dir, ".git")
+	if fi, err := os.Stat(dotgit); err == nil {
+		gitDir := dotgit
+		if !fi.IsDir() {
+			if gitDir, err = readGitFile(dotgit); err != nil {
+				return nil, true, err
+			}
+		}
+		t, err := atGitDir(gitDir)
+		return t, true, err
+	}
+	if isGitDir(dir) {
+		t, err := atGitDir(dir)
+		return t, true, err
+	}
+	return nil, false, nil
+}
+
+// readGitFile reads a ".git" file ("gitdir: <path>") of a linked worktree
+// or submodule.
+func readGitFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	dir, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
+	if !ok {
+		return "", fmt.Errorf("%s: not a gitdir file", path)
+	}
+	dir = strings.TrimSpace(dir)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(path), dir)
+	}
+	return dir, nil
+}
+
+// isGitDir reports whether dir looks like a git directory: a HEAD file and
+// an objects directory, or a commondir file (linked worktree).
+func isGitDir(dir string) bool {
+	if !exists(filepath.Join(dir, "HEAD")) {
+		return false
+	}
+	return exists(filepath.Join(dir, "objects")) || exists(filepath.Join(dir, "commondir"))
+}
+
+// atGitDir resolves a git directory to its reftable stack and settings.
+func atGitDir(gitDir string) (*target, error) {
+	common := gitDir
+	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		c := strings.TrimSpace(string(data))
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(gitDir, c)
+		}
+		common = c
+	}
+	cfg, err := readConfig(filepath.Join(common, "config"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	t := &target{GitDir: gitDir, Hash: reftable.SHA1, Policy: stack.ReflogNormal}
+	if v, ok := cfg["extensions.objectformat"]; ok {
+		h, err := reftable.ParseHash(strings.ToLower(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: extensions.objectFormat: %w", common, err)
+		}
+		t.Hash = h
+	}
+	switch strings.ToLower(cfg["core.logallrefupdates"]) {
+	case "always":
+		t.Policy = stack.ReflogAlways
+	case "false", "no", "off", "0":
+		t.Policy = stack.ReflogNever
+	case "":
+		if isTrue(cfg["core.bare"]) {
+			t.Policy = stack.ReflogNever
+		}
+	}
+	dir := filepath.Join(gitDir, "reftable")
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		t.Dir = dir
+		return t, nil
+	}
+	if strings.EqualFold(cfg["extensions.refstorage"], "reftable") {
+		return nil, fmt.Errorf("%s: repository uses reftable but has no reftable directory", gitDir)
+	}
+	return nil, fmt.Errorf("%s %w", gitDir, errFilesBackend)
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		return true
+	}
+	return false
+}
+
+// readConfig reads the plain "section.key" settings of a git config file,
+// keys lowercased; settings of subsections ([remote "origin"]) are
+// skipped, as are includes. A key without value is "true".
+func readConfig(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cfg := map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			end := strings.IndexByte(line, ']')
+			if end < 0 {
+				continue
+			}
+			section = strings.ToLower(strings.TrimSpace(line[1:end]))
+			if strings.ContainsAny(section, " \"") {
+				section = "" // a subsection
+			}
+			line = strings.TrimSpace(line[end+1:])
+			if line == "" {
+				continue
+			}
+		}
+		if section == "" {
+			continue
+		}
+		key, val, found := strings.Cut(line, "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		val = stripComment(strings.TrimSpace(val))
+		if !found {
+			val = "true"
+		}
+		cfg[section+"."+key] = val
+	}
+	return cfg, sc.Err()
+}
+
+// stripComment removes a trailing comment and surrounding quotes.
+func stripComment(v string) string {
+	inQuote := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '"':
+			inQuote = !inQuote
+		case '#', ';':
+			if !inQuote {
+				v = strings.TrimSpace(v[:i])
+			}
+		}
+	}
+	return strings.ReplaceAll(v, `"`, "")
+}
+
+// stackHash guesses the object format of a bare stack directory from its
+// first table; SHA-1 when it has none or it cannot be read (opening the
+// stack then reports the problem).
+func stackHash(dir string) reftable.Hash {
+	data, err := os.ReadFile(filepath.Join(dir, "tables.list"))
+	if err != nil {
+		return reftable.SHA1
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	if first == "" {
+		return reftable.SHA1
+	}
+	t, f, err := openTableFile(filepath.Join(dir, first))
+	if err != nil {
+		return reftable.SHA1
+	}
+	defer f.Close()
+	return t.Hash()
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// openTableFile opens one table file for reading.
+func openTableFile(path string) (*reftable.Table, *os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	t, err := reftable.NewTable(f, fi.Size(), filepath.Base(path))
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return t, f, nil
+}
+
+// openStack opens the stack of a target that is not a table file.
+func (t *target) openStack(opts stack.Options) (*stack.Stack, error) {
+	if t.Dir == "" {
+		return nil, fmt.Errorf("%s: a single table file cannot be changed; give a stack or repository", t.File)
+	}
+	opts.Hash = t.Hash
+	return stack.Open(t.Dir, opts)
+}
+
+// A view is a read-only merged view of a target, with its tables.
+type view struct {
+	*reftable.Merged
+	Names []string // table names, oldest first
+	Paths []string // table file paths, oldest first
+	close func() error
+}
+
+// Close releases the view's tables.
+func (v *view) Close() error { return v.close() }
+
+// openView opens a read-only view of a stack or a single table.
+func (t *target) openView() (*view, error) {
+	if t.File != "" {
+		tbl, f, err := openTableFile(t.File)
+		if err != nil {
+			return nil, err
+		}
+		m, err := reftable.NewMerged([]*reftable.Table{tbl}, reftable.MergedOptions{})
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.File}, close: f.Close}, nil
+	}
+	st, err := t.openStack(stack.Options{DisableAutoCompaction: true})
+	if err != nil {
+		return nil, err
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	names := snap.TableNames()
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(t.Dir, n)
+	}
+	return &view{Merged: snap.Merged, Names: names, Paths: paths, close: func() error {
+		return errors.Join(snap.Close(), st.Close())
+	}}, nil
+}

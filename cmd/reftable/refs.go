@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+var cmdRefs = &command{
+	Name:  "refs",
+	Usage: "[-json] [PATH] [PREFIX]",
+	Short: "list the live refs of the merged view",
+	Long: `Refs lists the live refs of the stack's merged view (deletions hidden),
+sorted bytewise, one a line:
+
+	<refname> <oid>
+	<refname> <oid> <peeled-oid>    (annotated tag)
+	<refname> ref: <target>         (symbolic ref)
+
+With PREFIX only refs whose names start with it. A single argument that
+starts with "refs/" and names no file is taken as PREFIX.`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Bool("json", false, "print JSON Lines: name, type, oid, peeled, target, update_index")
+	},
+	Run: runRefs,
+}
+
+func runRefs(e *env, flags any, args []string) error {
+	if err := maxArgs(args, 2); err != nil {
+		return err
+	}
+	path, prefix := "", ""
+	switch len(args) {
+	case 1:
+		if looksLikePrefix(args[0]) {
+			prefix = args[0]
+		} else {
+			path = args[0]
+		}
+	case 2:
+		path, prefix = args[0], args[1]
+	}
+	t, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	v, err := t.openView()
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	p := &printer{w: e.stdout, json: *flags.(*bool)}
+	for r, err := range v.Refs([]byte(prefix)) {
+		if err != nil {
+			return err
+		}
+		if err := p.record(refText(&r), toRefJSON(&r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// looksLikePrefix reports whether a lone argument is a ref prefix rather
+// than a path.
+func looksLikePrefix(arg string) bool {
+	if !strings.HasPrefix(arg, "refs/") && arg != "refs" {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return errors.Is(err, fs.ErrNotExist)
+}

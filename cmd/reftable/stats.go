@@ -1,0 +1,194 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
+)
+
+var cmdStats = &command{
+	Name:  "stats",
+	Usage: "[-json] [PATH]",
+	Short: "summarize tables, record counts and compaction health",
+	Long: `Stats prints one line per table (size, ref, log and object records,
+deletions included, and bytes per ref), a total line, what geometric
+auto-compaction (factor 2, as git) would merge next, and the lock files
+present in the stack directory.`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Bool("json", false, "print JSON Lines")
+	},
+	Run: runStats,
+}
+
+type countsJSON struct {
+	Kind        string  `json:"kind"` // "table" or "total"
+	Name        string  `json:"name,omitempty"`
+	Tables      int     `json:"tables"`
+	Size        int64   `json:"size"`
+	Refs        int     `json:"refs"`
+	Logs        int     `json:"logs"`
+	Objs        int     `json:"objs"`
+	BytesPerRef float64 `json:"bytes_per_ref"`
+}
+
+type compactionJSON struct {
+	Kind   string   `json:"kind"` // "compaction"
+	Needed bool     `json:"needed"`
+	Start  int      `json:"start"` // first table to merge, oldest is 0
+	End    int      `json:"end"`   // one past the last
+	Tables []string `json:"tables"`
+}
+
+type lockJSON struct {
+	Kind     string  `json:"kind"` // "lock"
+	Path     string  `json:"path"`
+	AgeSecs  float64 `json:"age_seconds"`
+	PID      int     `json:"pid"`
+	Liveness string  `json:"liveness"`
+}
+
+func runStats(e *env, flags any, args []string) error {
+	if err := maxArgs(args, 1); err != nil {
+		return err
+	}
+	path := ""
+	if len(args) == 1 {
+		path = args[0]
+	}
+	t, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	v, err := t.openView()
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	p := &printer{w: e.stdout, json: *flags.(*bool)}
+	total := countsJSON{Kind: "total"}
+	var sizes []uint64
+	for _, tbl := range v.Tables() {
+		c := countsJSON{Kind: "table", Name: tbl.Name(), Tables: 1, Size: tbl.Size()}
+		for b, err := range tbl.Blocks() {
+			if err != nil {
+				return err
+			}
+			switch b.Type {
+			case 'r':
+				c.Refs += b.Records
+			case 'g':
+				c.Logs += b.Records
+			case 'o':
+				c.Objs += b.Records
+			}
+		}
+		c.BytesPerRef = perRef(c.Size, c.Refs)
+		if err := p.record(countsText(c), c); err != nil {
+			return err
+		}
+		total.Tables++
+		total.Size += c.Size
+		total.Refs += c.Refs
+		total.Logs += c.Logs
+		total.Objs += c.Objs
+		sizes = append(sizes, compactionWeight(tbl))
+	}
+	total.BytesPerRef = perRef(total.Size, total.Refs)
+	if err := p.record(countsText(total), total); err != nil {
+		return err
+	}
+	start, end := geometricSegment(sizes, 2)
+	cj := compactionJSON{Kind: "compaction", Needed: end-start > 1, Start: start, End: end, Tables: []string{}}
+	text := "compaction none needed"
+	if cj.Needed {
+		cj.Tables = v.Names[start:end]
+		text = fmt.Sprintf("compaction would merge tables %d..%d: %s", start, end-1, strings.Join(cj.Tables, " "))
+	}
+	if err := p.record(text, cj); err != nil {
+		return err
+	}
+	if t.Dir == "" {
+		return nil
+	}
+	st, err := t.openStack(stack.Options{DisableAutoCompaction: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	locks, err := st.Locks()
+	if err != nil {
+		return err
+	}
+	for _, l := range locks {
+		if err := p.record(lockText(l), toLockJSON(l)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func countsText(c countsJSON) string {
+	name := "total tables=" + fmt.Sprint(c.Tables)
+	if c.Kind == "table" {
+		name = "table " + c.Name
+	}
+	return fmt.Sprintf("%s size=%d refs=%d logs=%d objs=%d bytes_per_ref=%.1f", name, c.Size, c.Refs, c.Logs, c.Objs, c.BytesPerRef)
+}
+
+func perRef(size int64, refs int) float64 {
+	if refs == 0 {
+		return 0
+	}
+	return float64(int64(float64(size)/float64(refs)*10+0.5)) / 10
+}
+
+func lockText(l stack.LockInfo) string {
+	return fmt.Sprintf("lock %s pid=%d holder=%s age=%s", l.Path, l.PID, l.Liveness, l.Age.Round(1e9))
+}
+
+func toLockJSON(l stack.LockInfo) lockJSON {
+	return lockJSON{Kind: "lock", Path: l.Path, AgeSecs: l.Age.Seconds(), PID: l.PID, Liveness: l.Liveness.String()}
+}
+
+// compactionWeight is the size git's auto-compaction weighs a table by:
+// its size without footer and header (but one byte of it). The stack
+// package computes the same but does not export its plan.
+func compactionWeight(t *reftable.Table) uint64 {
+	hs, fs := int64(24), int64(68)
+	if t.Version() == 2 {
+		hs, fs = 28, 72
+	}
+	return uint64(t.Size() - fs - (hs - 1))
+}
+
+// geometricSegment returns the range [start, end) of tables, given their
+// weights oldest first, that git's geometric policy merges: it keeps
+// every table at least factor times larger than the next newer one.
+func geometricSegment(sizes []uint64, factor uint64) (start, end int) {
+	n := len(sizes)
+	if n < 2 {
+		return 0, 0
+	}
+	i := n - 1
+	for ; i > 0; i-- {
+		if sizes[i-1] < factor*sizes[i] {
+			break
+		}
+	}
+	if i == 0 {
+		return 0, 0
+	}
+	end, start = i+1, i
+	bytes := sizes[i]
+	for j := i - 1; j >= 0; j-- {
+		curr := bytes
+		bytes += sizes[j]
+		if sizes[j] < factor*curr {
+			start = j
+		}
+	}
+	return start, end
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/refstore/refstore/stack"
+)
+
+var cmdUnlock = &command{
+	Name:  "unlock",
+	Usage: "-stale [PATH]",
+	Short: "remove locks whose holder is provably gone",
+	Long: `Unlock -stale removes each lock file of the stack whose recorded holder
+process no longer exists (or whose process id was reused since), and
+keeps the others, saying why. It assumes the locks were taken on this
+host. Exit status 1 if a lock was kept.`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Bool("stale", false, "remove locks of processes that are gone (required)")
+	},
+	Run: func(e *env, flags any, args []string) error {
+		if !*flags.(*bool) {
+			return usagef("only -stale is supported: unlock never removes a lock that may be in use")
+		}
+		if err := maxArgs(args, 1); err != nil {
+			return err
+		}
+		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		locks, err := st.Locks()
+		if err != nil {
+			return err
+		}
+		kept := false
+		for _, l := range locks {
+			if err := st.BreakStaleLock(l.Path); err != nil {
+				fprintf(e.stderr, "reftable unlock: kept %v\n", err)
+				kept = true
+				continue
+			}
+			fprintf(e.stdout, "removed %s\n", l.Path)
+		}
+		if kept {
+			return errSilent
+		}
+		return nil
+	},
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	oidA = "8b9a799bd1dee9e5a5153871d9297948cbd138ce" // refs/heads/feature/x
+	oidB = "fc3b8d2a0add5379c0acc14b7fef8550261bf1e2" // refs/heads/main
+	zero = "0000000000000000000000000000000000000000"
+)
+
+// TestUpdate runs update scripts on copies of the sha1-basic stack and
+// compares the output, the refs and the new reflog entries with golden
+// files.
+func TestUpdate(t *testing.T) {
+	t.Setenv("GIT_COMMITTER_NAME", "T Ester")
+	t.Setenv("GIT_COMMITTER_EMAIL", "tester@example.com")
+	t.Setenv("GIT_COMMITTER_DATE", "@1700002000 -0800")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		stdin string
+	}{
+		{"update/basic", []string{"-m", "move main"}, "update refs/heads/main " + oidA + " " + oidB + "\ncreate refs/heads/new " + oidB + "\n"},
+		{"update/delete", nil, "delete refs/heads/feature/x " + oidA + "\ndelete refs/tags/light\n"},
+		{"update/head-deref", []string{"-m", "via HEAD"}, "update HEAD " + oidA + "\n"},
+		{"update/no-deref", nil, "option no-deref\nupdate HEAD " + oidA + "\n"},
+		{"update/symref", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\nsymref-verify refs/heads/alias2\n"},
+		{"update/verify-ok", nil, "verify refs/heads/main " + oidB + "\nverify refs/heads/nope\nverify refs/heads/nope2 " + zero + "\n"},
+		{"update/conflict", nil, "update refs/heads/new " + oidA + "\nupdate refs/heads/main " + oidB + " " + oidA + "\n"},
+		{"update/create-exists", nil, "create refs/heads/main " + oidA + "\n"},
+		{"update/malformed", nil, "update refs/heads/main " + oidA + "\nupdate refs/heads/x nothex\n"},
+		{"update/unknown-command", nil, "verify refs/heads/main\nfrob refs/heads/main\n"},
+		{"update/bad-refname", nil, "create refs/heads/a..b " + oidA + "\n"},
+		{"update/no-newline", nil, "delete refs/heads/main"},
+		{"update/transactions", nil, "start\ncreate refs/heads/t1 " + oidA + "\nprepare\ncommit\nstart\ncreate refs/heads/t2 " + oidA + "\nabort\n"},
+		{"update/z", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00delete refs/heads/feature/x\x00" + oidA + "\x00create refs/heads/z\x00" + oidB + "\x00symref-delete refs/remotes/origin/HEAD\x00verify refs/tags/light\x00" + oidB + "\x00"},
+		{"update/z-malformed", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00bogus\x00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "reftable")
+			copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+			before := mustRun(t, "", "logs", dir)
+			r := runTool(t, tc.stdin, append(append([]string{"update"}, tc.flags...), dir)...)
+			after := mustRun(t, "", "logs", dir)
+			newLogs := ""
+			for _, l := range strings.SplitAfter(after, "\n") {
+				if !strings.Contains(before, l) {
+					newLogs += l
+				}
+			}
+			got := r.String() + "-- refs --\n" + mustRun(t, "", "refs", dir) + "-- new logs --\n" + newLogs
+			checkGolden(t, tc.name, got)
+			if r.code != 0 && after != before {
+				t.Errorf("failed update changed the reflogs")
+			}
+		})
+	}
+}
+
+// TestUpdateFailureChangesNothing checks that a failing script leaves the
+// stack's table list untouched.
+func TestUpdateFailureChangesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	list := readFile(t, filepath.Join(dir, "tables.list"))
+	for _, stdin := range []string{
+		"create refs/heads/ok " + oidA + "\nupdate refs/heads/main " + oidA + " " + oidA + "\n",
+		"create refs/heads/ok " + oidA + "\nupdate refs/heads/main zz\n",
+	} {
+		if r := runTool(t, stdin, "update", dir); r.code == 0 {
+			t.Errorf("update succeeded: %v", r)
+		}
+		if diff := cmp.Diff(list, readFile(t, filepath.Join(dir, "tables.list"))); diff != "" {
+			t.Errorf("tables.list changed (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestUpdateLocked checks that a held lock fails the update, naming the
+// lock file, and that unlock -stale keeps a lock of unknown holder.
+func TestUpdateLocked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	lock := filepath.Join(dir, "tables.list.lock")
+	writeFile(t, lock, "")
+	r := runTool(t, "create refs/heads/x "+oidA+"\n", "update", "-lock-timeout", "1ms", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, lock) || !strings.Contains(r.stderr, "stack is locked") {
+		t.Errorf("update with lock held: %v", r)
+	}
+	if got := mustRun(t, "", "locks", dir); !strings.HasPrefix(got, "lock "+lock+" pid=0 holder=unknown") {
+		t.Errorf("locks: %q", got)
+	}
+	if r := runTool(t, "", "unlock", "-stale", dir); r.code != 1 || !strings.Contains(r.stderr, "kept") {
+		t.Errorf("unlock -stale of an unknown holder: %v", r)
+	}
+	if r := runTool(t, "", "unlock", dir); r.code != 2 {
+		t.Errorf("unlock without -stale: %v", r)
+	}
+}
+
+func TestCompactClean(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	want := readFile(t, filepath.Join(fixtures, "sha1-basic", "expected.txt"))
+	wantLogs := readFile(t, filepath.Join(fixtures, "sha1-basic", "expected-logs.txt"))
+	if got := mustRun(t, "", "compact", "-auto", dir); got != "tables 15 -> 2\n" {
+		t.Errorf("compact -auto: %q", got)
+	}
+	if got := mustRun(t, "", "compact", dir); got != "tables 2 -> 1\n" {
+		t.Errorf("compact: %q", got)
+	}
+	if diff := cmp.Diff(want, mustRun(t, "", "refs", dir)); diff != "" {
+		t.Errorf("refs after compaction (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantLogs, mustRun(t, "", "logs", dir)); diff != "" {
+		t.Errorf("logs after compaction (-want +got):\n%s", diff)
+	}
+	mustRun(t, "", "clean", dir)
+	mustRun(t, "", "compact", "-expire-logs", "1700000600", dir)
+	if got := mustRun(t, "", "logs", dir); strings.Contains(got, " 1700000540 ") || !strings.Contains(got, " 1700000600 ") {
+		t.Errorf("logs after expiry:\n%s", got)
+	}
+	if r := runTool(t, "", "compact", "-auto", "-expire-logs", "1", dir); r.code != 2 {
+		t.Errorf("compact -auto -expire-logs: %v", r)
+	}
+}

@@ -71,11 +71,25 @@ func (st *Stack) CompactionRequired() bool {
 }
 
 func (st *Stack) segmentLocked() (int, int) {
-	sizes := make([]uint64, len(st.tables))
+	tables := make([]*reftable.Table, len(st.tables))
 	for i, h := range st.tables {
-		sizes[i] = tableSize(h.t)
+		tables[i] = h.t
 	}
-	return segment(sizes, uint64(st.opts.CompactionFactor))
+	return CompactionSegment(tables, st.opts.CompactionFactor)
+}
+
+// CompactionSegment returns the range [start, end) of tables (oldest
+// first) that auto-compaction with the given geometric factor (0 means 2)
+// merges next; start == end when the stack is geometric already.
+func CompactionSegment(tables []*reftable.Table, factor int) (start, end int) {
+	if factor <= 0 {
+		factor = 2
+	}
+	sizes := make([]uint64, len(tables))
+	for i, t := range tables {
+		sizes[i] = tableSize(t)
+	}
+	return segment(sizes, uint64(factor))
 }
 
 // AutoCompact merges the tables git's geometric policy selects. Tables

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -69,7 +68,6 @@ func runStats(e *env, flags any, args []string) error {
 	defer v.Close()
 	p := &printer{w: e.stdout, json: *flags.(*bool)}
 	total := countsJSON{Kind: "total"}
-	var sizes []uint64
 	for _, tbl := range v.Tables() {
 		c := countsJSON{Kind: "table", Name: tbl.Name(), Tables: 1, Size: tbl.Size()}
 		for b, err := range tbl.Blocks() {
@@ -94,13 +92,12 @@ func runStats(e *env, flags any, args []string) error {
 		total.Refs += c.Refs
 		total.Logs += c.Logs
 		total.Objs += c.Objs
-		sizes = append(sizes, compactionWeight(tbl))
 	}
 	total.BytesPerRef = perRef(total.Size, total.Refs)
 	if err := p.record(countsText(total), total); err != nil {
 		return err
 	}
-	start, end := geometricSegment(sizes, 2)
+	start, end := stack.CompactionSegment(v.Tables(), 2)
 	cj := compactionJSON{Kind: "compaction", Needed: end-start > 1, Start: start, End: end, Tables: []string{}}
 	text := "compaction none needed"
 	if cj.Needed {
@@ -151,44 +148,4 @@ func lockText(l stack.LockInfo) string {
 
 func toLockJSON(l stack.LockInfo) lockJSON {
 	return lockJSON{Kind: "lock", Path: l.Path, AgeSecs: l.Age.Seconds(), PID: l.PID, Liveness: l.Liveness.String()}
-}
-
-// compactionWeight is the size git's auto-compaction weighs a table by:
-// its size without footer and header (but one byte of it). The stack
-// package computes the same but does not export its plan.
-func compactionWeight(t *reftable.Table) uint64 {
-	hs, fs := int64(24), int64(68)
-	if t.Version() == 2 {
-		hs, fs = 28, 72
-	}
-	return uint64(t.Size() - fs - (hs - 1))
-}
-
-// geometricSegment returns the range [start, end) of tables, given their
-// weights oldest first, that git's geometric policy merges: it keeps
-// every table at least factor times larger than the next newer one.
-func geometricSegment(sizes []uint64, factor uint64) (start, end int) {
-	n := len(sizes)
-	if n < 2 {
-		return 0, 0
-	}
-	i := n - 1
-	for ; i > 0; i-- {
-		if sizes[i-1] < factor*sizes[i] {
-			break
-		}
-	}
-	if i == 0 {
-		return 0, 0
-	}
-	end, start = i+1, i
-	bytes := sizes[i]
-	for j := i - 1; j >= 0; j-- {
-		curr := bytes
-		bytes += sizes[j]
-		if sizes[j] < factor*curr {
-			start = j
-		}
-	}
-	return start, end
 }

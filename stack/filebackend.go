@@ -84,10 +84,9 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 	if err != nil {
 		return nil, err
 	}
-	writeHolder(b.fsys, l.path, b.perm)
+	writeHolder(l.f)
 	names, err := b.readListUncached()
 	if err != nil {
-		removeHolder(b.fsys, l.path)
 		l.release()
 		return nil, err
 	}
@@ -131,6 +130,11 @@ func (c *dirCommit) Publish(names []string) error {
 	b, l := c.b, c.lock
 	list := b.path("tables.list")
 	err := func() error {
+		// Replace the holder record by the list (the file is in append
+		// mode, so writing starts at the new end).
+		if err := l.f.Truncate(0); err != nil {
+			return err
+		}
 		if _, err := l.f.Write(formatList(names)); err != nil {
 			return err
 		}
@@ -144,11 +148,7 @@ func (c *dirCommit) Publish(names []string) error {
 			return err
 		}
 		l.f = nil
-		if err := l.check(false); err != nil {
-			return err
-		}
-		removeHolder(b.fsys, l.path)
-		return nil
+		return l.check(false)
 	}()
 	if err != nil {
 		c.Release()
@@ -180,9 +180,6 @@ func (c *dirCommit) Release() error {
 		return nil
 	}
 	c.done = true
-	if c.lock.check(false) == nil {
-		removeHolder(c.b.fsys, c.lock.path)
-	}
 	return c.lock.release()
 }
 
@@ -266,6 +263,7 @@ func (b *dirBackend) LockTables(names []string) (int, func(), error) {
 			return 0, nil, err
 		}
 		// Hold no descriptor while compacting: only the file matters.
+		writeHolder(l.f)
 		l.closeFile()
 		locks = append(locks, l)
 	}

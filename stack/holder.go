@@ -10,36 +10,67 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refstore/refstore/internal/proc"
 	"github.com/refstore/refstore/stat"
 	"github.com/refstore/refstore/vfs"
 )
 
-// The holder of tables.list.lock records its process id in
-// tables.list~pid.lock, in the format git uses with core.lockfilePid
-// ("pid <n>\n"), so that git and this package can both say who holds a
-// lock.
+// The holder of tables.list.lock writes who it is into the lock file
+// itself until it writes the new list there at the commit point:
+//
+//	pid 12345
+//	host build-7
+//	start 1700000000
+//
+// (start is when the process started, in Unix seconds, to tell a reused
+// process id). git leaves its lock files empty and, with
+// core.lockfilePid, records "pid <n>" in tables.list~pid.lock; both are
+// read.
 const pidSuffix = "~pid.lock"
 
-// pidPath returns the holder file of the lock file lockPath.
+// pidPath returns git's holder file of the lock file lockPath.
 func pidPath(lockPath string) string {
 	return strings.TrimSuffix(lockPath, ".lock") + pidSuffix
 }
 
-// writeHolder records this process as the holder of lockPath. It is
-// informational: failures are ignored.
-func writeHolder(fsys vfs.FS, lockPath string, perm fs.FileMode) {
-	f, err := fsys.OpenFile(pidPath(lockPath), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
-	if err != nil {
-		return
-	}
-	fmt.Fprintf(f, "pid %d\n", os.Getpid())
-	f.Close()
+// holderInfo is what a lock file says about its holder.
+type holderInfo struct {
+	pid   int
+	host  string
+	start int64
 }
 
-// removeHolder removes the holder file of lockPath; call it while the
-// lock is still held, so that it never removes a later holder's file.
-func removeHolder(fsys vfs.FS, lockPath string) {
-	fsys.Remove(pidPath(lockPath))
+var (
+	hostname, _ = os.Hostname()
+	selfStart   = func() int64 {
+		if t, ok := proc.StartTime(os.Getpid()); ok {
+			return t.Unix()
+		}
+		return 0
+	}()
+)
+
+// writeHolder records this process in the lock file f, opened for
+// appending. It is informational: failures are ignored.
+func writeHolder(f vfs.File) {
+	fmt.Fprintf(f, "pid %d\nhost %s\nstart %d\n", os.Getpid(), hostname, selfStart)
+}
+
+// parseHolder reads holder lines; ok is false if data is not a holder
+// record (a list being committed, or git's empty lock).
+func parseHolder(data []byte) (h holderInfo, ok bool) {
+	for line := range strings.Lines(string(data)) {
+		key, val, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch key {
+		case "pid":
+			h.pid, _ = strconv.Atoi(val)
+		case "host":
+			h.host = val
+		case "start":
+			h.start, _ = strconv.ParseInt(val, 10, 64)
+		}
+	}
+	return h, h.pid > 0
 }
 
 // Liveness says whether a lock's holder is still running.
@@ -66,7 +97,8 @@ func (l Liveness) String() string {
 type LockInfo struct {
 	Path     string
 	Age      time.Duration
-	PID      int // 0 if not recorded
+	PID      int    // 0 if not recorded
+	Host     string // host of the holder, if recorded
 	Liveness Liveness
 	id       stat.Identity
 }
@@ -80,31 +112,31 @@ func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 	}
 	info.id = stat.Of(fi)
 	info.Age = time.Since(fi.ModTime())
-	info.PID = readHolder(fsys, lockPath)
-	info.Liveness = processLiveness(info.PID, fi.ModTime())
+	h := readHolder(fsys, lockPath)
+	info.PID, info.Host = h.pid, h.host
+	if h.host != "" && h.host != hostname {
+		info.Liveness = HolderUnknown // another host's processes cannot be checked
+	} else {
+		info.Liveness = processLiveness(h.pid, h.start, fi.ModTime())
+	}
 	return info, nil
 }
 
-// readHolder returns the process id recorded for lockPath, or 0.
-func readHolder(fsys vfs.FS, lockPath string) int {
-	f, err := fsys.OpenFile(pidPath(lockPath), os.O_RDONLY, 0)
-	if err != nil {
-		return 0
+// readHolder returns what is recorded about the holder of lockPath: in
+// the lock file, or in git's ~pid.lock file.
+func readHolder(fsys vfs.FS, lockPath string) holderInfo {
+	for _, p := range []string{lockPath, pidPath(lockPath)} {
+		f, err := fsys.OpenFile(p, os.O_RDONLY, 0)
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(f, 256))
+		f.Close()
+		if h, ok := parseHolder(data); err == nil && ok {
+			return h
+		}
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 64))
-	if err != nil {
-		return 0
-	}
-	v, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "pid ")
-	if !ok {
-		return 0
-	}
-	pid, err := strconv.Atoi(v)
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	return pid
+	return holderInfo{}
 }
 
 // Locks describes the lock files of the stack: tables.list.lock and the
@@ -137,8 +169,9 @@ func (st *Stack) Locks() ([]LockInfo, error) {
 
 // BreakStaleLock removes the lock file at path (tables.list.lock or a
 // table's lock in the stack directory) only if its holder is provably
-// gone: the system restarted since the lock was created, or the recorded
-// process does not exist or started after the lock (its id was reused). It re-checks that the path still names
+// gone: the system restarted since the lock was created, or the holder ran
+// on this host and its process no longer exists (or its id now belongs to
+// a process that started at another time). It re-checks that the path still names
 // the same lock file immediately before removing it. This assumes the
 // lock was taken on this host: do not break locks of a stack shared
 // between hosts unless you know the holder is gone.
@@ -164,7 +197,7 @@ func (st *Stack) BreakStaleLock(path string) error {
 	if err := b.fsys.Remove(path); err != nil {
 		return fmt.Errorf("break lock: %w", err)
 	}
-	removeHolder(b.fsys, path)
+	b.fsys.Remove(pidPath(path)) // git's holder file, if any
 	return nil
 }
 
@@ -175,6 +208,9 @@ func (i LockInfo) holder() string {
 			return "a process before the last restart"
 		}
 		return ""
+	}
+	if i.Host != "" && i.Host != hostname {
+		return fmt.Sprintf("pid %d on %s (%v)", i.PID, i.Host, i.Liveness)
 	}
 	return fmt.Sprintf("pid %d (%v)", i.PID, i.Liveness)
 }

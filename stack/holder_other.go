@@ -5,4 +5,4 @@ package stack
 import "time"
 
 // processLiveness cannot check processes on this platform.
-func processLiveness(pid int, created time.Time) Liveness { return HolderUnknown }
+func processLiveness(pid int, start int64, created time.Time) Liveness { return HolderUnknown }

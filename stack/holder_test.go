@@ -70,6 +70,29 @@ func TestStaleLockHolder(t *testing.T) {
 	}
 	setRef(t, st, "refs/heads/after", 1)
 
+	// A holder recorded by this package on another host is never judged.
+	if err := os.WriteFile(lock, []byte("pid 1\nhost elsewhere.example\nstart 1\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.NewAddition()
+	if !errors.As(err, &le) || le.Holder != "pid 1 on elsewhere.example (unknown)" {
+		t.Fatalf("NewAddition = %v, want a LockError naming the remote holder", err)
+	}
+	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
+		t.Fatalf("BreakStaleLock of a remote holder = %v", err)
+	}
+	// Recorded on this host with a start time that does not match: the
+	// process id was reused.
+	if err := os.WriteFile(lock, []byte(fmt.Sprintf("pid %d\nhost %s\nstart 12345\n", os.Getpid(), hostname)), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" {
+		if err := st.BreakStaleLock(lock); err != nil {
+			t.Fatalf("BreakStaleLock of a reused process id = %v", err)
+		}
+	}
+	os.Remove(lock)
+
 	// No holder recorded: unknown, never broken.
 	if err := os.WriteFile(lock, nil, 0o666); err != nil {
 		t.Fatal(err)
@@ -100,7 +123,7 @@ func TestHolderFileRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pid := readHolder(st.b.(*dirBackend).fsys, filepath.Join(dir, "tables.list.lock")); pid != os.Getpid() {
+	if pid := readHolder(st.b.(*dirBackend).fsys, filepath.Join(dir, "tables.list.lock")).pid; pid != os.Getpid() {
 		t.Errorf("holder while locked = %d, want %d", pid, os.Getpid())
 	}
 	a.Close()

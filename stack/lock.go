@@ -38,7 +38,7 @@ func (l *lockFile) closeFile() {
 func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Duration) (*lockFile, error) {
 	start := time.Now()
 	for n := 1; ; n++ {
-		f, err := fsys.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, perm)
+		f, err := fsys.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR|os.O_APPEND, perm)
 		if err == nil {
 			l := &lockFile{fsys: fsys, path: path, f: f}
 			if err := l.check(true); err != nil {

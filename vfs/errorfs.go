@@ -33,16 +33,17 @@ const (
 	OpSync                    // File.Sync
 	OpFileStat                // File.Stat
 	OpClose                   // File.Close
+	OpTruncate                // File.Truncate
 
 	// OpAll is every operation.
 	OpAll Op = 1<<iota - 1
 	// OpMutating is every operation that can change the file system or
 	// what survives a crash. OpenFile counts as mutating only with
 	// O_CREATE, O_TRUNC or write access; see Event.Mutating.
-	OpMutating = OpOpen | OpRename | OpRemove | OpSyncDir | OpWrite | OpSync | OpClose
+	OpMutating = OpOpen | OpRename | OpRemove | OpSyncDir | OpWrite | OpSync | OpClose | OpTruncate
 )
 
-var opNames = [...]string{"open", "rename", "remove", "readdir", "stat", "syncdir", "read", "readat", "write", "sync", "fstat", "close"}
+var opNames = [...]string{"open", "rename", "remove", "readdir", "stat", "syncdir", "read", "readat", "write", "sync", "fstat", "close", "truncate"}
 
 // String returns the names of the operations in o, joined by "|".
 func (o Op) String() string {
@@ -409,6 +410,13 @@ func (f *errorFile) Write(p []byte) (int, error) {
 		return n, f.e.record(io.ErrShortWrite)
 	}
 	return 0, f.e.pathError(kind, "write", f.Name())
+}
+
+func (f *errorFile) Truncate(size int64) error {
+	if _, fail, kind := f.e.step(Event{Op: OpTruncate, Path: f.Name(), Flag: f.flag}); fail {
+		return f.e.pathError(kind, "truncate", f.Name())
+	}
+	return f.f.Truncate(size)
 }
 
 func (f *errorFile) Sync() error {

@@ -217,6 +217,13 @@ func (f *logFile) Write(p []byte) (int, error) {
 }
 
 // Sync syncs the file: "sync name".
+// Truncate truncates the file: "truncate name size".
+func (f *logFile) Truncate(size int64) error {
+	err := f.f.Truncate(size)
+	f.l.add(err, "truncate", []string{f.Name()}, fmt.Sprint(size))
+	return err
+}
+
 func (f *logFile) Sync() error {
 	err := f.f.Sync()
 	f.l.add(err, "sync", []string{f.Name()}, "")

@@ -51,6 +51,9 @@ type File interface {
 	io.Closer
 	// Sync makes the file's contents durable.
 	Sync() error
+	// Truncate changes the size of the file; writes to a file opened
+	// with O_APPEND then continue at the new end.
+	Truncate(size int64) error
 	// Stat returns information about the open file (fstat): its identity
 	// is that of the open file, whatever the path names now.
 	Stat() (fs.FileInfo, error)

@@ -51,9 +51,13 @@
 //
 // A writer killed while holding tables.list.lock leaves it behind, and
 // later writers fail with a *LockError naming the file, its age and its
-// holder (recorded in tables.list~pid.lock as git does). BreakStaleLock
-// removes such a lock only when its holder's process is provably gone,
-// and only for locks taken on this host.
+// holder: the lock file records the holder's process id, host and process
+// start time until the new list replaces that record at the commit point
+// (for git's locks, tables.list~pid.lock is read when git wrote one).
+// BreakStaleLock removes a lock only when its holder is provably gone: the
+// system restarted since the lock was taken, or the holder ran on this
+// host and its process no longer exists. Holders on other hosts are never
+// judged.
 //
 // # Storage
 //

@@ -503,11 +503,10 @@ func procLeftovers(t *testing.T, dir string) []string {
 // never fail, never see a ref vanish and never see the stack go back in
 // time; every snapshot holds exactly one ref per update index.
 func TestProcessWritersAndReaders(t *testing.T) {
-	// Scaled down from 8 x 250: with -race on 2 cores the commits are
-	// serialized at about 15 ms each (plus lock backoff, git's n² ms up to
-	// 1 s a try), so 8 x 250 with 4 readers took about 60 s a variant.
-	// 8 x 100 takes about 15-20 s a variant.
-	writers, commits, readers := 8, 100, 4
+	// With -race on 2 cores the commits are serialized at about 15 ms each
+	// (plus lock backoff, git's n² ms up to 1 s a try): about 60 s a
+	// variant; -short scales it down.
+	writers, commits, readers := 8, 250, 4
 	if testing.Short() {
 		writers, commits, readers = 4, 25, 2
 	}

@@ -84,11 +84,7 @@ func runCompact(e *env, flags any, args []string) error {
 
 // openWritable opens the stack named by the optional PATH argument.
 func openWritable(args []string, opts stack.Options) (*stack.Stack, error) {
-	path := ""
-	if len(args) == 1 {
-		path = args[0]
-	}
-	t, err := resolve(path)
+	t, err := resolveArg(args)
 	if err != nil {
 		return nil, err
 	}

@@ -34,14 +34,7 @@ type logsFlags struct {
 
 func runLogs(e *env, flags any, args []string) error {
 	f := flags.(*logsFlags)
-	if err := maxArgs(args, 1); err != nil {
-		return err
-	}
-	path := ""
-	if len(args) == 1 {
-		path = args[0]
-	}
-	t, err := resolve(path)
+	t, err := resolveArg(args)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,19 @@ var errFilesBackend = errors.New(`uses the "files" ref backend, not reftable (co
 
 // resolve finds what path names; an empty path means the repository of
 // the current directory or one of its parents.
+// resolveArg resolves the optional PATH argument of a command that takes
+// at most that one argument.
+func resolveArg(args []string) (*target, error) {
+	if err := maxArgs(args, 1); err != nil {
+		return nil, err
+	}
+	path := ""
+	if len(args) == 1 {
+		path = args[0]
+	}
+	return resolve(path)
+}
+
 func resolve(path string) (*target, error) {
 	if path == "" {
 		return discover()

@@ -50,14 +50,7 @@ type lockJSON struct {
 }
 
 func runStats(e *env, flags any, args []string) error {
-	if err := maxArgs(args, 1); err != nil {
-		return err
-	}
-	path := ""
-	if len(args) == 1 {
-		path = args[0]
-	}
-	t, err := resolve(path)
+	t, err := resolveArg(args)
 	if err != nil {
 		return err
 	}

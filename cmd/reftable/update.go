@@ -67,14 +67,7 @@ type updateFlags struct {
 
 func runUpdate(e *env, flags any, args []string) error {
 	f := flags.(*updateFlags)
-	if err := maxArgs(args, 1); err != nil {
-		return err
-	}
-	path := ""
-	if len(args) == 1 {
-		path = args[0]
-	}
-	t, err := resolve(path)
+	t, err := resolveArg(args)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ func (t *Table) Blocks() iter.Seq2[BlockInfo, error] {
 			return // a table without records is a header and a footer
 		}
 		it := newTableIter(t, 0)
+		defer it.release()
 		for off := int64(0); off < t.dataEnd; {
 			ok, err := it.rd.load(&it.blk, off, 0)
 			if err == nil && !ok {

@@ -1,6 +1,9 @@
 package reftable
 
-import "bytes"
+import (
+	"bytes"
+	"sync"
+)
 
 // tableIter is the internal pull cursor over one section of one table. It
 // decodes records in place: the current record aliases the iterator's
@@ -26,9 +29,22 @@ type tableIter struct {
 	peekKey []byte
 }
 
+// iters pools table iterators with their buffers, so that lookups and
+// short iterations allocate nothing.
+var iters = sync.Pool{New: func() any { return new(tableIter) }}
+
+// newTableIter returns an iterator over the section of type typ of t.
+// Call release when done with it and with the records it returned.
 func newTableIter(t *Table, typ byte) *tableIter {
-	it := &tableIter{t: t, typ: typ}
-	it.rd.t, it.alt.t = t, t
+	it := iters.Get().(*tableIter)
+	*it = tableIter{
+		t: t, typ: typ,
+		rd:      blockReader{t: t, buf: it.rd.buf, inf: it.rd.inf, sr: it.rd.sr, br: it.rd.br},
+		alt:     blockReader{t: t, buf: it.alt.buf, inf: it.alt.inf, sr: it.alt.sr, br: it.alt.br},
+		key:     it.key[:0],
+		offsets: it.offsets[:0],
+		peekKey: it.peekKey[:0],
+	}
 	return it
 }
 
@@ -38,10 +54,15 @@ func (it *tableIter) fail(err error) bool {
 	return false
 }
 
-// release returns pooled state; the iterator must not be used after.
+// release returns the iterator to the pool; neither it nor the records
+// it returned may be used after.
 func (it *tableIter) release() {
 	it.rd.release()
 	it.alt.release()
+	it.t, it.rd.t, it.alt.t = nil, nil, nil
+	it.blk = block{}
+	it.ref, it.log = RefRecord{}, LogRecord{}
+	iters.Put(it)
 }
 
 // start positions the iterator at the first record of the section of type

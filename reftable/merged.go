@@ -212,19 +212,23 @@ func (m *Merged) Ref(name []byte) (RefRecord, error) {
 	for i := len(m.tables) - 1; i >= 0; i-- {
 		it := newTableIter(m.tables[i], blockTypeRef)
 		it.seek(name)
-		if !it.next() {
-			if it.err != nil {
-				return RefRecord{}, it.err
-			}
+		found := it.next() && bytes.Equal(it.key, name)
+		err := it.err
+		var r RefRecord
+		if found {
+			r = it.ref.Clone()
+		}
+		it.release()
+		if err != nil {
+			return RefRecord{}, err
+		}
+		if !found {
 			continue
 		}
-		if !bytes.Equal(it.key, name) {
-			continue
-		}
-		if it.ref.Type == RefDeletion && !m.show {
+		if r.Type == RefDeletion && !m.show {
 			break
 		}
-		return it.ref.Clone(), nil
+		return r, nil
 	}
 	return RefRecord{}, fmt.Errorf("ref %q: %w", name, ErrNotFound)
 }

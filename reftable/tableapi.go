@@ -44,6 +44,7 @@ func (t *Table) refsFor(id []byte) iter.Seq2[RefRecord, error] {
 			return
 		}
 		oi := newTableIter(t, blockTypeObj)
+		defer oi.release()
 		prefix := id[:t.objIDLen]
 		oi.seek(prefix)
 		if !oi.next() {
@@ -60,6 +61,7 @@ func (t *Table) refsFor(id []byte) iter.Seq2[RefRecord, error] {
 			return
 		}
 		ri := newTableIter(t, blockTypeRef)
+		defer ri.release()
 		for i, off := range oi.offsets {
 			if i > 0 && off == oi.offsets[i-1] {
 				continue // offsets never decrease; a repeat names the same block

@@ -14,9 +14,10 @@ func tableName(min, max uint64) string {
 	return fmt.Sprintf("0x%012x-0x%012x-%08x.ref", min, max, rand.Uint32())
 }
 
-// parseTableName parses a table name as git's fsck does; ok is false for a
-// name that is not a table name.
-func parseTableName(name string) (min, max uint64, ok bool) {
+// ParseTableName parses a table file name as git's fsck does
+// (hex-hex-hex.ref, each part optionally 0x-prefixed) and returns its
+// update index range; ok is false for a name that is not a table name.
+func ParseTableName(name string) (min, max uint64, ok bool) {
 	base, found := strings.CutSuffix(name, ".ref")
 	if !found {
 		if base, found = strings.CutSuffix(name, ".log"); !found {

@@ -34,8 +34,8 @@ var commands []*command
 func init() {
 	commands = []*command{
 		cmdRefs, cmdShow, cmdLogs,
-		cmdDump, cmdStats,
-		cmdUpdate, cmdCompact, cmdLocks, cmdUnlock, cmdClean,
+		cmdDump, cmdStats, cmdDigest, cmdVerify,
+		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean,
 		cmdHelp,
 	}
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/refstore/refstore/stack"
+)
+
+// TestDigest checks the digest of every fixture against a golden file
+// and against the canonical stream built from git's expected.txt.
+func TestDigest(t *testing.T) {
+	for _, name := range fixtureNames(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(fixtures, name, "reftable")
+			got := runTool(t, "", "digest", dir)
+			checkGolden(t, filepath.Join("digest", name), got.String())
+			if want := expectedDigest(t, readFile(t, filepath.Join(fixtures, name, "expected.txt"))); got.stdout != want {
+				t.Errorf("digest %s = %q, want %q from expected.txt", name, got.stdout, want)
+			}
+		})
+	}
+}
+
+// expectedDigest computes the digest line from git's expected.txt, as
+// the help text of digest defines the stream.
+func expectedDigest(t *testing.T, expected string) string {
+	t.Helper()
+	h := sha256.New()
+	n := 0
+	for _, line := range strings.Split(strings.TrimSuffix(expected, "\n"), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[1] == "ref:":
+			fmt.Fprintf(h, "%s\x003%s\n", f[0], f[2])
+		case len(f) == 3:
+			fmt.Fprintf(h, "%s\x002%s %s\n", f[0], f[1], f[2])
+		case len(f) == 2:
+			fmt.Fprintf(h, "%s\x001%s\n", f[0], f[1])
+		default:
+			t.Fatalf("bad expected.txt line %q", line)
+		}
+		n++
+	}
+	return fmt.Sprintf("sha256:%s %d refs\n", hex.EncodeToString(h.Sum(nil)), n)
+}
+
+// TestDigestLayoutIndependent checks that compacting a stack into one
+// table keeps its digest, and that changing one ref changes it.
+func TestDigestLayoutIndependent(t *testing.T) {
+	for _, name := range []string{"sha1-basic", "sha256-basic"} {
+		t.Run(name, func(t *testing.T) {
+			src := filepath.Join(fixtures, name, "reftable")
+			before := mustRun(t, "", "digest", src)
+			repo := makeRepo(t, name, strings.TrimSpace(readFile(t, filepath.Join(fixtures, name, "object-format.txt"))))
+			dir := filepath.Join(repo, ".git", "reftable")
+			tgt, err := resolve(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := tgt.openStack(stack.Options{DisableAutoCompaction: true, NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CompactAll(nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(strings.Fields(readFile(t, filepath.Join(dir, "tables.list")))); n != 1 {
+				t.Fatalf("compacted stack has %d tables", n)
+			}
+			if after := mustRun(t, "", "digest", dir); after != before {
+				t.Errorf("digest after compaction %q, before %q", after, before)
+			}
+			if r := mustRun(t, "", "digest", repo); r != before {
+				t.Errorf("digest of the repository %q, want %q", r, before)
+			}
+			// Move one branch to another commit: the digest changes,
+			// the count does not.
+			head := strings.Fields(mustRun(t, "", "refs", dir, "refs/heads/main"))
+			other := strings.Fields(mustRun(t, "", "refs", dir, "refs/heads/feature/x"))
+			mustRun(t, "update "+head[0]+" "+other[1]+"\n", "update", repo)
+			changed := mustRun(t, "", "digest", repo)
+			if changed == before {
+				t.Errorf("digest unchanged after moving %s", head[0])
+			}
+			if c, b := strings.Fields(changed)[1], strings.Fields(before)[1]; c != b {
+				t.Errorf("ref count %s after moving a ref, want %s", c, b)
+			}
+		})
+	}
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
+)
+
+var cmdVerify = &command{
+	Name:  "verify",
+	Usage: "[-v] [PATH]",
+	Short: "check a stack or table for corruption and inconsistencies",
+	Long: `Verify checks a stack, or a single table file, and prints each problem
+it finds, one a line:
+
+	<file>: offset <n>: <problem>    (when the byte offset is known)
+	<file>: <problem>
+	<file>: warning: <problem>
+
+It exits 1 when it found a problem other than a warning, and prints
+nothing when all is well (with -v one summary line). It checks:
+
+  - tables.list: every line is a table name as git's fsck wants it
+    (0x<min>-0x<max>-<random>.ref, hex), the named file exists, and the
+    header's update index range matches the name;
+  - each table: header, footer and footer CRC-32; every block, walked
+    from the first to the footer; refs in strictly increasing name order
+    and logs in strictly increasing key order (name, then newest update
+    index first); every ref's update index within the table's range;
+  - ref names: valid as git's check-ref-format and refs verify want them
+    (a warning, as git reports them), and HEAD, when symbolic, pointing
+    under refs/heads/;
+  - the stack: each table's lowest update index above the previous
+    table's highest;
+  - the directory: tables the list does not name (orphans, which clean
+    removes), and leftover lock files and temporary files, left by a
+    writer that crashed or still running.
+
+Verify only reads: it takes no lock, so a writer working at the same
+time can make it report its lock or temporary file.`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Bool("v", false, "print a summary line when nothing is wrong")
+	},
+	Run: runVerify,
+}
+
+// A verifier collects the findings of one verify run.
+type verifier struct {
+	e        *env
+	errors   int
+	warnings int
+	tables   int
+	refs     int
+	logs     int
+}
+
+// report prints one finding about file; offset < 0 means unknown.
+func (v *verifier) report(file string, offset int64, format string, args ...any) {
+	v.errors++
+	msg := fmt.Sprintf(format, args...)
+	if offset >= 0 {
+		fprintf(v.e.stdout, "%s: offset %d: %s\n", file, offset, msg)
+	} else {
+		fprintf(v.e.stdout, "%s: %s\n", file, msg)
+	}
+}
+
+func (v *verifier) warn(file, format string, args ...any) {
+	v.warnings++
+	fprintf(v.e.stdout, "%s: warning: %s\n", file, fmt.Sprintf(format, args...))
+}
+
+// reportErr reports err about file, with the offset of a *CorruptError
+// or *IOError.
+func (v *verifier) reportErr(file string, err error) {
+	var ce *reftable.CorruptError
+	if errors.As(err, &ce) {
+		v.report(file, ce.Offset, "%s", ce.Reason)
+		return
+	}
+	var ie *reftable.IOError
+	if errors.As(err, &ie) {
+		v.report(file, ie.Offset, "%v", ie.Err)
+		return
+	}
+	v.report(file, -1, "%v", err)
+}
+
+func runVerify(e *env, flags any, args []string) error {
+	verbose := *flags.(*bool)
+	t, err := resolveArg(args)
+	if err != nil {
+		return err
+	}
+	v := &verifier{e: e}
+	if t.File != "" {
+		v.verifyFile(t.File, filepath.Base(t.File), false)
+	} else if err := v.verifyStack(t.Dir); err != nil {
+		return err
+	}
+	if v.errors > 0 {
+		return errSilent
+	}
+	if verbose {
+		fprintf(e.stdout, "ok: %d tables, %d refs, %d logs, %d warnings\n", v.tables, v.refs, v.logs, v.warnings)
+	}
+	return nil
+}
+
+// verifyStack checks the stack in dir.
+func (v *verifier) verifyStack(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "tables.list"))
+	if err != nil {
+		return err
+	}
+	var names []string
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		v.report("tables.list", int64(len(data)), "last line not terminated by a newline")
+	}
+	for line := range bytes.Lines(data) {
+		name := string(bytes.TrimSuffix(line, []byte("\n")))
+		if name == "" {
+			continue
+		}
+		if strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
+			v.report("tables.list", -1, "invalid table name %q", name)
+			continue
+		}
+		names = append(names, name)
+	}
+	var prevMax uint64
+	var prevName string
+	for _, name := range names {
+		r, ok := v.verifyFile(filepath.Join(dir, name), name, true)
+		if !ok {
+			prevName = ""
+			continue
+		}
+		if prevName != "" && r.min <= prevMax {
+			v.report(name, -1, "update indexes start at %d, not above %d, the highest of the previous table %s", r.min, prevMax, prevName)
+		}
+		prevMax, prevName = r.max, name
+	}
+	v.verifyDir(dir, names)
+	return nil
+}
+
+// updateRange is the update index range of a table's header.
+type updateRange struct{ min, max uint64 }
+
+// verifyFile checks one table file, named file in findings, and with
+// checkName its name against git's rules for the names in tables.list (a
+// table file given alone may have any name). It returns the table's
+// update index range and whether the table could be opened.
+func (v *verifier) verifyFile(path, file string, checkName bool) (updateRange, bool) {
+	var nameMin, nameMax uint64
+	nameOK := false
+	if checkName {
+		if nameMin, nameMax, nameOK = stack.ParseTableName(file); !nameOK {
+			v.report(file, -1, "bad table name: want 0x<min>-0x<max>-<random>.ref")
+		}
+	}
+	tbl, f, err := openTableFile(path)
+	if errors.Is(err, fs.ErrNotExist) && checkName {
+		v.report(file, -1, "listed in tables.list but does not exist")
+		return updateRange{}, false
+	}
+	if err != nil {
+		v.reportErr(file, err)
+		return updateRange{}, false
+	}
+	defer f.Close()
+	v.tables++
+	r := updateRange{tbl.MinUpdateIndex(), tbl.MaxUpdateIndex()}
+	if nameOK && (nameMin != r.min || nameMax != r.max) {
+		v.report(file, 0, "header update indexes %d..%d do not match the name's %d..%d", r.min, r.max, nameMin, nameMax)
+	}
+	if r.min > r.max {
+		v.report(file, 0, "header update indexes %d..%d: minimum above maximum", r.min, r.max)
+	}
+	for _, err := range tbl.Blocks() {
+		if err != nil {
+			v.reportErr(file, err)
+			// Records behind a broken block cannot be trusted to
+			// decode; report the block and stop here.
+			return r, true
+		}
+	}
+	v.verifyRefs(tbl, file, r)
+	v.verifyLogs(tbl, file)
+	return r, true
+}
+
+func (v *verifier) verifyRefs(tbl *reftable.Table, file string, r updateRange) {
+	var prev []byte
+	first := true
+	for rec, err := range tbl.Refs(nil) {
+		if err != nil {
+			v.reportErr(file, err)
+			return
+		}
+		v.refs++
+		name := string(rec.Name)
+		if !first && bytes.Compare(rec.Name, prev) <= 0 {
+			v.report(file, -1, "ref %q not after %q: refs out of order", name, prev)
+		}
+		first = false
+		prev = append(prev[:0], rec.Name...)
+		if rec.UpdateIndex < r.min || rec.UpdateIndex > r.max {
+			v.report(file, -1, "ref %q: update index %d outside the table's %d..%d", name, rec.UpdateIndex, r.min, r.max)
+		}
+		if err := stack.CheckRefName(name); err != nil {
+			v.warn(file, "bad ref name %v", err)
+		}
+		if name == "HEAD" && rec.Type == reftable.RefSymref && !strings.HasPrefix(string(rec.Target), "refs/heads/") {
+			v.report(file, -1, "HEAD points to %q, not under refs/heads/", rec.Target)
+		}
+	}
+}
+
+func (v *verifier) verifyLogs(tbl *reftable.Table, file string) {
+	var prevName []byte
+	var prevIndex uint64
+	first := true
+	for rec, err := range tbl.Logs(nil) {
+		if err != nil {
+			v.reportErr(file, err)
+			return
+		}
+		v.logs++
+		if !first {
+			c := bytes.Compare(rec.RefName, prevName)
+			if c < 0 || c == 0 && rec.UpdateIndex >= prevIndex {
+				v.report(file, -1, "log %q@%d not after %q@%d: logs out of order", rec.RefName, rec.UpdateIndex, prevName, prevIndex)
+			}
+		}
+		first = false
+		prevName, prevIndex = append(prevName[:0], rec.RefName...), rec.UpdateIndex
+	}
+}
+
+// verifyDir reports files of the stack directory that do not belong:
+// tables the list does not name, lock files and temporary files.
+func (v *verifier) verifyDir(dir string, listed []string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		v.report(filepath.Base(dir), -1, "%v", err)
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case e.IsDir() || name == "tables.list" || slices.Contains(listed, name):
+		case strings.HasSuffix(name, ".lock"):
+			v.report(name, -1, "leftover lock file (a writer is running or crashed; see locks and unlock)")
+		case strings.HasSuffix(name, ".temp"):
+			v.report(name, -1, "leftover temporary file (see clean)")
+		case strings.HasSuffix(name, ".ref"):
+			v.report(name, -1, "table not listed in tables.list (see clean)")
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/refstore/refstore/reftable"
+)
+
+// TestVerifyFixtures checks that every git fixture verifies clean, as a
+// stack, as a repository and table by table.
+func TestVerifyFixtures(t *testing.T) {
+	for _, name := range fixtureNames(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(fixtures, name, "reftable")
+			if out := mustRun(t, "", "verify", dir); out != "" {
+				t.Errorf("verify %s: %s", dir, out)
+			}
+			checkGolden(t, filepath.Join("verify", "clean-"+name), runTool(t, "", "verify", "-v", dir).String())
+			repo := makeRepo(t, name, strings.TrimSpace(readFile(t, filepath.Join(fixtures, name, "object-format.txt"))))
+			if out := mustRun(t, "", "verify", repo); out != "" {
+				t.Errorf("verify %s: %s", repo, out)
+			}
+			for _, table := range strings.Fields(readFile(t, filepath.Join(dir, "tables.list"))) {
+				if out := mustRun(t, "", "verify", filepath.Join(dir, table)); out != "" {
+					t.Errorf("verify %s: %s", table, out)
+				}
+			}
+		})
+	}
+}
+
+// sha1Table is a table of the sha1-basic fixture: one ref block of 71
+// bytes (restart offsets at 66, restart count at 69), then a log block.
+const sha1Table = "0x000000000002-0x000000000002-bc48c944.ref"
+
+// TestVerifyDamage damages a copy of a fixture stack in one way each and
+// checks verify's findings against golden files.
+func TestVerifyDamage(t *testing.T) {
+	flip := func(off int64) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			path := filepath.Join(dir, sha1Table)
+			data := []byte(readFile(t, path))
+			if off < 0 {
+				off += int64(len(data))
+			}
+			data[off] ^= 0xff
+			writeFile(t, path, string(data))
+		}
+	}
+	rename := func(to string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			if err := os.Rename(filepath.Join(dir, sha1Table), filepath.Join(dir, to)); err != nil {
+				t.Fatal(err)
+			}
+			list := readFile(t, filepath.Join(dir, "tables.list"))
+			writeFile(t, filepath.Join(dir, "tables.list"), strings.Replace(list, sha1Table, to, 1))
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+	}{
+		{"ref-block-key", flip(28)},
+		{"ref-block-restart-count", flip(69)},
+		{"log-block", flip(100)},
+		{"bad-crc", flip(-1)},
+		{"bad-magic", flip(0)},
+		{"truncated", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, sha1Table)
+			writeFile(t, path, readFile(t, path)[:50])
+		}},
+		{"misnamed-range", rename("0x000000000002-0x000000000003-bc48c944.ref")},
+		{"misnamed", rename("table-two.ref")},
+		{"missing-table", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, sha1Table)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"orphan", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "0x000000000010-0x000000000010-00000000.ref"), readFile(t, filepath.Join(dir, sha1Table)))
+		}},
+		{"lock", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "tables.list.lock"), "")
+			writeFile(t, filepath.Join(dir, sha1Table+".lock"), "")
+		}},
+		{"temp", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "tmp-0123456789abcdef.temp"), "")
+		}},
+		{"order", func(t *testing.T, dir string) {
+			names := strings.Fields(readFile(t, filepath.Join(dir, "tables.list")))
+			names[1], names[2] = names[2], names[1]
+			writeFile(t, filepath.Join(dir, "tables.list"), strings.Join(names, "\n")+"\n")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "reftable")
+			copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+			tc.damage(t, dir)
+			r := runTool(t, "", "verify", "-v", dir)
+			if r.code != 1 || r.stdout == "" {
+				t.Errorf("verify exit %d, want 1 with findings", r.code)
+			}
+			checkGolden(t, filepath.Join("verify", tc.name), r.String())
+		})
+	}
+}
+
+// TestVerifyRefNames checks the ref name checks on tables written by
+// update: a bad name is a warning, a HEAD outside refs/heads/ an error.
+func TestVerifyRefNames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0x000000000001-0x000000000001-00000000.ref")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestTable(t, f)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, filepath.Join("verify", "ref-names"), runTool(t, "", "verify", "-v", path).String())
+}
+
+// writeTestTable writes a table whose refs have a bad name and a HEAD
+// pointing outside refs/heads/.
+func writeTestTable(t *testing.T, f *os.File) {
+	t.Helper()
+	w, err := reftable.NewWriter(f, reftable.WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oid := make([]byte, 20)
+	oid[19] = 1
+	for _, r := range []reftable.RefRecord{
+		{Name: []byte("HEAD"), UpdateIndex: 1, Type: reftable.RefSymref, Target: []byte("refs/tags/v1")},
+		{Name: []byte("refs/heads/a..b"), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid},
+		{Name: []byte("refs/heads/main"), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid},
+	} {
+		if err := w.AddRef(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

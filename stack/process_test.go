@@ -514,6 +514,11 @@ func TestProcessWritersAndReaders(t *testing.T) {
 		name    string
 		content bool
 	}{{"identity", false}, {"content", true}} {
+		if !tc.content && os.Getenv("REFSTORE_CONTENT_COMPARE") == "1" {
+			// Every stack compares contents in this run: the identity
+			// variant would repeat the content one.
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			start := time.Now()

@@ -20,9 +20,6 @@ kept with the reason ("kept <name>: <why>"). Lock files are never removed
 		return fs.Duration("grace", time.Hour, "keep temporary files younger than this")
 	},
 	Run: func(e *env, flags any, args []string) error {
-		if err := maxArgs(args, 1); err != nil {
-			return err
-		}
 		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			return err

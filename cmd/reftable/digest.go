@@ -36,11 +36,7 @@ not in the stream; an empty store hashes the empty stream.`,
 }
 
 func runDigest(e *env, _ any, args []string) error {
-	t, err := resolveArg(args)
-	if err != nil {
-		return err
-	}
-	v, err := t.openView()
+	_, v, err := openArg(args)
 	if err != nil {
 		return err
 	}

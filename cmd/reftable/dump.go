@@ -89,11 +89,7 @@ func runDump(e *env, flags any, args []string) error {
 	if len(args) != 1 {
 		return usagef("want PATH, got %d arguments", len(args))
 	}
-	t, err := resolve(args[0])
-	if err != nil {
-		return err
-	}
-	v, err := t.openView()
+	_, v, err := openTarget(args[0])
 	if err != nil {
 		return err
 	}

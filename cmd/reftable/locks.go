@@ -18,9 +18,6 @@ and the lock's age.`,
 		return fs.Bool("json", false, "print JSON Lines: kind, path, age_seconds, pid, liveness")
 	},
 	Run: func(e *env, flags any, args []string) error {
-		if err := maxArgs(args, 1); err != nil {
-			return err
-		}
 		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			return err

@@ -34,11 +34,7 @@ type logsFlags struct {
 
 func runLogs(e *env, flags any, args []string) error {
 	f := flags.(*logsFlags)
-	t, err := resolveArg(args)
-	if err != nil {
-		return err
-	}
-	v, err := t.openView()
+	_, v, err := openArg(args)
 	if err != nil {
 		return err
 	}

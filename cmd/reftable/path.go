@@ -311,6 +311,32 @@ type view struct {
 func (v *view) Close() error { return v.close() }
 
 // openView opens a read-only view of a stack or a single table.
+// openTarget resolves path and opens its merged view.
+func openTarget(path string) (*target, *view, error) {
+	t, err := resolve(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.openWithView()
+}
+
+// openArg resolves the optional PATH argument and opens its merged view.
+func openArg(args []string) (*target, *view, error) {
+	t, err := resolveArg(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.openWithView()
+}
+
+func (t *target) openWithView() (*target, *view, error) {
+	v, err := t.openView()
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, v, nil
+}
+
 func (t *target) openView() (*view, error) {
 	if t.File != "" {
 		tbl, f, err := openTableFile(t.File)

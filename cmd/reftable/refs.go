@@ -42,11 +42,7 @@ func runRefs(e *env, flags any, args []string) error {
 	case 2:
 		path, prefix = args[0], args[1]
 	}
-	t, err := resolve(path)
-	if err != nil {
-		return err
-	}
-	v, err := t.openView()
+	_, v, err := openTarget(path)
 	if err != nil {
 		return err
 	}

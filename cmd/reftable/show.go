@@ -31,11 +31,7 @@ func runShow(e *env, flags any, args []string) error {
 	if len(args) != 2 {
 		return usagef("want PATH and REFNAME, got %d arguments", len(args))
 	}
-	t, err := resolve(args[0])
-	if err != nil {
-		return err
-	}
-	v, err := t.openView()
+	_, v, err := openTarget(args[0])
 	if err != nil {
 		return err
 	}

@@ -50,11 +50,7 @@ type lockJSON struct {
 }
 
 func runStats(e *env, flags any, args []string) error {
-	t, err := resolveArg(args)
-	if err != nil {
-		return err
-	}
-	v, err := t.openView()
+	t, v, err := openArg(args)
 	if err != nil {
 		return err
 	}

@@ -21,9 +21,6 @@ host. Exit status 1 if a lock was kept.`,
 		if !*flags.(*bool) {
 			return usagef("only -stale is supported: unlock never removes a lock that may be in use")
 		}
-		if err := maxArgs(args, 1); err != nil {
-			return err
-		}
 		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			return err

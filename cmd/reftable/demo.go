@@ -189,7 +189,13 @@ func runDemo(e *env, flags any, args []string) error {
 			return err
 		}
 	}
-	return demoSummary(e.stdout, dir, f, writers, reader, elapsed)
+	if err := demoSummary(e.stdout, dir, f, writers, reader, elapsed); err != nil {
+		return err
+	}
+	if !remove || f.keep {
+		fprintf(e.stdout, "look around: reftable stats %s; reftable logs -ref %s %s\n", dir, demoCounter, dir)
+	}
+	return nil
 }
 
 // demoDir returns the directory of the demo's stack: DIR, created if
@@ -395,7 +401,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 		for _, l := range lost {
 			fprintf(w, "LOST: %s\n", l)
 		}
-		return fmt.Errorf("%s: updates lost: %d of %d present; %s", dir, present, want, lost[0])
+		return fmt.Errorf("updates lost: %d of %d present; %s", present, want, lost[0])
 	}
 	if nrefs != want+1 {
 		return fmt.Errorf("%s: %d refs, want %d branches and the counter", dir, nrefs, want)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"os"
@@ -259,12 +260,15 @@ func TestDemoCancel(t *testing.T) {
 		go func() {
 			// Cancel once the writers have committed something.
 			defer cancel()
-			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			for deadline := time.Now().Add(time.Minute); ctx.Err() == nil; time.Sleep(10 * time.Millisecond) {
 				if data, err := os.ReadFile(filepath.Join(dir, "tables.list")); err == nil && len(data) > 0 {
 					return
 				}
+				if time.Now().After(deadline) {
+					t.Error("no table after a minute")
+					return
+				}
 			}
-			t.Error("no table after a minute")
 		}()
 	}
 	defer func() { demoStarted = nil }()
@@ -282,4 +286,35 @@ func TestDemoCancel(t *testing.T) {
 		}
 	}
 	checkEmptyDir(t, tmp)
+}
+
+// TestDemoReaderDetects gives the reader states that break the demo's
+// invariants and checks that it reports them.
+func TestDemoReaderDetects(t *testing.T) {
+	dir := t.TempDir()
+	st, err := stack.Open(dir, stack.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
+	tx.Add(stack.Update{Name: demoCounter, New: stack.Value{ID: counterID(3)}})
+	tx.Add(stack.Update{Name: demoBranch(1, 0), New: stack.Value{ID: demoID(demoBranch(1, 0))}})
+	tx.Add(stack.Update{Name: demoBranch(1, 1), New: stack.Value{ID: demoID(demoBranch(1, 0))}})
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // one check only
+	rep, err := demoRead(ctx, demoArgs{Role: "reader", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"state 1: refs/heads/writer-1/commit-0001 " + hex.EncodeToString(demoID(demoBranch(1, 0))),
+		"state 1: refs/heads/counter = 3 but 2 branches",
+	}
+	if rep.Snapshots != 1 || rep.NumProblems != len(want) || !slices.Equal(rep.Problems, want) {
+		t.Errorf("reader report %+v, want problems %q", rep, want)
+	}
 }

@@ -91,6 +91,9 @@ type demoWriterReport struct {
 	Commits   int         `json:"commits"`
 	Conflicts int         `json:"conflicts"` // lost compare-and-swaps, retried
 	Stats     stack.Stats `json:"stats"`
+	// CompactionErrors are the auto-compaction failures other than
+	// finding the tables locked or replaced by another compaction.
+	CompactionErrors []string `json:"compaction_errors"`
 }
 
 // demoReaderReport is what the reader prints on stdout when its stdin
@@ -322,20 +325,25 @@ func runDemoProcs(ctx context.Context, exe, dir string, nwriters, commits int) (
 // demoSummary prints what happened and checks that every update is
 // present in the stack.
 func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterReport, reader demoReaderReport, elapsed time.Duration) error {
-	var commits, conflicts, compactions, failures int
+	var commits, conflicts, compactions, skipped int
+	var compactionErrs []string
 	for _, r := range writers {
 		commits += r.Commits
 		conflicts += r.Conflicts
 		compactions += r.Stats.Compactions
-		failures += r.Stats.CompactionFailures
+		skipped += r.Stats.CompactionFailures - len(r.CompactionErrors)
+		compactionErrs = append(compactionErrs, r.CompactionErrors...)
 	}
 	fprintf(w, "writers: %d processes made %d commits in %.1fs\n", len(writers), commits, elapsed.Seconds())
 	fprintf(w, "compare-and-swap: %d conflicts on %s, each retried after reading it again\n", conflicts, demoCounter)
 	fprintf(w, "auto-compaction: %d compactions by the writers", compactions)
-	if failures > 0 {
-		fprintf(w, " (%d more could not run, which is harmless: their commits had happened)", failures)
+	if skipped > 0 {
+		fprintf(w, " (%d skipped: another process was compacting those tables)", skipped)
 	}
 	fprintf(w, "\n")
+	if len(compactionErrs) > 0 {
+		fprintf(w, "auto-compaction: %d failed after their commits, first: %s\n", len(compactionErrs), compactionErrs[0])
+	}
 	fprintf(w, "reader: %d states checked, %d reloads of a new tables.list, at most %d tables, %d inconsistencies\n",
 		reader.Snapshots, reader.Reloads, reader.MaxTables, reader.NumProblems)
 
@@ -500,7 +508,10 @@ func runDemoWorker(e *env, raw string) error {
 // and advancing the counter, retrying lost compare-and-swaps.
 func demoWrite(ctx context.Context, a demoArgs) (*demoWriterReport, error) {
 	rep := &demoWriterReport{}
-	st, err := stack.Open(a.Dir, stack.Options{LockTimeout: 10 * time.Second})
+	st, err := stack.Open(a.Dir, stack.Options{
+		LockTimeout:       10 * time.Second,
+		OnCompactionError: func(err error) { rep.CompactionErrors = append(rep.CompactionErrors, err.Error()) },
+	})
 	if err != nil {
 		return nil, err
 	}

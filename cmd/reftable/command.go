@@ -33,6 +33,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
+		cmdDemo,
 		cmdRefs, cmdShow, cmdLogs,
 		cmdDump, cmdStats, cmdDigest, cmdVerify,
 		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean,

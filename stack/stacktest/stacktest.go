@@ -209,7 +209,9 @@ func testCompareAndSwap(t *testing.T, s Storage) {
 // compare-and-swap; every increment that succeeded is there, once.
 func testCounter(t *testing.T, s Storage) {
 	const writers, each = 4, 10
-	Set(Open(t, s, Options()), "refs/heads/counter", 0, &stack.Missing)
+	if err := Set(Open(t, s, Options()), "refs/heads/counter", 0, &stack.Missing); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for range writers {
@@ -468,7 +470,9 @@ func testCompactionAbandoned(t *testing.T, s Storage) {
 func testCleanGrace(t *testing.T, s Storage) {
 	st := Open(t, s, Options())
 	for i := range 2 {
-		Set(st, fmt.Sprintf("refs/heads/b%d", i), i, nil)
+		if err := Set(st, fmt.Sprintf("refs/heads/b%d", i), i, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b := s()
 	defer b.Close()

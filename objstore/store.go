@@ -1,7 +1,3 @@
-// Package objstore runs a reftable stack on an object store with
-// conditional writes: tables are immutable objects created with
-// If-None-Match: *, and tables.list is the one mutable object, replaced
-// with If-Match: <etag> at every commit.
 package objstore
 
 import (

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
+	"time"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -37,6 +40,11 @@ func (st *Stack) NewAddition() (*Addition, error) {
 	}
 	if err := st.loadLocked(c.Names()); err != nil {
 		c.Release()
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
+			// Without a lock the list can change between reading it and
+			// opening its tables: a compaction removed one.
+			err = fmt.Errorf("%w: %w", ErrConflict, err)
+		}
 		return nil, err
 	}
 	return &Addition{st: st, c: c, base: c.Names(), next: st.nextUpdateIndexLocked()}, nil
@@ -94,6 +102,12 @@ func (a *Addition) Add(write func(w *reftable.Writer) error) error {
 // added it only releases the lock. Unless disabled, auto-compaction runs
 // afterwards; its errors go to Options.OnCompactionError, never to the
 // caller, since the commit has happened.
+//
+// On an object store another writer may have published since
+// NewAddition: Commit then fails with ErrConflict and removes the
+// addition's tables; the caller starts a new addition, which sees the
+// other writer's changes, and redoes its work (Transaction.Commit and
+// Stack.Add do this themselves).
 func (a *Addition) Commit() error {
 	if a.closed {
 		return ErrClosed
@@ -105,6 +119,9 @@ func (a *Addition) Commit() error {
 	perr := a.c.Publish(names)
 	var committed *CommittedError
 	if perr != nil && !errors.As(perr, &committed) {
+		if errors.Is(perr, ErrCommitUncertain) {
+			a.added = nil // maybe listed now: Clean decides later
+		}
 		a.Close()
 		return perr
 	}
@@ -142,15 +159,54 @@ func (a *Addition) Close() error {
 }
 
 // Add is a convenience for one-table transactions: it locks the stack,
-// writes one table through write, and commits.
+// writes one table through write, and commits. On an object store, when
+// another writer publishes first (ErrConflict), Add retries with a new
+// table like Transaction.Commit, calling write again: write must then
+// produce the same records given the new Writer (whose update index
+// limits may be higher), so it must not consume its input.
 func (st *Stack) Add(write func(w *reftable.Writer) error) error {
-	a, err := st.NewAddition()
-	if err != nil {
-		return err
+	return st.retryConflicts(func() error {
+		a, err := st.NewAddition()
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if err := a.Add(write); err != nil {
+			return err
+		}
+		return a.Commit()
+	})
+}
+
+// Limits of the retries after a lost compare-and-swap of the list.
+const (
+	conflictAttempts = 100
+	conflictTime     = 10 * time.Second // or the lock timeout, if longer
+	conflictMaxDelay = 100 * time.Millisecond
+)
+
+// retryConflicts runs attempt again while it fails with ErrConflict
+// (another writer won the list), sleeping a jittered, doubling delay in
+// between, for at most conflictAttempts attempts and conflictTime (or the
+// lock timeout if longer; forever if it is negative). The file backend
+// never conflicts, so its commits run once.
+func (st *Stack) retryConflicts(attempt func() error) error {
+	deadline := time.Now().Add(max(conflictTime, st.opts.LockTimeout))
+	delay := time.Millisecond
+	for n := 1; ; n++ {
+		err := attempt()
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrConflict) {
+			// A table vanished between reading the list and reading the
+			// table: a concurrent compaction removed it.
+			err = fmt.Errorf("%w: %w", ErrConflict, err)
+		}
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if st.opts.LockTimeout >= 0 && (n >= conflictAttempts || time.Now().After(deadline)) {
+			return fmt.Errorf("%w (gave up after %d attempts)", err, n)
+		}
+		time.Sleep(delay/2 + rand.N(delay/2+1))
+		delay = min(2*delay, conflictMaxDelay)
 	}
-	defer a.Close()
-	if err := a.Add(write); err != nil {
-		return err
-	}
-	return a.Commit()
 }

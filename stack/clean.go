@@ -22,7 +22,10 @@ type Leftovers struct {
 //   - an unlisted table is removed when its update indexes are all at or
 //     below the stack's highest (so no addition can be about to publish
 //     it) and no listed table in its range is locked (so no compaction
-//     is about to publish it);
+//     is about to publish it); on a backend without table locks
+//     (NoTableLocks, an object store) it must also be older than grace,
+//     which must exceed the time a writer takes from uploading a table to
+//     publishing it;
 //   - a temporary file is removed when it is older than grace;
 //   - files that do not parse as tables, and lock files, are kept.
 //
@@ -87,6 +90,8 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 				keep(f.Name, "update indexes above the stack's: an unpublished addition")
 			case overlaps(locked, min, max):
 				keep(f.Name, "a compaction of its tables is running")
+			case lockFree(st.b) && now.Sub(f.ModTime) < grace:
+				keep(f.Name, "table younger than the grace period")
 			default:
 				remove(f.Name)
 			}
@@ -97,6 +102,21 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 		}
 	}
 	return res, nil
+}
+
+// NoTableLocks is implemented by a Backend whose LockTables locks
+// nothing (an object store). Clean then cannot tell a table that a
+// running compaction is about to publish from an orphan, so it keeps
+// unlisted tables younger than its grace period; and a table that
+// vanishes between reading the list and reading the table is taken for a
+// concurrent compaction (ErrConflict, retried) rather than corruption.
+type NoTableLocks interface {
+	NoTableLocks()
+}
+
+func lockFree(b Backend) bool {
+	_, ok := b.(NoTableLocks)
+	return ok
 }
 
 // tableRange reads the update index range of an unlisted table.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -130,6 +131,9 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	st.mu.Lock()
 	if err := st.loadLocked(c.Names()); err != nil {
 		st.mu.Unlock()
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("compact %s: %w: %w", st.dir, ErrOutdated, err)
+		}
 		return err
 	}
 	first, end := 0, len(st.tables)
@@ -165,6 +169,10 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 
 	name, err := st.writeCompacted(segment, first == 0, expiry)
 	if err != nil {
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
+			// Another compaction merged these tables and removed them.
+			err = fmt.Errorf("%w: %w", ErrOutdated, err)
+		}
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}
 	published := false
@@ -174,25 +182,40 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 		}
 	}()
 
-	c2, err := st.b.Begin(st.opts.LockTimeout)
+	// Swap the merged run for the new table wherever the run now is. On
+	// an object store another writer may win the list meanwhile
+	// (ErrConflict): then rebase, swapping again against the new list
+	// without merging again, as long as the run is still there.
+	dropped := first == 0
+	var perr error
+	err = st.retryConflicts(func() error {
+		c2, err := st.b.Begin(st.opts.LockTimeout)
+		if err != nil {
+			return fmt.Errorf("compact %s: %w", st.dir, err)
+		}
+		defer c2.Release()
+		current := c2.Names()
+		at := findRun(current, names)
+		if at < 0 || dropped && at != 0 {
+			return fmt.Errorf("compact %s: compacted tables no longer in the list: %w", st.dir, ErrOutdated)
+		}
+		list := append([]string{}, current[:at]...)
+		if name != "" {
+			list = append(list, name)
+		}
+		list = append(list, current[at+len(names):]...)
+		perr = c2.Publish(list)
+		var committed *CommittedError
+		if perr != nil && !errors.As(perr, &committed) {
+			if errors.Is(perr, ErrCommitUncertain) {
+				published = true // maybe listed: Clean decides later
+			}
+			return fmt.Errorf("compact %s: %w", st.dir, perr)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("compact %s: %w", st.dir, err)
-	}
-	defer c2.Release()
-	current := c2.Names()
-	at := findRun(current, names)
-	if at < 0 {
-		return fmt.Errorf("compact %s: compacted tables no longer in the list: %w", st.dir, ErrOutdated)
-	}
-	list := append([]string{}, current[:at]...)
-	if name != "" {
-		list = append(list, name)
-	}
-	list = append(list, current[at+len(names):]...)
-	perr := c2.Publish(list)
-	var committed *CommittedError
-	if perr != nil && !errors.As(perr, &committed) {
-		return fmt.Errorf("compact %s: %w", st.dir, perr)
+		return err
 	}
 	published = true
 

@@ -28,6 +28,12 @@ var (
 	// writer won (object stores); the operation may be retried.
 	ErrConflict = errors.New("tables.list changed concurrently")
 
+	// ErrCommitUncertain reports a publish whose outcome is unknown (an
+	// object store's reply was lost and the list could not be read
+	// back): the new list may or may not be in place. The tables it
+	// names are kept; Clean removes them later if they are unlisted.
+	ErrCommitUncertain = errors.New("outcome of the commit unknown")
+
 	// ErrClosed reports use of a closed stack, addition or transaction.
 	ErrClosed = errors.New("use of closed stack object")
 

@@ -144,13 +144,15 @@ type change struct {
 // current stack, checks names and directory/file conflicts, and writes one
 // table with all the changes and their reflog entries. A lost
 // compare-and-swap fails with a *RefConflictError; nothing is written
-// then.
+// then. On an object store, where nothing is locked, a commit that
+// another writer beat to the list (ErrConflict) is redone against the new
+// list, with its expected old values checked again, after a jittered
+// backoff, a bounded number of times.
 func (tx *Transaction) Commit() error {
 	if tx.committed {
 		return ErrClosed
 	}
 	tx.committed = true
-	seen := map[string]bool{}
 	for _, u := range tx.updates {
 		if err := CheckRefName(u.Name); err != nil {
 			return err
@@ -164,6 +166,12 @@ func (tx *Transaction) Commit() error {
 			return fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
 		}
 	}
+	return tx.st.retryConflicts(tx.attempt)
+}
+
+// attempt runs the transaction once against the current stack.
+func (tx *Transaction) attempt() error {
+	seen := map[string]bool{}
 	a, err := tx.st.NewAddition()
 	if err != nil {
 		return err

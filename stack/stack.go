@@ -240,33 +240,70 @@ func (s *Snapshot) TableNames() []string {
 	return names
 }
 
+// readRetries bounds how often a read whose table vanished (removed by
+// a compaction after the list was read: object stores, where an open
+// table does not keep its bytes) reloads and tries again.
+const readRetries = 3
+
 // Ref reloads the stack and returns the ref named name, or an error
 // matching reftable.ErrNotFound.
 func (st *Stack) Ref(name string) (reftable.RefRecord, error) {
-	s, err := st.Snapshot()
-	if err != nil {
-		return reftable.RefRecord{}, err
+	for try := 1; ; try++ {
+		s, err := st.Snapshot()
+		if err != nil {
+			return reftable.RefRecord{}, err
+		}
+		r, err := s.Merged.Ref([]byte(name))
+		s.Close()
+		if try < readRetries && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		return r, err
 	}
-	defer s.Close()
-	return s.Merged.Ref([]byte(name))
 }
 
 // Refs reloads the stack and iterates the live refs whose names start
-// with prefix, in name order.
+// with prefix, in name order. If a table vanishes under the iteration (a
+// compaction on an object store removed it), it goes on after the last
+// name yielded in the reloaded stack.
 func (st *Stack) Refs(prefix string) iter.Seq2[reftable.RefRecord, error] {
 	return func(yield func(reftable.RefRecord, error) bool) {
-		s, err := st.Snapshot()
-		if err != nil {
-			yield(reftable.RefRecord{}, err)
-			return
-		}
-		defer s.Close()
-		for r, err := range s.Merged.Refs([]byte(prefix)) {
-			if !yield(r, err) {
+		var last []byte
+		for try := 1; ; try++ {
+			retry, ok := st.refsFrom(prefix, last, try < readRetries, func(r reftable.RefRecord, err error) bool {
+				if err == nil {
+					last = append(last[:0], r.Name...)
+				}
+				return yield(r, err)
+			})
+			if !ok || !retry {
 				return
 			}
 		}
 	}
+}
+
+// refsFrom yields the refs after after (all if nil) with prefix from one
+// snapshot; retry reports a vanished table when mayRetry is set, ok
+// whether the caller still wants more.
+func (st *Stack) refsFrom(prefix string, after []byte, mayRetry bool, yield func(reftable.RefRecord, error) bool) (retry, ok bool) {
+	s, err := st.Snapshot()
+	if err != nil {
+		return false, yield(reftable.RefRecord{}, err)
+	}
+	defer s.Close()
+	for r, err := range s.Merged.Refs([]byte(prefix)) {
+		if mayRetry && errors.Is(err, fs.ErrNotExist) {
+			return true, true
+		}
+		if err == nil && after != nil && string(r.Name) <= string(after) {
+			continue
+		}
+		if !yield(r, err) {
+			return false, false
+		}
+	}
+	return false, true
 }
 
 // Stats returns counters of what the stack did.

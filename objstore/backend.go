@@ -1,0 +1,448 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
+)
+
+// Options configures a Backend. The zero value is usable.
+type Options struct {
+	// Prefix is prepended to every key: "repo/reftable/" keeps the stack
+	// under that prefix. It should end with "/" (or be empty).
+	Prefix string
+
+	// AllowUnsafe skips the Probe that NewBackend otherwise runs. Only
+	// for stores known to honour conditional writes: on a store that
+	// ignores them, concurrent commits silently lose each other.
+	AllowUnsafe bool
+
+	// BlockSize is the size of the ranged reads of tables and of the
+	// cache's blocks; 0 means 64 KiB.
+	BlockSize int
+
+	// CacheSize bounds the bytes the block cache holds; 0 means 32 MiB,
+	// a negative value disables the cache.
+	CacheSize int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.BlockSize <= 0 {
+		o.BlockSize = 64 << 10
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 32 << 20
+	}
+	return o
+}
+
+const listName = "tables.list"
+
+// Backend is a stack.Backend on a Store: open a stack on it with
+// stack.OpenBackend. Like every stack.Backend it serves one Stack at a
+// time; several Backends, in one process or many, may share a store.
+type Backend struct {
+	s     Store
+	ctx   context.Context
+	opts  Options
+	cache *blockCache
+
+	mu      sync.Mutex   // guards the fields below
+	etag    string       // version of the list ReadList returned; "" when there was none
+	pending *listVersion // the list ListChanged found, for the next ReadList
+}
+
+// listVersion is a list read by ListChanged, handed to the next ReadList.
+type listVersion struct {
+	data []byte
+	etag string
+}
+
+// NewBackend returns a backend storing a stack in s under opts.Prefix.
+// Unless opts.AllowUnsafe is set it first runs Probe and refuses a store
+// that fails it. ctx bounds every request the backend makes, for its
+// whole life.
+func NewBackend(ctx context.Context, s Store, opts Options) (*Backend, error) {
+	opts = opts.withDefaults()
+	if !opts.AllowUnsafe {
+		if err := Probe(ctx, s, opts.Prefix); err != nil {
+			return nil, err
+		}
+	}
+	return &Backend{s: s, ctx: ctx, opts: opts, cache: newBlockCache(opts.CacheSize)}, nil
+}
+
+func (b *Backend) key(name string) string { return b.opts.Prefix + name }
+
+// getList reads the list; a missing list is an empty one with no ETag.
+func (b *Backend) getList(ifNoneMatch string) ([]string, string, error) {
+	data, etag, err := b.s.Get(b.ctx, b.key(listName), ifNoneMatch)
+	if errors.Is(err, ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	names, err := parseList(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
+	}
+	return names, etag, nil
+}
+
+// ReadList implements stack.Backend: it reads tables.list and remembers
+// its ETag.
+func (b *Backend) ReadList() ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.pending; p != nil {
+		b.pending = nil
+		names, err := parseList(p.data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
+		}
+		b.etag = p.etag
+		return names, nil
+	}
+	names, etag, err := b.getList("")
+	if err != nil {
+		return nil, err
+	}
+	b.etag = etag
+	return names, nil
+}
+
+// ListChanged implements stack.Backend with a conditional GET: "not
+// modified" means unchanged; a changed list is kept for the next
+// ReadList.
+func (b *Backend) ListChanged() (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = nil
+	data, etag, err := b.s.Get(b.ctx, b.key(listName), b.etag)
+	switch {
+	case errors.Is(err, ErrNotModified):
+		return false, nil
+	case errors.Is(err, ErrNotFound):
+		return b.etag != "", nil
+	case err != nil:
+		return false, err
+	case etag == b.etag:
+		return false, nil // a store that ignores If-None-Match on reads
+	}
+	b.pending = &listVersion{data: data, etag: etag}
+	return true, nil
+}
+
+// OpenTable implements stack.Backend: a HEAD for the size, then ranged
+// reads through the block cache. A missing table matches fs.ErrNotExist.
+func (b *Backend) OpenTable(name string) (stack.TableFile, error) {
+	size, etag, err := b.s.Head(b.ctx, b.key(name))
+	if err != nil {
+		return nil, err
+	}
+	return &table{b: b, name: name, key: b.key(name), id: b.key(name) + "\x00" + etag, size: size}, nil
+}
+
+// Begin implements stack.Backend: it reads the list and its ETag. There is
+// no lock to wait for; timeout is ignored.
+func (b *Backend) Begin(time.Duration) (stack.Commit, error) {
+	b.mu.Lock()
+	b.pending = nil // a later ReadList must see at least this list
+	b.mu.Unlock()
+	names, etag, err := b.getList("")
+	if err != nil {
+		return nil, err
+	}
+	return &commit{b: b, names: names, etag: etag}, nil
+}
+
+// commit is a compare-and-swap of the list in progress.
+type commit struct {
+	b     *Backend
+	names []string
+	etag  string
+	done  bool
+}
+
+func (c *commit) Names() []string { return c.names }
+
+func (c *commit) Release() error {
+	c.done = true
+	return nil
+}
+
+// Publish writes the list with If-Match (If-None-Match: * for the first
+// list): the commit point. A failed condition is stack.ErrConflict. When
+// the write fails otherwise (a lost reply, say), the list is read back:
+// if it names one of the tables this commit adds, the commit happened
+// (*stack.CommittedError); if the list cannot be read, the outcome is
+// unknown (stack.ErrCommitUncertain).
+func (c *commit) Publish(names []string) error {
+	if c.done {
+		return stack.ErrClosed
+	}
+	c.done = true
+	b := c.b
+	cond := Cond{IfMatch: c.etag}
+	if c.etag == "" {
+		cond = Cond{IfNoneMatch: true}
+	}
+	_, err := b.s.Put(b.ctx, b.key(listName), formatList(names), cond)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrPrecondition) {
+		return fmt.Errorf("publish %s: %w: %w", b.key(listName), stack.ErrConflict, err)
+	}
+	added := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(c.names, n) })
+	now, _, rerr := b.getList("")
+	if rerr != nil {
+		return fmt.Errorf("publish %s: %w (%w; reading it back: %w)", b.key(listName), stack.ErrCommitUncertain, err, rerr)
+	}
+	if slices.Equal(now, names) && !slices.Equal(now, c.names) || slices.ContainsFunc(added, func(n string) bool { return slices.Contains(now, n) }) {
+		return &stack.CommittedError{Err: fmt.Errorf("publish %s: %w", b.key(listName), err)}
+	}
+	return fmt.Errorf("publish %s: %w", b.key(listName), err)
+}
+
+// CreateTable implements stack.Backend: the table is built in memory and
+// stored with If-None-Match: *, under a fresh random name (a taken name
+// is retried with another).
+func (b *Backend) CreateTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
+	var buf bytes.Buffer
+	min, max, keep, err := write(&buf)
+	if err != nil || !keep {
+		return "", err
+	}
+	for range 10 {
+		name := fmt.Sprintf("0x%012x-0x%012x-%08x.ref", min, max, rand.Uint32())
+		_, err := b.s.Put(b.ctx, b.key(name), buf.Bytes(), Cond{IfNoneMatch: true})
+		if errors.Is(err, ErrPrecondition) {
+			continue
+		}
+		if err != nil {
+			// The write may have happened: remove it, best effort; a
+			// later Clean removes it otherwise.
+			b.s.Delete(b.ctx, b.key(name))
+			return "", fmt.Errorf("write table %s: %w", b.key(name), err)
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("write table in %s: no unused name for update indexes %d..%d", b.opts.Prefix, min, max)
+}
+
+// LockTables implements stack.Backend: it locks nothing and reports every
+// table locked. Concurrent compactions of the same tables are resolved at
+// Publish: the later one finds its tables gone and is abandoned.
+func (b *Backend) LockTables(names []string) (int, func(), error) {
+	return len(names), func() {}, nil
+}
+
+// NoTableLocks tells Stack.Clean that LockTables locks nothing, so
+// unlisted tables younger than the grace period must be kept.
+func (b *Backend) NoTableLocks() {}
+
+// RemoveTable implements stack.Backend with a DELETE.
+func (b *Backend) RemoveTable(name string) error {
+	if err := b.s.Delete(b.ctx, b.key(name)); err != nil {
+		return fmt.Errorf("remove %s: %w", b.key(name), err)
+	}
+	return nil
+}
+
+// ListFiles implements stack.Backend: the objects directly under the
+// prefix.
+func (b *Backend) ListFiles() ([]stack.FileInfo, error) {
+	objs, err := b.s.List(b.ctx, b.opts.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", b.opts.Prefix, err)
+	}
+	var out []stack.FileInfo
+	for _, o := range objs {
+		name := strings.TrimPrefix(o.Key, b.opts.Prefix)
+		if name == "" || strings.Contains(name, "/") {
+			continue
+		}
+		out = append(out, stack.FileInfo{Name: name, Size: o.Size, ModTime: o.ModTime})
+	}
+	return out, nil
+}
+
+// Close implements stack.Backend; it drops the block cache.
+func (b *Backend) Close() error {
+	b.cache.clear()
+	return nil
+}
+
+// table is an open table: its reads go through the block cache.
+type table struct {
+	b    *Backend
+	name string
+	key  string
+	id   string // cache key: object key and ETag
+	size int64
+}
+
+func (t *table) Size() int64  { return t.size }
+func (t *table) Close() error { return nil }
+
+// ReadAt reads whole blocks through the cache.
+func (t *table) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %s: negative offset %d", t.key, off)
+	}
+	bs := int64(t.b.opts.BlockSize)
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		if pos >= t.size {
+			return n, io.EOF
+		}
+		start := pos / bs * bs
+		blk, err := t.block(start, min(bs, t.size-start))
+		if err != nil {
+			// A *reftable.IOError tells the table reader that the store
+			// failed (the table vanished, say), not the bytes, even where
+			// it reads through a decompressor.
+			return n, &reftable.IOError{Table: t.name, Offset: pos, Err: err}
+		}
+		n += copy(p[n:], blk[pos-start:])
+	}
+	return n, nil
+}
+
+func (t *table) block(start, size int64) ([]byte, error) {
+	if blk := t.b.cache.get(t.id, start); blk != nil {
+		return blk, nil
+	}
+	blk := make([]byte, size)
+	n, err := t.b.s.ReadAt(t.b.ctx, t.key, blk, start)
+	if n == len(blk) && errors.Is(err, io.EOF) {
+		err = nil
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // shorter than its HEAD said
+		}
+		return nil, fmt.Errorf("read %s at %d: %w", t.key, start, err)
+	}
+	t.b.cache.put(t.id, start, blk)
+	return blk, nil
+}
+
+// blockCache holds recently read blocks of immutable tables, keyed by
+// object key, ETag and offset. It is safe for concurrent use.
+type blockCache struct {
+	mu    sync.Mutex
+	limit int64
+	size  int64
+	tick  uint64
+	m     map[blockKey]*cached
+}
+
+type blockKey struct {
+	id  string
+	off int64
+}
+
+type cached struct {
+	data []byte
+	used uint64
+}
+
+func newBlockCache(limit int64) *blockCache {
+	return &blockCache{limit: limit, m: map[blockKey]*cached{}}
+}
+
+func (c *blockCache) get(id string, off int64) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[blockKey{id, off}]
+	if e == nil {
+		return nil
+	}
+	c.tick++
+	e.used = c.tick
+	return e.data
+}
+
+func (c *blockCache) put(id string, off int64, data []byte) {
+	if int64(len(data)) > c.limit {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := blockKey{id, off}
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	for c.size+int64(len(data)) > c.limit {
+		c.evictLocked()
+	}
+	c.tick++
+	c.m[k] = &cached{data: data, used: c.tick}
+	c.size += int64(len(data))
+}
+
+// evictLocked drops the least recently used of a sample of blocks.
+func (c *blockCache) evictLocked() {
+	var victim blockKey
+	var oldest *cached
+	i := 0
+	for k, e := range c.m { // map order is random: a random sample
+		if oldest == nil || e.used < oldest.used {
+			victim, oldest = k, e
+		}
+		if i++; i == 8 {
+			break
+		}
+	}
+	c.size -= int64(len(oldest.data))
+	delete(c.m, victim)
+}
+
+func (c *blockCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+	c.size = 0
+}
+
+// parseList parses tables.list as git writes it: one name a line, each
+// ending in a newline.
+func parseList(data []byte) ([]string, error) {
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		return nil, fmt.Errorf("last line not terminated by a newline")
+	}
+	var names []string
+	for line := range bytes.Lines(data) {
+		name := string(bytes.TrimSuffix(line, []byte("\n")))
+		if name == "" {
+			continue
+		}
+		if strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
+			return nil, fmt.Errorf("invalid table name %q", name)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+func formatList(names []string) []byte {
+	var b bytes.Buffer
+	for _, n := range names {
+		b.WriteString(n + "\n")
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,102 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestProbeMem(t *testing.T) {
+	for _, content := range []bool{false, true} {
+		m := NewMem()
+		m.ContentETags = content
+		if err := Probe(t.Context(), m, "p/"); err != nil {
+			t.Fatalf("content ETags %v: %v", content, err)
+		}
+		if objs, _ := m.List(t.Context(), ""); len(objs) != 0 {
+			t.Errorf("the probe left %v behind", objs)
+		}
+	}
+}
+
+// yesStore answers success to everything: it ignores every condition.
+type yesStore struct{ data map[string][]byte }
+
+func (s *yesStore) Get(_ context.Context, key, _ string) ([]byte, string, error) {
+	d, ok := s.data[key]
+	if !ok {
+		return nil, "", ErrNotFound
+	}
+	return d, `"1"`, nil
+}
+func (s *yesStore) ReadAt(_ context.Context, key string, p []byte, off int64) (int, error) {
+	return copy(p, s.data[key][off:]), nil
+}
+func (s *yesStore) Head(_ context.Context, key string) (int64, string, error) {
+	return int64(len(s.data[key])), `"1"`, nil
+}
+func (s *yesStore) Put(_ context.Context, key string, data []byte, _ Cond) (string, error) {
+	s.data[key] = data
+	return `"1"`, nil
+}
+func (s *yesStore) Delete(_ context.Context, key string) error { delete(s.data, key); return nil }
+func (s *yesStore) List(context.Context, string) ([]Object, error) {
+	return nil, nil
+}
+
+// memWith is a Mem whose Put ignores one kind of condition, or whose
+// conditional Get never answers "not modified".
+type memWith struct {
+	*Mem
+	ignoreCreateOnly, ignoreIfMatch, ignoreMissing, noNotModified bool
+}
+
+func (s memWith) Put(ctx context.Context, key string, data []byte, c Cond) (string, error) {
+	if s.ignoreCreateOnly {
+		c.IfNoneMatch = false
+	}
+	if s.ignoreIfMatch {
+		c.IfMatch = ""
+	}
+	if s.ignoreMissing && c.IfMatch != "" {
+		if _, _, err := s.Mem.Head(ctx, key); errors.Is(err, ErrNotFound) {
+			c.IfMatch = ""
+		}
+	}
+	return s.Mem.Put(ctx, key, data, c)
+}
+
+func (s memWith) Get(ctx context.Context, key, ifNoneMatch string) ([]byte, string, error) {
+	if s.noNotModified {
+		ifNoneMatch = ""
+	}
+	return s.Mem.Get(ctx, key, ifNoneMatch)
+}
+
+// TestProbeRefuses: a store that ignores a condition is refused, with an
+// error naming the check it failed.
+func TestProbeRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store Store
+		check string
+	}{
+		{"yes", &yesStore{data: map[string][]byte{}}, "second create-only write"},
+		{"create-only", memWith{Mem: NewMem(), ignoreCreateOnly: true}, "second create-only write"},
+		{"if-match", memWith{Mem: NewMem(), ignoreIfMatch: true}, "If-Match with a stale ETag"},
+		{"missing", memWith{Mem: NewMem(), ignoreMissing: true}, "If-Match on a missing key"},
+		{"304", memWith{Mem: NewMem(), noNotModified: true}, "not modified"},
+	} {
+		err := Probe(t.Context(), tc.store, "")
+		if !errors.Is(err, ErrUnsafeStore) || !strings.Contains(err.Error(), tc.check) {
+			t.Errorf("%s: Probe = %v, want ErrUnsafeStore naming %q", tc.name, err, tc.check)
+		}
+		if _, err := NewBackend(t.Context(), tc.store, Options{}); !errors.Is(err, ErrUnsafeStore) {
+			t.Errorf("%s: NewBackend = %v, want ErrUnsafeStore", tc.name, err)
+		}
+		if _, err := NewBackend(t.Context(), tc.store, Options{AllowUnsafe: true}); err != nil {
+			t.Errorf("%s: NewBackend with AllowUnsafe: %v", tc.name, err)
+		}
+	}
+}

@@ -59,6 +59,13 @@ func Write(fsys FS, dir string, hash reftable.Hash, c *Contents) (err error) {
 	return nil
 }
 
+// Check reports whether Write would accept c: the checks Write makes
+// before it writes anything.
+func Check(c *Contents, hash reftable.Hash) error {
+	_, err := layout(c, hash)
+	return err
+}
+
 // A file is one file of a layout: its slash-separated path relative to
 // the layout's directory and its contents.
 type file struct {
@@ -163,11 +170,12 @@ func (w *writer) mkdir(dir string) error {
 // writeFile creates root/rel (rel slash-separated) with data and syncs
 // it, creating the directories on the way.
 func (w *writer) writeFile(root, rel string, data []byte) error {
+	root = filepath.Clean(root)
 	path := filepath.Join(root, filepath.FromSlash(rel))
 	var missing []string
-	for d := filepath.Dir(path); d != root; d = filepath.Dir(d) {
-		if w.created[d] {
-			break
+	for d := filepath.Dir(path); d != root && !w.created[d]; d = filepath.Dir(d) {
+		if len(d) <= len(root) {
+			return fmt.Errorf("%s: not inside %s", path, root)
 		}
 		missing = append(missing, d)
 	}

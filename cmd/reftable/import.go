@@ -37,8 +37,9 @@ one table of a new reftable stack in the directory DST, the way
     space in messages, stray punctuation around names and emails), each
     entry with its own update index, in git's order.
 
-The object format comes from SRC's extensions.objectFormat. SRC is only
-read; DST must not exist or be an empty directory. The table is
+The object format comes from SRC's extensions.objectFormat; without a
+config file (as 'reftable export' writes none) it is SHA-256 if the
+object ids have 64 hex digits. SRC is only read; DST must not exist or be an empty directory. The table is
 published through the stack's lock and rename, so a failure leaves no
 stack behind. Import then reopens DST and compares the digest of its
 refs (see 'reftable help digest') with that of SRC's; if they differ,
@@ -95,6 +96,13 @@ func runImport(e *env, flags any, args []string) error {
 		return err
 	}
 	c, err := filesrefs.Read(vfs.OS, gitDir, hash)
+	if err != nil && !exists(filepath.Join(gitDir, "config")) && errors.Is(err, filesrefs.ErrSyntax) {
+		// A layout export wrote has no config to name the object
+		// format: object ids of one length parse only as one.
+		if c2, err2 := filesrefs.Read(vfs.OS, gitDir, reftable.SHA256); err2 == nil {
+			c, hash, err = c2, reftable.SHA256, nil
+		}
+	}
 	if err != nil {
 		return err
 	}

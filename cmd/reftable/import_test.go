@@ -151,6 +151,9 @@ func TestImportBadInput(t *testing.T) {
 	writeFile(t, filepath.Join(sha256Repo, "config"), "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectFormat = sha256\n")
 	notRepo := filepath.Join(tmp, "plain")
 	writeTree(t, notRepo, map[string]string{"file": "x"})
+	withWorktree := filepath.Join(tmp, "wt.git")
+	writeTree(t, withWorktree, smallFilesRepo)
+	writeTree(t, withWorktree, map[string]string{"worktrees/w/HEAD": "ref: refs/heads/w\n", "worktrees/w/commondir": "../..\n"})
 	full := filepath.Join(tmp, "full")
 	writeTree(t, full, map[string]string{"x": "x"})
 	reftableRepo := makeRepo(t, "sha1-basic", "")
@@ -168,6 +171,8 @@ func TestImportBadInput(t *testing.T) {
 		{"dst-is-file", []string{"import", good, filepath.Join(full, "x")}},
 		{"malformed-reflog", []string{"import", bad, filepath.Join(tmp, "out")}},
 		{"wrong-hash", []string{"import", sha256Repo, filepath.Join(tmp, "out")}},
+		{"worktrees", []string{"import", withWorktree, filepath.Join(tmp, "out")}},
+		{"linked-worktree", []string{"import", filepath.Join(withWorktree, "worktrees", "w"), filepath.Join(tmp, "out")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := runIn(t, tmp, tc.args...)
@@ -235,12 +240,15 @@ func TestImportGit(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			r := newFilesRepo(t, format)
 			makeHistory(r, true)
-			// Zones git was not told to use, and a pseudoref.
+			// Zones git was not told to use, an identity with crud, a
+			// message longer than half a block, and a pseudoref.
 			topic := strings.TrimSpace(r.Run("rev-parse", "refs/heads/topic"))
 			logs := filepath.Join(r.Dir, ".git", "logs", "refs", "heads", "topic")
 			data := readFile(t, logs) +
 				topic + " " + topic + " Zed Zone <z@example.com> 1700009999 -0800\tzone: minus eight\n" +
-				topic + " " + topic + " Zed Zone <z@example.com> 1700010999 +0530\tzone: plus five thirty\n"
+				topic + " " + topic + " Zed Zone <z@example.com> 1700010999 +0530\tzone: plus five thirty\n" +
+				topic + " " + topic + "  \"Zed, Zone;\" <  z@example.com  > 1700011999 +0000 no tab,  spaces\n" +
+				topic + " " + topic + " Long <l@example.com> 1700012999 +0000\t" + strings.Repeat("long message ", 300) + "\n"
 			writeFile(t, logs, data)
 			writeFile(t, filepath.Join(r.Dir, ".git", "FETCH_HEAD"), topic+"\t\tbranch 'main' of example\n")
 			if _, err := os.Stat(filepath.Join(r.Dir, ".git", "refs", "heads", "main")); err != nil {
@@ -249,7 +257,6 @@ func TestImportGit(t *testing.T) {
 			if !strings.Contains(readFile(t, filepath.Join(r.Dir, ".git", "packed-refs")), "refs/tags/v1\n^") {
 				t.Fatal("v1 is not packed with its peeled id")
 			}
-			want := gitRefs(r)
 			before := tree(t, filepath.Join(r.Dir, ".git"))
 
 			// git's migration of a copy.
@@ -298,8 +305,8 @@ func TestImportGit(t *testing.T) {
 			}
 			conv.Run("config", "--file", filepath.Join(gitDir, "config"), "core.repositoryformatversion", "1")
 			conv.Run("config", "--file", filepath.Join(gitDir, "config"), "extensions.refStorage", "reftable")
-			if diff := cmp.Diff(want, gitRefs(&conv)); diff != "" {
-				t.Errorf("git on the imported stack (-files +imported):\n%s", diff)
+			if diff := cmp.Diff(gitRefs(&migrated), gitRefs(&conv)); diff != "" {
+				t.Errorf("git on its migration and on our import (-git +ours):\n%s", diff)
 			}
 			conv.Run("fsck", "--strict")
 			conv.Run("refs", "verify")

@@ -24,9 +24,9 @@ var cmdImport = &command{
 	Short: "convert a files-backend repository's refs and reflogs into a new stack",
 	Long: `Import reads the refs and reflogs of SRC, a repository using git's
 "files" ref backend (working tree or git directory, or a directory
-'reftable export' wrote), and writes them as
-one table of a new reftable stack in the directory DST, the way
-'git refs migrate --ref-format=reftable' does:
+'reftable export' wrote), and writes them as one table of a new
+reftable stack in the directory DST, the way 'git refs migrate
+--ref-format=reftable' does:
 
   - every ref under refs/, loose or in packed-refs (a loose ref wins),
     with the peeled id of a packed annotated tag; symbolic refs stay
@@ -39,12 +39,12 @@ one table of a new reftable stack in the directory DST, the way
 
 The object format comes from SRC's extensions.objectFormat; without a
 config file (as 'reftable export' writes none) it is SHA-256 if the
-object ids have 64 hex digits. SRC is only read; DST must not exist or be an empty directory. The table is
-published through the stack's lock and rename, so a failure leaves no
-stack behind. Import then reopens DST and compares the digest of its
-refs (see 'reftable help digest') with that of SRC's; if they differ,
-or the number of reflog entries does, it removes DST and fails. It
-prints:
+object ids have 64 hex digits. SRC is only read; DST must not exist or
+be an empty directory. The table is published through the stack's lock
+and rename, so a failure leaves no stack behind. Import then reopens
+DST and compares the digest of its refs (see 'reftable help digest')
+with that of SRC's; if they differ, or the number of reflog entries
+does, it removes DST and fails. It prints:
 
 	imported <n> refs and <m> reflog entries from SRC into DST
 	sha256:<hex> <n> refs
@@ -60,7 +60,8 @@ nothing. -no-peeled leaves out the peeled ids of annotated tags, as
 
 DST is a stack, not yet a repository. To switch a repository to it, as
 'git refs migrate' would: stop all writers, import into .git/reftable of
-a copy, remove packed-refs, logs/ and the refs under refs/, write
+a copy, remove packed-refs, logs/, ORIG_HEAD and the like, replace
+refs/ by a directory holding only a file "heads", write
 "ref: refs/heads/.invalid" to HEAD, and set core.repositoryformatversion
 to 1 and extensions.refStorage to reftable.
 

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -374,11 +372,12 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	total.BytesPerRef = perRef(total.Size, total.Refs)
 	fprintf(w, "  %s\n", countsText(total))
 
-	h := sha256.New()
-	nrefs, err := digestRefs(h, snap.Merged)
+	digest, err := digestOf(snap.Refs(nil))
 	if err != nil {
 		return err
 	}
+	var nrefs int
+	fmt.Sscanf(digest[strings.IndexByte(digest, ' ')+1:], "%d", &nrefs)
 	fprintf(w, "refs (%d):\n", nrefs)
 	shown := 0
 	for r, err := range snap.Refs(nil) {
@@ -396,7 +395,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 		fprintf(w, "\n")
 		shown++
 	}
-	fprintf(w, "digest: sha256:%s %d refs\n", hex.EncodeToString(h.Sum(nil)), nrefs)
+	fprintf(w, "digest: %s\n", digest)
 
 	want := f.writers * f.commits
 	present, lost := demoCheck(snap.Merged, f.writers, f.commits)

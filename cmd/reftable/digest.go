@@ -3,7 +3,8 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"hash"
+	"fmt"
+	"iter"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -41,23 +42,23 @@ func runDigest(e *env, _ any, args []string) error {
 		return err
 	}
 	defer v.Close()
-	h := sha256.New()
-	n, err := digestRefs(h, v.Merged)
+	d, err := digestOf(v.Refs(nil))
 	if err != nil {
 		return err
 	}
-	fprintf(e.stdout, "sha256:%s %d refs\n", hex.EncodeToString(h.Sum(nil)), n)
+	fprintf(e.stdout, "%s\n", d)
 	return nil
 }
 
-// digestRefs writes the canonical stream of m's live refs (see the help
-// of digest) to h and returns how many refs it wrote.
-func digestRefs(h hash.Hash, m *reftable.Merged) (int, error) {
+// digestOf returns the digest line "sha256:<hex> <n> refs" of refs, in
+// name order, as the help of digest defines it. Deletions are skipped.
+func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
+	h := sha256.New()
 	n := 0
 	var line []byte
-	for r, err := range m.Refs(nil) {
+	for r, err := range refs {
 		if err != nil {
-			return n, err
+			return "", err
 		}
 		line = append(line[:0], r.Name...)
 		line = append(line, 0)
@@ -77,10 +78,19 @@ func digestRefs(h hash.Hash, m *reftable.Merged) (int, error) {
 			continue // a deletion; merged views hide them
 		}
 		line = append(line, '\n')
-		if _, err := h.Write(line); err != nil {
-			return n, err
-		}
+		h.Write(line)
 		n++
 	}
-	return n, nil
+	return fmt.Sprintf("sha256:%s %d refs", hex.EncodeToString(h.Sum(nil)), n), nil
+}
+
+// records iterates over refs.
+func records(refs []reftable.RefRecord) iter.Seq2[reftable.RefRecord, error] {
+	return func(yield func(reftable.RefRecord, error) bool) {
+		for _, r := range refs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
 }

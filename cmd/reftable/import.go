@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/refstore/refstore/filesrefs"
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/vfs"
+)
+
+var cmdImport = &command{
+	Name:  "import",
+	Usage: "[-dry-run] [-no-peeled] SRC DST",
+	Short: "convert a files-backend repository's refs and reflogs into a new stack",
+	Long: `Import reads the refs and reflogs of SRC, a repository using git's
+"files" ref backend (working tree or git directory, or a directory
+'reftable export' wrote), and writes them as one table of a new
+reftable stack in the directory DST, the way 'git refs migrate
+--ref-format=reftable' does:
+
+  - every ref under refs/, loose or in packed-refs (a loose ref wins),
+    with the peeled id of a packed annotated tag; symbolic refs stay
+    symbolic;
+  - the root refs HEAD, ORIG_HEAD and the like, but not the pseudorefs
+    FETCH_HEAD and MERGE_HEAD;
+  - every reflog under logs/, entries normalised as git does (white
+    space in messages, stray punctuation around names and emails), each
+    entry with its own update index, in git's order.
+
+The object format comes from SRC's extensions.objectFormat; without a
+config file (as 'reftable export' writes none) it is SHA-256 if the
+object ids have 64 hex digits. SRC is only read; DST must not exist or
+be an empty directory. The table is published through the stack's lock
+and rename, so a failure leaves no stack behind. Import then reopens
+DST and compares the digest of its refs (see 'reftable help digest')
+with that of SRC's; if they differ, or the number of reflog entries
+does, it removes DST and fails. It prints:
+
+	imported <n> refs and <m> reflog entries from SRC into DST
+	sha256:<hex> <n> refs
+
+A malformed loose ref, packed-refs line or reflog line is an error
+naming the file and the line; git would skip such a reflog line.
+Repositories with linked worktrees are refused, as git refuses them.
+
+-dry-run reads and checks SRC and DST, and prints the refs that would
+be written (as 'reftable refs' prints them) and the summary, writing
+nothing. -no-peeled leaves out the peeled ids of annotated tags, as
+'git refs migrate' does; git then peels the tag object when it needs to.
+
+DST is a stack, not yet a repository. To switch a repository to it, as
+'git refs migrate' would: stop all writers, import into .git/reftable of
+a copy, remove packed-refs, logs/, ORIG_HEAD and the like, replace
+refs/ by a directory holding only a file "heads", write
+"ref: refs/heads/.invalid" to HEAD, and set core.repositoryformatversion
+to 1 and extensions.refStorage to reftable.
+
+Examples:
+
+	reftable import -dry-run ~/src/project /tmp/project-refs
+	reftable import ~/src/project /tmp/project-refs
+	reftable refs /tmp/project-refs`,
+	Flags: convertFlagSet,
+	Run:   runImport,
+}
+
+// convertFlags are the flags of import and export.
+type convertFlags struct {
+	dryRun, noPeeled bool
+}
+
+func convertFlagSet(fs *flag.FlagSet) any {
+	f := &convertFlags{}
+	fs.BoolVar(&f.dryRun, "dry-run", false, "read and check SRC, print what would be written, write nothing")
+	fs.BoolVar(&f.noPeeled, "no-peeled", false, "leave out the peeled ids of annotated tags, as git refs migrate does")
+	return f
+}
+
+func runImport(e *env, flags any, args []string) error {
+	f := flags.(*convertFlags)
+	if len(args) != 2 {
+		return usagef("want SRC and DST, got %d arguments", len(args))
+	}
+	src, dst := args[0], args[1]
+	gitDir, hash, err := filesRepo(src)
+	if err != nil {
+		return err
+	}
+	c, err := filesrefs.Read(vfs.OS, gitDir, hash)
+	if err != nil && !exists(filepath.Join(gitDir, "config")) && errors.Is(err, filesrefs.ErrSyntax) {
+		// A layout export wrote has no config to name the object
+		// format: object ids of one length parse only as one.
+		if c2, err2 := filesrefs.Read(vfs.OS, gitDir, reftable.SHA256); err2 == nil {
+			c, hash, err = c2, reftable.SHA256, nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if f.noPeeled {
+		dropPeeled(c.Refs)
+	}
+	want, err := digestOf(records(c.Refs))
+	if err != nil {
+		return err
+	}
+	existed, err := checkImportDst(dst)
+	if err != nil {
+		return err
+	}
+	if f.dryRun {
+		for i := range c.Refs {
+			fprintf(e.stdout, "%s\n", refText(&c.Refs[i]))
+		}
+		fprintf(e.stdout, "would import %d refs and %d reflog entries from %s into %s\n%s\n", len(c.Refs), len(c.Logs), src, dst, want)
+		return nil
+	}
+	if !existed {
+		if err := os.Mkdir(dst, 0o777); err != nil {
+			return err
+		}
+	}
+	if err := importStack(dst, hash, c); err != nil {
+		return errors.Join(err, removeDst(dst, existed))
+	}
+	got, logs, err := stackDigest(dst)
+	if err == nil && (got != want || logs != len(c.Logs)) {
+		err = fmt.Errorf("verification failed: %s has %s and %d reflog entries, %s has %s and %d; removed %s",
+			src, want, len(c.Logs), dst, got, logs, dst)
+	}
+	if err != nil {
+		return errors.Join(err, removeDst(dst, existed))
+	}
+	fprintf(e.stdout, "imported %d refs and %d reflog entries from %s into %s\n%s\n", len(c.Refs), len(c.Logs), src, dst, got)
+	return nil
+}
+
+// filesRepo finds the git directory of the files-backend repository at
+// path and its object format.
+func filesRepo(path string) (string, reftable.Hash, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", 0, err
+	}
+	if !fi.IsDir() {
+		return "", 0, fmt.Errorf("%s: not a git repository", path)
+	}
+	gitDir := path
+	dotgit := filepath.Join(path, ".git")
+	if fi, err := os.Stat(dotgit); err == nil {
+		gitDir = dotgit
+		if !fi.IsDir() {
+			if gitDir, err = readGitFile(dotgit); err != nil {
+				return "", 0, err
+			}
+		}
+	} else if !isGitDir(path) && !(exists(filepath.Join(path, "HEAD")) && exists(filepath.Join(path, "refs"))) {
+		return "", 0, fmt.Errorf("%s: not a git repository", path)
+	}
+	if exists(filepath.Join(gitDir, "commondir")) {
+		return "", 0, fmt.Errorf("%s: a linked worktree; import its main repository", gitDir)
+	}
+	cfg, err := readConfig(filepath.Join(gitDir, "config"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", 0, err
+	}
+	if strings.EqualFold(cfg["extensions.refstorage"], "reftable") || exists(filepath.Join(gitDir, "reftable")) {
+		return "", 0, fmt.Errorf("%s: already uses the reftable ref backend; nothing to import", gitDir)
+	}
+	if wts, _ := os.ReadDir(filepath.Join(gitDir, "worktrees")); len(wts) > 0 {
+		return "", 0, fmt.Errorf("%s: has linked worktrees, whose refs import cannot convert (git refs migrate refuses them too)", gitDir)
+	}
+	hash := reftable.SHA1
+	if v, ok := cfg["extensions.objectformat"]; ok {
+		if hash, err = reftable.ParseHash(strings.ToLower(v)); err != nil {
+			return "", 0, fmt.Errorf("%s: extensions.objectFormat: %w", gitDir, err)
+		}
+	}
+	return gitDir, hash, nil
+}
+
+// checkImportDst checks that dst does not exist or is an empty
+// directory, and reports whether it exists.
+func checkImportDst(dst string) (bool, error) {
+	entries, err := os.ReadDir(dst)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s: exists and is not an empty directory", dst)
+	case len(entries) > 0:
+		return false, fmt.Errorf("%s: exists and is not empty; import writes a new stack", dst)
+	}
+	return true, nil
+}
+
+// removeDst undoes a failed import: it removes dst, or only its contents
+// if it existed (empty) before.
+func removeDst(dst string, existed bool) error {
+	if !existed {
+		return os.RemoveAll(dst)
+	}
+	entries, err := os.ReadDir(dst)
+	for _, e := range entries {
+		err = errors.Join(err, os.RemoveAll(filepath.Join(dst, e.Name())))
+	}
+	return err
+}
+
+// dropPeeled turns every RefVal2 into a RefVal1.
+func dropPeeled(refs []reftable.RefRecord) {
+	for i := range refs {
+		if refs[i].Type == reftable.RefVal2 {
+			refs[i].Type, refs[i].Peeled = reftable.RefVal1, nil
+		}
+	}
+}
+
+// importStack writes c as one table of the stack in dir, as git's
+// migration does: refs at the table's first update index, each reflog
+// entry at its own one, counting up in the order of c.Logs; messages
+// longer than half a block are cut.
+func importStack(dir string, hash reftable.Hash, c *filesrefs.Contents) error {
+	st, err := stack.Open(dir, stack.Options{Hash: hash, DisableAutoCompaction: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.NewAddition()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	err = a.Add(func(w *reftable.Writer) error {
+		first := a.NextUpdateIndex()
+		last := first
+		if n := len(c.Logs); n > 0 {
+			last += uint64(n) - 1
+		}
+		if err := w.SetLimits(first, last); err != nil {
+			return err
+		}
+		for i := range c.Refs {
+			c.Refs[i].UpdateIndex = first
+			if err := w.AddRef(&c.Refs[i]); err != nil {
+				return err
+			}
+		}
+		logs := slices.Clone(c.Logs)
+		maxMsg := reftable.DefaultBlockSize / 2
+		for i := range logs {
+			logs[i].UpdateIndex = first + uint64(i)
+			if msg := bytes.TrimSuffix(logs[i].Message, []byte("\n")); len(msg) > maxMsg {
+				logs[i].Message = append(msg[:maxMsg:maxMsg], '\n')
+			}
+		}
+		slices.SortFunc(logs, func(x, y reftable.LogRecord) int {
+			if c := bytes.Compare(x.RefName, y.RefName); c != 0 {
+				return c
+			}
+			return cmp.Compare(y.UpdateIndex, x.UpdateIndex) // newest first
+		})
+		for i := range logs {
+			if err := w.AddLog(&logs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return a.Commit()
+}
+
+// stackDigest reopens the stack in dir and returns the digest of its refs
+// and the number of its reflog entries.
+func stackDigest(dir string) (string, int, error) {
+	_, v, err := openTarget(dir)
+	if err != nil {
+		return "", 0, err
+	}
+	defer v.Close()
+	d, err := digestOf(v.Refs(nil))
+	if err != nil {
+		return "", 0, err
+	}
+	n := 0
+	for _, err := range v.Logs(nil) {
+		if err != nil {
+			return "", 0, err
+		}
+		n++
+	}
+	return d, n, nil
+}

@@ -35,7 +35,7 @@ func init() {
 	commands = []*command{
 		cmdRefs, cmdShow, cmdLogs,
 		cmdDump, cmdStats, cmdDigest, cmdVerify,
-		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean,
+		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean, cmdBench,
 		cmdHelp,
 	}
 }

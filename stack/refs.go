@@ -263,15 +263,25 @@ func lookup(snap *Snapshot, name string) (Value, error) {
 // directory of another (refs/a and refs/a/b), using seeks only.
 func checkDirFile(snap *Snapshot, changes []change) error {
 	final := map[string]bool{} // refs this transaction creates or deletes
+	var live []string          // the refs it leaves existing, sorted
 	for _, c := range changes {
 		final[c.name] = !c.new.IsMissing()
+		if !c.new.IsMissing() {
+			live = append(live, c.name)
+		}
 	}
+	slices.Sort(live)
+	absent := map[string]bool{} // parent names already looked up and not found
 	exists := func(name string) (bool, error) {
 		if v, ok := final[name]; ok {
 			return v, nil
 		}
+		if absent[name] {
+			return false, nil
+		}
 		_, err := snap.Merged.Ref([]byte(name))
 		if errors.Is(err, reftable.ErrNotFound) {
+			absent[name] = true
 			return false, nil
 		}
 		return err == nil, err
@@ -299,10 +309,9 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 			}
 			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, r.Name, ErrRefName)
 		}
-		for other, v := range final {
-			if v && strings.HasPrefix(other, prefix) {
-				return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, other, ErrRefName)
-			}
+		// Names starting with prefix sort right after it.
+		if i, _ := slices.BinarySearch(live, prefix); i < len(live) && strings.HasPrefix(live[i], prefix) {
+			return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, live[i], ErrRefName)
 		}
 	}
 	return nil

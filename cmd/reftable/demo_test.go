@@ -23,7 +23,9 @@ import (
 // (demoWorkerEnv set), as the reftable binary is: the demo re-executes
 // os.Executable, which in tests is this binary.
 func TestMain(m *testing.M) {
-	if os.Getenv(demoWorkerEnv) != "" {
+	// Child processes of the demo and of bench run the test binary as
+	// the CLI.
+	if os.Getenv(demoWorkerEnv) != "" || os.Getenv(asCLI) == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

@@ -1,0 +1,26 @@
+package peakmem
+
+import (
+	"runtime"
+	"testing"
+)
+
+// TestPeak checks that a phase holding 64 MiB reports at least that, and
+// that one holding nothing reports much less.
+func TestPeak(t *testing.T) {
+	s := Start()
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	peak := s.Stop()
+	runtime.KeepAlive(buf)
+	if peak < 64<<20 {
+		t.Errorf("peak %.1f MiB while holding 64 MiB", MiB(peak))
+	}
+
+	s = Start()
+	if idle := s.Stop(); idle > 8<<20 {
+		t.Errorf("peak %.1f MiB while allocating nothing", MiB(idle))
+	}
+}

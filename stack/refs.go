@@ -112,13 +112,19 @@ const (
 )
 
 // Transaction changes several refs atomically. Build it with Add, then
-// Commit. It is not safe for concurrent use.
+// Commit, or Prepare and then Commit or Close. It is not safe for
+// concurrent use.
 type Transaction struct {
-	st        *Stack
-	who       Identity
-	policy    ReflogPolicy
-	updates   []Update
-	committed bool
+	st      *Stack
+	who     Identity
+	policy  ReflogPolicy
+	updates []Update
+	done    bool // committed, closed, or failed
+
+	// Set by Prepare until Commit or Close.
+	a       *Addition
+	snap    *Snapshot
+	changes []change
 }
 
 // NewTransaction starts a transaction whose reflog entries are made by
@@ -127,7 +133,7 @@ func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction 
 	return &Transaction{st: st, who: who, policy: policy}
 }
 
-// Add queues an update.
+// Add queues an update. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(u Update) { tx.updates = append(tx.updates, u) }
 
 // change is an update resolved under the lock.
@@ -144,33 +150,86 @@ type change struct {
 // current stack, checks names and directory/file conflicts, and writes one
 // table with all the changes and their reflog entries. A lost
 // compare-and-swap fails with a *RefConflictError; nothing is written
-// then.
+// then. After Prepare, Commit writes under the lock Prepare took.
 func (tx *Transaction) Commit() error {
-	if tx.committed {
+	if tx.a == nil {
+		if err := tx.Prepare(); err != nil {
+			return err
+		}
+	}
+	if tx.done {
 		return ErrClosed
 	}
-	tx.committed = true
+	defer tx.Close()
+	tx.done = true
+	a, snap, changes := tx.a, tx.snap, tx.changes
+	if len(changes) == 0 {
+		return a.Commit()
+	}
+	if err := a.Add(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
+		return err
+	}
+	return a.Commit()
+}
+
+// Prepare takes the stack's lock, waiting up to the lock timeout, and
+// checks the transaction as Commit does, without writing. The lock is
+// held until Commit or Close, so other writers wait or fail meanwhile and
+// the checked values cannot change. A failed Prepare releases the lock
+// and ends the transaction.
+func (tx *Transaction) Prepare() error {
+	if tx.done || tx.a != nil {
+		return ErrClosed
+	}
+	a, snap, changes, err := tx.prepare()
+	if err != nil {
+		tx.done = true
+		return err
+	}
+	tx.a, tx.snap, tx.changes = a, snap, changes
+	return nil
+}
+
+// Close abandons a transaction that was not committed, releasing the
+// lock Prepare took. It is always safe to call.
+func (tx *Transaction) Close() error {
+	tx.done = true
+	if tx.a == nil {
+		return nil
+	}
+	err := errors.Join(tx.snap.Close(), tx.a.Close())
+	tx.a, tx.snap, tx.changes = nil, nil, nil
+	return err
+}
+
+// prepare locks the stack and resolves the updates into changes under
+// the lock; on success the caller owns the addition and the snapshot.
+func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err error) {
 	seen := map[string]bool{}
 	for _, u := range tx.updates {
 		if err := CheckRefName(u.Name); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		if !u.New.IsMissing() && u.New.Target != "" {
 			if err := CheckRefName(u.New.Target); err != nil {
-				return fmt.Errorf("symref %s: target %w", u.Name, err)
+				return nil, nil, nil, fmt.Errorf("symref %s: target %w", u.Name, err)
 			}
 		}
 		if u.New.ID != nil && len(u.New.ID) != tx.st.opts.Hash.Size() {
-			return fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
+			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
 		}
 	}
 	a, err := tx.st.NewAddition()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer a.Close()
 	snap := a.Snapshot()
-	defer snap.Close()
+	defer func() {
+		if err != nil {
+			snap.Close()
+			a.Close()
+		}
+	}()
 
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
@@ -185,19 +244,19 @@ func (tx *Transaction) Commit() error {
 		if u.Deref {
 			var err error
 			if name, via, err = resolve(snap, u.Name); err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 		}
 		if seen[name] {
-			return fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
+			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
 		}
 		seen[name] = true
 		cur, err := lookup(snap, name)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		if u.Old != nil && !u.Old.equal(cur) {
-			return &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
+			return nil, nil, nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
 		}
 		if u.Verify {
 			continue
@@ -210,15 +269,9 @@ func (tx *Transaction) Commit() error {
 		changes = append(changes, c)
 	}
 	if err := checkDirFile(snap, changes); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if len(changes) == 0 {
-		return a.Commit()
-	}
-	if err := a.Add(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
-		return err
-	}
-	return a.Commit()
+	return a, snap, changes, nil
 }
 
 // resolve follows symbolic refs from name to the ref they end at (which

@@ -168,3 +168,61 @@ func TestTransactionRejects(t *testing.T) {
 		t.Errorf("rejected transactions wrote tables: %v", s.TableNames())
 	}
 }
+
+// TestTransactionPrepare checks that Prepare holds the lock until Commit
+// or Close, and that a failed Prepare releases it.
+func TestTransactionPrepare(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.LockTimeout = NoWait
+	st := openStack(t, dir, opts)
+	other := openStack(t, dir, opts)
+	setRef(t, st, "refs/heads/main", 1)
+
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Name: "refs/heads/main", New: val(2), Old: ptr(val(1))})
+	if err := tx.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(3)}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("commit while prepared elsewhere: %v, want ErrLocked", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
+		t.Errorf("main = %x after commit", got)
+	}
+	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+		t.Errorf("second commit: %v", err)
+	}
+
+	// Close after Prepare releases the lock and writes nothing.
+	tx = st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Name: "refs/heads/main", New: val(4)})
+	if err := tx.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(3)}); err != nil {
+		t.Fatalf("commit after close: %v", err)
+	}
+	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
+		t.Errorf("main = %x after an abandoned transaction", got)
+	}
+
+	// A failed Prepare releases the lock.
+	tx = st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Name: "refs/heads/main", New: val(5), Old: ptr(val(1))})
+	if err := tx.Prepare(); !errors.Is(err, ErrRefConflict) {
+		t.Fatalf("prepare with a wrong old value: %v", err)
+	}
+	if err := commitTx(other, Update{Name: "refs/heads/y", New: val(3)}); err != nil {
+		t.Fatalf("commit after failed prepare: %v", err)
+	}
+	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+		t.Errorf("commit after failed prepare: %v", err)
+	}
+}

@@ -95,6 +95,11 @@ type Update struct {
 	Deref bool
 	// Message is the reflog message.
 	Message string
+	// LogOnly writes only a reflog entry for Name, from Old (nil:
+	// Missing) to New, and leaves the ref alone: git's entry in a linked
+	// worktree's HEAD reflog for a change of a branch that lives in the
+	// shared stack.
+	LogOnly bool
 }
 
 // ReflogPolicy says which refs get reflog entries.
@@ -142,7 +147,7 @@ type change struct {
 	old    Value
 	new    Value
 	msg    string
-	store  bool
+	store  bool     // false for a LogOnly update
 	logFor []string // refs whose reflog records this change
 }
 
@@ -239,6 +244,14 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 	}
 	var changes []change
 	for _, u := range tx.updates {
+		if u.LogOnly {
+			c := change{name: u.Name, new: u.New, msg: u.Message, logFor: []string{u.Name}}
+			if u.Old != nil {
+				c.old = *u.Old
+			}
+			changes = append(changes, c)
+			continue
+		}
 		name := u.Name
 		var via []string
 		if u.Deref {
@@ -309,7 +322,9 @@ func lookup(snap *Snapshot, name string) (Value, error) {
 func checkDirFile(snap *Snapshot, changes []change) error {
 	final := map[string]bool{} // refs this transaction creates or deletes
 	for _, c := range changes {
-		final[c.name] = !c.new.IsMissing()
+		if c.store {
+			final[c.name] = !c.new.IsMissing()
+		}
 	}
 	exists := func(name string) (bool, error) {
 		if v, ok := final[name]; ok {
@@ -322,7 +337,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		return err == nil, err
 	}
 	for _, c := range changes {
-		if c.new.IsMissing() || !c.old.IsMissing() {
+		if !c.store || c.new.IsMissing() || !c.old.IsMissing() {
 			continue
 		}
 		// A parent directory that is a ref.
@@ -394,6 +409,9 @@ func tzOffset(t time.Time) int16 {
 func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
 	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
 	for _, c := range changes {
+		if !c.store {
+			continue
+		}
 		r := reftable.RefRecord{Name: []byte(c.name), UpdateIndex: index}
 		switch {
 		case c.new.Target != "":
@@ -419,7 +437,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 	var logs []reftable.LogRecord
 	for _, c := range changes {
 		for _, name := range c.logFor {
-			if c.new.IsMissing() && name == c.name {
+			if c.new.IsMissing() && name == c.name && c.store {
 				// Deleting a ref deletes its reflog.
 				for l, err := range snap.Merged.LogsFor([]byte(name)) {
 					if err != nil {

@@ -226,3 +226,24 @@ func TestTransactionPrepare(t *testing.T) {
 		t.Errorf("commit after failed prepare: %v", err)
 	}
 }
+
+// TestTransactionLogOnly checks that a LogOnly update writes a reflog
+// entry and leaves the ref alone.
+func TestTransactionLogOnly(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	setRef(t, st, "refs/heads/main", 1)
+	if err := commitTx(st,
+		Update{Name: "HEAD", New: val(2), Old: ptr(val(1)), LogOnly: true, Message: "moved elsewhere"},
+		Update{Name: "refs/heads/x", New: val(3), Message: "create"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ref("HEAD"); !errors.Is(err, reftable.ErrNotFound) {
+		t.Errorf("HEAD exists after a log-only update: %v", err)
+	}
+	want := []logLine{{"HEAD", "0000", "0000", "moved elsewhere\n", 530}}
+	want[0].Old, want[0].New = fmt.Sprintf("%x", oid(1)[:2]), fmt.Sprintf("%x", oid(2)[:2])
+	if diff := cmp.Diff(want, reflog(t, st, "HEAD")); diff != "" {
+		t.Errorf("HEAD reflog (-want +got):\n%s", diff)
+	}
+}

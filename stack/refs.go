@@ -125,6 +125,7 @@ type Transaction struct {
 	policy  ReflogPolicy
 	updates []Update
 	done    bool // committed, closed, or failed
+	noHEAD  bool // SkipHEADLog
 
 	// Set by Prepare until Commit or Close.
 	a       *Addition
@@ -137,6 +138,12 @@ type Transaction struct {
 func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction {
 	return &Transaction{st: st, who: who, policy: policy}
 }
+
+// SkipHEADLog stops the transaction from logging a change of the branch
+// the stack's HEAD points at in HEAD's reflog. A linked worktree writing
+// the shared stack needs this: the HEAD that counts is its own, in its own
+// stack, which the caller logs with a LogOnly update there.
+func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 
 // Add queues an update. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(u Update) { tx.updates = append(tx.updates, u) }
@@ -239,7 +246,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
 	var headTarget string
-	if head, err := snap.Merged.Ref([]byte("HEAD")); err == nil && head.Type == reftable.RefSymref {
+	if head, err := snap.Merged.Ref([]byte("HEAD")); err == nil && head.Type == reftable.RefSymref && !tx.noHEAD {
 		headTarget = string(head.Target)
 	}
 	var changes []change

@@ -247,3 +247,25 @@ func TestTransactionLogOnly(t *testing.T) {
 		t.Errorf("HEAD reflog (-want +got):\n%s", diff)
 	}
 }
+
+// TestTransactionSkipHEADLog checks that SkipHEADLog keeps a change of
+// HEAD's branch out of HEAD's reflog.
+func TestTransactionSkipHEADLog(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	if err := commitTx(st, Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}}, Update{Name: "refs/heads/main", New: val(1), Message: "init"}); err != nil {
+		t.Fatal(err)
+	}
+	n := len(reflog(t, st, "HEAD"))
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.SkipHEADLog()
+	tx.Add(Update{Name: "refs/heads/main", New: val(2), Message: "elsewhere"})
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(reflog(t, st, "HEAD")); got != n {
+		t.Errorf("HEAD reflog has %d entries, want %d", got, n)
+	}
+	if got := len(reflog(t, st, "refs/heads/main")); got != 2 {
+		t.Errorf("main reflog has %d entries, want 2", got)
+	}
+}

@@ -454,8 +454,24 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 				}
 				continue
 			}
-			if c.new.Target != "" && c.msg == "" || !tx.logs(snap, name) {
+			if !tx.logs(snap, name) {
 				continue
+			}
+			newID := c.new.ID
+			if c.new.Target != "" {
+				// As git: a symbolic ref's entry records the id its
+				// new target has now; none if it dangles.
+				target, _, err := resolve(snap, c.new.Target)
+				if err != nil {
+					return err
+				}
+				if v, err := lookup(snap, target); err != nil {
+					return err
+				} else if v.ID == nil {
+					continue
+				} else {
+					newID = v.ID
+				}
 			}
 			// As git: one line, at most half a block.
 			msg := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
@@ -466,7 +482,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			msg = msg[:min(len(msg), blockSize/2)]
 			logs = append(logs, reftable.LogRecord{
 				RefName: []byte(name), UpdateIndex: index, Type: reftable.LogUpdate,
-				Old: idOr0(c.old), New: idOr0(c.new),
+				Old: idOr0(c.old), New: idOr0(Value{ID: newID}),
 				Name: []byte(tx.who.Name), Email: []byte(tx.who.Email),
 				Time: uint64(max(tx.who.Time.Unix(), 0)), TZOffset: tzOffset(tx.who.Time),
 				Message: []byte(msg),

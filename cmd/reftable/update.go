@@ -33,7 +33,7 @@ applies them in one atomic transaction, writing reflog entries as git does
 	symref-create SP <ref> SP <new-target> LF
 	symref-delete SP <ref> [SP <old-target>] LF
 	symref-verify SP <ref> [SP <old-target>] LF
-	option SP no-deref LF
+	option SP no-deref LF     (applies to the next command; symref-delete and symref-verify need it)
 	start LF | prepare LF | commit LF | abort LF
 
 An all-zero <old-oid> means the ref must not exist; an all-zero <new-oid>
@@ -283,6 +283,16 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 		if up.Verify || up.New.IsMissing() {
 			continue
 		}
+		if t := up.New.Target; t != "" {
+			// A symbolic ref's stack cannot see a target in the other
+			// stack; its reflog entry records the target's id.
+			if perWorktree(t) != perWorktree(up.Name) {
+				if err := u.logSymref(up, add); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		if up.Name == headTarget && !perWorktree(up.Name) && !slices.Contains(via, "HEAD") {
 			via = append(via, "HEAD")
 		}
@@ -307,6 +317,34 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 		txs = append(txs, main)
 	}
 	return txs, nil
+}
+
+// logSymref adds the reflog entry of a symbolic ref update whose target
+// lives in the other stack: from the ref's object id (none when it is
+// symbolic) to the id its new target has, as git; none if it dangles.
+func (u *updater) logSymref(up stack.Update, add func(stack.Update)) error {
+	target, _, err := followSymrefs(u.view, up.New.Target)
+	if err != nil {
+		return err
+	}
+	r, err := u.view.Ref([]byte(target))
+	if errors.Is(err, reftable.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	next := valueOf(&r)
+	if next.ID == nil {
+		return nil
+	}
+	cur := stack.Missing
+	if r, err := u.view.Ref([]byte(up.Name)); err == nil && r.Type != reftable.RefSymref {
+		cur = valueOf(&r)
+	} else if err != nil && !errors.Is(err, reftable.ErrNotFound) {
+		return err
+	}
+	add(stack.Update{Name: up.Name, Old: &cur, New: stack.Value{ID: next.ID}, Message: up.Message, LogOnly: true})
+	return nil
 }
 
 // followSymrefs follows symbolic refs from name to the ref they end at
@@ -546,6 +584,9 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 			return c, fmt.Errorf("symref-update %s: want \"ref\" or \"oid\" before the old value, got %q", ref, kind)
 		}
 	case "symref-delete", "symref-verify":
+		if !noDeref {
+			return c, fmt.Errorf("%s: cannot operate with deref mode (precede it with \"option no-deref\", as git wants)", verb)
+		}
 		u.Deref = false
 		u.Verify = verb == "symref-verify"
 		if arg(0) != "" {

@@ -30,7 +30,8 @@ func TestUpdate(t *testing.T) {
 		{"update/delete", nil, "delete refs/heads/feature/x " + oidA + "\ndelete refs/tags/light\n"},
 		{"update/head-deref", []string{"-m", "via HEAD"}, "update HEAD " + oidA + "\n"},
 		{"update/no-deref", nil, "option no-deref\nupdate HEAD " + oidA + "\n"},
-		{"update/symref", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\nsymref-verify refs/heads/alias2\n"},
+		{"update/symref", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\noption no-deref\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\noption no-deref\nsymref-verify refs/heads/alias2\n"},
+		{"update/symref-deref", nil, "symref-delete refs/remotes/origin/HEAD\n"},
 		{"update/verify-ok", nil, "verify refs/heads/main " + oidB + "\nverify refs/heads/nope\nverify refs/heads/nope2 " + zero + "\n"},
 		{"update/conflict", nil, "update refs/heads/new " + oidA + "\nupdate refs/heads/main " + oidB + " " + oidA + "\n"},
 		{"update/create-exists", nil, "create refs/heads/main " + oidA + "\n"},
@@ -39,7 +40,7 @@ func TestUpdate(t *testing.T) {
 		{"update/bad-refname", nil, "create refs/heads/a..b " + oidA + "\n"},
 		{"update/no-newline", nil, "delete refs/heads/main"},
 		{"update/transactions", nil, "start\ncreate refs/heads/t1 " + oidA + "\nprepare\ncommit\nstart\ncreate refs/heads/t2 " + oidA + "\nabort\n"},
-		{"update/z", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00delete refs/heads/feature/x\x00" + oidA + "\x00create refs/heads/z\x00" + oidB + "\x00symref-delete refs/remotes/origin/HEAD\x00verify refs/tags/light\x00" + oidB + "\x00"},
+		{"update/z", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00delete refs/heads/feature/x\x00" + oidA + "\x00create refs/heads/z\x00" + oidB + "\x00option no-deref\x00symref-delete refs/remotes/origin/HEAD\x00verify refs/tags/light\x00" + oidB + "\x00"},
 		{"update/z-malformed", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00bogus\x00"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ var dwimRules = []string{"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s", "refs
 
 // resolveRef looks name up (with git's short-name rules) and follows
 // symbolic refs, returning every ref on the way.
-func resolveRef(m refReader, name string) ([]reftable.RefRecord, error) {
+func resolveRef(m refGetter, name string) ([]reftable.RefRecord, error) {
 	var first reftable.RefRecord
 	found := false
 	for _, rule := range dwimRules {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"errors"
@@ -99,20 +100,11 @@ func runUpdate(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
-	input, err := io.ReadAll(e.stdin)
-	if err != nil {
+	u := &updater{target: t, who: who, policy: t.Policy}
+	if err := u.reload(); err != nil {
 		return err
 	}
-	v, err := t.openView()
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	cmds, err := parseUpdates(input, f.z, t.Hash, f.msg, v.Reader)
-	if err != nil {
-		return err
-	}
-	u := &updater{view: v.Reader, who: who, policy: t.Policy}
+	defer func() { u.closeView() }()
 	opts := stack.Options{
 		LockTimeout: f.lockTimeout,
 		OnCompactionError: func(err error) {
@@ -132,9 +124,21 @@ func runUpdate(e *env, flags any, args []string) error {
 	}
 	defer u.abort()
 
+	// Commands are read and run one by one, as git does, so that a caller
+	// can wait for "prepare: ok" while holding the lock. Nothing of a
+	// transaction is written before its commit (or the end of input), so
+	// a malformed command changes nothing of the transaction it is in.
+	p := &updateParser{src: &tokenSource{r: bufio.NewReader(e.stdin), z: f.z}, hash: t.Hash, msg: f.msg, names: u}
 	var pending []updateCmd
 	started, prepared := false, false
-	for _, c := range cmds {
+	for {
+		c, ok, err := p.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
 		if prepared && c.verb != "commit" && c.verb != "abort" {
 			return usagef("line %d: %s: the transaction is prepared; only commit or abort may follow", c.line, c.verb)
 		}
@@ -170,6 +174,11 @@ func runUpdate(e *env, flags any, args []string) error {
 			continue
 		}
 		fprintf(e.stdout, "%s: ok\n", c.verb)
+		if fl, ok := e.stdout.(interface{ Flush() error }); ok {
+			if err := fl.Flush(); err != nil {
+				return err
+			}
+		}
 	}
 	if prepared {
 		// As git: a prepared transaction not committed by the end of
@@ -186,9 +195,12 @@ func runUpdate(e *env, flags any, args []string) error {
 // to the worktree's stack and the shared one, each ref to the stack its
 // name belongs to.
 type updater struct {
+	target *target
 	own    *stack.Stack // the target's stack (a linked worktree's own)
 	main   *stack.Stack // a linked worktree's shared stack, else nil
 	view   refReader    // both, as read before locking
+	vw     *view        // what view reads
+
 	who    stack.Identity
 	policy stack.ReflogPolicy
 	txs    []*stack.Transaction // prepared, until commit or abort
@@ -224,8 +236,33 @@ func (u *updater) commit() error {
 			tx.Close()
 		}
 	}
+	if len(txs) > 0 {
+		// Later commands resolve names against what was just written.
+		err = errors.Join(err, u.reload())
+	}
 	return err
 }
+
+// reload reopens the view names are resolved in.
+func (u *updater) reload() error {
+	v, err := u.target.openView()
+	if err != nil {
+		return err
+	}
+	u.closeView()
+	u.vw, u.view = v, v.Reader
+	return nil
+}
+
+func (u *updater) closeView() {
+	if u.vw != nil {
+		u.vw.Close()
+		u.vw, u.view = nil, nil
+	}
+}
+
+// Ref reads a ref of the current view, for name resolution.
+func (u *updater) Ref(name []byte) (reftable.RefRecord, error) { return u.view.Ref(name) }
 
 func (u *updater) abort() {
 	for _, tx := range u.txs {
@@ -378,6 +415,54 @@ func valueOf(r *reftable.RefRecord) stack.Value {
 	return stack.Missing
 }
 
+// A tokenSource reads the input of update on demand: lines, or with -z
+// NUL-terminated fields.
+type tokenSource struct {
+	r    *bufio.Reader
+	z    bool
+	peek *string
+	n    int // tokens read
+}
+
+// next returns the next token; ok is false at the end of input.
+func (s *tokenSource) next() (tok string, ok bool, err error) {
+	if s.peek != nil {
+		tok, s.peek = *s.peek, nil
+		return tok, true, nil
+	}
+	delim := byte('\n')
+	if s.z {
+		delim = 0
+	}
+	line, err := s.r.ReadString(delim)
+	if err == io.EOF {
+		if line == "" {
+			return "", false, nil
+		}
+		if s.z {
+			return "", false, usagef("input does not end with NUL")
+		}
+		return "", false, usagef("line %d: missing newline at end of input", s.n+1)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	s.n++
+	return line[:len(line)-1], true, nil
+}
+
+// lookahead returns the next token without taking it.
+func (s *tokenSource) lookahead() (string, bool, error) {
+	if s.peek == nil {
+		tok, ok, err := s.next()
+		if !ok || err != nil {
+			return "", ok, err
+		}
+		s.peek = &tok
+	}
+	return *s.peek, true, nil
+}
+
 // An updateCmd is one parsed command of the update language.
 type updateCmd struct {
 	line int    // line (command, with -z) number, from 1
@@ -385,58 +470,42 @@ type updateCmd struct {
 	u    stack.Update
 }
 
-// parseUpdates parses the whole input before anything is changed, so a
-// malformed command changes nothing. names resolves ref names given where
-// object ids are expected.
-func parseUpdates(input []byte, z bool, h reftable.Hash, msg string, names refReader) ([]updateCmd, error) {
-	p := &updateParser{z: z, hash: h, names: names}
-	if z {
-		if len(input) > 0 && input[len(input)-1] != 0 {
-			return nil, usagef("input does not end with NUL")
+type updateParser struct {
+	src     *tokenSource
+	hash    reftable.Hash
+	msg     string
+	names   refGetter
+	line    int
+	noDeref bool
+}
+
+// next parses the next command; ok is false at the end of input. An
+// "option no-deref" is folded into the command after it.
+func (p *updateParser) next() (updateCmd, bool, error) {
+	for {
+		head, ok, err := p.src.next()
+		if !ok || err != nil {
+			return updateCmd{}, ok, err
 		}
-		for _, tok := range bytes.Split(input, []byte{0}) {
-			p.toks = append(p.toks, string(tok))
-		}
-		p.toks = p.toks[:len(p.toks)-1]
-	} else {
-		for _, l := range strings.SplitAfter(string(input), "\n") {
-			if l == "" {
-				continue
-			}
-			if !strings.HasSuffix(l, "\n") {
-				return nil, usagef("line %d: missing newline at end of input", len(p.toks)+1)
-			}
-			p.toks = append(p.toks, strings.TrimSuffix(l, "\n"))
-		}
-	}
-	var cmds []updateCmd
-	noDeref := false
-	for p.pos < len(p.toks) {
 		p.line++
-		c, err := p.command(noDeref)
+		c, err := p.command(head)
 		if err != nil {
-			return nil, usagef("line %d: %v", p.line, err)
+			var ue *usageError
+			if errors.As(err, &ue) {
+				return c, false, err
+			}
+			return c, false, usagef("line %d: %v", p.line, err)
 		}
 		if c.verb == "option" {
-			noDeref = true
+			p.noDeref = true
 			continue
 		}
 		if c.u.Name != "" {
-			noDeref = false
-			c.u.Message = msg
+			p.noDeref = false
+			c.u.Message = p.msg
 		}
-		cmds = append(cmds, c)
+		return c, true, nil
 	}
-	return cmds, nil
-}
-
-type updateParser struct {
-	z     bool
-	hash  reftable.Hash
-	names refReader
-	toks  []string // lines, or NUL-terminated fields with -z
-	pos   int
-	line  int
 }
 
 // knownVerbs are the command words of the update language.
@@ -447,9 +516,8 @@ var knownVerbs = map[string]int{ // verb: most arguments after <ref>
 }
 
 // command parses the next command.
-func (p *updateParser) command(noDeref bool) (updateCmd, error) {
-	head := p.toks[p.pos]
-	p.pos++
+func (p *updateParser) command(head string) (updateCmd, error) {
+	noDeref := p.noDeref
 	verb, rest, hasArg := strings.Cut(head, " ")
 	c := updateCmd{line: p.line, verb: verb}
 	if _, ok := knownVerbs[verb]; !ok {
@@ -474,14 +542,17 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 	// update's <new-oid>, which is then zero (as git).
 	var args []string
 	ref := rest
-	if !p.z {
+	if !p.src.z {
 		all, err := splitArgs(rest)
 		if err != nil {
 			return c, fmt.Errorf("%s: %w", verb, err)
 		}
 		ref, args = all[0], all[1:]
 	} else {
-		args = p.zArgs(verb)
+		var err error
+		if args, err = p.zArgs(verb); err != nil {
+			return c, err
+		}
 		for len(args) > 0 && args[len(args)-1] == "" && (verb != "update" || len(args) > 1) {
 			args = args[:len(args)-1]
 		}
@@ -678,18 +749,27 @@ func unquoteC(s string) (string, string, error) {
 // zArgs takes the NUL-terminated fields after a -z command: the fixed
 // ones always (possibly empty), the optional ones only when the next
 // field is not a command.
-func (p *updateParser) zArgs(verb string) []string {
+func (p *updateParser) zArgs(verb string) ([]string, error) {
 	fixed := map[string]int{"update": 2, "create": 1, "delete": 1, "verify": 1, "symref-update": 1, "symref-create": 1}[verb]
 	var args []string
-	for len(args) < knownVerbs[verb] && p.pos < len(p.toks) {
-		tok := p.toks[p.pos]
+	for len(args) < knownVerbs[verb] {
+		tok, ok, err := p.src.lookahead()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if len(args) < fixed {
+				return nil, fmt.Errorf("%s: unexpected end of input", verb)
+			}
+			break
+		}
 		if len(args) >= fixed && p.isCommand(tok) {
 			break
 		}
+		p.src.next()
 		args = append(args, tok)
-		p.pos++
 	}
-	return args
+	return args, nil
 }
 
 func (p *updateParser) isCommand(tok string) bool {

@@ -32,6 +32,11 @@ func perWorktree(name string) bool {
 	return name != ""
 }
 
+// A refGetter looks up one ref.
+type refGetter interface {
+	Ref(name []byte) (reftable.RefRecord, error)
+}
+
 // A refReader reads refs and reflogs: one stack's merged view, or a
 // linked worktree's view of its own and the shared stack.
 type refReader interface {

@@ -95,6 +95,11 @@ type Update struct {
 	Deref bool
 	// Message is the reflog message.
 	Message string
+	// LogOnly writes only a reflog entry for Name, from Old (nil:
+	// Missing) to New, and leaves the ref alone: git's entry in a linked
+	// worktree's HEAD reflog for a change of a branch that lives in the
+	// shared stack.
+	LogOnly bool
 }
 
 // ReflogPolicy says which refs get reflog entries.
@@ -112,13 +117,20 @@ const (
 )
 
 // Transaction changes several refs atomically. Build it with Add, then
-// Commit. It is not safe for concurrent use.
+// Commit, or Prepare and then Commit or Close. It is not safe for
+// concurrent use.
 type Transaction struct {
-	st        *Stack
-	who       Identity
-	policy    ReflogPolicy
-	updates   []Update
-	committed bool
+	st      *Stack
+	who     Identity
+	policy  ReflogPolicy
+	updates []Update
+	done    bool // committed, closed, or failed
+	noHEAD  bool // SkipHEADLog
+
+	// Set by Prepare until Commit or Close.
+	a       *Addition
+	snap    *Snapshot
+	changes []change
 }
 
 // NewTransaction starts a transaction whose reflog entries are made by
@@ -127,7 +139,13 @@ func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction 
 	return &Transaction{st: st, who: who, policy: policy}
 }
 
-// Add queues an update.
+// SkipHEADLog stops the transaction from logging a change of the branch
+// the stack's HEAD points at in HEAD's reflog. A linked worktree writing
+// the shared stack needs this: the HEAD that counts is its own, in its own
+// stack, which the caller logs with a LogOnly update there.
+func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
+
+// Add queues an update. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(u Update) { tx.updates = append(tx.updates, u) }
 
 // change is an update resolved under the lock.
@@ -136,7 +154,7 @@ type change struct {
 	old    Value
 	new    Value
 	msg    string
-	store  bool
+	store  bool     // false for a LogOnly update
 	logFor []string // refs whose reflog records this change
 }
 
@@ -144,68 +162,148 @@ type change struct {
 // current stack, checks names and directory/file conflicts, and writes one
 // table with all the changes and their reflog entries. A lost
 // compare-and-swap fails with a *RefConflictError; nothing is written
-// then. On an object store, where nothing is locked, a commit that
-// another writer beat to the list (ErrConflict) is redone against the new
-// list, with its expected old values checked again, after a jittered
-// backoff, a bounded number of times.
+// then. After Prepare, Commit writes under the lock Prepare took. On an
+// object store, where nothing is locked, a commit that another writer beat
+// to the list (ErrConflict) is redone against the new list, with its
+// expected old values checked again, after a jittered backoff, a bounded
+// number of times.
 func (tx *Transaction) Commit() error {
-	if tx.committed {
-		return ErrClosed
-	}
-	tx.committed = true
-	for _, u := range tx.updates {
-		if err := CheckRefName(u.Name); err != nil {
+	if tx.a == nil {
+		if err := tx.Prepare(); err != nil {
 			return err
 		}
-		if !u.New.IsMissing() && u.New.Target != "" {
-			if err := CheckRefName(u.New.Target); err != nil {
-				return fmt.Errorf("symref %s: target %w", u.Name, err)
+	}
+	if tx.done {
+		return ErrClosed
+	}
+	defer tx.Close()
+	tx.done = true
+	first := true
+	return tx.st.retryConflicts(func() error {
+		if !first {
+			tx.release()
+			if err := tx.prepareOnce(); err != nil {
+				return err
 			}
 		}
-		if u.New.ID != nil && len(u.New.ID) != tx.st.opts.Hash.Size() {
-			return fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
+		first = false
+		a, snap, changes := tx.a, tx.snap, tx.changes
+		if len(changes) == 0 {
+			return a.Commit()
 		}
-	}
-	return tx.st.retryConflicts(tx.attempt)
+		if err := a.Add(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
+			return err
+		}
+		return a.Commit()
+	})
 }
 
-// attempt runs the transaction once against the current stack.
-func (tx *Transaction) attempt() error {
-	seen := map[string]bool{}
-	a, err := tx.st.NewAddition()
+// Prepare takes the stack's lock, waiting up to the lock timeout, and
+// checks the transaction as Commit does, without writing. The lock is
+// held until Commit or Close, so other writers wait or fail meanwhile and
+// the checked values cannot change. A failed Prepare releases the lock
+// and ends the transaction.
+func (tx *Transaction) Prepare() error {
+	if tx.done || tx.a != nil {
+		return ErrClosed
+	}
+	if err := tx.st.retryConflicts(tx.prepareOnce); err != nil {
+		tx.done = true
+		return err
+	}
+	return nil
+}
+
+// prepareOnce runs prepare and keeps what it returns.
+func (tx *Transaction) prepareOnce() error {
+	a, snap, changes, err := tx.prepare()
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	tx.a, tx.snap, tx.changes = a, snap, changes
+	return nil
+}
+
+// Close abandons a transaction that was not committed, releasing the
+// lock Prepare took. It is always safe to call.
+func (tx *Transaction) Close() error {
+	tx.done = true
+	return tx.release()
+}
+
+// release lets go of what Prepare took.
+func (tx *Transaction) release() error {
+	if tx.a == nil {
+		return nil
+	}
+	err := errors.Join(tx.snap.Close(), tx.a.Close())
+	tx.a, tx.snap, tx.changes = nil, nil, nil
+	return err
+}
+
+// prepare locks the stack and resolves the updates into changes under
+// the lock; on success the caller owns the addition and the snapshot.
+func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err error) {
+	seen := map[string]bool{}
+	for _, u := range tx.updates {
+		if err := CheckRefName(u.Name); err != nil {
+			return nil, nil, nil, err
+		}
+		if !u.New.IsMissing() && u.New.Target != "" {
+			if err := CheckRefName(u.New.Target); err != nil {
+				return nil, nil, nil, fmt.Errorf("symref %s: target %w", u.Name, err)
+			}
+		}
+		if u.New.ID != nil && len(u.New.ID) != tx.st.opts.Hash.Size() {
+			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
+		}
+	}
+	a, err := tx.st.NewAddition()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	snap := a.Snapshot()
-	defer snap.Close()
+	defer func() {
+		if err != nil {
+			snap.Close()
+			a.Close()
+		}
+	}()
 
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
 	var headTarget string
-	if head, err := snap.Merged.Ref([]byte("HEAD")); err == nil && head.Type == reftable.RefSymref {
+	if head, err := snap.Merged.Ref([]byte("HEAD")); err == nil && head.Type == reftable.RefSymref && !tx.noHEAD {
 		headTarget = string(head.Target)
 	}
 	var changes []change
 	for _, u := range tx.updates {
+		if u.LogOnly {
+			c := change{name: u.Name, new: u.New, msg: u.Message, logFor: []string{u.Name}}
+			if u.Old != nil {
+				c.old = *u.Old
+			}
+			changes = append(changes, c)
+			continue
+		}
 		name := u.Name
 		var via []string
 		if u.Deref {
 			var err error
 			if name, via, err = resolve(snap, u.Name); err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 		}
 		if seen[name] {
-			return fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
+			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
 		}
 		seen[name] = true
 		cur, err := lookup(snap, name)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		if u.Old != nil && !u.Old.equal(cur) {
-			return &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
+			return nil, nil, nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
 		}
 		if u.Verify {
 			continue
@@ -218,15 +316,9 @@ func (tx *Transaction) attempt() error {
 		changes = append(changes, c)
 	}
 	if err := checkDirFile(snap, changes); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if len(changes) == 0 {
-		return a.Commit()
-	}
-	if err := a.Add(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
-		return err
-	}
-	return a.Commit()
+	return a, snap, changes, nil
 }
 
 // resolve follows symbolic refs from name to the ref they end at (which
@@ -265,6 +357,9 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 	final := map[string]bool{} // refs this transaction creates or deletes
 	var live []string          // the refs it leaves existing, sorted
 	for _, c := range changes {
+		if !c.store {
+			continue
+		}
 		final[c.name] = !c.new.IsMissing()
 		if !c.new.IsMissing() {
 			live = append(live, c.name)
@@ -287,7 +382,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		return err == nil, err
 	}
 	for _, c := range changes {
-		if c.new.IsMissing() || !c.old.IsMissing() {
+		if !c.store || c.new.IsMissing() || !c.old.IsMissing() {
 			continue
 		}
 		// A parent directory that is a ref.
@@ -358,6 +453,9 @@ func tzOffset(t time.Time) int16 {
 func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
 	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
 	for _, c := range changes {
+		if !c.store {
+			continue
+		}
 		r := reftable.RefRecord{Name: []byte(c.name), UpdateIndex: index}
 		switch {
 		case c.new.Target != "":
@@ -383,7 +481,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 	var logs []reftable.LogRecord
 	for _, c := range changes {
 		for _, name := range c.logFor {
-			if c.new.IsMissing() && name == c.name {
+			if c.new.IsMissing() && name == c.name && c.store {
 				// Deleting a ref deletes its reflog.
 				for l, err := range snap.Merged.LogsFor([]byte(name)) {
 					if err != nil {
@@ -393,8 +491,24 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 				}
 				continue
 			}
-			if c.new.Target != "" && c.msg == "" || !tx.logs(snap, name) {
+			if !tx.logs(snap, name) {
 				continue
+			}
+			newID := c.new.ID
+			if c.new.Target != "" {
+				// As git: a symbolic ref's entry records the id its
+				// new target has now; none if it dangles.
+				target, _, err := resolve(snap, c.new.Target)
+				if err != nil {
+					return err
+				}
+				if v, err := lookup(snap, target); err != nil {
+					return err
+				} else if v.ID == nil {
+					continue
+				} else {
+					newID = v.ID
+				}
 			}
 			// As git: one line, at most half a block.
 			msg := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
@@ -405,7 +519,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			msg = msg[:min(len(msg), blockSize/2)]
 			logs = append(logs, reftable.LogRecord{
 				RefName: []byte(name), UpdateIndex: index, Type: reftable.LogUpdate,
-				Old: idOr0(c.old), New: idOr0(c.new),
+				Old: idOr0(c.old), New: idOr0(Value{ID: newID}),
 				Name: []byte(tx.who.Name), Email: []byte(tx.who.Email),
 				Time: uint64(max(tx.who.Time.Unix(), 0)), TZOffset: tzOffset(tx.who.Time),
 				Message: []byte(msg),

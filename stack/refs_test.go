@@ -168,3 +168,104 @@ func TestTransactionRejects(t *testing.T) {
 		t.Errorf("rejected transactions wrote tables: %v", s.TableNames())
 	}
 }
+
+// TestTransactionPrepare checks that Prepare holds the lock until Commit
+// or Close, and that a failed Prepare releases it.
+func TestTransactionPrepare(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.LockTimeout = NoWait
+	st := openStack(t, dir, opts)
+	other := openStack(t, dir, opts)
+	setRef(t, st, "refs/heads/main", 1)
+
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Name: "refs/heads/main", New: val(2), Old: ptr(val(1))})
+	if err := tx.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(3)}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("commit while prepared elsewhere: %v, want ErrLocked", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
+		t.Errorf("main = %x after commit", got)
+	}
+	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+		t.Errorf("second commit: %v", err)
+	}
+
+	// Close after Prepare releases the lock and writes nothing.
+	tx = st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Name: "refs/heads/main", New: val(4)})
+	if err := tx.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(3)}); err != nil {
+		t.Fatalf("commit after close: %v", err)
+	}
+	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
+		t.Errorf("main = %x after an abandoned transaction", got)
+	}
+
+	// A failed Prepare releases the lock.
+	tx = st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Name: "refs/heads/main", New: val(5), Old: ptr(val(1))})
+	if err := tx.Prepare(); !errors.Is(err, ErrRefConflict) {
+		t.Fatalf("prepare with a wrong old value: %v", err)
+	}
+	if err := commitTx(other, Update{Name: "refs/heads/y", New: val(3)}); err != nil {
+		t.Fatalf("commit after failed prepare: %v", err)
+	}
+	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+		t.Errorf("commit after failed prepare: %v", err)
+	}
+}
+
+// TestTransactionLogOnly checks that a LogOnly update writes a reflog
+// entry and leaves the ref alone.
+func TestTransactionLogOnly(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	setRef(t, st, "refs/heads/main", 1)
+	if err := commitTx(st,
+		Update{Name: "HEAD", New: val(2), Old: ptr(val(1)), LogOnly: true, Message: "moved elsewhere"},
+		Update{Name: "refs/heads/x", New: val(3), Message: "create"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ref("HEAD"); !errors.Is(err, reftable.ErrNotFound) {
+		t.Errorf("HEAD exists after a log-only update: %v", err)
+	}
+	want := []logLine{{"HEAD", "0000", "0000", "moved elsewhere\n", 530}}
+	want[0].Old, want[0].New = fmt.Sprintf("%x", oid(1)[:2]), fmt.Sprintf("%x", oid(2)[:2])
+	if diff := cmp.Diff(want, reflog(t, st, "HEAD")); diff != "" {
+		t.Errorf("HEAD reflog (-want +got):\n%s", diff)
+	}
+}
+
+// TestTransactionSkipHEADLog checks that SkipHEADLog keeps a change of
+// HEAD's branch out of HEAD's reflog.
+func TestTransactionSkipHEADLog(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	if err := commitTx(st, Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}}, Update{Name: "refs/heads/main", New: val(1), Message: "init"}); err != nil {
+		t.Fatal(err)
+	}
+	n := len(reflog(t, st, "HEAD"))
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.SkipHEADLog()
+	tx.Add(Update{Name: "refs/heads/main", New: val(2), Message: "elsewhere"})
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(reflog(t, st, "HEAD")); got != n {
+		t.Errorf("HEAD reflog has %d entries, want %d", got, n)
+	}
+	if got := len(reflog(t, st, "refs/heads/main")); got != 2 {
+		t.Errorf("main reflog has %d entries, want 2", got)
+	}
+}

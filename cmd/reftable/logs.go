@@ -41,9 +41,9 @@ func runLogs(e *env, flags any, args []string) error {
 	defer v.Close()
 	var logs iter.Seq2[reftable.LogRecord, error]
 	if f.ref != "" {
-		logs = v.LogsFor([]byte(f.ref))
+		logs = v.Reader.LogsFor([]byte(f.ref))
 	} else {
-		logs = v.Logs(nil)
+		logs = v.Reader.Logs(nil)
 	}
 	p := &printer{w: e.stdout, json: f.json}
 	for l, err := range logs {

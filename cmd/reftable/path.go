@@ -22,6 +22,9 @@ type target struct {
 	// GitDir is the repository's git directory (a linked worktree's own
 	// one), empty for a bare stack directory or a table file.
 	GitDir string
+	// MainDir is the shared (main) stack of a linked worktree, whose Dir
+	// then holds only the per-worktree refs; empty otherwise.
+	MainDir string
 	// Hash is the object format: from extensions.objectFormat for a
 	// repository, from the first table for a bare stack.
 	Hash reftable.Hash
@@ -32,8 +35,6 @@ type target struct {
 // errFilesBackend reports a repository whose refs are not in reftable.
 var errFilesBackend = errors.New(`uses the "files" ref backend, not reftable (convert it with 'reftable import')`)
 
-// resolve finds what path names; an empty path means the repository of
-// the current directory or one of its parents.
 // resolveArg resolves the optional PATH argument of a command that takes
 // at most that one argument.
 func resolveArg(args []string) (*target, error) {
@@ -47,6 +48,8 @@ func resolveArg(args []string) (*target, error) {
 	return resolve(path)
 }
 
+// resolve finds what path names; an empty path means the repository of
+// the current directory or one of its parents.
 func resolve(path string) (*target, error) {
 	if path == "" {
 		return discover()
@@ -137,12 +140,13 @@ func isGitDir(dir string) bool {
 // atGitDir resolves a git directory to its reftable stack and settings.
 func atGitDir(gitDir string) (*target, error) {
 	common := gitDir
+	linked := false
 	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimSpace(string(data))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)
 		}
-		common = c
+		common, linked = c, true
 	}
 	cfg, err := readConfig(filepath.Join(common, "config"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -169,6 +173,12 @@ func atGitDir(gitDir string) (*target, error) {
 	dir := filepath.Join(gitDir, "reftable")
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		t.Dir = dir
+		if linked {
+			t.MainDir = filepath.Join(common, "reftable")
+			if !exists(t.MainDir) {
+				return nil, fmt.Errorf("%s: linked worktree whose main stack %s is missing", gitDir, t.MainDir)
+			}
+		}
 		return t, nil
 	}
 	if strings.EqualFold(cfg["extensions.refstorage"], "reftable") {
@@ -301,16 +311,20 @@ func (t *target) openStack(opts stack.Options) (*stack.Stack, error) {
 
 // A view is a read-only merged view of a target, with its tables.
 type view struct {
+	// Merged is the view of the target's own stack or table: in a linked
+	// worktree, of its per-worktree stack (as git pack-refs compacts).
 	*reftable.Merged
 	Names []string // table names, oldest first
 	Paths []string // table file paths, oldest first
-	close func() error
+	// Reader reads refs and reflogs as git does: Merged, or in a linked
+	// worktree its own refs merged with the shared ones.
+	Reader refReader
+	close  func() error
 }
 
 // Close releases the view's tables.
 func (v *view) Close() error { return v.close() }
 
-// openView opens a read-only view of a stack or a single table.
 // openTarget resolves path and opens its merged view.
 func openTarget(path string) (*target, *view, error) {
 	t, err := resolve(path)
@@ -337,6 +351,7 @@ func (t *target) openWithView() (*target, *view, error) {
 	return t, v, nil
 }
 
+// openView opens a read-only view of a stack or a single table.
 func (t *target) openView() (*view, error) {
 	if t.File != "" {
 		tbl, f, err := openTableFile(t.File)
@@ -348,15 +363,10 @@ func (t *target) openView() (*view, error) {
 			f.Close()
 			return nil, err
 		}
-		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.File}, close: f.Close}, nil
+		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.File}, Reader: m, close: f.Close}, nil
 	}
-	st, err := t.openStack(stack.Options{DisableAutoCompaction: true})
+	snap, closeSnap, err := openSnapshot(t.Dir, t.Hash)
 	if err != nil {
-		return nil, err
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	names := snap.TableNames()
@@ -364,7 +374,30 @@ func (t *target) openView() (*view, error) {
 	for i, n := range names {
 		paths[i] = filepath.Join(t.Dir, n)
 	}
-	return &view{Merged: snap.Merged, Names: names, Paths: paths, close: func() error {
-		return errors.Join(snap.Close(), st.Close())
-	}}, nil
+	v := &view{Merged: snap.Merged, Names: names, Paths: paths, Reader: snap.Merged, close: closeSnap}
+	if t.MainDir != "" {
+		main, closeMain, err := openSnapshot(t.MainDir, t.Hash)
+		if err != nil {
+			closeSnap()
+			return nil, err
+		}
+		v.Reader = worktreeView{wt: snap.Merged, main: main.Merged}
+		v.close = func() error { return errors.Join(closeMain(), closeSnap()) }
+	}
+	return v, nil
+}
+
+// openSnapshot opens a snapshot of the stack in dir and returns it with
+// the function that closes it and the stack.
+func openSnapshot(dir string, h reftable.Hash) (*stack.Snapshot, func() error, error) {
+	st, err := stack.Open(dir, stack.Options{Hash: h, DisableAutoCompaction: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return snap, func() error { return errors.Join(snap.Close(), st.Close()) }, nil
 }

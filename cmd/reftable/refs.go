@@ -48,7 +48,7 @@ func runRefs(e *env, flags any, args []string) error {
 	}
 	defer v.Close()
 	p := &printer{w: e.stdout, json: *flags.(*bool)}
-	for r, err := range v.Refs([]byte(prefix)) {
+	for r, err := range v.Reader.Refs([]byte(prefix)) {
 		if err != nil {
 			return err
 		}

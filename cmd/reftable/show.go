@@ -36,7 +36,7 @@ func runShow(e *env, flags any, args []string) error {
 		return err
 	}
 	defer v.Close()
-	chain, err := resolveRef(v.Merged, args[1])
+	chain, err := resolveRef(v.Reader, args[1])
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ var dwimRules = []string{"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s", "refs
 
 // resolveRef looks name up (with git's short-name rules) and follows
 // symbolic refs, returning every ref on the way.
-func resolveRef(m *reftable.Merged, name string) ([]reftable.RefRecord, error) {
+func resolveRef(m refGetter, name string) ([]reftable.RefRecord, error) {
 	var first reftable.RefRecord
 	found := false
 	for _, rule := range dwimRules {

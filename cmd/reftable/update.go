@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,23 +34,46 @@ applies them in one atomic transaction, writing reflog entries as git does
 	symref-create SP <ref> SP <new-target> LF
 	symref-delete SP <ref> [SP <old-target>] LF
 	symref-verify SP <ref> [SP <old-target>] LF
-	option SP no-deref LF
+	option SP no-deref LF     (applies to the next command; symref-delete and symref-verify need it)
 	start LF | prepare LF | commit LF | abort LF
 
 An all-zero <old-oid> means the ref must not exist; an all-zero <new-oid>
-deletes it. Object ids must be given in full hex (there is no object
-database to resolve names). With -z, fields are NUL-terminated instead
-(update SP <ref> NUL <new-oid> NUL [<old-oid>] NUL, and so on).
+deletes it. Arguments may be C-quoted as git writes them
+("refs/heads/caf\303\251"). An object id is given in full hex, or as the name of
+an existing ref (HEAD, "@", main, v1.0, refs/heads/main: git's short-name
+rules), whose current value is taken when the input is read. Abbreviated
+ids and expressions such as HEAD~1 need an object database, which
+reftable does not read, and are rejected saying so. With -z, fields are
+NUL-terminated instead (update SP <ref> NUL <new-oid> NUL [<old-oid>] NUL,
+and so on).
 
 Without start, all commands form one transaction committed at the end of
-input. start, prepare, commit and abort answer "<command>: ok" on
-standard output. A malformed command changes nothing and names its line
-(exit 2); a ref that does not have its expected value, or a lock held by
-another process, fails the whole transaction (exit 1).
+input. prepare takes the lock at once and checks every expected value
+under it, so nothing can change between prepare and commit; start,
+prepare, commit and abort answer "<command>: ok" on standard output. A
+malformed command changes nothing and names its line (exit 2); a ref that
+does not have its expected value, or a lock held by another process
+(named with its holder's pid and age), fails the whole transaction
+(exit 1).
+
+In a linked worktree, per-worktree refs (HEAD, refs/bisect/,
+refs/worktree/, refs/rewritten/) are written to the worktree's own stack
+and all other refs to the shared one, as git does; symbolic refs are then
+followed through both as read before locking, and a change of the branch
+HEAD points at is logged in the worktree's HEAD reflog.
 
 The reflog identity comes from GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL
 and GIT_COMMITTER_DATE (unix seconds with zone, "@1700000000 +0200",
-RFC 3339 or RFC 2822), else the user name, user@hostname and now.`,
+RFC 3339 or RFC 2822), else the user name, user@hostname and now.
+
+Examples:
+
+	$ echo "update refs/heads/main refs/heads/topic" | reftable update -m "fast-forward"
+	$ printf 'start\ncreate refs/tags/v2 HEAD\nprepare\ncommit\n' | reftable update
+	start: ok
+	prepare: ok
+	commit: ok
+	$ printf 'symref-update HEAD refs/heads/topic\n' | reftable update .git/worktrees/wt`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &updateFlags{}
 		fs.StringVar(&f.msg, "m", "", "reflog `message` of every update")
@@ -75,63 +100,367 @@ func runUpdate(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
-	input, err := io.ReadAll(e.stdin)
-	if err != nil {
+	u := &updater{target: t, who: who, policy: t.Policy}
+	if err := u.reload(); err != nil {
 		return err
 	}
-	cmds, err := parseUpdates(input, f.z, t.Hash, f.msg)
-	if err != nil {
-		return err
-	}
-	st, err := t.openStack(stack.Options{
+	defer func() { u.closeView() }()
+	opts := stack.Options{
 		LockTimeout: f.lockTimeout,
 		OnCompactionError: func(err error) {
 			fprintf(e.stderr, "reftable update: warning: auto-compaction: %v\n", err)
 		},
-	})
-	if err != nil {
+	}
+	if u.own, err = t.openStack(opts); err != nil {
 		return err
 	}
-	defer st.Close()
-	var pending []updateCmd
-	commit := func() error {
-		if len(pending) == 0 {
-			return nil
+	defer u.own.Close()
+	if t.MainDir != "" {
+		opts.Hash = t.Hash
+		if u.main, err = stack.Open(t.MainDir, opts); err != nil {
+			return err
 		}
-		tx := st.NewTransaction(who, t.Policy)
-		for _, c := range pending {
-			tx.Add(c.u)
-		}
-		pending = nil
-		return tx.Commit()
+		defer u.main.Close()
 	}
-	started := false
-	for _, c := range cmds {
+	defer u.abort()
+
+	// Commands are read and run one by one, as git does, so that a caller
+	// can wait for "prepare: ok" while holding the lock. Nothing of a
+	// transaction is written before its commit (or the end of input), so
+	// a malformed command changes nothing of the transaction it is in.
+	p := &updateParser{src: &tokenSource{r: bufio.NewReader(e.stdin), z: f.z}, hash: t.Hash, msg: f.msg, names: u}
+	var pending []updateCmd
+	started, prepared := false, false
+	for {
+		c, ok, err := p.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if prepared && c.verb != "commit" && c.verb != "abort" {
+			return usagef("line %d: %s: the transaction is prepared; only commit or abort may follow", c.line, c.verb)
+		}
 		switch c.verb {
 		case "start":
 			if started || len(pending) > 0 {
-				return fmt.Errorf("line %d: start: transaction already started", c.line)
+				return usagef("line %d: start: transaction already started", c.line)
 			}
 			started = true
 		case "prepare":
-			// Commit validates under the lock; prepare only checks order.
 			if !started && len(pending) == 0 {
-				return fmt.Errorf("line %d: prepare: no transaction started", c.line)
+				return usagef("line %d: prepare: no transaction started", c.line)
 			}
+			if err := u.prepare(pending); err != nil {
+				return fmt.Errorf("line %d: prepare: %w", c.line, err)
+			}
+			pending, prepared = nil, true
 		case "commit":
-			if err := commit(); err != nil {
-				return err
+			if !prepared {
+				if err := u.prepare(pending); err != nil {
+					return fmt.Errorf("line %d: commit: %w", c.line, err)
+				}
 			}
-			started = false
+			if err := u.commit(); err != nil {
+				return fmt.Errorf("line %d: commit: %w", c.line, err)
+			}
+			pending, started, prepared = nil, false, false
 		case "abort":
-			pending, started = nil, false
+			u.abort()
+			pending, started, prepared = nil, false, false
 		default:
 			pending = append(pending, c)
 			continue
 		}
 		fprintf(e.stdout, "%s: ok\n", c.verb)
+		if fl, ok := e.stdout.(interface{ Flush() error }); ok {
+			if err := fl.Flush(); err != nil {
+				return err
+			}
+		}
 	}
-	return commit()
+	if prepared {
+		// As git: a prepared transaction not committed by the end of
+		// input is aborted.
+		return errors.New("end of input: the prepared transaction was not committed; aborted")
+	}
+	if err := u.prepare(pending); err != nil {
+		return err
+	}
+	return u.commit()
+}
+
+// An updater applies update commands to a stack, or in a linked worktree
+// to the worktree's stack and the shared one, each ref to the stack its
+// name belongs to.
+type updater struct {
+	target *target
+	own    *stack.Stack // the target's stack (a linked worktree's own)
+	main   *stack.Stack // a linked worktree's shared stack, else nil
+	view   refReader    // both, as read before locking
+	vw     *view        // what view reads
+
+	who    stack.Identity
+	policy stack.ReflogPolicy
+	txs    []*stack.Transaction // prepared, until commit or abort
+}
+
+// prepare builds the transactions of cmds and prepares them: it takes
+// each stack's lock and checks every expected value under it.
+func (u *updater) prepare(cmds []updateCmd) error {
+	txs, err := u.build(cmds)
+	if err != nil {
+		return err
+	}
+	for i, tx := range txs {
+		if err := tx.Prepare(); err != nil {
+			for _, p := range txs[:i] {
+				p.Close()
+			}
+			return err
+		}
+	}
+	u.txs = txs
+	return nil
+}
+
+func (u *updater) commit() error {
+	txs := u.txs
+	u.txs = nil
+	var err error
+	for _, tx := range txs {
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Close()
+		}
+	}
+	if len(txs) > 0 {
+		// Later commands resolve names against what was just written.
+		err = errors.Join(err, u.reload())
+	}
+	return err
+}
+
+// reload reopens the view names are resolved in.
+func (u *updater) reload() error {
+	v, err := u.target.openView()
+	if err != nil {
+		return err
+	}
+	u.closeView()
+	u.vw, u.view = v, v.Reader
+	return nil
+}
+
+func (u *updater) closeView() {
+	if u.vw != nil {
+		u.vw.Close()
+		u.vw, u.view = nil, nil
+	}
+}
+
+// Ref reads a ref of the current view, for name resolution.
+func (u *updater) Ref(name []byte) (reftable.RefRecord, error) { return u.view.Ref(name) }
+
+func (u *updater) abort() {
+	for _, tx := range u.txs {
+		tx.Close()
+	}
+	u.txs = nil
+}
+
+// build turns commands into transactions: one for a stack; in a linked
+// worktree one a stack, with symbolic refs followed through both stacks
+// (as read before locking) and reflog entries where git writes them: a
+// symbolic ref passed and the worktree's HEAD get their entries in their
+// own stack, and the shared stack does not log its HEAD, which belongs to
+// the main worktree.
+func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	if u.main == nil {
+		tx := u.own.NewTransaction(u.who, u.policy)
+		for _, c := range cmds {
+			tx.Add(c.u)
+		}
+		return []*stack.Transaction{tx}, nil
+	}
+	own := u.own.NewTransaction(u.who, u.policy)
+	main := u.main.NewTransaction(u.who, u.policy)
+	main.SkipHEADLog()
+	used := [2]bool{}
+	add := func(up stack.Update) {
+		if perWorktree(up.Name) {
+			own.Add(up)
+			used[0] = true
+		} else {
+			main.Add(up)
+			used[1] = true
+		}
+	}
+	headTarget := ""
+	if h, err := u.view.Ref([]byte("HEAD")); err == nil && h.Type == reftable.RefSymref {
+		headTarget = string(h.Target)
+	}
+	for _, c := range cmds {
+		up := c.u
+		var via []string
+		if up.Deref {
+			name, passed, err := followSymrefs(u.view, up.Name)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", c.line, err)
+			}
+			up.Name, via = name, passed
+		}
+		up.Deref = false
+		add(up)
+		if up.Verify || up.New.IsMissing() {
+			continue
+		}
+		if t := up.New.Target; t != "" {
+			// A symbolic ref's stack cannot see a target in the other
+			// stack; its reflog entry records the target's id.
+			if perWorktree(t) != perWorktree(up.Name) {
+				if err := u.logSymref(up, add); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if up.Name == headTarget && !perWorktree(up.Name) && !slices.Contains(via, "HEAD") {
+			via = append(via, "HEAD")
+		}
+		if len(via) == 0 {
+			continue
+		}
+		cur := stack.Missing
+		if r, err := u.view.Ref([]byte(up.Name)); err == nil {
+			cur = valueOf(&r)
+		} else if !errors.Is(err, reftable.ErrNotFound) {
+			return nil, err
+		}
+		for _, name := range via {
+			add(stack.Update{Name: name, Old: &cur, New: up.New, Message: up.Message, LogOnly: true})
+		}
+	}
+	var txs []*stack.Transaction
+	if used[0] {
+		txs = append(txs, own)
+	}
+	if used[1] {
+		txs = append(txs, main)
+	}
+	return txs, nil
+}
+
+// logSymref adds the reflog entry of a symbolic ref update whose target
+// lives in the other stack: from the ref's object id (none when it is
+// symbolic) to the id its new target has, as git; none if it dangles.
+func (u *updater) logSymref(up stack.Update, add func(stack.Update)) error {
+	target, _, err := followSymrefs(u.view, up.New.Target)
+	if err != nil {
+		return err
+	}
+	r, err := u.view.Ref([]byte(target))
+	if errors.Is(err, reftable.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	next := valueOf(&r)
+	if next.ID == nil {
+		return nil
+	}
+	cur := stack.Missing
+	if r, err := u.view.Ref([]byte(up.Name)); err == nil && r.Type != reftable.RefSymref {
+		cur = valueOf(&r)
+	} else if err != nil && !errors.Is(err, reftable.ErrNotFound) {
+		return err
+	}
+	add(stack.Update{Name: up.Name, Old: &cur, New: stack.Value{ID: next.ID}, Message: up.Message, LogOnly: true})
+	return nil
+}
+
+// followSymrefs follows symbolic refs from name to the ref they end at
+// (which may not exist), returning the symbolic refs passed.
+func followSymrefs(r refReader, name string) (string, []string, error) {
+	var via []string
+	for range maxSymrefDepth {
+		rec, err := r.Ref([]byte(name))
+		if errors.Is(err, reftable.ErrNotFound) || err == nil && rec.Type != reftable.RefSymref {
+			return name, via, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		via = append(via, name)
+		name = string(rec.Target)
+	}
+	return "", nil, fmt.Errorf("%s: more than %d levels of symbolic refs", via[0], maxSymrefDepth)
+}
+
+// valueOf returns the value a ref record holds.
+func valueOf(r *reftable.RefRecord) stack.Value {
+	switch r.Type {
+	case reftable.RefVal1:
+		return stack.Value{ID: bytes.Clone(r.Value)}
+	case reftable.RefVal2:
+		return stack.Value{ID: bytes.Clone(r.Value), Peeled: bytes.Clone(r.Peeled)}
+	case reftable.RefSymref:
+		return stack.Value{Target: string(r.Target)}
+	}
+	return stack.Missing
+}
+
+// A tokenSource reads the input of update on demand: lines, or with -z
+// NUL-terminated fields.
+type tokenSource struct {
+	r    *bufio.Reader
+	z    bool
+	peek *string
+	n    int // tokens read
+}
+
+// next returns the next token; ok is false at the end of input.
+func (s *tokenSource) next() (tok string, ok bool, err error) {
+	if s.peek != nil {
+		tok, s.peek = *s.peek, nil
+		return tok, true, nil
+	}
+	delim := byte('\n')
+	if s.z {
+		delim = 0
+	}
+	line, err := s.r.ReadString(delim)
+	if err == io.EOF {
+		if line == "" {
+			return "", false, nil
+		}
+		if s.z {
+			return "", false, usagef("input does not end with NUL")
+		}
+		return "", false, usagef("line %d: missing newline at end of input", s.n+1)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	s.n++
+	return line[:len(line)-1], true, nil
+}
+
+// lookahead returns the next token without taking it.
+func (s *tokenSource) lookahead() (string, bool, error) {
+	if s.peek == nil {
+		tok, ok, err := s.next()
+		if !ok || err != nil {
+			return "", ok, err
+		}
+		s.peek = &tok
+	}
+	return *s.peek, true, nil
 }
 
 // An updateCmd is one parsed command of the update language.
@@ -141,69 +470,54 @@ type updateCmd struct {
 	u    stack.Update
 }
 
-// parseUpdates parses the whole input before anything is changed, so a
-// malformed command changes nothing.
-func parseUpdates(input []byte, z bool, h reftable.Hash, msg string) ([]updateCmd, error) {
-	p := &updateParser{z: z, hash: h}
-	if z {
-		if len(input) > 0 && input[len(input)-1] != 0 {
-			return nil, usagef("input does not end with NUL")
+type updateParser struct {
+	src     *tokenSource
+	hash    reftable.Hash
+	msg     string
+	names   refGetter
+	line    int
+	noDeref bool
+}
+
+// next parses the next command; ok is false at the end of input. An
+// "option no-deref" is folded into the command after it.
+func (p *updateParser) next() (updateCmd, bool, error) {
+	for {
+		head, ok, err := p.src.next()
+		if !ok || err != nil {
+			return updateCmd{}, ok, err
 		}
-		for _, tok := range bytes.Split(input, []byte{0}) {
-			p.toks = append(p.toks, string(tok))
-		}
-		p.toks = p.toks[:len(p.toks)-1]
-	} else {
-		for _, l := range strings.SplitAfter(string(input), "\n") {
-			if l == "" {
-				continue
-			}
-			if !strings.HasSuffix(l, "\n") {
-				return nil, usagef("line %d: missing newline at end of input", len(p.toks)+1)
-			}
-			p.toks = append(p.toks, strings.TrimSuffix(l, "\n"))
-		}
-	}
-	var cmds []updateCmd
-	noDeref := false
-	for p.pos < len(p.toks) {
 		p.line++
-		c, err := p.command(noDeref)
+		c, err := p.command(head)
 		if err != nil {
-			return nil, usagef("line %d: %v", p.line, err)
+			var ue *usageError
+			if errors.As(err, &ue) {
+				return c, false, err
+			}
+			return c, false, usagef("line %d: %v", p.line, err)
 		}
 		if c.verb == "option" {
-			noDeref = true
+			p.noDeref = true
 			continue
 		}
 		if c.u.Name != "" {
-			noDeref = false
-			c.u.Message = msg
+			p.noDeref = false
+			c.u.Message = p.msg
 		}
-		cmds = append(cmds, c)
+		return c, true, nil
 	}
-	return cmds, nil
-}
-
-type updateParser struct {
-	z    bool
-	hash reftable.Hash
-	toks []string // lines, or NUL-terminated fields with -z
-	pos  int
-	line int
 }
 
 // knownVerbs are the command words of the update language.
-var knownVerbs = map[string]int{ // verb: most arguments after <ref> (text mode)
+var knownVerbs = map[string]int{ // verb: most arguments after <ref>
 	"update": 2, "create": 1, "delete": 1, "verify": 1,
 	"symref-update": 3, "symref-create": 1, "symref-delete": 1, "symref-verify": 1,
 	"option": 0, "start": 0, "prepare": 0, "commit": 0, "abort": 0,
 }
 
 // command parses the next command.
-func (p *updateParser) command(noDeref bool) (updateCmd, error) {
-	head := p.toks[p.pos]
-	p.pos++
+func (p *updateParser) command(head string) (updateCmd, error) {
+	noDeref := p.noDeref
 	verb, rest, hasArg := strings.Cut(head, " ")
 	c := updateCmd{line: p.line, verb: verb}
 	if _, ok := knownVerbs[verb]; !ok {
@@ -221,15 +535,30 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 		}
 		return c, nil
 	}
-	// The arguments after <ref>: in text mode the rest of the line split at
-	// spaces, with -z the following NUL-terminated fields.
+	// The arguments after <ref>: in text mode the rest of the line, split
+	// at single spaces, each argument possibly C-quoted; with -z the
+	// following NUL-terminated fields. A present but empty object id is
+	// zero in text mode; with -z an empty field means "not given", except
+	// update's <new-oid>, which is then zero (as git).
 	var args []string
 	ref := rest
-	if !p.z {
-		fields := strings.Split(rest, " ")
-		ref, args = fields[0], fields[1:]
+	if !p.src.z {
+		all, err := splitArgs(rest)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", verb, err)
+		}
+		ref, args = all[0], all[1:]
 	} else {
-		args = p.zArgs(verb)
+		var err error
+		if args, err = p.zArgs(verb); err != nil {
+			return c, err
+		}
+		for len(args) > 0 && args[len(args)-1] == "" && (verb != "update" || len(args) > 1) {
+			args = args[:len(args)-1]
+		}
+		if verb == "update" && len(args) >= 1 && args[0] == "" {
+			args[0] = strings.Repeat("0", 2*p.hash.Size())
+		}
 	}
 	if ref == "" {
 		return c, fmt.Errorf("%s: missing <ref>", verb)
@@ -241,33 +570,38 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 		return c, fmt.Errorf("%s %s: extra input %q", verb, ref, strings.Join(args[knownVerbs[verb]:], " "))
 	}
 	u := stack.Update{Name: ref, Deref: !noDeref}
+	has := func(i int) bool { return i < len(args) }
 	arg := func(i int) string {
-		if i < len(args) {
+		if has(i) {
 			return args[i]
 		}
 		return ""
 	}
+	old := func(i int) error {
+		if !has(i) {
+			return nil
+		}
+		v, err := p.oid(arg(i), verb, ref, "old-oid")
+		u.Old = &v
+		return err
+	}
 	var err error
 	switch verb {
 	case "update":
-		if arg(0) == "" {
+		if !has(0) {
 			return c, fmt.Errorf("update %s: missing <new-oid>", ref)
 		}
-		if u.New, err = p.oid(arg(0), "new"); err != nil {
+		if u.New, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
-		if arg(1) != "" {
-			old, err := p.oid(arg(1), "old")
-			if err != nil {
-				return c, err
-			}
-			u.Old = &old
+		if err := old(1); err != nil {
+			return c, err
 		}
 	case "create":
-		if arg(0) == "" {
+		if !has(0) {
 			return c, fmt.Errorf("create %s: missing <new-oid>", ref)
 		}
-		if u.New, err = p.oid(arg(0), "new"); err != nil {
+		if u.New, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
 		if u.New.IsMissing() {
@@ -275,25 +609,20 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 		}
 		u.Old = &stack.Missing
 	case "delete":
-		if arg(0) != "" {
-			old, err := p.oid(arg(0), "old")
-			if err != nil {
-				return c, err
-			}
-			if old.IsMissing() {
-				return c, fmt.Errorf("delete %s: zero <old-oid>", ref)
-			}
-			u.Old = &old
+		if err := old(0); err != nil {
+			return c, err
+		}
+		if u.Old != nil && u.Old.IsMissing() {
+			return c, fmt.Errorf("delete %s: zero <old-oid>", ref)
 		}
 	case "verify":
 		u.Verify = true
-		old := stack.Missing
-		if arg(0) != "" {
-			if old, err = p.oid(arg(0), "old"); err != nil {
-				return c, err
-			}
+		if err := old(0); err != nil {
+			return c, err
 		}
-		u.Old = &old
+		if u.Old == nil {
+			u.Old = &stack.Missing
+		}
 	case "symref-update", "symref-create":
 		u.Deref = false
 		if arg(0) == "" {
@@ -315,7 +644,7 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 			}
 			old := stack.Value{Target: arg(2)}
 			if kind == "oid" {
-				if old, err = p.oid(arg(2), "old"); err != nil {
+				if old, err = p.oid(arg(2), verb, ref, "old-oid"); err != nil {
 					return c, err
 				}
 			} else if err := checkTarget(arg(2)); err != nil {
@@ -326,6 +655,9 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 			return c, fmt.Errorf("symref-update %s: want \"ref\" or \"oid\" before the old value, got %q", ref, kind)
 		}
 	case "symref-delete", "symref-verify":
+		if !noDeref {
+			return c, fmt.Errorf("%s: cannot operate with deref mode (precede it with \"option no-deref\", as git wants)", verb)
+		}
 		u.Deref = false
 		u.Verify = verb == "symref-verify"
 		if arg(0) != "" {
@@ -341,21 +673,103 @@ func (p *updateParser) command(noDeref bool) (updateCmd, error) {
 	return c, nil
 }
 
+// splitArgs splits the arguments of a text-mode command as git
+// update-ref --stdin does: separated by single spaces, each either
+// C-quoted ("refs/heads/a\"b", with git's escapes) or running to the next
+// white space.
+func splitArgs(s string) ([]string, error) {
+	var args []string
+	for {
+		var arg string
+		if strings.HasPrefix(s, `"`) {
+			v, rest, err := unquoteC(s)
+			if err != nil {
+				return nil, err
+			}
+			if rest != "" && !isSpace(rest[0]) {
+				return nil, fmt.Errorf("unexpected character after quoted argument: %s", s)
+			}
+			arg, s = v, rest
+		} else {
+			i := strings.IndexFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
+			if i < 0 {
+				i = len(s)
+			}
+			arg, s = s[:i], s[i:]
+		}
+		args = append(args, arg)
+		if s == "" {
+			return args, nil
+		}
+		if s[0] != ' ' {
+			return nil, fmt.Errorf("expected SP but got: %q", s)
+		}
+		s = s[1:]
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// unquoteC decodes the C-quoted string at the start of s (git's
+// unquote_c_style: \a \b \f \n \r \t \v \\ \" and three octal digits) and
+// returns it with the rest of s.
+func unquoteC(s string) (string, string, error) {
+	orig := s
+	bad := fmt.Errorf("badly quoted argument: %s", orig)
+	var b strings.Builder
+	s = s[1:]
+	for {
+		i := strings.IndexAny(s, `"\`)
+		if i < 0 {
+			return "", "", bad
+		}
+		b.WriteString(s[:i])
+		if s[i] == '"' {
+			return b.String(), s[i+1:], nil
+		}
+		s = s[i+1:]
+		if s == "" {
+			return "", "", bad
+		}
+		if c := strings.IndexByte(`abfnrtv\"`, s[0]); c >= 0 {
+			b.WriteByte("\a\b\f\n\r\t\v\\\""[c])
+			s = s[1:]
+			continue
+		}
+		if len(s) < 3 || s[0] < '0' || s[0] > '3' || s[1] < '0' || s[1] > '7' || s[2] < '0' || s[2] > '7' {
+			return "", "", bad
+		}
+		b.WriteByte((s[0]-'0')<<6 | (s[1]-'0')<<3 | (s[2] - '0'))
+		s = s[3:]
+	}
+}
+
 // zArgs takes the NUL-terminated fields after a -z command: the fixed
 // ones always (possibly empty), the optional ones only when the next
 // field is not a command.
-func (p *updateParser) zArgs(verb string) []string {
+func (p *updateParser) zArgs(verb string) ([]string, error) {
 	fixed := map[string]int{"update": 2, "create": 1, "delete": 1, "verify": 1, "symref-update": 1, "symref-create": 1}[verb]
 	var args []string
-	for len(args) < knownVerbs[verb] && p.pos < len(p.toks) {
-		tok := p.toks[p.pos]
+	for len(args) < knownVerbs[verb] {
+		tok, ok, err := p.src.lookahead()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if len(args) < fixed {
+				return nil, fmt.Errorf("%s: unexpected end of input", verb)
+			}
+			break
+		}
 		if len(args) >= fixed && p.isCommand(tok) {
 			break
 		}
+		p.src.next()
 		args = append(args, tok)
-		p.pos++
 	}
-	return args
+	return args, nil
 }
 
 func (p *updateParser) isCommand(tok string) bool {
@@ -364,16 +778,58 @@ func (p *updateParser) isCommand(tok string) bool {
 	return ok
 }
 
-// oid parses a full hex object id; all zeros is Missing.
-func (p *updateParser) oid(s, which string) (stack.Value, error) {
-	id, err := hex.DecodeString(s)
-	if err != nil || len(id) != p.hash.Size() {
-		return stack.Value{}, fmt.Errorf("invalid <%s-oid> %q: want %d hex digits (%s)", which, s, 2*p.hash.Size(), p.hash)
-	}
-	if bytes.Count(id, []byte{0}) == len(id) {
+// oid parses the object id argument s of verb on ref: full hex (all
+// zeros is Missing), or the name of a ref (HEAD, a branch, a tag, with
+// git's short-name rules; "@" is HEAD), whose current value it takes.
+// Abbreviated ids and revision expressions need an object database,
+// which reftable does not have, and are rejected saying so.
+func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
+	hexLen := 2 * p.hash.Size()
+	if s == "" {
 		return stack.Missing, nil
 	}
-	return stack.Value{ID: id}, nil
+	if len(s) == hexLen && isHex(s) {
+		id, _ := hex.DecodeString(strings.ToLower(s))
+		if bytes.Count(id, []byte{0}) == len(id) {
+			return stack.Missing, nil
+		}
+		return stack.Value{ID: id}, nil
+	}
+	if p.names != nil {
+		name := s
+		if name == "@" {
+			name = "HEAD"
+		}
+		chain, err := resolveRef(p.names, name)
+		if err == nil {
+			last := chain[len(chain)-1]
+			if v := valueOf(&last); v.ID != nil {
+				return v, nil
+			}
+		} else if !errors.Is(err, reftable.ErrNotFound) {
+			return stack.Value{}, fmt.Errorf("%s %s: <%s> %q: %w", verb, ref, which, s, err)
+		}
+	}
+	why := "not a full object id or the name of an existing ref"
+	switch {
+	case isHex(s) && len(s) < hexLen:
+		why = fmt.Sprintf("abbreviated object id: expanding it needs the object database, which reftable does not read; give all %d hex digits (%s)", hexLen, p.hash)
+	case isHex(s):
+		why = fmt.Sprintf("want %d hex digits (%s)", hexLen, p.hash)
+	case strings.ContainsAny(s, "~^:{"):
+		why = "revision expressions need the object database, which reftable does not read; give a full object id or a ref name"
+	}
+	return stack.Value{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, ref, which, s, why)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func checkTarget(name string) error {

@@ -1,6 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +38,8 @@ func TestUpdate(t *testing.T) {
 		{"update/delete", nil, "delete refs/heads/feature/x " + oidA + "\ndelete refs/tags/light\n"},
 		{"update/head-deref", []string{"-m", "via HEAD"}, "update HEAD " + oidA + "\n"},
 		{"update/no-deref", nil, "option no-deref\nupdate HEAD " + oidA + "\n"},
-		{"update/symref", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\nsymref-verify refs/heads/alias2\n"},
+		{"update/symref", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\noption no-deref\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\noption no-deref\nsymref-verify refs/heads/alias2\n"},
+		{"update/symref-deref", nil, "symref-delete refs/remotes/origin/HEAD\n"},
 		{"update/verify-ok", nil, "verify refs/heads/main " + oidB + "\nverify refs/heads/nope\nverify refs/heads/nope2 " + zero + "\n"},
 		{"update/conflict", nil, "update refs/heads/new " + oidA + "\nupdate refs/heads/main " + oidB + " " + oidA + "\n"},
 		{"update/create-exists", nil, "create refs/heads/main " + oidA + "\n"},
@@ -39,7 +48,7 @@ func TestUpdate(t *testing.T) {
 		{"update/bad-refname", nil, "create refs/heads/a..b " + oidA + "\n"},
 		{"update/no-newline", nil, "delete refs/heads/main"},
 		{"update/transactions", nil, "start\ncreate refs/heads/t1 " + oidA + "\nprepare\ncommit\nstart\ncreate refs/heads/t2 " + oidA + "\nabort\n"},
-		{"update/z", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00delete refs/heads/feature/x\x00" + oidA + "\x00create refs/heads/z\x00" + oidB + "\x00symref-delete refs/remotes/origin/HEAD\x00verify refs/tags/light\x00" + oidB + "\x00"},
+		{"update/z", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00delete refs/heads/feature/x\x00" + oidA + "\x00create refs/heads/z\x00" + oidB + "\x00option no-deref\x00symref-delete refs/remotes/origin/HEAD\x00verify refs/tags/light\x00" + oidB + "\x00"},
 		{"update/z-malformed", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00bogus\x00"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,5 +137,76 @@ func TestCompactClean(t *testing.T) {
 	}
 	if r := runTool(t, "", "compact", "-auto", "-expire-logs", "1", dir); r.code != 2 {
 		t.Errorf("compact -auto -expire-logs: %v", r)
+	}
+}
+
+// TestUpdatePrepareHoldsLock checks that prepare takes the lock at once:
+// while one update waits between prepare and commit, another fails,
+// naming the lock and its holder (this process), and changes nothing.
+func TestUpdatePrepareHoldsLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan result)
+	go func() {
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"update", dir}, inR, outW, &stderr)
+		outW.Close()
+		done <- result{code: code, stderr: stderr.String()}
+	}()
+	out := bufio.NewReader(outR)
+	expect := func(want string) {
+		t.Helper()
+		line, err := out.ReadString('\n')
+		if err != nil || line != want {
+			t.Fatalf("read %q, %v; want %q", line, err, want)
+		}
+	}
+	io.WriteString(inW, "start\ncreate refs/heads/first "+oidA+"\n")
+	expect("start: ok\n")
+	io.WriteString(inW, "prepare\n")
+	expect("prepare: ok\n")
+
+	list := readFile(t, filepath.Join(dir, "tables.list"))
+	r := runTool(t, "create refs/heads/second "+oidA+"\n", "update", "-lock-timeout", "1ms", dir)
+	lock := filepath.Join(dir, "tables.list.lock")
+	if r.code != 1 || !strings.Contains(r.stderr, lock) || !strings.Contains(r.stderr, fmt.Sprintf("pid %d (alive)", os.Getpid())) {
+		t.Errorf("update while another is prepared: %v", r)
+	}
+	if got := readFile(t, filepath.Join(dir, "tables.list")); got != list {
+		t.Errorf("tables.list changed while prepared")
+	}
+	io.WriteString(inW, "commit\n")
+	expect("commit: ok\n")
+	inW.Close()
+	if r := <-done; r.code != 0 {
+		t.Fatalf("first update: %v", r)
+	}
+	if got := mustRun(t, "", "refs", dir, "refs/heads/"); !strings.Contains(got, "refs/heads/first ") || strings.Contains(got, "second") {
+		t.Errorf("refs after commit:\n%s", got)
+	}
+	if _, err := os.Stat(lock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("lock left behind: %v", err)
+	}
+}
+
+// TestUpdateNames checks object ids given as ref names, abbreviated ids
+// and C-quoted arguments.
+func TestUpdateNames(t *testing.T) {
+	t.Setenv("GIT_COMMITTER_DATE", "@1700002000 +0000")
+	for _, tc := range []struct{ name, stdin string }{
+		{"update/names", "update refs/heads/main refs/heads/feature/x main\ncreate refs/heads/n1 @\ncreate refs/heads/n2 v1.0\ncreate \"refs/heads/caf\\303\\251\" \"" + oidA + "\"\n"},
+		{"update/abbreviated", "create refs/heads/n " + oidA[:12] + "\n"},
+		{"update/expression", "create refs/heads/n HEAD~1\n"},
+		{"update/no-such-name", "create refs/heads/n nosuchbranch\n"},
+		{"update/bad-quote", "create \"refs/heads/n " + oidA + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "reftable")
+			copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+			r := runTool(t, tc.stdin, "update", dir)
+			checkGolden(t, tc.name, r.String()+"-- refs --\n"+mustRun(t, "", "refs", dir, "refs/heads/"))
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -150,7 +151,7 @@ func (b *Backend) OpenTable(name string) (stack.TableFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &table{b: b, key: b.key(name), id: b.key(name) + "\x00" + etag, size: size}, nil
+	return &table{b: b, name: name, key: b.key(name), id: b.key(name) + "\x00" + etag, size: size}, nil
 }
 
 // Begin implements stack.Backend: it reads the list and its ETag. There is
@@ -287,6 +288,7 @@ func (b *Backend) Close() error {
 // table is an open table: its reads go through the block cache.
 type table struct {
 	b    *Backend
+	name string
 	key  string
 	id   string // cache key: object key and ETag
 	size int64
@@ -310,7 +312,10 @@ func (t *table) ReadAt(p []byte, off int64) (int, error) {
 		start := pos / bs * bs
 		blk, err := t.block(start, min(bs, t.size-start))
 		if err != nil {
-			return n, err
+			// A *reftable.IOError tells the table reader that the store
+			// failed (the table vanished, say), not the bytes, even where
+			// it reads through a decompressor.
+			return n, &reftable.IOError{Table: t.name, Offset: pos, Err: err}
 		}
 		n += copy(p[n:], blk[pos-start:])
 	}

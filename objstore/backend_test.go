@@ -6,6 +6,7 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/stacktest"
 )
 
 func openMem(t *testing.T, m *Mem, opts stack.Options) *stack.Stack {
@@ -93,5 +94,30 @@ func TestBackendPublishConflict(t *testing.T) {
 	names, err := b.ReadList()
 	if err != nil || len(names) != 2 || names[1] != "z.ref" {
 		t.Errorf("list = %v, %v", names, err)
+	}
+}
+
+// TestBackendSuite runs the backend-agnostic stack suite on a Mem store,
+// with ETags that change on every write and with content ETags (as S3's),
+// and with the block cache off, so that every read goes to the store.
+func TestBackendSuite(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		content bool
+		cache   int64
+	}{{"Mem", false, 0}, {"ContentETags", true, 0}, {"NoCache", false, -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			stacktest.Run(t, func(t *testing.T) stacktest.Storage {
+				m := NewMem()
+				m.ContentETags = tc.content
+				return func() stack.Backend {
+					b, err := NewBackend(t.Context(), m, Options{Prefix: "repo/", CacheSize: tc.cache})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return b
+				}
+			})
+		})
 	}
 }

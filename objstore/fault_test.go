@@ -1,0 +1,255 @@
+package objstore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/stacktest"
+)
+
+var errFault = errors.New("injected fault")
+
+// faultMode is what happens to the faulted call.
+type faultMode string
+
+const (
+	failCall  faultMode = "fail"  // fails without effect
+	loseReply faultMode = "lost"  // takes effect, then fails
+	loseRace  faultMode = "rival" // another stack commits first
+)
+
+// TestFaults injects, for every store operation and every n, a fault into
+// the n-th call of the operation during a commit (with auto-compaction)
+// and during a full compaction: the call fails, or takes effect and loses
+// its reply, or another Stack commits just before it. Afterwards no
+// listed table is missing, a commit that returned nil is there, one that
+// failed (not after its commit point) is not, the other Stack's commits
+// are all there, the stack takes a new commit, and Clean leaves exactly
+// the listed tables.
+func TestFaults(t *testing.T) {
+	ops := []Op{OpGet, OpHead, OpReadAt, OpPut, OpDelete, OpList}
+	for _, mode := range []faultMode{failCall, loseReply, loseRace} {
+		for _, work := range []string{"commit", "compact"} {
+			for _, op := range ops {
+				for n := 1; ; n++ {
+					if !faultTrial(t, mode, work, op, n) {
+						t.Logf("%s %s %s: %d trials", mode, work, op, n-1)
+						break
+					}
+					if n > 200 {
+						t.Fatalf("%s %s %s: no end", mode, work, op)
+					}
+				}
+			}
+		}
+	}
+}
+
+// faultTrial runs one trial and reports whether the fault was injected.
+func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
+	where := fmt.Sprintf("%s the %s #%d during %s", mode, op, n, work)
+	m := NewMem()
+	storage := stacktest.Storage(func() stack.Backend {
+		b, err := NewBackend(t.Context(), m, Options{Prefix: "p/", CacheSize: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
+	opts := stacktest.Options()
+	opts.LockTimeout = 0
+	var compactionErrs []error
+	opts.OnCompactionError = func(err error) { compactionErrs = append(compactionErrs, err) }
+	st, err := stack.OpenBackend(storage(), where, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rival, err := stack.OpenBackend(storage(), "rival", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rival.Close()
+	setupOpts := opts
+	setupOpts.DisableAutoCompaction = true
+	setup, err := stack.OpenBackend(storage(), "setup", setupOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer setup.Close()
+	for i := range 4 {
+		if err := stacktest.Set(setup, fmt.Sprintf("refs/heads/b%d", i), i, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]int{"refs/heads/b0": 0, "refs/heads/b1": 1, "refs/heads/b2": 2, "refs/heads/b3": 3}
+
+	injected, inRival := false, false
+	rivals := 0
+	m.SetHook(func(o Op, key string, k int, apply func() error) error {
+		if inRival || o != op || k != n {
+			return apply()
+		}
+		injected = true
+		switch mode {
+		case failCall:
+			return errFault
+		case loseReply:
+			if err := apply(); err != nil {
+				return err
+			}
+			return errFault
+		}
+		inRival = true
+		rivals++
+		name := fmt.Sprintf("refs/heads/rival%d", rivals)
+		if err := stacktest.Set(rival, name, 50+rivals, nil); err != nil {
+			t.Errorf("%s: the rival's commit: %v", where, err)
+		} else {
+			want[name] = 50 + rivals
+		}
+		inRival = false
+		return apply()
+	})
+	switch work {
+	case "commit":
+		err = stacktest.Set(st, "refs/heads/x", 100, &stack.Missing)
+	case "compact":
+		err = st.CompactAll(nil)
+	}
+	m.SetHook(nil)
+	if !injected {
+		return false
+	}
+
+	got := stacktest.Check(t, storage)
+	var committed *stack.CommittedError
+	if work == "commit" {
+		switch {
+		case err == nil || errors.As(err, &committed):
+			want["refs/heads/x"] = 100
+		case errors.Is(err, stack.ErrCommitUncertain):
+			if _, ok := got["refs/heads/x"]; ok {
+				want["refs/heads/x"] = 100
+			}
+		case mode == loseRace:
+			t.Errorf("%s: the commit failed: %v", where, err)
+		}
+		if err != nil && !errors.Is(err, errFault) {
+			t.Errorf("%s: error %v does not report the fault", where, err)
+		}
+	}
+	if work == "compact" && mode == loseRace && err != nil && !errors.Is(err, stack.ErrOutdated) {
+		t.Errorf("%s: the compaction failed: %v", where, err)
+	}
+	for name, v := range want {
+		if got[name] != fmt.Sprintf("%x", stacktest.OID(v)) {
+			t.Errorf("%s: %s = %q, want %x (err %v)", where, name, got[name], stacktest.OID(v), err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: refs %v, want %v (err %v)", where, got, want, err)
+	}
+	if err := stacktest.Set(st, "refs/heads/after", 7, &stack.Missing); err != nil {
+		t.Errorf("%s: a commit after the fault: %v", where, err)
+	}
+	if _, err := st.Clean(0); err != nil {
+		t.Errorf("%s: Clean: %v", where, err)
+	}
+	listed := tableKeys(t, m, "p/tables.list")
+	var stored []string
+	objs, _ := m.List(t.Context(), "p/")
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".ref") {
+			stored = append(stored, strings.TrimPrefix(o.Key, "p/"))
+		}
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, stored) {
+		t.Errorf("%s: after a commit and Clean, tables %v, listed %v", where, stored, listed)
+	}
+	return true
+}
+
+func tableKeys(t *testing.T, m *Mem, key string) []string {
+	data, _, err := m.Get(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := parseList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestCommitUncertain: when the list's PUT loses its reply and the list
+// cannot be read back, the commit reports ErrCommitUncertain and keeps
+// its table, whether the PUT took effect (the ref is there and readable)
+// or not (Clean removes the table once it is provably unpublished).
+func TestCommitUncertain(t *testing.T) {
+	for _, applied := range []bool{true, false} {
+		m := NewMem()
+		st := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+		if err := stacktest.Set(st, "refs/heads/a", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		listPut := false
+		m.SetHook(func(op Op, key string, n int, apply func() error) error {
+			switch {
+			case op == OpPut && strings.HasSuffix(key, "tables.list"):
+				listPut = true
+				if applied {
+					apply()
+				}
+				return errFault
+			case op == OpGet && listPut:
+				return errFault
+			}
+			return apply()
+		})
+		err := stacktest.Set(st, "refs/heads/x", 2, nil)
+		m.SetHook(nil)
+		if !errors.Is(err, stack.ErrCommitUncertain) || !errors.Is(err, errFault) {
+			t.Fatalf("applied %v: %v, want ErrCommitUncertain", applied, err)
+		}
+		objs, _ := m.List(t.Context(), "repo/")
+		tables := 0
+		for _, o := range objs {
+			if strings.HasSuffix(o.Key, ".ref") {
+				tables++
+			}
+		}
+		if tables != 2 {
+			t.Errorf("applied %v: %d tables stored, want 2 (the uncertain one kept)", applied, tables)
+		}
+		got := stacktest.Check(t, func() stack.Backend {
+			b, _ := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
+			return b
+		})
+		if _, ok := got["refs/heads/x"]; ok != applied {
+			t.Errorf("applied %v: refs %v", applied, got)
+		}
+		if err := stacktest.Set(st, "refs/heads/after", 3, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Clean(0); err != nil {
+			t.Fatal(err)
+		}
+		listed := tableKeys(t, m, "repo/tables.list")
+		objs, _ = m.List(t.Context(), "repo/")
+		tables = 0
+		for _, o := range objs {
+			if strings.HasSuffix(o.Key, ".ref") {
+				tables++
+			}
+		}
+		if tables != len(listed) {
+			t.Errorf("applied %v: after a commit and Clean, %d tables stored, %d listed", applied, tables, len(listed))
+		}
+	}
+}

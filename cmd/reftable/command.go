@@ -36,6 +36,7 @@ func init() {
 		cmdRefs, cmdShow, cmdLogs,
 		cmdDump, cmdStats, cmdDigest, cmdVerify,
 		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean,
+		cmdDoctor,
 		cmdHelp,
 	}
 }

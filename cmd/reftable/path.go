@@ -27,6 +27,8 @@ type target struct {
 	Hash reftable.Hash
 	// Policy is the reflog policy from core.logAllRefUpdates.
 	Policy stack.ReflogPolicy
+	// S3 is the s3://bucket/prefix URL of a stack on S3 (see s3path.go).
+	S3 string
 }
 
 // errFilesBackend reports a repository whose refs are not in reftable.
@@ -50,6 +52,9 @@ func resolveArg(args []string) (*target, error) {
 func resolve(path string) (*target, error) {
 	if path == "" {
 		return discover()
+	}
+	if strings.HasPrefix(path, "s3://") {
+		return resolveS3(path)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -292,6 +297,9 @@ func openTableFile(path string) (*reftable.Table, *os.File, error) {
 
 // openStack opens the stack of a target that is not a table file.
 func (t *target) openStack(opts stack.Options) (*stack.Stack, error) {
+	if t.S3 != "" {
+		return t.openS3(opts)
+	}
 	if t.Dir == "" {
 		return nil, fmt.Errorf("%s: a single table file cannot be changed; give a stack or repository", t.File)
 	}

@@ -24,7 +24,7 @@ func fake(t *testing.T) (*s3fake.Server, *s3store.Store) {
 	return srv, open(t, url, "pre/")
 }
 
-func open(t *testing.T, url, prefix string) *s3store.Store {
+func open(t testing.TB, url, prefix string) *s3store.Store {
 	t.Helper()
 	st, err := s3store.New(s3store.Config{Endpoint: url, AccessKey: "k", SecretKey: "s", Bucket: "bkt", Prefix: prefix})
 	if err != nil {

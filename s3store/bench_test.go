@@ -2,12 +2,14 @@ package s3store_test
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/refstore/refstore/internal/versitygw"
+	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -16,6 +18,27 @@ import (
 
 func benchStack(b *testing.B, g *versitygw.Gateway, prefix string) *stack.Stack {
 	return openStack(b, gatewayStore(b, g, prefix), stack.Options{LockTimeout: time.Minute})
+}
+
+// countingStack is benchStack with a count of the HTTP requests it sends.
+func countingStack(b *testing.B, g *versitygw.Gateway, prefix string) (*stack.Stack, *atomic.Int64) {
+	n := &requestCounter{next: http.DefaultTransport}
+	s, err := s3store.New(s3store.Config{Endpoint: g.URL, AccessKey: versitygw.AccessKey, SecretKey: versitygw.SecretKey,
+		Bucket: versitygw.Bucket, Prefix: prefix, Transport: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return openStack(b, s, stack.Options{LockTimeout: time.Minute}), &n.n
+}
+
+type requestCounter struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
 }
 
 func set(st *stack.Stack, name string, i int) error {
@@ -29,29 +52,33 @@ func set(st *stack.Stack, name string, i int) error {
 // with If-None-Match, the list swap with If-Match, and now and then a
 // compaction.
 func BenchmarkCommit(b *testing.B) {
-	st := benchStack(b, versitygw.Start(b, ""), "commit/")
+	st, requests := countingStack(b, versitygw.Start(b, ""), "commit/")
 	b.ResetTimer()
+	requests.Store(0)
 	for i := range b.N {
 		if err := set(st, fmt.Sprintf("refs/heads/b%d", i%100), i); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(requests.Load())/float64(b.N), "requests/op")
 }
 
 // BenchmarkReloadUnchanged: a reader checks for a new list when nothing
 // changed: one conditional GET answered 304.
 func BenchmarkReloadUnchanged(b *testing.B) {
 	g := versitygw.Start(b, "")
-	st := benchStack(b, g, "reload/")
+	st, requests := countingStack(b, g, "reload/")
 	if err := set(st, "refs/heads/main", 1); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	requests.Store(0)
 	for range b.N {
 		if err := st.Reload(); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(requests.Load())/float64(b.N), "requests/op")
 }
 
 // BenchmarkWriters8: 8 writers, each with its own stack (as 8 processes

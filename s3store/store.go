@@ -270,8 +270,9 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, cond objstore.
 		base64.StdEncoding.EncodeToString(sum[:]), hex.EncodeToString(sha[:]), opts)
 	if err != nil {
 		r := minio.ToErrorResponse(err)
+		conditional := cond.IfNoneMatch || cond.IfMatch != ""
 		switch {
-		case r.StatusCode == http.StatusPreconditionFailed, r.StatusCode == http.StatusConflict,
+		case conditional && (r.StatusCode == http.StatusPreconditionFailed || r.StatusCode == http.StatusConflict),
 			cond.IfMatch != "" && r.StatusCode == http.StatusNotFound && r.Code != minio.NoSuchBucket:
 			return "", fmt.Errorf("s3store: %s %s: %w: %w", op, s.name(key), objstore.ErrPrecondition, err)
 		}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test suite: installs what it needs (Go modules, a
-# reftable-capable git), then vets, runs every test with the race detector
+# reftable-capable git, versitygw), then vets, runs every test with the race detector
 # and runs each fuzz target for a bounded time.
 #
 #   FUZZTIME=30s   time per fuzz target (0 skips fuzzing)
@@ -15,6 +15,10 @@ if [ -z "${REFTABLE_GIT:-}" ]; then
 	export REFTABLE_GIT=$gitdir/bin/git
 fi
 "$REFTABLE_GIT" --version
+# versitygw, the S3 server of the conformance tests (internal/versitygw).
+if [ ! -x "$root/.cache/bin/versitygw" ]; then
+	GOBIN=$root/.cache/bin go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
 
 go mod download
 go vet ./...

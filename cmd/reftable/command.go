@@ -37,7 +37,7 @@ func init() {
 		cmdRefs, cmdShow, cmdLogs,
 		cmdDump, cmdStats, cmdDigest, cmdVerify,
 		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean,
-		cmdImport, cmdExport, cmdBench,
+		cmdImport, cmdExport, cmdBench, cmdDoctor,
 		cmdHelp,
 	}
 }

@@ -30,6 +30,8 @@ type target struct {
 	Hash reftable.Hash
 	// Policy is the reflog policy from core.logAllRefUpdates.
 	Policy stack.ReflogPolicy
+	// S3 is the s3://bucket/prefix URL of a stack on S3 (see s3path.go).
+	S3 string
 }
 
 // errFilesBackend reports a repository whose refs are not in reftable.
@@ -53,6 +55,9 @@ func resolveArg(args []string) (*target, error) {
 func resolve(path string) (*target, error) {
 	if path == "" {
 		return discover()
+	}
+	if strings.HasPrefix(path, "s3://") {
+		return resolveS3(path)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -302,6 +307,9 @@ func openTableFile(path string) (*reftable.Table, *os.File, error) {
 
 // openStack opens the stack of a target that is not a table file.
 func (t *target) openStack(opts stack.Options) (*stack.Stack, error) {
+	if t.S3 != "" {
+		return t.openS3(opts)
+	}
 	if t.Dir == "" {
 		return nil, fmt.Errorf("%s: a single table file cannot be changed; give a stack or repository", t.File)
 	}
@@ -365,7 +373,8 @@ func (t *target) openView() (*view, error) {
 		}
 		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.File}, Reader: m, close: f.Close}, nil
 	}
-	snap, closeSnap, err := openSnapshot(t.Dir, t.Hash)
+	ro := stack.Options{DisableAutoCompaction: true}
+	snap, closeSnap, err := openSnapshot(t.openStack(ro))
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +385,7 @@ func (t *target) openView() (*view, error) {
 	}
 	v := &view{Merged: snap.Merged, Names: names, Paths: paths, Reader: snap.Merged, close: closeSnap}
 	if t.MainDir != "" {
-		main, closeMain, err := openSnapshot(t.MainDir, t.Hash)
+		main, closeMain, err := openSnapshot(stack.Open(t.MainDir, stack.Options{Hash: t.Hash, DisableAutoCompaction: true}))
 		if err != nil {
 			closeSnap()
 			return nil, err
@@ -387,10 +396,9 @@ func (t *target) openView() (*view, error) {
 	return v, nil
 }
 
-// openSnapshot opens a snapshot of the stack in dir and returns it with
-// the function that closes it and the stack.
-func openSnapshot(dir string, h reftable.Hash) (*stack.Snapshot, func() error, error) {
-	st, err := stack.Open(dir, stack.Options{Hash: h, DisableAutoCompaction: true})
+// openSnapshot takes a snapshot of a stack just opened and returns it
+// with the function that closes it and the stack.
+func openSnapshot(st *stack.Stack, err error) (*stack.Snapshot, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -68,12 +69,33 @@ func TestImports(t *testing.T) {
 			for _, a := range allowed {
 				ok = ok || path == a || strings.HasPrefix(path, a+"/")
 			}
+			ok = ok || pkgOf(f) == "s3store" && (path == s3Client || strings.HasPrefix(path, s3Client+"/"))
 			if !ok {
 				t.Errorf("%s imports %s, which is not an allowed dependency", f.path, path)
 			}
 			if pkgOf(f) == "reftable" && !f.test && (path == "os" || path == "syscall" || strings.HasPrefix(path, module+"/")) {
 				t.Errorf("%s imports %s: the format package must not touch the OS or other packages", f.path, path)
 			}
+		}
+	}
+}
+
+// s3Client is the S3 client library. Only package s3store imports it.
+const s3Client = "github.com/minio/minio-go/v7"
+
+// TestCoreWithoutS3Client: the core packages do not depend on the S3
+// client library, not even indirectly.
+func TestCoreWithoutS3Client(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-test", "./reftable", "./stat", "./stack", "./objstore", "./vfs")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for dep := range strings.Lines(string(out)) {
+		dep = strings.TrimSpace(dep)
+		if strings.HasPrefix(dep, s3Client) || dep == module+"/s3store" {
+			t.Errorf("a core package depends on %s", dep)
 		}
 	}
 }

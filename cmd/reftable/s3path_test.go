@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/refstore/refstore/internal/s3fake"
+	"github.com/refstore/refstore/objstore"
+	"github.com/refstore/refstore/s3store"
+)
+
+// s3Env starts an in-process S3 server with bucket "bkt" and points the
+// AWS_* variables at it.
+func s3Env(t *testing.T) *s3fake.Server {
+	t.Helper()
+	srv, url := s3fake.New(t, "bkt")
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testsecret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	return srv
+}
+
+// TestS3Path: the stack commands take s3://bucket/prefix for PATH, and
+// the same updates give the same refs, reflogs and digest on S3 as in a
+// directory.
+func TestS3Path(t *testing.T) {
+	t.Setenv("GIT_COMMITTER_NAME", "T Ester")
+	t.Setenv("GIT_COMMITTER_EMAIL", "tester@example.com")
+	t.Setenv("GIT_COMMITTER_DATE", "@1700002000 -0800")
+	srv := s3Env(t)
+	dir := filepath.Join(t.TempDir(), "reftable")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tables.list"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	const url = "s3://bkt/repo/reftable"
+	scripts := []string{
+		"create refs/heads/main " + oidA + "\ncreate refs/heads/feature/x " + oidB + "\nsymref-create HEAD refs/heads/main\n",
+		"update refs/heads/main " + oidB + " " + oidA + "\ncreate refs/tags/v1 " + oidA + "\n",
+		"delete refs/heads/feature/x " + oidB + "\n",
+	}
+	for _, where := range []string{dir, url} {
+		for _, s := range scripts {
+			mustRun(t, s, "update", "-m", "step", where)
+		}
+	}
+	for _, args := range [][]string{{"refs"}, {"logs"}, {"digest"}, {"show", "_", "HEAD"}} {
+		run := func(where string) string {
+			a := append([]string(nil), args...)
+			if len(a) > 1 {
+				a[1] = where
+			} else {
+				a = append(a, where)
+			}
+			return mustRun(t, "", a...)
+		}
+		if diff := cmp.Diff(run(dir), run(url)); diff != "" {
+			t.Errorf("%s on S3 differs from the directory (-dir +s3):\n%s", args[0], diff)
+		}
+	}
+	if got := mustRun(t, "", "show", url, "refs/heads/main"); !strings.Contains(got, oidB) {
+		t.Errorf("show: %s", got)
+	}
+	r := runTool(t, "update refs/heads/main "+oidA+" "+oidA+"\n", "update", url)
+	if r.code != 1 || !strings.Contains(r.stderr, "refs/heads/main") {
+		t.Errorf("a compare-and-swap on S3 with the wrong old value: %v", r)
+	}
+	mustRun(t, "", "compact", url)
+	if got := mustRun(t, "", "stats", url); !strings.Contains(got, "total tables=1 ") {
+		t.Errorf("stats after compact:\n%s", got)
+	}
+	tables := 0
+	for _, k := range srv.Keys("bkt") {
+		if strings.HasSuffix(k, ".ref") {
+			tables++
+		}
+		if !strings.HasPrefix(k, "repo/reftable/") {
+			t.Errorf("object %s outside the prefix", k)
+		}
+	}
+	if tables != 1 {
+		t.Errorf("%d tables after compact: %q", tables, srv.Keys("bkt"))
+	}
+	if r := runTool(t, "", "refs", "s3:///x"); r.code != 1 || !strings.Contains(r.stderr, "no bucket") {
+		t.Errorf("refs of an URL without bucket: %v", r)
+	}
+}
+
+// TestS3PathUnsafe: a store that ignores conditional writes is refused
+// by every command, naming the failed check.
+func TestS3PathUnsafe(t *testing.T) {
+	srv := s3Env(t)
+	srv.IgnoreConditions = true
+	r := runTool(t, "create refs/heads/main "+oidA+"\n", "update", "s3://bkt/repo")
+	if r.code != 1 || !strings.Contains(r.stderr, "second create-only write of the same key succeeded") {
+		t.Errorf("update on a store that ignores conditions: %v", r)
+	}
+	if keys := srv.Keys("bkt"); len(keys) != 0 {
+		t.Errorf("objects after the refused update: %q", keys)
+	}
+}
+
+var scratchKey = regexp.MustCompile(`-[0-9a-f]{16}`)
+
+// TestDoctor runs doctor against the in-process S3 server, with and
+// without -race, on an empty prefix and on a stack, and against a server
+// that ignores conditions.
+func TestDoctor(t *testing.T) {
+	srv := s3Env(t)
+	mustRun(t, "create refs/heads/main "+oidA+"\n", "update", "s3://bkt/repo")
+	for _, tc := range []struct {
+		name   string
+		unsafe bool
+		args   []string
+	}{
+		{"doctor/empty", false, []string{"doctor", "s3://bkt/empty"}},
+		{"doctor/stack", false, []string{"doctor", "s3://bkt/repo"}},
+		{"doctor/race", false, []string{"doctor", "-race", "s3://bkt/empty"}},
+		{"doctor/unsafe", true, []string{"doctor", "-race", "s3://bkt/empty"}},
+		{"doctor/not-s3", false, []string{"doctor", "/tmp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.IgnoreConditions = tc.unsafe
+			r := runTool(t, "", tc.args...)
+			r.stdout = scratchKey.ReplaceAllString(r.stdout, "-X")
+			r.stderr = scratchKey.ReplaceAllString(r.stderr, "-X")
+			checkGolden(t, tc.name, r.String())
+		})
+	}
+	srv.IgnoreConditions = false
+	for _, k := range srv.Keys("bkt") {
+		if !strings.HasPrefix(k, "repo/") {
+			t.Errorf("doctor left %s behind", k)
+		}
+	}
+}
+
+// TestRaceCheckUnsafe: the race of doctor -race fails on a store where
+// every conditional write wins.
+func TestRaceCheckUnsafe(t *testing.T) {
+	srv := s3Env(t)
+	srv.IgnoreConditions = true
+	s, err := s3store.FromEnv("s3://bkt/race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raceCheck(t.Context(), s, io.Discard, 16, 2)
+	if !errors.Is(err, objstore.ErrUnsafeStore) || !strings.Contains(err.Error(), "16 of 16 concurrent create-only writes") {
+		t.Errorf("raceCheck on a store that ignores conditions: %v", err)
+	}
+	if keys := srv.Keys("bkt"); len(keys) != 0 {
+		t.Errorf("the race left %q behind", keys)
+	}
+}

@@ -17,7 +17,18 @@ var cmdCompact = &command{
 auto-compaction selects. -expire-logs drops reflog entries older than
 TIME (unix seconds, or a duration back from now such as 2160h) and
 -expire-index those below update index N (full compaction only).
-It prints the number of tables before and after.`,
+It prints the number of tables before and after:
+
+	tables <before> -> <after>
+
+On a large stack (at least 8 tables or 100,000 records) it shows its
+progress on standard error when that is a terminal.
+
+Examples:
+
+	reftable compact .git/reftable
+	reftable compact -auto
+	reftable compact -expire-logs 2160h ~/src/project`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &compactFlags{}
 		fs.BoolVar(&f.auto, "auto", false, "merge only what geometric auto-compaction selects")

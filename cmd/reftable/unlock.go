@@ -18,8 +18,8 @@ each lock removed.
 
 Examples:
 
-	reftable locks .git/reftable
-	reftable unlock -stale .git/reftable`,
+	reftable unlock -stale .git/reftable
+	reftable unlock -stale    # the repository of the current directory`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Bool("stale", false, "remove locks of processes that are gone (required)")
 	},

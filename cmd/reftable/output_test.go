@@ -107,4 +107,3 @@ func checkJSONLines(t *testing.T, out string) {
 		}
 	}
 }
-

@@ -144,4 +144,3 @@ func splitWords(s string) ([]string, error) {
 	}
 	return words, nil
 }
-

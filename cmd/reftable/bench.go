@@ -67,7 +67,12 @@ with -json one JSON object a workload (JSON Lines):
 
 where ratio is git_ns / reftable_ns (above 1: this program is faster);
 git_ns and ratio are absent without git. -keep keeps the temporary
-directory and prints its path.`,
+directory and prints its path.
+
+Examples:
+
+	reftable bench -git /opt/reftable-git/bin/git
+	reftable bench -n 10000 -commits 100 -lookups 20 -json`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &benchFlags{}
 		fs.IntVar(&f.n, "n", 100000, "number of refs `N` to create")
@@ -657,13 +662,4 @@ func (p *progress) clear() {
 		fprintf(p.w, "\r%*s\r", p.last, "")
 		p.last = 0
 	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -15,7 +15,12 @@ var cmdClean = &command{
 still publish, and temporary files older than the grace period. It
 prints each file removed ("removed <name>") and each unreferenced file
 kept with the reason ("kept <name>: <why>"). Lock files are never removed
-(see unlock).`,
+(see unlock).
+
+Examples:
+
+	reftable clean
+	reftable clean -grace 10m .git/reftable`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Duration("grace", time.Hour, "keep temporary files younger than this")
 	},

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -17,7 +19,18 @@ var cmdCompact = &command{
 auto-compaction selects. -expire-logs drops reflog entries older than
 TIME (unix seconds, or a duration back from now such as 2160h) and
 -expire-index those below update index N (full compaction only).
-It prints the number of tables before and after.`,
+It prints the number of tables before and after:
+
+	tables <before> -> <after>
+
+On a large stack (at least 8 tables or 100,000 records) it shows its
+progress on standard error when that is a terminal.
+
+Examples:
+
+	reftable compact .git/reftable
+	reftable compact -auto
+	reftable compact -expire-logs 2160h ~/src/project`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &compactFlags{}
 		fs.BoolVar(&f.auto, "auto", false, "merge only what geometric auto-compaction selects")
@@ -66,11 +79,22 @@ func runCompact(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
+	stop := func() {}
+	if isTerminal(e.stderr) {
+		tables, records, err := stackSize(st)
+		if err != nil {
+			return err
+		}
+		if showProgress(true, tables, records) {
+			stop = startProgress(e.stderr, fmt.Sprintf("reftable compact: merging %d tables, %d records", tables, records))
+		}
+	}
 	if f.auto {
 		err = st.AutoCompact()
 	} else {
 		err = st.CompactAll(expiry)
 	}
+	stop()
 	if err != nil {
 		return err
 	}
@@ -98,4 +122,74 @@ func tableCount(st *stack.Stack) (int, error) {
 	}
 	defer s.Close()
 	return len(s.TableNames()), nil
+}
+
+// Stacks with at least progressTables tables or progressRecords records
+// get a progress line on a terminal.
+const (
+	progressTables  = 8
+	progressRecords = 100_000
+)
+
+// showProgress decides whether compact shows a progress line: only on a
+// terminal, and only for a large stack.
+func showProgress(tty bool, tables, records int) bool {
+	return tty && (tables >= progressTables || records >= progressRecords)
+}
+
+// stackSize returns the number of tables of st and of their records
+// (refs, logs and objects, deletions included), read from the block
+// headers.
+func stackSize(st *stack.Stack) (tables, records int, err error) {
+	s, err := st.Snapshot()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.Close()
+	for _, tbl := range s.Tables() {
+		tables++
+		for b, err := range tbl.Blocks() {
+			if err != nil {
+				return 0, 0, err
+			}
+			if b.Type != 'i' {
+				records += b.Records
+			}
+		}
+	}
+	return tables, records, nil
+}
+
+// startProgress shows msg with the time elapsed on one terminal line of
+// w, rewritten every second, until the returned function is called,
+// which erases the line.
+func startProgress(w io.Writer, msg string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		last := 0
+		show := func() {
+			line := fmt.Sprintf("%s, %s", msg, time.Since(start).Round(time.Second))
+			fprintf(w, "\r%-*s", last, line)
+			last = len(line)
+		}
+		show()
+		for {
+			select {
+			case <-tick.C:
+				show()
+			case <-done:
+				fprintf(w, "\r%*s\r", last, "")
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }

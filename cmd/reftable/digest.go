@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"iter"
 
@@ -11,12 +12,15 @@ import (
 
 var cmdDigest = &command{
 	Name:  "digest",
-	Usage: "[PATH]",
+	Usage: "[-json] [PATH]",
 	Short: "print one hash of every live ref, to compare stores",
 	Long: `Digest prints one SHA-256 of every live ref of the merged view and the
 number of refs:
 
 	sha256:<64 hex digits> <n> refs
+
+In a linked worktree the refs are those refs lists: the worktree's own
+HEAD and per-worktree refs with the shared refs of the main stack.
 
 Two stores with the same refs have the same digest, however their refs
 are spread over tables, compacted, block-sized or indexed, so it
@@ -32,33 +36,65 @@ where <type> is one byte, "1" (an object id), "2" (an object id and its
 peeled id) or "3" (a symbolic ref), and <value> is the object id as
 lowercase hex for "1", the object id, one space and the peeled id as
 lowercase hex for "2", and the target name for "3". Deleted refs are
-not in the stream; an empty store hashes the empty stream.`,
+not in the stream; an empty store hashes the empty stream.
+
+With -json it prints one JSON object:
+
+	{"digest":"sha256:<hex>","refs":<n>}
+
+digest is the same "sha256:" string as the text line, refs the number
+of live refs hashed.
+
+Examples:
+
+	reftable digest ~/src/project
+	reftable digest -json /tmp/project-refs`,
+	Flags: func(fs *flag.FlagSet) any {
+		return fs.Bool("json", false, "print JSON: digest, refs")
+	},
 	Run: runDigest,
 }
 
-func runDigest(e *env, _ any, args []string) error {
+// digestJSON is the JSON form of digest's output.
+type digestJSON struct {
+	Digest string `json:"digest"`
+	Refs   int    `json:"refs"`
+}
+
+func runDigest(e *env, flags any, args []string) error {
 	_, v, err := openArg(args)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	d, err := digestOf(v.Refs(nil))
+	sum, n, err := digestSum(v.Reader.Refs(nil))
 	if err != nil {
 		return err
 	}
-	fprintf(e.stdout, "%s\n", d)
-	return nil
+	p := &printer{w: e.stdout, json: *flags.(*bool)}
+	return p.record(digestLine(sum, n), digestJSON{Digest: sum, Refs: n})
 }
 
 // digestOf returns the digest line "sha256:<hex> <n> refs" of refs, in
 // name order, as the help of digest defines it. Deletions are skipped.
 func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
+	sum, n, err := digestSum(refs)
+	if err != nil {
+		return "", err
+	}
+	return digestLine(sum, n), nil
+}
+
+func digestLine(sum string, n int) string { return fmt.Sprintf("%s %d refs", sum, n) }
+
+// digestSum returns "sha256:<hex>" of refs and their number.
+func digestSum(refs iter.Seq2[reftable.RefRecord, error]) (string, int, error) {
 	h := sha256.New()
 	n := 0
 	var line []byte
 	for r, err := range refs {
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		line = append(line[:0], r.Name...)
 		line = append(line, 0)
@@ -81,7 +117,7 @@ func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
 		h.Write(line)
 		n++
 	}
-	return fmt.Sprintf("sha256:%s %d refs", hex.EncodeToString(h.Sum(nil)), n), nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // records iterates over refs.

@@ -40,7 +40,14 @@ With -race, 16 concurrent writers race on one scratch key for 10
 rounds: in every round exactly one create-only write and exactly one
 If-Match swap must win, and the object must hold the winner's bytes.
 
-Exit status 1 when a check fails.`,
+Exit status 1 when a check fails.
+
+Examples:
+
+	reftable doctor s3://refs/repo.git
+	reftable doctor -race s3://refs/repo.git
+
+with AWS_ENDPOINT_URL and the other variables set (see s3://).`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Bool("race", false, "add a 16-way race of conditional writes on one key")
 	},

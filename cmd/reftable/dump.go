@@ -21,7 +21,25 @@ record of each table, deletions included. Object index records are not
 printed (the library does not expose them); their blocks are.
 
 Text lines start with their kind: stack, table, footer, block, ref, log.
-JSON Lines carry the same as objects with a "kind" field.`,
+JSON Lines carry the same as objects with a "kind" field:
+
+	stack   tables, min_update_index, max_update_index (of the stack)
+	table   name, size (bytes), version (1 or 2), hash ("sha1" or
+	        "sha256"), block_size, min_update_index, max_update_index
+	footer  table, offset (of the footer), ref_index, obj, obj_id_len,
+	        obj_index, log, log_index (section offsets, 0 when absent),
+	        crc (CRC-32 of the footer, 8 hex digits)
+	block   table, offset, type ("r" ref, "g" log, "o" object,
+	        "i" index), len (the block's stated length), size (bytes
+	        on disk, with padding), records, restarts
+	ref     table, ref (an object as refs -json prints)
+	log     table, log (an object as logs -json prints)
+
+Examples:
+
+	reftable dump .git/reftable
+	reftable dump -records .git/reftable/0x000000000001-0x000000000003-1a2b3c4d.ref
+	reftable dump -json -records ~/src/project`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &dumpFlags{}
 		fs.BoolVar(&f.json, "json", false, "print JSON Lines")

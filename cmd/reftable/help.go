@@ -11,7 +11,13 @@ var cmdHelp = &command{
 	Usage: "[COMMAND]",
 	Short: "describe reftable or one of its commands",
 	Long: `Help prints the list of commands, or the description and flags of
-COMMAND. Every command also accepts -h.`,
+COMMAND. Every command also accepts -h.
+
+Examples:
+
+	reftable help
+	reftable help update
+	reftable update -h`,
 	Run: runHelp,
 }
 

@@ -13,9 +13,28 @@ var cmdLocks = &command{
 	Long: `Locks lists the lock files of the stack (tables.list.lock and the locks
 of tables being compacted), one a line, with the process id of the
 holder when recorded, whether that process is alive, gone or unknown,
-and the lock's age.`,
+and the lock's age:
+
+	lock <path> pid=<pid> holder=<alive|gone|unknown> age=<duration>
+
+with " host=<host>" added when the holder ran on another host (its
+liveness is then unknown). pid 0 means no holder is recorded (git
+writes empty locks).
+
+With -json each lock is one JSON object a line (JSON Lines):
+
+	{"kind":"lock","path":P,"age_seconds":A,"pid":N,"host":H,"liveness":L}
+
+path is the lock file; age_seconds its age; pid the holder's process
+id (0 unknown); host the holder's host name when recorded (else left
+out); liveness "alive", "gone" or "unknown".
+
+Examples:
+
+	reftable locks
+	reftable locks -json .git/reftable`,
 	Flags: func(fs *flag.FlagSet) any {
-		return fs.Bool("json", false, "print JSON Lines: kind, path, age_seconds, pid, liveness")
+		return fs.Bool("json", false, "print JSON Lines: kind, path, age_seconds, pid, host, liveness")
 	},
 	Run: func(e *env, flags any, args []string) error {
 		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})

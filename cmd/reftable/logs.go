@@ -17,7 +17,26 @@ newest first within a ref, one a line:
 	<refname> TAB <old> <new> <name> <<email>> <time> <zone> TAB <message>
 
 The zone is shown as git does (+0530, -0800) and the message without its
-trailing newline.`,
+trailing newline. A deletion record of a reflog (a tombstone) is shown
+as "<refname> TAB deleted (update index <n>)".
+
+With -json each entry is one JSON object a line (JSON Lines):
+
+	{"name":N,"update_index":U,"type":T,"old":O,"new":W,"committer":C,
+	 "email":E,"time":S,"zone":Z,"message":M}
+
+name is the ref name; update_index orders the entries of one ref;
+type is "update" or "deletion" (a tombstone, which has only name,
+update_index, type and an empty message); old and new are the ids
+before and after as lowercase hex; committer and email the identity;
+time unix seconds; zone as in the text ("+0530"); message without its
+trailing newline.
+
+Examples:
+
+	reftable logs
+	reftable logs -ref refs/heads/main .git/reftable
+	reftable logs -json -ref HEAD ~/src/project`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &logsFlags{}
 		fs.BoolVar(&f.json, "json", false, "print JSON Lines: name, update_index, type, old, new, committer, email, time, zone, message")

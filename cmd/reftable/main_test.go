@@ -163,16 +163,24 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// TestHelpEveryCommand checks that every command has a description and
-// answers -h with it.
+// TestHelpEveryCommand checks that every command has a description with
+// examples, answers -h with it as help does, and compares it with
+// testdata/usage/help-<command>.golden.
 func TestHelpEveryCommand(t *testing.T) {
 	for _, c := range commands {
 		if c.Short == "" || c.Long == "" || c.Usage == "" && c.Name != "help" {
 			t.Errorf("command %s lacks Short, Long or Usage", c.Name)
 		}
+		if !strings.Contains(c.Long, "\nExamples:\n\n\treftable "+c.Name) && !strings.Contains(c.Long, "\nExamples:\n\n\t$ ") {
+			t.Errorf("command %s: Long has no Examples section starting with an example", c.Name)
+		}
 		r := runTool(t, "", c.Name, "-h")
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: reftable "+c.Name) {
 			t.Errorf("reftable %s -h: %v", c.Name, r)
 		}
+		if h := runTool(t, "", "help", c.Name); h.String() != r.String() {
+			t.Errorf("reftable help %s differs from -h:\n%v\n%v", c.Name, h, r)
+		}
+		checkGolden(t, filepath.Join("usage", "help-"+c.Name), r.String())
 	}
 }

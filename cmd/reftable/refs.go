@@ -20,7 +20,22 @@ sorted bytewise, one a line:
 	<refname> ref: <target>         (symbolic ref)
 
 With PREFIX only refs whose names start with it. A single argument that
-starts with "refs/" and names no file is taken as PREFIX.`,
+starts with "refs/" and names no file is taken as PREFIX.
+
+With -json each ref is one JSON object a line (JSON Lines):
+
+	{"name":N,"type":T,"oid":O,"peeled":P,"target":R,"update_index":U}
+
+name is the ref name; type is "oid", "peeled" (an annotated tag: oid
+and its peeled id) or "symref" (target is the name it points at);
+oid, peeled and target are left out when they do not apply, ids are
+lowercase hex; update_index is the update index of the record.
+
+Examples:
+
+	reftable refs
+	reftable refs .git/reftable refs/tags/
+	reftable refs -json ~/src/project refs/heads/`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Bool("json", false, "print JSON Lines: name, type, oid, peeled, target, update_index")
 	},

@@ -30,7 +30,12 @@ OUT, synced and renamed to OUT. Rewrite prints one line:
 
 	refs=<n> logs=<n> size=<bytes>
 
-Rewriting never changes a stack: put OUT in a stack only by hand.`,
+Rewriting never changes a stack: put OUT in a stack only by hand.
+
+Examples:
+
+	reftable rewrite -block-size 65536 big.ref big-64k.ref
+	reftable rewrite -no-obj-index -unpadded in.ref small.ref`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &rewriteFlags{}
 		fs.IntVar(&f.blockSize, "block-size", 0, "block size in bytes (default: IN's)")

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/refstore/refstore/stack"
@@ -15,7 +16,22 @@ var cmdStats = &command{
 	Long: `Stats prints one line per table (size, ref, log and object records,
 deletions included, and bytes per ref), a total line, what geometric
 auto-compaction (factor 2, as git) would merge next, and the lock files
-present in the stack directory.`,
+present in the stack directory.
+
+With -json each line is one JSON object (JSON Lines) with a "kind":
+
+	table       name, tables (1), size (bytes), refs, logs, objs
+	            (records, deletions included), bytes_per_ref
+	total       the same summed over the stack (no name)
+	compaction  needed (whether auto-compaction would merge), start
+	            and end (the tables start..end-1 it would merge, the
+	            oldest is 0), tables (their names)
+	lock        as locks -json prints
+
+Examples:
+
+	reftable stats
+	reftable stats -json .git/reftable`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Bool("json", false, "print JSON Lines")
 	},
@@ -46,6 +62,7 @@ type lockJSON struct {
 	Path     string  `json:"path"`
 	AgeSecs  float64 `json:"age_seconds"`
 	PID      int     `json:"pid"`
+	Host     string  `json:"host,omitempty"`
 	Liveness string  `json:"liveness"`
 }
 
@@ -132,9 +149,13 @@ func perRef(size int64, refs int) float64 {
 }
 
 func lockText(l stack.LockInfo) string {
-	return fmt.Sprintf("lock %s pid=%d holder=%s age=%s", l.Path, l.PID, l.Liveness, l.Age.Round(1e9))
+	s := fmt.Sprintf("lock %s pid=%d holder=%s age=%s", l.Path, l.PID, l.Liveness, l.Age.Round(1e9))
+	if host, _ := os.Hostname(); l.Host != "" && l.Host != host {
+		s += " host=" + l.Host
+	}
+	return s
 }
 
 func toLockJSON(l stack.LockInfo) lockJSON {
-	return lockJSON{Kind: "lock", Path: l.Path, AgeSecs: l.Age.Seconds(), PID: l.PID, Liveness: l.Liveness.String()}
+	return lockJSON{Kind: "lock", Path: l.Path, AgeSecs: l.Age.Seconds(), PID: l.PID, Host: l.Host, Liveness: l.Liveness.String()}
 }

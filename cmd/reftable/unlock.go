@@ -13,7 +13,13 @@ var cmdUnlock = &command{
 	Long: `Unlock -stale removes each lock file of the stack whose recorded holder
 process no longer exists (or whose process id was reused since), and
 keeps the others, saying why. It assumes the locks were taken on this
-host. Exit status 1 if a lock was kept.`,
+host. Exit status 1 if a lock was kept. It prints "removed <path>" for
+each lock removed.
+
+Examples:
+
+	reftable unlock -stale .git/reftable
+	reftable unlock -stale    # the repository of the current directory`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Bool("stale", false, "remove locks of processes that are gone (required)")
 	},

@@ -17,7 +17,7 @@ import (
 
 var cmdVerify = &command{
 	Name:  "verify",
-	Usage: "[-v] [PATH]",
+	Usage: "[-v] [-json] [PATH]",
 	Short: "check a stack or table for corruption and inconsistencies",
 	Long: `Verify checks a stack, or a single table file, and prints each problem
 it finds, one a line:
@@ -46,16 +46,60 @@ nothing when all is well (with -v one summary line). It checks:
     writer that crashed or still running.
 
 Verify only reads: it takes no lock, so a writer working at the same
-time can make it report its lock or temporary file.`,
+time can make it report its lock or temporary file.
+
+With -json each finding is one JSON object a line (JSON Lines):
+
+	{"kind":"finding","file":F,"offset":N,"severity":S,"problem":P}
+
+file is the table, tables.list or other file of the stack directory the
+finding is about; offset is the byte offset in it, or null when unknown;
+severity is "error" or "warning"; problem is the text of the finding.
+With -v a last line sums up when nothing but warnings was found:
+
+	{"kind":"summary","tables":N,"refs":N,"logs":N,"warnings":N}
+
+tables, refs and logs count what was read, warnings the warnings printed.
+
+Examples:
+
+	reftable verify -v .git/reftable
+	reftable verify -json ~/src/project`,
 	Flags: func(fs *flag.FlagSet) any {
-		return fs.Bool("v", false, "print a summary line when nothing is wrong")
+		f := &verifyFlags{}
+		fs.BoolVar(&f.verbose, "v", false, "print a summary line when nothing is wrong")
+		fs.BoolVar(&f.json, "json", false, "print JSON Lines: kind, file, offset, severity, problem")
+		return f
 	},
 	Run: runVerify,
 }
 
+type verifyFlags struct {
+	verbose, json bool
+}
+
+// findingJSON is the JSON form of one finding.
+type findingJSON struct {
+	Kind     string `json:"kind"` // "finding"
+	File     string `json:"file"`
+	Offset   *int64 `json:"offset"` // null when unknown
+	Severity string `json:"severity"`
+	Problem  string `json:"problem"`
+}
+
+// verifySummaryJSON is the JSON form of -v's summary line.
+type verifySummaryJSON struct {
+	Kind     string `json:"kind"` // "summary"
+	Tables   int    `json:"tables"`
+	Refs     int    `json:"refs"`
+	Logs     int    `json:"logs"`
+	Warnings int    `json:"warnings"`
+}
+
 // A verifier collects the findings of one verify run.
 type verifier struct {
-	e        *env
+	p        *printer
+	err      error // the first error printing
 	errors   int
 	warnings int
 	tables   int
@@ -67,16 +111,26 @@ type verifier struct {
 func (v *verifier) report(file string, offset int64, format string, args ...any) {
 	v.errors++
 	msg := fmt.Sprintf(format, args...)
+	j := findingJSON{Kind: "finding", File: file, Severity: "error", Problem: msg}
+	text := file + ": " + msg
 	if offset >= 0 {
-		fprintf(v.e.stdout, "%s: offset %d: %s\n", file, offset, msg)
-	} else {
-		fprintf(v.e.stdout, "%s: %s\n", file, msg)
+		j.Offset = &offset
+		text = fmt.Sprintf("%s: offset %d: %s", file, offset, msg)
 	}
+	v.print(text, j)
 }
 
 func (v *verifier) warn(file, format string, args ...any) {
 	v.warnings++
-	fprintf(v.e.stdout, "%s: warning: %s\n", file, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	v.print(file+": warning: "+msg, findingJSON{Kind: "finding", File: file, Severity: "warning", Problem: msg})
+}
+
+// print prints one line, keeping the first error.
+func (v *verifier) print(text string, j any) {
+	if err := v.p.record(text, j); err != nil && v.err == nil {
+		v.err = err
+	}
 }
 
 // reportErr reports err about file, with the offset of a *CorruptError
@@ -96,24 +150,28 @@ func (v *verifier) reportErr(file string, err error) {
 }
 
 func runVerify(e *env, flags any, args []string) error {
-	verbose := *flags.(*bool)
+	f := flags.(*verifyFlags)
 	t, err := resolveArg(args)
 	if err != nil {
 		return err
 	}
-	v := &verifier{e: e}
+	v := &verifier{p: &printer{w: e.stdout, json: f.json}}
 	if t.File != "" {
 		v.verifyFile(t.File, filepath.Base(t.File), false)
 	} else if err := v.verifyStack(t.Dir); err != nil {
 		return err
 	}
+	if v.err != nil {
+		return v.err
+	}
 	if v.errors > 0 {
 		return errSilent
 	}
-	if verbose {
-		fprintf(e.stdout, "ok: %d tables, %d refs, %d logs, %d warnings\n", v.tables, v.refs, v.logs, v.warnings)
+	if f.verbose {
+		v.print(fmt.Sprintf("ok: %d tables, %d refs, %d logs, %d warnings", v.tables, v.refs, v.logs, v.warnings),
+			verifySummaryJSON{Kind: "summary", Tables: v.tables, Refs: v.refs, Logs: v.logs, Warnings: v.warnings})
 	}
-	return nil
+	return v.err
 }
 
 // verifyStack checks the stack in dir.

@@ -18,7 +18,6 @@ func TestVerifyFixtures(t *testing.T) {
 			if out := mustRun(t, "", "verify", dir); out != "" {
 				t.Errorf("verify %s: %s", dir, out)
 			}
-			checkGolden(t, filepath.Join("verify", "clean-"+name), runTool(t, "", "verify", "-v", dir).String())
 			repo := makeRepo(t, name, strings.TrimSpace(readFile(t, filepath.Join(fixtures, name, "object-format.txt"))))
 			if out := mustRun(t, "", "verify", repo); out != "" {
 				t.Errorf("verify %s: %s", repo, out)
@@ -104,6 +103,9 @@ func TestVerifyDamage(t *testing.T) {
 				t.Errorf("verify exit %d, want 1 with findings", r.code)
 			}
 			checkGolden(t, filepath.Join("verify", tc.name), r.String())
+			r = runTool(t, "", "verify", "-json", dir)
+			checkJSONLines(t, r.stdout)
+			checkGolden(t, filepath.Join("verify", tc.name+"-json"), r.String())
 		})
 	}
 }

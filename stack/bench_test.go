@@ -71,7 +71,6 @@ func BenchmarkReloadAfterAppend(b *testing.B) {
 	defer writer.Close()
 	b.ReportAllocs()
 	i := 0
-	cpu := cpuTime()
 	for b.Loop() {
 		b.StopTimer()
 		if err := writer.Add(func(w *reftable.Writer) error {
@@ -91,7 +90,6 @@ func BenchmarkReloadAfterAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
 }
 
 // BenchmarkCommitLargeStack commits one ref on a stack whose base table

@@ -96,7 +96,7 @@ func reportPer(b *testing.B, cpu int64, n int, unit string) {
 func openBenchTable(b *testing.B, n int) (*Table, []RefRecord) {
 	refs := benchRefs(n, SHA1)
 	data := writeBenchTable(b, refs, WriterOptions{})
-	t, err := NewTable(bytes.NewReader(data), int64(len(data)), "bench")
+	t, err := NewTableBytes(data, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,16 +105,37 @@ func openBenchTable(b *testing.B, n int) (*Table, []RefRecord) {
 
 func BenchmarkLookup(b *testing.B) {
 	t, refs := openBenchTable(b, benchN(b))
-	b.ReportAllocs()
-	i := 0
-	cpu := cpuTime()
-	for b.Loop() {
-		if _, err := t.Ref(refs[i%len(refs)].Name); err != nil {
-			b.Fatal(err)
+	benchLookups(b, refs, t.LookupRef, t.Ref)
+}
+
+// benchLookups measures lookups of refs in a random order, into one
+// reused record (LookupRef) and as copies (Ref).
+func benchLookups(b *testing.B, refs []RefRecord, lookup func([]byte, *RefRecord) (bool, error), ref func([]byte) (RefRecord, error)) {
+	b.Run("api=LookupRef", func(b *testing.B) {
+		b.ReportAllocs()
+		var r RefRecord
+		i := 0
+		cpu := cpuTime()
+		for b.Loop() {
+			if found, err := lookup(refs[i%len(refs)].Name, &r); err != nil || !found {
+				b.Fatal(found, err)
+			}
+			i += 7919
 		}
-		i += 7919
-	}
-	reportPer(b, cpu, 1, "lookup")
+		reportPer(b, cpu, 1, "lookup")
+	})
+	b.Run("api=Ref", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		cpu := cpuTime()
+		for b.Loop() {
+			if _, err := ref(refs[i%len(refs)].Name); err != nil {
+				b.Fatal(err)
+			}
+			i += 7919
+		}
+		reportPer(b, cpu, 1, "lookup")
+	})
 }
 
 func BenchmarkIterate(b *testing.B) {
@@ -148,7 +169,7 @@ func openMergedBench(b *testing.B, n int) (*Merged, []RefRecord) {
 			part = append(part, refs[i])
 		}
 		data := writeBenchTable(b, part, WriterOptions{})
-		t, err := NewTable(bytes.NewReader(data), int64(len(data)), fmt.Sprintf("bench-%d", j))
+		t, err := NewTableBytes(data, fmt.Sprintf("bench-%d", j))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -185,16 +206,7 @@ func BenchmarkMergedIterate(b *testing.B) {
 // BenchmarkMergedLookup looks up one ref in a merged view of 10 tables.
 func BenchmarkMergedLookup(b *testing.B) {
 	m, refs := openMergedBench(b, benchN(b))
-	b.ReportAllocs()
-	i := 0
-	cpu := cpuTime()
-	for b.Loop() {
-		if _, err := m.Ref(refs[i%len(refs)].Name); err != nil {
-			b.Fatal(err)
-		}
-		i += 7919
-	}
-	reportPer(b, cpu, 1, "lookup")
+	benchLookups(b, refs, m.LookupRef, m.Ref)
 }
 
 // benchLogs returns n log records, one per ref refs/heads/branch-%07d,
@@ -253,7 +265,7 @@ func BenchmarkReadLogs(b *testing.B) {
 	logs := benchLogs(benchN(b) / 10)
 	var buf bytes.Buffer
 	writeLogs(b, &buf, logs)
-	t, err := NewTable(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "logs")
+	t, err := NewTableBytes(buf.Bytes(), "logs")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -209,28 +209,41 @@ func (m *Merged) Refs(prefix []byte) iter.Seq2[RefRecord, error] {
 // Ref returns the ref named name, or an error matching ErrNotFound. The
 // record is a copy owned by the caller.
 func (m *Merged) Ref(name []byte) (RefRecord, error) {
+	var r RefRecord
+	found, err := m.LookupRef(name, &r)
+	if err == nil && !found {
+		err = notFound(name)
+	}
+	if err != nil {
+		return RefRecord{}, err
+	}
+	return r, nil
+}
+
+// LookupRef looks up the ref named name and copies it into dst, reusing
+// the memory of dst's slices: a caller that passes the same dst to every
+// lookup allocates nothing. Fields the record does not hold are set to
+// empty slices. It reports whether the ref exists (a deletion counts only
+// when the view shows deletions); dst is unchanged when it does not.
+func (m *Merged) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 	for i := len(m.tables) - 1; i >= 0; i-- {
 		it := newTableIter(m.tables[i], blockTypeRef)
 		it.seek(name)
 		found := it.next() && bytes.Equal(it.key, name)
 		err := it.err
-		var r RefRecord
-		if found {
-			r = it.ref.Clone()
+		visible := found && (m.show || it.ref.Type != RefDeletion)
+		if visible {
+			it.ref.copyTo(dst)
 		}
 		it.release()
-		if err != nil {
-			return RefRecord{}, err
+		if err != nil || visible {
+			return visible, err
 		}
-		if !found {
-			continue
+		if found {
+			break // deleted
 		}
-		if r.Type == RefDeletion && !m.show {
-			break
-		}
-		return r, nil
 	}
-	return RefRecord{}, fmt.Errorf("ref %q: %w", name, ErrNotFound)
+	return false, nil
 }
 
 // Logs returns the log records of refs whose names start with prefix, by

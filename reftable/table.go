@@ -15,6 +15,7 @@ import (
 // obtained from it are independent of each other.
 type Table struct {
 	src        io.ReaderAt
+	mem        []byte // the table's bytes, for a table in memory
 	name       string
 	size       int64 // file size
 	dataEnd    int64 // offset of the footer
@@ -34,6 +35,8 @@ type Table struct {
 	logIndex  int64
 	hasLogs   bool
 	header    [headerSizeV2]byte
+
+	index indexCache
 }
 
 // NewTable opens the table held by src, size bytes long. The name is used
@@ -41,6 +44,18 @@ type Table struct {
 // CRC-32) and reads the type of the first block.
 func NewTable(src io.ReaderAt, size int64, name string) (*Table, error) {
 	t := &Table{src: src, name: name, size: size}
+	if err := t.readHeaderFooter(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// NewTableBytes opens the table whose bytes are data, like NewTable. The
+// table reads its blocks in place, without copying them: data must not
+// change while the table is in use. This is the way to read a table held
+// in memory or mapped into memory.
+func NewTableBytes(data []byte, name string) (*Table, error) {
+	t := &Table{src: bytes.NewReader(data), mem: data, name: name, size: int64(len(data))}
 	if err := t.readHeaderFooter(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package reftable
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"iter"
 )
 
@@ -18,8 +19,35 @@ func (t *Table) view() *Merged {
 func (t *Table) Refs(prefix []byte) iter.Seq2[RefRecord, error] { return t.view().Refs(prefix) }
 
 // Ref returns the table's record for name (possibly a deletion), or an
-// error matching ErrNotFound.
-func (t *Table) Ref(name []byte) (RefRecord, error) { return t.view().Ref(name) }
+// error matching ErrNotFound. The record is a copy owned by the caller.
+func (t *Table) Ref(name []byte) (RefRecord, error) {
+	var r RefRecord
+	found, err := t.LookupRef(name, &r)
+	if err == nil && !found {
+		err = notFound(name)
+	}
+	if err != nil {
+		return RefRecord{}, err
+	}
+	return r, nil
+}
+
+// LookupRef looks up the table's record for name (possibly a deletion)
+// and copies it into dst, reusing the memory of dst's slices: a caller
+// that passes the same dst to every lookup allocates nothing. Fields the
+// record does not hold are set to empty slices. It reports whether the
+// table has a record for name; dst is unchanged when it has none.
+func (t *Table) LookupRef(name []byte, dst *RefRecord) (bool, error) {
+	it := newTableIter(t, blockTypeRef)
+	it.seek(name)
+	found := it.next() && bytes.Equal(it.key, name)
+	err := it.err
+	if found {
+		it.ref.copyTo(dst)
+	}
+	it.release()
+	return found, err
+}
 
 // Logs returns the table's log records, deletions included, of refs whose
 // names start with prefix.
@@ -101,3 +129,5 @@ func (t *Table) scanRefsFor(id []byte, yield func(RefRecord, error) bool) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+func notFound(name []byte) error { return fmt.Errorf("ref %q: %w", name, ErrNotFound) }

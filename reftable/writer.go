@@ -95,6 +95,7 @@ type Writer struct {
 	lastKey []byte
 	scratch []byte
 	keybuf  []byte
+	msgbuf  []byte // the normalised message of the log being added
 
 	index []indexEntry // index records for the blocks of the current level
 
@@ -299,7 +300,8 @@ func (w *Writer) checkLog(l *LogRecord) ([]byte, error) {
 	if bytes.IndexByte(msg, '\n') >= 0 {
 		return nil, fmt.Errorf("reftable: log message of %q has several lines: %w", l.RefName, ErrLogMessage)
 	}
-	return append(msg[:len(msg):len(msg)], '\n'), nil
+	w.msgbuf = append(append(w.msgbuf[:0], msg...), '\n')
+	return w.msgbuf, nil
 }
 
 // addRecord adds a record to the current section, flushing the block when

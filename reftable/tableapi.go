@@ -16,7 +16,25 @@ func (t *Table) view() *Merged {
 // Refs returns the table's ref records, deletions included, whose names
 // start with prefix, in name order. Each record is valid until the next
 // iteration step.
-func (t *Table) Refs(prefix []byte) iter.Seq2[RefRecord, error] { return t.view().Refs(prefix) }
+func (t *Table) Refs(prefix []byte) iter.Seq2[RefRecord, error] {
+	return func(yield func(RefRecord, error) bool) { t.refs(prefix, yield) }
+}
+
+// refs runs one table's cursor directly: no merging, and nothing
+// allocated beyond the pooled iterator.
+func (t *Table) refs(prefix []byte, yield func(RefRecord, error) bool) {
+	it := newTableIter(t, blockTypeRef)
+	defer it.release()
+	it.seek(prefix)
+	for it.next() {
+		if !bytes.HasPrefix(it.ref.Name, prefix) || !yield(it.ref, nil) {
+			return
+		}
+	}
+	if it.err != nil {
+		yield(RefRecord{}, it.err)
+	}
+}
 
 // Ref returns the table's record for name (possibly a deletion), or an
 // error matching ErrNotFound. The record is a copy owned by the caller.

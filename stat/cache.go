@@ -97,14 +97,31 @@ func (c *Cache) Changed() (bool, error) {
 		}
 		return !c.exists || len(data) != c.size || xxhash.Sum64(data) != c.sum, nil
 	}
-	fi, err := c.fsys.Stat(c.path)
+	id, err := c.stat()
 	if errors.Is(err, fs.ErrNotExist) {
 		return c.exists, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return !c.exists || !SameFile(Of(fi), c.id), nil
+	return !c.exists || !SameFile(id, c.id), nil
+}
+
+// stat returns the identity of the file the path names now, without
+// allocating where the file system implements vfs.IDStater.
+func (c *Cache) stat() (Identity, error) {
+	fid, err := vfs.StatID(c.fsys, c.path)
+	if err == nil {
+		return Identity(fid), nil
+	}
+	if !errors.Is(err, errors.ErrUnsupported) {
+		return Identity{}, err
+	}
+	fi, err := c.fsys.Stat(c.path)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Of(fi), nil
 }
 
 func (c *Cache) read() ([]byte, error) {

@@ -166,3 +166,31 @@ type heldReader struct{ *Cache }
 
 func (h *heldReader) load(t *testing.T)         { load(t, h.Cache) }
 func (h *heldReader) changed(t *testing.T) bool { return changed(t, h.Cache) }
+
+// TestChangedAllocs: checking an unchanged file in identity mode costs
+// one stat and no allocation where the OS file system stats natively.
+func TestChangedAllocs(t *testing.T) {
+	if _, ok := vfs.OS.(vfs.IDStater); !ok {
+		t.Skip("no native StatID here")
+	}
+	path := filepath.Join(t.TempDir(), "tables.list")
+	if err := os.WriteFile(path, []byte("a.ref\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	c := NewCache(vfs.OS, path, Options{})
+	defer c.Close()
+	if _, _, err := c.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Identity().Ino == 0 {
+		t.Skip("no inode numbers on this file system")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if changed, err := c.Changed(); err != nil || changed {
+			t.Fatalf("Changed = %v, %v on an unchanged file", changed, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Changed allocates %v times, want 0", allocs)
+	}
+}

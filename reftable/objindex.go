@@ -10,7 +10,7 @@ import (
 
 // objChunk is how many object ids one chunk of an objIDs holds. Chunks of
 // fixed size grow the collection without copying it, so that a writer of
-// a large table never holds a doubled array of ids, or its garbage.
+// a large table never holds a doubled array of ids, or much garbage.
 const objChunk = 1 << 14
 
 // objIDs collects the object ids named by a table's refs with the ref
@@ -32,8 +32,14 @@ func (o *objIDs) add(id []byte, off uint64) {
 	}
 	c := o.n / objChunk
 	if c == len(o.ids) {
-		o.ids = append(o.ids, make([]byte, 0, objChunk*o.hashSize))
-		o.blks = append(o.blks, make([]uint32, 0, objChunk))
+		// The first chunk grows as needed (a small table allocates
+		// little); later ones are allocated whole.
+		n := objChunk
+		if c == 0 {
+			n = 16
+		}
+		o.ids = append(o.ids, make([]byte, 0, n*o.hashSize))
+		o.blks = append(o.blks, make([]uint32, 0, n))
 	}
 	o.ids[c] = append(o.ids[c], id...)
 	o.blks[c] = append(o.blks[c], uint32(len(o.offsets)-1))

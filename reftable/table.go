@@ -10,7 +10,7 @@ import (
 )
 
 // Table is one reftable file opened for reading. It reads blocks on demand
-// through its io.ReaderAt and never loads the whole file. A Table is safe
+// through its io.ReaderAt and loads the whole file only when it is small. A Table is safe
 // for concurrent use if its io.ReaderAt is (as *os.File is); iterators
 // obtained from it are independent of each other.
 type Table struct {
@@ -42,8 +42,20 @@ type Table struct {
 // NewTable opens the table held by src, size bytes long. The name is used
 // in errors only. It validates the header and the footer (including its
 // CRC-32) and reads the type of the first block.
+//
+// A table of at most smallTable bytes is read whole, with one read, and
+// served from memory: the tables a stack adds one commit at a time are
+// that small, and reading their header, footer and blocks separately
+// would cost a system call each.
 func NewTable(src io.ReaderAt, size int64, name string) (*Table, error) {
 	t := &Table{src: src, name: name, size: size}
+	if size > 0 && size <= smallTable {
+		buf := make([]byte, size)
+		if err := t.readAt(buf, 0); err != nil {
+			return nil, err
+		}
+		t.mem, t.src = buf, bytes.NewReader(buf)
+	}
 	if err := t.readHeaderFooter(); err != nil {
 		return nil, err
 	}
@@ -66,7 +78,17 @@ func (t *Table) corrupt(off int64, format string, args ...any) error {
 	return &CorruptError{Table: t.name, Offset: off, Reason: fmt.Sprintf(format, args...), Err: ErrFormat}
 }
 
+// smallTable is the size up to which NewTable reads a table whole.
+const smallTable = 16 << 10
+
 func (t *Table) readAt(buf []byte, off int64) error {
+	if t.mem != nil {
+		if off < 0 || int64(len(buf)) > int64(len(t.mem))-off {
+			return t.corrupt(off, "table truncated")
+		}
+		copy(buf, t.mem[off:])
+		return nil
+	}
 	if _, err := t.src.ReadAt(buf, off); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return t.corrupt(off, "table truncated")

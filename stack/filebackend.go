@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refstore/refstore/stat"
@@ -25,6 +27,7 @@ type dirBackend struct {
 	perm  fs.FileMode
 	sync  bool
 	cache *stat.Cache
+	names []string // the list the cache holds, as ReadList returned it
 }
 
 func newDirBackend(dir string, o Options) *dirBackend {
@@ -52,8 +55,10 @@ func (b *dirBackend) ReadList() ([]string, error) {
 	}
 	names, err := parseList(data)
 	if err != nil {
+		b.names = nil
 		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
 	}
+	b.names = names
 	return names, nil
 }
 
@@ -85,12 +90,24 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 		return nil, err
 	}
 	writeHolder(l.f)
-	names, err := b.readListUncached()
+	names, err := b.lockedList()
 	if err != nil {
 		l.release()
 		return nil, err
 	}
 	return &dirCommit{b: b, lock: l, names: names}, nil
+}
+
+// lockedList returns the list under the lock: the one the reader cache
+// holds if the cache says the file is still that one (a stat), else
+// the file read anew.
+func (b *dirBackend) lockedList() ([]string, error) {
+	if b.names != nil {
+		if changed, err := b.cache.Changed(); err == nil && !changed {
+			return slices.Clone(b.names), nil
+		}
+	}
+	return b.readListUncached()
 }
 
 // readListUncached reads tables.list without touching the reader cache.
@@ -198,7 +215,12 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 		return "", err
 	}
 	name, err := func() (string, error) {
-		bw := bufio.NewWriterSize(f, 64<<10)
+		bw := tableWriters.Get().(*bufio.Writer)
+		bw.Reset(f)
+		defer func() {
+			bw.Reset(nil)
+			tableWriters.Put(bw)
+		}()
 		min, max, keep, err := write(bw)
 		if err != nil || !keep {
 			return "", err
@@ -245,6 +267,9 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 	}
 	return name, nil
 }
+
+// tableWriters pools the buffers tables are written through.
+var tableWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 func (b *dirBackend) LockTables(names []string) (int, func(), error) {
 	var locks []*lockFile

@@ -103,7 +103,11 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 // the file read anew.
 func (b *dirBackend) lockedList() ([]string, error) {
 	if b.names != nil {
-		if changed, err := b.cache.Changed(); err == nil && !changed {
+		changed, err := b.cache.Changed()
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
 			return slices.Clone(b.names), nil
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type dirBackend struct {
 	sync  bool
 	cache *stat.Cache
 	names []string // the list the cache holds, as ReadList returned it
+	// adopted is set when Publish handed the list it wrote to the cache:
+	// the stack has not loaded it yet, and ReadList need not read it.
+	adopted bool
 }
 
 func newDirBackend(dir string, o Options) *dirBackend {
@@ -49,6 +53,12 @@ func newDirBackend(dir string, o Options) *dirBackend {
 func (b *dirBackend) path(name string) string { return filepath.Join(b.dir, name) }
 
 func (b *dirBackend) ReadList() ([]string, error) {
+	if b.adopted {
+		b.adopted = false
+		if changed, err := b.cache.Changed(); err == nil && !changed {
+			return slices.Clone(b.names), nil
+		}
+	}
 	data, _, err := b.cache.Load()
 	if err != nil {
 		return nil, err
@@ -62,7 +72,12 @@ func (b *dirBackend) ReadList() ([]string, error) {
 	return names, nil
 }
 
-func (b *dirBackend) ListChanged() (bool, error) { return b.cache.Changed() }
+func (b *dirBackend) ListChanged() (bool, error) {
+	if b.adopted {
+		return true, nil
+	}
+	return b.cache.Changed()
+}
 
 type osTable struct {
 	vfs.File
@@ -150,13 +165,17 @@ func (c *dirCommit) Publish(names []string) error {
 	}
 	b, l := c.b, c.lock
 	list := b.path("tables.list")
+	// Elsewhere the published file stays open and goes to the reader
+	// cache, which then need not read back what was just written.
+	keepOpen := runtime.GOOS != "windows"
+	data := formatList(names)
 	err := func() error {
 		// Replace the holder record by the list (the file is in append
 		// mode, so writing starts at the new end).
 		if err := l.f.Truncate(0); err != nil {
 			return err
 		}
-		if _, err := l.f.Write(formatList(names)); err != nil {
+		if _, err := l.f.Write(data); err != nil {
 			return err
 		}
 		if b.sync {
@@ -164,11 +183,13 @@ func (c *dirCommit) Publish(names []string) error {
 				return err
 			}
 		}
-		// Close before renaming: Windows cannot rename an open file.
-		if err := l.f.Close(); err != nil {
-			return err
+		if !keepOpen {
+			// Close before renaming: Windows cannot rename an open file.
+			if err := l.f.Close(); err != nil {
+				return err
+			}
+			l.f = nil
 		}
-		l.f = nil
 		return l.check(false)
 	}()
 	if err != nil {
@@ -176,6 +197,7 @@ func (c *dirCommit) Publish(names []string) error {
 		return fmt.Errorf("publish %s: %w", list, err)
 	}
 	if err := b.fsys.Rename(l.path, list); err != nil {
+		l.closeFile()
 		// A rename can fail after it happened (a lost reply on NFS):
 		// tables.list names our file if and only if it did.
 		if fi, serr := b.fsys.Stat(list); serr == nil {
@@ -188,6 +210,11 @@ func (c *dirCommit) Publish(names []string) error {
 		return fmt.Errorf("publish %s: %w", list, err)
 	}
 	c.done, l.released = true, true
+	if l.f != nil {
+		b.cache.Adopt(l.f, l.id, data)
+		l.f = nil
+		b.names, b.adopted = slices.Clone(names), true
+	}
 	if b.sync {
 		if err := b.fsys.SyncDir(b.dir); err != nil {
 			return &CommittedError{Err: fmt.Errorf("publish %s: %w", list, err)}

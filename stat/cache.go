@@ -64,6 +64,18 @@ func (c *Cache) Load() (data []byte, exists bool, err error) {
 	return data, true, nil
 }
 
+// Adopt remembers f, whose contents are data and whose device and inode
+// are those of id, as the version last loaded, as if Load had read it: a
+// writer that has just renamed the file it wrote into place hands it over
+// instead of reading it back. The Cache takes ownership of f and keeps it
+// open until the next Load or Close, in content mode too (so that the
+// file operations do not depend on the mode).
+func (c *Cache) Adopt(f vfs.File, id Identity, data []byte) {
+	id.Size = int64(len(data))
+	c.set(nil, id, data, true)
+	c.held = f
+}
+
 // set replaces the remembered version, closing the previously held file.
 func (c *Cache) set(f vfs.File, id Identity, data []byte, exists bool) {
 	if c.held != nil {

@@ -73,7 +73,7 @@ func TestLookupRefAllocs(t *testing.T) {
 			t.Fatalf("merged LookupRef(%s) = %v, %v", name, found, err)
 		}
 	})
-	if allocs != 0 {
+	if allocs != 0 && !raceEnabled {
 		t.Errorf("LookupRef allocates %v times a run, want 0", allocs)
 	}
 	a, err := m.Ref(refs[0].Name)

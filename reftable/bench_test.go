@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
+	"runtime/metrics"
 	"testing"
+	"time"
 )
 
 // benchRefs returns n refs named refs/heads/branch-%07d with random ids,
@@ -59,6 +62,7 @@ func BenchmarkWriteRefs(b *testing.B) {
 			refs := benchRefs(benchN(b), SHA1)
 			b.ReportAllocs()
 			var size int64
+			cpu := cpuTime()
 			for b.Loop() {
 				w, err := NewWriter(io.Discard, WriterOptions{SkipIndexObjects: skip, MinUpdateIndex: 1, MaxUpdateIndex: 1})
 				if err != nil {
@@ -74,16 +78,25 @@ func BenchmarkWriteRefs(b *testing.B) {
 				}
 				size = w.Stats().Size
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(refs)), "ns/ref")
+			reportPer(b, cpu, len(refs), "ref")
 			b.ReportMetric(float64(size)/float64(len(refs)), "B/ref")
 		})
+	}
+}
+
+// reportPer reports wall and CPU time per item of a benchmark that handles
+// n items an iteration; cpu is cpuTime() before the loop.
+func reportPer(b *testing.B, cpu int64, n int, unit string) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/"+unit)
+	if c := cpuTime(); c > 0 {
+		b.ReportMetric(float64(c-cpu)/float64(b.N*n), "cpu-ns/"+unit)
 	}
 }
 
 func openBenchTable(b *testing.B, n int) (*Table, []RefRecord) {
 	refs := benchRefs(n, SHA1)
 	data := writeBenchTable(b, refs, WriterOptions{})
-	t, err := NewTable(bytes.NewReader(data), int64(len(data)), "bench")
+	t, err := NewTableBytes(data, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,19 +105,43 @@ func openBenchTable(b *testing.B, n int) (*Table, []RefRecord) {
 
 func BenchmarkLookup(b *testing.B) {
 	t, refs := openBenchTable(b, benchN(b))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := t.Ref(refs[i%len(refs)].Name); err != nil {
-			b.Fatal(err)
+	benchLookups(b, refs, t.LookupRef, t.Ref)
+}
+
+// benchLookups measures lookups of refs in a random order, into one
+// reused record (LookupRef) and as copies (Ref).
+func benchLookups(b *testing.B, refs []RefRecord, lookup func([]byte, *RefRecord) (bool, error), ref func([]byte) (RefRecord, error)) {
+	b.Run("api=LookupRef", func(b *testing.B) {
+		b.ReportAllocs()
+		var r RefRecord
+		i := 0
+		cpu := cpuTime()
+		for b.Loop() {
+			if found, err := lookup(refs[i%len(refs)].Name, &r); err != nil || !found {
+				b.Fatal(found, err)
+			}
+			i += 7919
 		}
-		i += 7919
-	}
+		reportPer(b, cpu, 1, "lookup")
+	})
+	b.Run("api=Ref", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		cpu := cpuTime()
+		for b.Loop() {
+			if _, err := ref(refs[i%len(refs)].Name); err != nil {
+				b.Fatal(err)
+			}
+			i += 7919
+		}
+		reportPer(b, cpu, 1, "lookup")
+	})
 }
 
 func BenchmarkIterate(b *testing.B) {
 	t, refs := openBenchTable(b, benchN(b))
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
 		n := 0
 		for _, err := range t.Refs(nil) {
@@ -117,5 +154,198 @@ func BenchmarkIterate(b *testing.B) {
 			b.Fatalf("iterated %d refs, want %d", n, len(refs))
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(refs)), "ns/ref")
+	reportPer(b, cpu, len(refs), "ref")
+}
+
+// openMergedBench returns a merged view of 10 tables of n/10 refs each,
+// with interleaved names: ref i of benchRefs(n) lives in table i%10.
+func openMergedBench(b *testing.B, n int) (*Merged, []RefRecord) {
+	refs := benchRefs(n, SHA1)
+	const k = 10
+	tables := make([]*Table, k)
+	for j := range k {
+		var part []RefRecord
+		for i := j; i < n; i += k {
+			part = append(part, refs[i])
+		}
+		data := writeBenchTable(b, part, WriterOptions{})
+		t, err := NewTableBytes(data, fmt.Sprintf("bench-%d", j))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tables[j] = t
+	}
+	m, err := NewMerged(tables, MergedOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, refs
+}
+
+// BenchmarkMergedIterate iterates 10 tables of 100k refs each (10k with
+// -short) through a merged view.
+func BenchmarkMergedIterate(b *testing.B) {
+	m, refs := openMergedBench(b, benchN(b))
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		n := 0
+		for _, err := range m.Refs(nil) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != len(refs) {
+			b.Fatalf("iterated %d refs, want %d", n, len(refs))
+		}
+	}
+	reportPer(b, cpu, len(refs), "ref")
+}
+
+// BenchmarkMergedLookup looks up one ref in a merged view of 10 tables.
+func BenchmarkMergedLookup(b *testing.B) {
+	m, refs := openMergedBench(b, benchN(b))
+	benchLookups(b, refs, m.LookupRef, m.Ref)
+}
+
+// benchLogs returns n log records, one per ref refs/heads/branch-%07d,
+// with message "commit: msg N".
+func benchLogs(n int) []LogRecord {
+	refs := benchRefs(n, SHA1)
+	logs := make([]LogRecord, n)
+	for i := range logs {
+		logs[i] = LogRecord{
+			RefName:     refs[i].Name,
+			UpdateIndex: 1,
+			Type:        LogUpdate,
+			Old:         make([]byte, 20),
+			New:         refs[i].Value,
+			Name:        []byte("C O Mitter"),
+			Email:       []byte("committer@example.com"),
+			Time:        1700000000 + uint64(i),
+			TZOffset:    -700,
+			Message:     []byte(fmt.Sprintf("commit: msg %d", i)),
+		}
+	}
+	return logs
+}
+
+func writeLogs(b testing.TB, w io.Writer, logs []LogRecord) *Writer {
+	lw, err := NewWriter(w, WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range logs {
+		if err := lw.AddLog(&logs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := lw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return lw
+}
+
+// BenchmarkWriteLogs writes a table of 100k log records (10k with -short).
+func BenchmarkWriteLogs(b *testing.B) {
+	logs := benchLogs(benchN(b) / 10)
+	b.ReportAllocs()
+	var size int64
+	cpu := cpuTime()
+	for b.Loop() {
+		size = writeLogs(b, io.Discard, logs).Stats().Size
+	}
+	reportPer(b, cpu, len(logs), "record")
+	b.ReportMetric(float64(size)/float64(len(logs)), "B/record")
+}
+
+// BenchmarkReadLogs reads every record of a table of 100k log records.
+func BenchmarkReadLogs(b *testing.B) {
+	logs := benchLogs(benchN(b) / 10)
+	var buf bytes.Buffer
+	writeLogs(b, &buf, logs)
+	t, err := NewTableBytes(buf.Bytes(), "logs")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		n := 0
+		for _, err := range t.Logs(nil) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != len(logs) {
+			b.Fatalf("read %d logs, want %d", n, len(logs))
+		}
+	}
+	reportPer(b, cpu, len(logs), "record")
+}
+
+// BenchmarkWritePeakMemory writes 1M refs (100k with -short) with the
+// object index, generating them on the fly so that only the writer holds
+// memory, and reports the largest heap growth seen while it ran.
+func BenchmarkWritePeakMemory(b *testing.B) {
+	n := benchN(b)
+	var peak uint64
+	cpu := cpuTime()
+	for b.Loop() {
+		runtime.GC()
+		base := heapBytes()
+		stop := make(chan struct{})
+		done := make(chan uint64)
+		go func() {
+			var max uint64
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				if h := heapBytes(); h > max {
+					max = h
+				}
+				select {
+				case <-stop:
+					done <- max
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		w, err := NewWriter(io.Discard, WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		var id [20]byte
+		name := append(make([]byte, 0, 32), "refs/heads/branch-"...)
+		r := RefRecord{UpdateIndex: 1, Type: RefVal1, Value: id[:]}
+		for i := range n {
+			for j := range id {
+				id[j] = byte(rng.Uint32())
+			}
+			r.Name = fmt.Appendf(name[:len("refs/heads/branch-")], "%07d", i)
+			if err := w.AddRef(&r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		close(stop)
+		if m := <-done; m > base {
+			peak = max(peak, m-base)
+		}
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	reportPer(b, cpu, n, "ref")
+}
+
+// heapBytes returns the bytes of heap objects, live or not yet swept.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

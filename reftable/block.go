@@ -13,7 +13,8 @@ import (
 
 // block is one parsed block. For the first block of a table, data starts at
 // file offset 0 and includes the file header, so that offsets stored in
-// the block index data directly. For log blocks data is inflated.
+// the block index data directly. For log blocks data is inflated. The
+// data of a cached index block is shared and must not be modified.
 type block struct {
 	off        int64 // file offset of the block
 	typ        byte
@@ -53,6 +54,15 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 	if off < 0 || off >= t.dataEnd {
 		return false, nil
 	}
+	if c := t.index.get(off); c != nil {
+		if want != 0 && c.typ != want {
+			return false, nil
+		}
+		if c.data != nil {
+			*b = *c
+			return true, nil
+		}
+	}
 	headerOff := 0
 	if off == 0 {
 		headerOff = t.headerSize
@@ -77,6 +87,11 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 		return false, t.corrupt(off+int64(headerOff), "unknown block type %q", typ)
 	}
 	if want != 0 && typ != want {
+		if want == blockTypeIndex {
+			// Where an index level ends: remember, so that seeks do
+			// not read this block's header each time.
+			t.index.add(&block{off: off, typ: typ})
+		}
 		return false, nil
 	}
 	blen := int(uint24(data[headerOff+1:]))
@@ -88,7 +103,7 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 		if limit := t.maxLogBlock(); blen > limit {
 			return false, t.corrupt(off+int64(headerOff+1), "log block length %d exceeds %d", blen, limit)
 		}
-		consumed, err := r.inflate(off, headerOff, blen)
+		consumed, err := r.inflate(off, data[:headerOff+4], blen)
 		if err != nil {
 			return false, err
 		}
@@ -121,11 +136,21 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 		return false, t.corrupt(fileOffset(off, typ, blen-2), "restart count %d too large for block", nr)
 	}
 	*b = block{off: off, typ: typ, data: data, headerOff: headerOff, restartOff: restartOff, nRestarts: nr, size: size}
+	if typ == blockTypeIndex {
+		t.index.add(b)
+	}
 	return true, nil
 }
 
-// read reads n bytes at off into r.buf.
+// read returns the n bytes at off: read into r.buf, or, for a table in
+// memory, its own bytes.
 func (r *blockReader) read(off int64, n int) ([]byte, error) {
+	if mem := r.t.mem; mem != nil {
+		if off < 0 || int64(n) > int64(len(mem))-off {
+			return nil, r.t.corrupt(off, "table shorter than its footer says")
+		}
+		return mem[off : off+int64(n) : off+int64(n)], nil
+	}
 	if cap(r.buf) < n {
 		r.buf = make([]byte, n)
 	}
@@ -139,12 +164,14 @@ func (r *blockReader) read(off int64, n int) ([]byte, error) {
 	return buf, nil
 }
 
-// inflate decompresses the log block at off into r.inf[:blen] (the header
-// bytes are copied verbatim) and returns the compressed bytes consumed.
-func (r *blockReader) inflate(off int64, headerOff, blen int) (int64, error) {
+// inflate decompresses the log block at off, whose headers (file header
+// for the first block, and block header) are head, into r.inf[:blen]
+// (the header bytes copied verbatim) and returns the compressed bytes
+// consumed.
+func (r *blockReader) inflate(off int64, head []byte, blen int) (int64, error) {
 	t := r.t
-	skip := headerOff + 4
-	r.inf = append(r.inf[:0], r.buf[:skip]...)
+	skip := len(head)
+	r.inf = append(r.inf[:0], head...)
 	start := off + int64(skip)
 	if r.sr == nil {
 		r.sr = io.NewSectionReader(t.src, start, t.dataEnd-start)

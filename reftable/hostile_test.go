@@ -152,12 +152,28 @@ func (c *hostileChecker) read(what string, data []byte, names, ids [][]byte) {
 		return
 	}
 	c.opened++
+	c.readTable(what, data, tab, names, ids)
+	// A table read in place must behave the same.
+	tab, err = NewTableBytes(data, "hostile.ref")
+	if err != nil {
+		c.errorf("%s: NewTableBytes fails where NewTable did not: %v", what, err)
+		return
+	}
+	c.readTable(what+" (in place)", data, tab, names, ids)
+}
+
+func (c *hostileChecker) readTable(what string, data []byte, tab *Table, names, ids [][]byte) {
+	c.t.Helper()
 	drainSeq(c, what+": Refs", data, tab.Refs(nil))
 	drainSeq(c, what+": Logs", data, tab.Logs(nil))
 	drainSeq(c, what+": Blocks", data, tab.Blocks())
+	var r RefRecord
 	for _, name := range names {
 		_, err := tab.Ref(name)
 		c.check(fmt.Sprintf("%s: Ref(%q)", what, name), data, err, true)
+		if _, err := tab.LookupRef(name, &r); err != nil {
+			c.check(fmt.Sprintf("%s: LookupRef(%q)", what, name), data, err, false)
+		}
 		drainSeq(c, fmt.Sprintf("%s: LogsFor(%q)", what, name), data, tab.LogsFor(name))
 	}
 	for _, id := range ids {

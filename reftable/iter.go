@@ -138,20 +138,36 @@ func (it *tableIter) decode() bool {
 // seekInBlock positions the iterator in the current block so that next
 // returns the first record with key >= want; if the block has none, next
 // continues with the following block.
+//
+// Keys are compared only where needed: with m the length of the prefix
+// the previous key (smaller than want) shares with want, a record that
+// shares more than m bytes with the previous key is smaller than want
+// too; one that shares p <= m bytes is compared from byte p on.
 func (it *tableIter) seekInBlock(want []byte) bool {
 	pos, err := it.blk.seekRestart(it.t, want)
 	if err != nil {
 		return it.fail(err)
 	}
 	it.pos, it.key, it.pending = pos, it.key[:0], false
+	m := -1 // no previous key yet
 	for it.pos < it.blk.restartOff {
+		p, n := readVarint(it.blk.data[it.pos:it.blk.restartOff])
 		if !it.decode() {
 			return false
 		}
-		if bytes.Compare(it.key, want) >= 0 {
-			it.pending = true
+		start := 0
+		if m >= 0 && n > 0 {
+			if p > uint64(m) {
+				continue
+			}
+			start = int(p)
+		}
+		c := commonPrefix(it.key[start:], want[start:])
+		if start+c == len(want) || start+c < len(it.key) && it.key[start+c] > want[start+c] {
+			it.pending = true // key >= want
 			return true
 		}
+		m = start + c
 	}
 	return true
 }

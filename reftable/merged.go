@@ -108,29 +108,55 @@ func (mi *mergedIter) push(i int) {
 	mi.heap = h
 }
 
-func (mi *mergedIter) pop() int {
+// down restores the heap order below position j after the key of the
+// iterator there grew.
+func (mi *mergedIter) down(j int) {
 	h := mi.heap
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for j := 0; ; {
+	n := len(h)
+	for {
 		l := 2*j + 1
 		if l >= n {
-			break
+			return
 		}
 		c := l
 		if r := l + 1; r < n && mi.less(h[r], h[l]) {
 			c = r
 		}
 		if !mi.less(h[c], h[j]) {
-			break
+			return
 		}
 		h[j], h[c] = h[c], h[j]
 		j = c
 	}
-	mi.heap = h
-	return top
+}
+
+// step advances the iterator at heap position j to its next record and
+// restores the heap order, removing it when it is exhausted.
+func (mi *mergedIter) step(j int) bool {
+	it := mi.iters[mi.heap[j]]
+	if it.next() {
+		mi.down(j)
+		return true
+	}
+	if it.err != nil {
+		if mi.err == nil {
+			mi.err = it.err
+		}
+		return false
+	}
+	n := len(mi.heap) - 1
+	mi.heap[j] = mi.heap[n]
+	mi.heap = mi.heap[:n]
+	if j < n {
+		// The moved entry can belong below or above j.
+		mi.down(j)
+		for j > 0 && mi.less(mi.heap[j], mi.heap[(j-1)/2]) {
+			p := (j - 1) / 2
+			mi.heap[j], mi.heap[p] = mi.heap[p], mi.heap[j]
+			j = p
+		}
+	}
+	return true
 }
 
 // advance moves iterator i to its next record and pushes it if it has one.
@@ -157,26 +183,36 @@ func (mi *mergedIter) seek(want []byte) {
 	}
 }
 
-// next returns the iterator holding the next visible record, or nil.
+// next returns the iterator holding the next visible record, or nil. The
+// iterator whose record was returned last stays at the top of the heap
+// until the next call advances it in place.
 func (mi *mergedIter) next() *tableIter {
 	for mi.err == nil {
-		if w := mi.winner; w >= 0 {
+		if mi.winner >= 0 {
 			mi.winner = -1
-			if !mi.advance(w) {
+			if !mi.step(0) {
 				return nil
 			}
 		}
 		if len(mi.heap) == 0 {
 			return nil
 		}
-		w := mi.pop()
-		it := mi.iters[w]
-		for len(mi.heap) > 0 && bytes.Equal(mi.iters[mi.heap[0]].key, it.key) {
-			if !mi.advance(mi.pop()) {
+		it := mi.iters[mi.heap[0]]
+		// Older records of the same key are the smallest of the rest,
+		// so they sit right below the top.
+		for {
+			c := 1
+			if r := 2; r < len(mi.heap) && mi.less(mi.heap[r], mi.heap[c]) {
+				c = r
+			}
+			if c >= len(mi.heap) || !bytes.Equal(mi.iters[mi.heap[c]].key, it.key) {
+				break
+			}
+			if !mi.step(c) {
 				return nil
 			}
 		}
-		mi.winner = w
+		mi.winner = mi.heap[0]
 		if mi.show || it.extra != 0 {
 			return it
 		}
@@ -209,28 +245,41 @@ func (m *Merged) Refs(prefix []byte) iter.Seq2[RefRecord, error] {
 // Ref returns the ref named name, or an error matching ErrNotFound. The
 // record is a copy owned by the caller.
 func (m *Merged) Ref(name []byte) (RefRecord, error) {
+	var r RefRecord
+	found, err := m.LookupRef(name, &r)
+	if err == nil && !found {
+		err = notFound(name)
+	}
+	if err != nil {
+		return RefRecord{}, err
+	}
+	return r, nil
+}
+
+// LookupRef looks up the ref named name and copies it into dst, reusing
+// the memory of dst's slices: a caller that passes the same dst to every
+// lookup allocates nothing. Fields the record does not hold are set to
+// empty slices. It reports whether the ref exists (a deletion counts only
+// when the view shows deletions); dst is unchanged when it does not.
+func (m *Merged) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 	for i := len(m.tables) - 1; i >= 0; i-- {
 		it := newTableIter(m.tables[i], blockTypeRef)
 		it.seek(name)
 		found := it.next() && bytes.Equal(it.key, name)
 		err := it.err
-		var r RefRecord
-		if found {
-			r = it.ref.Clone()
+		visible := found && (m.show || it.ref.Type != RefDeletion)
+		if visible {
+			it.ref.copyTo(dst)
 		}
 		it.release()
-		if err != nil {
-			return RefRecord{}, err
+		if err != nil || visible {
+			return visible, err
 		}
-		if !found {
-			continue
+		if found {
+			break // deleted
 		}
-		if r.Type == RefDeletion && !m.show {
-			break
-		}
-		return r, nil
 	}
-	return RefRecord{}, fmt.Errorf("ref %q: %w", name, ErrNotFound)
+	return false, nil
 }
 
 // Logs returns the log records of refs whose names start with prefix, by

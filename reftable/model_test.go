@@ -331,7 +331,14 @@ func mWriteStack(t *testing.T, txs []mTx, c mConfig) []*Table {
 			SkipIndexObjects: c.skipObjects, Unpadded: c.unpadded,
 			MinUpdateIndex: txs[g[0]].idx, MaxUpdateIndex: txs[g[1]-1].idx,
 		}
-		tab := utOpen(t, utWrite(t, opts, rs, ls))
+		data := utWrite(t, opts, rs, ls)
+		tab := utOpen(t, data)
+		if len(tabs)%2 == 1 { // every other table is read in place
+			var err error
+			if tab, err = NewTableBytes(data, "test.ref"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		utCheckBlocks(t, tab, c.restart, rs)
 		// The table holds what was written, deletions included.
 		wantLogs := make([]LogRecord, len(ls))
@@ -396,8 +403,13 @@ func mReadView(t *testing.T, m *Merged, h Hash) mView {
 		}
 		v.Logs = append(v.Logs, log(&l))
 	}
+	var reused RefRecord
 	for _, n := range mLookupNames {
 		r, err := m.Ref([]byte(n))
+		found, lerr := m.LookupRef([]byte(n), &reused)
+		if lerr != nil || found != (err == nil) || found && !sameRef(&r, &reused) {
+			t.Fatalf("LookupRef(%q) = %v, %v, %+v; Ref = %+v, %v", n, found, lerr, reused, r, err)
+		}
 		switch {
 		case err == nil:
 			v.Lookups = append(v.Lookups, ref(&r))

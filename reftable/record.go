@@ -59,6 +59,17 @@ func (r *RefRecord) Clone() RefRecord {
 	}
 }
 
+// copyTo copies r into dst, reusing the memory of dst's slices. Fields r
+// does not hold become empty.
+func (r *RefRecord) copyTo(dst *RefRecord) {
+	dst.Name = append(dst.Name[:0], r.Name...)
+	dst.UpdateIndex = r.UpdateIndex
+	dst.Type = r.Type
+	dst.Value = append(dst.Value[:0], r.Value...)
+	dst.Peeled = append(dst.Peeled[:0], r.Peeled...)
+	dst.Target = append(dst.Target[:0], r.Target...)
+}
+
 // LogValueType says what a log record holds.
 type LogValueType uint8
 

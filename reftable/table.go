@@ -10,11 +10,12 @@ import (
 )
 
 // Table is one reftable file opened for reading. It reads blocks on demand
-// through its io.ReaderAt and never loads the whole file. A Table is safe
+// through its io.ReaderAt and loads the whole file only when it is small. A Table is safe
 // for concurrent use if its io.ReaderAt is (as *os.File is); iterators
 // obtained from it are independent of each other.
 type Table struct {
 	src        io.ReaderAt
+	mem        []byte // the table's bytes, for a table in memory
 	name       string
 	size       int64 // file size
 	dataEnd    int64 // offset of the footer
@@ -34,13 +35,39 @@ type Table struct {
 	logIndex  int64
 	hasLogs   bool
 	header    [headerSizeV2]byte
+
+	index indexCache
 }
 
 // NewTable opens the table held by src, size bytes long. The name is used
 // in errors only. It validates the header and the footer (including its
 // CRC-32) and reads the type of the first block.
+//
+// A table of at most smallTable bytes is read whole, with one read, and
+// served from memory: the tables a stack adds one commit at a time are
+// that small, and reading their header, footer and blocks separately
+// would cost a system call each.
 func NewTable(src io.ReaderAt, size int64, name string) (*Table, error) {
 	t := &Table{src: src, name: name, size: size}
+	if size > 0 && size <= smallTable {
+		buf := make([]byte, size)
+		if err := t.readAt(buf, 0); err != nil {
+			return nil, err
+		}
+		t.mem, t.src = buf, bytes.NewReader(buf)
+	}
+	if err := t.readHeaderFooter(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// NewTableBytes opens the table whose bytes are data, like NewTable. The
+// table reads its blocks in place, without copying them: data must not
+// change while the table is in use. This is the way to read a table held
+// in memory or mapped into memory.
+func NewTableBytes(data []byte, name string) (*Table, error) {
+	t := &Table{src: bytes.NewReader(data), mem: data, name: name, size: int64(len(data))}
 	if err := t.readHeaderFooter(); err != nil {
 		return nil, err
 	}
@@ -51,7 +78,17 @@ func (t *Table) corrupt(off int64, format string, args ...any) error {
 	return &CorruptError{Table: t.name, Offset: off, Reason: fmt.Sprintf(format, args...), Err: ErrFormat}
 }
 
+// smallTable is the size up to which NewTable reads a table whole.
+const smallTable = 16 << 10
+
 func (t *Table) readAt(buf []byte, off int64) error {
+	if t.mem != nil {
+		if off < 0 || int64(len(buf)) > int64(len(t.mem))-off {
+			return t.corrupt(off, "table truncated")
+		}
+		copy(buf, t.mem[off:])
+		return nil
+	}
 	if _, err := t.src.ReadAt(buf, off); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return t.corrupt(off, "table truncated")

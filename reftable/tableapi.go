@@ -3,6 +3,7 @@ package reftable
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"iter"
 )
 
@@ -15,11 +16,56 @@ func (t *Table) view() *Merged {
 // Refs returns the table's ref records, deletions included, whose names
 // start with prefix, in name order. Each record is valid until the next
 // iteration step.
-func (t *Table) Refs(prefix []byte) iter.Seq2[RefRecord, error] { return t.view().Refs(prefix) }
+func (t *Table) Refs(prefix []byte) iter.Seq2[RefRecord, error] {
+	return func(yield func(RefRecord, error) bool) { t.refs(prefix, yield) }
+}
+
+// refs runs one table's cursor directly: no merging, and nothing
+// allocated beyond the pooled iterator.
+func (t *Table) refs(prefix []byte, yield func(RefRecord, error) bool) {
+	it := newTableIter(t, blockTypeRef)
+	defer it.release()
+	it.seek(prefix)
+	for it.next() {
+		if !bytes.HasPrefix(it.ref.Name, prefix) || !yield(it.ref, nil) {
+			return
+		}
+	}
+	if it.err != nil {
+		yield(RefRecord{}, it.err)
+	}
+}
 
 // Ref returns the table's record for name (possibly a deletion), or an
-// error matching ErrNotFound.
-func (t *Table) Ref(name []byte) (RefRecord, error) { return t.view().Ref(name) }
+// error matching ErrNotFound. The record is a copy owned by the caller.
+func (t *Table) Ref(name []byte) (RefRecord, error) {
+	var r RefRecord
+	found, err := t.LookupRef(name, &r)
+	if err == nil && !found {
+		err = notFound(name)
+	}
+	if err != nil {
+		return RefRecord{}, err
+	}
+	return r, nil
+}
+
+// LookupRef looks up the table's record for name (possibly a deletion)
+// and copies it into dst, reusing the memory of dst's slices: a caller
+// that passes the same dst to every lookup allocates nothing. Fields the
+// record does not hold are set to empty slices. It reports whether the
+// table has a record for name; dst is unchanged when it has none.
+func (t *Table) LookupRef(name []byte, dst *RefRecord) (bool, error) {
+	it := newTableIter(t, blockTypeRef)
+	it.seek(name)
+	found := it.next() && bytes.Equal(it.key, name)
+	err := it.err
+	if found {
+		it.ref.copyTo(dst)
+	}
+	it.release()
+	return found, err
+}
 
 // Logs returns the table's log records, deletions included, of refs whose
 // names start with prefix.
@@ -101,3 +147,5 @@ func (t *Table) scanRefsFor(id []byte, yield func(RefRecord, error) bool) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+func notFound(name []byte) error { return fmt.Errorf("ref %q: %w", name, ErrNotFound) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"slices"
 )
 
 // WriterOptions configures a Writer. The zero value means git's defaults.
@@ -96,11 +95,11 @@ type Writer struct {
 	lastKey []byte
 	scratch []byte
 	keybuf  []byte
+	msgbuf  []byte // the normalised message of the log being added
 
 	index []indexEntry // index records for the blocks of the current level
 
-	objIDs  []byte   // object ids of refs, hashSize bytes each
-	objPos  []uint64 // block offset of the ref naming objIDs[i]
+	objs    objIDs // object ids of refs and the blocks naming them
 	objLen  int
 	refStat sectionStats
 	objStat sectionStats
@@ -126,6 +125,7 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 		hashSize: o.Hash.Size(),
 		version:  o.Hash.version(),
 		section:  blockTypeRef,
+		objs:     objIDs{hashSize: o.Hash.Size()},
 	}
 	return wr, nil
 }
@@ -232,8 +232,7 @@ func (w *Writer) checkRef(r *RefRecord) error {
 
 // indexObject records that the current ref block names object id.
 func (w *Writer) indexObject(id []byte) {
-	w.objIDs = append(w.objIDs, id...)
-	w.objPos = append(w.objPos, uint64(w.next))
+	w.objs.add(id, uint64(w.next))
 }
 
 // AddLog adds a log record. Logs must be added after all refs, in
@@ -301,7 +300,8 @@ func (w *Writer) checkLog(l *LogRecord) ([]byte, error) {
 	if bytes.IndexByte(msg, '\n') >= 0 {
 		return nil, fmt.Errorf("reftable: log message of %q has several lines: %w", l.RefName, ErrLogMessage)
 	}
-	return append(msg[:len(msg):len(msg)], '\n'), nil
+	w.msgbuf = append(append(w.msgbuf[:0], msg...), '\n')
+	return w.msgbuf, nil
 }
 
 // addRecord adds a record to the current section, flushing the block when
@@ -489,7 +489,7 @@ func (w *Writer) finishPublicSection() error {
 			return err
 		}
 	}
-	w.objIDs, w.objPos = nil, nil
+	w.objs = objIDs{hashSize: w.hashSize}
 	// Without object ids the obj block stays empty and unwritten: drop
 	// it, or the first log would go into it (git resets its block
 	// writer here).
@@ -500,39 +500,11 @@ func (w *Writer) finishPublicSection() error {
 // writeObjSection writes the obj blocks and their index, mapping every
 // object id named by a ref to the ref blocks that name it.
 func (w *Writer) writeObjSection() error {
-	hs := w.hashSize
-	id := func(i int32) []byte { return w.objIDs[int(i)*hs : int(i+1)*hs] }
-	// Sort by the first 8 bytes as an integer, then by the rest, then by
-	// insertion order so that the offsets of one id stay increasing.
-	type entry struct {
-		head uint64
-		i    int32
-	}
-	entries := make([]entry, len(w.objPos))
-	for i := range entries {
-		entries[i] = entry{binary.BigEndian.Uint64(w.objIDs[i*hs:]), int32(i)}
-	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if a.head != b.head {
-			if a.head < b.head {
-				return -1
-			}
-			return 1
-		}
-		if c := bytes.Compare(id(a.i)[8:], id(b.i)[8:]); c != 0 {
-			return c
-		}
-		return int(a.i - b.i)
-	})
-	order := make([]int32, len(entries))
-	for i, e := range entries {
-		order[i] = e.i
-	}
-	entries = nil
-
+	o := &w.objs
+	es := o.sorted()
 	maxCommon := 1 // git keeps obj_id_len at 2 or more
-	for i := 1; i < len(order); i++ {
-		if p := commonPrefix(id(order[i-1]), id(order[i])); p < hs {
+	for i := 1; i < len(es); i++ {
+		if p := o.commonLen(es[i-1], es[i]); p < w.hashSize {
 			maxCommon = max(maxCommon, p)
 		}
 	}
@@ -545,16 +517,22 @@ func (w *Writer) writeObjSection() error {
 	}
 	w.startBlock(blockTypeObj)
 	var offsets []uint64
-	for i := 0; i < len(order); {
-		cur := id(order[i])
+	var key []byte
+	for i := 0; i < len(es); {
+		cur := es[i]
 		offsets = offsets[:0]
-		for ; i < len(order) && bytes.Equal(id(order[i]), cur); i++ {
-			pos := w.objPos[order[i]]
+		for ; i < len(es) && o.same(es[i], cur); i++ {
+			pos := o.offsets[es[i].blk]
 			if len(offsets) == 0 || offsets[len(offsets)-1] != pos {
 				offsets = append(offsets, pos)
 			}
 		}
-		if err := w.addObj(cur[:w.objLen], offsets); err != nil {
+		if w.objLen <= 8 {
+			key = binary.BigEndian.AppendUint64(key[:0], cur.head)[:w.objLen]
+		} else {
+			key = o.id(cur.i)[:w.objLen]
+		}
+		if err := w.addObj(key, offsets); err != nil {
 			return err
 		}
 	}

@@ -1147,9 +1147,11 @@ func TestBugLockLeakedWhenIdentityCheckFails(t *testing.T) {
 // tables.list then fails it releases the lock (lockFile.release) but
 // leaves the holder file, which then names this process as the holder of
 // whatever lock is taken next without a holder file (git's, by default).
+// Begin now checks tables.list with a stat against the reader cache and
+// reads it only when it changed, so the failure is injected there.
 func TestBugHolderFileLeakedWhenBeginFails(t *testing.T) {
 	tc := faultCaseNamed(t, "add")
-	e, err := tc.injectAt(t, vfs.FaultError, faultIsOp(vfs.OpRead, "tables.list"), 0)
+	e, err := tc.injectAt(t, vfs.FaultError, faultIsOp(vfs.OpStat, "tables.list"), 0)
 	if err == nil {
 		t.Fatal("no error")
 	}

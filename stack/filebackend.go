@@ -9,7 +9,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refstore/refstore/stat"
@@ -25,6 +28,10 @@ type dirBackend struct {
 	perm  fs.FileMode
 	sync  bool
 	cache *stat.Cache
+	names []string // the list the cache holds, as ReadList returned it
+	// adopted is set when Publish handed the list it wrote to the cache:
+	// the stack has not loaded it yet, and ReadList need not read it.
+	adopted bool
 }
 
 func newDirBackend(dir string, o Options) *dirBackend {
@@ -46,18 +53,31 @@ func newDirBackend(dir string, o Options) *dirBackend {
 func (b *dirBackend) path(name string) string { return filepath.Join(b.dir, name) }
 
 func (b *dirBackend) ReadList() ([]string, error) {
+	if b.adopted {
+		b.adopted = false
+		if changed, err := b.cache.Changed(); err == nil && !changed {
+			return slices.Clone(b.names), nil
+		}
+	}
 	data, _, err := b.cache.Load()
 	if err != nil {
 		return nil, err
 	}
 	names, err := parseList(data)
 	if err != nil {
+		b.names = nil
 		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
 	}
+	b.names = names
 	return names, nil
 }
 
-func (b *dirBackend) ListChanged() (bool, error) { return b.cache.Changed() }
+func (b *dirBackend) ListChanged() (bool, error) {
+	if b.adopted {
+		return true, nil
+	}
+	return b.cache.Changed()
+}
 
 type osTable struct {
 	vfs.File
@@ -85,12 +105,28 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 		return nil, err
 	}
 	writeHolder(l.f)
-	names, err := b.readListUncached()
+	names, err := b.lockedList()
 	if err != nil {
 		l.release()
 		return nil, err
 	}
 	return &dirCommit{b: b, lock: l, names: names}, nil
+}
+
+// lockedList returns the list under the lock: the one the reader cache
+// holds if the cache says the file is still that one (a stat), else
+// the file read anew.
+func (b *dirBackend) lockedList() ([]string, error) {
+	if b.names != nil {
+		changed, err := b.cache.Changed()
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			return slices.Clone(b.names), nil
+		}
+	}
+	return b.readListUncached()
 }
 
 // readListUncached reads tables.list without touching the reader cache.
@@ -129,13 +165,17 @@ func (c *dirCommit) Publish(names []string) error {
 	}
 	b, l := c.b, c.lock
 	list := b.path("tables.list")
+	// Elsewhere the published file stays open and goes to the reader
+	// cache, which then need not read back what was just written.
+	keepOpen := runtime.GOOS != "windows"
+	data := formatList(names)
 	err := func() error {
 		// Replace the holder record by the list (the file is in append
 		// mode, so writing starts at the new end).
 		if err := l.f.Truncate(0); err != nil {
 			return err
 		}
-		if _, err := l.f.Write(formatList(names)); err != nil {
+		if _, err := l.f.Write(data); err != nil {
 			return err
 		}
 		if b.sync {
@@ -143,11 +183,13 @@ func (c *dirCommit) Publish(names []string) error {
 				return err
 			}
 		}
-		// Close before renaming: Windows cannot rename an open file.
-		if err := l.f.Close(); err != nil {
-			return err
+		if !keepOpen {
+			// Close before renaming: Windows cannot rename an open file.
+			if err := l.f.Close(); err != nil {
+				return err
+			}
+			l.f = nil
 		}
-		l.f = nil
 		return l.check(false)
 	}()
 	if err != nil {
@@ -155,6 +197,7 @@ func (c *dirCommit) Publish(names []string) error {
 		return fmt.Errorf("publish %s: %w", list, err)
 	}
 	if err := b.fsys.Rename(l.path, list); err != nil {
+		l.closeFile()
 		// A rename can fail after it happened (a lost reply on NFS):
 		// tables.list names our file if and only if it did.
 		if fi, serr := b.fsys.Stat(list); serr == nil {
@@ -167,6 +210,11 @@ func (c *dirCommit) Publish(names []string) error {
 		return fmt.Errorf("publish %s: %w", list, err)
 	}
 	c.done, l.released = true, true
+	if l.f != nil {
+		b.cache.Adopt(l.f, l.id, data)
+		l.f = nil
+		b.names, b.adopted = slices.Clone(names), true
+	}
 	if b.sync {
 		if err := b.fsys.SyncDir(b.dir); err != nil {
 			return &CommittedError{Err: fmt.Errorf("publish %s: %w", list, err)}
@@ -198,7 +246,12 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 		return "", err
 	}
 	name, err := func() (string, error) {
-		bw := bufio.NewWriterSize(f, 64<<10)
+		bw := tableWriters.Get().(*bufio.Writer)
+		bw.Reset(f)
+		defer func() {
+			bw.Reset(nil)
+			tableWriters.Put(bw)
+		}()
 		min, max, keep, err := write(bw)
 		if err != nil || !keep {
 			return "", err
@@ -245,6 +298,9 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 	}
 	return name, nil
 }
+
+// tableWriters pools the buffers tables are written through.
+var tableWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 func (b *dirBackend) LockTables(names []string) (int, func(), error) {
 	var locks []*lockFile

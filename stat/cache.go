@@ -64,6 +64,18 @@ func (c *Cache) Load() (data []byte, exists bool, err error) {
 	return data, true, nil
 }
 
+// Adopt remembers f, whose contents are data and whose device and inode
+// are those of id, as the version last loaded, as if Load had read it: a
+// writer that has just renamed the file it wrote into place hands it over
+// instead of reading it back. The Cache takes ownership of f and keeps it
+// open until the next Load or Close, in content mode too (so that the
+// file operations do not depend on the mode).
+func (c *Cache) Adopt(f vfs.File, id Identity, data []byte) {
+	id.Size = int64(len(data))
+	c.set(nil, id, data, true)
+	c.held = f
+}
+
 // set replaces the remembered version, closing the previously held file.
 func (c *Cache) set(f vfs.File, id Identity, data []byte, exists bool) {
 	if c.held != nil {
@@ -97,14 +109,31 @@ func (c *Cache) Changed() (bool, error) {
 		}
 		return !c.exists || len(data) != c.size || xxhash.Sum64(data) != c.sum, nil
 	}
-	fi, err := c.fsys.Stat(c.path)
+	id, err := c.stat()
 	if errors.Is(err, fs.ErrNotExist) {
 		return c.exists, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return !c.exists || !SameFile(Of(fi), c.id), nil
+	return !c.exists || !SameFile(id, c.id), nil
+}
+
+// stat returns the identity of the file the path names now, without
+// allocating where the file system implements vfs.IDStater.
+func (c *Cache) stat() (Identity, error) {
+	fid, err := vfs.StatID(c.fsys, c.path)
+	if err == nil {
+		return Identity(fid), nil
+	}
+	if !errors.Is(err, errors.ErrUnsupported) {
+		return Identity{}, err
+	}
+	fi, err := c.fsys.Stat(c.path)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Of(fi), nil
 }
 
 func (c *Cache) read() ([]byte, error) {

@@ -166,3 +166,78 @@ type heldReader struct{ *Cache }
 
 func (h *heldReader) load(t *testing.T)         { load(t, h.Cache) }
 func (h *heldReader) changed(t *testing.T) bool { return changed(t, h.Cache) }
+
+// TestChangedAllocs: checking an unchanged file in identity mode costs
+// one stat and no allocation where the OS file system stats natively.
+func TestChangedAllocs(t *testing.T) {
+	if _, ok := vfs.OS.(vfs.IDStater); !ok {
+		t.Skip("no native StatID here")
+	}
+	path := filepath.Join(t.TempDir(), "tables.list")
+	if err := os.WriteFile(path, []byte("a.ref\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	c := NewCache(vfs.OS, path, Options{})
+	defer c.Close()
+	if _, _, err := c.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Identity().Ino == 0 {
+		t.Skip("no inode numbers on this file system")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if changed, err := c.Changed(); err != nil || changed {
+			t.Fatalf("Changed = %v, %v on an unchanged file", changed, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Changed allocates %v times, want 0", allocs)
+	}
+}
+
+// TestAdopt: a file written, renamed into place and handed to the cache
+// counts as loaded: unchanged until the path names another file, in both
+// modes, and the adopted file stays open (its inode pinned) until the
+// next Load.
+func TestAdopt(t *testing.T) {
+	for _, content := range []bool{false, true} {
+		mem := vfs.NewMem()
+		mem.MkdirAll("/d")
+		c := NewCache(mem, "/d/tables.list", Options{ContentOnly: content})
+		if _, _, err := c.Load(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := mem.OpenFile("/d/tables.list.lock", os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o666)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(f, "a.ref\n"); err != nil {
+			t.Fatal(err)
+		}
+		if err := mem.Rename("/d/tables.list.lock", "/d/tables.list"); err != nil {
+			t.Fatal(err)
+		}
+		c.Adopt(f, Of(fi), []byte("a.ref\n"))
+		if changed(t, c) {
+			t.Errorf("content=%v: Changed after Adopt of the current file", content)
+		}
+		if _, err := f.Stat(); err != nil {
+			t.Errorf("content=%v: adopted file closed: %v", content, err)
+		}
+		replace(t, mem, "/d/tables.list", "b.ref\n")
+		if !changed(t, c) {
+			t.Errorf("content=%v: not Changed after the file was replaced", content)
+		}
+		if _, _, err := c.Load(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Stat(); err == nil {
+			t.Errorf("content=%v: adopted file still open after the next Load", content)
+		}
+		c.Close()
+	}
+}

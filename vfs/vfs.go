@@ -67,11 +67,7 @@ var OS FS = osFS{}
 type osFS struct{}
 
 func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	f, err := os.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
+	return openFile(name, flag, perm)
 }
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }

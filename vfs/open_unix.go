@@ -1,0 +1,36 @@
+//go:build unix
+
+package vfs
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// openFile opens name with open(2) and wraps the descriptor with
+// os.NewFile: os.OpenFile also tries to register every file with the
+// network poller and toggles its flags, several system calls a file that
+// regular files (all the stack opens) never benefit from.
+func openFile(name string, flag int, perm fs.FileMode) (File, error) {
+	mode := uint32(perm.Perm())
+	if perm&fs.ModeSetuid != 0 {
+		mode |= syscall.S_ISUID
+	}
+	if perm&fs.ModeSetgid != 0 {
+		mode |= syscall.S_ISGID
+	}
+	if perm&fs.ModeSticky != 0 {
+		mode |= syscall.S_ISVTX
+	}
+	for {
+		fd, err := syscall.Open(name, flag|syscall.O_CLOEXEC, mode)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return os.NewFile(uintptr(fd), name), nil
+	}
+}

@@ -1,0 +1,51 @@
+//go:build linux && (amd64 || arm64 || riscv64 || loong64 || ppc64 || ppc64le || s390x || mips64 || mips64le)
+
+package vfs
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// StatID stats name into id without allocating: it calls newfstatat with
+// the path copied, NUL-terminated, into a stack buffer (os.Stat allocates
+// a FileInfo and the C string of the path). Longer paths go through
+// os.Stat.
+func (osFS) StatID(name string) (FileID, error) {
+	var buf [512]byte
+	if len(name) >= len(buf) || len(name) == 0 {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return FileID{}, err
+		}
+		id := FileID{Size: fi.Size(), ModTime: fi.ModTime()}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			id.Dev, id.Ino = uint64(st.Dev), st.Ino
+		}
+		return id, nil
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == 0 {
+			return FileID{}, &fs.PathError{Op: "stat", Path: name, Err: syscall.EINVAL}
+		}
+	}
+	copy(buf[:], name)
+	var st unix.Stat_t
+	cwd := unix.AT_FDCWD
+	for {
+		_, _, errno := syscall.Syscall6(unix.SYS_NEWFSTATAT, uintptr(cwd), uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&st)), 0, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return FileID{}, &fs.PathError{Op: "stat", Path: name, Err: errno}
+		}
+		break
+	}
+	return FileID{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}, nil
+}

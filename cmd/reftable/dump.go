@@ -107,7 +107,14 @@ func runDump(e *env, flags any, args []string) error {
 	if len(args) != 1 {
 		return usagef("want PATH, got %d arguments", len(args))
 	}
-	_, v, err := openTarget(args[0])
+	t, err := resolve(args[0])
+	if err != nil {
+		return err
+	}
+	if t.S3 != "" {
+		return errNeedsFiles(t.S3)
+	}
+	_, v, err := t.openWithView()
 	if err != nil {
 		return err
 	}

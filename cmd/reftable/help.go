@@ -54,9 +54,13 @@ func printOverview(w io.Writer) {
 
 // pathHelp explains the PATH argument shared by most commands.
 const pathHelp = `PATH is a working tree or .git directory of a reftable repository (its
-reftable/ stack; a linked worktree's own stack), a stack directory (one
-with tables.list) or a single .ref table file (read-only commands). It
-defaults to the repository of the current directory.
+reftable/ stack; in a linked worktree, refs are read and written as git
+does: per-worktree refs in its own stack, the others in the main one), a
+stack directory (one with tables.list), a single .ref table file
+(read-only commands), or s3://bucket/prefix for a stack on S3-compatible
+storage (configured by AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID
+and AWS_SECRET_ACCESS_KEY; see doctor). It defaults to the repository of
+the current directory.
 Exit status: 0 on success, 1 on failure or when something is not found,
 2 on usage errors.
 `

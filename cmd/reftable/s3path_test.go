@@ -92,6 +92,11 @@ func TestS3Path(t *testing.T) {
 	if tables != 1 {
 		t.Errorf("%d tables after compact: %q", tables, srv.Keys("bkt"))
 	}
+	for _, cmd := range []string{"dump", "verify"} {
+		if r := runTool(t, "", cmd, url); r.code != 1 || !strings.Contains(r.stderr, "does not support s3:// stacks") {
+			t.Errorf("%s on S3: %v", cmd, r)
+		}
+	}
 	if r := runTool(t, "", "refs", "s3:///x"); r.code != 1 || !strings.Contains(r.stderr, "no bucket") {
 		t.Errorf("refs of an URL without bucket: %v", r)
 	}

@@ -155,6 +155,9 @@ func runVerify(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
+	if t.S3 != "" {
+		return errNeedsFiles(t.S3)
+	}
 	v := &verifier{p: &printer{w: e.stdout, json: f.json}}
 	if t.File != "" {
 		v.verifyFile(t.File, filepath.Base(t.File), false)

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"os"
+	"path/filepath"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -111,29 +110,32 @@ func runDump(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
-	if t.S3 != "" {
-		return errNeedsFiles(t.S3)
-	}
 	_, v, err := t.openWithView()
 	if err != nil {
 		return err
 	}
 	defer v.Close()
+	src := source(dirSource(filepath.Dir(t.File)))
+	if t.File == "" {
+		if src, err = sourceOf(t); err != nil {
+			return err
+		}
+	}
 	p := &printer{w: e.stdout, json: f.json}
 	tables := v.Tables()
 	if err := p.record(fmt.Sprintf("stack tables=%d update_index=%d..%d", len(tables), v.MinUpdateIndex(), v.MaxUpdateIndex()),
 		stackJSON{Kind: "stack", Tables: len(tables), MinUpdateIndex: v.MinUpdateIndex(), MaxUpdateIndex: v.MaxUpdateIndex()}); err != nil {
 		return err
 	}
-	for i, tbl := range tables {
-		if err := dumpTable(p, tbl, v.Paths[i], f.records); err != nil {
+	for _, tbl := range tables {
+		if err := dumpTable(p, tbl, src, f.records); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func dumpTable(p *printer, tbl *reftable.Table, path string, records bool) error {
+func dumpTable(p *printer, tbl *reftable.Table, src source, records bool) error {
 	name := tbl.Name()
 	tj := tableJSON{Kind: "table", Name: name, Size: tbl.Size(), Version: tbl.Version(), Hash: tbl.Hash().String(),
 		BlockSize: tbl.BlockSize(), MinUpdateIndex: tbl.MinUpdateIndex(), MaxUpdateIndex: tbl.MaxUpdateIndex()}
@@ -142,7 +144,7 @@ func dumpTable(p *printer, tbl *reftable.Table, path string, records bool) error
 		return err
 	}
 	l := tbl.Layout()
-	crc, err := footerCRC(path)
+	crc, err := footerCRC(src, name)
 	if err != nil {
 		return err
 	}
@@ -187,23 +189,4 @@ func dumpTable(p *printer, tbl *reftable.Table, path string, records bool) error
 		}
 	}
 	return nil
-}
-
-// footerCRC reads the CRC-32 stored in the last 4 bytes of a table file;
-// the library validates it but does not expose it.
-func footerCRC(path string) (uint32, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	var b [4]byte
-	if _, err := f.ReadAt(b[:], fi.Size()-4); err != nil {
-		return 0, fmt.Errorf("%s: read footer: %w", path, err)
-	}
-	return binary.BigEndian.Uint32(b[:]), nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/reftable"
@@ -43,10 +42,4 @@ func (t *target) openS3(opts stack.Options) (*stack.Stack, error) {
 		return t.openS3(opts)
 	}
 	return st, err
-}
-
-// errNeedsFiles reports a command that reads table files byte for byte
-// (dump, verify) given an s3:// stack, which it cannot read yet.
-func errNeedsFiles(url string) error {
-	return fmt.Errorf("%s: this command reads table files and does not support s3:// stacks yet (reftable doctor checks the store and its tables)", url)
 }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -155,13 +155,12 @@ func runVerify(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
-	if t.S3 != "" {
-		return errNeedsFiles(t.S3)
-	}
 	v := &verifier{p: &printer{w: e.stdout, json: f.json}}
 	if t.File != "" {
-		v.verifyFile(t.File, filepath.Base(t.File), false)
-	} else if err := v.verifyStack(t.Dir); err != nil {
+		v.verifyFile(dirSource(filepath.Dir(t.File)), filepath.Base(t.File), false)
+	} else if src, err := sourceOf(t); err != nil {
+		return err
+	} else if err := v.verifyStack(src, cmp.Or(t.Dir, t.S3)); err != nil {
 		return err
 	}
 	if v.err != nil {
@@ -177,9 +176,9 @@ func runVerify(e *env, flags any, args []string) error {
 	return v.err
 }
 
-// verifyStack checks the stack in dir.
-func (v *verifier) verifyStack(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "tables.list"))
+// verifyStack checks the stack of src; dir names it in findings.
+func (v *verifier) verifyStack(src source, dir string) error {
+	data, err := src.ReadFile("tables.list")
 	if err != nil {
 		return err
 	}
@@ -201,7 +200,7 @@ func (v *verifier) verifyStack(dir string) error {
 	var prevMax uint64
 	var prevName string
 	for _, name := range names {
-		r, ok := v.verifyFile(filepath.Join(dir, name), name, true)
+		r, ok := v.verifyFile(src, name, true)
 		if !ok {
 			prevName = ""
 			continue
@@ -211,18 +210,18 @@ func (v *verifier) verifyStack(dir string) error {
 		}
 		prevMax, prevName = r.max, name
 	}
-	v.verifyDir(dir, names)
+	v.verifyDir(src, dir, names)
 	return nil
 }
 
 // updateRange is the update index range of a table's header.
 type updateRange struct{ min, max uint64 }
 
-// verifyFile checks one table file, named file in findings, and with
-// checkName its name against git's rules for the names in tables.list (a
-// table file given alone may have any name). It returns the table's
-// update index range and whether the table could be opened.
-func (v *verifier) verifyFile(path, file string, checkName bool) (updateRange, bool) {
+// verifyFile checks the table file of src, and with checkName its name
+// against git's rules for the names in tables.list (a table file given
+// alone may have any name). It returns the table's update index range
+// and whether the table could be opened.
+func (v *verifier) verifyFile(src source, file string, checkName bool) (updateRange, bool) {
 	var nameMin, nameMax uint64
 	nameOK := false
 	if checkName {
@@ -230,7 +229,7 @@ func (v *verifier) verifyFile(path, file string, checkName bool) (updateRange, b
 			v.report(file, -1, "bad table name: want 0x<min>-0x<max>-<random>.ref")
 		}
 	}
-	tbl, f, err := openTableFile(path)
+	tbl, f, err := openTable(src, file)
 	if errors.Is(err, fs.ErrNotExist) && checkName {
 		v.report(file, -1, "listed in tables.list but does not exist")
 		return updateRange{}, false
@@ -309,18 +308,17 @@ func (v *verifier) verifyLogs(tbl *reftable.Table, file string) {
 	}
 }
 
-// verifyDir reports files of the stack directory that do not belong:
-// tables the list does not name, lock files and temporary files.
-func (v *verifier) verifyDir(dir string, listed []string) {
-	entries, err := os.ReadDir(dir)
+// verifyDir reports files of the stack that do not belong: tables the
+// list does not name, lock files and temporary files.
+func (v *verifier) verifyDir(src source, dir string, listed []string) {
+	names, err := src.Files()
 	if err != nil {
 		v.report(filepath.Base(dir), -1, "%v", err)
 		return
 	}
-	for _, e := range entries {
-		name := e.Name()
+	for _, name := range names {
 		switch {
-		case e.IsDir() || name == "tables.list" || slices.Contains(listed, name):
+		case name == "tables.list" || slices.Contains(listed, name):
 		case strings.HasSuffix(name, ".lock"):
 			v.report(name, -1, "leftover lock file (a writer is running or crashed; see locks and unlock)")
 		case strings.HasSuffix(name, ".temp"):

@@ -93,7 +93,7 @@ func (b *Backend) getList(ifNoneMatch string) ([]string, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	names, err := parseList(data)
+	names, err := stack.ParseList(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
 	}
@@ -107,7 +107,7 @@ func (b *Backend) ReadList() ([]string, error) {
 	defer b.mu.Unlock()
 	if p := b.pending; p != nil {
 		b.pending = nil
-		names, err := parseList(p.data)
+		names, err := stack.ParseList(p.data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
 		}
@@ -198,7 +198,7 @@ func (c *commit) Publish(names []string) error {
 	if c.etag == "" {
 		cond = Cond{IfNoneMatch: true}
 	}
-	_, err := b.s.Put(b.ctx, b.key(listName), formatList(names), cond)
+	_, err := b.s.Put(b.ctx, b.key(listName), stack.FormatList(names), cond)
 	if err == nil {
 		return nil
 	}
@@ -417,32 +417,4 @@ func (c *blockCache) clear() {
 	defer c.mu.Unlock()
 	clear(c.m)
 	c.size = 0
-}
-
-// parseList parses tables.list as git writes it: one name a line, each
-// ending in a newline.
-func parseList(data []byte) ([]string, error) {
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		return nil, fmt.Errorf("last line not terminated by a newline")
-	}
-	var names []string
-	for line := range bytes.Lines(data) {
-		name := string(bytes.TrimSuffix(line, []byte("\n")))
-		if name == "" {
-			continue
-		}
-		if strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
-			return nil, fmt.Errorf("invalid table name %q", name)
-		}
-		names = append(names, name)
-	}
-	return names, nil
-}
-
-func formatList(names []string) []byte {
-	var b bytes.Buffer
-	for _, n := range names {
-		b.WriteString(n + "\n")
-	}
-	return b.Bytes()
 }

@@ -46,7 +46,7 @@ func TestBackendBasics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, _ := parseList(data)
+	names, _ := stack.ParseList(data)
 	if len(names) != 1 {
 		t.Fatalf("tables.list = %q", data)
 	}

@@ -180,7 +180,7 @@ func tableKeys(t *testing.T, m *Mem, key string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := parseList(data)
+	names, err := stack.ParseList(data)
 	if err != nil {
 		t.Fatal(err)
 	}

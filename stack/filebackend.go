@@ -63,7 +63,7 @@ func (b *dirBackend) ReadList() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := parseList(data)
+	names, err := ParseList(data)
 	if err != nil {
 		b.names = nil
 		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
@@ -143,7 +143,7 @@ func (b *dirBackend) readListUncached() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := parseList(data)
+	names, err := ParseList(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
 	}
@@ -168,7 +168,7 @@ func (c *dirCommit) Publish(names []string) error {
 	// Elsewhere the published file stays open and goes to the reader
 	// cache, which then need not read back what was just written.
 	keepOpen := runtime.GOOS != "windows"
-	data := formatList(names)
+	data := FormatList(names)
 	err := func() error {
 		// Replace the holder record by the list (the file is in append
 		// mode, so writing starts at the new end).

@@ -40,9 +40,11 @@ func ParseTableName(name string) (min, max uint64, ok bool) {
 	return vals[0], vals[1], true
 }
 
-// parseList parses the contents of tables.list: one name a line, each line
-// terminated by a newline, empty lines skipped.
-func parseList(data []byte) ([]string, error) {
+// ParseList parses the contents of tables.list: one name a line, each
+// line terminated by a newline, empty lines skipped. Names with a path
+// separator or NUL are refused. Backends share it, so the list has the
+// same bytes on every storage.
+func ParseList(data []byte) ([]string, error) {
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		return nil, fmt.Errorf("last line not terminated by a newline")
 	}
@@ -61,8 +63,8 @@ func parseList(data []byte) ([]string, error) {
 	return names, nil
 }
 
-// formatList returns the contents of tables.list for names.
-func formatList(names []string) []byte {
+// FormatList returns the contents of tables.list for names.
+func FormatList(names []string) []byte {
 	var b bytes.Buffer
 	for _, n := range names {
 		b.WriteString(n)

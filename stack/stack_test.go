@@ -67,7 +67,7 @@ func listFile(t *testing.T, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := parseList(data)
+	names, err := ParseList(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -358,7 +358,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	fprintf(w, "final tables (%d), as 'reftable stats' counts them:\n", len(snap.Tables()))
 	total := countsJSON{Kind: "total"}
 	for _, tbl := range snap.Tables() {
-		c, err := demoCounts(tbl)
+		c, err := tableCounts(tbl)
 		if err != nil {
 			return err
 		}
@@ -453,25 +453,6 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 	return min(present, int(n)), lost
 }
 
-// demoCounts counts a table's records by block type, as stats does.
-func demoCounts(tbl *reftable.Table) (countsJSON, error) {
-	c := countsJSON{Kind: "table", Name: tbl.Name(), Tables: 1, Size: tbl.Size()}
-	for b, err := range tbl.Blocks() {
-		if err != nil {
-			return c, err
-		}
-		switch b.Type {
-		case 'r':
-			c.Refs += b.Records
-		case 'g':
-			c.Logs += b.Records
-		case 'o':
-			c.Objs += b.Records
-		}
-	}
-	c.BytesPerRef = perRef(c.Size, c.Refs)
-	return c, nil
-}
 
 // runDemoWorker is the body of a worker process. It stops when its
 // stdin reaches end of file: the reader's signal to finish, and for a

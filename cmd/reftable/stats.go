@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -75,21 +76,10 @@ func runStats(e *env, flags any, args []string) error {
 	p := &printer{w: e.stdout, json: *flags.(*bool)}
 	total := countsJSON{Kind: "total"}
 	for _, tbl := range v.Tables() {
-		c := countsJSON{Kind: "table", Name: tbl.Name(), Tables: 1, Size: tbl.Size()}
-		for b, err := range tbl.Blocks() {
-			if err != nil {
-				return err
-			}
-			switch b.Type {
-			case 'r':
-				c.Refs += b.Records
-			case 'g':
-				c.Logs += b.Records
-			case 'o':
-				c.Objs += b.Records
-			}
+		c, err := tableCounts(tbl)
+		if err != nil {
+			return err
 		}
-		c.BytesPerRef = perRef(c.Size, c.Refs)
 		if err := p.record(countsText(c), c); err != nil {
 			return err
 		}
@@ -158,4 +148,24 @@ func lockText(l stack.LockInfo) string {
 
 func toLockJSON(l stack.LockInfo) lockJSON {
 	return lockJSON{Kind: "lock", Path: l.Path, AgeSecs: l.Age.Seconds(), PID: l.PID, Host: l.Host, Liveness: l.Liveness.String()}
+}
+
+// tableCounts counts a table's records by block type.
+func tableCounts(tbl *reftable.Table) (countsJSON, error) {
+	c := countsJSON{Kind: "table", Name: tbl.Name(), Tables: 1, Size: tbl.Size()}
+	for b, err := range tbl.Blocks() {
+		if err != nil {
+			return c, err
+		}
+		switch b.Type {
+		case 'r':
+			c.Refs += b.Records
+		case 'g':
+			c.Logs += b.Records
+		case 'o':
+			c.Objs += b.Records
+		}
+	}
+	c.BytesPerRef = perRef(c.Size, c.Refs)
+	return c, nil
 }

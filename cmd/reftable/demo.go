@@ -453,7 +453,6 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 	return min(present, int(n)), lost
 }
 
-
 // runDemoWorker is the body of a worker process. It stops when its
 // stdin reaches end of file: the reader's signal to finish, and for a
 // writer a sign that the demo is gone.

@@ -170,6 +170,11 @@ func runUpdate(e *env, flags any, args []string) error {
 			u.abort()
 			pending, started, prepared = nil, false, false
 		default:
+			if len(pending) == cap(pending) {
+				// Doubling: append grows large slices by a quarter,
+				// copying a bulk update's commands many times.
+				pending = slices.Grow(pending, len(pending))
+			}
 			pending = append(pending, c)
 			continue
 		}
@@ -283,9 +288,11 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 	}
 	if u.main == nil {
 		tx := u.own.NewTransaction(u.who, u.policy)
-		for _, c := range cmds {
-			tx.Add(c.u)
+		ups := make([]stack.Update, len(cmds))
+		for i := range cmds {
+			ups[i] = cmds[i].u
 		}
+		tx.Add(ups...)
 		return []*stack.Transaction{tx}, nil
 	}
 	own := u.own.NewTransaction(u.who, u.policy)
@@ -477,6 +484,7 @@ type updateParser struct {
 	names   refGetter
 	line    int
 	noDeref bool
+	args    []string // reused by splitArgs
 }
 
 // next parses the next command; ok is false at the end of input. An
@@ -543,7 +551,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	var args []string
 	ref := rest
 	if !p.src.z {
-		all, err := splitArgs(rest)
+		all, err := splitArgs(p.args[:0], rest)
+		p.args = all
 		if err != nil {
 			return c, fmt.Errorf("%s: %w", verb, err)
 		}
@@ -676,9 +685,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 // splitArgs splits the arguments of a text-mode command as git
 // update-ref --stdin does: separated by single spaces, each either
 // C-quoted ("refs/heads/a\"b", with git's escapes) or running to the next
-// white space.
-func splitArgs(s string) ([]string, error) {
-	var args []string
+// white space. It appends them to args.
+func splitArgs(args []string, s string) ([]string, error) {
 	for {
 		var arg string
 		if strings.HasPrefix(s, `"`) {

@@ -101,9 +101,6 @@ func runUpdate(e *env, flags any, args []string) error {
 		return err
 	}
 	u := &updater{target: t, who: who, policy: t.Policy}
-	if err := u.reload(); err != nil {
-		return err
-	}
 	defer func() { u.closeView() }()
 	opts := stack.Options{
 		LockTimeout: f.lockTimeout,
@@ -203,7 +200,7 @@ type updater struct {
 	target *target
 	own    *stack.Stack // the target's stack (a linked worktree's own)
 	main   *stack.Stack // a linked worktree's shared stack, else nil
-	view   refReader    // both, as read before locking
+	view   refReader    // both, as read before locking; nil until needed
 	vw     *view        // what view reads
 
 	who    stack.Identity
@@ -242,19 +239,24 @@ func (u *updater) commit() error {
 		}
 	}
 	if len(txs) > 0 {
-		// Later commands resolve names against what was just written.
-		err = errors.Join(err, u.reload())
+		// Later commands resolve names against what was just written:
+		// the view is read again when next needed.
+		u.closeView()
 	}
 	return err
 }
 
-// reload reopens the view names are resolved in.
-func (u *updater) reload() error {
+// openView opens the view names are resolved in, unless it is open. It
+// is opened when first needed, so that commands giving full object ids
+// read the stack only once, under the lock.
+func (u *updater) openView() error {
+	if u.view != nil {
+		return nil
+	}
 	v, err := u.target.openView()
 	if err != nil {
 		return err
 	}
-	u.closeView()
 	u.vw, u.view = v, v.Reader
 	return nil
 }
@@ -267,7 +269,12 @@ func (u *updater) closeView() {
 }
 
 // Ref reads a ref of the current view, for name resolution.
-func (u *updater) Ref(name []byte) (reftable.RefRecord, error) { return u.view.Ref(name) }
+func (u *updater) Ref(name []byte) (reftable.RefRecord, error) {
+	if err := u.openView(); err != nil {
+		return reftable.RefRecord{}, err
+	}
+	return u.view.Ref(name)
+}
 
 func (u *updater) abort() {
 	for _, tx := range u.txs {
@@ -294,6 +301,9 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 		}
 		tx.Add(ups...)
 		return []*stack.Transaction{tx}, nil
+	}
+	if err := u.openView(); err != nil {
+		return nil, err
 	}
 	own := u.own.NewTransaction(u.who, u.policy)
 	main := u.main.NewTransaction(u.who, u.policy)

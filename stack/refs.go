@@ -148,6 +148,10 @@ func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 // Add queues updates. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(us ...Update) { tx.updates = append(tx.updates, us...) }
 
+// Grow makes room for n more updates, so that adding them one by one
+// does not copy the queue as it grows.
+func (tx *Transaction) Grow(n int) { tx.updates = slices.Grow(tx.updates, n) }
+
 // change is an update resolved under the lock.
 type change struct {
 	name   string

@@ -295,11 +295,10 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 	}
 	if u.main == nil {
 		tx := u.own.NewTransaction(u.who, u.policy)
-		ups := make([]stack.Update, len(cmds))
+		tx.Grow(len(cmds))
 		for i := range cmds {
-			ups[i] = cmds[i].u
+			tx.Add(cmds[i].u)
 		}
-		tx.Add(ups...)
 		return []*stack.Transaction{tx}, nil
 	}
 	if err := u.openView(); err != nil {

@@ -102,10 +102,13 @@ func (t *Table) readHeaderFooter() error {
 	if t.size < headerSizeV1+footerSizeV1 {
 		return t.corrupt(0, "table of %d bytes is shorter than header and footer", t.size)
 	}
-	h := t.header[:headerSizeV1]
-	if err := t.readAt(h, 0); err != nil {
+	// One read for the header of either version and the type of the
+	// first block: the table is longer than header and footer.
+	var start [headerSizeV2 + 1]byte
+	if err := t.readAt(start[:], 0); err != nil {
 		return err
 	}
+	h := start[:headerSizeV1]
 	if string(h[:4]) != magic {
 		return t.corrupt(0, "bad magic %q", h[:4])
 	}
@@ -119,9 +122,7 @@ func (t *Table) readHeaderFooter() error {
 		return t.corrupt(0, "table of %d bytes is shorter than header and footer", t.size)
 	}
 	h = t.header[:t.headerSize]
-	if err := t.readAt(h, 0); err != nil {
-		return err
-	}
+	copy(h, start[:])
 	t.blockSize = int(uint24(h[5:]))
 	t.minIndex = binary.BigEndian.Uint64(h[8:])
 	t.maxIndex = binary.BigEndian.Uint64(h[16:])
@@ -164,11 +165,7 @@ func (t *Table) readHeaderFooter() error {
 		return t.corrupt(t.dataEnd+int64(t.headerSize+8), "invalid object id length %d", t.objIDLen)
 	}
 	if t.dataEnd > int64(t.headerSize) {
-		var b [1]byte
-		if err := t.readAt(b[:], int64(t.headerSize)); err != nil {
-			return err
-		}
-		t.firstType = b[0]
+		t.firstType = start[t.headerSize]
 		if !isBlockType(t.firstType) {
 			return t.corrupt(int64(t.headerSize), "unknown block type %q", t.firstType)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refstore/refstore/internal/proc"
@@ -40,20 +41,25 @@ type holderInfo struct {
 	start int64
 }
 
+// hostname and selfStart are read when first needed, not at start-up:
+// most processes never write or judge a lock.
 var (
-	hostname, _ = os.Hostname()
-	selfStart   = func() int64 {
+	hostname = sync.OnceValue(func() string {
+		h, _ := os.Hostname()
+		return h
+	})
+	selfStart = sync.OnceValue(func() int64 {
 		if t, ok := proc.StartTime(os.Getpid()); ok {
 			return t.Unix()
 		}
 		return 0
-	}()
+	})
 )
 
 // writeHolder records this process in the lock file f, opened for
 // appending. It is informational: failures are ignored.
 func writeHolder(f vfs.File) {
-	fmt.Fprintf(f, "pid %d\nhost %s\nstart %d\n", os.Getpid(), hostname, selfStart)
+	fmt.Fprintf(f, "pid %d\nhost %s\nstart %d\n", os.Getpid(), hostname(), selfStart())
 }
 
 // parseHolder reads holder lines; ok is false if data is not a holder
@@ -114,7 +120,7 @@ func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 	info.Age = time.Since(fi.ModTime())
 	h := readHolder(fsys, lockPath)
 	info.PID, info.Host = h.pid, h.host
-	if h.host != "" && h.host != hostname {
+	if h.host != "" && h.host != hostname() {
 		info.Liveness = HolderUnknown // another host's processes cannot be checked
 	} else {
 		info.Liveness = processLiveness(h.pid, h.start, fi.ModTime())
@@ -209,7 +215,7 @@ func (i LockInfo) holder() string {
 		}
 		return ""
 	}
-	if i.Host != "" && i.Host != hostname {
+	if i.Host != "" && i.Host != hostname() {
 		return fmt.Sprintf("pid %d on %s (%v)", i.PID, i.Host, i.Liveness)
 	}
 	return fmt.Sprintf("pid %d (%v)", i.PID, i.Liveness)

@@ -83,7 +83,7 @@ func TestStaleLockHolder(t *testing.T) {
 	}
 	// Recorded on this host with a start time that does not match: the
 	// process id was reused.
-	if err := os.WriteFile(lock, []byte(fmt.Sprintf("pid %d\nhost %s\nstart 12345\n", os.Getpid(), hostname)), 0o666); err != nil {
+	if err := os.WriteFile(lock, []byte(fmt.Sprintf("pid %d\nhost %s\nstart 12345\n", os.Getpid(), hostname())), 0o666); err != nil {
 		t.Fatal(err)
 	}
 	if runtime.GOOS == "linux" {

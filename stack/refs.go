@@ -145,8 +145,12 @@ func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction 
 // stack, which the caller logs with a LogOnly update there.
 func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 
-// Add queues an update. Updates added after Prepare are not applied.
-func (tx *Transaction) Add(u Update) { tx.updates = append(tx.updates, u) }
+// Add queues updates. Updates added after Prepare are not applied.
+func (tx *Transaction) Add(us ...Update) { tx.updates = append(tx.updates, us...) }
+
+// Grow makes room for n more updates, so that adding them one by one
+// does not copy the queue as it grows.
+func (tx *Transaction) Grow(n int) { tx.updates = slices.Grow(tx.updates, n) }
 
 // change is an update resolved under the lock.
 type change struct {
@@ -244,7 +248,7 @@ func (tx *Transaction) release() error {
 // prepare locks the stack and resolves the updates into changes under
 // the lock; on success the caller owns the addition and the snapshot.
 func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err error) {
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(tx.updates))
 	for _, u := range tx.updates {
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
@@ -272,12 +276,16 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
+	var rec reftable.RefRecord // scratch of every lookup
 	var headTarget string
-	if head, err := snap.Merged.Ref([]byte("HEAD")); err == nil && head.Type == reftable.RefSymref && !tx.noHEAD {
-		headTarget = string(head.Target)
+	if found, err := snap.Merged.LookupRef([]byte("HEAD"), &rec); err == nil && found && rec.Type == reftable.RefSymref && !tx.noHEAD {
+		headTarget = string(rec.Target)
 	}
-	var changes []change
-	for _, u := range tx.updates {
+	changes := make([]change, 0, len(tx.updates))
+	// The reflog names of the changes, one each unless symbolic refs or
+	// HEAD add more (then append copies).
+	own := make([]string, len(tx.updates))
+	for i, u := range tx.updates {
 		if u.LogOnly {
 			c := change{name: u.Name, new: u.New, msg: u.Message, logFor: []string{u.Name}}
 			if u.Old != nil {
@@ -290,7 +298,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		var via []string
 		if u.Deref {
 			var err error
-			if name, via, err = resolve(snap, u.Name); err != nil {
+			if name, via, err = resolve(snap, u.Name, &rec); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -298,7 +306,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
 		}
 		seen[name] = true
-		cur, err := lookup(snap, name)
+		cur, err := lookup(snap, name, &rec)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -309,7 +317,12 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 			continue
 		}
 		c := change{name: name, old: cur, new: u.New, msg: u.Message, store: true}
-		c.logFor = append(via, name)
+		if via == nil {
+			own[i] = name
+			c.logFor = own[i : i+1 : i+1]
+		} else {
+			c.logFor = append(via, name)
+		}
 		if name == headTarget && !slices.Contains(via, "HEAD") && !c.new.IsMissing() {
 			c.logFor = append(c.logFor, "HEAD")
 		}
@@ -323,39 +336,37 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 
 // resolve follows symbolic refs from name to the ref they end at (which
 // may not exist), returning the symbolic refs passed.
-func resolve(snap *Snapshot, name string) (string, []string, error) {
+// rec is scratch space.
+func resolve(snap *Snapshot, name string, rec *reftable.RefRecord) (string, []string, error) {
 	var via []string
 	for range 5 {
-		r, err := snap.Merged.Ref([]byte(name))
-		if errors.Is(err, reftable.ErrNotFound) || err == nil && r.Type != reftable.RefSymref {
-			return name, via, nil
-		}
+		found, err := snap.Merged.LookupRef([]byte(name), rec)
 		if err != nil {
 			return "", nil, err
 		}
+		if !found || rec.Type != reftable.RefSymref {
+			return name, via, nil
+		}
 		via = append(via, name)
-		name = string(r.Target)
+		name = string(rec.Target)
 	}
 	return "", nil, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
 }
 
-// lookup returns the current value of name.
-func lookup(snap *Snapshot, name string) (Value, error) {
-	r, err := snap.Merged.Ref([]byte(name))
-	if errors.Is(err, reftable.ErrNotFound) {
-		return Missing, nil
-	}
-	if err != nil {
+// lookup returns the current value of name; rec is scratch space.
+func lookup(snap *Snapshot, name string, rec *reftable.RefRecord) (Value, error) {
+	found, err := snap.Merged.LookupRef([]byte(name), rec)
+	if err != nil || !found {
 		return Missing, err
 	}
-	return valueOf(&r), nil
+	return valueOf(rec), nil
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
 // directory of another (refs/a and refs/a/b), using seeks only.
 func checkDirFile(snap *Snapshot, changes []change) error {
-	final := map[string]bool{} // refs this transaction creates or deletes
-	var live []string          // the refs it leaves existing, sorted
+	final := make(map[string]bool, len(changes)) // refs this transaction creates or deletes
+	var live []string                            // the refs it leaves existing, sorted
 	for _, c := range changes {
 		if !c.store {
 			continue
@@ -367,6 +378,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 	}
 	slices.Sort(live)
 	absent := map[string]bool{} // parent names already looked up and not found
+	var rec reftable.RefRecord
 	exists := func(name string) (bool, error) {
 		if v, ok := final[name]; ok {
 			return v, nil
@@ -374,12 +386,11 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		if absent[name] {
 			return false, nil
 		}
-		_, err := snap.Merged.Ref([]byte(name))
-		if errors.Is(err, reftable.ErrNotFound) {
+		found, err := snap.Merged.LookupRef([]byte(name), &rec)
+		if err == nil && !found {
 			absent[name] = true
-			return false, nil
 		}
-		return err == nil, err
+		return found, err
 	}
 	for _, c := range changes {
 		if !c.store || c.new.IsMissing() || !c.old.IsMissing() {
@@ -452,11 +463,13 @@ func tzOffset(t time.Time) int16 {
 // entries, and tombstones for the reflogs of deleted refs.
 func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
 	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
+	var name []byte // the name of each ref record in turn
 	for _, c := range changes {
 		if !c.store {
 			continue
 		}
-		r := reftable.RefRecord{Name: []byte(c.name), UpdateIndex: index}
+		name = append(name[:0], c.name...)
+		r := reftable.RefRecord{Name: name, UpdateIndex: index}
 		switch {
 		case c.new.Target != "":
 			r.Type, r.Target = reftable.RefSymref, []byte(c.new.Target)
@@ -471,14 +484,37 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			return err
 		}
 	}
-	hs := tx.st.opts.Hash.Size()
+	zero := make([]byte, tx.st.opts.Hash.Size()) // shared, never written
 	idOr0 := func(v Value) []byte {
 		if v.ID == nil {
-			return make([]byte, hs)
+			return zero
 		}
 		return v.ID
 	}
-	var logs []reftable.LogRecord
+	// The names of the log records, in one allocation for the common
+	// case of one record a change.
+	size := 0
+	for _, c := range changes {
+		for _, name := range c.logFor {
+			size += len(name)
+		}
+	}
+	names := make([]byte, 0, size)
+	refName := func(name string) []byte {
+		start := len(names)
+		names = append(names, name...)
+		return names[start:len(names):len(names)]
+	}
+	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
+	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
+	blockSize := tx.st.opts.Write.BlockSize
+	if blockSize == 0 {
+		blockSize = reftable.DefaultBlockSize
+	}
+	var lastMsg string // the message of the previous change, and as logged
+	var msg []byte
+	var rec reftable.RefRecord
+	logs := make([]reftable.LogRecord, 0, len(changes))
 	for _, c := range changes {
 		for _, name := range c.logFor {
 			if c.new.IsMissing() && name == c.name && c.store {
@@ -498,11 +534,11 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			if c.new.Target != "" {
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				target, _, err := resolve(snap, c.new.Target)
+				target, _, err := resolve(snap, c.new.Target, &rec)
 				if err != nil {
 					return err
 				}
-				if v, err := lookup(snap, target); err != nil {
+				if v, err := lookup(snap, target, &rec); err != nil {
 					return err
 				} else if v.ID == nil {
 					continue
@@ -510,19 +546,16 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 					newID = v.ID
 				}
 			}
-			// As git: one line, at most half a block.
-			msg := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
-			blockSize := tx.st.opts.Write.BlockSize
-			if blockSize == 0 {
-				blockSize = reftable.DefaultBlockSize
+			if msg == nil || c.msg != lastMsg {
+				// As git: one line, at most half a block.
+				m := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
+				lastMsg, msg = c.msg, []byte(m[:min(len(m), blockSize/2)])
 			}
-			msg = msg[:min(len(msg), blockSize/2)]
 			logs = append(logs, reftable.LogRecord{
-				RefName: []byte(name), UpdateIndex: index, Type: reftable.LogUpdate,
+				RefName: refName(name), UpdateIndex: index, Type: reftable.LogUpdate,
 				Old: idOr0(c.old), New: idOr0(Value{ID: newID}),
-				Name: []byte(tx.who.Name), Email: []byte(tx.who.Email),
-				Time: uint64(max(tx.who.Time.Unix(), 0)), TZOffset: tzOffset(tx.who.Time),
-				Message: []byte(msg),
+				Name: who, Email: email, Time: when, TZOffset: tz,
+				Message: msg,
 			})
 		}
 	}

@@ -71,10 +71,12 @@ func (l *LogFS) Reset() {
 	l.lines = nil
 }
 
-var (
-	tableNameRE = regexp.MustCompile(`(0x[0-9a-f]+-0x[0-9a-f]+-)([0-9a-f]{8})(\.ref|\.log)`)
-	tempNameRE  = regexp.MustCompile(`(tmp-)([0-9a-f]+)(\.temp)|(\.temp\.)([0-9A-Za-z]{6,})`)
-)
+// nameREs returns the patterns of table and temporary file names,
+// compiled on first use so that programs not tracing do not pay for them.
+var nameREs = sync.OnceValues(func() (table, temp *regexp.Regexp) {
+	return regexp.MustCompile(`(0x[0-9a-f]+-0x[0-9a-f]+-)([0-9a-f]{8})(\.ref|\.log)`),
+		regexp.MustCompile(`(tmp-)([0-9a-f]+)(\.temp)|(\.temp\.)([0-9A-Za-z]{6,})`)
+})
 
 // rel returns name as shown in the trace: relative to the root, with the
 // random parts of names replaced. l.mu must be held.
@@ -88,6 +90,7 @@ func (l *LogFS) rel(name string) string {
 	case strings.HasPrefix(p, l.root+"/"):
 		p = p[len(l.root)+1:]
 	}
+	tableNameRE, tempNameRE := nameREs()
 	p = tableNameRE.ReplaceAllStringFunc(p, func(m string) string {
 		s := tableNameRE.FindStringSubmatch(m)
 		return s[1] + l.placeholder(s[2], "r", &l.nr) + s[3]

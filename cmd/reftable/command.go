@@ -91,7 +91,7 @@ func (e *env) exec(args []string) int {
 		fprintf(e.stderr, "usage: reftable %s %s\n", e.cmd.Name, e.cmd.Usage)
 		return exitUsage
 	}
-	bw := bufio.NewWriter(e.stdout)
+	bw := bufio.NewWriterSize(e.stdout, 64<<10)
 	out := e.stdout
 	e.stdout = bw
 	err = e.cmd.Run(e, flags, pos)

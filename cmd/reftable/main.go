@@ -15,9 +15,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// A short-lived process: collecting half as often costs a bulk
+		// update of 100,000 refs a tenth more memory and saves a
+		// quarter of its CPU time (the marking and the preemption
+		// signals it sends); small commands stay below the first
+		// collection.
+		debug.SetGCPercent(200)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -74,16 +74,21 @@ func toRefJSON(r *reftable.RefRecord) refJSON {
 // refText formats r as git's expected.txt does: "<name> <oid>",
 // "<name> <oid> <peeled>" or "<name> ref: <target>" ("<name> deleted"
 // for a tombstone).
-func refText(r *reftable.RefRecord) string {
+func refText(r *reftable.RefRecord) string { return string(appendRefText(nil, r)) }
+
+// appendRefText appends refText(r) to dst.
+func appendRefText(dst []byte, r *reftable.RefRecord) []byte {
+	dst = append(dst, r.Name...)
 	switch r.Type {
 	case reftable.RefVal1:
-		return string(r.Name) + " " + hexID(r.Value)
+		return hex.AppendEncode(append(dst, ' '), r.Value)
 	case reftable.RefVal2:
-		return string(r.Name) + " " + hexID(r.Value) + " " + hexID(r.Peeled)
+		dst = hex.AppendEncode(append(dst, ' '), r.Value)
+		return hex.AppendEncode(append(dst, ' '), r.Peeled)
 	case reftable.RefSymref:
-		return string(r.Name) + " ref: " + string(r.Target)
+		return append(append(dst, " ref: "...), r.Target...)
 	}
-	return string(r.Name) + " deleted"
+	return append(dst, " deleted"...)
 }
 
 // logJSON is the JSON form of a log record.

@@ -62,12 +62,20 @@ func runRefs(e *env, flags any, args []string) error {
 		return err
 	}
 	defer v.Close()
-	p := &printer{w: e.stdout, json: *flags.(*bool)}
+	json := *flags.(*bool)
+	p := &printer{w: e.stdout, json: true}
+	var line []byte
 	for r, err := range v.Reader.Refs([]byte(prefix)) {
 		if err != nil {
 			return err
 		}
-		if err := p.record(refText(&r), toRefJSON(&r)); err != nil {
+		if json {
+			err = p.record("", toRefJSON(&r))
+		} else {
+			line = append(appendRefText(line[:0], &r), '\n')
+			_, err = e.stdout.Write(line)
+		}
+		if err != nil {
 			return err
 		}
 	}

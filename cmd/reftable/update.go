@@ -101,9 +101,6 @@ func runUpdate(e *env, flags any, args []string) error {
 		return err
 	}
 	u := &updater{target: t, who: who, policy: t.Policy}
-	if err := u.reload(); err != nil {
-		return err
-	}
 	defer func() { u.closeView() }()
 	opts := stack.Options{
 		LockTimeout: f.lockTimeout,
@@ -170,6 +167,11 @@ func runUpdate(e *env, flags any, args []string) error {
 			u.abort()
 			pending, started, prepared = nil, false, false
 		default:
+			if len(pending) == cap(pending) {
+				// Doubling: append grows large slices by a quarter,
+				// copying a bulk update's commands many times.
+				pending = slices.Grow(pending, len(pending))
+			}
 			pending = append(pending, c)
 			continue
 		}
@@ -198,7 +200,7 @@ type updater struct {
 	target *target
 	own    *stack.Stack // the target's stack (a linked worktree's own)
 	main   *stack.Stack // a linked worktree's shared stack, else nil
-	view   refReader    // both, as read before locking
+	view   refReader    // both, as read before locking; nil until needed
 	vw     *view        // what view reads
 
 	who    stack.Identity
@@ -237,19 +239,24 @@ func (u *updater) commit() error {
 		}
 	}
 	if len(txs) > 0 {
-		// Later commands resolve names against what was just written.
-		err = errors.Join(err, u.reload())
+		// Later commands resolve names against what was just written:
+		// the view is read again when next needed.
+		u.closeView()
 	}
 	return err
 }
 
-// reload reopens the view names are resolved in.
-func (u *updater) reload() error {
+// openView opens the view names are resolved in, unless it is open. It
+// is opened when first needed, so that commands giving full object ids
+// read the stack only once, under the lock.
+func (u *updater) openView() error {
+	if u.view != nil {
+		return nil
+	}
 	v, err := u.target.openView()
 	if err != nil {
 		return err
 	}
-	u.closeView()
 	u.vw, u.view = v, v.Reader
 	return nil
 }
@@ -262,7 +269,12 @@ func (u *updater) closeView() {
 }
 
 // Ref reads a ref of the current view, for name resolution.
-func (u *updater) Ref(name []byte) (reftable.RefRecord, error) { return u.view.Ref(name) }
+func (u *updater) Ref(name []byte) (reftable.RefRecord, error) {
+	if err := u.openView(); err != nil {
+		return reftable.RefRecord{}, err
+	}
+	return u.view.Ref(name)
+}
 
 func (u *updater) abort() {
 	for _, tx := range u.txs {
@@ -283,10 +295,14 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 	}
 	if u.main == nil {
 		tx := u.own.NewTransaction(u.who, u.policy)
-		for _, c := range cmds {
-			tx.Add(c.u)
+		tx.Grow(len(cmds))
+		for i := range cmds {
+			tx.Add(cmds[i].u)
 		}
 		return []*stack.Transaction{tx}, nil
+	}
+	if err := u.openView(); err != nil {
+		return nil, err
 	}
 	own := u.own.NewTransaction(u.who, u.policy)
 	main := u.main.NewTransaction(u.who, u.policy)
@@ -477,6 +493,7 @@ type updateParser struct {
 	names   refGetter
 	line    int
 	noDeref bool
+	args    []string // reused by splitArgs
 }
 
 // next parses the next command; ok is false at the end of input. An
@@ -543,7 +560,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	var args []string
 	ref := rest
 	if !p.src.z {
-		all, err := splitArgs(rest)
+		all, err := splitArgs(p.args[:0], rest)
+		p.args = all
 		if err != nil {
 			return c, fmt.Errorf("%s: %w", verb, err)
 		}
@@ -676,9 +694,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 // splitArgs splits the arguments of a text-mode command as git
 // update-ref --stdin does: separated by single spaces, each either
 // C-quoted ("refs/heads/a\"b", with git's escapes) or running to the next
-// white space.
-func splitArgs(s string) ([]string, error) {
-	var args []string
+// white space. It appends them to args.
+func splitArgs(args []string, s string) ([]string, error) {
 	for {
 		var arg string
 		if strings.HasPrefix(s, `"`) {

@@ -54,8 +54,9 @@ func checkTableRefs(h Hash, n int) []RefRecord {
 	return refs
 }
 
-// writeCheckTable writes refs and a log for each with opts.
-func writeCheckTable(t *testing.T, opts WriterOptions, refs []RefRecord, logs bool) []byte {
+// writeCheckTable writes refs with opts, and a log for every logEvery-th
+// ref (none if logEvery is 0).
+func writeCheckTable(t *testing.T, opts WriterOptions, refs []RefRecord, logEvery int) []byte {
 	t.Helper()
 	opts.MinUpdateIndex, opts.MaxUpdateIndex = 1, 1
 	var buf bytes.Buffer
@@ -68,9 +69,9 @@ func writeCheckTable(t *testing.T, opts WriterOptions, refs []RefRecord, logs bo
 			t.Fatal(err)
 		}
 	}
-	if logs {
+	if logEvery > 0 {
 		for i := range refs {
-			if refs[i].Type == RefSymref {
+			if refs[i].Type == RefSymref || i%logEvery != 0 {
 				continue
 			}
 			l := LogRecord{RefName: refs[i].Name, UpdateIndex: 1, Type: LogUpdate,
@@ -117,7 +118,7 @@ func TestCheckWriterTables(t *testing.T) {
 						n := 40 * bs / 16
 						name := fmt.Sprintf("%v/bs=%d/ri=%d/skipobj=%v/unpadded=%v", h, bs, ri, skip, unpadded)
 						t.Run(name, func(t *testing.T) {
-							data := writeCheckTable(t, opts, checkTableRefs(h, n), true)
+							data := writeCheckTable(t, opts, checkTableRefs(h, n), 1)
 							tab, err := NewTableBytes(data, "check.ref")
 							if err != nil {
 								t.Fatal(err)
@@ -136,7 +137,7 @@ func TestCheckWriterTables(t *testing.T) {
 		}
 	}
 	// Many refs in small blocks: indexes of several levels.
-	data := writeCheckTable(t, WriterOptions{BlockSize: 256, RestartInterval: 3}, checkTableRefs(SHA1, 20000), true)
+	data := writeCheckTable(t, WriterOptions{BlockSize: 256, RestartInterval: 3}, checkTableRefs(SHA1, 20000), 1)
 	if levels := checkIndexLevels(t, data); levels < 3 {
 		t.Fatalf("ref index has %d levels, want 3 or more", levels)
 	}
@@ -269,7 +270,7 @@ func setVarintAt(t *testing.T, data []byte, end int64, old, v uint64) {
 // levels.
 func checkDamageTable(t *testing.T) []byte {
 	t.Helper()
-	data := writeCheckTable(t, WriterOptions{BlockSize: 512, RestartInterval: 5}, checkTableRefs(SHA1, 6000), true)
+	data := writeCheckTable(t, WriterOptions{BlockSize: 512, RestartInterval: 5}, checkTableRefs(SHA1, 6000), 1)
 	if checkIndexLevels(t, data) < 2 {
 		t.Fatal("ref index has one level")
 	}
@@ -446,4 +447,32 @@ func TestCheckObjDamage(t *testing.T) {
 			t.Fatal("no finding for an obj_id_len one too long")
 		}
 	})
+}
+
+// TestHostileCheck damages every byte of a small table our writer made
+// with every section, indexes and an obj section, as TestHostileGitTables
+// does git's tables, and reads it every way, Check included: git's small
+// fixtures have no obj section.
+func TestHostileCheck(t *testing.T) {
+	t.Parallel()
+	refs := checkTableRefs(SHA1, 48)
+	data := writeCheckTable(t, WriterOptions{BlockSize: 256, RestartInterval: 3, Unpadded: true}, refs, 8)
+	tab, err := NewTableBytes(data, "check.ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lay := tab.Layout(); lay.RefIndex == 0 || lay.ObjIndex == 0 || lay.LogIndex == 0 {
+		t.Fatalf("layout %+v: want every index", lay)
+	}
+	fx := &hostileFixture{name: "check.ref", data: data, stride: 1}
+	if raceEnabled || testing.Short() {
+		fx.stride = 7 // the header, footer and section starts, and a sample
+	}
+	for _, r := range refs[:5] {
+		fx.names = append(fx.names, r.Name)
+		if r.Value != nil {
+			fx.ids = append(fx.ids, r.Value)
+		}
+	}
+	hostileDamage(t, fx)
 }

@@ -218,7 +218,7 @@ func (c *checker) checkRestarts(b *block) bool {
 		var reason string
 		switch {
 		case r < first || r >= b.restartOff:
-			reason = fmt.Sprintf("restart offset %d outside the records %d..%d", r, first, b.restartOff)
+			reason = fmt.Sprintf("restart offset %d outside the records, at %d..%d", r, first, b.restartOff-1)
 		case r <= prev:
 			reason = fmt.Sprintf("restart offset %d not after the previous one, %d", r, prev)
 		case i == 0 && r != first:
@@ -437,7 +437,7 @@ func (c *checker) matchLevel(recs []indexRec, from, to int, typ byte) bool {
 		default:
 			b := &below[q]
 			if b.lastLen != rec.keyLen || b.lastHash != rec.keyHash {
-				ok = c.report(rec.at, "index key is not the last key of block %d", b.off)
+				ok = c.report(rec.at, "index record of the %q section: key is not the last key of block %d", typ, b.off)
 			} else {
 				ok = true
 			}

@@ -476,3 +476,19 @@ func TestHostileCheck(t *testing.T) {
 	}
 	hostileDamage(t, fx)
 }
+
+// BenchmarkCheck checks a table of 100k refs with an obj section.
+func BenchmarkCheck(b *testing.B) {
+	data := writeBenchTable(b, benchRefs(100_000, SHA1), WriterOptions{})
+	tab, err := NewTableBytes(data, "bench.ref")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for err := range tab.Check() {
+			b.Fatal(err)
+		}
+	}
+}

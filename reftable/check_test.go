@@ -115,7 +115,7 @@ func TestCheckWriterTables(t *testing.T) {
 				for _, skip := range []bool{false, true} {
 					for _, unpadded := range []bool{false, true} {
 						opts := WriterOptions{BlockSize: bs, RestartInterval: ri, SkipIndexObjects: skip, Unpadded: unpadded, Hash: h}
-						n := 40 * bs / 16
+						n := bs / 2 // enough for ref, obj and log indexes
 						name := fmt.Sprintf("%v/bs=%d/ri=%d/skipobj=%v/unpadded=%v", h, bs, ri, skip, unpadded)
 						t.Run(name, func(t *testing.T) {
 							data := writeCheckTable(t, opts, checkTableRefs(h, n), 1)
@@ -315,8 +315,35 @@ func TestCheckRestartDamage(t *testing.T) {
 func TestCheckIndexDamage(t *testing.T) {
 	pristine := checkDamageTable(t)
 	tab, blocks := checkBlocksOf(t, pristine, blockTypeIndex)
+	lay := tab.Layout()
 	kinds := map[byte]bool{}
+	// The first and last index block pointing at blocks of each type,
+	// in each section.
+	type kind struct {
+		section int64
+		child   byte
+	}
+	var picked []checkBlk
+	last := map[kind]checkBlk{}
 	for _, b := range blocks {
+		k := kind{lay.ObjOffset, checkBlock(t, tab, int64(b.recs[0].child)).typ}
+		switch {
+		case b.off < lay.ObjOffset:
+			k.section = 0
+		case b.off > lay.LogOffset:
+			k.section = lay.LogOffset
+		}
+		if _, ok := last[k]; !ok {
+			picked = append(picked, b)
+		}
+		last[k] = b
+	}
+	for _, b := range last {
+		if !slices.ContainsFunc(picked, func(p checkBlk) bool { return p.off == b.off }) {
+			picked = append(picked, b)
+		}
+	}
+	for _, b := range picked {
 		rec := b.recs[len(b.recs)/2]
 		kinds[checkBlock(t, tab, int64(rec.child)).typ] = true
 		t.Run(fmt.Sprintf("%d/key", b.off), func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -265,18 +266,29 @@ func setVarintAt(t *testing.T, data []byte, end int64, old, v uint64) {
 	copy(data[end-int64(len(n)):], n)
 }
 
-// checkDamageTable is the table the damage tests damage: 512-byte
-// blocks, restarts every 5 records, obj section and logs, indexes of two
-// levels.
+// checkDamageTable returns a copy of the table the damage tests damage:
+// 512-byte blocks, restarts every 5 records, an obj section, logs, and
+// indexes of two levels. It is built once.
 func checkDamageTable(t *testing.T) []byte {
 	t.Helper()
-	data := writeCheckTable(t, WriterOptions{BlockSize: 512, RestartInterval: 5}, checkTableRefs(SHA1, 6000), 1)
-	if checkIndexLevels(t, data) < 2 {
-		t.Fatal("ref index has one level")
+	checkDamageOnce.Do(func() {
+		data := writeCheckTable(t, WriterOptions{BlockSize: 512, RestartInterval: 5}, checkTableRefs(SHA1, 6000), 3)
+		if checkIndexLevels(t, data) < 2 {
+			t.Fatal("ref index has one level")
+		}
+		checkWant(t, data)
+		checkDamageData = data
+	})
+	if checkDamageData == nil {
+		t.Fatal("no damage table")
 	}
-	checkWant(t, data)
-	return data
+	return clone(checkDamageData)
 }
+
+var (
+	checkDamageOnce sync.Once
+	checkDamageData []byte
+)
 
 // TestCheckRestartDamage damages restart offsets of ref and index blocks.
 func TestCheckRestartDamage(t *testing.T) {

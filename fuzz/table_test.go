@@ -12,8 +12,9 @@ import (
 	"github.com/refstore/refstore/reftable"
 )
 
-// FuzzTable opens arbitrary bytes as a table and reads everything in it:
-// it must never panic, and every error must be a format error or ErrNotFound.
+// FuzzTable opens arbitrary bytes as a table, reads everything in it and
+// checks it: it must never panic, and every error must be a format error
+// or ErrNotFound.
 //
 // Each input is read three times: as is, with the footer CRC-32 recomputed
 // (so that mutated footer fields reach the section parsing), and with the
@@ -141,6 +142,9 @@ func readAll(t *testing.T, data []byte, keys [][]byte) {
 			checkErr(t, err, size)
 			break
 		}
+	}
+	for err := range tab.Check() {
+		checkErr(t, err, size)
 	}
 	names = append(names, []byte("HEAD"), []byte("refs/heads/main"), []byte("zzz"))
 	names = append(names, keys...)

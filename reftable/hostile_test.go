@@ -167,6 +167,7 @@ func (c *hostileChecker) readTable(what string, data []byte, tab *Table, names, 
 	drainSeq(c, what+": Refs", data, tab.Refs(nil))
 	drainSeq(c, what+": Logs", data, tab.Logs(nil))
 	drainSeq(c, what+": Blocks", data, tab.Blocks())
+	drainCheck(c, what+": Check", data, tab)
 	var r RefRecord
 	for _, name := range names {
 		_, err := tab.Ref(name)
@@ -178,6 +179,20 @@ func (c *hostileChecker) readTable(what string, data []byte, tab *Table, names, 
 	}
 	for _, id := range ids {
 		drainSeq(c, fmt.Sprintf("%s: RefsFor(%x)", what, id), data, tab.RefsFor(id))
+	}
+}
+
+// drainCheck runs Check on tab: every finding must be a well-formed
+// corruption error, or an I/O error, and the findings must end.
+func drainCheck(c *hostileChecker, what string, data []byte, tab *Table) {
+	c.t.Helper()
+	n := 0
+	for err := range tab.Check() {
+		c.check(what, data, err, false)
+		if n++; n > hostileMaxRecords {
+			c.errorf("%s: more than %d findings", what, hostileMaxRecords)
+			return
+		}
 	}
 }
 
@@ -505,6 +520,7 @@ func TestHostileAllocationBound(t *testing.T) {
 				"Refs":    func(tab *Table) { drainSeq(c, "Refs", tc.data, tab.Refs(nil)) },
 				"Logs":    func(tab *Table) { drainSeq(c, "Logs", tc.data, tab.Logs(nil)) },
 				"Blocks":  func(tab *Table) { drainSeq(c, "Blocks", tc.data, tab.Blocks()) },
+				"Check":   func(tab *Table) { drainCheck(c, "Check", tc.data, tab) },
 				"LogsFor": func(tab *Table) { drainSeq(c, "LogsFor", tc.data, tab.LogsFor(names[1])) },
 				"RefsFor": func(tab *Table) { drainSeq(c, "RefsFor", tc.data, tab.RefsFor(ids[0])) },
 				"Ref": func(tab *Table) {

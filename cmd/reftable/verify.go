@@ -36,6 +36,16 @@ nothing when all is well (with -v one summary line). It checks:
     from the first to the footer; refs in strictly increasing name order
     and logs in strictly increasing key order (name, then newest update
     index first); every ref's update index within the table's range;
+  - each block's restart table: not empty, offsets inside the records
+    and increasing, each at the start of a record stored without prefix
+    compression, the keys there increasing;
+  - the sections the footer names, and every level of the ref, obj and
+    log indexes: each index record points at the next block of the
+    level below and holds its last key, every block indexed once, in
+    order;
+  - the obj section: keys of obj_id_len bytes, in order, mapping every
+    object id (value or peeled) of a ref to exactly the ref blocks
+    naming it;
   - ref names: valid as git's check-ref-format and refs verify want them
     (a warning, as git reports them), and HEAD, when symbolic, pointing
     under refs/heads/;
@@ -254,6 +264,9 @@ func (v *verifier) verifyFile(src source, file string, checkName bool) (updateRa
 			// decode; report the block and stop here.
 			return r, true
 		}
+	}
+	for err := range tbl.Check() {
+		v.reportErr(file, err)
 	}
 	v.verifyRefs(tbl, file, r)
 	v.verifyLogs(tbl, file)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +65,40 @@ func TestVerifyDamage(t *testing.T) {
 		name   string
 		damage func(t *testing.T, dir string)
 	}{
+		{"restart-offset", indexedTable(func(t *testing.T, data []byte, tab *reftable.Table) {
+			// The first restart of the second ref block, past its records.
+			for b, err := range tab.Blocks() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.Type == 'r' && b.Offset > 0 {
+					entry := b.Offset + int64(b.Len) - 2 - 3*int64(b.Restarts)
+					data[entry], data[entry+1], data[entry+2] = byte(b.Len>>16), byte(b.Len>>8), byte(b.Len)
+					return
+				}
+			}
+			t.Fatal("no second ref block")
+		})},
+		{"index-key", indexedTable(func(t *testing.T, data []byte, tab *reftable.Table) {
+			// The last byte of the key of the first ref index record.
+			p := tab.Layout().RefIndex + 4
+			_, n := testVarint(data[p:])
+			v, m := testVarint(data[p+int64(n):])
+			data[p+int64(n+m)+int64(v>>3)-1]++
+		})},
+		{"obj-offset", indexedTable(func(t *testing.T, data []byte, tab *reftable.Table) {
+			// The ref block offset of the first obj record, plus one.
+			p := tab.Layout().ObjOffset + 4
+			_, n := testVarint(data[p:])
+			p += int64(n)
+			v, n := testVarint(data[p:])
+			p += int64(n) + int64(v>>3)
+			if v&7 == 0 {
+				t.Fatal("first obj record lists no blocks or many")
+			}
+			_, n = testVarint(data[p:])
+			data[p+int64(n)-1]++
+		})},
 		{"ref-block-key", flip(28)},
 		{"ref-block-restart-count", flip(69)},
 		{"log-block", flip(100)},
@@ -147,4 +184,48 @@ func writeTestTable(t *testing.T, f *os.File) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// indexedTable returns a damage that replaces sha1Table by a table of 200
+// refs in 256-byte blocks, with a ref index and an obj section, damaged by
+// damage.
+func indexedTable(damage func(t *testing.T, data []byte, tab *reftable.Table)) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		var buf bytes.Buffer
+		w, err := reftable.NewWriter(&buf, reftable.WriterOptions{BlockSize: 256, MinUpdateIndex: 2, MaxUpdateIndex: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 200 {
+			id := sha1.Sum(fmt.Appendf(nil, "%d", i))
+			r := reftable.RefRecord{Name: fmt.Appendf(nil, "refs/heads/branch-%04d", i), UpdateIndex: 2, Type: reftable.RefVal1, Value: id[:]}
+			if err := w.AddRef(&r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		tab, err := reftable.NewTableBytes(bytes.Clone(data), sha1Table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lay := tab.Layout(); lay.RefIndex == 0 || !lay.HasObjs {
+			t.Fatalf("layout %+v: want a ref index and an obj section", lay)
+		}
+		damage(t, data, tab)
+		writeFile(t, filepath.Join(dir, sha1Table), string(data))
+	}
+}
+
+// testVarint decodes a reftable varint at the start of b and returns it
+// and its length.
+func testVarint(b []byte) (uint64, int) {
+	v, n := uint64(b[0]&0x7f), 0
+	for b[n]&0x80 != 0 {
+		n++
+		v = (v+1)<<7 | uint64(b[n]&0x7f)
+	}
+	return v, n + 1
 }

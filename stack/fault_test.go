@@ -1151,7 +1151,19 @@ func TestBugLockLeakedWhenIdentityCheckFails(t *testing.T) {
 // reads it only when it changed, so the failure is injected there.
 func TestBugHolderFileLeakedWhenBeginFails(t *testing.T) {
 	tc := faultCaseNamed(t, "add")
-	e, err := tc.injectAt(t, vfs.FaultError, faultIsOp(vfs.OpStat, "tables.list"), 0)
+	// The first operation on tables.list once the lock exists: Begin's
+	// check of the list (a stat, or a read when comparing contents).
+	locked := false
+	firstUnderLock := func(ev vfs.Event) bool {
+		switch filepath.Base(ev.Path) {
+		case "tables.list.lock":
+			locked = true
+		case "tables.list":
+			return locked
+		}
+		return false
+	}
+	e, err := tc.injectAt(t, vfs.FaultError, firstUnderLock, 0)
 	if err == nil {
 		t.Fatal("no error")
 	}

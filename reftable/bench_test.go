@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
@@ -138,23 +139,28 @@ func benchLookups(b *testing.B, refs []RefRecord, lookup func([]byte, *RefRecord
 	})
 }
 
-func BenchmarkIterate(b *testing.B) {
-	t, refs := openBenchTable(b, benchN(b))
+// benchIterate times full iterations of seq, which yields want records.
+func benchIterate[R any](b *testing.B, seq iter.Seq2[R, error], want int, unit string) {
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
 		n := 0
-		for _, err := range t.Refs(nil) {
+		for _, err := range seq {
 			if err != nil {
 				b.Fatal(err)
 			}
 			n++
 		}
-		if n != len(refs) {
-			b.Fatalf("iterated %d refs, want %d", n, len(refs))
+		if n != want {
+			b.Fatalf("iterated %d %ss, want %d", n, unit, want)
 		}
 	}
-	reportPer(b, cpu, len(refs), "ref")
+	reportPer(b, cpu, want, unit)
+}
+
+func BenchmarkIterate(b *testing.B) {
+	t, refs := openBenchTable(b, benchN(b))
+	benchIterate(b, t.Refs(nil), len(refs), "ref")
 }
 
 // openMergedBench returns a merged view of 10 tables of n/10 refs each,
@@ -186,21 +192,7 @@ func openMergedBench(b *testing.B, n int) (*Merged, []RefRecord) {
 // -short) through a merged view.
 func BenchmarkMergedIterate(b *testing.B) {
 	m, refs := openMergedBench(b, benchN(b))
-	b.ReportAllocs()
-	cpu := cpuTime()
-	for b.Loop() {
-		n := 0
-		for _, err := range m.Refs(nil) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != len(refs) {
-			b.Fatalf("iterated %d refs, want %d", n, len(refs))
-		}
-	}
-	reportPer(b, cpu, len(refs), "ref")
+	benchIterate(b, m.Refs(nil), len(refs), "ref")
 }
 
 // BenchmarkMergedLookup looks up one ref in a merged view of 10 tables.
@@ -269,21 +261,7 @@ func BenchmarkReadLogs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	cpu := cpuTime()
-	for b.Loop() {
-		n := 0
-		for _, err := range t.Logs(nil) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != len(logs) {
-			b.Fatalf("read %d logs, want %d", n, len(logs))
-		}
-	}
-	reportPer(b, cpu, len(logs), "record")
+	benchIterate(b, t.Logs(nil), len(logs), "record")
 }
 
 // BenchmarkWritePeakMemory writes 1M refs (100k with -short) with the

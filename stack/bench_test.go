@@ -12,24 +12,29 @@ import (
 
 // BenchmarkCommit commits one ref per transaction with auto-compaction,
 // without fsync, as git's update-ref does with core.fsync=none.
-func BenchmarkCommit(b *testing.B) {
-	st, err := Open(b.TempDir(), Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+// benchCommits times one-ref transactions creating prefix<n> refs.
+func benchCommits(b *testing.B, st *Stack, prefix string) {
 	b.ReportAllocs()
 	i := 0
 	cpu := cpuTime()
 	for b.Loop() {
 		tx := st.NewTransaction(testWho, ReflogNormal)
-		tx.Add(Update{Name: fmt.Sprintf("refs/heads/branch-%07d", i), New: val(i), Message: "bench"})
+		tx.Add(Update{Name: fmt.Sprintf("%s%07d", prefix, i), New: val(i), Message: "bench"})
 		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
 		}
 		i++
 	}
 	reportCPU(b, cpu)
+}
+
+func BenchmarkCommit(b *testing.B) {
+	st, err := Open(b.TempDir(), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchCommits(b, st, "refs/heads/branch-")
 }
 
 // BenchmarkReloadUnchanged measures the up-to-date check: one stat call.
@@ -115,18 +120,7 @@ func BenchmarkCommitLargeStack(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	i := 0
-	cpu := cpuTime()
-	for b.Loop() {
-		tx := st.NewTransaction(testWho, ReflogNormal)
-		tx.Add(Update{Name: fmt.Sprintf("refs/heads/new-%07d", i), New: val(i), Message: "bench"})
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	reportCPU(b, cpu)
+	benchCommits(b, st, "refs/heads/new-")
 }
 
 // BenchmarkWriteAmplification commits 10,000 single-ref transactions with

@@ -73,25 +73,6 @@ var workloadOps = []Op{
 // workloadOpen is the index of workload's read-only OpenFile.
 const workloadOpen = 8
 
-// efWrite creates name holding data, synced if sync is set.
-func efWrite(t *testing.T, fsys FS, name, data string, sync bool) {
-	t.Helper()
-	f, err := fsys.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(f, data); err != nil {
-		t.Fatal(err)
-	}
-	if sync {
-		if err := f.Sync(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // efRead returns the contents of name.
 func efRead(t *testing.T, fsys FS, name string) (string, error) {
@@ -209,7 +190,7 @@ func TestErrorFSErrors(t *testing.T) {
 			t.Errorf("the failed create created the file: %v", err)
 		}
 		e.Arm(Injection{Index: 0, Fault: FaultError, Ops: OpRename})
-		efWrite(t, e, "/d/a", "a", true)
+		writeFile(t, e, "/d/a", "a", true)
 		err = e.Rename("/d/a", "/d/b")
 		var le *os.LinkError
 		if !errors.As(err, &le) || le.Old != "/d/a" || le.New != "/d/b" || !errors.Is(err, ErrInjected) {
@@ -279,7 +260,7 @@ func TestErrorFSErrors(t *testing.T) {
 	t.Run("rename", func(t *testing.T) {
 		m := newMemDir()
 		e := NewErrorFS(m, Injection{Index: 0, Fault: FaultRename})
-		efWrite(t, e, "/d/a", "a", true)
+		writeFile(t, e, "/d/a", "a", true)
 		err := e.Rename("/d/a", "/d/b")
 		if !errors.Is(err, syscall.EIO) {
 			t.Fatalf("Rename = %v, want EIO", err)
@@ -291,7 +272,7 @@ func TestErrorFSErrors(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		m := newMemDir()
 		e := NewErrorFS(m, Injection{Index: 0, Fault: FaultError, Ops: OpClose})
-		efWrite(t, m, "/d/a", "a", true)
+		writeFile(t, m, "/d/a", "a", true)
 		a := efIno(t, m, "/d/a")
 		f, err := e.OpenFile("/d/a", os.O_RDONLY, 0)
 		if err != nil {
@@ -304,7 +285,7 @@ func TestErrorFSErrors(t *testing.T) {
 		if err := m.Remove("/d/a"); err != nil {
 			t.Fatal(err)
 		}
-		efWrite(t, m, "/d/b", "b", false)
+		writeFile(t, m, "/d/b", "b", false)
 		if b := efIno(t, m, "/d/b"); b != a {
 			t.Errorf("inode %d still held after a failed Close (new file got %d)", a, b)
 		}
@@ -458,7 +439,7 @@ func TestLogFS(t *testing.T) {
 // os.File, not a panic (MemFS bug fixed alongside the ErrorFS).
 func TestMemReadAtNegativeOffset(t *testing.T) {
 	m := newMemDir()
-	efWrite(t, m, "/d/a", "abc", false)
+	writeFile(t, m, "/d/a", "abc", false)
 	f, err := m.OpenFile("/d/a", os.O_RDONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -473,7 +454,7 @@ func TestMemReadAtNegativeOffset(t *testing.T) {
 // also after another handle wrote (MemFS bug fixed alongside the ErrorFS).
 func TestMemAppend(t *testing.T) {
 	m := newMemDir()
-	efWrite(t, m, "/d/a", "abc", false)
+	writeFile(t, m, "/d/a", "abc", false)
 	f, err := m.OpenFile("/d/a", os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)

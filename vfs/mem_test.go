@@ -8,6 +8,7 @@ import (
 	"testing"
 )
 
+// writeFile creates name holding data, synced if sync is set.
 func writeFile(t *testing.T, m FS, name, data string, sync bool) {
 	t.Helper()
 	f, err := m.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)

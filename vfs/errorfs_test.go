@@ -73,7 +73,6 @@ var workloadOps = []Op{
 // workloadOpen is the index of workload's read-only OpenFile.
 const workloadOpen = 8
 
-
 // efRead returns the contents of name.
 func efRead(t *testing.T, fsys FS, name string) (string, error) {
 	t.Helper()

@@ -287,22 +287,8 @@ func exists(path string) bool {
 }
 
 // openTableFile opens one table file for reading.
-func openTableFile(path string) (*reftable.Table, *os.File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	t, err := reftable.NewTable(f, fi.Size(), filepath.Base(path))
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return t, f, nil
+func openTableFile(path string) (*reftable.Table, stack.TableFile, error) {
+	return openTable(dirSource(filepath.Dir(path)), filepath.Base(path))
 }
 
 // openStack opens the stack of a target that is not a table file.

@@ -184,6 +184,11 @@ func (s *Store) Prefix() string { return s.prefix }
 // URL returns s3://bucket/prefix.
 func (s *Store) URL() string { return "s3://" + s.bucket + "/" + s.prefix }
 
+// MaxGet bounds what Get reads of one object (Get reads tables.list,
+// whose lines are table names: 64 MiB is over a million tables), so a
+// misbehaving server cannot make it allocate without bound.
+const MaxGet = 64 << 20
+
 // Get implements objstore.Store.
 func (s *Store) Get(ctx context.Context, key, ifNoneMatch string) ([]byte, string, error) {
 	var opts minio.GetObjectOptions
@@ -197,9 +202,12 @@ func (s *Store) Get(ctx context.Context, key, ifNoneMatch string) ([]byte, strin
 		return nil, "", s.fail("get", key, err)
 	}
 	defer body.Close()
-	data, err := io.ReadAll(body)
+	data, err := io.ReadAll(io.LimitReader(body, MaxGet+1))
 	if err != nil {
 		return nil, "", s.fail("get", key, err)
+	}
+	if len(data) > MaxGet {
+		return nil, "", s.fail("get", key, fmt.Errorf("object larger than %d bytes", MaxGet))
 	}
 	if info.Size >= 0 && int64(len(data)) != info.Size {
 		return nil, "", s.fail("get", key, fmt.Errorf("read %d bytes of %d", len(data), info.Size))

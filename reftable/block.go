@@ -22,7 +22,8 @@ type block struct {
 	headerOff  int    // offset of the block header in data
 	restartOff int    // offset of the restart table in data
 	nRestarts  int
-	size       int64 // bytes the block occupies on disk, padding included
+	size       int64         // bytes the block occupies on disk, padding included
+	idx        *indexEntries // decoded records of a cached index block
 }
 
 // blockReader loads blocks of one table; it owns the buffers and the zlib

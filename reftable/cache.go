@@ -1,6 +1,8 @@
 package reftable
 
 import (
+	"bytes"
+	"encoding/binary"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -36,7 +38,15 @@ func (c *indexCache) get(off int64) *block {
 func (c *indexCache) add(b *block) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.bytes+len(b.data)+64 > maxCachedIndex {
+	// The block and its decoded entries share one allocation, so that a
+	// seek finds them in neighbouring cache lines.
+	c2 := &cachedIndex{b: *b}
+	nb := &c2.b
+	if b.data != nil && decodeIndex(&c2.e, b) {
+		nb.idx = &c2.e
+	}
+	cost := len(b.data) + 64 + nb.idx.bytes()
+	if c.bytes+cost > maxCachedIndex {
 		return
 	}
 	var m map[int64]*block
@@ -48,9 +58,163 @@ func (c *indexCache) add(b *block) {
 	} else {
 		m = map[int64]*block{}
 	}
-	nb := *b
 	nb.data = clone(b.data)
-	m[b.off] = &nb
-	c.bytes += len(nb.data) + 64
+	m[b.off] = nb
+	c.bytes += cost
 	c.blocks.Store(&m)
+}
+
+// indexEntries is a cached index block decoded: its keys and child
+// offsets, so that a seek binary-searches the keys instead of decoding
+// records from a restart point. The keys of a block share a long prefix
+// (refs/heads/branch-00…), so the search compares the 8 bytes after it,
+// held in one small array, and the whole key only on a tie.
+type indexEntries struct {
+	plen   int      // length of the prefix all keys share
+	pfx    [40]byte // the prefix, when at most 40 bytes long
+	prefix []byte   // the prefix (pfx[:plen], or in keys)
+	head   []uint64 // head[i]: the 8 bytes of key i after prefix, big-endian, zero-padded
+	keys   []byte   // the keys, concatenated
+	ends   []uint32 // ends[i] is where key i ends in keys
+	child  []uint64 // child[i] is the offset of the block key i indexes
+	next   []uint32 // next[i] is the offset in the block after record i
+}
+
+// decodeIndex decodes the records of index block b into e and reports
+// whether they decode: if not, seeks take the checked path and report it.
+func decodeIndex(e *indexEntries, b *block) bool {
+	var key []byte
+	pos := b.headerOff + 4
+	for pos < b.restartOff {
+		in := b.data[pos:b.restartOff]
+		k, _, n, reason := decodeKey(in, key)
+		if reason != "" {
+			return false
+		}
+		child, m := readVarint(in[n:])
+		if m <= 0 {
+			return false
+		}
+		key = k
+		pos += n + m
+		e.keys = append(e.keys, key...)
+		e.ends = append(e.ends, uint32(len(e.keys)))
+		e.child = append(e.child, child)
+		e.next = append(e.next, uint32(pos))
+	}
+	if len(e.child) == 0 {
+		return true
+	}
+	// The prefix of the first and the last key is that of all keys in a
+	// sorted block; a corrupt one need not be sorted.
+	e.prefix = e.key(0)
+	for i := range e.child {
+		e.prefix = e.prefix[:commonPrefix(e.prefix, e.key(i))]
+	}
+	e.head = make([]uint64, len(e.child))
+	for i := range e.head {
+		e.head[i] = head8(e.key(i)[len(e.prefix):])
+	}
+	e.plen = len(e.prefix)
+	if e.plen <= len(e.pfx) {
+		copy(e.pfx[:], e.prefix)
+		e.prefix = e.pfx[:e.plen]
+	}
+	return true
+}
+
+// cachedIndex is a cached index block with its decoded entries.
+type cachedIndex struct {
+	b block
+	e indexEntries
+}
+
+// head8 returns the first 8 bytes of b as a big-endian number, zero-padded.
+func head8(b []byte) uint64 {
+	var buf [8]byte
+	copy(buf[:], b)
+	return binary.BigEndian.Uint64(buf[:])
+}
+
+// bytes returns the memory e holds, for the cache budget.
+func (e *indexEntries) bytes() int {
+	if e == nil {
+		return 0
+	}
+	return cap(e.keys) + 4*cap(e.ends) + 8*cap(e.child) + 4*cap(e.next) + 8*cap(e.head)
+}
+
+// key returns key i.
+func (e *indexEntries) key(i int) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = e.ends[i-1]
+	}
+	return e.keys[start:e.ends[i]]
+}
+
+// search returns the index of the first key >= want, or the number of
+// keys if there is none.
+func (e *indexEntries) search(want []byte) int {
+	n := len(e.child)
+	if n == 0 {
+		return 0
+	}
+	p := len(e.prefix)
+	if len(want) < p {
+		if bytes.Compare(want, e.prefix) <= 0 {
+			return 0
+		}
+		return n
+	}
+	switch bytes.Compare(want[:p], e.prefix) {
+	case -1:
+		return 0
+	case 1:
+		return n
+	}
+	wh := head8(want[p:])
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		h := e.head[mid]
+		if h < wh || h == wh && bytes.Compare(e.key(mid), want) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// maxIndexDepth bounds the index levels refBlockHint descends.
+const maxIndexDepth = 8
+
+// refBlockHint returns the bytes from the start of the ref block that may
+// hold want, found through the cached index alone, or nil when the table
+// is not in memory or the index blocks on the way are not all cached.
+func (t *Table) refBlockHint(want []byte) []byte {
+	_, off, ok := t.section(blockTypeRef)
+	if t.mem == nil || !ok || off == 0 {
+		return nil
+	}
+	for range maxIndexDepth {
+		c := t.index.get(off)
+		if c == nil || c.idx == nil || c.typ != blockTypeIndex {
+			return nil
+		}
+		i := c.idx.search(want)
+		if i == len(c.idx.child) {
+			return nil
+		}
+		child := int64(c.idx.child[i])
+		if child == 0 || child >= off || child >= int64(len(t.mem)) {
+			return nil // the first block starts with the file header
+		}
+		if cc := t.index.get(child); cc == nil || cc.typ != blockTypeIndex {
+			return t.mem[child:]
+		}
+		off = child
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ type tableIter struct {
 	child   uint64   // index record: offset of the indexed block
 	offsets []uint64 // obj record: ref block offsets
 	peekKey []byte
+	sink    byte // keeps the loads of touchRestarts and touchRange
 }
 
 // iters pools table iterators with their buffers, so that lookups and
@@ -105,20 +106,34 @@ func (it *tableIter) next() bool {
 
 // decode decodes the record at it.pos and advances past it.
 func (it *tableIter) decode() bool {
+	vpos, ok := it.decodeKey()
+	return ok && it.decodeValue(vpos)
+}
+
+// decodeKey decodes the key of the record at it.pos into it.key and
+// it.extra and returns where its value starts.
+func (it *tableIter) decodeKey() (int, bool) {
 	b := &it.blk
-	in := b.data[it.pos:b.restartOff]
-	key, extra, n, reason := decodeKey(in, it.key)
+	key, extra, n, reason := decodeKey(b.data[it.pos:b.restartOff], it.key)
 	if reason != "" {
-		return it.fail(it.t.corrupt(fileOffset(b.off, b.typ, it.pos), "%s", reason))
+		return 0, it.fail(it.t.corrupt(fileOffset(b.off, b.typ, it.pos), "%s", reason))
 	}
 	it.key, it.extra = key, extra
-	in = in[n:]
+	return it.pos + n, true
+}
+
+// decodeValue decodes the value at vpos of the record whose key
+// decodeKey decoded and advances past it.
+func (it *tableIter) decodeValue(vpos int) bool {
+	b := &it.blk
+	in := b.data[vpos:b.restartOff]
 	var m int
+	var reason string
 	switch b.typ {
 	case blockTypeRef:
-		m, reason = decodeRef(&it.ref, key, extra, in, it.t.minIndex, it.t.hash.Size())
+		m, reason = decodeRef(&it.ref, it.key, it.extra, in, it.t.minIndex, it.t.hash.Size())
 	case blockTypeLog:
-		m, reason = decodeLog(&it.log, key, extra, in, it.t.hash.Size())
+		m, reason = decodeLog(&it.log, it.key, it.extra, in, it.t.hash.Size())
 	case blockTypeIndex:
 		var v uint64
 		if v, m = readVarint(in); m <= 0 {
@@ -126,13 +141,26 @@ func (it *tableIter) decode() bool {
 		}
 		it.child = v
 	case blockTypeObj:
-		it.offsets, m, reason = decodeObj(it.offsets, extra, in)
+		it.offsets, m, reason = decodeObj(it.offsets, it.extra, in)
 	}
 	if reason != "" {
 		return it.fail(it.t.corrupt(fileOffset(b.off, b.typ, it.pos), "%s", reason))
 	}
-	it.pos += n + m
+	it.pos = vpos + m
 	return true
+}
+
+// skipValue advances past the value at vpos of the record whose key
+// decodeKey decoded, without decoding it where its type allows.
+func (it *tableIter) skipValue(vpos int) bool {
+	b := &it.blk
+	if b.typ == blockTypeRef {
+		if m := refValueLen(it.extra, b.data[vpos:b.restartOff], it.t.hash.Size()); m > 0 {
+			it.pos = vpos + m
+			return true
+		}
+	}
+	return it.decodeValue(vpos) // reports the problem, or decodes other types
 }
 
 // seekInBlock positions the iterator in the current block so that next
@@ -144,20 +172,37 @@ func (it *tableIter) decode() bool {
 // shares more than m bytes with the previous key is smaller than want
 // too; one that shares p <= m bytes is compared from byte p on.
 func (it *tableIter) seekInBlock(want []byte) bool {
+	if e := it.blk.idx; e != nil {
+		it.pending = false
+		i := e.search(want)
+		if i == len(e.child) {
+			it.pos = it.blk.restartOff
+			return true
+		}
+		it.key = append(it.key[:0], e.key(i)...)
+		it.extra, it.child, it.pos, it.pending = 0, e.child[i], int(e.next[i]), true
+		return true
+	}
+	it.touchRestarts()
 	pos, err := it.blk.seekRestart(it.t, want)
 	if err != nil {
 		return it.fail(err)
 	}
+	it.touchRange(pos)
 	it.pos, it.key, it.pending = pos, it.key[:0], false
 	m := -1 // no previous key yet
 	for it.pos < it.blk.restartOff {
 		p, n := readVarint(it.blk.data[it.pos:it.blk.restartOff])
-		if !it.decode() {
+		vpos, ok := it.decodeKey()
+		if !ok {
 			return false
 		}
 		start := 0
 		if m >= 0 && n > 0 {
 			if p > uint64(m) {
+				if !it.skipValue(vpos) {
+					return false
+				}
 				continue
 			}
 			start = int(p)
@@ -165,11 +210,44 @@ func (it *tableIter) seekInBlock(want []byte) bool {
 		c := commonPrefix(it.key[start:], want[start:])
 		if start+c == len(want) || start+c < len(it.key) && it.key[start+c] > want[start+c] {
 			it.pending = true // key >= want
-			return true
+			return it.decodeValue(vpos)
 		}
 		m = start + c
+		if !it.skipValue(vpos) {
+			return false
+		}
 	}
 	return true
+}
+
+// touchRestarts reads a byte of the record at every restart point of the
+// block before the binary search visits a few of them: the loads do not
+// depend on each other, so the processor fetches their cache lines at the
+// same time instead of one miss after the other. In a large table the
+// block is rarely in the cache.
+func (it *tableIter) touchRestarts() {
+	b := &it.blk
+	var x byte
+	for i := range b.nRestarts {
+		at := b.restartOff + 3*i
+		if off := int(uint24(b.data[at:])); off < len(b.data) {
+			x ^= b.data[off]
+		}
+	}
+	it.sink ^= x
+}
+
+// touchRange reads a byte of every cache line from pos to the next restart
+// point (or the end of the records), which a seek scans, for the same
+// reason.
+func (it *tableIter) touchRange(pos int) {
+	b := &it.blk
+	end := min(pos+16*64, b.restartOff)
+	var x byte
+	for i := pos; i < end; i += 64 {
+		x ^= b.data[i]
+	}
+	it.sink ^= x
 }
 
 // firstKey returns the first key of block b, decoded into it.peekKey.

@@ -3,6 +3,7 @@ package reftable
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -92,4 +93,58 @@ func TestLookupRefAllocs(t *testing.T) {
 func sameRef(a, b *RefRecord) bool {
 	return bytes.Equal(a.Name, b.Name) && a.UpdateIndex == b.UpdateIndex && a.Type == b.Type &&
 		bytes.Equal(a.Value, b.Value) && bytes.Equal(a.Peeled, b.Peeled) && bytes.Equal(a.Target, b.Target)
+}
+
+// TestCachedIndexSeeks: once a table has cached and decoded its index
+// blocks, seeks binary-search the decoded keys; they must land where the
+// checked path (restart points, then a scan) lands, for names in the
+// table, between its names, and around the prefix the keys of an index
+// block share (a key equal to that prefix, shorter and longer probes).
+func TestCachedIndexSeeks(t *testing.T) {
+	var names []string
+	for i := range 600 {
+		base := fmt.Sprintf("refs/heads/topic/%03d", i/3)
+		names = append(names, []string{base, base + "/x", base + "\x01"}[i%3])
+	}
+	slices.Sort(names)
+	var refs []RefRecord
+	for i, n := range names {
+		refs = append(refs, RefRecord{Name: []byte(n), UpdateIndex: 1, Type: RefVal1, Value: utID(SHA1, i)})
+	}
+	data := utWrite(t, WriterOptions{BlockSize: 128, MinUpdateIndex: 1, MaxUpdateIndex: 1}, refs, nil)
+	warm := utOpen(t, data)
+	var r RefRecord
+	for _, n := range names {
+		warm.LookupRef([]byte(n), &r)
+	}
+	probes := []string{"", "refs", "refs/heads/topic/", "refs/heads/topic/0", "refs/heads/topic/2", "zzz"}
+	for _, n := range names {
+		probes = append(probes, n, n+"\x00", n[:len(n)-1], n[:len(n)-1]+"\xff")
+	}
+	for _, p := range probes {
+		cold := utOpen(t, data)
+		var a, b RefRecord
+		fa, errA := cold.LookupRef([]byte(p), &a)
+		fb, errB := warm.LookupRef([]byte(p), &b)
+		if fa != fb || errA != nil || errB != nil || fa && !sameRef(&a, &b) {
+			t.Fatalf("LookupRef(%q): cold %v %v %s, cached %v %v %s", p, fa, errA, a.Name, fb, errB, b.Name)
+		}
+		if ca, cb := firstRef(t, cold, p), firstRef(t, warm, p); ca != cb {
+			t.Fatalf("first ref >= %q: cold %q, cached %q", p, ca, cb)
+		}
+	}
+}
+
+// firstRef returns the name of the first ref of tab at or after name.
+func firstRef(t *testing.T, tab *Table, name string) string {
+	it := newTableIter(tab, blockTypeRef)
+	defer it.release()
+	it.seek([]byte(name))
+	if !it.next() {
+		if it.err != nil {
+			t.Fatal(it.err)
+		}
+		return "<end>"
+	}
+	return string(it.key)
 }

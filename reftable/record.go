@@ -186,6 +186,35 @@ func appendRefValue(dst []byte, r *RefRecord, minIndex uint64) []byte {
 	return dst
 }
 
+// refValueLen returns the length of the value of a ref record of value
+// type typ at the start of in, or 0 if it does not fit (decodeRef then
+// says why).
+func refValueLen(typ byte, in []byte, hashSize int) int {
+	_, n := readVarint(in)
+	if n <= 0 {
+		return 0
+	}
+	switch RefValueType(typ) {
+	case RefDeletion:
+	case RefVal1:
+		n += hashSize
+	case RefVal2:
+		n += 2 * hashSize
+	case RefSymref:
+		l, m := readVarint(in[n:])
+		if m <= 0 || l > uint64(len(in)-n-m) {
+			return 0
+		}
+		n += m + int(l)
+	default:
+		return 0
+	}
+	if n > len(in) {
+		return 0
+	}
+	return n
+}
+
 // decodeRef decodes a ref value into r; the slices of r alias in and key.
 func decodeRef(r *RefRecord, key []byte, typ byte, in []byte, minIndex uint64, hashSize int) (int, string) {
 	delta, n := readVarint(in)

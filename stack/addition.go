@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/refstore/refstore/reftable"
@@ -115,32 +116,136 @@ func (a *Addition) Commit() error {
 	if len(a.added) == 0 {
 		return a.Close()
 	}
+	st := a.st
 	names := append(append([]string{}, a.base...), a.added...)
+	fused, merged, replaced, err := a.fuse()
+	if err != nil {
+		a.Close()
+		return err
+	}
+	if fused != nil {
+		names = fused
+	}
 	perr := a.c.Publish(names)
 	var committed *CommittedError
 	if perr != nil && !errors.As(perr, &committed) {
 		if errors.Is(perr, ErrCommitUncertain) {
 			a.added = nil // maybe listed now: Clean decides later
+		} else if merged != "" {
+			st.b.RemoveTable(merged)
 		}
 		a.Close()
 		return perr
 	}
 	a.closed = true
-	st := a.st
 	st.mu.Lock()
 	st.stats.Commits++
-	err := st.reloadLocked()
+	if fused != nil {
+		st.stats.Compactions++
+	}
+	err = st.reloadLocked()
 	st.mu.Unlock()
+	for _, n := range replaced {
+		st.b.RemoveTable(n) // best effort: Clean retries
+	}
 	if perr != nil || err != nil {
 		// Committed; a later reload catches up. Auto-compaction waits.
 		return perr
 	}
-	if !st.opts.DisableAutoCompaction && st.CompactionRequired() {
+	if fused == nil && !st.opts.DisableAutoCompaction && st.CompactionRequired() {
 		if err := st.AutoCompact(); err != nil && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrOutdated) {
 			st.compactionFailed(err)
 		}
 	}
 	return nil
+}
+
+// maxFuse is the most bytes of tables a commit merges while it holds the
+// commit lock (see fuse); larger auto-compactions run after the commit,
+// without the lock.
+const maxFuse = 1 << 20
+
+// tableLockProber is implemented by backends whose table locks can be
+// checked: under the commit lock no compaction can take new ones, so a
+// table without a lock then is not being compacted.
+type tableLockProber interface {
+	TableLocked(name string) (bool, error)
+}
+
+// fuse does the auto-compaction the commit would trigger before the
+// commit instead of after it, while the addition holds the commit lock,
+// when it merges the added tables with newer listed ones and is small
+// (maxFuse): it writes the merged table and returns the list to publish
+// with the merged table's name (empty when nothing is left), and the
+// tables that list replaces, to remove once published. It
+// returns a nil list when there is nothing to fuse, or when a table of
+// the run is locked by a running compaction (or the backend cannot tell):
+// the commit then publishes the added tables and compacts after.
+//
+// The result is what publishing and then compacting gives, in one
+// publication: no intermediate list, no table locks, no second round on
+// the commit lock.
+func (a *Addition) fuse() (list []string, merged string, replaced []string, err error) {
+	st := a.st
+	if st.opts.DisableAutoCompaction || st.opts.noFuse || len(a.added) == 0 {
+		return nil, "", nil, nil
+	}
+	prober, _ := st.b.(tableLockProber)
+	if prober == nil && !lockFree(st.b) {
+		return nil, "", nil, nil
+	}
+	st.mu.Lock()
+	snap := st.snapshotLocked()
+	st.mu.Unlock()
+	defer snap.Close()
+	if !slices.Equal(snap.TableNames(), a.base) {
+		return nil, "", nil, nil
+	}
+	tables := make([]*reftable.Table, 0, len(a.base)+len(a.added))
+	for _, h := range snap.tables {
+		tables = append(tables, h.t)
+	}
+	for _, name := range a.added {
+		f, err := st.b.OpenTable(name)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		defer f.Close()
+		t, err := reftable.NewTable(f, f.Size(), name)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		tables = append(tables, t)
+	}
+	start, end := CompactionSegment(tables, st.opts.CompactionFactor)
+	if end != len(tables) || start >= len(a.base) {
+		return nil, "", nil, nil // the run leaves the added tables alone
+	}
+	var size uint64
+	for _, t := range tables[start:] {
+		size += tableSize(t)
+	}
+	if size > maxFuse {
+		return nil, "", nil, nil
+	}
+	if prober != nil {
+		for _, name := range a.base[start:] {
+			locked, err := prober.TableLocked(name)
+			if err != nil || locked {
+				return nil, "", nil, nil
+			}
+		}
+	}
+	name, err := st.writeCompacted(tables[start:], start == 0, nil)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	list = append([]string{}, a.base[:start]...)
+	if name != "" {
+		list = append(list, name)
+	}
+	replaced = append(append([]string{}, a.base[start:]...), a.added...)
+	return list, name, replaced, nil
 }
 
 // Close abandons the addition if it was not committed: it removes the

@@ -167,7 +167,11 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 		return fmt.Errorf("compact %s: unlock: %w", st.dir, err)
 	}
 
-	name, err := st.writeCompacted(segment, first == 0, expiry)
+	tables := make([]*reftable.Table, len(segment))
+	for i, h := range segment {
+		tables[i] = h.t
+	}
+	name, err := st.writeCompacted(tables, first == 0, expiry)
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			// Another compaction merged these tables and removed them.
@@ -247,13 +251,9 @@ func findRun(list, run []string) int {
 	return -1
 }
 
-// writeCompacted merges the segment into a new table. Deletions are kept
+// writeCompacted merges the tables into a new table. Deletions are kept
 // unless the segment starts at the oldest table (dropTombstones).
-func (st *Stack) writeCompacted(segment []*handle, dropTombstones bool, expiry *LogExpiry) (string, error) {
-	tables := make([]*reftable.Table, len(segment))
-	for i, h := range segment {
-		tables[i] = h.t
-	}
+func (st *Stack) writeCompacted(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) (string, error) {
 	m, err := reftable.NewMerged(tables, reftable.MergedOptions{ShowDeletions: !dropTombstones})
 	if err != nil {
 		return "", err

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +203,53 @@ func (a *appendDuringCreate) CreateTable(write func(w io.Writer) (uint64, uint64
 		a.fn()
 	}
 	return a.dirBackend.CreateTable(write)
+}
+
+// TestFusedCommitRespectsTableLocks: a commit merges its table with the
+// newest listed ones under the commit lock (one publication), unless a
+// compaction holds the lock of one of them: then it publishes its table
+// and auto-compaction works around the locked table, as without fusing.
+func TestFusedCommitRespectsTableLocks(t *testing.T) {
+	for _, locked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("locked=%v", locked), func(t *testing.T) {
+			dir := t.TempDir()
+			st := openStack(t, dir, noAutoCompaction())
+			for i := range 3 {
+				setRef(t, st, fmt.Sprintf("refs/heads/b%d", i), i)
+			}
+			st.Close()
+			before := listFile(t, dir)
+			if locked {
+				lockTable(t, dir, 2)
+			}
+			st = openStack(t, dir, testOptions())
+			setRef(t, st, "refs/heads/new", 9)
+			after := listFile(t, dir)
+			compactions := st.Stats().Compactions
+			switch {
+			case !locked && (len(after) != 1 || compactions != 1):
+				t.Errorf("fused commit: %v -> %v, %d compactions; want all four equal tables merged, one compaction", before, after, compactions)
+			case locked && (len(after) != 4 || cmp.Diff(before, after[:3]) != ""):
+				t.Errorf("commit next to a locked table: %v -> %v; want the table published and the locked table left alone", before, after)
+			}
+			for i := range 3 {
+				if v := refValue(t, st, fmt.Sprintf("refs/heads/b%d", i)); v == nil {
+					t.Errorf("refs/heads/b%d lost", i)
+				}
+			}
+			if v := refValue(t, st, "refs/heads/new"); v == nil {
+				t.Error("refs/heads/new lost")
+			}
+			st.Close()
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if strings.HasSuffix(e.Name(), ".ref") && !slices.Contains(after, e.Name()) {
+					t.Errorf("unlisted table %s left behind", e.Name())
+				}
+			}
+		})
+	}
 }

@@ -31,6 +31,15 @@
 // current list and replaces exactly that run. Tables appended meanwhile
 // are kept; if the run is gone the compaction is abandoned.
 //
+// When the auto-compaction a commit triggers merges the new table with
+// small newer tables (at most a megabyte in all) of which none is locked
+// by a compaction, the commit does it before step 4, still holding the
+// list lock: it writes the merged table and publishes the list with the
+// run replaced, once. Under the list lock no compaction can lock a table,
+// so checking for their lock files is enough. The result is the list that
+// publishing and then compacting would give, with a third of the file
+// operations.
+//
 // # Guarantees
 //
 // Assuming that O_CREATE|O_EXCL is atomic, that rename atomically replaces

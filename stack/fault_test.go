@@ -125,6 +125,13 @@ var traceCases = []traceCase{
 	{
 		file:    "add_autocompact.txt",
 		command: "add refs/heads/b on a stack of one table of the same size: auto-compaction merges both",
+		opts:    stack.WithoutFusedCompaction(stack.Options{}),
+		prepare: func(st *stack.Stack) error { return faultAddRefs(st, 1, "refs/heads/a") },
+		run:     func(st *stack.Stack) error { return faultAddRefs(st, 2, "refs/heads/b") },
+	},
+	{
+		file:    "add_fused.txt",
+		command: "add refs/heads/b on a stack of one table of the same size: the commit publishes both merged, under one lock",
 		opts:    stack.Options{},
 		prepare: func(st *stack.Stack) error { return faultAddRefs(st, 1, "refs/heads/a") },
 		run:     func(st *stack.Stack) error { return faultAddRefs(st, 2, "refs/heads/b") },
@@ -423,10 +430,18 @@ var faultCases = []faultCase{
 		// Two tables of equal size: the commit's table makes
 		// auto-compaction merge all three.
 		name:         "add-autocompact",
-		opts:         stack.Options{},
+		opts:         stack.WithoutFusedCompaction(stack.Options{}),
 		prepare:      faultPrepareTables([]string{"refs/heads/a"}, []string{"refs/heads/b"}),
 		run:          func(st *stack.Stack) error { return faultAddRefs(st, 7, "refs/heads/c") },
 		autoCompacts: true,
+	},
+	{
+		// The same with the compaction fused into the commit: one
+		// publication replaces both tables with the merged one.
+		name:    "add-fused",
+		opts:    stack.Options{},
+		prepare: faultPrepareTables([]string{"refs/heads/a"}, []string{"refs/heads/b"}),
+		run:     func(st *stack.Stack) error { return faultAddRefs(st, 7, "refs/heads/c") },
 	},
 	{
 		// Three tables, the newest deleting a ref of the oldest: the

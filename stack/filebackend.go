@@ -326,6 +326,18 @@ func (b *dirBackend) LockTables(names []string) (int, func(), error) {
 	return len(locks), release, nil
 }
 
+// TableLocked reports whether a compaction holds the lock of table name.
+func (b *dirBackend) TableLocked(name string) (bool, error) {
+	_, err := b.fsys.Stat(b.path(name + ".lock"))
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
+
 func (b *dirBackend) RemoveTable(name string) error {
 	err := b.fsys.Remove(b.path(name))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -19,6 +19,10 @@ type Options struct {
 	// follows every commit.
 	DisableAutoCompaction bool
 
+	// noFuse makes commits always publish their tables and auto-compact
+	// after (tests of that path; see Addition.fuse).
+	noFuse bool
+
 	// CompactionFactor is the geometric factor of auto-compaction; 0
 	// means 2.
 	CompactionFactor int

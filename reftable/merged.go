@@ -414,3 +414,34 @@ func (m *Merged) prefetchRefBlocks(want []byte) byte {
 	}
 	return x
 }
+
+// RefCursor steps through the refs of a merged view from positions Seek
+// chooses, reusing its state: many short scans (a seek and a few steps
+// each, as a check for refs below a name does) allocate nothing after
+// the first. It is not safe for concurrent use; Close releases it.
+type RefCursor struct {
+	mi *mergedIter
+}
+
+// RefCursor returns a cursor over the refs of m, positioned at the first.
+func (m *Merged) RefCursor() *RefCursor {
+	c := &RefCursor{mi: m.newIter(blockTypeRef)}
+	c.mi.seek(nil)
+	return c
+}
+
+// Seek positions the cursor at the first ref whose name is >= name.
+func (c *RefCursor) Seek(name []byte) { c.mi.seek(name) }
+
+// Next returns the next ref, or false at the end. The record is valid
+// until the next call.
+func (c *RefCursor) Next() (RefRecord, bool, error) {
+	it := c.mi.next()
+	if it == nil {
+		return RefRecord{}, false, c.mi.err
+	}
+	return it.ref, true, nil
+}
+
+// Close releases the cursor's pooled state.
+func (c *RefCursor) Close() { c.mi.close() }

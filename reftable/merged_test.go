@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // utTableSpec is the content of one table of a test stack.
@@ -364,6 +366,53 @@ func TestMergedRefsFor(t *testing.T) {
 			if diff := cmp.Diff([]string{"a@2", "c@2", "e@1"}, got); diff != "" {
 				t.Errorf("skip=%v show=%v: RefsFor(y) (-want +got):\n%s", skip, show, diff)
 			}
+		}
+	}
+}
+
+// TestRefCursor: a cursor seeked anywhere yields what iterating the
+// merged view yields from that name on (newer tables shadowing older
+// ones, deletions hidden), and seeks backwards as well as forwards.
+func TestRefCursor(t *testing.T) {
+	var older, newer []RefRecord
+	for i := range 300 {
+		older = append(older, RefRecord{Name: []byte(fmt.Sprintf("refs/heads/b%03d", i)), UpdateIndex: 1, Type: RefVal1, Value: utID(SHA1, i)})
+		if i%3 == 0 {
+			r := RefRecord{Name: older[i].Name, UpdateIndex: 2, Type: RefDeletion}
+			if i%2 == 0 {
+				r.Type, r.Value = RefVal1, utID(SHA1, 1000+i)
+			}
+			newer = append(newer, r)
+		}
+	}
+	m := utMergedOf(t,
+		utOpen(t, utWrite(t, WriterOptions{BlockSize: 256, MinUpdateIndex: 1, MaxUpdateIndex: 1}, older, nil)),
+		utOpen(t, utWrite(t, WriterOptions{BlockSize: 256, MinUpdateIndex: 2, MaxUpdateIndex: 2}, newer, nil)))
+	var all []string
+	for r, err := range m.Refs(nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, fmt.Sprintf("%s %x", r.Name, r.Value))
+	}
+	c := m.RefCursor()
+	defer c.Close()
+	for _, name := range []string{"refs/heads/b150", "", "refs/heads/b0", "refs/heads/b299", "refs/heads/b15", "zzz", "refs/heads/b003"} {
+		c.Seek([]byte(name))
+		var got []string
+		for {
+			r, ok, err := c.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			got = append(got, fmt.Sprintf("%s %x", r.Name, r.Value))
+		}
+		i := sort.SearchStrings(all, name)
+		if diff := cmp.Diff(all[i:], got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("after Seek(%q) (-iteration +cursor):\n%s", name, diff)
 		}
 	}
 }

@@ -392,6 +392,12 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		}
 		return found, err
 	}
+	var cur *reftable.RefCursor // one cursor for every scan below a name
+	defer func() {
+		if cur != nil {
+			cur.Close()
+		}
+	}()
 	for _, c := range changes {
 		if !c.store || c.new.IsMissing() || !c.old.IsMissing() {
 			continue
@@ -406,9 +412,17 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		}
 		// A ref below name/ that survives the transaction.
 		prefix := c.name + "/"
-		for r, err := range snap.Merged.Refs([]byte(prefix)) {
+		if cur == nil {
+			cur = snap.Merged.RefCursor()
+		}
+		cur.Seek([]byte(prefix))
+		for {
+			r, ok, err := cur.Next()
 			if err != nil {
 				return err
+			}
+			if !ok || !strings.HasPrefix(string(r.Name), prefix) {
+				break
 			}
 			if v, ok := final[string(r.Name)]; ok && !v {
 				continue

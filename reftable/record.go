@@ -3,6 +3,7 @@ package reftable
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // RefValueType says what a ref record holds.
@@ -133,12 +134,50 @@ func appendKey(dst, prev, key []byte, extra byte) ([]byte, bool) {
 
 func commonPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.BigEndian.Uint64(a[i:]) ^ binary.BigEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.LeadingZeros64(x)/8
+		}
+	}
+	for ; i < n; i++ {
 		if a[i] != b[i] {
 			return i
 		}
 	}
 	return n
+}
+
+// compareKeys is bytes.Compare for keys, eight bytes at a time: keys
+// share long prefixes (refs/heads/…), and inlined word compares beat the
+// call into the general routine.
+func compareKeys(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x, y := binary.BigEndian.Uint64(a[i:]), binary.BigEndian.Uint64(b[i:])
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	for ; i < n; i++ {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
 }
 
 // decodeKey decodes a key header at the start of in, rebuilding the key in

@@ -444,3 +444,35 @@ func TestRecordValueTypeString(t *testing.T) {
 		t.Error("non-deletion records report IsDeletion")
 	}
 }
+
+// TestCompareKeys: compareKeys and commonPrefix agree with the bytes
+// package on keys of every length around the word size.
+func TestCompareKeys(t *testing.T) {
+	base := []byte("refs/heads/branch-0012345/x")
+	var keys [][]byte
+	for n := range len(base) + 1 {
+		k := base[:n:n]
+		keys = append(keys, k)
+		for _, d := range []byte{0, 0x7f, 0xff} {
+			if n > 0 {
+				m := bytes.Clone(k)
+				m[n-1] = d
+				keys = append(keys, m)
+			}
+		}
+	}
+	for _, a := range keys {
+		for _, b := range keys {
+			if got, want := compareKeys(a, b), bytes.Compare(a, b); got != want {
+				t.Errorf("compareKeys(%q, %q) = %d, want %d", a, b, got, want)
+			}
+			want := 0
+			for want < len(a) && want < len(b) && a[want] == b[want] {
+				want++
+			}
+			if got := commonPrefix(a, b); got != want {
+				t.Errorf("commonPrefix(%q, %q) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+}

@@ -192,29 +192,44 @@ const maxIndexDepth = 8
 
 // refBlockHint returns the bytes from the start of the ref block that may
 // hold want, found through the cached index alone, or nil when the table
-// is not in memory or the index blocks on the way are not all cached.
+// is not in memory, the block is the first one (it starts with the file
+// header) or the index blocks on the way are not all cached.
 func (t *Table) refBlockHint(want []byte) []byte {
-	_, off, ok := t.section(blockTypeRef)
-	if t.mem == nil || !ok || off == 0 {
+	if t.mem == nil {
 		return nil
+	}
+	if off, ok := t.refBlockOffset(want); ok && off > 0 && off < int64(len(t.mem)) {
+		return t.mem[off:]
+	}
+	return nil
+}
+
+// refBlockOffset returns the offset of the ref block that may hold want,
+// found through the cached index alone: false when an index block on the
+// way is not cached (or want is past the last key of the first block of
+// the index's top level: seekLinear then looks further).
+func (t *Table) refBlockOffset(want []byte) (int64, bool) {
+	_, off, ok := t.section(blockTypeRef)
+	if !ok || off == 0 {
+		return 0, false
 	}
 	for range maxIndexDepth {
 		c := t.index.get(off)
 		if c == nil || c.idx == nil || c.typ != blockTypeIndex {
-			return nil
+			return 0, false
 		}
 		i := c.idx.search(want)
 		if i == len(c.idx.child) {
-			return nil
+			return 0, false
 		}
 		child := int64(c.idx.child[i])
-		if child == 0 || child >= off || child >= int64(len(t.mem)) {
-			return nil // the first block starts with the file header
+		if child >= off {
+			return 0, false
 		}
 		if cc := t.index.get(child); cc == nil || cc.typ != blockTypeIndex {
-			return t.mem[child:]
+			return child, true
 		}
 		off = child
 	}
-	return nil
+	return 0, false
 }

@@ -290,6 +290,19 @@ func (it *tableIter) seekLinear(off int64, want []byte) {
 	}
 }
 
+// seekRef is seek in the ref section for a lookup: once the index blocks
+// on the way are cached, it loads the ref block they name directly.
+func (it *tableIter) seekRef(want []byte) {
+	if off, ok := it.t.refBlockOffset(want); ok {
+		it.pending, it.done, it.err = false, false, nil
+		if ok, err := it.rd.load(&it.blk, off, blockTypeRef); ok && err == nil {
+			it.seekInBlock(want)
+			return
+		}
+	}
+	it.seek(want) // the checked way, which also reports what is wrong
+}
+
 // seek positions the iterator so that next returns the first record of the
 // section with key >= want, using the section's index when it has one.
 func (it *tableIter) seek(want []byte) {

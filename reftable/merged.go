@@ -270,7 +270,7 @@ func (m *Merged) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 	for i := len(m.tables) - 1; i >= 0; i-- {
 		it := newTableIter(m.tables[i], blockTypeRef)
 		it.sink = touched // keeps the prefetching loads
-		it.seek(name)
+		it.seekRef(name)
 		found := it.next() && bytes.Equal(it.key, name)
 		err := it.err
 		visible := found && (m.show || it.ref.Type != RefDeletion)

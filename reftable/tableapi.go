@@ -57,7 +57,7 @@ func (t *Table) Ref(name []byte) (RefRecord, error) {
 // table has a record for name; dst is unchanged when it has none.
 func (t *Table) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 	it := newTableIter(t, blockTypeRef)
-	it.seek(name)
+	it.seekRef(name)
 	found := it.next() && bytes.Equal(it.key, name)
 	err := it.err
 	if found {

@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/refstore/refstore/objstore"
-	"github.com/refstore/refstore/s3store"
 )
 
 var cmdDoctor = &command{
@@ -58,13 +57,14 @@ func runDoctor(e *env, flags any, args []string) error {
 	if len(args) != 1 {
 		return usagef("want one s3://bucket/prefix URL")
 	}
-	if !s3store.IsURL(args[0]) {
+	if !strings.HasPrefix(args[0], "s3://") {
 		return usagef("%s: not an s3://bucket/prefix URL", args[0])
 	}
-	s, err := s3store.FromEnv(args[0])
+	s, err := startS3(args[0])
 	if err != nil {
 		return err
 	}
+	defer stopS3(s)
 	if err := objstore.Probe(e.ctx, &tracedStore{Store: s, w: e.stdout}, ""); err != nil {
 		return err
 	}

@@ -56,9 +56,10 @@ func (t *target) openS3(opts stack.Options) (*stack.Stack, error) {
 	if errors.Is(err, reftable.ErrHashMismatch) && t.Hash == reftable.SHA1 {
 		t.Hash, opts.Hash = reftable.SHA256, reftable.SHA256
 		// The store passed the probe already.
-		b, _ = objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true})
-		sb = &s3Backend{Backend: b}
-		st, err = stack.OpenBackend(sb, c.URL(), opts)
+		if b, err = objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true}); err == nil {
+			sb = &s3Backend{Backend: b}
+			st, err = stack.OpenBackend(sb, c.URL(), opts)
+		}
 	}
 	if err != nil {
 		stopS3(c)

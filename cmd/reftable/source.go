@@ -39,7 +39,11 @@ func sourceOf(t *target) (source, error) {
 	}
 	// Reading changes nothing, so the store is not probed (the probe
 	// writes a scratch object); doctor probes.
-	b, _ := objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true})
+	b, err := objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true})
+	if err != nil {
+		stopS3(c)
+		return nil, err
+	}
 	return s3Source{s: c, b: b}, nil
 }
 

@@ -16,19 +16,27 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/internal/proc"
+	"github.com/refstore/refstore/internal/s3helper"
 	"github.com/refstore/refstore/stack"
 )
 
 // TestMain makes the test binary a demo worker when the demo started it
 // (demoWorkerEnv set), as the reftable binary is: the demo re-executes
-// os.Executable, which in tests is this binary.
+// os.Executable, which in tests is this binary. It makes it the S3
+// helper when s3Env's tests start it as one ("serve URL" with
+// asS3Helper set).
 func TestMain(m *testing.M) {
+	if os.Getenv(asS3Helper) == "1" && len(os.Args) > 1 && os.Args[1] == "serve" {
+		os.Exit(s3helper.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	// Child processes of the demo and of bench run the test binary as
 	// the CLI.
 	if os.Getenv(demoWorkerEnv) != "" || os.Getenv(asCLI) == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopHelpers()
+	os.Exit(code)
 }
 
 // demoTempDir points os.TempDir at a new empty directory and returns it,

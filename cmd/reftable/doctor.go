@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/refstore/refstore/objstore"
-	"github.com/refstore/refstore/s3store"
 )
 
 var cmdDoctor = &command{
@@ -20,7 +19,8 @@ var cmdDoctor = &command{
 	Usage: "[-race] URL",
 	Short: "check that an S3 store honours the conditional writes a stack needs",
 	Long: `Doctor checks the object store at URL (s3://bucket/prefix, configured by
-AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)
+AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+and reached through the reftable-s3 helper, as every s3:// PATH is)
 the way opening a stack there does, and prints every request of the
 check with its outcome:
 
@@ -58,13 +58,14 @@ func runDoctor(e *env, flags any, args []string) error {
 	if len(args) != 1 {
 		return usagef("want one s3://bucket/prefix URL")
 	}
-	if !s3store.IsURL(args[0]) {
+	if !strings.HasPrefix(args[0], "s3://") {
 		return usagef("%s: not an s3://bucket/prefix URL", args[0])
 	}
-	s, err := s3store.FromEnv(args[0])
+	s, err := startS3(args[0])
 	if err != nil {
 		return err
 	}
+	defer stopS3(s)
 	if err := objstore.Probe(e.ctx, &tracedStore{Store: s, w: e.stdout}, ""); err != nil {
 		return err
 	}

@@ -121,6 +121,7 @@ func runDump(e *env, flags any, args []string) error {
 			return err
 		}
 	}
+	defer src.Close()
 	p := &printer{w: e.stdout, json: f.json}
 	tables := v.Tables()
 	if err := p.record(fmt.Sprintf("stack tables=%d update_index=%d..%d", len(tables), v.MinUpdateIndex(), v.MaxUpdateIndex()),

@@ -59,8 +59,10 @@ does: per-worktree refs in its own stack, the others in the main one), a
 stack directory (one with tables.list), a single .ref table file
 (read-only commands), or s3://bucket/prefix for a stack on S3-compatible
 storage (configured by AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID
-and AWS_SECRET_ACCESS_KEY; see doctor). It defaults to the repository of
-the current directory.
+and AWS_SECRET_ACCESS_KEY; see doctor), which reftable reaches through
+its helper program reftable-s3, found next to reftable, in PATH or at
+$REFTABLE_S3_HELPER (build both with 'go build -o bin/ ./cmd/...'). It
+defaults to the repository of the current directory.
 Exit status: 0 on success, 1 on failure or when something is not found,
 2 on usage errors.
 `

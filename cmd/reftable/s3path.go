@@ -3,43 +3,152 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
 
+	"github.com/refstore/refstore/internal/storepipe"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/reftable"
-	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/stack"
 )
 
 // A PATH of the form s3://bucket/prefix names a stack on S3-compatible
-// storage, reached with the endpoint, region and credentials of the
-// AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY variables (see s3store.ConfigFromEnv).
+// storage. reftable does not talk to S3 itself: it starts the
+// reftable-s3 helper (package internal/s3helper), which reaches the store
+// with the endpoint, region and credentials of the AWS_ENDPOINT_URL,
+// AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables and
+// serves it over its stdin and stdout (package internal/storepipe). So
+// reftable links no HTTP, TLS or S3 client code, which would cost every
+// command its start-up time, as git keeps libcurl in git-remote-https.
 
-// resolveS3 resolves an s3:// PATH.
+// helperName is the helper's program name; helperEnv, when set, is its
+// path.
+const (
+	helperName = "reftable-s3"
+	helperEnv  = "REFTABLE_S3_HELPER"
+)
+
+// resolveS3 resolves an s3:// PATH. The helper checks the URL.
 func resolveS3(url string) (*target, error) {
-	if _, _, err := s3store.ParseURL(url); err != nil {
-		return nil, err
-	}
 	return &target{S3: url, Hash: reftable.SHA1, Policy: stack.ReflogNormal}, nil
 }
 
 // openS3 opens the stack of an s3:// target. Opening probes the store
 // and refuses one that does not honour conditional writes. The object
-// format is SHA-1 unless the stack's tables are SHA-256.
+// format is SHA-1 unless the stack's tables are SHA-256. Closing the
+// stack stops the helper.
 func (t *target) openS3(opts stack.Options) (*stack.Stack, error) {
-	s, err := s3store.FromEnv(t.S3)
+	c, err := startS3(t.S3)
 	if err != nil {
 		return nil, err
 	}
-	b, err := objstore.NewBackend(context.Background(), s, objstore.Options{})
+	b, err := objstore.NewBackend(context.Background(), c, objstore.Options{})
 	if err != nil {
+		stopS3(c)
 		return nil, err
 	}
 	opts.Hash = t.Hash
-	st, err := stack.OpenBackend(b, s.URL(), opts)
+	sb := &s3Backend{Backend: b}
+	st, err := stack.OpenBackend(sb, c.URL(), opts)
 	if errors.Is(err, reftable.ErrHashMismatch) && t.Hash == reftable.SHA1 {
-		t.Hash = reftable.SHA256
-		return t.openS3(opts)
+		t.Hash, opts.Hash = reftable.SHA256, reftable.SHA256
+		// The store passed the probe already.
+		if b, err = objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true}); err == nil {
+			sb = &s3Backend{Backend: b}
+			st, err = stack.OpenBackend(sb, c.URL(), opts)
+		}
 	}
-	return st, err
+	if err != nil {
+		stopS3(c)
+		return nil, err
+	}
+	sb.helper = c
+	return st, nil
+}
+
+// s3Backend is the backend of a stack on S3; closing it stops the helper.
+type s3Backend struct {
+	*objstore.Backend
+	helper *storepipe.Client // nil while the stack opens
+}
+
+func (b *s3Backend) Close() error {
+	err := b.Backend.Close()
+	if b.helper != nil {
+		err = errors.Join(err, stopS3(b.helper))
+	}
+	return err
+}
+
+// helpers are the helpers running, for main to stop at exit those that
+// a command did not.
+var helpers = struct {
+	sync.Mutex
+	m map[*storepipe.Client]bool
+}{m: map[*storepipe.Client]bool{}}
+
+// startS3 starts the helper for an s3:// URL and returns the store it
+// serves. Its stderr passes through to ours.
+func startS3(url string) (*storepipe.Client, error) {
+	path, err := findHelper(url)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, "serve", url)
+	cmd.Stderr = os.Stderr
+	c, err := storepipe.Start(cmd, storepipe.Options{Name: helperName + " helper " + path})
+	if err != nil {
+		return nil, err
+	}
+	helpers.Lock()
+	helpers.m[c] = true
+	helpers.Unlock()
+	return c, nil
+}
+
+// stopS3 stops a helper: it closes its input and waits for it to exit.
+func stopS3(c *storepipe.Client) error {
+	helpers.Lock()
+	delete(helpers.m, c)
+	helpers.Unlock()
+	return c.Close()
+}
+
+// stopHelpers stops every helper still running.
+func stopHelpers() {
+	helpers.Lock()
+	running := make([]*storepipe.Client, 0, len(helpers.m))
+	for c := range helpers.m {
+		running = append(running, c)
+	}
+	helpers.Unlock()
+	for _, c := range running {
+		stopS3(c)
+	}
+}
+
+// findHelper finds the helper: REFTABLE_S3_HELPER, else reftable-s3 next
+// to this program, else in PATH.
+func findHelper(url string) (string, error) {
+	if p := os.Getenv(helperEnv); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			return "", fmt.Errorf("%s: %s=%s: %w", url, helperEnv, p, err)
+		}
+		return p, nil
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		if p, err := exec.LookPath(filepath.Join(filepath.Dir(exe), helperName)); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(helperName); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s: needs the %s helper, not found next to %s or in PATH "+
+		"(go install github.com/refstore/refstore/cmd/reftable-s3@latest, or build both: go build -o bin/ ./cmd/...)",
+		url, helperName, exe)
 }

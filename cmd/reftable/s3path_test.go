@@ -17,10 +17,19 @@ import (
 	"github.com/refstore/refstore/s3store"
 )
 
+// asS3Helper makes the test binary the S3 helper (see TestMain).
+const asS3Helper = "REFTABLE_TEST_AS_S3_HELPER"
+
 // s3Env starts an in-process S3 server with bucket "bkt" and points the
-// AWS_* variables at it.
+// AWS_* variables at it, and makes the test binary the S3 helper.
 func s3Env(t *testing.T) *s3fake.Server {
 	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(helperEnv, exe)
+	t.Setenv(asS3Helper, "1")
 	srv, url := s3fake.New(t, "bkt")
 	t.Setenv("AWS_ENDPOINT_URL", url)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -131,8 +140,55 @@ func TestS3Path(t *testing.T) {
 	if r := runTool(t, "", "verify", url); r.code != 0 {
 		t.Errorf("verify on S3: %v", r)
 	}
-	if r := runTool(t, "", "refs", "s3:///x"); r.code != 1 || !strings.Contains(r.stderr, "no bucket") {
+	if r := runTool(t, "", "refs", "s3:///x"); r.code != 1 || r.stderr != "reftable refs: s3:///x: no bucket\n" {
 		t.Errorf("refs of an URL without bucket: %v", r)
+	}
+	helpers.Lock()
+	defer helpers.Unlock()
+	if len(helpers.m) != 0 {
+		t.Errorf("%d helpers left running", len(helpers.m))
+	}
+}
+
+// TestS3Helper: without the helper, an s3:// PATH fails saying how to
+// get it; a helper that dies is reported with its exit status and last
+// words.
+func TestS3Helper(t *testing.T) {
+	s3Env(t)
+	t.Setenv(helperEnv, "")
+	t.Setenv("PATH", t.TempDir())
+	exe, _ := os.Executable()
+	r := runTool(t, "", "refs", "s3://bkt/repo")
+	want := "reftable refs: s3://bkt/repo: needs the reftable-s3 helper, not found next to " + exe + " or in PATH " +
+		"(go install github.com/refstore/refstore/cmd/reftable-s3@latest, or build both: go build -o bin/ ./cmd/...)\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("refs without the helper: %v", r)
+	}
+
+	// Found in PATH.
+	dir := t.TempDir()
+	if err := os.Symlink(exe, filepath.Join(dir, "reftable-s3")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if r := runTool(t, "", "refs", "s3://bkt/repo"); r.code != 0 || r.stderr != "" {
+		t.Errorf("refs with the helper in PATH: %v", r)
+	}
+
+	missing := filepath.Join(dir, "missing")
+	t.Setenv(helperEnv, missing)
+	if r := runTool(t, "", "refs", "s3://bkt/repo"); r.code != 1 || !strings.Contains(r.stderr, "s3://bkt/repo: REFTABLE_S3_HELPER="+missing+": ") {
+		t.Errorf("refs with a missing REFTABLE_S3_HELPER: %v", r)
+	}
+
+	broken := filepath.Join(dir, "broken")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho 'cannot start' >&2\nexit 7\n"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(helperEnv, broken)
+	r = runTool(t, "", "refs", "s3://bkt/repo")
+	if want := "reftable-s3 helper " + broken + ": no hello (exit status 7: cannot start)"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("refs with a helper that exits: %v, want %q", r, want)
 	}
 }
 
@@ -200,5 +256,35 @@ func TestRaceCheckUnsafe(t *testing.T) {
 	}
 	if keys := srv.Keys("bkt"); len(keys) != 0 {
 		t.Errorf("the race left %q behind", keys)
+	}
+}
+
+// TestS3PathSHA256: a stack of SHA-256 tables on S3 opens as SHA-256
+// (the second try, through the same helper) and reads as in a directory.
+func TestS3PathSHA256(t *testing.T) {
+	s3Env(t)
+	dir := filepath.Join(fixtures, "sha256-basic", "reftable")
+	store, err := s3store.FromEnv("s3://bkt/sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Put(context.Background(), e.Name(), data, objstore.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"refs"}, {"logs"}, {"digest"}} {
+		want := mustRun(t, "", append(args, dir)...)
+		if got := mustRun(t, "", append(args, "s3://bkt/sha256")...); got != want {
+			t.Errorf("%s on S3 differs from the directory:\n%s\nwant:\n%s", args[0], got, want)
+		}
 	}
 }

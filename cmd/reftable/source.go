@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/refstore/refstore/internal/storepipe"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/reftable"
-	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -23,6 +24,8 @@ type source interface {
 	Open(name string) (stack.TableFile, error)
 	// Files lists the names of the stack's files.
 	Files() ([]string, error)
+	// Close releases the source.
+	Close() error
 }
 
 // sourceOf returns the source of a stack target.
@@ -30,17 +33,18 @@ func sourceOf(t *target) (source, error) {
 	if t.S3 == "" {
 		return dirSource(t.Dir), nil
 	}
-	s, err := s3store.FromEnv(t.S3)
+	c, err := startS3(t.S3)
 	if err != nil {
 		return nil, err
 	}
 	// Reading changes nothing, so the store is not probed (the probe
 	// writes a scratch object); doctor probes.
-	b, err := objstore.NewBackend(context.Background(), s, objstore.Options{AllowUnsafe: true})
+	b, err := objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true})
 	if err != nil {
+		stopS3(c)
 		return nil, err
 	}
-	return s3Source{s: s, b: b}, nil
+	return s3Source{s: c, b: b}, nil
 }
 
 type dirSource string
@@ -76,6 +80,8 @@ func (d dirSource) Files() ([]string, error) {
 	return names, nil
 }
 
+func (d dirSource) Close() error { return nil }
+
 // sizedFile is an open table file with its size.
 type sizedFile struct {
 	*os.File
@@ -85,7 +91,7 @@ type sizedFile struct {
 func (f sizedFile) Size() int64 { return f.size }
 
 type s3Source struct {
-	s *s3store.Store
+	s *storepipe.Client
 	b *objstore.Backend
 }
 
@@ -95,6 +101,9 @@ func (s s3Source) ReadFile(name string) ([]byte, error) {
 }
 
 func (s s3Source) Open(name string) (stack.TableFile, error) { return s.b.OpenTable(name) }
+
+// Close stops the helper.
+func (s s3Source) Close() error { return errors.Join(s.b.Close(), stopS3(s.s)) }
 
 // openTable opens and parses the table name of src.
 func openTable(src source, name string) (*reftable.Table, stack.TableFile, error) {

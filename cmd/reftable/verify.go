@@ -170,8 +170,11 @@ func runVerify(e *env, flags any, args []string) error {
 		v.verifyFile(dirSource(filepath.Dir(t.File)), filepath.Base(t.File), false)
 	} else if src, err := sourceOf(t); err != nil {
 		return err
-	} else if err := v.verifyStack(src, cmp.Or(t.Dir, t.S3)); err != nil {
-		return err
+	} else {
+		defer src.Close()
+		if err := v.verifyStack(src, cmp.Or(t.Dir, t.S3)); err != nil {
+			return err
+		}
 	}
 	if v.err != nil {
 		return v.err

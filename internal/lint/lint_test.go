@@ -100,6 +100,35 @@ func TestCoreWithoutS3Client(t *testing.T) {
 	}
 }
 
+// TestCLIWithoutNetwork: the reftable command links no network, HTTP,
+// TLS or S3 client code (every linked package costs start-up time, and
+// most commands are one short process); S3 is the reftable-s3 helper's.
+func TestCLIWithoutNetwork(t *testing.T) {
+	deps := func(pkg string) map[string]bool {
+		cmd := exec.Command("go", "list", "-deps", pkg)
+		cmd.Dir = filepath.Join("..", "..")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		m := map[string]bool{}
+		for dep := range strings.Lines(string(out)) {
+			m[strings.TrimSpace(dep)] = true
+		}
+		return m
+	}
+	for dep := range deps("./cmd/reftable") {
+		switch {
+		case dep == "net", dep == "net/http", dep == "crypto/tls", dep == module+"/s3store",
+			strings.HasPrefix(dep, "github.com/minio/"):
+			t.Errorf("cmd/reftable depends on %s; S3 access belongs in cmd/reftable-s3", dep)
+		}
+	}
+	if !deps("./cmd/reftable-s3")[module+"/s3store"] {
+		t.Errorf("cmd/reftable-s3 does not depend on %s/s3store", module)
+	}
+}
+
 // TestNoAdvisoryLocks: correctness must not depend on flock or fcntl
 // locks, so nothing calls them.
 func TestNoAdvisoryLocks(t *testing.T) {

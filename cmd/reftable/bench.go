@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -218,20 +217,30 @@ func findGit(explicit string) (path, note string, err error) {
 	return path, fmt.Sprintf("git %d.%d at %s", v[0], v[1], path), nil
 }
 
-var gitVersionRE = regexp.MustCompile(`git version (\d+)\.(\d+)`)
-
+// gitVersion returns the major and minor version of the git at path.
 func gitVersion(path string) ([2]int, error) {
 	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
 		return [2]int{}, err
 	}
-	m := gitVersionRE.FindSubmatch(out)
-	if m == nil {
-		return [2]int{}, fmt.Errorf("unexpected --version output %q", bytes.TrimSpace(out))
+	return parseGitVersion(string(out))
+}
+
+// parseGitVersion parses what git --version prints: "git version
+// 2.55.0", possibly with more after the minor version.
+func parseGitVersion(out string) ([2]int, error) {
+	notDigit := func(r rune) bool { return r < '0' || r > '9' }
+	_, rest, ok := strings.Cut(out, "git version ")
+	major, rest, ok2 := strings.Cut(rest, ".")
+	if i := strings.IndexFunc(rest, notDigit); i >= 0 {
+		rest = rest[:i]
 	}
-	major, _ := strconv.Atoi(string(m[1]))
-	minor, _ := strconv.Atoi(string(m[2]))
-	return [2]int{major, minor}, nil
+	a, errA := strconv.Atoi(major)
+	b, errB := strconv.Atoi(rest)
+	if !ok || !ok2 || errA != nil || errB != nil {
+		return [2]int{}, fmt.Errorf("unexpected --version output %q", strings.TrimSpace(out))
+	}
+	return [2]int{a, b}, nil
 }
 
 // benchEnviron is the environment of every process: ours without git's

@@ -171,3 +171,24 @@ func TestBenchCheckFails(t *testing.T) {
 		}
 	}
 }
+
+func TestParseGitVersion(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want [2]int
+		ok   bool
+	}{
+		{"git version 2.55.0\n", [2]int{2, 55}, true},
+		{"git version 2.45.2.windows.1\n", [2]int{2, 45}, true},
+		{"git version 3.0\n", [2]int{3, 0}, true},
+		{"git version 2.39.5 (Apple Git-154)\n", [2]int{2, 39}, true},
+		{"hub version 2.1\n", [2]int{}, false},
+		{"git version two.one\n", [2]int{}, false},
+		{"", [2]int{}, false},
+	} {
+		got, err := parseGitVersion(tc.out)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseGitVersion(%q) = %v, %v; want %v, ok %v", tc.out, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package deflate
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+)
+
+// Matcher parameters, those of zlib's level 9 but for a shorter chain.
+const (
+	hashMaxBits = 15
+	hashMinBits = 8
+	maxChain    = 256 // candidates tried per position
+	goodLen     = 32  // a previous match this long quarters the chain
+	niceLen     = maxMatch
+	tooFar      = 4096 // a 3-byte match further back is not worth it
+	blockTokens = 1<<14 - 1
+	windowMask  = windowSize - 1
+)
+
+// Compressor compresses buffers into zlib streams. Its zero value is ready
+// to use; it keeps about 300 KiB of tables between calls, so reusing one
+// avoids allocating them again. A Compressor is not safe for concurrent
+// use.
+type Compressor struct {
+	head []uint32 // position+base of the last string with each hash
+	prev []uint32 // previous position+base with the same hash, by position mod window
+	// base is added to positions in head and prev, so that entries of
+	// earlier calls (below base) read as empty without clearing tables.
+	base uint32
+
+	tokens   []uint32 // literal byte, or distance<<8 | (length-3)
+	litFreq  [maxSyms]uint32
+	distFreq [numDist]uint32
+
+	hb        huffBuilder
+	litLens   [maxSyms]uint8
+	litCodes  [maxSyms]uint16
+	distLens  [numDist]uint8
+	distCodes [numDist]uint16
+	clFreq    [numCodeLen]uint32
+	clLens    [numCodeLen]uint8
+	clCodes   [numCodeLen]uint16
+	rle       []uint16 // code length symbols, symbol | extra value<<5
+	nlit      int      // literal/length, distance and code length codes in the header
+	ndist     int
+	nclen     int
+
+	w bitWriter
+}
+
+// AppendZlib appends to dst a complete zlib stream holding src: the
+// header, DEFLATE blocks of which the last is final, and the Adler-32 of
+// src. It compresses as hard as zlib's level 9, and the header says so.
+func (c *Compressor) AppendZlib(dst, src []byte) []byte {
+	dst = append(dst, 0x78, 0xda) // DEFLATE, 32 KiB window, level 9; a multiple of 31
+	dst = c.deflate(dst, src)
+	return binary.BigEndian.AppendUint32(dst, adler32(1, src))
+}
+
+// deflate appends the DEFLATE data of src to dst.
+func (c *Compressor) deflate(dst, src []byte) []byte {
+	n := len(src)
+	// No block is larger than stored blocks for its bytes, which cost 5
+	// bytes per 65535 and per block; 8 bytes of slack for the bit writer.
+	bound := n + 5*(n/blockTokens+n/maxStored+2) + 8
+	dst = slices.Grow(dst, bound)
+	c.w = bitWriter{buf: dst[:cap(dst)], pos: len(dst)}
+	if c.head == nil {
+		c.head = make([]uint32, 1<<hashMaxBits)
+		c.prev = make([]uint32, windowSize)
+		c.tokens = make([]uint32, 0, blockTokens)
+		c.rle = make([]uint16, 0, numLitLen+numDist)
+		c.base = 1
+	}
+	if uint64(c.base)+uint64(n) >= 1<<32-1 {
+		clear(c.head)
+		clear(c.prev)
+		c.base = 1
+	}
+	c.parse(src)
+	c.base += uint32(n)
+	c.w.align()
+	return c.w.buf[:c.w.pos]
+}
+
+// parse finds matches in src with lazy evaluation, as zlib does at its
+// higher levels: a match found at one position is emitted only if the next
+// position has no longer one; otherwise a literal is emitted and the
+// longer match becomes the candidate. Full blocks are written as they
+// fill.
+func (c *Compressor) parse(src []byte) {
+	n := len(src)
+	base := c.base
+	hbits := uint(min(max(bits.Len(uint(n)), hashMinBits), hashMaxBits))
+	shift := 32 - hbits
+	head := c.head[:1<<hbits]
+	prev := c.prev[:windowSize]
+	c.resetBlock()
+	blockStart, done := 0, 0 // the current block covers src[blockStart:done]
+	prevLen, prevDist := 0, 0
+	pending := false // src[pos-1] is not yet emitted
+	for pos := 0; pos < n; {
+		curLen, curDist := 0, 0
+		if pos+minMatch <= n {
+			h := hash3(src[pos:], shift)
+			cand := head[h]
+			head[h] = base + uint32(pos)
+			prev[pos&windowMask] = cand
+			if cand >= base && prevLen < maxMatch {
+				curLen, curDist = c.longest(src, pos, int(cand-base), max(prevLen, minMatch-1))
+				if curLen == minMatch && curDist > tooFar {
+					curLen = 0
+				}
+			}
+		}
+		switch {
+		case prevLen >= minMatch && curLen <= prevLen:
+			c.tokens = append(c.tokens, uint32(prevDist)<<8|uint32(prevLen-minMatch))
+			c.litFreq[257+int(lenCode[prevLen-minMatch])]++
+			c.distFreq[distCode(prevDist)]++
+			done += prevLen
+			end := min(pos-1+prevLen, n-minMatch+1)
+			for p := pos + 1; p < end; p++ {
+				h := hash3(src[p:], shift)
+				prev[p&windowMask] = head[h]
+				head[h] = base + uint32(p)
+			}
+			pos += prevLen - 1
+			prevLen, pending = 0, false
+		case pending:
+			c.literal(src[pos-1])
+			done++
+			prevLen, prevDist = curLen, curDist
+			pos++
+		default:
+			pending = true
+			prevLen, prevDist = curLen, curDist
+			pos++
+		}
+		if len(c.tokens) == blockTokens {
+			c.writeBlock(src[blockStart:done], false)
+			blockStart = done
+			c.resetBlock()
+		}
+	}
+	if pending {
+		c.literal(src[n-1])
+	}
+	c.writeBlock(src[blockStart:], true)
+}
+
+func (c *Compressor) literal(b byte) {
+	c.tokens = append(c.tokens, uint32(b))
+	c.litFreq[b]++
+}
+
+func (c *Compressor) resetBlock() {
+	c.tokens = c.tokens[:0]
+	clear(c.litFreq[:])
+	clear(c.distFreq[:])
+}
+
+// hash3 hashes the first three bytes of p into shift's complement bits.
+func hash3(p []byte, shift uint) uint32 {
+	_ = p[2]
+	v := uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16
+	return (v * 0x9e3779b1) >> shift
+}
+
+// longest returns the longest match for src[pos:] longer than atLeast,
+// following the hash chain from candidate cand, or 0 if there is none.
+func (c *Compressor) longest(src []byte, pos, cand, atLeast int) (length, dist int) {
+	limit := min(maxMatch, len(src)-pos)
+	if limit <= atLeast {
+		return 0, 0
+	}
+	chain := maxChain
+	if atLeast >= goodLen {
+		chain >>= 2
+	}
+	nice := min(niceLen, limit)
+	cur := src[pos : pos+limit]
+	minPos := pos - (windowSize - 1)
+	best := atLeast
+	base := c.base
+	for cand >= minPos {
+		m := src[cand : cand+limit]
+		if m[best] == cur[best] && m[0] == cur[0] && m[1] == cur[1] {
+			if l := matchLen(m, cur); l > best {
+				best, dist = l, pos-cand
+				if l >= nice {
+					break
+				}
+			}
+		}
+		chain--
+		next := c.prev[cand&windowMask]
+		if chain == 0 || next < base || int(next-base) >= cand {
+			break
+		}
+		cand = int(next - base)
+	}
+	if dist == 0 {
+		return 0, 0
+	}
+	return best, dist
+}
+
+// matchLen returns the length of the common prefix of a and b, where
+// len(a) >= len(b).
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(b)-n >= 8 {
+		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// Tables of the encoder: the length symbol (minus 257) of each length
+// minus 3, the distance symbol of each distance minus 1 below 256 and of
+// each larger one shifted right by 7 (at 256 + that), and the fixed code.
+var (
+	lenCode       [256]uint8
+	distCodeTab   [512]uint8
+	fixedLitLens  [maxSyms]uint8
+	fixedLitCodes [maxSyms]uint16
+	fixedDistLens [numDist]uint8
+	fixedDistCode [numDist]uint16
+)
+
+func initCodes() {
+	for s := range 29 {
+		for l := int(lengthBase[s]); l < int(lengthBase[s])+1<<lengthExtra[s] && l <= maxMatch; l++ {
+			lenCode[l-minMatch] = uint8(s)
+		}
+	}
+	for s := range numDist {
+		for d := int(distBase[s]) - 1; d < int(distBase[s])-1+1<<distExtra[s]; d++ {
+			if d < 256 {
+				distCodeTab[d] = uint8(s)
+			} else {
+				distCodeTab[256+d>>7] = uint8(s)
+			}
+		}
+	}
+	fixedLengths(fixedLitLens[:])
+	canonical(fixedLitLens[:], fixedLitCodes[:])
+	for s := range fixedDistLens {
+		fixedDistLens[s] = 5
+	}
+	canonical(fixedDistLens[:], fixedDistCode[:])
+}
+
+// fixedLengths sets the code lengths of the fixed literal/length code.
+func fixedLengths(lens []uint8) {
+	for s := range lens {
+		switch {
+		case s < 144:
+			lens[s] = 8
+		case s < 256:
+			lens[s] = 9
+		case s < 280:
+			lens[s] = 7
+		default:
+			lens[s] = 8
+		}
+	}
+}
+
+// distCode returns the distance symbol of distance d.
+func distCode(d int) uint8 {
+	d--
+	if d < 256 {
+		return distCodeTab[d]
+	}
+	return distCodeTab[256+d>>7]
+}

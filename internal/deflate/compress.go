@@ -10,9 +10,9 @@ import (
 const (
 	hashMaxBits = 15
 	hashMinBits = 8
-	maxChain    = 256 // candidates tried per position
-	goodLen     = 32  // a previous match this long quarters the chain
-	niceLen     = maxMatch
+	// maxChain moved
+	// goodLen moved // a previous match this long quarters the chain
+	// niceLen moved
 	tooFar      = 4096 // a 3-byte match further back is not worth it
 	blockTokens = 1<<14 - 1
 	windowMask  = windowSize - 1
@@ -175,6 +175,9 @@ func (c *Compressor) longest(src []byte, pos, cand, atLeast int) (length, dist i
 	if limit <= atLeast {
 		return 0, 0
 	}
+	if limit < 4 {
+		return c.longestShort(src, pos, cand)
+	}
 	chain := maxChain
 	if atLeast >= goodLen {
 		chain >>= 2
@@ -184,14 +187,23 @@ func (c *Compressor) longest(src []byte, pos, cand, atLeast int) (length, dist i
 	minPos := pos - (windowSize - 1)
 	best := atLeast
 	base := c.base
+	// A longer match must agree on the bytes up to best: test the four
+	// ending there first (the first three while best is 2).
+	tail, mask := 0, uint32(0xffffff)
+	if best >= 3 {
+		tail, mask = best-3, 0xffffffff
+	}
+	want := binary.LittleEndian.Uint32(cur[tail:]) & mask
 	for cand >= minPos {
 		m := src[cand : cand+limit]
-		if m[best] == cur[best] && m[0] == cur[0] && m[1] == cur[1] {
+		if binary.LittleEndian.Uint32(m[tail:])&mask == want {
 			if l := matchLen(m, cur); l > best {
 				best, dist = l, pos-cand
 				if l >= nice {
 					break
 				}
+				tail, mask = best-3, 0xffffffff
+				want = binary.LittleEndian.Uint32(cur[tail:])
 			}
 		}
 		chain--
@@ -205,6 +217,22 @@ func (c *Compressor) longest(src []byte, pos, cand, atLeast int) (length, dist i
 		return 0, 0
 	}
 	return best, dist
+}
+
+// longestShort is longest for the last three bytes of the input: it
+// returns the nearest 3-byte match.
+func (c *Compressor) longestShort(src []byte, pos, cand int) (length, dist int) {
+	for chain := maxChain; cand > pos-windowSize; chain-- {
+		if src[cand] == src[pos] && src[cand+1] == src[pos+1] && src[cand+2] == src[pos+2] {
+			return 3, pos - cand
+		}
+		next := c.prev[cand&windowMask]
+		if chain == 1 || next < c.base || int(next-c.base) >= cand {
+			break
+		}
+		cand = int(next - c.base)
+	}
+	return 0, 0
 }
 
 // matchLen returns the length of the common prefix of a and b, where
@@ -283,3 +311,5 @@ func distCode(d int) uint8 {
 	}
 	return distCodeTab[256+d>>7]
 }
+
+var maxChain, goodLen, niceLen = 128, 8, maxMatch

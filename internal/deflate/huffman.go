@@ -13,6 +13,7 @@ const maxSyms = 288
 // scratch space reused from one code to the next.
 type huffBuilder struct {
 	keys [maxSyms]uint64 // frequency<<16 | symbol, sorted
+	tmp  [maxSyms]uint64
 	w    [maxSyms]uint32 // weights, then lengths (see huffmanLengths)
 
 	// Package-merge lists, one per code length, for the rare code whose
@@ -42,8 +43,7 @@ func (h *huffBuilder) build(freq []uint32, maxBits int, lens []uint8) {
 			n++
 		}
 	}
-	keys := h.keys[:n]
-	slices.Sort(keys)
+	keys := h.sortKeys(n)
 	w := h.w[:n]
 	for i, k := range keys {
 		w[i] = uint32(k >> 16)
@@ -55,6 +55,41 @@ func (h *huffBuilder) build(freq []uint32, maxBits int, lens []uint8) {
 	for i, k := range keys {
 		lens[uint16(k)] = uint8(w[i])
 	}
+}
+
+// sortKeys sorts h.keys[:n] by frequency, keeping symbols of equal
+// frequency in order, and returns them. Small alphabets use insertion
+// sort, others a radix sort on the bytes of the frequency.
+func (h *huffBuilder) sortKeys(n int) []uint64 {
+	keys := h.keys[:n]
+	if n <= 32 {
+		slices.Sort(keys)
+		return keys
+	}
+	top := uint64(0)
+	for _, k := range keys {
+		top |= k
+	}
+	src, dst := keys, h.tmp[:n]
+	for shift := uint(16); shift < 64 && top>>shift != 0; shift += 8 {
+		var count [257]uint16
+		for _, k := range src {
+			count[1+byte(k>>shift)]++
+		}
+		for i := 1; i < 256; i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range src {
+			b := byte(k >> shift)
+			dst[count[b]] = k
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+	return keys
 }
 
 // huffmanLengths replaces the ascending weights w (at least two) with the

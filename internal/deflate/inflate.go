@@ -23,14 +23,15 @@ const (
 )
 
 // Primary table bits and table sizes: a primary table, then subtables of
-// 2^(longest code - primary bits) entries, at most one per code longer
-// than the primary bits.
+// 2^(longest code - primary bits) entries, one per primary index that
+// starts longer codes. Only complete codes have subtables, and in them
+// each such index starts at least two codes.
 const (
 	litPrimary  = 10
 	distPrimary = 8
 	clPrimary   = maxCLBits
-	litTable    = 1<<litPrimary + numLitLen<<(maxCodeBits-litPrimary)
-	distTable   = 1<<distPrimary + numDist<<(maxCodeBits-distPrimary)
+	litTable    = 1<<litPrimary + numLitLen/2<<(maxCodeBits-litPrimary)
+	distTable   = 1<<distPrimary + numDist/2<<(maxCodeBits-distPrimary)
 )
 
 // Alphabets of buildTable.
@@ -41,7 +42,7 @@ const (
 )
 
 // Decompressor inflates zlib streams. Its zero value is ready to use; it
-// keeps about 60 KiB of decoding tables between calls. A Decompressor is
+// keeps about 32 KiB of decoding tables between calls. A Decompressor is
 // not safe for concurrent use.
 type Decompressor struct {
 	lit  [litTable]uint32
@@ -391,6 +392,9 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 		}
 		prefix := rev & uint32(mask)
 		if prefix != lastPrefix {
+			if int(subOff+subSize) > len(table) {
+				return false // cannot happen for the codes that reach here
+			}
 			lastPrefix = prefix
 			table[prefix] = subOff<<16 | uint32(subBits)<<8 | entryLink
 			subOff += subSize

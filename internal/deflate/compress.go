@@ -15,16 +15,16 @@ const (
 	// niceLen moved
 	tooFar      = 4096 // a 3-byte match further back is not worth it
 	blockTokens = 1<<14 - 1
-	windowMask  = windowSize - 1
 )
 
 // Compressor compresses buffers into zlib streams. Its zero value is ready
-// to use; it keeps about 300 KiB of tables between calls, so reusing one
-// avoids allocating them again. A Compressor is not safe for concurrent
-// use.
+// to use. It keeps its tables between calls, about 10 KiB plus 12 bytes
+// per input byte up to 300 KiB, so reusing one avoids allocating them
+// again. A Compressor is not safe for concurrent use.
 type Compressor struct {
-	head []uint32 // position+base of the last string with each hash
-	prev []uint32 // previous position+base with the same hash, by position mod window
+	head  []uint32 // position+base of the last string with each hash
+	prev  []uint32 // previous position+base with the same hash, by position mod len(prev)
+	hbits uint     // hash bits for the current input
 	// base is added to positions in head and prev, so that entries of
 	// earlier calls (below base) read as empty without clearing tables.
 	base uint32
@@ -66,18 +66,21 @@ func (c *Compressor) deflate(dst, src []byte) []byte {
 	bound := n + 5*(n/blockTokens+n/maxStored+2) + 8
 	dst = slices.Grow(dst, bound)
 	c.w = bitWriter{buf: dst[:cap(dst)], pos: len(dst)}
-	if c.head == nil {
-		c.head = make([]uint32, 1<<hashMaxBits)
-		c.prev = make([]uint32, windowSize)
-		c.tokens = make([]uint32, 0, blockTokens)
-		c.rle = make([]uint16, 0, numLitLen+numDist)
-		c.base = 1
+	// Tables grow to the input's size, up to the hash size and the
+	// window, and are never cleared but when base wraps.
+	hbits := uint(min(max(bits.Len(uint(n)), hashMinBits), hashMaxBits))
+	if len(c.head) < 1<<hbits {
+		c.head = make([]uint32, 1<<hbits)
 	}
-	if uint64(c.base)+uint64(n) >= 1<<32-1 {
+	if w := min(1<<bits.Len(uint(n)), windowSize); len(c.prev) < w {
+		c.prev = make([]uint32, w)
+	}
+	if c.base == 0 || uint64(c.base)+uint64(n) >= 1<<32-1 {
 		clear(c.head)
 		clear(c.prev)
 		c.base = 1
 	}
+	c.hbits = hbits
 	c.parse(src)
 	c.base += uint32(n)
 	c.w.align()
@@ -92,10 +95,10 @@ func (c *Compressor) deflate(dst, src []byte) []byte {
 func (c *Compressor) parse(src []byte) {
 	n := len(src)
 	base := c.base
-	hbits := uint(min(max(bits.Len(uint(n)), hashMinBits), hashMaxBits))
-	shift := 32 - hbits
-	head := c.head[:1<<hbits]
-	prev := c.prev[:windowSize]
+	shift := 32 - c.hbits
+	head := c.head[:1<<c.hbits]
+	prev := c.prev
+	pmask := len(prev) - 1
 	c.resetBlock()
 	blockStart, done := 0, 0 // the current block covers src[blockStart:done]
 	prevLen, prevDist := 0, 0
@@ -106,7 +109,7 @@ func (c *Compressor) parse(src []byte) {
 			h := hash3(src[pos:], shift)
 			cand := head[h]
 			head[h] = base + uint32(pos)
-			prev[pos&windowMask] = cand
+			prev[pos&pmask] = cand
 			if cand >= base && prevLen < maxMatch {
 				curLen, curDist = c.longest(src, pos, int(cand-base), max(prevLen, minMatch-1))
 				if curLen == minMatch && curDist > tooFar {
@@ -123,7 +126,7 @@ func (c *Compressor) parse(src []byte) {
 			end := min(pos-1+prevLen, n-minMatch+1)
 			for p := pos + 1; p < end; p++ {
 				h := hash3(src[p:], shift)
-				prev[p&windowMask] = head[h]
+				prev[p&pmask] = head[h]
 				head[h] = base + uint32(p)
 			}
 			pos += prevLen - 1
@@ -207,7 +210,7 @@ func (c *Compressor) longest(src []byte, pos, cand, atLeast int) (length, dist i
 			}
 		}
 		chain--
-		next := c.prev[cand&windowMask]
+		next := c.prev[cand&(len(c.prev)-1)]
 		if chain == 0 || next < base || int(next-base) >= cand {
 			break
 		}
@@ -226,7 +229,7 @@ func (c *Compressor) longestShort(src []byte, pos, cand int) (length, dist int) 
 		if src[cand] == src[pos] && src[cand+1] == src[pos+1] && src[cand+2] == src[pos+2] {
 			return 3, pos - cand
 		}
-		next := c.prev[cand&windowMask]
+		next := c.prev[cand&(len(c.prev)-1)]
 		if chain == 1 || next < c.base || int(next-c.base) >= cand {
 			break
 		}

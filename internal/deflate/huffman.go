@@ -16,17 +16,21 @@ type huffBuilder struct {
 	tmp  [maxSyms]uint64
 	w    [maxSyms]uint32 // weights, then lengths (see huffmanLengths)
 
-	// Package-merge lists, one per code length, for the rare code whose
-	// unlimited lengths are too long.
-	pmWeight [maxCodeBits][2 * maxSyms]uint64
-	pmLeaf   [maxCodeBits][2 * maxSyms]bool
+	pm *packageMergeLists // allocated for the first code that needs it
+}
+
+// packageMergeLists are the lists of the package-merge method, one per
+// code length, for the rare code whose unlimited lengths are too long.
+type packageMergeLists struct {
+	weight [maxCodeBits][2 * maxSyms]uint64
+	leaf   [maxCodeBits][2 * maxSyms]bool
 }
 
 // build sets lens[s] to the code length of symbol s for frequencies freq,
 // no length above maxBits, minimising the sum of freq[s]*lens[s]. Symbols
 // of frequency 0 get length 0, except that a code always gets at least two
 // symbols (adding unused low symbols), so that every code it builds is
-// complete, which every decoder accepts.
+// complete, which every decoder accepts. freq has at least two symbols.
 func (h *huffBuilder) build(freq []uint32, maxBits int, lens []uint8) {
 	lens = lens[:len(freq)]
 	clear(lens)
@@ -74,7 +78,7 @@ func (h *huffBuilder) sortKeys(n int) []uint64 {
 	for shift := uint(16); shift < 64 && top>>shift != 0; shift += 8 {
 		var count [257]uint16
 		for _, k := range src {
-			count[1+byte(k>>shift)]++
+			count[int(byte(k>>shift))+1]++
 		}
 		for i := 1; i < 256; i++ {
 			count[i] += count[i-1]
@@ -149,9 +153,13 @@ func huffmanLengths(w []uint32) {
 // level, how many leaves are one bit longer.
 func (h *huffBuilder) packageMerge(keys []uint64, maxBits int) {
 	n := len(keys)
+	if h.pm == nil {
+		h.pm = new(packageMergeLists)
+	}
+	pm := h.pm
 	prevLen := 0
 	for j := maxBits - 1; j >= 0; j-- {
-		wt, lf := &h.pmWeight[j], &h.pmLeaf[j]
+		wt, lf := &pm.weight[j], &pm.leaf[j]
 		npk := 0
 		if j < maxBits-1 {
 			npk = prevLen / 2
@@ -160,7 +168,7 @@ func (h *huffBuilder) packageMerge(keys []uint64, maxBits int) {
 		for li < n || pi < npk {
 			var pw uint64
 			if pi < npk {
-				pw = h.pmWeight[j+1][2*pi] + h.pmWeight[j+1][2*pi+1]
+				pw = pm.weight[j+1][2*pi] + pm.weight[j+1][2*pi+1]
 			}
 			if li < n && (pi >= npk || keys[li]>>16 <= pw) {
 				wt[k], lf[k] = keys[li]>>16, true
@@ -178,7 +186,7 @@ func (h *huffBuilder) packageMerge(keys []uint64, maxBits int) {
 	take := 2*n - 2
 	for j := 0; j < maxBits && take > 0; j++ {
 		leaves := 0
-		for _, isLeaf := range h.pmLeaf[j][:take] {
+		for _, isLeaf := range pm.leaf[j][:take] {
 			if isLeaf {
 				leaves++
 			}

@@ -53,11 +53,12 @@ type Decompressor struct {
 
 // Fixed code tables, built once.
 var (
-	fixedLit  [1 << litPrimary]uint32
-	fixedDist [1 << distPrimary]uint32
+	fixedLit  [litTable]uint32
+	fixedDist [distTable]uint32
 )
 
 func initFixed() {
+	initEntries()
 	var lens [maxSyms]uint8
 	fixedLengths(lens[:])
 	buildTable(fixedLit[:], lens[:], litPrimary, alphaLit)
@@ -102,227 +103,344 @@ func (d *Decompressor) InflateZlib(dst, src []byte) (consumed int, err error) {
 	return end + 4, nil
 }
 
+// bitReader reads bits least significant first from src.
+type bitReader struct {
+	src []byte
+	in  int    // next byte of src to load into acc
+	acc uint64 // loaded bits, next bit lowest; bits past nb are the next input bits or 0
+	nb  uint   // valid bits in acc
+}
+
+// refill tops acc up to at least 56 bits while input lasts.
+func (b *bitReader) refill() {
+	if len(b.src)-b.in >= 8 {
+		b.acc |= binary.LittleEndian.Uint64(b.src[b.in:]) << b.nb
+		b.in += int(63-b.nb) >> 3
+		b.nb |= 56
+		return
+	}
+	for b.nb <= 56 && b.in < len(b.src) {
+		b.acc |= uint64(b.src[b.in]) << b.nb
+		b.in++
+		b.nb += 8
+	}
+}
+
+// bits returns the next n bits (n at most 32), or false if the input
+// ends first.
+func (b *bitReader) bits(n uint) (uint32, bool) {
+	if b.nb < n {
+		if b.refill(); b.nb < n {
+			return 0, false
+		}
+	}
+	v := uint32(b.acc & (1<<n - 1))
+	b.acc >>= n
+	b.nb -= n
+	return v, true
+}
+
+// offset returns the input offset of the next unread whole byte.
+func (b *bitReader) offset() int { return b.in - int(b.nb>>3) }
+
+func (b *bitReader) corrupt(reason string) error {
+	return &CorruptError{Offset: b.offset(), Reason: reason}
+}
+
 // inflate decodes the DEFLATE stream at src[in:] into all of dst and
 // returns the offset in src just past its last byte.
 func (d *Decompressor) inflate(dst, src []byte, in int) (int, error) {
-	var (
-		acc uint64 // input bits, next bit lowest
-		nb  uint   // valid bits in acc
-		out int
-	)
-	// refill tops acc up to at least 56 bits while input lasts.
-	refill := func() {
-		if len(src)-in >= 8 {
-			acc |= binary.LittleEndian.Uint64(src[in:]) << nb
-			in += int(63-nb) >> 3
-			nb |= 56
-			return
-		}
-		for nb <= 56 && in < len(src) {
-			acc |= uint64(src[in]) << nb
-			in++
-			nb += 8
-		}
-	}
-	corrupt := func(reason string) error {
-		return &CorruptError{Offset: in - int(nb>>3), Reason: reason}
-	}
+	br := bitReader{src: src, in: in}
+	out := 0
 	for final := false; !final; {
-		refill()
-		if nb < 3 {
+		hdr, ok := br.bits(3)
+		if !ok {
 			return 0, ErrShortInput
 		}
-		final = acc&1 != 0
-		typ := acc >> 1 & 3
-		acc >>= 3
-		nb -= 3
-		var lit, dist []uint32
-		switch typ {
+		final = hdr&1 != 0
+		var err error
+		switch hdr >> 1 {
 		case 0:
-			// Stored: skip to a byte boundary and give the whole bytes
-			// in acc back to the input.
-			in -= int(nb >> 3)
-			acc, nb = 0, 0
-			if len(src)-in < 4 {
-				return 0, ErrShortInput
-			}
-			n := int(binary.LittleEndian.Uint16(src[in:]))
-			if binary.LittleEndian.Uint16(src[in+2:]) != ^uint16(n) {
-				return 0, corrupt("stored block length check fails")
-			}
-			in += 4
-			if n > len(dst)-out {
-				return 0, ErrTooLong
-			}
-			if n > len(src)-in {
-				return 0, ErrShortInput
-			}
-			out += copy(dst[out:], src[in:in+n])
-			in += n
-			continue
+			out, err = stored(&br, dst, out)
 		case 1:
-			lit, dist = fixedLit[:], fixedDist[:]
+			out, err = huffmanBlock(&br, dst, out, &fixedLit, &fixedDist)
 		case 2:
-			// The header, read through refill's state.
-			refill()
-			if nb < 14 {
-				return 0, ErrShortInput
+			if err = d.readCodes(&br); err == nil {
+				out, err = huffmanBlock(&br, dst, out, &d.lit, &d.dist)
 			}
-			nlit := int(acc&31) + 257
-			ndist := int(acc>>5&31) + 1
-			nclen := int(acc>>10&15) + 4
-			acc >>= 14
-			nb -= 14
-			if nlit > numLitLen || ndist > numDist {
-				return 0, corrupt("too many length or distance codes")
-			}
-			var cll [numCodeLen]uint8
-			for _, s := range codeLenOrder[:nclen] {
-				refill()
-				if nb < 3 {
-					return 0, ErrShortInput
-				}
-				cll[s] = uint8(acc & 7)
-				acc >>= 3
-				nb -= 3
-			}
-			if !buildTable(d.cl[:], cll[:], clPrimary, alphaCodeLen) {
-				return 0, corrupt("invalid code length code")
-			}
-			lens := d.lens[:nlit+ndist]
-			for i := 0; i < len(lens); {
-				refill()
-				e := d.cl[acc&(1<<clPrimary-1)]
-				if n := uint(e & 0xff); n > nb {
-					if e&0xff == entryBad {
-						return 0, corrupt("invalid code length symbol")
-					}
-					return 0, ErrShortInput
-				}
-				acc >>= e & 0xff
-				nb -= uint(e & 0xff)
-				sym := e >> 16
-				if sym < 16 {
-					lens[i] = uint8(sym)
-					i++
-					continue
-				}
-				var rep, xb uint
-				var v uint8
-				switch sym {
-				case 16:
-					if i == 0 {
-						return 0, corrupt("repeat of no code length")
-					}
-					rep, xb, v = 3, 2, lens[i-1]
-				case 17:
-					rep, xb = 3, 3
-				default:
-					rep, xb = 11, 7
-				}
-				if nb < xb {
-					return 0, ErrShortInput
-				}
-				rep += uint(acc & (1<<xb - 1))
-				acc >>= xb
-				nb -= xb
-				if int(rep) > len(lens)-i {
-					return 0, corrupt("code lengths repeat past their end")
-				}
-				for range rep {
-					lens[i] = v
-					i++
-				}
-			}
-			if !buildTable(d.lit[:], lens[:nlit], litPrimary, alphaLit) ||
-				!buildTable(d.dist[:], lens[nlit:], distPrimary, alphaDist) {
-				return 0, corrupt("invalid literal/length or distance code")
-			}
-			lit, dist = d.lit[:], d.dist[:]
 		default:
-			return 0, corrupt("invalid block type")
+			err = br.corrupt("invalid block type")
 		}
-		// The symbols of a Huffman block.
-		for {
-			refill()
-			e := lit[acc&(1<<litPrimary-1)]
-			if e&entryLink != 0 {
-				e = lit[e>>16+uint32(acc>>litPrimary)&(1<<(e>>8&15)-1)]
-			}
-			n := uint(e & 0xff)
-			if n > nb {
-				if n == entryBad {
-					return 0, corrupt("invalid literal/length symbol")
-				}
-				return 0, ErrShortInput
-			}
-			acc >>= n
-			nb -= n
-			if e&entryLiteral != 0 {
-				if out >= len(dst) {
-					return 0, ErrTooLong
-				}
-				dst[out] = byte(e >> 16)
-				out++
-				continue
-			}
-			if e&entryEnd != 0 {
-				break
-			}
-			xb := uint(e >> 8 & 15)
-			if xb > nb {
-				return 0, ErrShortInput
-			}
-			length := int(e>>16) + int(acc&(1<<xb-1))
-			acc >>= xb
-			nb -= xb
-			e = dist[acc&(1<<distPrimary-1)]
-			if e&entryLink != 0 {
-				e = dist[e>>16+uint32(acc>>distPrimary)&(1<<(e>>8&15)-1)]
-			}
-			n = uint(e & 0xff)
-			if n > nb {
-				if n == entryBad {
-					return 0, corrupt("invalid distance symbol")
-				}
-				return 0, ErrShortInput
-			}
-			acc >>= n
-			nb -= n
-			xb = uint(e >> 8 & 15)
-			if xb > nb {
-				refill()
-				if xb > nb {
-					return 0, ErrShortInput
-				}
-			}
-			dist := int(e>>16) + int(acc&(1<<xb-1))
-			acc >>= xb
-			nb -= xb
-			if dist > out {
-				return 0, corrupt("distance too far back")
-			}
-			if length > len(dst)-out {
-				return 0, ErrTooLong
-			}
-			from := out - dist
-			if dist >= length {
-				copy(dst[out:out+length], dst[from:])
-			} else {
-				// Overlapping: each copy doubles what can be copied.
-				for k := 0; k < length; {
-					k += copy(dst[out+k:out+length], dst[from:out+k])
-				}
-			}
-			out += length
+		if err != nil {
+			return 0, err
 		}
 	}
-	// The stream ends at the byte holding its last bit.
-	end := in - int(nb>>3)
 	if out < len(dst) {
 		return 0, ErrTooShort
 	}
-	return end, nil
+	// The stream ends at the byte holding its last bit.
+	return br.offset(), nil
+}
+
+// stored copies a stored block to dst[out:] and returns the new output
+// length.
+func stored(br *bitReader, dst []byte, out int) (int, error) {
+	// Skip to a byte boundary and give the whole bytes in acc back to
+	// the input.
+	br.in = br.offset()
+	br.acc, br.nb = 0, 0
+	src, in := br.src, br.in
+	if len(src)-in < 4 {
+		return 0, ErrShortInput
+	}
+	n := int(binary.LittleEndian.Uint16(src[in:]))
+	if binary.LittleEndian.Uint16(src[in+2:]) != ^uint16(n) {
+		return 0, br.corrupt("stored block length check fails")
+	}
+	in += 4
+	if n > len(dst)-out {
+		return 0, ErrTooLong
+	}
+	if n > len(src)-in {
+		return 0, ErrShortInput
+	}
+	br.in = in + n
+	return out + copy(dst[out:], src[in:in+n]), nil
+}
+
+// readCodes reads the code lengths of a dynamic block and builds d.lit
+// and d.dist.
+func (d *Decompressor) readCodes(br *bitReader) error {
+	h, ok := br.bits(14)
+	if !ok {
+		return ErrShortInput
+	}
+	nlit := int(h&31) + 257
+	ndist := int(h>>5&31) + 1
+	nclen := int(h>>10&15) + 4
+	if nlit > numLitLen || ndist > numDist {
+		return br.corrupt("too many length or distance codes")
+	}
+	var cll [numCodeLen]uint8
+	for _, s := range codeLenOrder[:nclen] {
+		v, ok := br.bits(3)
+		if !ok {
+			return ErrShortInput
+		}
+		cll[s] = uint8(v)
+	}
+	if !buildTable(d.cl[:], cll[:], clPrimary, alphaCodeLen) {
+		return br.corrupt("invalid code length code")
+	}
+	lens := d.lens[:nlit+ndist]
+	for i := 0; i < len(lens); {
+		br.refill()
+		e := d.cl[br.acc&(1<<clPrimary-1)]
+		n := uint(e & 0xff)
+		if n > br.nb {
+			if n == entryBad {
+				return br.corrupt("invalid code length symbol")
+			}
+			return ErrShortInput
+		}
+		br.acc >>= n
+		br.nb -= n
+		sym := e >> 16
+		if sym < 16 {
+			lens[i] = uint8(sym)
+			i++
+			continue
+		}
+		var rep uint32
+		var xb uint
+		var v uint8
+		switch sym {
+		case 16:
+			if i == 0 {
+				return br.corrupt("repeat of no code length")
+			}
+			rep, xb, v = 3, 2, lens[i-1]
+		case 17:
+			rep, xb = 3, 3
+		default:
+			rep, xb = 11, 7
+		}
+		x, ok := br.bits(xb)
+		if !ok {
+			return ErrShortInput
+		}
+		rep += x
+		if int(rep) > len(lens)-i {
+			return br.corrupt("code lengths repeat past their end")
+		}
+		for range rep {
+			lens[i] = v
+			i++
+		}
+	}
+	if !buildTable(d.lit[:], lens[:nlit], litPrimary, alphaLit) ||
+		!buildTable(d.dist[:], lens[nlit:], distPrimary, alphaDist) {
+		return br.corrupt("invalid literal/length or distance code")
+	}
+	return nil
+}
+
+// huffmanBlock decodes the symbols of a Huffman block into dst[out:] up
+// to its end of block symbol and returns the new output length. While
+// at least 8 bytes of input and a longest match with 8 bytes to spare
+// remain, a fast loop decodes without checking for the end of input or
+// output, and copies matches 8 bytes at a time; the careful loop does
+// the rest.
+func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dist *[distTable]uint32) (int, error) {
+	src, in, acc, nb := br.src, br.in, br.acc, br.nb
+	for len(src)-in >= 8 && len(dst)-out >= maxMatch+8 {
+		acc |= binary.LittleEndian.Uint64(src[in:]) << nb
+		in += int(63-nb) >> 3
+		nb |= 56
+		e := lit[acc&(1<<litPrimary-1)]
+		if e&entryLink != 0 {
+			e = lit[e>>16+uint32(acc>>litPrimary)&(1<<(e>>8&15)-1)]
+		}
+		n := uint(e & 0xff)
+		if n == entryBad {
+			break // the careful loop reports it
+		}
+		acc >>= n
+		nb -= n
+		if e&entryLiteral != 0 {
+			dst[out] = byte(e >> 16)
+			out++
+			// The bits left (at least 41) hold another literal code.
+			e = lit[acc&(1<<litPrimary-1)]
+			if e&(entryLiteral|entryLink) == entryLiteral {
+				n = uint(e & 0xff)
+				acc >>= n
+				nb -= n
+				dst[out] = byte(e >> 16)
+				out++
+			}
+			continue
+		}
+		if e&entryEnd != 0 {
+			br.in, br.acc, br.nb = in, acc, nb
+			return out, nil
+		}
+		xb := e >> 8 & 15
+		length := int(e>>16) + int(acc&(1<<xb-1))
+		acc >>= xb
+		nb -= uint(xb)
+		e = dist[acc&(1<<distPrimary-1)]
+		if e&entryLink != 0 {
+			e = dist[e>>16+uint32(acc>>distPrimary)&(1<<(e>>8&15)-1)]
+		}
+		n = uint(e & 0xff)
+		if n == entryBad {
+			br.in, br.acc, br.nb = in, acc, nb
+			return 0, br.corrupt("invalid distance symbol")
+		}
+		acc >>= n
+		nb -= n
+		xb = e >> 8 & 15
+		d := int(e>>16) + int(acc&(1<<xb-1))
+		acc >>= xb
+		nb -= uint(xb)
+		if d > out {
+			br.in, br.acc, br.nb = in, acc, nb
+			return 0, br.corrupt("distance too far back")
+		}
+		from := out - d
+		switch {
+		case d >= 8:
+			// Forward 8-byte copies see only bytes already written,
+			// and may write up to 7 bytes past the match.
+			for k := 0; k < length; k += 8 {
+				binary.LittleEndian.PutUint64(dst[out+k:], binary.LittleEndian.Uint64(dst[from+k:]))
+			}
+		case d == 1:
+			v := uint64(dst[from]) * 0x0101010101010101
+			for k := 0; k < length; k += 8 {
+				binary.LittleEndian.PutUint64(dst[out+k:], v)
+			}
+		default:
+			for k := range length {
+				dst[out+k] = dst[from+k]
+			}
+		}
+		out += length
+	}
+	br.in, br.acc, br.nb = in, acc, nb
+	return huffmanCareful(br, dst, out, lit, dist)
+}
+
+// huffmanCareful is huffmanBlock checking every symbol for the end of
+// input and output.
+func huffmanCareful(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dist *[distTable]uint32) (int, error) {
+	for {
+		br.refill()
+		e := lit[br.acc&(1<<litPrimary-1)]
+		if e&entryLink != 0 {
+			e = lit[e>>16+uint32(br.acc>>litPrimary)&(1<<(e>>8&15)-1)]
+		}
+		n := uint(e & 0xff)
+		if n > br.nb {
+			if n == entryBad {
+				return 0, br.corrupt("invalid literal/length symbol")
+			}
+			return 0, ErrShortInput
+		}
+		br.acc >>= n
+		br.nb -= n
+		if e&entryLiteral != 0 {
+			if out >= len(dst) {
+				return 0, ErrTooLong
+			}
+			dst[out] = byte(e >> 16)
+			out++
+			continue
+		}
+		if e&entryEnd != 0 {
+			return out, nil
+		}
+		x, ok := br.bits(uint(e >> 8 & 15))
+		if !ok {
+			return 0, ErrShortInput
+		}
+		length := int(e>>16) + int(x)
+		br.refill()
+		e = dist[br.acc&(1<<distPrimary-1)]
+		if e&entryLink != 0 {
+			e = dist[e>>16+uint32(br.acc>>distPrimary)&(1<<(e>>8&15)-1)]
+		}
+		n = uint(e & 0xff)
+		if n > br.nb {
+			if n == entryBad {
+				return 0, br.corrupt("invalid distance symbol")
+			}
+			return 0, ErrShortInput
+		}
+		br.acc >>= n
+		br.nb -= n
+		if x, ok = br.bits(uint(e >> 8 & 15)); !ok {
+			return 0, ErrShortInput
+		}
+		d := int(e>>16) + int(x)
+		if d > out {
+			return 0, br.corrupt("distance too far back")
+		}
+		if length > len(dst)-out {
+			return 0, ErrTooLong
+		}
+		from := out - d
+		if d >= length {
+			copy(dst[out:out+length], dst[from:])
+		} else {
+			// Overlapping: each copy doubles what can be copied.
+			for k := 0; k < length; {
+				k += copy(dst[out+k:out+length], dst[from:out+k])
+			}
+		}
+		out += length
+	}
 }
 
 // buildTable fills table with the decoding table of the code with lengths
@@ -336,75 +454,112 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 		count[l]++
 	}
 	count[0] = 0
-	left, longest := 1, 0
+	left, longest := 1, uint(0)
 	for l := 1; l <= maxCodeBits; l++ {
 		left = left<<1 - int(count[l])
 		if left < 0 {
 			return false
 		}
 		if count[l] != 0 {
-			longest = l
+			longest = uint(l)
 		}
 	}
-	mask := 1<<primary - 1
+	size := 1 << primary
 	if left != 0 {
 		if longest != 0 && !(longest == 1 && count[1] == 1) {
 			return false
 		}
-		for i := range mask + 1 {
+		for i := range size {
 			table[i] = entryBad
 		}
 		if longest == 0 {
 			return true
 		}
 	}
-	// Codes in canonical order: by length, then symbol. next[l] is the
-	// next code of length l, offs[l] the next slot of length l in order.
-	var next [maxCodeBits + 2]uint32
+	// Symbols in canonical order: by length, then symbol.
 	var offs [maxCodeBits + 2]uint16
-	var order [maxSyms]uint16
-	code := uint32(0)
 	for l := 1; l <= maxCodeBits; l++ {
-		code = (code + uint32(count[l-1])) << 1
-		next[l] = code
 		offs[l+1] = offs[l] + count[l]
 	}
+	var order [maxSyms]uint16
 	for s, l := range lens {
 		if l != 0 {
 			order[offs[l]] = uint16(s)
 			offs[l]++
 		}
 	}
-	subBits := uint(max(longest, int(primary))) - primary
+	var entries *[maxSyms]uint32
+	switch alpha {
+	case alphaLit:
+		entries = &litEntries
+	case alphaDist:
+		entries = &distEntries
+	default:
+		entries = &codeLenEntries
+	}
+	// Codes up to primary bits: the table for codes of at most l bits
+	// is two copies of the one for l-1 bits with the l-bit codes placed
+	// (an l-bit code, reversed, is its only index below 2^l).
+	code, k := uint32(0), 0
+	filled := 1
+	for l := uint(1); l <= min(primary, longest); l++ {
+		copy(table[filled:2*filled], table[:filled])
+		filled *= 2
+		for range count[l] {
+			s := order[k]
+			k++
+			table[bits.Reverse16(uint16(code))>>(16-l)] = entries[s] | uint32(l)
+			code++
+		}
+		code <<= 1
+	}
+	for ; filled < size; filled *= 2 {
+		copy(table[filled:2*filled], table[:filled])
+	}
+	if longest <= primary {
+		return true
+	}
+	// Longer codes go to subtables of 2^(longest-primary) entries, one
+	// for each primary index that starts such codes (they come in a run).
+	subBits := longest - primary
 	subSize := uint32(1) << subBits
-	subOff := uint32(mask + 1)
+	subOff := uint32(size)
 	lastPrefix := uint32(1 << 31)
-	for _, s := range order[:offs[maxCodeBits]] {
-		l := uint(lens[s])
-		rev := uint32(bits.Reverse16(uint16(next[l]))) >> (16 - l)
-		next[l]++
-		e := symbolEntry(int(s), alpha) | uint32(l)
-		if l <= primary {
-			for i := rev; i <= uint32(mask); i += 1 << l {
-				table[i] = e
+	for l := primary + 1; l <= longest; l++ {
+		for range count[l] {
+			s := order[k]
+			k++
+			rev := uint32(bits.Reverse16(uint16(code))) >> (16 - l)
+			code++
+			prefix := rev & uint32(size-1)
+			if prefix != lastPrefix {
+				if int(subOff+subSize) > len(table) {
+					return false // cannot happen for a complete code
+				}
+				lastPrefix = prefix
+				table[prefix] = subOff<<16 | uint32(subBits)<<8 | entryLink
+				subOff += subSize
 			}
-			continue
-		}
-		prefix := rev & uint32(mask)
-		if prefix != lastPrefix {
-			if int(subOff+subSize) > len(table) {
-				return false // cannot happen for the codes that reach here
+			sub := table[table[prefix]>>16:][:subSize]
+			e := entries[s] | uint32(l)
+			for i := rev >> primary; i < subSize; i += 1 << (l - primary) {
+				sub[i] = e
 			}
-			lastPrefix = prefix
-			table[prefix] = subOff<<16 | uint32(subBits)<<8 | entryLink
-			subOff += subSize
 		}
-		sub := table[table[prefix]>>16:][:subSize]
-		for i := rev >> primary; i < subSize; i += 1 << (l - primary) {
-			sub[i] = e
-		}
+		code <<= 1
 	}
 	return true
+}
+
+// Table entries, without code length, of the symbols of each alphabet.
+var litEntries, distEntries, codeLenEntries [maxSyms]uint32
+
+func initEntries() {
+	for s := range maxSyms {
+		litEntries[s] = symbolEntry(s, alphaLit)
+		distEntries[s] = symbolEntry(s, alphaDist)
+		codeLenEntries[s] = symbolEntry(s, alphaCodeLen)
+	}
 }
 
 // symbolEntry returns the table entry of symbol s of an alphabet, without

@@ -8,18 +8,19 @@ import (
 // Decoding table entries. An entry is found by the next primary bits of
 // input (or, through a subtable link, by the bits after them) and holds:
 //
-//	bits 0-7    code length in bits (entryBad for an invalid code)
+//	bits 0-7    code length in bits (0 for an invalid code)
 //	bits 8-11   extra bits of a length or distance; index bits of a link
 //	bit  12     link to a subtable
 //	bit  13     end of block
 //	bit  14     literal
+//	bit  15     invalid code or symbol
 //	bits 16-31  literal byte, length or distance base, code length
 //	            symbol, or subtable offset
 const (
 	entryLink    = 1 << 12
 	entryEnd     = 1 << 13
 	entryLiteral = 1 << 14
-	entryBad     = 0xff // longer than any bit buffer: never decodes
+	entryBad     = 1 << 15
 )
 
 // Primary table bits and table sizes: a primary table, then subtables of
@@ -235,12 +236,58 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 	lens := d.lens[:nlit+ndist]
 	for i := 0; i < len(lens); {
 		br.refill()
-		e := d.cl[br.acc&(1<<clPrimary-1)]
-		n := uint(e & 0xff)
-		if n > br.nb {
-			if n == entryBad {
+		// With at least 56 bits loaded, decode without further checks
+		// while a symbol and its extra bits (7+7) are sure to be there.
+		fast := br.nb >= 14
+		for fast && i < len(lens) && br.nb >= 14 {
+			e := d.cl[br.acc&(1<<clPrimary-1)]
+			if e&entryBad != 0 {
 				return br.corrupt("invalid code length symbol")
 			}
+			n := uint(e & 0xff)
+			br.acc >>= n
+			br.nb -= n
+			sym := e >> 16
+			if sym < 16 {
+				lens[i] = uint8(sym)
+				i++
+				continue
+			}
+			var rep uint32
+			var xb uint
+			var v uint8
+			switch sym {
+			case 16:
+				if i == 0 {
+					return br.corrupt("repeat of no code length")
+				}
+				rep, xb, v = 3, 2, lens[i-1]
+			case 17:
+				rep, xb = 3, 3
+			default:
+				rep, xb = 11, 7
+			}
+			rep += uint32(br.acc & (1<<xb - 1))
+			br.acc >>= xb
+			br.nb -= xb
+			if int(rep) > len(lens)-i {
+				return br.corrupt("code lengths repeat past their end")
+			}
+			for range rep {
+				lens[i] = v
+				i++
+			}
+		}
+		if fast {
+			continue
+		}
+		// Near the end of the input: check each read.
+		e := d.cl[br.acc&(1<<clPrimary-1)]
+		if e&entryBad != 0 {
+			return br.corrupt("invalid code length symbol")
+		}
+		n := uint(e & 0xff)
+		if n > br.nb {
 			return ErrShortInput
 		}
 		br.acc >>= n
@@ -287,13 +334,12 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 
 // huffmanBlock decodes the symbols of a Huffman block into dst[out:] up
 // to its end of block symbol and returns the new output length. While
-// at least 8 bytes of input and a longest match with 8 bytes to spare
-// remain, a fast loop decodes without checking for the end of input or
-// output, and copies matches 8 bytes at a time; the careful loop does
-// the rest.
+// at least 8 bytes of input and 3 of output remain, a fast loop decodes
+// without checking for the end of input, and copies matches 8 bytes at a
+// time while 8 bytes past them remain; the careful loop does the rest.
 func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dist *[distTable]uint32) (int, error) {
 	src, in, acc, nb := br.src, br.in, br.acc, br.nb
-	for len(src)-in >= 8 && len(dst)-out >= maxMatch+8 {
+	for len(src)-in >= 8 && len(dst)-out >= 3 {
 		acc |= binary.LittleEndian.Uint64(src[in:]) << nb
 		in += int(63-nb) >> 3
 		nb |= 56
@@ -301,30 +347,45 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 		if e&entryLink != 0 {
 			e = lit[e>>16+uint32(acc>>litPrimary)&(1<<(e>>8&15)-1)]
 		}
-		n := uint(e & 0xff)
-		if n == entryBad {
-			break // the careful loop reports it
-		}
-		acc >>= n
-		nb -= n
 		if e&entryLiteral != 0 {
+			n := uint(e & 0xff)
+			acc >>= n
+			nb -= n
 			dst[out] = byte(e >> 16)
 			out++
-			// The bits left (at least 41) hold another literal code.
+			// The bits left (at least 41) hold two more literal codes.
 			e = lit[acc&(1<<litPrimary-1)]
-			if e&(entryLiteral|entryLink) == entryLiteral {
-				n = uint(e & 0xff)
-				acc >>= n
-				nb -= n
-				dst[out] = byte(e >> 16)
-				out++
+			if e&entryLiteral == 0 {
+				continue
 			}
+			n = uint(e & 0xff)
+			acc >>= n
+			nb -= n
+			dst[out] = byte(e >> 16)
+			out++
+			e = lit[acc&(1<<litPrimary-1)]
+			if e&entryLiteral == 0 {
+				continue
+			}
+			n = uint(e & 0xff)
+			acc >>= n
+			nb -= n
+			dst[out] = byte(e >> 16)
+			out++
 			continue
 		}
-		if e&entryEnd != 0 {
+		if e&(entryEnd|entryBad) != 0 {
+			if e&entryBad != 0 {
+				break // the careful loop reports it
+			}
+			acc >>= e & 0xff
+			nb -= uint(e & 0xff)
 			br.in, br.acc, br.nb = in, acc, nb
 			return out, nil
 		}
+		n := uint(e & 0xff)
+		acc >>= n
+		nb -= n
 		xb := e >> 8 & 15
 		length := int(e>>16) + int(acc&(1<<xb-1))
 		acc >>= xb
@@ -333,11 +394,11 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 		if e&entryLink != 0 {
 			e = dist[e>>16+uint32(acc>>distPrimary)&(1<<(e>>8&15)-1)]
 		}
-		n = uint(e & 0xff)
-		if n == entryBad {
+		if e&entryBad != 0 {
 			br.in, br.acc, br.nb = in, acc, nb
 			return 0, br.corrupt("invalid distance symbol")
 		}
+		n = uint(e & 0xff)
 		acc >>= n
 		nb -= n
 		xb = e >> 8 & 15
@@ -350,6 +411,14 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 		}
 		from := out - d
 		switch {
+		case length+8 > len(dst)-out:
+			// Near the end: exact copies.
+			if length > len(dst)-out {
+				return 0, ErrTooLong
+			}
+			for k := range length {
+				dst[out+k] = dst[from+k]
+			}
 		case d >= 8:
 			// Forward 8-byte copies see only bytes already written,
 			// and may write up to 7 bytes past the match.
@@ -382,10 +451,10 @@ func huffmanCareful(br *bitReader, dst []byte, out int, lit *[litTable]uint32, d
 			e = lit[e>>16+uint32(br.acc>>litPrimary)&(1<<(e>>8&15)-1)]
 		}
 		n := uint(e & 0xff)
+		if e&entryBad != 0 {
+			return 0, br.corrupt("invalid literal/length symbol")
+		}
 		if n > br.nb {
-			if n == entryBad {
-				return 0, br.corrupt("invalid literal/length symbol")
-			}
 			return 0, ErrShortInput
 		}
 		br.acc >>= n
@@ -412,10 +481,10 @@ func huffmanCareful(br *bitReader, dst []byte, out int, lit *[litTable]uint32, d
 			e = dist[e>>16+uint32(br.acc>>distPrimary)&(1<<(e>>8&15)-1)]
 		}
 		n = uint(e & 0xff)
+		if e&entryBad != 0 {
+			return 0, br.corrupt("invalid distance symbol")
+		}
 		if n > br.nb {
-			if n == entryBad {
-				return 0, br.corrupt("invalid distance symbol")
-			}
 			return 0, ErrShortInput
 		}
 		br.acc >>= n

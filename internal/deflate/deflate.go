@@ -18,7 +18,8 @@ import (
 )
 
 // Errors returned by [Decompressor.InflateZlib]. Malformed DEFLATE data is
-// reported as a *[CorruptError], which matches ErrCorrupt.
+// reported as a *[CorruptError], which matches ErrCorrupt. Errors of the
+// zlib wrapper read as those of compress/zlib.
 var (
 	// ErrShortInput reports that the input ends before the stream does.
 	// A caller reading from a file can read more and call again.
@@ -26,11 +27,11 @@ var (
 
 	// ErrHeader reports a zlib header that is not DEFLATE with a window of
 	// at most 32 KiB and a valid check value.
-	ErrHeader = errors.New("deflate: invalid zlib header")
+	ErrHeader = errors.New("zlib: invalid header")
 
 	// ErrDictionary reports a zlib stream that needs a preset dictionary,
 	// which this package does not support.
-	ErrDictionary = errors.New("deflate: zlib stream needs a preset dictionary")
+	ErrDictionary = errors.New("zlib: preset dictionary not supported")
 
 	// ErrTooLong reports a stream that inflates to more bytes than the
 	// destination holds.
@@ -42,7 +43,7 @@ var (
 
 	// ErrChecksum reports an Adler-32 trailer that does not match the
 	// inflated data.
-	ErrChecksum = errors.New("deflate: zlib checksum mismatch")
+	ErrChecksum = errors.New("zlib: invalid checksum")
 
 	// ErrCorrupt is matched by every *CorruptError.
 	ErrCorrupt = errors.New("deflate: corrupt stream")

@@ -20,9 +20,9 @@ const (
 )
 
 // Compressor compresses buffers into zlib streams. Its zero value is ready
-// to use. It keeps its tables between calls, about 10 KiB plus 12 bytes
-// per input byte up to 300 KiB, so reusing one avoids allocating them
-// again. A Compressor is not safe for concurrent use.
+// to use. It keeps its tables between calls, about 10 KiB plus up to 12
+// bytes per input byte, at most about 330 KiB, so reusing one avoids
+// allocating them again. A Compressor is not safe for concurrent use.
 type Compressor struct {
 	head  []uint32 // position+base of the last string with each hash
 	prev  []uint32 // previous position+base with the same hash, by position mod len(prev)
@@ -70,11 +70,12 @@ func (c *Compressor) deflate(dst, src []byte) []byte {
 	c.w = bitWriter{buf: dst[:cap(dst)], pos: len(dst)}
 	// Tables grow to the input's size, up to the hash size and the
 	// window, and are never cleared but when base wraps.
-	hbits := uint(min(max(bits.Len(uint(n)), hashMinBits), hashMaxBits))
+	size := bits.Len(uint(max(n-1, 0))) // bits of the largest position
+	hbits := uint(min(max(size, hashMinBits), hashMaxBits))
 	if len(c.head) < 1<<hbits {
 		c.head = make([]uint32, 1<<hbits)
 	}
-	if w := min(1<<bits.Len(uint(n)), windowSize); len(c.prev) < w {
+	if w := min(1<<size, windowSize); len(c.prev) < w {
 		c.prev = make([]uint32, w)
 	}
 	if c.base == 0 || uint64(c.base)+uint64(n) >= 1<<32-1 {

@@ -1,14 +1,13 @@
 package reftable
 
 import (
-	"bufio"
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"io"
-	"slices"
 	"sync"
+
+	"github.com/refstore/refstore/internal/deflate"
 )
 
 // block is one parsed block. For the first block of a table, data starts at
@@ -33,10 +32,7 @@ type blockReader struct {
 	t   *Table
 	buf []byte // raw bytes read from the table
 	inf []byte // inflated log block
-
-	sr *io.SectionReader
-	br *bufio.Reader
-	zr io.ReadCloser
+	zd  *deflate.Decompressor
 }
 
 func isBlockType(typ byte) bool {
@@ -104,7 +100,7 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 		if limit := t.maxLogBlock(); blen > limit {
 			return false, t.corrupt(off+int64(headerOff+1), "log block length %d exceeds %d", blen, limit)
 		}
-		consumed, err := r.inflate(off, data[:headerOff+4], blen)
+		consumed, err := r.inflate(off, data, headerOff+4, blen)
 		if err != nil {
 			return false, err
 		}
@@ -165,76 +161,53 @@ func (r *blockReader) read(off int64, n int) ([]byte, error) {
 	return buf, nil
 }
 
-// inflate decompresses the log block at off, whose headers (file header
-// for the first block, and block header) are head, into r.inf[:blen]
-// (the header bytes copied verbatim) and returns the compressed bytes
-// consumed.
-func (r *blockReader) inflate(off int64, head []byte, blen int) (int64, error) {
-	t := r.t
-	skip := len(head)
-	r.inf = append(r.inf[:0], head...)
-	start := off + int64(skip)
-	if r.sr == nil {
-		r.sr = io.NewSectionReader(t.src, start, t.dataEnd-start)
-		r.br = bufio.NewReaderSize(r.sr, 4096)
-	} else {
-		*r.sr = *io.NewSectionReader(t.src, start, t.dataEnd-start)
-		r.br.Reset(r.sr)
-	}
-	var err error
-	if r.zr == nil {
-		if zr, ok := zlibReaders.Get().(io.ReadCloser); ok {
-			r.zr = zr
-		}
-	}
-	if r.zr == nil {
-		r.zr, err = zlib.NewReader(r.br)
-	} else {
-		err = r.zr.(zlib.Resetter).Reset(r.br, nil)
-	}
-	if err == nil {
-		err = r.readInflated(blen)
-	}
-	if err == nil {
-		var one [1]byte
-		var k int
-		k, err = r.zr.Read(one[:])
-		if k > 0 {
-			return 0, t.corrupt(off, "log block inflates to more than its length %d", blen)
-		}
-		if err == io.EOF {
-			err = nil
-		}
-	}
-	if err != nil {
-		var ioErr *IOError
-		if errors.As(err, &ioErr) {
-			return 0, err
-		}
-		return 0, t.corrupt(off, "log block: zlib: %v", err)
-	}
-	pos, _ := r.sr.Seek(0, io.SeekCurrent)
-	return pos - int64(r.br.Buffered()), nil
-}
+// maxInflate is the most bytes one byte of DEFLATE data can inflate to:
+// a 258-byte match coded in two bits.
+const maxInflate = 258 * 4
 
-// readInflated appends inflated bytes to r.inf until it holds blen bytes.
-// The buffer grows as data arrives, so that a block claiming a huge length
-// costs only what it really inflates to.
-func (r *blockReader) readInflated(blen int) error {
-	for len(r.inf) < blen {
-		if len(r.inf) == cap(r.inf) {
-			r.inf = slices.Grow(r.inf, min(blen-len(r.inf), max(len(r.inf), 4096)))
-		}
-		k, err := r.zr.Read(r.inf[len(r.inf):min(cap(r.inf), blen)])
-		r.inf = r.inf[:len(r.inf)+k]
-		if err == io.EOF && len(r.inf) < blen {
-			return io.ErrUnexpectedEOF
-		}
-		if err != nil && err != io.EOF {
-			return err
+// inflate decompresses the log block at off into r.inf[:blen] and returns
+// the compressed bytes consumed. data holds the block's first bytes as
+// read: its skip bytes of headers (file header for the first block, and
+// block header) are copied verbatim, and for a table read through
+// io.ReaderAt the rest is where inflating starts, reading more only if
+// the stream goes on.
+func (r *blockReader) inflate(off int64, data []byte, skip, blen int) (int64, error) {
+	t := r.t
+	start := off + int64(skip)
+	avail := t.dataEnd - start
+	if int64(blen-skip) > maxInflate*avail {
+		return 0, t.corrupt(off, "log block length %d more than %d compressed bytes hold", blen, avail)
+	}
+	if cap(r.inf) < blen {
+		r.inf = make([]byte, blen)
+	}
+	r.inf = r.inf[:blen]
+	copy(r.inf, data[:skip])
+	if r.zd == nil {
+		r.zd = decompressors.Get().(*deflate.Decompressor)
+	}
+	src := data[skip:]
+	if t.mem != nil {
+		src = t.mem[min(start, int64(len(t.mem))):min(t.dataEnd, int64(len(t.mem)))]
+	}
+	for {
+		n, err := r.zd.InflateZlib(r.inf[skip:], src)
+		switch {
+		case err == nil:
+			return int64(n), nil
+		case errors.Is(err, deflate.ErrShortInput) && t.mem == nil && int64(len(src)) < avail:
+			// Read the rest, guessing that it compresses no worse
+			// than fixed Huffman codes, then double.
+			want := min(max(int64(2*len(src)), int64(blen+blen/8+64)), avail)
+			if src, err = r.read(start, int(want)); err != nil {
+				return 0, err
+			}
+		case errors.Is(err, deflate.ErrTooLong):
+			return 0, t.corrupt(off, "log block inflates to more than its length %d", blen)
+		default:
+			return 0, t.corrupt(off, "log block: zlib: %v", err)
 		}
 	}
-	return nil
 }
 
 // fileOffset returns the table offset of position pos in the data of a
@@ -292,14 +265,14 @@ func (b *block) seekRestart(t *Table, want []byte) (int, error) {
 	return int(uint24(b.data[b.restartOff+3*(lo-1):])), nil
 }
 
-// zlibReaders pools zlib readers (tens of kilobytes of state each) between
-// iterators.
-var zlibReaders sync.Pool
+// decompressors pools log block decompressors (tens of kilobytes of
+// tables each) between iterators.
+var decompressors = sync.Pool{New: func() any { return new(deflate.Decompressor) }}
 
 // release returns the reader's zlib state to the pool.
 func (r *blockReader) release() {
-	if r.zr != nil {
-		zlibReaders.Put(r.zr)
-		r.zr = nil
+	if r.zd != nil {
+		decompressors.Put(r.zd)
+		r.zd = nil
 	}
 }

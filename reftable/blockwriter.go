@@ -1,10 +1,10 @@
 package reftable
 
 import (
-	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"sync"
+
+	"github.com/refstore/refstore/internal/deflate"
 )
 
 // blockWriter accumulates the records of one block in memory. For the first
@@ -20,8 +20,7 @@ type blockWriter struct {
 	restarts        []uint32
 	lastKey         []byte
 	scratch         []byte
-
-	zbuf bytes.Buffer
+	zbuf            []byte // compressed log block
 }
 
 func (b *blockWriter) init(typ byte, blockSize, headerOff, restartInterval int) {
@@ -85,26 +84,16 @@ func (b *blockWriter) finish() ([]byte, error) {
 		return b.buf, nil
 	}
 	skip := b.headerOff + 4
-	b.zbuf.Reset()
-	zw := zlibWriters.Get().(*zlib.Writer)
-	defer zlibWriters.Put(zw)
-	zw.Reset(&b.zbuf)
-	if _, err := zw.Write(b.buf[skip:]); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	b.buf = append(b.buf[:skip], b.zbuf.Bytes()...)
+	zc := compressors.Get().(*deflate.Compressor)
+	b.zbuf = zc.AppendZlib(b.zbuf[:0], b.buf[skip:])
+	compressors.Put(zc)
+	b.buf = append(b.buf[:skip], b.zbuf...)
 	return b.buf, nil
 }
 
-// zlibWriters pools level-9 zlib writers, which hold about a megabyte of
-// state each: a writer of a small table would otherwise allocate one.
-var zlibWriters = sync.Pool{New: func() any {
-	zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression)
-	return zw
-}}
+// compressors pools log block compressors, which hold tens of kilobytes
+// of tables each: a writer of a small table would otherwise allocate one.
+var compressors = sync.Pool{New: func() any { return new(deflate.Compressor) }}
 
 func appendUint24(dst []byte, v uint32) []byte {
 	return append(dst, byte(v>>16), byte(v>>8), byte(v))

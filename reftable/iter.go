@@ -40,8 +40,8 @@ func newTableIter(t *Table, typ byte) *tableIter {
 	it := iters.Get().(*tableIter)
 	*it = tableIter{
 		t: t, typ: typ,
-		rd:      blockReader{t: t, buf: it.rd.buf, inf: it.rd.inf, sr: it.rd.sr, br: it.rd.br},
-		alt:     blockReader{t: t, buf: it.alt.buf, inf: it.alt.inf, sr: it.alt.sr, br: it.alt.br},
+		rd:      blockReader{t: t, buf: it.rd.buf, inf: it.rd.inf},
+		alt:     blockReader{t: t, buf: it.alt.buf, inf: it.alt.inf},
 		key:     it.key[:0],
 		offsets: it.offsets[:0],
 		peekKey: it.peekKey[:0],

@@ -203,6 +203,7 @@ func (c *dirCommit) Publish(names []string) error {
 		if fi, serr := b.fsys.Stat(list); serr == nil {
 			if id := stat.Of(fi); id.HasInode() && id.Dev == l.id.Dev && id.Ino == l.id.Ino {
 				c.done, l.released = true, true
+				l.held.drop()
 				return &CommittedError{Err: fmt.Errorf("publish %s: %w", list, err)}
 			}
 		}
@@ -210,6 +211,7 @@ func (c *dirCommit) Publish(names []string) error {
 		return fmt.Errorf("publish %s: %w", list, err)
 	}
 	c.done, l.released = true, true
+	l.held.drop()
 	if l.f != nil {
 		b.cache.Adopt(l.f, l.id, data)
 		l.f = nil
@@ -245,6 +247,8 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 	if err != nil {
 		return "", err
 	}
+	h := hold(b.fsys, tmp, stat.Identity{})
+	defer h.drop()
 	name, err := func() (string, error) {
 		bw := tableWriters.Get().(*bufio.Writer)
 		bw.Reset(f)

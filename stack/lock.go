@@ -20,6 +20,7 @@ type lockFile struct {
 	path string
 	f    vfs.File // open until the lock is published or released
 	id   stat.Identity
+	held *heldFile // registered for RemoveHeldFiles
 
 	released bool
 }
@@ -50,6 +51,7 @@ func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Durati
 				}
 				return nil, err
 			}
+			l.held = hold(fsys, path, l.id)
 			return l, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
@@ -106,6 +108,7 @@ func (l *lockFile) release() error {
 		return nil
 	}
 	l.released = true
+	defer l.held.drop()
 	l.closeFile()
 	if err := l.check(false); errors.Is(err, ErrLockLost) {
 		return nil // gone, or not ours any more: leave it alone

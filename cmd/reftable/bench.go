@@ -25,9 +25,10 @@ import (
 )
 
 var cmdBench = &command{
-	Name:  "bench",
-	Usage: "[-n N] [-commits C] [-lookups L] [-git PATH] [-json] [-keep]",
-	Short: "time reftable against git on the same workloads",
+	Interruptible: true,
+	Name:          "bench",
+	Usage:         "[-n N] [-commits C] [-lookups L] [-git PATH] [-json] [-keep]",
+	Short:         "time reftable against git on the same workloads",
 	Long: `Bench times this program against git, end to end, as separate processes
 on the same inputs in the same run. In a temporary directory it makes a
 repository with git init --ref-format=reftable and one commit, copies it

@@ -25,6 +25,10 @@ type command struct {
 	// arguments. A *usageError exits 2, errNotFound-like errors and all
 	// others exit 1; errSilent exits 1 without a message.
 	Run func(e *env, flags any, args []string) error
+	// Interruptible is set when Run watches e.ctx: the first interrupt
+	// cancels it. Other commands are stopped at once, after removing the
+	// lock files and temporary tables they hold.
+	Interruptible bool
 }
 
 // commands is the command table, in the order help lists them. It is

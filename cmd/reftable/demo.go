@@ -22,9 +22,10 @@ import (
 )
 
 var cmdDemo = &command{
-	Name:  "demo",
-	Usage: "[-writers N] [-commits N] [-keep] [DIR]",
-	Short: "run concurrent writer processes and a reader on a new stack; nothing is lost",
+	Interruptible: true,
+	Name:          "demo",
+	Usage:         "[-writers N] [-commits N] [-keep] [DIR]",
+	Short:         "run concurrent writer processes and a reader on a new stack; nothing is lost",
 	Long: `Demo creates a reftable stack and shows the stack protocol at work:
 several writer processes commit ref transactions to it at the same time
 while a reader process reloads it over and over, and every commit is

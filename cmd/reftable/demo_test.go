@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	// Child processes of the demo and of bench run the test binary as
 	// the CLI.
 	if os.Getenv(demoWorkerEnv) != "" || os.Getenv(asCLI) == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(runInterruptible(os.Args[1:]))
 	}
 	code := m.Run()
 	stopHelpers()

@@ -15,9 +15,10 @@ import (
 )
 
 var cmdDoctor = &command{
-	Name:  "doctor",
-	Usage: "[-race] URL",
-	Short: "check that an S3 store honours the conditional writes a stack needs",
+	Interruptible: true,
+	Name:          "doctor",
+	Usage:         "[-race] URL",
+	Short:         "check that an S3 store honours the conditional writes a stack needs",
 	Long: `Doctor checks the object store at URL (s3://bucket/prefix, configured by
 AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
 and reached through the reftable-s3 helper, as every s3:// PATH is)

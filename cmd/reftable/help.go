@@ -64,7 +64,8 @@ its helper program reftable-s3, found next to reftable, in PATH or at
 $REFTABLE_S3_HELPER (build both with 'go build -o bin/ ./cmd/...'). It
 defaults to the repository of the current directory.
 Exit status: 0 on success, 1 on failure or when something is not found,
-2 on usage errors.
+2 on usage errors, 130 when interrupted (Ctrl-C), after removing the
+lock files and temporary tables the command held.
 `
 
 // printCommandHelp prints the usage, description and flags of c.

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+
+	"github.com/refstore/refstore/stack"
 )
 
 func main() {
@@ -27,11 +29,43 @@ func main() {
 		// collection.
 		debug.SetGCPercent(200)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(runInterruptible(os.Args[1:]))
+}
+
+// runInterruptible runs the program with SIGINT handled: for a command
+// that watches its context (Interruptible) the first interrupt cancels
+// it; otherwise, and at a second interrupt, the lock files and temporary
+// tables the process holds are removed, as git does, and it exits 130.
+func runInterruptible(args []string) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	interrupts := make(chan os.Signal, 2)
+	signal.Notify(interrupts, os.Interrupt)
+	defer signal.Stop(interrupts)
+	go func() {
+		if _, ok := <-interrupts; !ok {
+			return
+		}
+		if c := lookupArgs(args); c != nil && c.Interruptible {
+			cancel() // the command winds down and cleans up itself
+			<-interrupts
+		}
+		stack.RemoveHeldFiles()
+		stopHelpers()
+		fprintf(os.Stderr, "reftable: interrupted\n")
+		os.Exit(exitInterrupted)
+	}()
+	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	stopHelpers()
-	stop()
-	os.Exit(code)
+	return code
+}
+
+// lookupArgs returns the command args name, or nil.
+func lookupArgs(args []string) *command {
+	if len(args) == 0 {
+		return nil
+	}
+	return lookup(args[0])
 }
 
 // Exit codes.
@@ -39,6 +73,8 @@ const (
 	exitOK      = 0 // success
 	exitFailure = 1 // failure, or what was asked for does not exist
 	exitUsage   = 2 // bad command line or bad input syntax
+
+	exitInterrupted = 130 // interrupted (SIGINT), as a shell reports it
 )
 
 // run is the whole program: it parses args (without the program name),

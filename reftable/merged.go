@@ -92,7 +92,7 @@ func (m *Merged) newIter(typ byte) *mergedIter {
 
 // less orders heap entries by key, then newest table first.
 func (mi *mergedIter) less(a, b int) bool {
-	c := compareKeys(mi.iters[a].key, mi.iters[b].key)
+	c := bytes.Compare(mi.iters[a].key, mi.iters[b].key)
 	return c < 0 || c == 0 && a > b
 }
 

@@ -148,38 +148,6 @@ func commonPrefix(a, b []byte) int {
 	return n
 }
 
-// compareKeys is bytes.Compare for keys, eight bytes at a time: keys
-// share long prefixes (refs/heads/…), and inlined word compares beat the
-// call into the general routine.
-func compareKeys(a, b []byte) int {
-	n := min(len(a), len(b))
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		x, y := binary.BigEndian.Uint64(a[i:]), binary.BigEndian.Uint64(b[i:])
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	for ; i < n; i++ {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	switch {
-	case len(a) < len(b):
-		return -1
-	case len(a) > len(b):
-		return 1
-	}
-	return 0
-}
-
 // decodeKey decodes a key header at the start of in, rebuilding the key in
 // last (whose contents are the previous key). It returns the key, the value
 // type bits and the bytes consumed, or a reason on malformed input.

@@ -445,9 +445,9 @@ func TestRecordValueTypeString(t *testing.T) {
 	}
 }
 
-// TestCompareKeys: compareKeys and commonPrefix agree with the bytes
-// package on keys of every length around the word size.
-func TestCompareKeys(t *testing.T) {
+// TestCommonPrefix: commonPrefix, which compares eight bytes at a time,
+// agrees with a byte loop on keys of every length around the word size.
+func TestCommonPrefix(t *testing.T) {
 	base := []byte("refs/heads/branch-0012345/x")
 	var keys [][]byte
 	for n := range len(base) + 1 {
@@ -463,9 +463,6 @@ func TestCompareKeys(t *testing.T) {
 	}
 	for _, a := range keys {
 		for _, b := range keys {
-			if got, want := compareKeys(a, b), bytes.Compare(a, b); got != want {
-				t.Errorf("compareKeys(%q, %q) = %d, want %d", a, b, got, want)
-			}
 			want := 0
 			for want < len(a) && want < len(b) && a[want] == b[want] {
 				want++

@@ -296,20 +296,20 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		}
 		name := u.Name
 		var via []string
+		var cur Value
+		var err error
 		if u.Deref {
-			var err error
-			if name, via, err = resolve(snap, u.Name, &rec); err != nil {
-				return nil, nil, nil, err
-			}
+			name, via, cur, err = resolve(snap, u.Name, &rec)
+		} else {
+			cur, err = lookup(snap, name, &rec)
+		}
+		if err != nil {
+			return nil, nil, nil, err
 		}
 		if seen[name] {
 			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
 		}
 		seen[name] = true
-		cur, err := lookup(snap, name, &rec)
-		if err != nil {
-			return nil, nil, nil, err
-		}
 		if u.Old != nil && !u.Old.equal(cur) {
 			return nil, nil, nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
 		}
@@ -335,22 +335,25 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 }
 
 // resolve follows symbolic refs from name to the ref they end at (which
-// may not exist), returning the symbolic refs passed.
+// may not exist), returning it, the symbolic refs passed and its value.
 // rec is scratch space.
-func resolve(snap *Snapshot, name string, rec *reftable.RefRecord) (string, []string, error) {
+func resolve(snap *Snapshot, name string, rec *reftable.RefRecord) (string, []string, Value, error) {
 	var via []string
 	for range 5 {
 		found, err := snap.Merged.LookupRef([]byte(name), rec)
 		if err != nil {
-			return "", nil, err
+			return "", nil, Missing, err
 		}
-		if !found || rec.Type != reftable.RefSymref {
-			return name, via, nil
+		if !found {
+			return name, via, Missing, nil
+		}
+		if rec.Type != reftable.RefSymref {
+			return name, via, valueOf(rec), nil
 		}
 		via = append(via, name)
 		name = string(rec.Target)
 	}
-	return "", nil, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
+	return "", nil, Missing, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
 }
 
 // lookup returns the current value of name; rec is scratch space.
@@ -548,11 +551,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			if c.new.Target != "" {
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				target, _, err := resolve(snap, c.new.Target, &rec)
-				if err != nil {
-					return err
-				}
-				if v, err := lookup(snap, target, &rec); err != nil {
+				if _, _, v, err := resolve(snap, c.new.Target, &rec); err != nil {
 					return err
 				} else if v.ID == nil {
 					continue

@@ -18,12 +18,13 @@
 //     names the file it created;
 //  2. re-reads tables.list under the lock and checks expected old values
 //     against that state;
-//  3. writes the new table to a uniquely named temporary file, fsyncs it,
-//     renames it to a fresh 0x<min>-0x<max>-<random>.ref name that does
-//     not exist, and fsyncs the directory;
-//  4. writes the new list into the lock file, fsyncs it, checks again that
-//     the lock path names its file, renames it over tables.list and
-//     fsyncs the directory.
+//  3. writes the new table to a uniquely named temporary file, fsyncs it
+//     and renames it to a fresh 0x<min>-0x<max>-<random>.ref name that
+//     does not exist;
+//  4. writes the new list into the lock file, fsyncs it and the directory
+//     (so that the new tables' names are there for good before a list
+//     names them), checks again that the lock path names its file,
+//     renames it over tables.list and fsyncs the directory.
 //
 // A compaction locks the list, locks the tables it merges (newest first,
 // each with a <table>.lock file), releases the list lock while it merges,

@@ -212,6 +212,7 @@ func traceCheckDurability(t *testing.T, trace []string) {
 	t.Helper()
 	dirty := map[string]bool{} // written since its last sync
 	pendingRename := ""
+	var unsyncedTables []string // renamed into the directory, not synced since
 	for i, line := range trace {
 		f := strings.Fields(line)
 		switch f[0] {
@@ -223,9 +224,15 @@ func traceCheckDurability(t *testing.T, trace []string) {
 			if dirty[f[1]] {
 				t.Errorf("line %d: %q renames %s before its data is synced", i+1, line, f[1])
 			}
+			if f[3] == "tables.list" && len(unsyncedTables) > 0 {
+				t.Errorf("line %d: %q publishes a list before the directory entries of %v are synced", i+1, line, unsyncedTables)
+			}
+			if strings.HasSuffix(f[3], ".ref") {
+				unsyncedTables = append(unsyncedTables, f[3])
+			}
 			pendingRename = line
 		case "syncdir":
-			pendingRename = ""
+			pendingRename, unsyncedTables = "", nil
 		}
 	}
 	if pendingRename != "" {

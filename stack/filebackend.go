@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/refstore/refstore/stat"
@@ -32,6 +33,11 @@ type dirBackend struct {
 	// adopted is set when Publish handed the list it wrote to the cache:
 	// the stack has not loaded it yet, and ReadList need not read it.
 	adopted bool
+	// renamed is set when CreateTable renamed a table into the directory
+	// and the directory was not synced since: Publish syncs it before it
+	// lists the table. A commit that merges its table before publishing
+	// it so syncs once for both.
+	renamed atomic.Bool
 }
 
 func newDirBackend(dir string, o Options) *dirBackend {
@@ -182,6 +188,14 @@ func (c *dirCommit) Publish(names []string) error {
 			if err := l.f.Sync(); err != nil {
 				return err
 			}
+			// The tables the list names must be in the directory for
+			// good before the list is.
+			if b.renamed.Swap(false) {
+				if err := b.fsys.SyncDir(b.dir); err != nil {
+					b.renamed.Store(true)
+					return err
+				}
+			}
 		}
 		if !keepOpen {
 			// Close before renaming: Windows cannot rename an open file.
@@ -280,12 +294,7 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 				if err := b.fsys.Rename(tmp, b.path(name)); err != nil {
 					return "", err
 				}
-				if b.sync {
-					if err := b.fsys.SyncDir(b.dir); err != nil {
-						b.fsys.Remove(b.path(name))
-						return "", err
-					}
-				}
+				b.renamed.Store(true)
 				return name, nil
 			}
 		}

@@ -14,21 +14,62 @@ import (
 const objChunk = 1 << 14
 
 // objIDs collects the object ids named by a table's refs with the ref
-// block that names each, for the obj section: hashSize bytes and a block
-// number (4 bytes) per id, nothing allocated per id.
+// blocks that name each, for the obj section: hashSize bytes and a block
+// number (4 bytes) per entry, nothing allocated per id.
+//
+// Refs often share ids (branches at one commit): a small direct-mapped
+// cache of recent ids finds the entry of an id seen before, which then
+// only records the blocks it is named in, 8 bytes for each further block.
+// The cache is lossy: an id evicted from it gets a second entry, which
+// the obj section merges (all blocks of the first entry come before those
+// of the second, since the first is never found again).
 type objIDs struct {
 	hashSize int
-	n        int
-	ids      [][]byte   // chunks of objChunk ids
-	blks     [][]uint32 // block number of each id, same chunking
+	n        int        // entries
+	ids      [][]byte   // chunks of objChunk ids, one per entry
+	blks     [][]uint32 // the last block number naming each entry, same chunking
+	more     []objMore  // earlier blocks of entries named in several
 	offsets  []uint64   // file offset of each block number
+	recent   []uint32   // 1 + entry of a recent id, by hash of its head
+	shift    uint       // 64 - log2(len(recent))
 }
+
+// objMore records that entry i was named in block blk before the block
+// its blks value holds.
+type objMore struct{ i, blk uint32 }
+
+// The cache of recent ids starts small (a commit writes tables of a few
+// refs) and grows with the entries, to objRecent slots; growing it just
+// starts it afresh.
+const (
+	objRecentMin = 1 << 8
+	objRecent    = 1 << 16
+)
 
 // add records that the ref block at file offset off names id. Offsets
 // must not decrease.
 func (o *objIDs) add(id []byte, off uint64) {
 	if len(o.offsets) == 0 || o.offsets[len(o.offsets)-1] != off {
 		o.offsets = append(o.offsets, off)
+	}
+	blk := uint32(len(o.offsets) - 1)
+	if n := len(o.recent); n < objRecent && o.n >= n/2 {
+		n = max(objRecentMin, 4*n)
+		o.recent, o.shift = make([]uint32, n), uint(64-bits.TrailingZeros(uint(n)))
+	}
+	slot := &o.recent[(headOf(id)*0x9e3779b97f4a7c15)>>o.shift]
+	if e := *slot; e != 0 && bytes.Equal(o.id(e-1), id) {
+		last := &o.blks[(e-1)/objChunk][(e-1)%objChunk]
+		if *last != blk {
+			if len(o.more) == cap(o.more) {
+				// Doubling: append grows large slices by a quarter,
+				// which would allocate five times what they hold.
+				o.more = append(make([]objMore, 0, max(2*len(o.more), 64)), o.more...)
+			}
+			o.more = append(o.more, objMore{i: e - 1, blk: *last})
+			*last = blk
+		}
+		return
 	}
 	c := o.n / objChunk
 	if c == len(o.ids) {
@@ -42,8 +83,19 @@ func (o *objIDs) add(id []byte, off uint64) {
 		o.blks = append(o.blks, make([]uint32, 0, n))
 	}
 	o.ids[c] = append(o.ids[c], id...)
-	o.blks[c] = append(o.blks[c], uint32(len(o.offsets)-1))
+	o.blks[c] = append(o.blks[c], blk)
 	o.n++
+	*slot = uint32(o.n)
+}
+
+// blocks appends to dst the block numbers naming entry e, whose last
+// block is last, in order. more must be sorted by entry (stably).
+func (o *objIDs) blocks(dst []uint32, e objEntry) []uint32 {
+	k, _ := slices.BinarySearchFunc(o.more, e.i, func(m objMore, i uint32) int { return cmp.Compare(m.i, i) })
+	for ; k < len(o.more) && o.more[k].i == e.i; k++ {
+		dst = append(dst, o.more[k].blk)
+	}
+	return append(dst, e.blk)
 }
 
 // id returns the i-th id added.
@@ -71,8 +123,9 @@ func (o *objIDs) sorted() []objEntry {
 		id := o.id(uint32(i))
 		es[i] = objEntry{head: headOf(id), i: uint32(i), blk: o.blks[i/objChunk][i%objChunk]}
 	}
-	o.blks = nil
+	o.blks, o.recent = nil, nil
 	o.sortEntries(es, 56)
+	slices.SortStableFunc(o.more, func(a, b objMore) int { return cmp.Compare(a.i, b.i) })
 	return es
 }
 

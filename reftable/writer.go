@@ -517,14 +517,17 @@ func (w *Writer) writeObjSection() error {
 	}
 	w.startBlock(blockTypeObj)
 	var offsets []uint64
+	var blks []uint32
 	var key []byte
 	for i := 0; i < len(es); {
 		cur := es[i]
 		offsets = offsets[:0]
 		for ; i < len(es) && o.same(es[i], cur); i++ {
-			pos := o.offsets[es[i].blk]
-			if len(offsets) == 0 || offsets[len(offsets)-1] != pos {
-				offsets = append(offsets, pos)
+			blks = o.blocks(blks[:0], es[i])
+			for _, b := range blks {
+				if pos := o.offsets[b]; len(offsets) == 0 || offsets[len(offsets)-1] != pos {
+					offsets = append(offsets, pos)
+				}
 			}
 		}
 		if w.objLen <= 8 {

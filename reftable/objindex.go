@@ -30,7 +30,7 @@ type objIDs struct {
 	blks     [][]uint32 // the last block number naming each entry, same chunking
 	more     []objMore  // earlier blocks of entries named in several
 	offsets  []uint64   // file offset of each block number
-	recent   []uint32   // 1 + entry of a recent id, by hash of its head
+	recent   []uint64   // by hash of a recent id's head: its head's high half, then 1 + its entry
 	shift    uint       // 64 - log2(len(recent))
 }
 
@@ -43,7 +43,7 @@ type objMore struct{ i, blk uint32 }
 // starts it afresh.
 const (
 	objRecentMin = 1 << 8
-	objRecent    = 1 << 16
+	objRecent    = 1 << 12
 )
 
 // add records that the ref block at file offset off names id. Offsets
@@ -55,10 +55,13 @@ func (o *objIDs) add(id []byte, off uint64) {
 	blk := uint32(len(o.offsets) - 1)
 	if n := len(o.recent); n < objRecent && o.n >= n/2 {
 		n = max(objRecentMin, 4*n)
-		o.recent, o.shift = make([]uint32, n), uint(64-bits.TrailingZeros(uint(n)))
+		o.recent, o.shift = make([]uint64, n), uint(64-bits.TrailingZeros(uint(n)))
 	}
-	slot := &o.recent[(headOf(id)*0x9e3779b97f4a7c15)>>o.shift]
-	if e := *slot; e != 0 && bytes.Equal(o.id(e-1), id) {
+	head := headOf(id)
+	slot := &o.recent[(head*0x9e3779b97f4a7c15)>>o.shift]
+	// The tag (the head's high half) spares reading a different id,
+	// likely a cache miss, to learn that it differs.
+	if e := uint32(*slot); e != 0 && uint32(*slot>>32) == uint32(head>>32) && bytes.Equal(o.id(e-1), id) {
 		last := &o.blks[(e-1)/objChunk][(e-1)%objChunk]
 		if *last != blk {
 			if len(o.more) == cap(o.more) {
@@ -85,7 +88,7 @@ func (o *objIDs) add(id []byte, off uint64) {
 	o.ids[c] = append(o.ids[c], id...)
 	o.blks[c] = append(o.blks[c], blk)
 	o.n++
-	*slot = uint32(o.n)
+	*slot = head>>32<<32 | uint64(o.n)
 }
 
 // blocks appends to dst the block numbers naming entry e, whose last

@@ -8,12 +8,13 @@ import (
 	"sync/atomic"
 )
 
-// maxCachedIndex is how many bytes of index blocks one table keeps in
-// memory. Lookups descend through the same few index blocks every time;
-// with 4 KiB blocks the index of a table of a million refs takes about a
-// quarter of this, and a table with a larger index caches its upper
-// levels and reads the rest.
-const maxCachedIndex = 1 << 20
+// maxCachedIndex is how many bytes of index blocks, with their decoded
+// entries (about four times the block), one table keeps in memory.
+// Lookups descend through the same few index blocks every time; with
+// 4 KiB blocks the index of a table of a million refs takes about a
+// third of this, and a table with a larger index caches its upper levels
+// and reads the rest.
+const maxCachedIndex = 4 << 20
 
 // indexCache holds the index blocks of a table that lookups have read,
 // parsed, so that a lookup reads only the block holding its record, and
@@ -38,6 +39,15 @@ func (c *indexCache) get(off int64) *block {
 func (c *indexCache) add(b *block) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	old := c.blocks.Load()
+	if old != nil {
+		if _, ok := (*old)[b.off]; ok {
+			return
+		}
+	}
+	if c.bytes+len(b.data)+64 > maxCachedIndex {
+		return // full: decoding would be wasted
+	}
 	// The block and its decoded entries share one allocation, so that a
 	// seek finds them in neighbouring cache lines.
 	c2 := &cachedIndex{b: *b}
@@ -50,10 +60,7 @@ func (c *indexCache) add(b *block) {
 		return
 	}
 	var m map[int64]*block
-	if old := c.blocks.Load(); old != nil {
-		if _, ok := (*old)[b.off]; ok {
-			return
-		}
+	if old != nil {
 		m = maps.Clone(*old)
 	} else {
 		m = map[int64]*block{}

@@ -11,9 +11,10 @@ import (
 )
 
 var cmdDigest = &command{
-	Name:  "digest",
-	Usage: "[-json] [PATH]",
-	Short: "print one hash of every live ref, to compare stores",
+	ReadOnly: true,
+	Name:     "digest",
+	Usage:    "[-json] [PATH]",
+	Short:    "print one hash of every live ref, to compare stores",
 	Long: `Digest prints one SHA-256 of every live ref of the merged view and the
 number of refs:
 

@@ -9,9 +9,10 @@ import (
 )
 
 var cmdDump = &command{
-	Name:  "dump",
-	Usage: "[-json] [-records] PATH",
-	Short: "print every table's header, footer and block layout",
+	ReadOnly: true,
+	Name:     "dump",
+	Usage:    "[-json] [-records] PATH",
+	Short:    "print every table's header, footer and block layout",
 	Long: `Dump prints every table of the stack, oldest first: its name, size,
 header (version, hash, block size, update index range), footer (section
 offsets and CRC-32) and every block (offset, type, length, size on disk,

@@ -7,9 +7,10 @@ import (
 )
 
 var cmdHelp = &command{
-	Name:  "help",
-	Usage: "[COMMAND]",
-	Short: "describe reftable or one of its commands",
+	ReadOnly: true,
+	Name:     "help",
+	Usage:    "[COMMAND]",
+	Short:    "describe reftable or one of its commands",
 	Long: `Help prints the list of commands, or the description and flags of
 COMMAND. Every command also accepts -h.
 

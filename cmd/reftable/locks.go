@@ -7,9 +7,10 @@ import (
 )
 
 var cmdLocks = &command{
-	Name:  "locks",
-	Usage: "[-json] [PATH]",
-	Short: "list lock files and their holders",
+	ReadOnly: true,
+	Name:     "locks",
+	Usage:    "[-json] [PATH]",
+	Short:    "list lock files and their holders",
 	Long: `Locks lists the lock files of the stack (tables.list.lock and the locks
 of tables being compacted), one a line, with the process id of the
 holder when recorded, whether that process is alive, gone or unknown,

@@ -8,9 +8,10 @@ import (
 )
 
 var cmdLogs = &command{
-	Name:  "logs",
-	Usage: "[-json] [-ref REFNAME] [PATH]",
-	Short: "list reflog entries",
+	ReadOnly: true,
+	Name:     "logs",
+	Usage:    "[-json] [-ref REFNAME] [PATH]",
+	Short:    "list reflog entries",
 	Long: `Logs lists the reflog entries of the merged view, refs in byte order and
 newest first within a ref, one a line:
 

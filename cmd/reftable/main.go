@@ -37,6 +37,11 @@ func main() {
 // it; otherwise, and at a second interrupt, the lock files and temporary
 // tables the process holds are removed, as git does, and it exits 130.
 func runInterruptible(args []string) int {
+	if c := lookupArgs(args); c != nil && c.ReadOnly {
+		code := run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr)
+		stopHelpers()
+		return code
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	interrupts := make(chan os.Signal, 2)

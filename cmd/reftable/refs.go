@@ -9,9 +9,10 @@ import (
 )
 
 var cmdRefs = &command{
-	Name:  "refs",
-	Usage: "[-json] [PATH] [PREFIX]",
-	Short: "list the live refs of the merged view",
+	ReadOnly: true,
+	Name:     "refs",
+	Usage:    "[-json] [PATH] [PREFIX]",
+	Short:    "list the live refs of the merged view",
 	Long: `Refs lists the live refs of the stack's merged view (deletions hidden),
 sorted bytewise, one a line:
 

@@ -9,9 +9,10 @@ import (
 )
 
 var cmdShow = &command{
-	Name:  "show",
-	Usage: "[-json] PATH REFNAME",
-	Short: "show one ref, resolving symbolic refs",
+	ReadOnly: true,
+	Name:     "show",
+	Usage:    "[-json] PATH REFNAME",
+	Short:    "show one ref, resolving symbolic refs",
 	Long: `Show prints one ref like refs does, and when it is symbolic, the refs it
 points at, one a line, up to the ref holding an object id (at most 5
 levels, as git). A short name is looked up as git rev-parse does: NAME,

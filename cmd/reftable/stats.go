@@ -11,9 +11,10 @@ import (
 )
 
 var cmdStats = &command{
-	Name:  "stats",
-	Usage: "[-json] [PATH]",
-	Short: "summarize tables, record counts and compaction health",
+	ReadOnly: true,
+	Name:     "stats",
+	Usage:    "[-json] [PATH]",
+	Short:    "summarize tables, record counts and compaction health",
 	Long: `Stats prints one line per table (size, ref, log and object records,
 deletions included, and bytes per ref), a total line, what geometric
 auto-compaction (factor 2, as git) would merge next, and the lock files

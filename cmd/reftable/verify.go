@@ -16,9 +16,10 @@ import (
 )
 
 var cmdVerify = &command{
-	Name:  "verify",
-	Usage: "[-v] [-json] [PATH]",
-	Short: "check a stack or table for corruption and inconsistencies",
+	ReadOnly: true,
+	Name:     "verify",
+	Usage:    "[-v] [-json] [PATH]",
+	Short:    "check a stack or table for corruption and inconsistencies",
 	Long: `Verify checks a stack, or a single table file, and prints each problem
 it finds, one a line:
 

@@ -198,9 +198,43 @@ func TestMalformedUpdateChangesNothing(t *testing.T) {
 	unchanged(t, repo, before)
 }
 
-// holderRole is the environment variable under which the test binary
-// acts as the reftable program for TestLockHeldByAnotherProcess.
-const holderRole = asCLI
+// An updateProcess is "reftable update REPO" running as a separate
+// process (this test binary acting as reftable), fed through stdin.
+type updateProcess struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    *bufio.Reader
+	stderr *strings.Builder
+}
+
+// startUpdate starts an update process on repo, writes script to it and
+// waits for it to answer each of says, one line each.
+func startUpdate(t *testing.T, repo, script string, says ...string) *updateProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "update", repo)
+	cmd.Env = append(os.Environ(), asCLI+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &updateProcess{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout), stderr: &strings.Builder{}}
+	cmd.Stderr = u.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	io.WriteString(stdin, script)
+	for _, want := range says {
+		if line, err := u.out.ReadString('\n'); line != want+"\n" {
+			t.Fatalf("update said %q, %v (stderr %q); want %q", line, err, u.stderr.String(), want)
+		}
+	}
+	return u
+}
 
 // TestLockHeldByAnotherProcess starts a second process (this test binary
 // acting as reftable) that prepares an update and so holds
@@ -213,29 +247,8 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	lock := filepath.Join(dir, "tables.list.lock")
 	initial := snapshot(t, repo)
 
-	cmd := exec.Command(os.Args[0], "update", repo)
-	cmd.Env = append(os.Environ(), holderRole+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	out := bufio.NewReader(stdout)
-	io.WriteString(stdin, "start\ncreate refs/heads/held "+oidA+"\nprepare\n")
-	for _, want := range []string{"start: ok\n", "prepare: ok\n"} {
-		if line, err := out.ReadString('\n'); line != want {
-			t.Fatalf("holder said %q, %v (stderr %q); want %q", line, err, stderr.String(), want)
-		}
-	}
+	u := startUpdate(t, repo, "start\ncreate refs/heads/held "+oidA+"\nprepare\n", "start: ok", "prepare: ok")
+	cmd, stdin, out, stderr := u.cmd, u.stdin, u.out, u.stderr
 
 	held := snapshot(t, repo)
 	holder := fmt.Sprintf("by pid %d (alive))", cmd.Process.Pid)

@@ -194,22 +194,8 @@ func (e *indexEntries) search(want []byte) int {
 	return lo
 }
 
-// maxIndexDepth bounds the index levels refBlockHint descends.
+// maxIndexDepth bounds the index levels refBlockOffset descends.
 const maxIndexDepth = 8
-
-// refBlockHint returns the bytes from the start of the ref block that may
-// hold want, found through the cached index alone, or nil when the table
-// is not in memory, the block is the first one (it starts with the file
-// header) or the index blocks on the way are not all cached.
-func (t *Table) refBlockHint(want []byte) []byte {
-	if t.mem == nil {
-		return nil
-	}
-	if off, ok := t.refBlockOffset(want); ok && off > 0 && off < int64(len(t.mem)) {
-		return t.mem[off:]
-	}
-	return nil
-}
 
 // refBlockOffset returns the offset of the ref block that may hold want,
 // found through the cached index alone: false when an index block on the

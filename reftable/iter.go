@@ -293,7 +293,17 @@ func (it *tableIter) seekLinear(off int64, want []byte) {
 // seekRef is seek in the ref section for a lookup: once the index blocks
 // on the way are cached, it loads the ref block they name directly.
 func (it *tableIter) seekRef(want []byte) {
-	if off, ok := it.t.refBlockOffset(want); ok {
+	off, ok := it.t.refBlockOffset(want)
+	if !ok {
+		off = -1
+	}
+	it.seekRefAt(want, off)
+}
+
+// seekRefAt is seekRef with the ref block's offset found already (-1:
+// not found through the cache).
+func (it *tableIter) seekRefAt(want []byte, off int64) {
+	if off >= 0 {
 		it.pending, it.done, it.err = false, false, nil
 		if ok, err := it.rd.load(&it.blk, off, blockTypeRef); ok && err == nil {
 			it.seekInBlock(want)

@@ -264,13 +264,19 @@ func (m *Merged) Ref(name []byte) (RefRecord, error) {
 // when the view shows deletions); dst is unchanged when it does not.
 func (m *Merged) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 	var touched byte
+	var offs [maxPrefetch]int64 // ref block of each table, newest first
+	known := 0
 	if len(m.tables) > 1 {
-		touched = m.prefetchRefBlocks(name)
+		touched, known = m.prefetchRefBlocks(name, &offs)
 	}
 	for i := len(m.tables) - 1; i >= 0; i-- {
 		it := newTableIter(m.tables[i], blockTypeRef)
 		it.sink = touched // keeps the prefetching loads
-		it.seekRef(name)
+		if k := len(m.tables) - 1 - i; k < known {
+			it.seekRefAt(name, offs[k])
+		} else {
+			it.seekRef(name)
+		}
 		found := it.next() && bytes.Equal(it.key, name)
 		err := it.err
 		visible := found && (m.show || it.ref.Type != RefDeletion)
@@ -368,19 +374,30 @@ func pointsAt(r *RefRecord, id []byte) bool {
 // maxPrefetch bounds how many tables a merged lookup prefetches.
 const maxPrefetch = 32
 
-// prefetchRefBlocks touches, in every table held in memory, the ref block
-// that may hold want, in three rounds (block header, restart table,
+// prefetchRefBlocks finds, in the newest maxPrefetch tables, the ref
+// block that may hold want through their cached indexes (offs[k] for the
+// k-th newest table, -1 when an index block on the way is not cached)
+// and returns how many it looked at. It then touches the blocks of the
+// tables held in memory in three rounds (block header, restart table,
 // records at the restart points) across all tables at once. A lookup in
 // a large table spends its time waiting for those cache lines one after
 // the other; fetched together, the waits of all tables overlap and the
-// lookups that follow find them in the cache. It is only a hint: it reads
-// nothing outside the tables and changes no state.
-func (m *Merged) prefetchRefBlocks(want []byte) byte {
+// lookups that follow find them in the cache. Touching is only a hint:
+// it reads nothing outside the tables and changes no state.
+func (m *Merged) prefetchRefBlocks(want []byte, offs *[maxPrefetch]int64) (byte, int) {
 	var blocks [maxPrefetch][]byte
-	n := 0
-	for i := len(m.tables) - 1; i >= 0 && n < maxPrefetch; i-- {
-		if b := m.tables[i].refBlockHint(want); len(b) >= 6 {
-			blocks[n] = b
+	n, known := 0, 0
+	for i := len(m.tables) - 1; i >= 0 && known < maxPrefetch; i-- {
+		t := m.tables[i]
+		off, ok := t.refBlockOffset(want)
+		if !ok {
+			off = -1
+		}
+		offs[known] = off
+		known++
+		// The first block starts with the file header.
+		if t.mem != nil && off > 0 && off+6 <= int64(len(t.mem)) {
+			blocks[n] = t.mem[off:]
 			n++
 		}
 	}
@@ -412,7 +429,7 @@ func (m *Merged) prefetchRefBlocks(want []byte) byte {
 			}
 		}
 	}
-	return x
+	return x, known
 }
 
 // RefCursor steps through the refs of a merged view from positions Seek

@@ -226,19 +226,24 @@ func (it *tableIter) seekInBlock(want []byte) bool {
 // same time instead of one miss after the other. In a large table the
 // block is rarely in the cache.
 func (it *tableIter) touchRestarts() {
-	b := &it.blk
-	var x byte
-	for i := range b.nRestarts {
-		at := b.restartOff + 3*i
-		if off := int(uint24(b.data[at:])); off < len(b.data) {
-			x ^= b.data[off]
-		}
-	}
-	it.sink ^= x
+	it.sink ^= touchRestartRecords(it.blk.data, it.blk.restartOff)
 }
 
-// touchRange reads a byte of every cache line from pos to the next restart
-// point (or the end of the records), which a seek scans, for the same
+// touchRestartRecords reads the first byte of the record at every restart
+// point of the block data[:len(data)], whose restart table starts at
+// restartOff, and returns them combined (so the loads are kept).
+func touchRestartRecords(data []byte, restartOff int) byte {
+	var x byte
+	for at := restartOff; at+3 <= len(data)-2; at += 3 {
+		if off := int(uint24(data[at:])); off < len(data) {
+			x ^= data[off]
+		}
+	}
+	return x
+}
+
+// touchRange reads a byte of every cache line of the kilobyte from pos
+// (at most up to the restart table), which a seek scans, for the same
 // reason.
 func (it *tableIter) touchRange(pos int) {
 	b := &it.blk

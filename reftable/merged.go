@@ -419,14 +419,8 @@ func (m *Merged) prefetchRefBlocks(want []byte, offs *[maxPrefetch]int64) (byte,
 			continue
 		}
 		nr := int(binary.BigEndian.Uint16(b[len(b)-2:]))
-		restarts := len(b) - 2 - 3*nr
-		if restarts < 4 {
-			continue
-		}
-		for r := restarts; r < len(b)-2; r += 3 {
-			if off := int(uint24(b[r:])); off < len(b) {
-				x ^= b[off]
-			}
+		if restarts := len(b) - 2 - 3*nr; restarts >= 4 {
+			x ^= touchRestartRecords(b, restarts)
 		}
 	}
 	return x, known

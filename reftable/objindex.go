@@ -91,8 +91,9 @@ func (o *objIDs) add(id []byte, off uint64) {
 	*slot = head>>32<<32 | uint64(o.n)
 }
 
-// blocks appends to dst the block numbers naming entry e, whose last
-// block is last, in order. more must be sorted by entry (stably).
+// blocks appends to dst the block numbers naming entry e, in order: its
+// earlier blocks from more, which must be sorted by entry (stably), then
+// its last one.
 func (o *objIDs) blocks(dst []uint32, e objEntry) []uint32 {
 	k, _ := slices.BinarySearchFunc(o.more, e.i, func(m objMore, i uint32) int { return cmp.Compare(m.i, i) })
 	for ; k < len(o.more) && o.more[k].i == e.i; k++ {

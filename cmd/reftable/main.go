@@ -37,7 +37,8 @@ func main() {
 // it; otherwise, and at a second interrupt, the lock files and temporary
 // tables the process holds are removed, as git does, and it exits 130.
 func runInterruptible(args []string) int {
-	if c := lookupArgs(args); c != nil && c.ReadOnly {
+	c := lookupArgs(args)
+	if c != nil && c.ReadOnly {
 		code := run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr)
 		stopHelpers()
 		return code
@@ -48,10 +49,8 @@ func runInterruptible(args []string) int {
 	signal.Notify(interrupts, os.Interrupt)
 	defer signal.Stop(interrupts)
 	go func() {
-		if _, ok := <-interrupts; !ok {
-			return
-		}
-		if c := lookupArgs(args); c != nil && c.Interruptible {
+		<-interrupts
+		if c != nil && c.Interruptible {
 			cancel() // the command winds down and cleans up itself
 			<-interrupts
 		}
@@ -65,7 +64,7 @@ func runInterruptible(args []string) int {
 	return code
 }
 
-// lookupArgs returns the command args name, or nil.
+// lookupArgs returns the command args names, or nil.
 func lookupArgs(args []string) *command {
 	if len(args) == 0 {
 		return nil

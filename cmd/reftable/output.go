@@ -34,6 +34,17 @@ func (p *printer) record(text string, v any) error {
 
 func hexID(b []byte) string { return hex.EncodeToString(b) }
 
+// refJSONHelp describes refJSON, for the help of the commands printing it.
+const refJSONHelp = `With -json each ref is one JSON object a line (JSON Lines):
+
+	{"name":N,"type":T,"oid":O,"peeled":P,"target":R,"update_index":U}
+
+name is the ref name; type is "oid", "peeled" (an annotated tag: oid
+and its peeled id) or "symref" (target is the name it points at);
+oid, peeled and target are left out when they do not apply, ids are
+lowercase hex; update_index is the update index of the record.
+`
+
 // refJSON is the JSON form of a ref record.
 type refJSON struct {
 	Name        string `json:"name"`

@@ -23,15 +23,7 @@ sorted bytewise, one a line:
 With PREFIX only refs whose names start with it. A single argument that
 starts with "refs/" and names no file is taken as PREFIX.
 
-With -json each ref is one JSON object a line (JSON Lines):
-
-	{"name":N,"type":T,"oid":O,"peeled":P,"target":R,"update_index":U}
-
-name is the ref name; type is "oid", "peeled" (an annotated tag: oid
-and its peeled id) or "symref" (target is the name it points at);
-oid, peeled and target are left out when they do not apply, ids are
-lowercase hex; update_index is the update index of the record.
-
+` + refJSONHelp + `
 Examples:
 
 	reftable refs

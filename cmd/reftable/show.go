@@ -20,15 +20,7 @@ refs/NAME, refs/tags/NAME, refs/heads/NAME, refs/remotes/NAME,
 refs/remotes/NAME/HEAD. Exit status 1 if the ref, or the ref a symbolic
 ref points at, does not exist.
 
-With -json each ref is one JSON object a line (JSON Lines):
-
-	{"name":N,"type":T,"oid":O,"peeled":P,"target":R,"update_index":U}
-
-name is the ref name; type is "oid", "peeled" (an annotated tag: oid
-and its peeled id) or "symref" (target is the name it points at);
-oid, peeled and target are left out when they do not apply, ids are
-lowercase hex; update_index is the update index of the record.
-A symbolic ref gives one object for itself and one for each ref on the
+` + refJSONHelp + `A symbolic ref gives one object for itself and one for each ref on the
 way, as the text lines.
 
 Examples:

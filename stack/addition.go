@@ -118,10 +118,15 @@ func (a *Addition) Commit() error {
 	}
 	st := a.st
 	names := append(append([]string{}, a.base...), a.added...)
-	fused, merged, replaced, err := a.fuse()
-	if err != nil {
-		a.Close()
-		return err
+	fused, merged, replaced, ferr := a.fuse()
+	if ferr != nil {
+		// The commit does not depend on its compaction: it publishes
+		// its tables as without fusing, the failure is reported as an
+		// auto-compaction's is, and no second attempt follows.
+		st.mu.Lock()
+		st.stats.CompactionFailures++
+		st.mu.Unlock()
+		st.compactionFailed(fmt.Errorf("compact %s: %w", st.dir, ferr))
 	}
 	if fused != nil {
 		names = fused
@@ -143,7 +148,7 @@ func (a *Addition) Commit() error {
 	if fused != nil {
 		st.stats.Compactions++
 	}
-	err = st.reloadLocked()
+	err := st.reloadLocked()
 	st.mu.Unlock()
 	for _, n := range replaced {
 		st.b.RemoveTable(n) // best effort: Clean retries
@@ -152,7 +157,7 @@ func (a *Addition) Commit() error {
 		// Committed; a later reload catches up. Auto-compaction waits.
 		return perr
 	}
-	if fused == nil && !st.opts.DisableAutoCompaction && st.CompactionRequired() {
+	if fused == nil && ferr == nil && !st.opts.DisableAutoCompaction && st.CompactionRequired() {
 		if err := st.AutoCompact(); err != nil && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrOutdated) {
 			st.compactionFailed(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/vfs"
 )
 
 func noAutoCompaction() Options {
@@ -251,5 +252,59 @@ func TestFusedCommitRespectsTableLocks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFusedCompactionFailureKeepsCommit: when writing the merged table of
+// a fused commit fails (a full disk), the commit still publishes its own
+// table, as a commit whose auto-compaction fails afterwards does, and the
+// failure goes to OnCompactionError.
+func TestFusedCompactionFailureKeepsCommit(t *testing.T) {
+	const dir = "/repo/reftable"
+	build := func(inj vfs.Injection) (*Stack, *vfs.ErrorFS, *[]error) {
+		mem := vfs.NewMem()
+		mem.MkdirAll(dir)
+		st := openStack(t, dir, Options{FS: mem, NoSync: true, DisableAutoCompaction: true})
+		for i := range 2 {
+			setRef(t, st, fmt.Sprintf("refs/heads/b%d", i), i)
+		}
+		st.Close()
+		efs := vfs.NewErrorFS(mem, inj)
+		var reported []error
+		st = openStack(t, dir, Options{FS: efs, NoSync: true, OnCompactionError: func(err error) { reported = append(reported, err) }})
+		return st, efs, &reported
+	}
+	// Find the creation of the merged table: the second temporary file
+	// the commit creates.
+	merged, temps := -1, 0
+	st, _, _ := build(vfs.Injection{Ops: vfs.OpOpen, Index: -1, Before: func(ev vfs.Event) {
+		if ev.Flag&os.O_CREATE != 0 && strings.HasSuffix(ev.Path, ".temp") {
+			if temps++; temps == 2 {
+				merged = ev.Index
+			}
+		}
+	}})
+	setRef(t, st, "refs/heads/new", 9)
+	if merged < 0 || st.Stats().Compactions != 1 {
+		t.Fatalf("the commit did not fuse its compaction (%d temporary files, %d compactions)", temps, st.Stats().Compactions)
+	}
+
+	st, efs, reported := build(vfs.Injection{Ops: vfs.OpOpen, Index: merged, Fault: vfs.FaultError})
+	setRef(t, st, "refs/heads/new", 9)
+	if len(efs.Hits()) != 1 || len(*reported) != 1 || !efs.Reported((*reported)[0]) {
+		t.Fatalf("fault hits %v, compaction errors reported %v; want the merged table's creation failed and reported", efs.Hits(), *reported)
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := snap.TableNames(); len(names) != 3 {
+		t.Errorf("tables after the commit: %v; want the two and the commit's own", names)
+	}
+	snap.Close()
+	for _, name := range []string{"refs/heads/b0", "refs/heads/b1", "refs/heads/new"} {
+		if refValue(t, st, name) == nil {
+			t.Errorf("%s lost", name)
+		}
 	}
 }

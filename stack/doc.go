@@ -39,7 +39,9 @@
 // run replaced, once. Under the list lock no compaction can lock a table,
 // so checking for their lock files is enough. The result is the list that
 // publishing and then compacting would give, with a third of the file
-// operations.
+// operations. If the merge fails, the commit publishes its table alone
+// and the failure goes to Options.OnCompactionError, as when an
+// auto-compaction after a commit fails.
 //
 // # Guarantees
 //

@@ -166,14 +166,26 @@ func BenchmarkIterate(b *testing.B) {
 // openMergedBench returns a merged view of 10 tables of n/10 refs each,
 // with interleaved names: ref i of benchRefs(n) lives in table i%10.
 func openMergedBench(b *testing.B, n int) (*Merged, []RefRecord) {
+	return openMergedShape(b, n, 10, func(i int) int { return i % 10 })
+}
+
+// openBaseBench returns a merged view of the shape auto-compaction
+// leaves: a base table holding most of n refs and 4 newer tables of
+// n/1000 refs each, their names spread over the base's.
+func openBaseBench(b *testing.B, n int) (*Merged, []RefRecord) {
+	return openMergedShape(b, n, 5, func(i int) int { return max(0, i%1000-995) })
+}
+
+// openMergedShape returns a merged view of k tables, ref i of
+// benchRefs(n) living in table table(i).
+func openMergedShape(b *testing.B, n, k int, table func(int) int) (*Merged, []RefRecord) {
 	refs := benchRefs(n, SHA1)
-	const k = 10
+	parts := make([][]RefRecord, k)
+	for i := range refs {
+		parts[table(i)] = append(parts[table(i)], refs[i])
+	}
 	tables := make([]*Table, k)
-	for j := range k {
-		var part []RefRecord
-		for i := j; i < n; i += k {
-			part = append(part, refs[i])
-		}
+	for j, part := range parts {
 		data := writeBenchTable(b, part, WriterOptions{})
 		t, err := NewTableBytes(data, fmt.Sprintf("bench-%d", j))
 		if err != nil {
@@ -192,6 +204,13 @@ func openMergedBench(b *testing.B, n int) (*Merged, []RefRecord) {
 // -short) through a merged view.
 func BenchmarkMergedIterate(b *testing.B) {
 	m, refs := openMergedBench(b, benchN(b))
+	benchIterate(b, m.Refs(nil), len(refs), "ref")
+}
+
+// BenchmarkMergedIterateBase iterates a base table and 4 small newer
+// tables (1M refs in all, 100k with -short) through a merged view.
+func BenchmarkMergedIterateBase(b *testing.B) {
+	m, refs := openBaseBench(b, benchN(b))
 	benchIterate(b, m.Refs(nil), len(refs), "ref")
 }
 

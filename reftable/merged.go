@@ -65,12 +65,18 @@ func (m *Merged) MaxUpdateIndex() uint64 {
 	return v
 }
 
-// mergedIter merges the cursors of several tables. On equal keys the
-// newest table (highest position) wins and older entries are skipped.
+// mergedIter merges the cursors of several tables with a tournament
+// tree of losers: advancing the winner replays only the matches on its
+// path to the root, ceil(log2 k) key comparisons for k tables whatever
+// the shape of the keys. On equal keys the newest table (highest
+// position) wins, and older records of the key it returned are skipped.
 type mergedIter struct {
 	iters  []*tableIter // by table position, oldest first
-	heap   []int        // positions of iterators holding a record
+	done   []bool       // iterators without a record
+	tree   []int        // tree[0] the winner; tree[1:] the loser of each match
+	win    []int        // while seeking: the winner below each node
 	winner int          // iterator whose record was returned last, or -1
+	last   []byte       // key of the record returned last
 	show   bool
 	err    error
 }
@@ -83,138 +89,105 @@ func (mi *mergedIter) close() {
 }
 
 func (m *Merged) newIter(typ byte) *mergedIter {
-	mi := &mergedIter{iters: make([]*tableIter, len(m.tables)), winner: -1, show: m.show}
+	k := len(m.tables)
+	mi := &mergedIter{iters: make([]*tableIter, k), done: make([]bool, k), tree: make([]int, max(k, 1)), win: make([]int, 2*k), winner: -1, show: m.show}
 	for i, t := range m.tables {
 		mi.iters[i] = newTableIter(t, typ)
 	}
 	return mi
 }
 
-// less orders heap entries by key, then newest table first.
-func (mi *mergedIter) less(a, b int) bool {
+// beats reports whether the record of iterator a comes before that of b:
+// a smaller key, or the same key from a newer table. An iterator without
+// a record beats none.
+func (mi *mergedIter) beats(a, b int) bool {
+	if mi.done[a] {
+		return false
+	}
+	if mi.done[b] {
+		return true
+	}
 	c := bytes.Compare(mi.iters[a].key, mi.iters[b].key)
 	return c < 0 || c == 0 && a > b
 }
 
-func (mi *mergedIter) push(i int) {
-	h := append(mi.heap, i)
-	for j := len(h) - 1; j > 0; {
-		p := (j - 1) / 2
-		if !mi.less(h[j], h[p]) {
-			break
+// replay moves iterator i, whose record changed, up its path of matches:
+// the leaf of iterator i is node k+i, the parent of node n is n/2.
+func (mi *mergedIter) replay(i int) {
+	cur := i
+	for n := (len(mi.iters) + i) >> 1; n > 0; n >>= 1 {
+		if l := mi.tree[n]; mi.beats(l, cur) {
+			mi.tree[n], cur = cur, l
 		}
-		h[j], h[p] = h[p], h[j]
-		j = p
 	}
-	mi.heap = h
+	mi.tree[0] = cur
 }
 
-// down restores the heap order below position j after the key of the
-// iterator there grew.
-func (mi *mergedIter) down(j int) {
-	h := mi.heap
-	n := len(h)
-	for {
-		l := 2*j + 1
-		if l >= n {
-			return
-		}
-		c := l
-		if r := l + 1; r < n && mi.less(h[r], h[l]) {
-			c = r
-		}
-		if !mi.less(h[c], h[j]) {
-			return
-		}
-		h[j], h[c] = h[c], h[j]
-		j = c
-	}
-}
-
-// step advances the iterator at heap position j to its next record and
-// restores the heap order, removing it when it is exhausted.
-func (mi *mergedIter) step(j int) bool {
-	it := mi.iters[mi.heap[j]]
-	if it.next() {
-		mi.down(j)
-		return true
-	}
-	if it.err != nil {
-		if mi.err == nil {
-			mi.err = it.err
-		}
-		return false
-	}
-	n := len(mi.heap) - 1
-	mi.heap[j] = mi.heap[n]
-	mi.heap = mi.heap[:n]
-	if j < n {
-		// The moved entry can belong below or above j.
-		mi.down(j)
-		for j > 0 && mi.less(mi.heap[j], mi.heap[(j-1)/2]) {
-			p := (j - 1) / 2
-			mi.heap[j], mi.heap[p] = mi.heap[p], mi.heap[j]
-			j = p
-		}
-	}
-	return true
-}
-
-// advance moves iterator i to its next record and pushes it if it has one.
-func (mi *mergedIter) advance(i int) bool {
+// advance moves iterator i to its next record, marking it done at the
+// end of its section or on an error, which it records.
+func (mi *mergedIter) advance(i int) {
 	it := mi.iters[i]
 	if it.next() {
-		mi.push(i)
-		return true
+		return
 	}
+	mi.done[i] = true
 	if it.err != nil && mi.err == nil {
 		mi.err = it.err
 	}
-	return it.err == nil
 }
 
-// seek positions every table at the first key >= want.
+// seek positions every table at the first key >= want and plays the
+// whole tournament.
 func (mi *mergedIter) seek(want []byte) {
-	mi.heap, mi.winner, mi.err = mi.heap[:0], -1, nil
+	mi.winner, mi.err = -1, nil
 	for i, it := range mi.iters {
+		mi.done[i] = false
 		it.seek(want)
-		if !mi.advance(i) {
-			return
-		}
+		mi.advance(i)
 	}
+	k := len(mi.iters)
+	if k == 0 || mi.err != nil {
+		return
+	}
+	// win[n] is the winner of the subtree under node n; leaves are k..2k-1.
+	win := mi.win
+	for i := range k {
+		win[k+i] = i
+	}
+	for n := k - 1; n > 0; n-- {
+		a, b := win[2*n], win[2*n+1]
+		if mi.beats(b, a) {
+			a, b = b, a
+		}
+		win[n], mi.tree[n] = a, b
+	}
+	mi.tree[0] = win[1]
 }
 
 // next returns the iterator holding the next visible record, or nil. The
-// iterator whose record was returned last stays at the top of the heap
-// until the next call advances it in place.
+// iterator whose record was returned last keeps it until the next call
+// advances it and skips the older records of its key.
 func (mi *mergedIter) next() *tableIter {
-	for mi.err == nil {
-		if mi.winner >= 0 {
+	for mi.err == nil && len(mi.iters) > 0 {
+		if w := mi.winner; w >= 0 {
 			mi.winner = -1
-			if !mi.step(0) {
+			mi.last = append(mi.last[:0], mi.iters[w].key...)
+			mi.advance(w)
+			mi.replay(w)
+			for o := mi.tree[0]; mi.err == nil && !mi.done[o] && bytes.Equal(mi.iters[o].key, mi.last); o = mi.tree[0] {
+				mi.advance(o)
+				mi.replay(o)
+			}
+			if mi.err != nil {
 				return nil
 			}
 		}
-		if len(mi.heap) == 0 {
+		w := mi.tree[0]
+		if mi.done[w] {
 			return nil
 		}
-		it := mi.iters[mi.heap[0]]
-		// Older records of the same key are the smallest of the rest,
-		// so they sit right below the top.
-		for {
-			c := 1
-			if r := 2; r < len(mi.heap) && mi.less(mi.heap[r], mi.heap[c]) {
-				c = r
-			}
-			if c >= len(mi.heap) || !bytes.Equal(mi.iters[mi.heap[c]].key, it.key) {
-				break
-			}
-			if !mi.step(c) {
-				return nil
-			}
-		}
-		mi.winner = mi.heap[0]
-		if mi.show || it.extra != 0 {
+		mi.winner = w
+		if it := mi.iters[w]; mi.show || it.extra != 0 {
 			return it
 		}
 	}

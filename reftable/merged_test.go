@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -413,6 +415,97 @@ func TestRefCursor(t *testing.T) {
 		i := sort.SearchStrings(all, name)
 		if diff := cmp.Diff(all[i:], got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("after Seek(%q) (-iteration +cursor):\n%s", name, diff)
+		}
+	}
+}
+
+// TestMergedTournament checks the merge of every number of tables from
+// 1 to 13 (odd counts leave uneven tournament trees) against a model:
+// names shared by several tables, deletions, tables running out early,
+// full listings, prefix listings and cursor seeks, hiding and showing
+// deletions.
+func TestMergedTournament(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 13))
+	names := make([]string, 80)
+	for i := range names {
+		names[i] = fmt.Sprintf("refs/heads/%c/%02d", 'a'+i%3, i)
+	}
+	sort.Strings(names)
+	for k := 1; k <= 13; k++ {
+		specs := make([]utTableSpec, k)
+		for j := range specs {
+			// Later tables are sparser, and some end early in the key space.
+			limit := len(names) - rng.IntN(len(names)/2)
+			for _, name := range names[:limit] {
+				if rng.IntN(k+1) != 0 {
+					continue
+				}
+				idx := uint64(j + 1)
+				if rng.IntN(4) == 0 {
+					specs[j].refs = append(specs[j].refs, utDel(name, idx))
+				} else {
+					specs[j].refs = append(specs[j].refs, utVal(name, idx, 100*j+1))
+				}
+			}
+			sort.Slice(specs[j].refs, func(a, b int) bool {
+				return bytes.Compare(specs[j].refs[a].Name, specs[j].refs[b].Name) < 0
+			})
+		}
+		tabs := utStack(t, SHA1, specs...)
+		for _, show := range []bool{false, true} {
+			// The model: the newest table holding a name decides it.
+			model := map[string]RefRecord{}
+			for _, s := range specs {
+				for _, r := range s.refs {
+					model[string(r.Name)] = r
+				}
+			}
+			var wantRefs []RefRecord
+			var wantNames []string
+			for _, name := range names {
+				if r, ok := model[name]; ok && (show || r.Type != RefDeletion) {
+					wantRefs = append(wantRefs, r)
+					wantNames = append(wantNames, name)
+				}
+			}
+			want := utRefStrings(wantRefs)
+			m := utMerged(t, show, tabs...)
+			if diff := cmp.Diff(want, utRefStrings(utRefs(t, m.Refs(nil)))); diff != "" {
+				t.Fatalf("%d tables, show %v: refs differ from the model (-want +got):\n%s", k, show, diff)
+			}
+			for _, prefix := range []string{"refs/heads/b/", "refs/heads/c/7", "refs/heads/z"} {
+				var wantP []string
+				for i, name := range wantNames {
+					if strings.HasPrefix(name, prefix) {
+						wantP = append(wantP, want[i])
+					}
+				}
+				if diff := cmp.Diff(wantP, utRefStrings(utRefs(t, m.Refs([]byte(prefix)))), cmpopts.EquateEmpty()); diff != "" {
+					t.Fatalf("%d tables, show %v, prefix %s: refs differ (-want +got):\n%s", k, show, prefix, diff)
+				}
+			}
+			c := m.RefCursor()
+			for range 20 {
+				from := names[rng.IntN(len(names))]
+				start := sort.SearchStrings(wantNames, from)
+				c.Seek([]byte(from))
+				for i := start; i < min(start+3, len(want)+1); i++ {
+					r, ok, err := c.Next()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if i == len(want) {
+						if ok {
+							t.Fatalf("%d tables: cursor from %s returned %s past the end", k, from, r.Name)
+						}
+						break
+					}
+					if got := utRefStrings([]RefRecord{r})[0]; !ok || got != want[i] {
+						t.Fatalf("%d tables: cursor from %s step %d: got %s (ok %v), want %s", k, from, i-start, got, ok, want[i])
+					}
+				}
+			}
+			c.Close()
 		}
 	}
 }

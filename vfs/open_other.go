@@ -15,3 +15,6 @@ func openFile(name string, flag int, perm fs.FileMode) (File, error) {
 	}
 	return f, nil
 }
+
+// rename is os.Rename.
+func rename(oldname, newname string) error { return os.Rename(oldname, newname) }

@@ -34,3 +34,19 @@ func openFile(name string, flag int, perm fs.FileMode) (File, error) {
 		return os.NewFile(uintptr(fd), name), nil
 	}
 }
+
+// rename is rename(2). os.Rename first looks newname up (lstat) to refuse
+// replacing a directory by a file, which rename(2) refuses by itself
+// (EISDIR); the stack renames files only, one system call each.
+func rename(oldname, newname string) error {
+	for {
+		err := syscall.Rename(oldname, newname)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
+		}
+		return nil
+	}
+}

@@ -70,7 +70,7 @@ func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	return openFile(name, flag, perm)
 }
 
-func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
+func (osFS) Rename(oldname, newname string) error { return rename(oldname, newname) }
 
 func (osFS) Remove(name string) error { return os.Remove(name) }
 

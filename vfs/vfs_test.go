@@ -42,3 +42,39 @@ func TestOSExclusiveCreate(t *testing.T) {
 		t.Fatalf("Stat after Remove: %v", err)
 	}
 }
+
+// TestOSRename checks the rename the stack publishes with: it replaces a
+// file, refuses to replace a directory, and names both paths and the
+// cause when it fails.
+func TestOSRename(t *testing.T) {
+	dir := t.TempDir()
+	from, to, sub := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "d")
+	for name, data := range map[string]string{from: "new", to: "old"} {
+		if err := os.WriteFile(name, []byte(data), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(sub, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := OS.Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(to); err != nil || string(data) != "new" {
+		t.Fatalf("after rename %s holds %q, %v; want \"new\"", to, data, err)
+	}
+	if _, err := os.Stat(from); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after rename %s: %v, want fs.ErrNotExist", from, err)
+	}
+	err := OS.Rename(to, sub)
+	var le *os.LinkError
+	if !errors.As(err, &le) || le.Op != "rename" || le.Old != to || le.New != sub {
+		t.Fatalf("renaming a file onto a directory: %v, want a *os.LinkError naming both", err)
+	}
+	if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+		t.Fatalf("the directory %s did not survive: %v, %v", sub, fi, err)
+	}
+	if err := OS.Rename(from, to); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("renaming a missing file: %v, want fs.ErrNotExist", err)
+	}
+}

@@ -22,6 +22,7 @@ type Addition struct {
 	base   []string // the list the addition extends
 	next   uint64
 	added  []string
+	opened []*handle // added tables fuse opened, one reference each
 	closed bool
 }
 
@@ -148,8 +149,14 @@ func (a *Addition) Commit() error {
 	if fused != nil {
 		st.stats.Compactions++
 	}
+	// The reload takes the added tables fuse opened instead of opening
+	// them again; the addition's references go before the replaced
+	// tables do (Windows cannot remove an open file).
+	st.spare = a.opened
 	err := st.reloadLocked()
+	st.spare = nil
 	st.mu.Unlock()
+	a.release()
 	for _, n := range replaced {
 		st.b.RemoveTable(n) // best effort: Clean retries
 	}
@@ -215,11 +222,14 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 		if err != nil {
 			return nil, "", nil, err
 		}
-		defer f.Close()
 		t, err := reftable.NewTable(f, f.Size(), name)
 		if err != nil {
+			f.Close()
 			return nil, "", nil, err
 		}
+		h := &handle{name: name, f: f, t: t}
+		h.incref()
+		a.opened = append(a.opened, h)
 		tables = append(tables, t)
 	}
 	start, end := CompactionSegment(tables, st.opts.CompactionFactor)
@@ -260,12 +270,21 @@ func (a *Addition) Close() error {
 		return nil
 	}
 	a.closed = true
+	a.release()
 	var errs []error
 	for _, name := range a.added {
 		errs = append(errs, a.st.b.RemoveTable(name))
 	}
 	errs = append(errs, a.c.Release())
 	return errors.Join(errs...)
+}
+
+// release drops the addition's references to the tables fuse opened.
+func (a *Addition) release() {
+	for _, h := range a.opened {
+		h.decref()
+	}
+	a.opened = nil
 }
 
 // Add is a convenience for one-table transactions: it locks the stack,

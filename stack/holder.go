@@ -56,10 +56,16 @@ var (
 	})
 )
 
+// holderRecord is what this process writes in the lock files it takes,
+// the same for all of them.
+var holderRecord = sync.OnceValue(func() []byte {
+	return fmt.Appendf(nil, "pid %d\nhost %s\nstart %d\n", os.Getpid(), hostname(), selfStart())
+})
+
 // writeHolder records this process in the lock file f, opened for
 // appending. It is informational: failures are ignored.
 func writeHolder(f vfs.File) {
-	fmt.Fprintf(f, "pid %d\nhost %s\nstart %d\n", os.Getpid(), hostname(), selfStart())
+	f.Write(holderRecord())
 }
 
 // parseHolder reads holder lines; ok is false if data is not a holder

@@ -28,6 +28,7 @@ type Stack struct {
 	stale  bool // the last reload failed after reading the list
 	closed bool
 	stats  Stats
+	spare  []*handle // tables a commit opened already, for its reload to take
 }
 
 // Stats counts what a Stack did.
@@ -151,6 +152,13 @@ func (st *Stack) loadLocked(names []string) error {
 	}
 	for _, name := range names {
 		if h, ok := old[name]; ok {
+			tables = append(tables, h)
+			continue
+		}
+		if i := slices.IndexFunc(st.spare, func(h *handle) bool { return h.name == name }); i >= 0 {
+			h := st.spare[i]
+			h.incref()
+			fresh = append(fresh, h)
 			tables = append(tables, h)
 			continue
 		}

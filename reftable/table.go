@@ -37,6 +37,7 @@ type Table struct {
 	header    [headerSizeV2]byte
 
 	index indexCache
+	filt  tableFilter
 }
 
 // NewTable opens the table held by src, size bytes long. The name is used
@@ -171,6 +172,7 @@ func (t *Table) readHeaderFooter() error {
 		}
 	}
 	t.hasLogs = t.firstType == blockTypeLog || t.logOffset > 0
+	t.filt.after = filterAfter(t.refSectionBytes())
 	return nil
 }
 

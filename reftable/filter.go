@@ -14,21 +14,22 @@ import (
 // that later lookups skip it when it certainly lacks the name.
 //
 // The reftable format has no filter, so it is built by decoding every
-// record of the ref section (keys and values), about 20 ns a ref. That is
-// worth it only for a table that is searched often: a process that makes
-// one lookup must not pay it. The rule is that of ski rental: a table
-// counts the merged lookups that searched it in vain, and builds its
-// filter once they reach filterAfter (its ref section's bytes over
-// filterMissBytes, at least filterMinMisses): by then the misses have
-// cost about what the build costs, and each later miss costs a filter
-// probe instead. Lookups that find the name in the table are not
-// counted: a filter saves nothing on them (the oldest table of a stack
-// usually holds most names and needs no filter).
+// record of the ref section, about 35 ns a ref (1.4 ns a byte of the
+// section). That is worth it only for a table that is searched often: a
+// process that makes one lookup must not pay it. The rule is that of ski
+// rental: a table counts the merged lookups that searched it in vain,
+// and builds its filter once they have cost about what the build costs
+// (see filterAfter); each later miss costs a filter probe instead. That
+// way a table spends at most about twice what the best choice made
+// knowing the future would. Lookups that find the name in the table are
+// not counted: a filter saves nothing on them (the oldest table of a
+// stack usually holds most names and needs no filter).
 //
 // The lookup whose miss crosses the threshold builds the filter itself,
 // while concurrent lookups go on without it. To bound that lookup's stall
 // (and the transient 8 bytes a ref the build holds), a table whose ref
-// section exceeds maxFilterSection never gets a filter.
+// section exceeds maxFilterSection (32 MiB, about a million refs, built
+// in about 45 ms) never gets a filter; nor does a table without refs.
 //
 // A filter holds filterBitsPerKey bits a ref (1.25 bytes), for about 1%
 // false positives. It must never miss a name a lookup could find: the
@@ -43,15 +44,13 @@ const (
 	filterBitsPerKey = 10
 	// filterProbes is how many bits of its 512-bit block a name sets.
 	filterProbes = 6
-	// filterMissBytes is the bytes of ref section a vain search pays
-	// for: a table builds its filter after as many misses as its ref
-	// section has bytes over this. See filterAfter.
-	filterMissBytes = 1024
+	// filterMissBytes is the bytes of ref section whose decoding costs
+	// what one vain search costs. See filterAfter.
+	filterMissBytes = 640
 	// filterMinMisses is the fewest misses after which a table builds
 	// its filter, however small.
 	filterMinMisses = 16
-	// maxFilterSection is the largest ref section that gets a filter:
-	// about 800k refs, built in about 20 ms.
+	// maxFilterSection is the largest ref section that gets a filter.
 	maxFilterSection = 32 << 20
 )
 
@@ -74,12 +73,13 @@ type tableFilter struct {
 // filterAfter returns how many vain merged lookups make a table whose ref
 // section has the given bytes build its filter, or 0 for never.
 //
-// A miss in a large table costs about 1 µs (an index search and a ref
-// block from memory, both rarely cached); the build decodes each byte of
-// the ref section in about 0.6 ns (20 ns a ref of 30-40 bytes). The
-// build thus costs what about bytes/1600 misses cost; bytes/1024 builds
-// a little later, as misses in smaller tables are cheaper (their blocks
-// stay cached).
+// A vain search of a large table costs about 0.9 µs (an index search and
+// a ref block read from memory, rarely cached); the build decodes a byte
+// of the ref section in about 1.4 ns (BenchmarkFilterBuild, 35 ns a ref
+// of 26 bytes). The build thus costs what bytes/640 misses cost. Misses
+// in small tables are cheaper (their blocks stay cached), so those build
+// early, but their builds take microseconds; filterMinMisses keeps a
+// process that makes a few lookups from building any.
 func filterAfter(bytes int64) int64 {
 	if bytes <= 0 || bytes > maxFilterSection {
 		return 0
@@ -187,7 +187,9 @@ func (t *Table) scanFilter() *refFilter {
 	if t.firstType != blockTypeRef {
 		return nil
 	}
-	var hashes []uint64
+	// Refs rarely take less than 24 bytes (a 20-byte id and a short
+	// suffix): growing from there is rare.
+	hashes := make([]uint64, 0, t.refSectionBytes()/24+1)
 	var refBlocks []int64
 	end, ok := t.walkBlocks(0, blockTypeRef, &refBlocks, func(it *tableIter) bool {
 		hashes = append(hashes, hashName(it.key))
@@ -238,7 +240,13 @@ func (t *Table) walkBlocks(off int64, typ byte, blocks *[]int64, fn func(*tableI
 				}
 				r++
 			}
-			if !it.decode() || !fn(it) {
+			vpos, ok := it.decodeKey()
+			if typ == blockTypeRef {
+				ok = ok && it.skipValue(vpos) // checks what decoding does
+			} else {
+				ok = ok && it.decodeValue(vpos)
+			}
+			if !ok || !fn(it) {
 				return 0, false
 			}
 		}

@@ -220,6 +220,56 @@ func BenchmarkMergedLookup(b *testing.B) {
 	benchLookups(b, refs, m.LookupRef, m.Ref)
 }
 
+// BenchmarkMergedLookupBaseSmall looks up one ref in the usual shape of
+// a stack after auto-compaction: one base table of 1M refs (100k with
+// -short) and 4 small newer tables of 1000 refs each, which update refs
+// of the base.
+func BenchmarkMergedLookupBaseSmall(b *testing.B) {
+	refs := benchRefs(benchN(b), SHA1)
+	base, err := NewTableBytes(writeBenchTable(b, refs, WriterOptions{}), "base")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tables := []*Table{base}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for j := range 4 {
+		var part []RefRecord
+		for i := range 1000 {
+			r := refs[(i*len(refs)/1000+rng.IntN(len(refs)/1000))%len(refs)]
+			part = append(part, r)
+		}
+		data := writeBenchTable(b, part, WriterOptions{})
+		t, err := NewTableBytes(data, fmt.Sprintf("small-%d", j))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tables = append(tables, t)
+	}
+	m, err := NewMerged(tables, MergedOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLookups(b, refs, m.LookupRef, m.Ref)
+}
+
+// BenchmarkFilterBuild builds the filter of ref names of a table of
+// 100k refs (10k with -short), as a table does once merged lookups have
+// searched it in vain often enough, and reports its cost a ref and a
+// byte of the ref section, and its memory a ref.
+func BenchmarkFilterBuild(b *testing.B) {
+	t, refs := openBenchTable(b, benchN(b)/10)
+	var f *refFilter
+	cpu := startCPU()
+	for b.Loop() {
+		if f = t.scanFilter(); f == nil {
+			b.Fatal("no filter")
+		}
+	}
+	reportPer(b, cpu, len(refs), "ref")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(t.refSectionBytes()), "ns/section-byte")
+	b.ReportMetric(float64(f.bytes())/float64(len(refs)), "filter-B/ref")
+}
+
 // benchLogs returns n log records, one per ref refs/heads/branch-%07d,
 // with message "commit: msg N".
 func benchLogs(n int) []LogRecord {

@@ -235,17 +235,31 @@ func (m *Merged) Ref(name []byte) (RefRecord, error) {
 // lookup allocates nothing. Fields the record does not hold are set to
 // empty slices. It reports whether the ref exists (a deletion counts only
 // when the view shows deletions); dst is unchanged when it does not.
+//
+// It searches the tables newest first and skips those whose filter of
+// ref names rules the name out. A table gets its filter in the lookup
+// that searches it in vain a number of times proportional to its size
+// (its ref section's bytes over 640): that lookup decodes the table's
+// refs, about 1.4 ns a byte, up to about 45 ms for the largest tables
+// that get one; concurrent lookups do not wait for it.
 func (m *Merged) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 	var touched byte
 	var offs [maxPrefetch]int64 // ref block of each table, newest first
+	var skip uint32             // bit k: the k-th newest table lacks name
 	known := 0
+	nh := nameHash{name: name}
 	if len(m.tables) > 1 {
-		touched, known = m.prefetchRefBlocks(name, &offs)
+		touched, known, skip = m.prefetchRefBlocks(&nh, &offs)
 	}
 	for i := len(m.tables) - 1; i >= 0; i-- {
-		it := newTableIter(m.tables[i], blockTypeRef)
+		t := m.tables[i]
+		k := len(m.tables) - 1 - i
+		if k < known && skip&(1<<k) != 0 || k >= known && nh.excludes(t) {
+			continue
+		}
+		it := newTableIter(t, blockTypeRef)
 		it.sink = touched // keeps the prefetching loads
-		if k := len(m.tables) - 1 - i; k < known {
+		if k < known {
 			it.seekRefAt(name, offs[k])
 		} else {
 			it.seekRef(name)
@@ -263,8 +277,31 @@ func (m *Merged) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 		if found {
 			break // deleted
 		}
+		if t.filt.counting() {
+			t.noteMiss()
+		}
 	}
 	return false, nil
+}
+
+// nameHash is a name to look up and its hash for filters, computed when
+// the first filter needs it.
+type nameHash struct {
+	name   []byte
+	h      uint64
+	hashed bool
+}
+
+// excludes reports whether the filter of t shows that t lacks the name.
+func (nh *nameHash) excludes(t *Table) bool {
+	f := t.filter()
+	if f == nil {
+		return false
+	}
+	if !nh.hashed {
+		nh.h, nh.hashed = hashName(nh.name), true
+	}
+	return !f.mayContain(nh.h)
 }
 
 // Logs returns the log records of refs whose names start with prefix, by
@@ -348,25 +385,32 @@ func pointsAt(r *RefRecord, id []byte) bool {
 const maxPrefetch = 32
 
 // prefetchRefBlocks finds, in the newest maxPrefetch tables, the ref
-// block that may hold want through their cached indexes (offs[k] for the
-// k-th newest table, -1 when an index block on the way is not cached)
-// and returns how many it looked at. It then touches the blocks of the
-// tables held in memory in three rounds (block header, restart table,
-// records at the restart points) across all tables at once. A lookup in
-// a large table spends its time waiting for those cache lines one after
-// the other; fetched together, the waits of all tables overlap and the
-// lookups that follow find them in the cache. Touching is only a hint:
-// it reads nothing outside the tables and changes no state.
-func (m *Merged) prefetchRefBlocks(want []byte, offs *[maxPrefetch]int64) (byte, int) {
+// block that may hold the name through their cached indexes (offs[k] for
+// the k-th newest table, -1 when an index block on the way is not cached)
+// and returns how many it looked at, and as bit k of skip the tables
+// whose filters show they lack the name (which it neither searches nor
+// touches). It then touches the blocks of the tables held in memory in
+// three rounds (block header, restart table, records at the restart
+// points) across all tables at once. A lookup in a large table spends
+// its time waiting for those cache lines one after the other; fetched
+// together, the waits of all tables overlap and the lookups that follow
+// find them in the cache. Touching is only a hint: it reads nothing
+// outside the tables and changes no state.
+func (m *Merged) prefetchRefBlocks(nh *nameHash, offs *[maxPrefetch]int64) (touched byte, known int, skip uint32) {
 	var blocks [maxPrefetch][]byte
-	n, known := 0, 0
+	n := 0
 	for i := len(m.tables) - 1; i >= 0 && known < maxPrefetch; i-- {
 		t := m.tables[i]
-		off, ok := t.refBlockOffset(want)
-		if !ok {
-			off = -1
+		offs[known] = -1
+		if nh.excludes(t) {
+			skip |= 1 << known
+			known++
+			continue
 		}
-		offs[known] = off
+		off, ok := t.refBlockOffset(nh.name)
+		if ok {
+			offs[known] = off
+		}
 		known++
 		// The first block starts with the file header.
 		if t.mem != nil && off > 0 && off+6 <= int64(len(t.mem)) {
@@ -396,7 +440,7 @@ func (m *Merged) prefetchRefBlocks(want []byte, offs *[maxPrefetch]int64) (byte,
 			x ^= touchRestartRecords(b, restarts)
 		}
 	}
-	return x, known
+	return x, known, skip
 }
 
 // RefCursor steps through the refs of a merged view from positions Seek

@@ -490,6 +490,15 @@ func TestModelMetamorphic(t *testing.T) {
 				if diff := gocmp.Diff(want, got); diff != "" {
 					t.Errorf("%v: merged view differs from the model (-want +got):\n%s", c, diff)
 				}
+				// Lookups through filters answer the same.
+				for i, tab := range tabs {
+					if tab.buildFilter(); tab.filter() == nil && tab.Layout().HasRefs {
+						t.Errorf("%v: table %d got no filter", c, i)
+					}
+				}
+				if diff := gocmp.Diff(got, mReadView(t, utMerged(t, false, tabs...), c.hash)); diff != "" {
+					t.Errorf("%v: merged view with filters differs (-without +with):\n%s", c, diff)
+				}
 				if first == nil {
 					first, firstName = &got, c.String()
 				} else if diff := gocmp.Diff(*first, got); diff != "" {

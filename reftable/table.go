@@ -13,6 +13,13 @@ import (
 // through its io.ReaderAt and loads the whole file only when it is small. A Table is safe
 // for concurrent use if its io.ReaderAt is (as *os.File is); iterators
 // obtained from it are independent of each other.
+//
+// A Table keeps what lookups use again in memory: the index blocks they
+// read and, once merged lookups have searched the table in vain about as
+// often as decoding its ref section would cost, a filter of its ref
+// names (1.25 bytes a ref, for tables of up to 32 MiB of refs) that lets
+// later lookups skip it when it lacks the name. Reuse a Table across
+// Merged views (as package stack does across reloads) to keep them.
 type Table struct {
 	src        io.ReaderAt
 	mem        []byte // the table's bytes, for a table in memory
@@ -37,6 +44,7 @@ type Table struct {
 	header    [headerSizeV2]byte
 
 	index indexCache
+	filt  tableFilter
 }
 
 // NewTable opens the table held by src, size bytes long. The name is used
@@ -171,6 +179,7 @@ func (t *Table) readHeaderFooter() error {
 		}
 	}
 	t.hasLogs = t.firstType == blockTypeLog || t.logOffset > 0
+	t.filt.after = filterAfter(t.refSectionBytes())
 	return nil
 }
 

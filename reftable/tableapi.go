@@ -55,7 +55,13 @@ func (t *Table) Ref(name []byte) (RefRecord, error) {
 // that passes the same dst to every lookup allocates nothing. Fields the
 // record does not hold are set to empty slices. It reports whether the
 // table has a record for name; dst is unchanged when it has none.
+//
+// Once merged lookups have given the table a filter of its names, a
+// lookup of a name the filter rules out does not search the table.
 func (t *Table) LookupRef(name []byte, dst *RefRecord) (bool, error) {
+	if f := t.filter(); f != nil && !f.mayContain(hashName(name)) {
+		return false, nil
+	}
 	it := newTableIter(t, blockTypeRef)
 	it.seekRef(name)
 	found := it.next() && bytes.Equal(it.key, name)

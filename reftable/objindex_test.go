@@ -11,13 +11,14 @@ import (
 
 // TestObjIDsSorted checks what the obj section is built from against a
 // model: each distinct id with the blocks naming it, in increasing order,
-// and the ids in increasing order. Sizes lie on both sides of the
-// bucketing and chunking thresholds; shapes have repeated ids (nearby,
-// and far apart so that the cache of recent ids has evicted them), ids
-// sharing their leading bytes, and one id named by every ref.
+// the ids in increasing order, and the longest prefix two ids share.
+// Sizes lie on both sides of the chunking thresholds, in one bucket and
+// spread over all; shapes have repeated ids (nearby, and far apart so
+// that the cache of recent ids has evicted them), ids sharing their
+// leading bytes, and one id named by every ref.
 func TestObjIDsSorted(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 2, 15, 16, 17, 300, objChunk + 7, 70_000} {
+	for _, n := range []int{0, 1, 2, 3, 5, 17, 300, objChunk + 7, 256*objChunk + 300, 70_000} {
 		for _, shape := range []string{"random", "repeats", "common-prefix", "far-repeats", "one-id"} {
 			o := objIDs{hashSize: 20}
 			model := map[string][]uint64{}
@@ -49,36 +50,34 @@ func TestObjIDsSorted(t *testing.T) {
 				}
 				o.add(id, off)
 			}
-			es := o.sorted()
-			var ids []string
-			got := map[string][]uint64{}
-			for k, e := range es {
-				id := string(o.id(e.i))
-				if k > 0 {
-					prev := o.id(es[k-1].i)
-					if bytes.Compare(prev, []byte(id)) > 0 {
-						t.Fatalf("n=%d %s: ids out of order at %d", n, shape, k)
-					}
-					if o.same(es[k-1], e) != bytes.Equal(prev, []byte(id)) || o.commonLen(es[k-1], e) != commonPrefix(prev, []byte(id)) {
-						t.Fatalf("n=%d %s: same or commonLen wrong at %d", n, shape, k)
-					}
-				}
-				if len(ids) == 0 || ids[len(ids)-1] != id {
-					ids = append(ids, id)
-				}
-				for _, b := range o.blocks(nil, e) {
-					if l := got[id]; len(l) == 0 || l[len(l)-1] != o.offsets[b] {
-						got[id] = append(l, o.offsets[b])
-					}
-				}
+			var want []string
+			for id := range model {
+				want = append(want, id)
 			}
-			if len(ids) != len(model) {
-				t.Fatalf("n=%d %s: %d distinct ids, want %d", n, shape, len(ids), len(model))
+			slices.Sort(want)
+			wantCommon := 0
+			for k := 1; k < len(want); k++ {
+				wantCommon = max(wantCommon, commonPrefix([]byte(want[k-1]), []byte(want[k])))
 			}
-			for id, want := range model {
-				if !slices.Equal(got[id], want) {
-					t.Fatalf("n=%d %s: id %x in blocks %v, want %v", n, shape, id, got[id], want)
+			if common := o.sort(); common != wantCommon {
+				t.Fatalf("n=%d %s: longest common prefix %d, want %d", n, shape, common, wantCommon)
+			}
+			k := 0
+			err := o.each(func(id []byte, offsets []uint64) error {
+				if k == len(want) || string(id) != want[k] {
+					return fmt.Errorf("id %d is %x, want the next of %d in order", k, id, len(want))
 				}
+				if !slices.Equal(offsets, model[want[k]]) {
+					return fmt.Errorf("id %x in blocks %v, want %v", id, offsets, model[want[k]])
+				}
+				k++
+				return nil
+			})
+			if err == nil && k != len(want) {
+				err = fmt.Errorf("%d distinct ids, want %d", k, len(want))
+			}
+			if err != nil {
+				t.Fatalf("n=%d %s: %v", n, shape, err)
 			}
 			if shape == "one-id" && n > 0 && o.n != 1 {
 				t.Errorf("n=%d: one id named by every ref takes %d entries", n, o.n)

@@ -15,10 +15,11 @@ import (
 //
 // Entries are partitioned by the first 4 bits of their ids into 16
 // buckets as they are added, so that sorting needs scratch space for one
-// bucket at a time, not an array over all ids: each bucket is sorted in
-// place, and ids of different buckets share no prefix. (256 buckets, by
-// first byte, would need less scratch space, but adding to 256 places at
-// once defeats the processor's prefetching: adding costs twice as much.)
+// bucket at a time (a sixteenth of the ids), not an array over all ids:
+// each bucket is sorted in place, and ids of different buckets share no
+// prefix. More buckets would need less scratch space, but would cost a
+// small table more (each bucket's first chunk and header), and adding
+// would write to more places at once.
 //
 // Refs often share ids (branches at one commit): a small direct-mapped
 // cache of recent ids finds the entry of an id seen before, which then
@@ -29,7 +30,7 @@ import (
 type objIDs struct {
 	hashSize int
 	n        int                    // entries
-	buckets  *[objBuckets]objBucket // by the first bits of their ids, nil until the first
+	buckets  [objBuckets]*objBucket // by the first bits of their ids, nil until the first
 	offsets  []uint64               // file offset of each block number
 	// recent holds, by hash of a recent id's head, its head's high half
 	// (whose first bits name the bucket), then 1 + its entry's index in
@@ -38,7 +39,7 @@ type objIDs struct {
 	shift  uint // 64 - log2(len(recent))
 }
 
-// objBucket holds the entries of the ids starting with one byte, each an
+// objBucket holds the entries of the ids starting with 4 bits, each an
 // id followed by the last block number naming it (4 bytes, little
 // endian), in chunks of objChunk entries. The first chunk starts with
 // room for 2 entries and doubles (a commit writes tables of a few refs,
@@ -105,17 +106,18 @@ func (o *objIDs) add(id []byte, off uint64) {
 			return
 		}
 	}
-	if o.buckets == nil {
-		o.buckets = new([objBuckets]objBucket)
-	}
 	b := o.bucket(id[0])
+	if b == nil {
+		b = new(objBucket)
+		o.buckets[id[0]>>objBucketShift] = b
+	}
 	o.push(b, id, blk)
 	o.n++
 	*slot = head>>32<<32 | uint64(b.n)
 }
 
-// bucket returns the bucket of ids starting with byte c.
-func (o *objIDs) bucket(c byte) *objBucket { return &o.buckets[c>>objBucketShift] }
+// bucket returns the bucket of ids starting with byte c, nil if none.
+func (o *objIDs) bucket(c byte) *objBucket { return o.buckets[c>>objBucketShift] }
 
 // push appends an entry to bucket b.
 func (o *objIDs) push(b *objBucket, id []byte, blk uint32) {
@@ -164,20 +166,21 @@ type objEntry struct {
 // afterwards.
 func (o *objIDs) sort() int {
 	o.recent = nil
-	if o.buckets == nil {
-		return 0
-	}
 	var largest uint32
-	for k := range o.buckets {
-		largest = max(largest, o.buckets[k].n)
+	for _, b := range o.buckets {
+		if b != nil {
+			largest = max(largest, b.n)
+		}
 	}
 	size := o.hashSize + 4
 	scratch := make([]objEntry, largest)
 	pos := make([]uint32, largest)
 	buf := make([]byte, int(largest)*size)
 	common := 0
-	for k := range o.buckets {
-		b := &o.buckets[k]
+	for _, b := range o.buckets {
+		if b == nil {
+			continue
+		}
 		es := scratch[:b.n]
 		for i := range es {
 			es[i] = objEntry{head: headOf(o.entry(b, uint32(i))), i: uint32(i)}
@@ -220,11 +223,10 @@ func (o *objIDs) each(f func(id []byte, offsets []uint64) error) error {
 			offsets = append(offsets, pos)
 		}
 	}
-	if o.buckets == nil {
-		return nil
-	}
-	for k := range o.buckets {
-		b := &o.buckets[k]
+	for k, b := range o.buckets {
+		if b == nil {
+			continue
+		}
 		m := 0 // the next of b.more
 		for i := uint32(0); i < b.n; {
 			id := o.entry(b, i)[:o.hashSize]
@@ -243,7 +245,7 @@ func (o *objIDs) each(f func(id []byte, offsets []uint64) error) error {
 				return err
 			}
 		}
-		*b = objBucket{}
+		o.buckets[k] = nil
 	}
 	return nil
 }

@@ -161,21 +161,27 @@ type objEntry struct {
 // decrease), and returns the length of the longest prefix two different
 // ids share. It sorts a scratch array of the bucket's entries, copies the
 // entries in that order to a scratch buffer (reading them in any order,
-// but independently: moving them in place, cycle by cycle, would chain
-// one cache miss to the next) and back. add must not be called
+// but independently: moving them in place, cycle by cycle, chains one
+// cache miss to the next) and back. A bucket holding much more than its
+// share of the ids (ids alike in their first bits) is permuted in place
+// instead, so that the buffer stays small. add must not be called
 // afterwards.
 func (o *objIDs) sort() int {
 	o.recent = nil
-	var largest uint32
+	limit := uint32(max(o.n/8, 4096)) // the most entries gathered in buf
+	var largest, gathered uint32
 	for _, b := range o.buckets {
 		if b != nil {
 			largest = max(largest, b.n)
+			if b.n <= limit {
+				gathered = max(gathered, b.n)
+			}
 		}
 	}
 	size := o.hashSize + 4
 	scratch := make([]objEntry, largest)
-	pos := make([]uint32, largest)
-	buf := make([]byte, int(largest)*size)
+	var pos []uint32 // each entry's place in the order, for the more entries
+	buf := make([]byte, int(gathered)*size)
 	common := 0
 	for _, b := range o.buckets {
 		if b == nil {
@@ -191,18 +197,27 @@ func (o *objIDs) sort() int {
 				common = max(common, p)
 			}
 		}
-		for j, e := range es {
-			copy(buf[j*size:(j+1)*size], o.entry(b, e.i))
-		}
-		rest := buf[:len(es)*size]
-		for _, c := range b.chunks {
-			rest = rest[copy(c, rest):]
-		}
 		if len(b.more) > 0 {
-			// The more entries follow theirs, keeping their order.
+			if pos == nil {
+				pos = make([]uint32, largest)
+			}
 			for j, e := range es {
 				pos[e.i] = uint32(j)
 			}
+		}
+		if b.n <= limit {
+			for j, e := range es {
+				copy(buf[j*size:(j+1)*size], o.entry(b, e.i))
+			}
+			rest := buf[:len(es)*size]
+			for _, c := range b.chunks {
+				rest = rest[copy(c, rest):]
+			}
+		} else {
+			o.permute(b, es)
+		}
+		if len(b.more) > 0 {
+			// The more entries follow theirs, keeping their order.
 			for m := range b.more {
 				b.more[m].i = pos[b.more[m].i]
 			}
@@ -210,6 +225,28 @@ func (o *objIDs) sort() int {
 		}
 	}
 	return common
+}
+
+// permute moves entry es[j].i of bucket b to j, cycle by cycle, and sets
+// es[j].i to j.
+func (o *objIDs) permute(b *objBucket, es []objEntry) {
+	tmp := make([]byte, o.hashSize+4)
+	for j := range es {
+		if es[j].i == uint32(j) {
+			continue
+		}
+		copy(tmp, o.entry(b, uint32(j)))
+		for k := uint32(j); ; {
+			src := es[k].i
+			es[k].i = k
+			if src == uint32(j) {
+				copy(o.entry(b, k), tmp)
+				break
+			}
+			copy(o.entry(b, k), o.entry(b, src))
+			k = src
+		}
+	}
 }
 
 // each calls f with each id, in increasing order, and the offsets of the

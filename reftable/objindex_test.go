@@ -150,6 +150,12 @@ var objShapes = []objShape{
 			splitID(d, uint64(i*7919%5000)+1<<20)
 		}
 	}},
+	{name: "one-nibble", n: 40000, id: func(d []byte, i int) {
+		// Ids alike in their first 4 bits, some named twice far apart:
+		// one bucket holds all.
+		splitID(d, uint64(i%25000))
+		d[0] = 0xa0 | d[0]&0x0f
+	}},
 	{name: "prefix-8", n: 3000, id: func(d []byte, i int) {
 		splitID(d, uint64(i))
 		copy(d, "\x01\x02\x03\x04\x05\x06\x07")
@@ -237,6 +243,7 @@ func TestObjSectionGolden(t *testing.T) {
 		"same-tag":          "7e8b980f742823746ab9be1d919daa543953f78ed0ce0d1e7361b25f41a97c32",
 		"far-repeats":       "8c7de0bf1c6b8cc0045aa5ddaa023edd3155c6ea835427d5e9a84068907a5f9a",
 		"near-far":          "d9a01791bb0e8ca8d76d59a7e51005e00f947055a4462611b4b5b8d3450bdd43",
+		"one-nibble":        "221e37b9925b7ff4eafa885128cf5ff620a76a096485b0c81a1dd8083753de4e",
 		"prefix-8":          "a97b4ed5699cfcd7c7d16a0eb136bb8b37e05ee12b65dabd248b33a46da818d8",
 		"prefix-15":         "365817a2f0fb96f0d748d8facd2806a9f215c2ebf5cdd9fc08515d2c04d39935",
 		"peeled":            "ee73caa63ed763689279542f169a772ef6db138abc1bba5b125ac5ea6cff86db",

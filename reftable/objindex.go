@@ -39,13 +39,13 @@ type objIDs struct {
 	shift  uint // 64 - log2(len(recent))
 }
 
-// objBucket holds the entries of the ids starting with 4 bits, each an
-// id followed by the last block number naming it (4 bytes, little
+// objBucket holds the entries of the ids alike in their first 4 bits,
+// each an id followed by the last block number naming it (4 bytes, little
 // endian), in chunks of objChunk entries. The first chunk starts with
 // room for 2 entries and doubles (a commit writes tables of a few refs,
 // each in its own bucket); later ones are allocated whole, so that a
 // large bucket grows without copying, and the room left unused in the
-// last chunks of the buckets stays under half a megabyte.
+// last chunks of the buckets stays under 600 KiB.
 type objBucket struct {
 	chunks [][]byte
 	n      uint32    // entries
@@ -251,7 +251,7 @@ func (o *objIDs) permute(b *objBucket, es []objEntry) {
 
 // each calls f with each id, in increasing order, and the offsets of the
 // ref blocks naming it, increasing, until f fails; sort must have been
-// called. The offsets are valid until f returns. Each bucket is dropped
+// called. The id and offsets are valid until f returns. Each bucket is dropped
 // once done.
 func (o *objIDs) each(f func(id []byte, offsets []uint64) error) error {
 	var offsets []uint64

@@ -250,16 +250,19 @@ const (
 	// reading is flat in N (today 62 KiB at 100k, 85 KiB at 400k).
 	readGrowth = 4 << 10
 	// Writing with the object index may allocate this many bytes per
-	// distinct object id. Target: 40 (about 28 held). Today: 40.9, ids
-	// kept in fixed-size chunks and radix-sorted in place.
-	writePerID = 45
+	// distinct object id. Target: 28 held. Today: 27.6, all held at
+	// once: 24 for the id and its last block, kept in one of 16 buckets
+	// by first bits, and about 3 of scratch space for sorting one bucket
+	// in place (a sixteenth of the ids; ids alike in their first bits,
+	// all in one bucket, take 41).
+	writePerID = 30
 	// Writing 300k more refs that name the same 1,000 object ids may
 	// allocate this many bytes per ref. An id seen recently is found in
 	// a small cache and then records only each further ref block that
 	// names it (8 bytes, in a doubling array): here every ref names its
 	// id in a new block, the worst case, so the index grows with the
-	// refs. Today 31 (the cache has 4,096 slots: some of the 1,000 ids
-	// collide and take several entries), against 40.9 with one entry per
+	// refs. Today 26.3 (the cache has 4,096 slots: some of the 1,000 ids
+	// collide and take several entries), against 27.9 with one entry per
 	// ref. Refs all naming one id (branches at one commit) cost about
 	// nothing.
 	writePerRefSameIDs = 36

@@ -501,14 +501,7 @@ func (w *Writer) finishPublicSection() error {
 // object id named by a ref to the ref blocks that name it.
 func (w *Writer) writeObjSection() error {
 	o := &w.objs
-	es := o.sorted()
-	maxCommon := 1 // git keeps obj_id_len at 2 or more
-	for i := 1; i < len(es); i++ {
-		if p := o.commonLen(es[i-1], es[i]); p < w.hashSize {
-			maxCommon = max(maxCommon, p)
-		}
-	}
-	w.objLen = maxCommon + 1
+	w.objLen = max(o.sort(), 1) + 1 // git keeps obj_id_len at 2 or more
 	if w.objLen > 31 {
 		// The footer has 5 bits for the length; ids this alike cannot be
 		// abbreviated, so the table goes without object index.
@@ -516,28 +509,8 @@ func (w *Writer) writeObjSection() error {
 		return nil
 	}
 	w.startBlock(blockTypeObj)
-	var offsets []uint64
-	var blks []uint32
-	var key []byte
-	for i := 0; i < len(es); {
-		cur := es[i]
-		offsets = offsets[:0]
-		for ; i < len(es) && o.same(es[i], cur); i++ {
-			blks = o.blocks(blks[:0], es[i])
-			for _, b := range blks {
-				if pos := o.offsets[b]; len(offsets) == 0 || offsets[len(offsets)-1] != pos {
-					offsets = append(offsets, pos)
-				}
-			}
-		}
-		if w.objLen <= 8 {
-			key = binary.BigEndian.AppendUint64(key[:0], cur.head)[:w.objLen]
-		} else {
-			key = o.id(cur.i)[:w.objLen]
-		}
-		if err := w.addObj(key, offsets); err != nil {
-			return err
-		}
+	if err := o.each(func(id []byte, offsets []uint64) error { return w.addObj(id[:w.objLen], offsets) }); err != nil {
+		return err
 	}
 	off, err := w.finishSection()
 	w.objStat.indexOffset = off

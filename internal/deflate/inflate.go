@@ -234,54 +234,60 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 		return br.corrupt("invalid code length code")
 	}
 	lens := d.lens[:nlit+ndist]
-	for i := 0; i < len(lens); {
-		br.refill()
-		// With at least 56 bits loaded, decode without further checks
-		// while a symbol and its extra bits (7+7) are sure to be there.
-		fast := br.nb >= 14
-		for fast && i < len(lens) && br.nb >= 14 {
-			e := d.cl[br.acc&(1<<clPrimary-1)]
+	i := 0
+	// While 8 bytes of input remain, refill without checks, which loads
+	// 64 bits of input, then decode up to four symbols: a symbol and its
+	// extra bits take at most 7+7 bits. The next symbol's entry is looked
+	// up before the refill, which leaves its bits (among the 8 loaded
+	// after 4*14) as they are.
+	src, in, acc, nb := br.src, br.in, br.acc, br.nb
+	if len(src)-in >= 8 {
+		acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
+		in += int(63-nb) >> 3
+		nb |= 56
+	}
+	cl := &d.cl
+	e := cl[acc&(1<<clPrimary-1)]
+	for len(src)-in >= 8 {
+		acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
+		in += int(63-nb) >> 3
+		nb |= 56
+		for range 4 {
 			if e&entryBad != 0 {
+				br.in, br.acc, br.nb = in, acc, nb
 				return br.corrupt("invalid code length symbol")
 			}
-			n := uint(e & 0xff)
-			br.acc >>= n
-			br.nb -= n
+			acc >>= e & 63
+			nb -= uint(e & 63)
 			sym := e >> 16
 			if sym < 16 {
+				if i >= len(lens) {
+					break // cannot happen: the loop ends first
+				}
 				lens[i] = uint8(sym)
 				i++
-				continue
-			}
-			var rep uint32
-			var xb uint
-			var v uint8
-			switch sym {
-			case 16:
-				if i == 0 {
-					return br.corrupt("repeat of no code length")
+			} else {
+				rep, xb := codeLenRepeat(sym)
+				rep += uint(acc & (1<<xb - 1))
+				acc >>= xb
+				nb -= xb
+				var err string
+				if i, err = repeatLength(lens, i, sym, rep); err != "" {
+					br.in, br.acc, br.nb = in, acc, nb
+					return br.corrupt(err)
 				}
-				rep, xb, v = 3, 2, lens[i-1]
-			case 17:
-				rep, xb = 3, 3
-			default:
-				rep, xb = 11, 7
 			}
-			rep += uint32(br.acc & (1<<xb - 1))
-			br.acc >>= xb
-			br.nb -= xb
-			if int(rep) > len(lens)-i {
-				return br.corrupt("code lengths repeat past their end")
-			}
-			for range rep {
-				lens[i] = v
-				i++
+			e = cl[acc&(1<<clPrimary-1)]
+			if i == len(lens) {
+				br.in, br.acc, br.nb = in, acc, nb
+				goto done
 			}
 		}
-		if fast {
-			continue
-		}
-		// Near the end of the input: check each read.
+	}
+	br.in, br.acc, br.nb = in, acc, nb
+	// Near the end of the input: check each read.
+	for i < len(lens) {
+		br.refill()
 		e := d.cl[br.acc&(1<<clPrimary-1)]
 		if e&entryBad != 0 {
 			return br.corrupt("invalid code length symbol")
@@ -298,33 +304,17 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 			i++
 			continue
 		}
-		var rep uint32
-		var xb uint
-		var v uint8
-		switch sym {
-		case 16:
-			if i == 0 {
-				return br.corrupt("repeat of no code length")
-			}
-			rep, xb, v = 3, 2, lens[i-1]
-		case 17:
-			rep, xb = 3, 3
-		default:
-			rep, xb = 11, 7
-		}
+		rep, xb := codeLenRepeat(sym)
 		x, ok := br.bits(xb)
 		if !ok {
 			return ErrShortInput
 		}
-		rep += x
-		if int(rep) > len(lens)-i {
-			return br.corrupt("code lengths repeat past their end")
-		}
-		for range rep {
-			lens[i] = v
-			i++
+		var err string
+		if i, err = repeatLength(lens, i, sym, rep+uint(x)); err != "" {
+			return br.corrupt(err)
 		}
 	}
+done:
 	if !buildTable(d.lit[:], lens[:nlit], litPrimary, alphaLit) ||
 		!buildTable(d.dist[:], lens[nlit:], distPrimary, alphaDist) {
 		return br.corrupt("invalid literal/length or distance code")
@@ -332,60 +322,101 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 	return nil
 }
 
+// codeLenRepeat returns the least repeat count of code length symbol
+// sym (16 to 18) and the number of extra bits added to it.
+func codeLenRepeat(sym uint32) (rep, xb uint) {
+	switch sym {
+	case 16:
+		return 3, 2
+	case 17:
+		return 3, 3
+	}
+	return 11, 7
+}
+
+// repeatLength sets rep lengths from lens[i] on as code length symbol
+// sym (16 to 18) says: the previous length for 16, zero otherwise. It
+// returns the index after them, or why it cannot.
+func repeatLength(lens []uint8, i int, sym uint32, rep uint) (int, string) {
+	v := uint8(0)
+	if sym == 16 {
+		if i == 0 {
+			return i, "repeat of no code length"
+		}
+		v = lens[i-1]
+	}
+	if rep > uint(len(lens)-i) {
+		return i, "code lengths repeat past their end"
+	}
+	r := lens[i : i+int(rep)]
+	for k := range r {
+		r[k] = v
+	}
+	return i + int(rep), ""
+}
+
 // huffmanBlock decodes the symbols of a Huffman block into dst[out:] up
 // to its end of block symbol and returns the new output length. While
 // at least 8 bytes of input and 3 of output remain, a fast loop decodes
-// without checking for the end of input, and copies matches 8 bytes at a
-// time while 8 bytes past them remain; the careful loop does the rest.
+// without checking for the end of input, and copies matches 16 bytes at
+// a time while 16 bytes past them remain; the careful loop does the rest.
+//
+// The fast loop refills acc from 8 bytes of input, which makes all its 64
+// bits input, and no path through the loop uses more than 48 of them: 3
+// literals of at most 15 bits, or a length and a distance with their
+// extra bits (15+5+15+13). So the 15 bits after a path are loaded
+// already, and the loop looks up the entry of the next symbol before the
+// refill at its top, which then leaves those bits as they are: the
+// lookup does not wait for the load.
 func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dist *[distTable]uint32) (int, error) {
 	src, in, acc, nb := br.src, br.in, br.acc, br.nb
+	if len(src)-in < 8 || len(dst)-out < 3 {
+		return huffmanCareful(br, dst, out, lit, dist)
+	}
+	acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
+	in += int(63-nb) >> 3
+	nb |= 56
+	e := litEntry(lit, acc)
 	for len(src)-in >= 8 && len(dst)-out >= 3 {
-		acc |= binary.LittleEndian.Uint64(src[in:]) << nb
+		acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
 		in += int(63-nb) >> 3
 		nb |= 56
-		e := lit[acc&(1<<litPrimary-1)]
-		if e&entryLink != 0 {
-			e = lit[e>>16+uint32(acc>>litPrimary)&(1<<(e>>8&15)-1)]
-		}
 		if e&entryLiteral != 0 {
-			n := uint(e & 0xff)
-			acc >>= n
-			nb -= n
-			dst[out] = byte(e >> 16)
-			out++
-			// The bits left (at least 41) hold two more literal codes.
-			e = lit[acc&(1<<litPrimary-1)]
-			if e&entryLiteral == 0 {
-				continue
-			}
-			n = uint(e & 0xff)
-			acc >>= n
-			nb -= n
+			acc >>= e & 63
+			nb -= uint(e & 63)
 			dst[out] = byte(e >> 16)
 			out++
 			e = lit[acc&(1<<litPrimary-1)]
-			if e&entryLiteral == 0 {
-				continue
+			if e&entryLiteral != 0 {
+				acc >>= e & 63
+				nb -= uint(e & 63)
+				dst[out] = byte(e >> 16)
+				out++
+				e = lit[acc&(1<<litPrimary-1)]
+				if e&entryLiteral != 0 {
+					acc >>= e & 63
+					nb -= uint(e & 63)
+					dst[out] = byte(e >> 16)
+					out++
+					e = lit[acc&(1<<litPrimary-1)]
+				}
 			}
-			n = uint(e & 0xff)
-			acc >>= n
-			nb -= n
-			dst[out] = byte(e >> 16)
-			out++
+			if e&entryLink != 0 {
+				e = lit[e>>16+uint32(acc>>litPrimary)&(1<<(e>>8&15)-1)]
+			}
 			continue
 		}
 		if e&(entryEnd|entryBad) != 0 {
 			if e&entryBad != 0 {
 				break // the careful loop reports it
 			}
-			acc >>= e & 0xff
-			nb -= uint(e & 0xff)
+			acc >>= e & 63
+			nb -= uint(e & 63)
 			br.in, br.acc, br.nb = in, acc, nb
 			return out, nil
 		}
-		n := uint(e & 0xff)
-		acc >>= n
-		nb -= n
+		acc >>= e & 63
+		nb -= uint(e & 63)
 		xb := e >> 8 & 15
 		length := int(e>>16) + int(acc&(1<<xb-1))
 		acc >>= xb
@@ -398,9 +429,8 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			br.in, br.acc, br.nb = in, acc, nb
 			return 0, br.corrupt("invalid distance symbol")
 		}
-		n = uint(e & 0xff)
-		acc >>= n
-		nb -= n
+		acc >>= e & 63
+		nb -= uint(e & 63)
 		xb = e >> 8 & 15
 		d := int(e>>16) + int(acc&(1<<xb-1))
 		acc >>= xb
@@ -409,9 +439,10 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			br.in, br.acc, br.nb = in, acc, nb
 			return 0, br.corrupt("distance too far back")
 		}
+		e = litEntry(lit, acc)
 		from := out - d
 		switch {
-		case length+8 > len(dst)-out:
+		case length+16 > len(dst)-out:
 			// Near the end: exact copies.
 			if length > len(dst)-out {
 				return 0, ErrTooLong
@@ -419,9 +450,16 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			for k := range length {
 				dst[out+k] = dst[from+k]
 			}
+		case d >= 16:
+			// Forward 16-byte copies see only bytes already
+			// written, and may write up to 15 bytes past the match.
+			for k := 0; k < length; k += 16 {
+				a := binary.LittleEndian.Uint64(dst[from+k:])
+				b := binary.LittleEndian.Uint64(dst[from+k+8:])
+				binary.LittleEndian.PutUint64(dst[out+k:], a)
+				binary.LittleEndian.PutUint64(dst[out+k+8:], b)
+			}
 		case d >= 8:
-			// Forward 8-byte copies see only bytes already written,
-			// and may write up to 7 bytes past the match.
 			for k := 0; k < length; k += 8 {
 				binary.LittleEndian.PutUint64(dst[out+k:], binary.LittleEndian.Uint64(dst[from+k:]))
 			}
@@ -439,6 +477,16 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 	}
 	br.in, br.acc, br.nb = in, acc, nb
 	return huffmanCareful(br, dst, out, lit, dist)
+}
+
+// litEntry returns the literal/length table entry of the code at the
+// start of acc, following a subtable link.
+func litEntry(lit *[litTable]uint32, acc uint64) uint32 {
+	e := lit[acc&(1<<litPrimary-1)]
+	if e&entryLink != 0 {
+		e = lit[e>>16+uint32(acc>>litPrimary)&(1<<(e>>8&15)-1)]
+	}
+	return e
 }
 
 // huffmanCareful is huffmanBlock checking every symbol for the end of
@@ -518,11 +566,8 @@ func huffmanCareful(br *bitReader, dst []byte, out int, lit *[litTable]uint32, d
 // for two incomplete codes that streams legitimately carry: no code at
 // all (every entry invalid), and a single code of length 1.
 func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
-	var count [maxCodeBits + 1]uint16
-	for _, l := range lens {
-		count[l]++
-	}
-	count[0] = 0
+	var order [maxSyms]uint16
+	count := canonicalOrder(&order, lens)
 	left, longest := 1, uint(0)
 	for l := 1; l <= maxCodeBits; l++ {
 		left = left<<1 - int(count[l])
@@ -543,18 +588,6 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 		}
 		if longest == 0 {
 			return true
-		}
-	}
-	// Symbols in canonical order: by length, then symbol.
-	var offs [maxCodeBits + 2]uint16
-	for l := 1; l <= maxCodeBits; l++ {
-		offs[l+1] = offs[l] + count[l]
-	}
-	var order [maxSyms]uint16
-	for s, l := range lens {
-		if l != 0 {
-			order[offs[l]] = uint16(s)
-			offs[l]++
 		}
 	}
 	var entries *[maxSyms]uint32
@@ -618,6 +651,62 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 		code <<= 1
 	}
 	return true
+}
+
+// canonicalOrder sets order to the symbols of the code with lengths lens
+// in canonical order (by length, then symbol), unused ones last, and
+// returns the number of symbols of each length. Lengths are below 16
+// (the &15 spares bounds checks).
+//
+// Each quarter of the alphabet has its own counters, so that runs of one
+// length do not wait on the previous increment of the same counter.
+func canonicalOrder(order *[maxSyms]uint16, lens []uint8) [maxCodeBits + 1]uint16 {
+	var c0, c1, c2, c3 [maxCodeBits + 1]uint16
+	q := len(lens) / 4
+	l0, l1, l2, l3 := lens[:q], lens[q:2*q], lens[2*q:3*q], lens[3*q:]
+	for j, l := range l0 {
+		c0[l&15]++
+		c1[l1[j]&15]++
+		c2[l2[j]&15]++
+		c3[l3[j]&15]++
+	}
+	for _, l := range l3[q:] {
+		c3[l&15]++
+	}
+	// Quarter k places its symbols of length l from o_k[l] on, after
+	// those of the quarters before it; length 0 comes last.
+	var o0, o1, o2, o3 [maxCodeBits + 1]uint16
+	next := uint16(0)
+	for l := 1; l <= maxCodeBits+1; l++ {
+		l := l & 15
+		o0[l] = next
+		o1[l] = o0[l] + c0[l]
+		o2[l] = o1[l] + c1[l]
+		o3[l] = o2[l] + c2[l]
+		next = o3[l] + c3[l]
+	}
+	for j, l := range l0 {
+		order[o0[l&15]] = uint16(j)
+		o0[l&15]++
+		l = l1[j] & 15
+		order[o1[l]] = uint16(q + j)
+		o1[l]++
+		l = l2[j] & 15
+		order[o2[l]] = uint16(2*q + j)
+		o2[l]++
+		l = l3[j] & 15
+		order[o3[l]] = uint16(3*q + j)
+		o3[l]++
+	}
+	for j, l := range l3[q:] {
+		order[o3[l&15]] = uint16(4*q + j)
+		o3[l&15]++
+	}
+	var count [maxCodeBits + 1]uint16
+	for l := 1; l <= maxCodeBits; l++ {
+		count[l] = c0[l] + c1[l] + c2[l] + c3[l]
+	}
+	return count
 }
 
 // Table entries, without code length, of the symbols of each alphabet.

@@ -359,7 +359,7 @@ func repeatLength(lens []uint8, i int, sym uint32, rep uint) (int, string) {
 // to its end of block symbol and returns the new output length. While
 // at least 8 bytes of input and 3 of output remain, a fast loop decodes
 // without checking for the end of input, and copies matches 16 bytes at
-// a time while 16 bytes past them remain; the careful loop does the rest.
+// a time while 32 bytes past them remain; the careful loop does the rest.
 //
 // The fast loop refills acc from 8 bytes of input, which makes all its 64
 // bits input, and no path through the loop uses more than 48 of them: 3
@@ -442,7 +442,7 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 		e = litEntry(lit, acc)
 		from := out - d
 		switch {
-		case length+16 > len(dst)-out:
+		case length+32 > len(dst)-out:
 			// Near the end: exact copies.
 			if length > len(dst)-out {
 				return 0, ErrTooLong
@@ -452,12 +452,12 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			}
 		case d >= 16:
 			// Forward 16-byte copies see only bytes already
-			// written, and may write up to 15 bytes past the match.
-			for k := 0; k < length; k += 16 {
-				a := binary.LittleEndian.Uint64(dst[from+k:])
-				b := binary.LittleEndian.Uint64(dst[from+k+8:])
-				binary.LittleEndian.PutUint64(dst[out+k:], a)
-				binary.LittleEndian.PutUint64(dst[out+k+8:], b)
+			// written, and may write up to 31 bytes past the match:
+			// most matches take the first two.
+			copy16(dst, out, from)
+			copy16(dst, out+16, from+16)
+			for k := 32; k < length; k += 16 {
+				copy16(dst, out+k, from+k)
 			}
 		case d >= 8:
 			for k := 0; k < length; k += 8 {
@@ -477,6 +477,14 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 	}
 	br.in, br.acc, br.nb = in, acc, nb
 	return huffmanCareful(br, dst, out, lit, dist)
+}
+
+// copy16 copies the 16 bytes at dst[from:] to dst[out:].
+func copy16(dst []byte, out, from int) {
+	a := binary.LittleEndian.Uint64(dst[from:])
+	b := binary.LittleEndian.Uint64(dst[from+8:])
+	binary.LittleEndian.PutUint64(dst[out:], a)
+	binary.LittleEndian.PutUint64(dst[out+8:], b)
 }
 
 // litEntry returns the literal/length table entry of the code at the

@@ -8,7 +8,8 @@ import (
 // Decoding table entries. An entry is found by the next primary bits of
 // input (or, through a subtable link, by the bits after them) and holds:
 //
-//	bits 0-7    code length in bits (0 for an invalid code)
+//	bits 0-7    code length in bits plus, for a length or distance, its
+//	            extra bits (0 for an invalid code)
 //	bits 8-11   extra bits of a length or distance; index bits of a link
 //	bit  12     link to a subtable
 //	bit  13     end of block
@@ -415,12 +416,9 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			br.in, br.acc, br.nb = in, acc, nb
 			return out, nil
 		}
+		length := int(e>>16) + int(extraBits(e, acc))
 		acc >>= e & 63
 		nb -= uint(e & 63)
-		xb := e >> 8 & 15
-		length := int(e>>16) + int(acc&(1<<xb-1))
-		acc >>= xb
-		nb -= uint(xb)
 		e = dist[acc&(1<<distPrimary-1)]
 		if e&entryLink != 0 {
 			e = dist[e>>16+uint32(acc>>distPrimary)&(1<<(e>>8&15)-1)]
@@ -429,12 +427,9 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			br.in, br.acc, br.nb = in, acc, nb
 			return 0, br.corrupt("invalid distance symbol")
 		}
+		d := int(e>>16) + int(extraBits(e, acc))
 		acc >>= e & 63
 		nb -= uint(e & 63)
-		xb = e >> 8 & 15
-		d := int(e>>16) + int(acc&(1<<xb-1))
-		acc >>= xb
-		nb -= uint(xb)
 		if d > out {
 			br.in, br.acc, br.nb = in, acc, nb
 			return 0, br.corrupt("distance too far back")
@@ -487,6 +482,13 @@ func copy16(dst []byte, out, from int) {
 	binary.LittleEndian.PutUint64(dst[out+8:], b)
 }
 
+// extraBits returns the extra bits of the length or distance whose entry
+// is e and whose code starts acc.
+func extraBits(e uint32, acc uint64) uint32 {
+	xb := e >> 8 & 15
+	return uint32(acc>>((e-xb)&63)) & (1<<xb - 1)
+}
+
 // litEntry returns the literal/length table entry of the code at the
 // start of acc, following a subtable link.
 func litEntry(lit *[litTable]uint32, acc uint64) uint32 {
@@ -506,13 +508,14 @@ func huffmanCareful(br *bitReader, dst []byte, out int, lit *[litTable]uint32, d
 		if e&entryLink != 0 {
 			e = lit[e>>16+uint32(br.acc>>litPrimary)&(1<<(e>>8&15)-1)]
 		}
-		n := uint(e & 0xff)
+		n := uint(e & 63)
 		if e&entryBad != 0 {
 			return 0, br.corrupt("invalid literal/length symbol")
 		}
 		if n > br.nb {
 			return 0, ErrShortInput
 		}
+		acc := br.acc
 		br.acc >>= n
 		br.nb -= n
 		if e&entryLiteral != 0 {
@@ -526,29 +529,22 @@ func huffmanCareful(br *bitReader, dst []byte, out int, lit *[litTable]uint32, d
 		if e&entryEnd != 0 {
 			return out, nil
 		}
-		x, ok := br.bits(uint(e >> 8 & 15))
-		if !ok {
-			return 0, ErrShortInput
-		}
-		length := int(e>>16) + int(x)
+		length := int(e>>16) + int(extraBits(e, acc))
 		br.refill()
 		e = dist[br.acc&(1<<distPrimary-1)]
 		if e&entryLink != 0 {
 			e = dist[e>>16+uint32(br.acc>>distPrimary)&(1<<(e>>8&15)-1)]
 		}
-		n = uint(e & 0xff)
+		n = uint(e & 63)
 		if e&entryBad != 0 {
 			return 0, br.corrupt("invalid distance symbol")
 		}
 		if n > br.nb {
 			return 0, ErrShortInput
 		}
+		d := int(e>>16) + int(extraBits(e, br.acc))
 		br.acc >>= n
 		br.nb -= n
-		if x, ok = br.bits(uint(e >> 8 & 15)); !ok {
-			return 0, ErrShortInput
-		}
-		d := int(e>>16) + int(x)
 		if d > out {
 			return 0, br.corrupt("distance too far back")
 		}
@@ -618,7 +614,7 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 		for range count[l] {
 			s := order[k]
 			k++
-			table[bits.Reverse16(uint16(code))>>(16-l)] = entries[s] | uint32(l)
+			table[bits.Reverse16(uint16(code))>>(16-l)] = entries[s] + uint32(l)
 			code++
 		}
 		code <<= 1
@@ -651,7 +647,7 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 				subOff += subSize
 			}
 			sub := table[table[prefix]>>16:][:subSize]
-			e := entries[s] | uint32(l)
+			e := entries[s] + uint32(l)
 			for i := rev >> primary; i < subSize; i += 1 << (l - primary) {
 				sub[i] = e
 			}
@@ -729,7 +725,8 @@ func initEntries() {
 }
 
 // symbolEntry returns the table entry of symbol s of an alphabet, without
-// its code length.
+// its code length, which buildTable adds to the low bits (to the extra
+// bits of a length or distance).
 func symbolEntry(s int, alpha int) uint32 {
 	switch alpha {
 	case alphaLit:
@@ -739,11 +736,13 @@ func symbolEntry(s int, alpha int) uint32 {
 		case s == endOfBlock:
 			return entryEnd
 		case s < 257+29:
-			return uint32(lengthBase[s-257])<<16 | uint32(lengthExtra[s-257])<<8
+			x := uint32(lengthExtra[s-257])
+			return uint32(lengthBase[s-257])<<16 | x<<8 | x
 		}
 	case alphaDist:
 		if s < numDist {
-			return uint32(distBase[s])<<16 | uint32(distExtra[s])<<8
+			x := uint32(distExtra[s])
+			return uint32(distBase[s])<<16 | x<<8 | x
 		}
 	default:
 		return uint32(s) << 16

@@ -606,17 +606,20 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 	// Codes up to primary bits: the table for codes of at most l bits
 	// is two copies of the one for l-1 bits with the l-bit codes placed
 	// (an l-bit code, reversed, is its only index below 2^l).
+	// Below the shortest length, every index starts a longer code, and
+	// its entry is replaced later: those tables need not be built.
+	shortest := uint(1)
+	for count[shortest] == 0 {
+		shortest++
+	}
 	code, k := uint32(0), 0
-	filled := 1
-	for l := uint(1); l <= min(primary, longest); l++ {
+	filled := 1 << (shortest - 1)
+	for l := shortest; l <= min(primary, longest); l++ {
 		copy(table[filled:2*filled], table[:filled])
 		filled *= 2
-		for range count[l] {
-			s := order[k]
-			k++
-			table[bits.Reverse16(uint16(code))>>(16-l)] = entries[s] + uint32(l)
-			code++
-		}
+		n := int(count[l])
+		code = placeCodes(table[:filled], order[k:k+n], entries, code, l)
+		k += n
 		code <<= 1
 	}
 	for ; filled < size; filled *= 2 {
@@ -655,6 +658,21 @@ func buildTable(table []uint32, lens []uint8, primary uint, alpha int) bool {
 		code <<= 1
 	}
 	return true
+}
+
+// placeCodes sets the entries of the symbols syms, which have consecutive
+// codes of length l from code on, in table (of 2^l entries) and returns
+// the code after them. It is a function of its own, not inlined, so that
+// its loop keeps everything in registers.
+//
+//go:noinline
+func placeCodes(table []uint32, syms []uint16, entries *[maxSyms]uint32, code uint32, l uint) uint32 {
+	shift := (16 - l) & 15
+	for _, s := range syms {
+		table[bits.Reverse16(uint16(code))>>shift] = entries[s] + uint32(l)
+		code++
+	}
+	return code
 }
 
 // canonicalOrder sets order to the symbols of the code with lengths lens

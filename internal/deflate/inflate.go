@@ -235,57 +235,10 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 		return br.corrupt("invalid code length code")
 	}
 	lens := d.lens[:nlit+ndist]
-	i := 0
-	// While 8 bytes of input remain, refill without checks, which loads
-	// 64 bits of input, then decode up to four symbols: a symbol and its
-	// extra bits take at most 7+7 bits. The next symbol's entry is looked
-	// up before the refill, which leaves its bits (among the 8 loaded
-	// after 4*14) as they are.
-	src, in, acc, nb := br.src, br.in, br.acc, br.nb
-	if len(src)-in >= 8 {
-		acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
-		in += int(63-nb) >> 3
-		nb |= 56
+	i, reason := readLengths(br, &d.cl, lens)
+	if reason != "" {
+		return br.corrupt(reason)
 	}
-	cl := &d.cl
-	e := cl[acc&(1<<clPrimary-1)]
-	for len(src)-in >= 8 {
-		acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
-		in += int(63-nb) >> 3
-		nb |= 56
-		for range 4 {
-			if e&entryBad != 0 {
-				br.in, br.acc, br.nb = in, acc, nb
-				return br.corrupt("invalid code length symbol")
-			}
-			acc >>= e & 63
-			nb -= uint(e & 63)
-			sym := e >> 16
-			if sym < 16 {
-				if i >= len(lens) {
-					break // cannot happen: the loop ends first
-				}
-				lens[i] = uint8(sym)
-				i++
-			} else {
-				rep, xb := codeLenRepeat(sym)
-				rep += uint(acc & (1<<xb - 1))
-				acc >>= xb
-				nb -= xb
-				var err string
-				if i, err = repeatLength(lens, i, sym, rep); err != "" {
-					br.in, br.acc, br.nb = in, acc, nb
-					return br.corrupt(err)
-				}
-			}
-			e = cl[acc&(1<<clPrimary-1)]
-			if i == len(lens) {
-				br.in, br.acc, br.nb = in, acc, nb
-				goto done
-			}
-		}
-	}
-	br.in, br.acc, br.nb = in, acc, nb
 	// Near the end of the input: check each read.
 	for i < len(lens) {
 		br.refill()
@@ -310,17 +263,86 @@ func (d *Decompressor) readCodes(br *bitReader) error {
 		if !ok {
 			return ErrShortInput
 		}
-		var err string
-		if i, err = repeatLength(lens, i, sym, rep+uint(x)); err != "" {
-			return br.corrupt(err)
+		j := repeatLength(lens, i, sym, rep+uint(x))
+		if j < 0 {
+			return br.corrupt(repeatError(i, sym))
 		}
+		i = j
 	}
-done:
 	if !buildTable(d.lit[:], lens[:nlit], litPrimary, alphaLit) ||
 		!buildTable(d.dist[:], lens[nlit:], distPrimary, alphaDist) {
 		return br.corrupt("invalid literal/length or distance code")
 	}
 	return nil
+}
+
+// readLengths decodes code lengths with the code length code cl into lens
+// while 8 bytes of input remain, and returns how many it decoded, or why
+// the input is corrupt. It refills without checks, which loads 64 bits
+// of input (nb is at most 8 fewer), then decodes symbols while it is
+// sure to have the bits of one more: a symbol and its extra bits take at
+// most 7+7 bits, and the next symbol's entry is looked up, before the
+// refill, from the 7 after them (which the refill leaves as they are). It
+// is a function of its own, not inlined, so that its loop keeps more in
+// registers.
+//
+//go:noinline
+func readLengths(br *bitReader, cl *[1 << clPrimary]uint32, lens []uint8) (int, string) {
+	src, in, acc, nb := br.src, br.in, br.acc, br.nb
+	if len(src)-in < 8 {
+		return 0, ""
+	}
+	acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
+	in += int(63-nb) >> 3
+	nb |= 56
+	i := 0
+	e := cl[acc&(1<<clPrimary-1)]
+	var bad uint32 // the symbol that cannot repeat, or entryBad
+loop:
+	for len(src)-in >= 8 {
+		acc |= binary.LittleEndian.Uint64(src[in:]) << (nb & 63)
+		in += int(63-nb) >> 3
+		nb |= 56
+		// A symbol takes at most 14 bits; the 7 after it are loaded.
+		for nb >= 14+7 {
+			if e&entryBad != 0 {
+				bad = entryBad
+				break loop
+			}
+			acc >>= e & 63
+			nb -= uint(e & 63)
+			if sym := e >> 16; sym < 16 {
+				if i >= len(lens) {
+					break loop // cannot happen: the loop ends first
+				}
+				lens[i] = uint8(sym)
+				i++
+			} else {
+				rep, xb := codeLenRepeat(sym)
+				rep += uint(acc & (1<<xb - 1))
+				acc >>= xb
+				nb -= xb
+				j := repeatLength(lens, i, sym, rep)
+				if j < 0 {
+					bad = sym
+					break loop
+				}
+				i = j
+			}
+			if i == len(lens) {
+				break loop
+			}
+			e = cl[acc&(1<<clPrimary-1)]
+		}
+	}
+	br.in, br.acc, br.nb = in, acc, nb
+	switch bad {
+	case 0:
+		return i, ""
+	case entryBad:
+		return i, "invalid code length symbol"
+	}
+	return i, repeatError(i, bad)
 }
 
 // codeLenRepeat returns the least repeat count of code length symbol
@@ -337,23 +359,31 @@ func codeLenRepeat(sym uint32) (rep, xb uint) {
 
 // repeatLength sets rep lengths from lens[i] on as code length symbol
 // sym (16 to 18) says: the previous length for 16, zero otherwise. It
-// returns the index after them, or why it cannot.
-func repeatLength(lens []uint8, i int, sym uint32, rep uint) (int, string) {
+// returns the index after them, or -1 if it cannot (repeatError says why).
+func repeatLength(lens []uint8, i int, sym uint32, rep uint) int {
 	v := uint8(0)
 	if sym == 16 {
 		if i == 0 {
-			return i, "repeat of no code length"
+			return -1
 		}
 		v = lens[i-1]
 	}
 	if rep > uint(len(lens)-i) {
-		return i, "code lengths repeat past their end"
+		return -1
 	}
 	r := lens[i : i+int(rep)]
 	for k := range r {
 		r[k] = v
 	}
-	return i + int(rep), ""
+	return i + int(rep)
+}
+
+// repeatError says why repeatLength could not repeat for symbol sym at i.
+func repeatError(i int, sym uint32) string {
+	if sym == 16 && i == 0 {
+		return "repeat of no code length"
+	}
+	return "code lengths repeat past their end"
 }
 
 // huffmanBlock decodes the symbols of a Huffman block into dst[out:] up

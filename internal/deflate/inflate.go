@@ -479,10 +479,11 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 			// Forward 16-byte copies see only bytes already
 			// written, and may write up to 31 bytes past the match:
 			// most matches take the first two.
-			copy16(dst, out, from)
-			copy16(dst, out+16, from+16)
+			s, t := dst[from:from+32:from+32], dst[out:out+32:out+32]
+			copy16(t, 0, s, 0)
+			copy16(t, 16, s, 16)
 			for k := 32; k < length; k += 16 {
-				copy16(dst, out+k, from+k)
+				copy16(dst, out+k, dst, from+k)
 			}
 		case d >= 8:
 			for k := 0; k < length; k += 8 {
@@ -504,10 +505,11 @@ func huffmanBlock(br *bitReader, dst []byte, out int, lit *[litTable]uint32, dis
 	return huffmanCareful(br, dst, out, lit, dist)
 }
 
-// copy16 copies the 16 bytes at dst[from:] to dst[out:].
-func copy16(dst []byte, out, from int) {
-	a := binary.LittleEndian.Uint64(dst[from:])
-	b := binary.LittleEndian.Uint64(dst[from+8:])
+// copy16 copies the 16 bytes at src[from:] to dst[out:]. The two may be
+// the same slice; the bytes are read before they are written.
+func copy16(dst []byte, out int, src []byte, from int) {
+	a := binary.LittleEndian.Uint64(src[from:])
+	b := binary.LittleEndian.Uint64(src[from+8:])
 	binary.LittleEndian.PutUint64(dst[out:], a)
 	binary.LittleEndian.PutUint64(dst[out+8:], b)
 }

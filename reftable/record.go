@@ -152,15 +152,21 @@ func commonPrefix(a, b []byte) int {
 // last (whose contents are the previous key). It returns the key, the value
 // type bits and the bytes consumed, or a reason on malformed input.
 func decodeKey(in, last []byte) (key []byte, extra byte, n int, reason string) {
-	prefix, n1 := readVarint(in)
-	if n1 <= 0 {
-		return nil, 0, 0, "bad key prefix length"
+	var prefix, sufx uint64
+	if len(in) >= 2 && in[0] < 0x80 && in[1] < 0x80 {
+		// The common case: both lengths take one byte.
+		prefix, sufx, n = uint64(in[0]), uint64(in[1]), 2
+	} else {
+		p, n1 := readVarint(in)
+		if n1 <= 0 {
+			return nil, 0, 0, "bad key prefix length"
+		}
+		s, n2 := readVarint(in[n1:])
+		if n2 <= 0 {
+			return nil, 0, 0, "bad key suffix length"
+		}
+		prefix, sufx, n = p, s, n1+n2
 	}
-	sufx, n2 := readVarint(in[n1:])
-	if n2 <= 0 {
-		return nil, 0, 0, "bad key suffix length"
-	}
-	n = n1 + n2
 	extra = byte(sufx & 7)
 	sufx >>= 3
 	if prefix > uint64(len(last)) {

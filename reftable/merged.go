@@ -322,13 +322,7 @@ func (m *Merged) logs(prefix []byte, exact bool) iter.Seq2[LogRecord, error] {
 		defer mi.close()
 		mi.seek(prefix)
 		for it := mi.next(); it != nil; it = mi.next() {
-			if !bytes.HasPrefix(it.key, prefix) {
-				return
-			}
-			if exact && len(it.key) != len(prefix)+logKeySuffix-1 {
-				return
-			}
-			if !yield(it.log, nil) {
+			if !logKeyIn(it.key, prefix, exact) || !yield(it.log, nil) {
 				return
 			}
 		}
@@ -336,6 +330,13 @@ func (m *Merged) logs(prefix []byte, exact bool) iter.Seq2[LogRecord, error] {
 			yield(LogRecord{}, mi.err)
 		}
 	}
+}
+
+// logKeyIn reports whether the log key key is in the range that logs
+// iterates for prefix: the keys that start with it, and with exact only
+// those of the ref it names (prefix is then the name and a NUL).
+func logKeyIn(key, prefix []byte, exact bool) bool {
+	return bytes.HasPrefix(key, prefix) && (!exact || len(key) == len(prefix)+logKeySuffix-1)
 }
 
 // RefsFor returns the refs whose value or peeled value is the object id

@@ -152,15 +152,21 @@ func commonPrefix(a, b []byte) int {
 // last (whose contents are the previous key). It returns the key, the value
 // type bits and the bytes consumed, or a reason on malformed input.
 func decodeKey(in, last []byte) (key []byte, extra byte, n int, reason string) {
-	prefix, n1 := readVarint(in)
-	if n1 <= 0 {
-		return nil, 0, 0, "bad key prefix length"
+	var prefix, sufx uint64
+	if len(in) >= 2 && in[0] < 0x80 && in[1] < 0x80 {
+		// The common case: both lengths take one byte.
+		prefix, sufx, n = uint64(in[0]), uint64(in[1]), 2
+	} else {
+		p, n1 := readVarint(in)
+		if n1 <= 0 {
+			return nil, 0, 0, "bad key prefix length"
+		}
+		s, n2 := readVarint(in[n1:])
+		if n2 <= 0 {
+			return nil, 0, 0, "bad key suffix length"
+		}
+		prefix, sufx, n = p, s, n1+n2
 	}
-	sufx, n2 := readVarint(in[n1:])
-	if n2 <= 0 {
-		return nil, 0, 0, "bad key suffix length"
-	}
-	n = n1 + n2
 	extra = byte(sufx & 7)
 	sufx >>= 3
 	if prefix > uint64(len(last)) {
@@ -300,14 +306,16 @@ func decodeLog(l *LogRecord, key []byte, typ byte, in []byte, hashSize int) (int
 	if len(key) <= logKeySuffix || key[len(key)-logKeySuffix] != 0 {
 		return 0, "malformed log key"
 	}
-	name := key[: len(key)-logKeySuffix : len(key)-logKeySuffix]
-	*l = LogRecord{
-		RefName:     name,
-		UpdateIndex: ^binary.BigEndian.Uint64(key[len(key)-8:]),
-		Type:        LogValueType(typ),
-	}
+	l.RefName = key[: len(key)-logKeySuffix : len(key)-logKeySuffix]
+	l.UpdateIndex = ^binary.BigEndian.Uint64(key[len(key)-8:])
+	l.Type = LogValueType(typ)
+	// Every field is set below, so that nothing of the previous record
+	// remains; the slices are assigned one by one rather than by clearing
+	// the whole record first.
 	switch l.Type {
 	case LogDeletion:
+		l.Old, l.New, l.Name, l.Email, l.Message = nil, nil, nil, nil, nil
+		l.Time, l.TZOffset = 0, 0
 		return 0, ""
 	case LogUpdate:
 	default:
@@ -345,8 +353,14 @@ func decodeLog(l *LogRecord, key []byte, typ byte, in []byte, hashSize int) (int
 
 // readString reads a varint-length-prefixed string at in[n:].
 func readString(in []byte, n int) ([]byte, int, bool) {
-	l, m := readVarint(in[n:])
-	if m <= 0 || l > uint64(len(in)-n-m) {
+	var l uint64
+	m := 1
+	if n < len(in) && in[n] < 0x80 {
+		l = uint64(in[n]) // the common one-byte length
+	} else if l, m = readVarint(in[n:]); m <= 0 {
+		return nil, 0, false
+	}
+	if l > uint64(len(in)-n-m) {
 		return nil, 0, false
 	}
 	n += m

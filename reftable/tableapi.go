@@ -75,11 +75,32 @@ func (t *Table) LookupRef(name []byte, dst *RefRecord) (bool, error) {
 
 // Logs returns the table's log records, deletions included, of refs whose
 // names start with prefix.
-func (t *Table) Logs(prefix []byte) iter.Seq2[LogRecord, error] { return t.view().Logs(prefix) }
+func (t *Table) Logs(prefix []byte) iter.Seq2[LogRecord, error] {
+	return func(yield func(LogRecord, error) bool) { t.logs(prefix, false, yield) }
+}
 
 // LogsFor returns the table's log records of the ref named name, newest
 // first.
-func (t *Table) LogsFor(name []byte) iter.Seq2[LogRecord, error] { return t.view().LogsFor(name) }
+func (t *Table) LogsFor(name []byte) iter.Seq2[LogRecord, error] {
+	prefix := append(name[:len(name):len(name)], 0)
+	return func(yield func(LogRecord, error) bool) { t.logs(prefix, true, yield) }
+}
+
+// logs yields the table's log records in the range of Merged.logs, read
+// directly rather than through a merge of one table.
+func (t *Table) logs(prefix []byte, exact bool, yield func(LogRecord, error) bool) {
+	it := newTableIter(t, blockTypeLog)
+	defer it.release()
+	it.seek(prefix)
+	for it.next() {
+		if !logKeyIn(it.key, prefix, exact) || !yield(it.log, nil) {
+			return
+		}
+	}
+	if it.err != nil {
+		yield(LogRecord{}, it.err)
+	}
+}
 
 // RefsFor returns the table's refs whose value or peeled value is id.
 func (t *Table) RefsFor(id []byte) iter.Seq2[RefRecord, error] { return t.refsFor(id) }

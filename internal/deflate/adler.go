@@ -8,6 +8,10 @@ const (
 	// below adlerMod) could overflow 32 bits: 255n(n+1)/2 + (n+1)(mod-1)
 	// must stay below 2^32.
 	adlerMax = 5552
+	// adlerWords is the most 8-byte words adlerRun sums in 16-bit lanes
+	// before the lanes could overflow: its running sum of lane sums grows
+	// to 510*k(k+1)/2 for k words.
+	adlerWords = 15
 )
 
 // adler32 returns the Adler-32 checksum (RFC 1950) of p continuing from
@@ -18,33 +22,10 @@ func adler32(adler uint32, p []byte) uint32 {
 		n := min(len(p), adlerMax)
 		q := p[:n]
 		p = p[n:]
-		// Eight bytes a step: s2 gains 8*s1 plus the bytes weighted by
-		// how many of the eight sums they enter (8 for the first, 1 for
-		// the last). Both sums come from multiplications that gather
-		// 16-bit lanes: with the even bytes in lanes 0-3 and weights
-		// in lanes 3-0, lane 3 of the product is their weighted sum,
-		// and no lane overflows into the next.
-		for len(q) >= 16 {
-			x, y := binary.LittleEndian.Uint64(q), binary.LittleEndian.Uint64(q[8:])
-			xe, xo := x&0x00ff00ff00ff00ff, x>>8&0x00ff00ff00ff00ff
-			ye, yo := y&0x00ff00ff00ff00ff, y>>8&0x00ff00ff00ff00ff
-			sx := uint32((xe + xo) * 0x0001000100010001 >> 48)
-			sy := uint32((ye + yo) * 0x0001000100010001 >> 48)
-			wx := uint32((xe*0x0008000600040002 + xo*0x0007000500030001) >> 48)
-			wy := uint32((ye*0x0008000600040002 + yo*0x0007000500030001) >> 48)
-			s2 += 16*s1 + 8*sx + wx + wy
-			s1 += sx + sy
-			q = q[16:]
-		}
 		for len(q) >= 8 {
-			x := binary.LittleEndian.Uint64(q)
-			ev := x & 0x00ff00ff00ff00ff
-			od := x >> 8 & 0x00ff00ff00ff00ff
-			sum := uint32((ev + od) * 0x0001000100010001 >> 48)
-			w := uint32((ev*0x0008000600040002 + od*0x0007000500030001) >> 48)
-			s2 += 8*s1 + w
-			s1 += sum
-			q = q[8:]
+			k := min(len(q)/8, adlerWords)
+			s1, s2 = adlerRun(s1, s2, q[:8*k])
+			q = q[8*k:]
 		}
 		for _, b := range q {
 			s1 += uint32(b)
@@ -54,4 +35,51 @@ func adler32(adler uint32, p []byte) uint32 {
 		s2 %= adlerMod
 	}
 	return s2<<16 | s1
+}
+
+// adlerRun adds the 8-byte words of q (at most adlerWords) to the sums
+// s1 and s2, which must not overflow 32 bits.
+//
+// For k words and bytes b[i] (i = 8w + p for byte p of word w), s1 gains
+// the sum of the bytes and s2 gains 8k*s1 plus the sum of (8k-i)*b[i],
+// which is 8 times the sum of (k-w) * (sum of word w) minus the sum of
+// p * (sum of the bytes at position p). The loop keeps these in 16-bit
+// lanes, with the even bytes of a word in one set of lanes and the odd
+// ones added to them: a holds the sums of the words so far, lane by lane,
+// c the sum of those running sums (each word counted once per word from
+// it on), and e the sums of the even bytes alone. Only the end adds up
+// the lanes.
+func adlerRun(s1, s2 uint32, q []byte) (uint32, uint32) {
+	const lo = 0x00ff00ff00ff00ff
+	k := uint32(len(q) / 8)
+	var a, c, e uint64
+	i := 0
+	for ; i <= len(q)-16; i += 16 {
+		w := q[i : i+16 : i+16]
+		x, y := binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:])
+		xe, ye := x&lo, y&lo
+		a += xe + x>>8&lo
+		c += a
+		a += ye + y>>8&lo
+		c += a
+		e += xe + ye
+	}
+	if i <= len(q)-8 {
+		x := binary.LittleEndian.Uint64(q[i:])
+		xe := x & lo
+		a += xe + x>>8&lo
+		c += a
+		e += xe
+	}
+	// a's lanes sum to at most 4*510*15, below 2^16: one multiplication
+	// gathers them in the top lane. c's lanes can reach 61200 each, so
+	// they are added in two 32-bit lanes.
+	sa := uint32(a * 0x0001000100010001 >> 48)
+	c = c&0x0000ffff0000ffff + c>>16&0x0000ffff0000ffff
+	sc := uint32(c + c>>32)
+	// Position sums: lane j of e is position 2j, of o position 2j+1;
+	// their weighted sums gather in the top lane (at most 16*255*15).
+	o := a - e
+	w := uint32(e*0x0000000200040006>>48) + uint32(o*0x0001000300050007>>48)
+	return s1 + sa, s2 + 8*k*s1 + 8*sc - w
 }

@@ -121,7 +121,16 @@ func TestAdler32(t *testing.T) {
 			t.Errorf("adler32 of %d bytes = %#x, want %#x", n, got, want)
 		}
 	}
+	// Every length up to a few runs of words, and the largest sums.
 	ff := bytes.Repeat([]byte{0xff}, 100000)
+	for n := range 300 {
+		if got, want := adler32(1, data[:n]), stdadler.Checksum(data[:n]); got != want {
+			t.Errorf("adler32 of %d bytes = %#x, want %#x", n, got, want)
+		}
+		if got, want := adler32(1, ff[:n]), stdadler.Checksum(ff[:n]); got != want {
+			t.Errorf("adler32 of %d 0xff bytes = %#x, want %#x", n, got, want)
+		}
+	}
 	if got, want := adler32(1, ff), stdadler.Checksum(ff); got != want {
 		t.Errorf("adler32 of 0xff bytes = %#x, want %#x", got, want)
 	}

@@ -113,18 +113,18 @@ func (fs *tableFilter) counting() bool {
 // noteMiss records that a merged lookup searched t in vain, and builds the
 // filter when that was the miss that pays for it.
 func (t *Table) noteMiss() {
-	fs := &t.filt
-	if fs.misses.Add(1) < fs.after || !fs.state.CompareAndSwap(filterCounting, filterBuilding) {
-		return
+	if t.filt.misses.Add(1) >= t.filt.after {
+		t.buildFilter()
 	}
-	t.buildFilter()
 }
 
 // buildFilter builds the filter of t now, once: it does nothing when the
 // filter is built or being built.
 func (t *Table) buildFilter() {
 	fs := &t.filt
-	fs.state.CompareAndSwap(filterCounting, filterBuilding)
+	if !fs.state.CompareAndSwap(filterCounting, filterBuilding) {
+		return
+	}
 	if f := t.scanFilter(); f != nil {
 		fs.f.Store(f)
 	}

@@ -191,15 +191,11 @@ func (d *decoder) uint() uint64 {
 	return v
 }
 
+// int reads a signed varint: zigzag over uint's encoding, as
+// binary.AppendVarint writes it.
 func (d *decoder) int() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("varint")
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	u := d.uint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 func (d *decoder) byte() byte {

@@ -29,13 +29,7 @@ func (f *failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // of a compressed stream longer than the block size.
 func TestLogBlockReadError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
+	random := func(n int) []byte { return utRandom(rng, n) }
 	var logs []LogRecord
 	for i := range 400 { // incompressible, and more than smallTable
 		n := 132 + rng.IntN(8) // a record filling most of a block

@@ -1058,18 +1058,21 @@ func TestWriterObjIDLenTooLong(t *testing.T) {
 	}
 }
 
+// utRandom returns n bytes from rng.
+func utRandom(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
 // TestWriterLogCompressionLargerThanInput mirrors git's log compression
 // test: incompressible log blocks deflate to more bytes than they hold,
 // and must still read back.
 func TestWriterLogCompressionLargerThanInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
+	random := func(n int) []byte { return utRandom(rng, n) }
 	var logs []LogRecord
 	for i := range 40 {
 		logs = append(logs, LogRecord{

@@ -126,6 +126,44 @@ func TestTableRefsPrefix(t *testing.T) {
 	}
 }
 
+// TestTableLogsPrefix checks the table's own log iteration: Logs by name
+// prefix and LogsFor by exact name, deletions included, across blocks.
+func TestTableLogsPrefix(t *testing.T) {
+	names := []string{"HEAD", "refs/heads/a", "refs/heads/a/b", "refs/heads/ab", "refs/heads/b", "refs/tags/v1", "refs/tags/v1.0"}
+	var logs []LogRecord
+	for i, n := range names {
+		logs = append(logs, utLogsFor(SHA1, n, 3, "m")...)
+		if i%3 == 1 {
+			logs[len(logs)-1] = utLogDel(n, 1)
+		}
+	}
+	for _, bs := range []int{256, 4096} {
+		tab := utOpen(t, utWrite(t, WriterOptions{BlockSize: bs, MinUpdateIndex: 1, MaxUpdateIndex: 3}, nil, logs))
+		for _, p := range []string{"", "H", "refs/heads/a", "refs/heads/a/", "refs/tags/v1", "refs/x"} {
+			var want []LogRecord
+			for _, l := range logs {
+				if bytes.HasPrefix(l.RefName, []byte(p)) {
+					want = append(want, l)
+				}
+			}
+			if diff := cmp.Diff(utLogStrings(want), utLogStrings(utLogs(t, tab.Logs([]byte(p))))); diff != "" {
+				t.Errorf("block size %d: Logs(%q) (-want +got):\n%s", bs, p, diff)
+			}
+		}
+		for _, n := range []string{"HEAD", "refs/heads/a", "refs/heads/a/b", "refs/tags/v1", "refs/heads"} {
+			var want []LogRecord
+			for _, l := range logs {
+				if string(l.RefName) == n {
+					want = append(want, l)
+				}
+			}
+			if diff := cmp.Diff(utLogStrings(want), utLogStrings(utLogs(t, tab.LogsFor([]byte(n))))); diff != "" {
+				t.Errorf("block size %d: LogsFor(%q) (-want +got):\n%s", bs, n, diff)
+			}
+		}
+	}
+}
+
 // TestTableRefsFor mirrors git's refs_for tests: refs with values and
 // peeled values found by object id, with and without object index.
 func TestTableRefsFor(t *testing.T) {

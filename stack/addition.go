@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +22,25 @@ type Addition struct {
 	c      Commit
 	base   []string // the list the addition extends
 	next   uint64
-	added  []string
-	opened []*handle // added tables fuse opened, one reference each
+	added  []string    // tables written to the backend
+	held   []heldTable // tables kept in memory until the commit
+	opened []*handle   // added tables fuse opened, one reference each
 	closed bool
 }
+
+// heldTable is a small added table the addition keeps in memory: when the
+// commit's auto-compaction merges it away (see fuse) it is never written
+// to the backend, else the commit writes it there before publishing.
+type heldTable struct {
+	data []byte
+	min  uint64
+	max  uint64
+}
+
+// memTable is a held table's bytes as a TableFile.
+type memTable struct{ *bytes.Reader }
+
+func (memTable) Close() error { return nil }
 
 // NewAddition locks the stack for writing, waiting up to the lock timeout,
 // and brings it up to date under the lock: values read through the
@@ -70,26 +86,11 @@ func (a *Addition) Add(write func(w *reftable.Writer) error) error {
 	if a.closed {
 		return ErrClosed
 	}
-	opts := a.st.opts.Write
-	opts.MinUpdateIndex, opts.MaxUpdateIndex = a.next, a.next
+	if err := a.storeHeld(); err != nil { // tables keep their order
+		return err
+	}
 	name, err := a.st.b.CreateTable(func(out io.Writer) (uint64, uint64, bool, error) {
-		w, err := reftable.NewWriter(out, opts)
-		if err != nil {
-			return 0, 0, false, err
-		}
-		if err := write(w); err != nil {
-			return 0, 0, false, err
-		}
-		if err := w.Close(); err != nil {
-			return 0, 0, false, err
-		}
-		min, max := w.Limits()
-		if min < a.next {
-			return 0, 0, false, fmt.Errorf("table starts at update index %d, below the next index %d: %w",
-				min, a.next, reftable.ErrUpdateIndex)
-		}
-		s := w.Stats()
-		return min, max, s.Refs+s.Logs > 0, nil
+		return a.writeTable(out, write)
 	})
 	if err != nil {
 		return err
@@ -98,6 +99,90 @@ func (a *Addition) Add(write func(w *reftable.Writer) error) error {
 		a.added = append(a.added, name)
 	}
 	return nil
+}
+
+// addHeld is Add for a table whose input the caller holds in memory (a
+// transaction's updates): the table is written into memory and, when it
+// is small enough for the commit to merge it away (maxFuse), kept there
+// until the commit needs it on the backend; a larger one is stored at
+// once. Its memory is then about that of the input.
+func (a *Addition) addHeld(write func(w *reftable.Writer) error) error {
+	if a.closed {
+		return ErrClosed
+	}
+	var buf bytes.Buffer
+	min, max, keep, err := a.writeTable(&buf, write)
+	if err != nil || !keep {
+		return err
+	}
+	if buf.Len() <= maxFuse && a.mayFuse() {
+		a.held = append(a.held, heldTable{data: buf.Bytes(), min: min, max: max})
+		return nil
+	}
+	a.held = append(a.held, heldTable{data: buf.Bytes(), min: min, max: max})
+	return a.storeHeld()
+}
+
+// storeHeld writes the held tables to the backend, in order, and adds
+// them to the written ones. Each is also kept open from memory for the
+// commit's reload to take (see Stack.spare).
+func (a *Addition) storeHeld() error {
+	for len(a.held) > 0 {
+		h := a.held[0]
+		name, err := a.st.b.CreateTable(func(out io.Writer) (uint64, uint64, bool, error) {
+			_, err := out.Write(h.data)
+			return h.min, h.max, true, err
+		})
+		if err != nil {
+			return err
+		}
+		a.added = append(a.added, name)
+		a.held = a.held[1:]
+		t, err := reftable.NewTableBytes(h.data, name)
+		if err != nil {
+			continue // the reload opens it and reports the problem
+		}
+		th := &handle{name: name, f: memTable{bytes.NewReader(h.data)}, t: t}
+		th.incref()
+		a.opened = append(a.opened, th)
+	}
+	a.held = nil
+	return nil
+}
+
+// mayFuse reports whether the commit may merge its tables with newer
+// listed ones under its lock (see fuse).
+func (a *Addition) mayFuse() bool {
+	st := a.st
+	if st.opts.DisableAutoCompaction || st.opts.noFuse {
+		return false
+	}
+	_, prober := st.b.(tableLockProber)
+	return prober || lockFree(st.b)
+}
+
+// writeTable writes one table of the addition to out through write and
+// returns its update index limits and whether it has records.
+func (a *Addition) writeTable(out io.Writer, write func(w *reftable.Writer) error) (uint64, uint64, bool, error) {
+	opts := a.st.opts.Write
+	opts.MinUpdateIndex, opts.MaxUpdateIndex = a.next, a.next
+	w, err := reftable.NewWriter(out, opts)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if err := write(w); err != nil {
+		return 0, 0, false, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, 0, false, err
+	}
+	min, max := w.Limits()
+	if min < a.next {
+		return 0, 0, false, fmt.Errorf("table starts at update index %d, below the next index %d: %w",
+			min, a.next, reftable.ErrUpdateIndex)
+	}
+	s := w.Stats()
+	return min, max, s.Refs+s.Logs > 0, nil
 }
 
 // Commit publishes the added tables and releases the lock; with no table
@@ -114,11 +199,10 @@ func (a *Addition) Commit() error {
 	if a.closed {
 		return ErrClosed
 	}
-	if len(a.added) == 0 {
+	if len(a.added)+len(a.held) == 0 {
 		return a.Close()
 	}
 	st := a.st
-	names := append(append([]string{}, a.base...), a.added...)
 	fused, merged, replaced, ferr := a.fuse()
 	if ferr != nil {
 		// The commit does not depend on its compaction: it publishes
@@ -129,8 +213,13 @@ func (a *Addition) Commit() error {
 		st.mu.Unlock()
 		st.compactionFailed(fmt.Errorf("compact %s: %w", st.dir, ferr))
 	}
-	if fused != nil {
-		names = fused
+	names := fused
+	if names == nil {
+		if err := a.storeHeld(); err != nil {
+			a.Close()
+			return err
+		}
+		names = append(append([]string{}, a.base...), a.added...)
 	}
 	perr := a.c.Publish(names)
 	var committed *CommittedError
@@ -199,13 +288,10 @@ type tableLockProber interface {
 // the commit lock.
 func (a *Addition) fuse() (list []string, merged string, replaced []string, err error) {
 	st := a.st
-	if st.opts.DisableAutoCompaction || st.opts.noFuse || len(a.added) == 0 {
+	if !a.mayFuse() || len(a.added)+len(a.held) == 0 {
 		return nil, "", nil, nil
 	}
 	prober, _ := st.b.(tableLockProber)
-	if prober == nil && !lockFree(st.b) {
-		return nil, "", nil, nil
-	}
 	st.mu.Lock()
 	snap := st.snapshotLocked()
 	st.mu.Unlock()
@@ -213,7 +299,7 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 	if !slices.Equal(snap.TableNames(), a.base) {
 		return nil, "", nil, nil
 	}
-	tables := make([]*reftable.Table, 0, len(a.base)+len(a.added))
+	tables := make([]*reftable.Table, 0, len(a.base)+len(a.added)+len(a.held))
 	for _, h := range snap.tables {
 		tables = append(tables, h.t)
 	}
@@ -230,6 +316,13 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 		h := &handle{name: name, f: f, t: t}
 		h.incref()
 		a.opened = append(a.opened, h)
+		tables = append(tables, t)
+	}
+	for _, h := range a.held {
+		t, err := reftable.NewTableBytes(h.data, "new table")
+		if err != nil {
+			return nil, "", nil, err
+		}
 		tables = append(tables, t)
 	}
 	start, end := CompactionSegment(tables, st.opts.CompactionFactor)
@@ -271,6 +364,7 @@ func (a *Addition) Close() error {
 	}
 	a.closed = true
 	a.release()
+	a.held = nil
 	var errs []error
 	for _, name := range a.added {
 		errs = append(errs, a.st.b.RemoveTable(name))

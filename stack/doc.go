@@ -39,9 +39,11 @@
 // run replaced, once. Under the list lock no compaction can lock a table,
 // so checking for their lock files is enough. The result is the list that
 // publishing and then compacting would give, with a third of the file
-// operations. If the merge fails, the commit publishes its table alone
-// and the failure goes to Options.OnCompactionError, as when an
-// auto-compaction after a commit fails.
+// operations. A transaction keeps its table in memory until then when it
+// is that small: a table merged away is never written itself, one that is
+// not is written before step 4. If the merge fails, the commit publishes
+// its table alone and the failure goes to Options.OnCompactionError, as
+// when an auto-compaction after a commit fails.
 //
 // # Guarantees
 //

@@ -136,6 +136,13 @@ var traceCases = []traceCase{
 		prepare: func(st *stack.Stack) error { return faultAddRefs(st, 1, "refs/heads/a") },
 		run:     func(st *stack.Stack) error { return faultAddRefs(st, 2, "refs/heads/b") },
 	},
+	{
+		file:    "tx_fused.txt",
+		command: "transaction setting refs/heads/b on a stack of one table of the same size: its table is merged in memory, only the merged table is written",
+		opts:    stack.Options{},
+		prepare: func(st *stack.Stack) error { return faultCommitTx(st, 1, "refs/heads/a") },
+		run:     func(st *stack.Stack) error { return faultCommitTx(st, 2, "refs/heads/b") },
+	},
 }
 
 // TestTrace compares the file operations of an Add and of compactions
@@ -456,6 +463,25 @@ var faultCases = []faultCase{
 		run:          func(st *stack.Stack) error { return faultAddRefs(st, 7, "refs/heads/c") },
 		autoCompacts: true,
 		fused:        true,
+	},
+	{
+		// A transaction's table is held in memory and merged with the
+		// two tables by the commit: it is never written itself.
+		name:         "transaction-fused",
+		opts:         stack.Options{},
+		prepare:      faultPrepareTables([]string{"refs/heads/a"}, []string{"refs/heads/b"}),
+		run:          func(st *stack.Stack) error { return faultCommitTx(st, 7, "refs/heads/main", "refs/heads/c") },
+		autoCompacts: true,
+		fused:        true,
+	},
+	{
+		// A transaction's table is held in memory, but it is too small
+		// beside the listed table to be merged: the commit writes it
+		// before publishing.
+		name:    "transaction-held",
+		opts:    stack.Options{},
+		prepare: faultPrepareTables(faultManyRefs("refs/heads/x", 60)),
+		run:     func(st *stack.Stack) error { return faultCommitTx(st, 7, "refs/heads/main", "refs/heads/c") },
 	},
 	{
 		// Three tables, the newest deleting a ref of the oldest: the

@@ -195,7 +195,7 @@ func (tx *Transaction) Commit() error {
 		if len(changes) == 0 {
 			return a.Commit()
 		}
-		if err := a.Add(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
+		if err := a.addHeld(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
 			return err
 		}
 		return a.Commit()

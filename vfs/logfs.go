@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,13 +70,6 @@ func (l *LogFS) Reset() {
 	l.lines = nil
 }
 
-// nameREs returns the patterns of table and temporary file names,
-// compiled on first use so that programs not tracing do not pay for them.
-var nameREs = sync.OnceValues(func() (table, temp *regexp.Regexp) {
-	return regexp.MustCompile(`(0x[0-9a-f]+-0x[0-9a-f]+-)([0-9a-f]{8})(\.ref|\.log)`),
-		regexp.MustCompile(`(tmp-)([0-9a-f]+)(\.temp)|(\.temp\.)([0-9A-Za-z]{6,})`)
-})
-
 // rel returns name as shown in the trace: relative to the root, with the
 // random parts of names replaced. l.mu must be held.
 func (l *LogFS) rel(name string) string {
@@ -90,18 +82,85 @@ func (l *LogFS) rel(name string) string {
 	case strings.HasPrefix(p, l.root+"/"):
 		p = p[len(l.root)+1:]
 	}
-	tableNameRE, tempNameRE := nameREs()
-	p = tableNameRE.ReplaceAllStringFunc(p, func(m string) string {
-		s := tableNameRE.FindStringSubmatch(m)
-		return s[1] + l.placeholder(s[2], "r", &l.nr) + s[3]
-	})
-	return tempNameRE.ReplaceAllStringFunc(p, func(m string) string {
-		s := tempNameRE.FindStringSubmatch(m)
-		if s[1] != "" {
-			return s[1] + l.placeholder(s[2], "t", &l.nt) + s[3]
+	p = replaceRandom(p, tableRandom, func(r string) string { return l.placeholder(r, "r", &l.nr) })
+	return replaceRandom(p, tempRandom, func(r string) string { return l.placeholder(r, "t", &l.nt) })
+}
+
+// replaceRandom replaces, from left to right, every random part that find
+// locates in s with what placeholder returns for it; the search goes on
+// after the name find matched.
+func replaceRandom(s string, find func(s string, i int) (start, end, next int), placeholder func(string) string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		start, end, next := find(s, i)
+		if next == 0 {
+			i++
+			continue
 		}
-		return s[4] + l.placeholder(s[5], "t", &l.nt)
-	})
+		b.WriteString(s[last:start])
+		b.WriteString(placeholder(s[start:end]))
+		last, i = end, next
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// tableRandom locates the random part s[start:end] of a table name
+// 0x<hex>-0x<hex>-<8 hex digits>.ref or .log starting at s[i], which ends
+// at next; next is 0 if there is none.
+func tableRandom(s string, i int) (start, end, next int) {
+	for range 2 {
+		j := runOf(s, i, "0x", isLowerHex)
+		if j == i || j >= len(s) || s[j] != '-' {
+			return 0, 0, 0
+		}
+		i = j + 1
+	}
+	j := runOf(s, i, "", isLowerHex)
+	if j-i != 8 || !strings.HasPrefix(s[j:], ".ref") && !strings.HasPrefix(s[j:], ".log") {
+		return 0, 0, 0
+	}
+	return i, j, j + 4
+}
+
+// tempRandom is tableRandom for temporary names: the hex digits of
+// tmp-<hex>.temp, or the tail of git's .temp.<6 or more letters and
+// digits>.
+func tempRandom(s string, i int) (start, end, next int) {
+	if j := runOf(s, i, "tmp-", isLowerHex); j > i && strings.HasPrefix(s[j:], ".temp") {
+		return i + 4, j, j + 5
+	}
+	if j := runOf(s, i, ".temp.", isAlnum); j >= i+6+6 {
+		return i + 6, j, j
+	}
+	return 0, 0, 0
+}
+
+// runOf returns the end of the run of bytes satisfying ok that follows
+// prefix at s[i], or i if s[i:] does not start with prefix and at least
+// one such byte.
+func runOf(s string, i int, prefix string, ok func(byte) bool) int {
+	if !strings.HasPrefix(s[i:], prefix) {
+		return i
+	}
+	j := i + len(prefix)
+	for j < len(s) && ok(s[j]) {
+		j++
+	}
+	if j == i+len(prefix) {
+		return i
+	}
+	return j
+}
+
+func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 func (l *LogFS) placeholder(random, kind string, n *int) string {

@@ -55,6 +55,7 @@ type Compressor struct {
 // header, DEFLATE blocks of which the last is final, and the Adler-32 of
 // src. It compresses as hard as zlib's level 9, and the header says so.
 func (c *Compressor) AppendZlib(dst, src []byte) []byte {
+	tablesOnce.Do(initTables)
 	dst = append(dst, 0x78, 0xda) // DEFLATE, 32 KiB window, level 9; a multiple of 31
 	dst = c.deflate(dst, src)
 	return binary.BigEndian.AppendUint32(dst, adler32(1, src))

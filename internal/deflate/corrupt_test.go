@@ -38,8 +38,10 @@ func dynamicHeader(w *bitWriter, lit, dist []uint8) {
 	}
 }
 
-// fixedSym writes literal/length symbol s with the fixed code.
+// fixedSym writes literal/length symbol s with the fixed code (and builds
+// the codec's tables, which the tests then read directly).
 func fixedSym(w *bitWriter, s int) {
+	tablesOnce.Do(initTables)
 	w.bits(uint32(fixedLitCodes[s]), uint(fixedLitLens[s]))
 }
 

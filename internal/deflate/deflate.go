@@ -15,6 +15,7 @@ package deflate
 import (
 	"errors"
 	"strconv"
+	"sync"
 )
 
 // Errors returned by [Decompressor.InflateZlib]. Malformed DEFLATE data is
@@ -92,7 +93,13 @@ var (
 	distExtra   [30]uint8
 )
 
-func init() {
+// tablesOnce builds the tables below and the code tables of compress.go
+// and inflate.go at the first use of the codec, not when a program that
+// links it starts: most runs of the CLI read no log block.
+var tablesOnce sync.Once
+
+// initTables fills the tables of the codec.
+func initTables() {
 	// Lengths: 8 symbols without extra bits, then groups of four whose
 	// extra bits grow by one; symbol 285 is 258 without extra bits.
 	base := 3

@@ -82,6 +82,7 @@ func initFixed() {
 // [ErrChecksum], or a *[CorruptError] for malformed DEFLATE data. On error
 // the contents of dst are unspecified; nothing outside dst is written.
 func (d *Decompressor) InflateZlib(dst, src []byte) (consumed int, err error) {
+	tablesOnce.Do(initTables)
 	if len(src) < 2 {
 		return 0, ErrShortInput
 	}

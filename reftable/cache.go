@@ -25,6 +25,11 @@ type indexCache struct {
 	blocks atomic.Pointer[map[int64]*block]
 	mu     sync.Mutex // serializes additions
 	bytes  int
+	// seen holds the offsets (plus one) of index blocks read once and
+	// not cached, by a hash of the offset: a block is cached from its
+	// second read on, so that a process looking up one name does not
+	// decode, and allocate for, the index blocks on its way.
+	seen [16]int64
 }
 
 // get returns the cached block at off, or nil.
@@ -47,6 +52,13 @@ func (c *indexCache) add(b *block) {
 	}
 	if c.bytes+len(b.data)+64 > maxCachedIndex {
 		return // full: decoding would be wasted
+	}
+	if b.data != nil {
+		slot := &c.seen[uint64(b.off)*0x9e3779b97f4a7c15>>60]
+		if *slot != b.off+1 {
+			*slot = b.off + 1
+			return
+		}
 	}
 	// The block and its decoded entries share one allocation, so that a
 	// seek finds them in neighbouring cache lines.

@@ -89,6 +89,43 @@ func TestLookupRefAllocs(t *testing.T) {
 	}
 }
 
+// TestIndexCachedAtSecondRead: a table decodes an index block into its
+// cache only when a seek reads it a second time, so that one lookup (a
+// CLI process) allocates nothing for the index; later lookups find the
+// blocks decoded and allocate nothing either.
+func TestIndexCachedAtSecondRead(t *testing.T) {
+	refs := benchRefs(20000, SHA1)
+	tab := utOpen(t, writeBenchTable(t, refs, WriterOptions{}))
+	decoded := func() int {
+		n := 0
+		if m := tab.index.blocks.Load(); m != nil {
+			for _, b := range *m {
+				if b.idx != nil {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	var r RefRecord
+	lookup := func(i int) {
+		if found, err := tab.LookupRef(refs[i].Name, &r); err != nil || !found {
+			t.Fatalf("LookupRef(%s) = %v, %v", refs[i].Name, found, err)
+		}
+	}
+	lookup(12345)
+	if n := decoded(); n != 0 {
+		t.Fatalf("one lookup decoded %d index blocks, want 0", n)
+	}
+	lookup(12345)
+	if n := decoded(); n == 0 {
+		t.Fatal("a second lookup by the same path decoded no index block")
+	}
+	if allocs := testing.AllocsPerRun(50, func() { lookup(12345) }); allocs != 0 && !raceEnabled {
+		t.Errorf("a lookup through cached index blocks allocates %v times, want 0", allocs)
+	}
+}
+
 // sameRef compares two records, treating nil and empty slices alike.
 func sameRef(a, b *RefRecord) bool {
 	return bytes.Equal(a.Name, b.Name) && a.UpdateIndex == b.UpdateIndex && a.Type == b.Type &&

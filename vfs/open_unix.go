@@ -23,30 +23,19 @@ func openFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if perm&fs.ModeSticky != 0 {
 		mode |= syscall.S_ISVTX
 	}
-	for {
-		fd, err := syscall.Open(name, flag|syscall.O_CLOEXEC, mode)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		return os.NewFile(uintptr(fd), name), nil
+	fd, err := retryEINTR(func() (int, error) { return syscall.Open(name, flag|syscall.O_CLOEXEC, mode) })
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // rename is rename(2). os.Rename first looks newname up (lstat) to refuse
 // replacing a directory by a file, which rename(2) refuses by itself
 // (EISDIR); the stack renames files only, one system call each.
 func rename(oldname, newname string) error {
-	for {
-		err := syscall.Rename(oldname, newname)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
-		}
-		return nil
+	if _, err := retryEINTR(func() (int, error) { return 0, syscall.Rename(oldname, newname) }); err != nil {
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
+	return nil
 }

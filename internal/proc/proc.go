@@ -4,10 +4,13 @@ package proc
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/refstore/refstore/vfs"
 )
 
 // clockTicks is the unit of /proc/<pid>/stat times (USER_HZ), 100 on
@@ -17,7 +20,7 @@ const clockTicks = 100
 // StartTime returns when process pid started, where the system tells
 // (Linux); ok is false elsewhere or when pid does not exist.
 func StartTime(pid int) (t time.Time, ok bool) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	stat, err := readProcFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return time.Time{}, false
 	}
@@ -41,21 +44,13 @@ func StartTime(pid int) (t time.Time, ok bool) {
 	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), true
 }
 
-// BootTime returns when the system booted, where the system tells
-// (Linux). A file older than that was not created by a running process.
-func BootTime() (time.Time, bool) {
-	data, err := os.ReadFile("/proc/stat")
+// readProcFile reads a file of /proc through vfs.OS (os.ReadFile would
+// register it with the network poller: five system calls more).
+func readProcFile(name string) ([]byte, error) {
+	f, err := vfs.OS.OpenFile(name, os.O_RDONLY, 0)
 	if err != nil {
-		return time.Time{}, false
+		return nil, err
 	}
-	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return time.Time{}, false
-			}
-			return time.Unix(sec, 0), true
-		}
-	}
-	return time.Time{}, false
+	defer f.Close()
+	return io.ReadAll(f)
 }

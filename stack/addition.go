@@ -102,10 +102,9 @@ func (a *Addition) Add(write func(w *reftable.Writer) error) error {
 }
 
 // addHeld is Add for a table whose input the caller holds in memory (a
-// transaction's updates): the table is written into memory and, when it
-// is small enough for the commit to merge it away (maxFuse), kept there
-// until the commit needs it on the backend; a larger one is stored at
-// once. Its memory is then about that of the input.
+// transaction's updates): the table is written into memory and, when the
+// commit may merge it with listed tables (see fuse), kept there until the
+// commit needs it on the backend. Its memory is less than the input's.
 func (a *Addition) addHeld(write func(w *reftable.Writer) error) error {
 	if a.closed {
 		return ErrClosed
@@ -115,11 +114,10 @@ func (a *Addition) addHeld(write func(w *reftable.Writer) error) error {
 	if err != nil || !keep {
 		return err
 	}
-	if buf.Len() <= maxFuse && a.mayFuse() {
-		a.held = append(a.held, heldTable{data: buf.Bytes(), min: min, max: max})
+	a.held = append(a.held, heldTable{data: buf.Bytes(), min: min, max: max})
+	if a.mayFuse() {
 		return nil
 	}
-	a.held = append(a.held, heldTable{data: buf.Bytes(), min: min, max: max})
 	return a.storeHeld()
 }
 
@@ -261,9 +259,10 @@ func (a *Addition) Commit() error {
 	return nil
 }
 
-// maxFuse is the most bytes of tables a commit merges while it holds the
-// commit lock (see fuse); larger auto-compactions run after the commit,
-// without the lock.
+// maxFuse is the most bytes of listed tables a commit merges with its own
+// while it holds the commit lock (see fuse); larger auto-compactions run
+// after the commit, without the lock. The commit's own tables do not
+// count: it writes their records once either way.
 const maxFuse = 1 << 20
 
 // tableLockProber is implemented by backends whose table locks can be
@@ -275,8 +274,8 @@ type tableLockProber interface {
 
 // fuse does the auto-compaction the commit would trigger before the
 // commit instead of after it, while the addition holds the commit lock,
-// when it merges the added tables with newer listed ones and is small
-// (maxFuse): it writes the merged table and returns the list to publish
+// when it merges the added tables with newer listed ones of at most
+// maxFuse bytes: it writes the merged table and returns the list to publish
 // with the merged table's name (empty when nothing is left), and the
 // tables that list replaces, to remove once published. It
 // returns a nil list when there is nothing to fuse, or when a table of
@@ -330,7 +329,7 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 		return nil, "", nil, nil // the run leaves the added tables alone
 	}
 	var size uint64
-	for _, t := range tables[start:] {
+	for _, t := range tables[start:len(a.base)] {
 		size += tableSize(t)
 	}
 	if size > maxFuse {

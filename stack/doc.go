@@ -33,17 +33,17 @@
 // are kept; if the run is gone the compaction is abandoned.
 //
 // When the auto-compaction a commit triggers merges the new table with
-// small newer tables (at most a megabyte in all) of which none is locked
+// small newer tables (at most a megabyte of them) of which none is locked
 // by a compaction, the commit does it before step 4, still holding the
 // list lock: it writes the merged table and publishes the list with the
 // run replaced, once. Under the list lock no compaction can lock a table,
 // so checking for their lock files is enough. The result is the list that
 // publishing and then compacting would give, with a third of the file
-// operations. A transaction keeps its table in memory until then when it
-// is that small: a table merged away is never written itself, one that is
-// not is written before step 4. If the merge fails, the commit publishes
-// its table alone and the failure goes to Options.OnCompactionError, as
-// when an auto-compaction after a commit fails.
+// operations. A transaction keeps its table in memory until then: a
+// table merged away is never written itself, one that is not is written
+// before step 4. If the merge fails, the commit publishes its table
+// alone and the failure goes to Options.OnCompactionError, as when an
+// auto-compaction after a commit fails.
 //
 // # Guarantees
 //

@@ -146,7 +146,14 @@ func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction 
 func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 
 // Add queues updates. Updates added after Prepare are not applied.
-func (tx *Transaction) Add(us ...Update) { tx.updates = append(tx.updates, us...) }
+func (tx *Transaction) Add(us ...Update) {
+	if len(tx.updates)+len(us) > cap(tx.updates) {
+		// Doubling: append grows large slices by a quarter, which
+		// copies a bulk transaction's updates many times.
+		tx.updates = slices.Grow(tx.updates, max(len(us), len(tx.updates)))
+	}
+	tx.updates = append(tx.updates, us...)
+}
 
 // Grow makes room for n more updates, so that adding them one by one
 // does not copy the queue as it grows.
@@ -328,6 +335,10 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		}
 		changes = append(changes, c)
 	}
+	// Sorted by name for the table, and for checkDirFile to search.
+	if !slices.IsSortedFunc(changes, byName) {
+		slices.SortStableFunc(changes, byName)
+	}
 	if err := checkDirFile(snap, changes); err != nil {
 		return nil, nil, nil, err
 	}
@@ -366,24 +377,30 @@ func lookup(snap *Snapshot, name string, rec *reftable.RefRecord) (Value, error)
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
-// directory of another (refs/a and refs/a/b), using seeks only.
+// directory of another (refs/a and refs/a/b), using seeks only. changes
+// are sorted by name.
 func checkDirFile(snap *Snapshot, changes []change) error {
-	final := make(map[string]bool, len(changes)) // refs this transaction creates or deletes
-	var live []string                            // the refs it leaves existing, sorted
+	live := make([]string, 0, len(changes)) // the refs it leaves existing, sorted
 	for _, c := range changes {
-		if !c.store {
-			continue
-		}
-		final[c.name] = !c.new.IsMissing()
-		if !c.new.IsMissing() {
+		if c.store && !c.new.IsMissing() {
 			live = append(live, c.name)
 		}
 	}
-	slices.Sort(live)
+	// final reports whether the transaction creates or deletes name, and
+	// whether name exists after it.
+	final := func(name string) (exists, ok bool) {
+		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(c.name, name) })
+		for ; i < len(changes) && changes[i].name == name; i++ {
+			if changes[i].store {
+				return !changes[i].new.IsMissing(), true
+			}
+		}
+		return false, false
+	}
 	absent := map[string]bool{} // parent names already looked up and not found
 	var rec reftable.RefRecord
 	exists := func(name string) (bool, error) {
-		if v, ok := final[name]; ok {
+		if v, ok := final(name); ok {
 			return v, nil
 		}
 		if absent[name] {
@@ -427,7 +444,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 			if !ok || !strings.HasPrefix(string(r.Name), prefix) {
 				break
 			}
-			if v, ok := final[string(r.Name)]; ok && !v {
+			if v, ok := final(string(r.Name)); ok && !v {
 				continue
 			}
 			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, r.Name, ErrRefName)
@@ -477,9 +494,9 @@ func tzOffset(t time.Time) int16 {
 }
 
 // write writes the transaction's table: the new refs, then the reflog
-// entries, and tombstones for the reflogs of deleted refs.
+// entries, and tombstones for the reflogs of deleted refs. changes are
+// sorted by name (prepare sorts them).
 func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
-	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.name, b.name) })
 	var name []byte // the name of each ref record in turn
 	for _, c := range changes {
 		if !c.store {
@@ -502,37 +519,23 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 		}
 	}
 	zero := make([]byte, tx.st.opts.Hash.Size()) // shared, never written
-	idOr0 := func(v Value) []byte {
-		if v.ID == nil {
+	idOr0 := func(id []byte) []byte {
+		if id == nil {
 			return zero
 		}
-		return v.ID
+		return id
 	}
-	// The names of the log records, in one allocation for the common
-	// case of one record a change.
-	size := 0
-	for _, c := range changes {
-		for _, name := range c.logFor {
-			size += len(name)
-		}
+	// The log records, as small entries until they are sorted: a bulk
+	// transaction would otherwise hold a whole record for every change.
+	type pendingLog struct {
+		name  string // the ref logged
+		index uint64 // the record's update index
+		c     int    // the change recorded; -1 for the tombstone of an old record
+		newID []byte // the id logged as new (a symbolic ref's: its target's)
 	}
-	names := make([]byte, 0, size)
-	refName := func(name string) []byte {
-		start := len(names)
-		names = append(names, name...)
-		return names[start:len(names):len(names)]
-	}
-	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
-	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
-	blockSize := tx.st.opts.Write.BlockSize
-	if blockSize == 0 {
-		blockSize = reftable.DefaultBlockSize
-	}
-	var lastMsg string // the message of the previous change, and as logged
-	var msg []byte
+	logs := make([]pendingLog, 0, len(changes))
 	var rec reftable.RefRecord
-	logs := make([]reftable.LogRecord, 0, len(changes))
-	for _, c := range changes {
+	for i, c := range changes {
 		for _, name := range c.logFor {
 			if c.new.IsMissing() && name == c.name && c.store {
 				// Deleting a ref deletes its reflog.
@@ -540,7 +543,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 					if err != nil {
 						return err
 					}
-					logs = append(logs, reftable.LogRecord{RefName: []byte(name), UpdateIndex: l.UpdateIndex, Type: reftable.LogDeletion})
+					logs = append(logs, pendingLog{name: name, index: l.UpdateIndex, c: -1})
 				}
 				continue
 			}
@@ -559,32 +562,54 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 					newID = v.ID
 				}
 			}
+			logs = append(logs, pendingLog{name: name, index: index, c: i, newID: newID})
+		}
+	}
+	byKey := func(a, b pendingLog) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.index, a.index)
+	}
+	if !slices.IsSortedFunc(logs, byKey) { // they are when each change logs its own ref
+		slices.SortStableFunc(logs, byKey)
+	}
+	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
+	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
+	blockSize := tx.st.opts.Write.BlockSize
+	if blockSize == 0 {
+		blockSize = reftable.DefaultBlockSize
+	}
+	var lastMsg string // the message of the previous change, and as logged
+	var msg []byte
+	var lr reftable.LogRecord
+	for i, l := range logs {
+		if i > 0 && byKey(logs[i-1], l) == 0 {
+			continue // one record a key: the first change's
+		}
+		name = append(name[:0], l.name...)
+		if l.c < 0 {
+			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
+		} else {
+			c := &changes[l.c]
 			if msg == nil || c.msg != lastMsg {
 				// As git: one line, at most half a block.
 				m := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
 				lastMsg, msg = c.msg, []byte(m[:min(len(m), blockSize/2)])
 			}
-			logs = append(logs, reftable.LogRecord{
-				RefName: refName(name), UpdateIndex: index, Type: reftable.LogUpdate,
-				Old: idOr0(c.old), New: idOr0(Value{ID: newID}),
+			lr = reftable.LogRecord{
+				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
+				Old: idOr0(c.old.ID), New: idOr0(l.newID),
 				Name: who, Email: email, Time: when, TZOffset: tz,
 				Message: msg,
-			})
+			}
 		}
-	}
-	slices.SortFunc(logs, func(a, b reftable.LogRecord) int {
-		if c := bytes.Compare(a.RefName, b.RefName); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.UpdateIndex, a.UpdateIndex)
-	})
-	logs = slices.CompactFunc(logs, func(a, b reftable.LogRecord) bool {
-		return bytes.Equal(a.RefName, b.RefName) && a.UpdateIndex == b.UpdateIndex
-	})
-	for i := range logs {
-		if err := w.AddLog(&logs[i]); err != nil {
+		if err := w.AddLog(&lr); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// byName orders changes by ref name.
+func byName(a, b change) int { return strings.Compare(a.name, b.name) }

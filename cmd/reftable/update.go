@@ -126,7 +126,6 @@ func runUpdate(e *env, flags any, args []string) error {
 	// transaction is written before its commit (or the end of input), so
 	// a malformed command changes nothing of the transaction it is in.
 	p := &updateParser{src: &tokenSource{r: bufio.NewReader(e.stdin), z: f.z}, hash: t.Hash, msg: f.msg, names: u}
-	var pending []updateCmd
 	started, prepared := false, false
 	for {
 		c, ok, err := p.next()
@@ -141,38 +140,33 @@ func runUpdate(e *env, flags any, args []string) error {
 		}
 		switch c.verb {
 		case "start":
-			if started || len(pending) > 0 {
+			if started || u.queued() > 0 {
 				return usagef("line %d: start: transaction already started", c.line)
 			}
 			started = true
 		case "prepare":
-			if !started && len(pending) == 0 {
+			if !started && u.queued() == 0 {
 				return usagef("line %d: prepare: no transaction started", c.line)
 			}
-			if err := u.prepare(pending); err != nil {
+			if err := u.prepare(); err != nil {
 				return fmt.Errorf("line %d: prepare: %w", c.line, err)
 			}
-			pending, prepared = nil, true
+			prepared = true
 		case "commit":
 			if !prepared {
-				if err := u.prepare(pending); err != nil {
+				if err := u.prepare(); err != nil {
 					return fmt.Errorf("line %d: commit: %w", c.line, err)
 				}
 			}
 			if err := u.commit(); err != nil {
 				return fmt.Errorf("line %d: commit: %w", c.line, err)
 			}
-			pending, started, prepared = nil, false, false
+			started, prepared = false, false
 		case "abort":
 			u.abort()
-			pending, started, prepared = nil, false, false
+			started, prepared = false, false
 		default:
-			if len(pending) == cap(pending) {
-				// Doubling: append grows large slices by a quarter,
-				// copying a bulk update's commands many times.
-				pending = slices.Grow(pending, len(pending))
-			}
-			pending = append(pending, c)
+			u.queue(c)
 			continue
 		}
 		fprintf(e.stdout, "%s: ok\n", c.verb)
@@ -187,7 +181,7 @@ func runUpdate(e *env, flags any, args []string) error {
 		// input is aborted.
 		return errors.New("end of input: the prepared transaction was not committed; aborted")
 	}
-	if err := u.prepare(pending); err != nil {
+	if err := u.prepare(); err != nil {
 		return err
 	}
 	return u.commit()
@@ -206,15 +200,46 @@ type updater struct {
 	who    stack.Identity
 	policy stack.ReflogPolicy
 	txs    []*stack.Transaction // prepared, until commit or abort
+
+	// The update commands read since the last prepare or abort: with
+	// one stack, straight in its transaction (a bulk update is held
+	// once); in a linked worktree, as commands that build routes.
+	tx    *stack.Transaction
+	cmds  []updateCmd
+	count int
 }
 
-// prepare builds the transactions of cmds and prepares them: it takes
-// each stack's lock and checks every expected value under it.
-func (u *updater) prepare(cmds []updateCmd) error {
-	txs, err := u.build(cmds)
-	if err != nil {
-		return err
+// queue adds an update command to the transaction being read.
+func (u *updater) queue(c updateCmd) {
+	u.count++
+	if u.main != nil {
+		u.cmds = appendDoubling(u.cmds, c)
+		return
 	}
+	if u.tx == nil {
+		u.tx = u.own.NewTransaction(u.who, u.policy)
+	}
+	u.tx.Add(c.u)
+}
+
+// queued returns how many update commands are queued.
+func (u *updater) queued() int { return u.count }
+
+// prepare builds the transactions of the queued commands and prepares
+// them: it takes each stack's lock and checks every expected value under
+// it.
+func (u *updater) prepare() error {
+	var txs []*stack.Transaction
+	if u.tx != nil {
+		txs = []*stack.Transaction{u.tx}
+	} else {
+		var err error
+		if txs, err = u.build(u.cmds); err != nil {
+			u.dropQueue()
+			return err
+		}
+	}
+	u.dropQueue()
 	for i, tx := range txs {
 		if err := tx.Prepare(); err != nil {
 			for _, p := range txs[:i] {
@@ -281,10 +306,18 @@ func (u *updater) abort() {
 		tx.Close()
 	}
 	u.txs = nil
+	if u.tx != nil {
+		u.tx.Close()
+	}
+	u.dropQueue()
 }
 
-// build turns commands into transactions: one for a stack; in a linked
-// worktree one a stack, with symbolic refs followed through both stacks
+// dropQueue forgets the queued commands (their transaction, if any, now
+// belongs to txs or is closed).
+func (u *updater) dropQueue() { u.tx, u.cmds, u.count = nil, nil, 0 }
+
+// build turns the commands of a linked worktree into transactions, one a
+// stack, with symbolic refs followed through both stacks
 // (as read before locking) and reflog entries where git writes them: a
 // symbolic ref passed and the worktree's HEAD get their entries in their
 // own stack, and the shared stack does not log its HEAD, which belongs to
@@ -292,14 +325,6 @@ func (u *updater) abort() {
 func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 	if len(cmds) == 0 {
 		return nil, nil
-	}
-	if u.main == nil {
-		tx := u.own.NewTransaction(u.who, u.policy)
-		tx.Grow(len(cmds))
-		for i := range cmds {
-			tx.Add(cmds[i].u)
-		}
-		return []*stack.Transaction{tx}, nil
 	}
 	if err := u.openView(); err != nil {
 		return nil, err
@@ -907,4 +932,14 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("cannot parse date " + strconv.Quote(s))
+}
+
+// appendDoubling appends v to s, doubling its capacity when full: append
+// grows large slices by a quarter, which copies a bulk update's commands
+// many times.
+func appendDoubling[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, len(s)+1)
+	}
+	return append(s, v)
 }

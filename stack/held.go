@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 
 	"github.com/refstore/refstore/stat"
 	"github.com/refstore/refstore/vfs"
@@ -31,6 +32,25 @@ func hold(fsys vfs.FS, path string, id stat.Identity) *heldFile {
 	held.files[h] = struct{}{}
 	held.Unlock()
 	return h
+}
+
+// holdAfter is the channel HoldAfter was given, if any.
+var holdAfter atomic.Pointer[<-chan struct{}]
+
+// HoldAfter makes this process create no lock file or temporary table
+// before ready is closed. A program that installs its interrupt handler
+// (which calls RemoveHeldFiles) in the background, so as not to wait for
+// it (os/signal starts a thread), passes a channel it closes once the
+// handler is in place: no file then exists that an interrupt would leave
+// behind. HoldAfter(nil) lifts the condition.
+func HoldAfter(ready <-chan struct{}) { holdAfter.Store(&ready) }
+
+// waitToHold waits until this process may create files it holds (see
+// HoldAfter).
+func waitToHold() {
+	if ready := holdAfter.Load(); ready != nil && *ready != nil {
+		<-*ready
+	}
 }
 
 // drop unregisters h: the file was released, published or removed.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestRemoveHeldFiles: what an interrupted process cleans up is exactly
@@ -60,4 +61,35 @@ func TestRemoveHeldFiles(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%d files still registered", n)
 	}
+}
+
+// TestHoldAfter: until the channel given to HoldAfter is closed, a commit
+// creates neither its lock file nor its table; then it goes through.
+func TestHoldAfter(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, testOptions())
+	ready := make(chan struct{})
+	HoldAfter(ready)
+	defer HoldAfter(nil)
+	done := make(chan error, 1)
+	go func() {
+		a, err := st.NewAddition()
+		if err == nil {
+			err = a.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("addition before ready: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Fatalf("files before ready: %v, %v", entries, err)
+	}
+	close(ready)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	setRef(t, st, "refs/heads/main", 1)
 }

@@ -45,10 +45,16 @@ func runInterruptible(args []string) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Installing the handler starts a thread, half a millisecond of a
+	// commit's 15 here: the command goes on meanwhile, but holds no file
+	// and reads no input (where a user would interrupt it) before the
+	// handler is in place.
+	ready := make(chan struct{})
+	stack.HoldAfter(ready)
 	interrupts := make(chan os.Signal, 2)
-	signal.Notify(interrupts, os.Interrupt)
-	defer signal.Stop(interrupts)
 	go func() {
+		signal.Notify(interrupts, os.Interrupt)
+		close(ready)
 		<-interrupts
 		if c != nil && c.Interruptible {
 			cancel() // the command winds down and cleans up itself
@@ -59,9 +65,20 @@ func runInterruptible(args []string) int {
 		fprintf(os.Stderr, "reftable: interrupted\n")
 		os.Exit(exitInterrupted)
 	}()
-	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, args, &readAfter{r: os.Stdin, ready: ready}, os.Stdout, os.Stderr)
 	stopHelpers()
 	return code
+}
+
+// readAfter reads r once ready is closed.
+type readAfter struct {
+	r     io.Reader
+	ready <-chan struct{}
+}
+
+func (r *readAfter) Read(p []byte) (int, error) {
+	<-r.ready
+	return r.r.Read(p)
 }
 
 // lookupArgs returns the command args names, or nil.

@@ -61,8 +61,21 @@ type File interface {
 	Name() string
 }
 
-// OS is the operating system's file system.
+// OS is the operating system's file system. Its files are not registered
+// with the network poller (os.Open does that for every file, several
+// system calls a regular file never benefits from, and the first one
+// starts the poller).
 var OS FS = osFS{}
+
+// ReadFile returns the contents of the file name of fsys.
+func ReadFile(fsys FS, name string) ([]byte, error) {
+	f, err := fsys.OpenFile(name, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
 
 type osFS struct{}
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,7 +118,7 @@ func atDir(dir string) (t *target, ok bool, err error) {
 // readGitFile reads a ".git" file ("gitdir: <path>") of a linked worktree
 // or submodule.
 func readGitFile(path string) (string, error) {
-	data, err := readRepoFile(path)
+	data, err := vfs.ReadFile(vfs.OS, path)
 	if err != nil {
 		return "", err
 	}
@@ -148,7 +147,7 @@ func isGitDir(dir string) bool {
 func atGitDir(gitDir string) (*target, error) {
 	common := gitDir
 	linked := false
-	if data, err := readRepoFile(filepath.Join(gitDir, "commondir")); err == nil {
+	if data, err := vfs.ReadFile(vfs.OS, filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimSpace(string(data))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)
@@ -396,17 +395,4 @@ func openSnapshot(st *stack.Stack, err error) (*stack.Snapshot, func() error, er
 		return nil, nil, err
 	}
 	return snap, func() error { return errors.Join(snap.Close(), st.Close()) }, nil
-}
-
-// readRepoFile reads a small file of a repository (commondir, a .git file)
-// through vfs.OS, as readConfig reads the config: files opened there are
-// not registered with the network poller, which a command that opens
-// no other file through package os then never starts.
-func readRepoFile(path string) ([]byte, error) {
-	f, err := vfs.OS.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
 }

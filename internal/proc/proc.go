@@ -4,8 +4,6 @@ package proc
 
 import (
 	"bytes"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +18,7 @@ const clockTicks = 100
 // StartTime returns when process pid started, where the system tells
 // (Linux); ok is false elsewhere or when pid does not exist.
 func StartTime(pid int) (t time.Time, ok bool) {
-	stat, err := readProcFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	stat, err := vfs.ReadFile(vfs.OS, "/proc/"+strconv.Itoa(pid)+"/stat")
 	if err != nil {
 		return time.Time{}, false
 	}
@@ -42,15 +40,4 @@ func StartTime(pid int) (t time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), true
-}
-
-// readProcFile reads a file of /proc through vfs.OS (os.ReadFile would
-// register it with the network poller: five system calls more).
-func readProcFile(name string) ([]byte, error) {
-	f, err := vfs.OS.OpenFile(name, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
 }

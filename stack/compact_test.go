@@ -308,3 +308,51 @@ func TestFusedCompactionFailureKeepsCommit(t *testing.T) {
 		}
 	}
 }
+
+// countCreates counts the tables a backend stores.
+type countCreates struct {
+	*dirBackend
+	n int
+}
+
+func (c *countCreates) CreateTable(write func(w io.Writer) (uint64, uint64, bool, error)) (string, error) {
+	c.n++
+	return c.dirBackend.CreateTable(write)
+}
+
+// TestBulkTransactionFused: a transaction's table larger than maxFuse is
+// still merged with a small listed table under the commit lock (its own
+// bytes are written once either way): one table is stored, the merged
+// one, and it holds both.
+func TestBulkTransactionFused(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, testOptions())
+	setRef(t, st, "refs/heads/base", 1)
+	counter := &countCreates{dirBackend: st.b.(*dirBackend)}
+	st.b = counter
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	const n = 40000
+	tx.Grow(n)
+	for i := range n {
+		tx.Add(Update{Name: fmt.Sprintf("refs/heads/bulk-%06d", i), New: val(i), Message: "bulk"})
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	names := listFile(t, dir)
+	if len(names) != 1 || counter.n != 1 || st.Stats().Compactions != 1 {
+		t.Fatalf("after the bulk commit: tables %v, %d stored, %d compactions; want the merged table alone, stored once", names, counter.n, st.Stats().Compactions)
+	}
+	fi, err := os.Stat(filepath.Join(dir, names[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() <= maxFuse {
+		t.Fatalf("merged table of %d bytes: the test wants the transaction's table larger than maxFuse (%d)", fi.Size(), maxFuse)
+	}
+	for _, name := range []string{"refs/heads/base", "refs/heads/bulk-000000", fmt.Sprintf("refs/heads/bulk-%06d", n-1)} {
+		if refValue(t, st, name) == nil {
+			t.Errorf("%s lost", name)
+		}
+	}
+}

@@ -283,10 +283,10 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
-	var rec reftable.RefRecord // scratch of every lookup
+	var sc lookupScratch
 	var headTarget string
-	if found, err := snap.Merged.LookupRef([]byte("HEAD"), &rec); err == nil && found && rec.Type == reftable.RefSymref && !tx.noHEAD {
-		headTarget = string(rec.Target)
+	if found, err := sc.lookupRef(snap, "HEAD"); err == nil && found && sc.rec.Type == reftable.RefSymref && !tx.noHEAD {
+		headTarget = string(sc.rec.Target)
 	}
 	changes := make([]change, 0, len(tx.updates))
 	// The reflog names of the changes, one each unless symbolic refs or
@@ -306,9 +306,9 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		var cur Value
 		var err error
 		if u.Deref {
-			name, via, cur, err = resolve(snap, u.Name, &rec)
+			name, via, cur, err = resolve(snap, u.Name, &sc)
 		} else {
-			cur, err = lookup(snap, name, &rec)
+			cur, err = lookup(snap, name, &sc)
 		}
 		if err != nil {
 			return nil, nil, nil, err
@@ -345,13 +345,25 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 	return a, snap, changes, nil
 }
 
+// lookupScratch is the memory a transaction's lookups reuse.
+type lookupScratch struct {
+	rec reftable.RefRecord
+	key []byte
+}
+
+// lookupRef looks name up in snap into s.rec.
+func (s *lookupScratch) lookupRef(snap *Snapshot, name string) (bool, error) {
+	s.key = append(s.key[:0], name...)
+	return snap.Merged.LookupRef(s.key, &s.rec)
+}
+
 // resolve follows symbolic refs from name to the ref they end at (which
 // may not exist), returning it, the symbolic refs passed and its value.
-// rec is scratch space.
-func resolve(snap *Snapshot, name string, rec *reftable.RefRecord) (string, []string, Value, error) {
+func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Value, error) {
 	var via []string
+	rec := &sc.rec
 	for range 5 {
-		found, err := snap.Merged.LookupRef([]byte(name), rec)
+		found, err := sc.lookupRef(snap, name)
 		if err != nil {
 			return "", nil, Missing, err
 		}
@@ -367,13 +379,13 @@ func resolve(snap *Snapshot, name string, rec *reftable.RefRecord) (string, []st
 	return "", nil, Missing, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
 }
 
-// lookup returns the current value of name; rec is scratch space.
-func lookup(snap *Snapshot, name string, rec *reftable.RefRecord) (Value, error) {
-	found, err := snap.Merged.LookupRef([]byte(name), rec)
+// lookup returns the current value of name.
+func lookup(snap *Snapshot, name string, sc *lookupScratch) (Value, error) {
+	found, err := sc.lookupRef(snap, name)
 	if err != nil || !found {
 		return Missing, err
 	}
-	return valueOf(rec), nil
+	return valueOf(&sc.rec), nil
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
@@ -398,7 +410,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		return false, false
 	}
 	absent := map[string]bool{} // parent names already looked up and not found
-	var rec reftable.RefRecord
+	var sc lookupScratch
 	exists := func(name string) (bool, error) {
 		if v, ok := final(name); ok {
 			return v, nil
@@ -406,13 +418,14 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		if absent[name] {
 			return false, nil
 		}
-		found, err := snap.Merged.LookupRef([]byte(name), &rec)
+		found, err := sc.lookupRef(snap, name)
 		if err == nil && !found {
 			absent[name] = true
 		}
 		return found, err
 	}
 	var cur *reftable.RefCursor // one cursor for every scan below a name
+	var prefix []byte           // name/ of the change checked
 	defer func() {
 		if cur != nil {
 			cur.Close()
@@ -431,17 +444,17 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 			}
 		}
 		// A ref below name/ that survives the transaction.
-		prefix := c.name + "/"
+		prefix = append(append(prefix[:0], c.name...), '/')
 		if cur == nil {
 			cur = snap.Merged.RefCursor()
 		}
-		cur.Seek([]byte(prefix))
+		cur.Seek(prefix)
 		for {
 			r, ok, err := cur.Next()
 			if err != nil {
 				return err
 			}
-			if !ok || !strings.HasPrefix(string(r.Name), prefix) {
+			if !ok || !bytes.HasPrefix(r.Name, prefix) {
 				break
 			}
 			if v, ok := final(string(r.Name)); ok && !v {
@@ -450,7 +463,8 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, r.Name, ErrRefName)
 		}
 		// Names starting with prefix sort right after it.
-		if i, _ := slices.BinarySearch(live, prefix); i < len(live) && strings.HasPrefix(live[i], prefix) {
+		i, _ := slices.BinarySearchFunc(live, prefix, compareStringBytes)
+		if i < len(live) && len(live[i]) >= len(prefix) && compareStringBytes(live[i][:len(prefix)], prefix) == 0 {
 			return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, live[i], ErrRefName)
 		}
 	}
@@ -534,7 +548,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 		newID []byte // the id logged as new (a symbolic ref's: its target's)
 	}
 	logs := make([]pendingLog, 0, len(changes))
-	var rec reftable.RefRecord
+	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
 			if c.new.IsMissing() && name == c.name && c.store {
@@ -554,7 +568,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			if c.new.Target != "" {
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				if _, _, v, err := resolve(snap, c.new.Target, &rec); err != nil {
+				if _, _, v, err := resolve(snap, c.new.Target, &sc); err != nil {
 					return err
 				} else if v.ID == nil {
 					continue
@@ -613,3 +627,14 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 
 // byName orders changes by ref name.
 func byName(a, b change) int { return strings.Compare(a.name, b.name) }
+
+// compareStringBytes compares s and b as strings.Compare would, without
+// converting either.
+func compareStringBytes(s string, b []byte) int {
+	for i := range min(len(s), len(b)) {
+		if s[i] != b[i] {
+			return cmp.Compare(s[i], b[i])
+		}
+	}
+	return cmp.Compare(len(s), len(b))
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -123,7 +124,7 @@ type Transaction struct {
 	st      *Stack
 	who     Identity
 	policy  ReflogPolicy
-	updates []Update
+	updates updateQueue
 	done    bool // committed, closed, or failed
 	noHEAD  bool // SkipHEADLog
 
@@ -147,17 +148,59 @@ func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 
 // Add queues updates. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(us ...Update) {
-	if len(tx.updates)+len(us) > cap(tx.updates) {
-		// Doubling: append grows large slices by a quarter, which
-		// copies a bulk transaction's updates many times.
-		tx.updates = slices.Grow(tx.updates, max(len(us), len(tx.updates)))
+	for _, u := range us {
+		tx.updates.add(u)
 	}
-	tx.updates = append(tx.updates, us...)
 }
 
 // Grow makes room for n more updates, so that adding them one by one
-// does not copy the queue as it grows.
-func (tx *Transaction) Grow(n int) { tx.updates = slices.Grow(tx.updates, n) }
+// allocates once.
+func (tx *Transaction) Grow(n int) { tx.updates.grow(n) }
+
+// updateQueue holds a transaction's updates in chunks, so that adding a
+// million of them one by one copies none: a slice grown by doubling
+// copies them about once more and leaves its old arrays to the collector.
+type updateQueue struct {
+	chunks [][]Update
+	n      int
+}
+
+// maxChunk is the most updates a chunk that add allocates holds.
+const maxChunk = 4096
+
+func (q *updateQueue) add(u Update) {
+	if len(q.chunks) == 0 || len(q.chunks[len(q.chunks)-1]) == cap(q.chunks[len(q.chunks)-1]) {
+		q.grow(min(max(8, q.n), maxChunk))
+	}
+	last := &q.chunks[len(q.chunks)-1]
+	*last = append(*last, u)
+	q.n++
+}
+
+// grow makes room for n more updates in one chunk.
+func (q *updateQueue) grow(n int) {
+	if len(q.chunks) > 0 {
+		if last := q.chunks[len(q.chunks)-1]; cap(last)-len(last) >= n {
+			return
+		}
+	}
+	q.chunks = append(q.chunks, make([]Update, 0, n))
+}
+
+// all yields the updates in order, with their positions.
+func (q *updateQueue) all() iter.Seq2[int, *Update] {
+	return func(yield func(int, *Update) bool) {
+		i := 0
+		for _, c := range q.chunks {
+			for j := range c {
+				if !yield(i, &c[j]) {
+					return
+				}
+				i++
+			}
+		}
+	}
+}
 
 // change is an update resolved under the lock.
 type change struct {
@@ -255,8 +298,8 @@ func (tx *Transaction) release() error {
 // prepare locks the stack and resolves the updates into changes under
 // the lock; on success the caller owns the addition and the snapshot.
 func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err error) {
-	seen := make(map[string]bool, len(tx.updates))
-	for _, u := range tx.updates {
+	seen := make(map[string]bool, tx.updates.n)
+	for _, u := range tx.updates.all() {
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
 		}
@@ -288,11 +331,11 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 	if found, err := sc.lookupRef(snap, "HEAD"); err == nil && found && sc.rec.Type == reftable.RefSymref && !tx.noHEAD {
 		headTarget = string(sc.rec.Target)
 	}
-	changes := make([]change, 0, len(tx.updates))
+	changes := make([]change, 0, tx.updates.n)
 	// The reflog names of the changes, one each unless symbolic refs or
 	// HEAD add more (then append copies).
-	own := make([]string, len(tx.updates))
-	for i, u := range tx.updates {
+	own := make([]string, tx.updates.n)
+	for i, u := range tx.updates.all() {
 		if u.LogOnly {
 			c := change{name: u.Name, new: u.New, msg: u.Message, logFor: []string{u.Name}}
 			if u.Old != nil {

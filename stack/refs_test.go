@@ -269,3 +269,35 @@ func TestTransactionSkipHEADLog(t *testing.T) {
 		t.Errorf("main reflog has %d entries, want 2", got)
 	}
 }
+
+// TestUpdateQueue: updates come back in the order added, across chunks
+// of every size, with Grow in between.
+func TestUpdateQueue(t *testing.T) {
+	var q updateQueue
+	want := 0
+	for i := range 20000 {
+		if i == 100 || i == 9000 {
+			q.grow(3000)
+		}
+		q.add(Update{Name: fmt.Sprint(i)})
+		want++
+	}
+	if q.n != want {
+		t.Fatalf("queue holds %d updates, want %d", q.n, want)
+	}
+	next := 0
+	for i, u := range q.all() {
+		if i != next || u.Name != fmt.Sprint(i) {
+			t.Fatalf("update %d is %q at position %d", next, u.Name, i)
+		}
+		next++
+	}
+	if next != want {
+		t.Fatalf("all yielded %d updates, want %d", next, want)
+	}
+	for _, c := range q.chunks {
+		if cap(c) > maxChunk {
+			t.Fatalf("a chunk of %d updates", cap(c))
+		}
+	}
+}

@@ -28,7 +28,7 @@ type Addition struct {
 	closed bool
 }
 
-// heldTable is a small added table the addition keeps in memory: when the
+// heldTable is an added table the addition keeps in memory: when the
 // commit's auto-compaction merges it away (see fuse) it is never written
 // to the backend, else the commit writes it there before publishing.
 type heldTable struct {
@@ -122,8 +122,9 @@ func (a *Addition) addHeld(write func(w *reftable.Writer) error) error {
 }
 
 // storeHeld writes the held tables to the backend, in order, and adds
-// them to the written ones. Each is also kept open from memory for the
-// commit's reload to take (see Stack.spare).
+// them to the written ones. Each of at most maxFuse bytes is also kept
+// open from memory for the commit's reload to take (see Stack.spare); a
+// larger one the reload opens, so that the stack does not hold its bytes.
 func (a *Addition) storeHeld() error {
 	for len(a.held) > 0 {
 		h := a.held[0]
@@ -136,6 +137,9 @@ func (a *Addition) storeHeld() error {
 		}
 		a.added = append(a.added, name)
 		a.held = a.held[1:]
+		if len(h.data) > maxFuse {
+			continue
+		}
 		t, err := reftable.NewTableBytes(h.data, name)
 		if err != nil {
 			continue // the reload opens it and reports the problem

@@ -144,9 +144,7 @@ func (a *Addition) storeHeld() error {
 		if err != nil {
 			continue // the reload opens it and reports the problem
 		}
-		th := &handle{name: name, f: memTable{bytes.NewReader(h.data)}, t: t}
-		th.incref()
-		a.opened = append(a.opened, th)
+		a.opened = append(a.opened, newHandle(name, memTable{bytes.NewReader(h.data)}, t))
 	}
 	a.held = nil
 	return nil
@@ -316,9 +314,7 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 			f.Close()
 			return nil, "", nil, err
 		}
-		h := &handle{name: name, f: f, t: t}
-		h.incref()
-		a.opened = append(a.opened, h)
+		a.opened = append(a.opened, newHandle(name, f, t))
 		tables = append(tables, t)
 	}
 	for _, h := range a.held {

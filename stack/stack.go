@@ -48,6 +48,13 @@ type handle struct {
 	refs atomic.Int32
 }
 
+// newHandle returns a handle of the open table t, with one reference.
+func newHandle(name string, f TableFile, t *reftable.Table) *handle {
+	h := &handle{name: name, f: f, t: t}
+	h.incref()
+	return h
+}
+
 func (h *handle) incref() { h.refs.Add(1) }
 
 func (h *handle) decref() {
@@ -171,8 +178,7 @@ func (st *Stack) loadLocked(names []string) error {
 			f.Close()
 			return fail(fmt.Errorf("stack %s: %w", st.dir, err))
 		}
-		h := &handle{name: name, f: f, t: t}
-		h.incref()
+		h := newHandle(name, f, t)
 		fresh = append(fresh, h)
 		tables = append(tables, h)
 	}

@@ -140,12 +140,12 @@ func runUpdate(e *env, flags any, args []string) error {
 		}
 		switch c.verb {
 		case "start":
-			if started || u.queued() > 0 {
+			if started || u.count > 0 {
 				return usagef("line %d: start: transaction already started", c.line)
 			}
 			started = true
 		case "prepare":
-			if !started && u.queued() == 0 {
+			if !started && u.count == 0 {
 				return usagef("line %d: prepare: no transaction started", c.line)
 			}
 			if err := u.prepare(); err != nil {
@@ -222,24 +222,18 @@ func (u *updater) queue(c updateCmd) {
 	u.tx.Add(c.u)
 }
 
-// queued returns how many update commands are queued.
-func (u *updater) queued() int { return u.count }
-
 // prepare builds the transactions of the queued commands and prepares
 // them: it takes each stack's lock and checks every expected value under
 // it.
 func (u *updater) prepare() error {
-	var txs []*stack.Transaction
-	if u.tx != nil {
-		txs = []*stack.Transaction{u.tx}
-	} else {
+	defer u.dropQueue() // the transactions are txs' now, or failed
+	txs := []*stack.Transaction{u.tx}
+	if u.tx == nil {
 		var err error
 		if txs, err = u.build(u.cmds); err != nil {
-			u.dropQueue()
 			return err
 		}
 	}
-	u.dropQueue()
 	for i, tx := range txs {
 		if err := tx.Prepare(); err != nil {
 			for _, p := range txs[:i] {

@@ -34,23 +34,29 @@ func hold(fsys vfs.FS, path string, id stat.Identity) *heldFile {
 	return h
 }
 
-// holdAfter is the channel HoldAfter was given, if any.
-var holdAfter atomic.Pointer[<-chan struct{}]
+// beforeHold is the function BeforeHold was given, if any.
+var beforeHold atomic.Pointer[func()]
 
-// HoldAfter makes this process create no lock file or temporary table
-// before ready is closed. A program that installs its interrupt handler
-// (which calls RemoveHeldFiles) in the background, so as not to wait for
-// it (os/signal starts a thread), passes a channel it closes once the
-// handler is in place: no file then exists that an interrupt would leave
-// behind. HoldAfter(nil) lifts the condition.
-func HoldAfter(ready <-chan struct{}) { holdAfter.Store(&ready) }
+// BeforeHold makes this process call f before it creates any lock file or
+// temporary table, each time (f must be cheap after its first call): a
+// program that prepares for interrupts (whose handler calls
+// RemoveHeldFiles) only once it is about to hold something passes the
+// function that does so. BeforeHold(nil) removes it.
+func BeforeHold(f func()) { beforeHold.Store(&f) }
 
-// waitToHold waits until this process may create files it holds (see
-// HoldAfter).
+// waitToHold calls the function given to BeforeHold, if any.
 func waitToHold() {
-	if ready := holdAfter.Load(); ready != nil && *ready != nil {
-		<-*ready
+	if f := beforeHold.Load(); f != nil && *f != nil {
+		(*f)()
 	}
+}
+
+// Holding reports whether this process holds a lock file or temporary
+// table in any stack (see RemoveHeldFiles).
+func Holding() bool {
+	held.Lock()
+	defer held.Unlock()
+	return len(held.files) > 0
 }
 
 // drop unregisters h: the file was released, published or removed.

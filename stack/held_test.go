@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // TestRemoveHeldFiles: what an interrupted process cleans up is exactly
@@ -63,33 +62,46 @@ func TestRemoveHeldFiles(t *testing.T) {
 	}
 }
 
-// TestHoldAfter: until the channel given to HoldAfter is closed, a commit
-// creates neither its lock file nor its table; then it goes through.
-func TestHoldAfter(t *testing.T) {
+// TestBeforeHold: the function given to BeforeHold runs before each lock
+// file and temporary table is created (it sees none in the directory the
+// first time), and Holding tells when the process holds one.
+func TestBeforeHold(t *testing.T) {
 	dir := t.TempDir()
 	st := openStack(t, dir, testOptions())
-	ready := make(chan struct{})
-	HoldAfter(ready)
-	defer HoldAfter(nil)
-	done := make(chan error, 1)
-	go func() {
-		a, err := st.NewAddition()
-		if err == nil {
-			err = a.Close()
+	calls := 0
+	BeforeHold(func() {
+		calls++
+		if calls == 1 {
+			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+				t.Errorf("files before the first hold: %v, %v", entries, err)
+			}
+			if Holding() {
+				t.Error("Holding before the first hold")
+			}
 		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("addition before ready: %v", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
-		t.Fatalf("files before ready: %v, %v", entries, err)
-	}
-	close(ready)
-	if err := <-done; err != nil {
+	})
+	defer BeforeHold(nil)
+	a, err := st.NewAddition()
+	if err != nil {
 		t.Fatal(err)
 	}
+	if !Holding() {
+		t.Error("not Holding with an addition open")
+	}
+	if calls != 1 {
+		t.Errorf("%d calls for the lock, want 1", calls)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if Holding() {
+		t.Error("Holding after the addition was closed")
+	}
 	setRef(t, st, "refs/heads/main", 1)
+	if calls < 3 {
+		t.Errorf("%d calls after a commit, want one more for its lock and one for its table at least", calls)
+	}
+	if Holding() {
+		t.Error("Holding after the commit")
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
+	"time"
 
 	"github.com/refstore/refstore/stack"
 )
@@ -32,10 +34,18 @@ func main() {
 	os.Exit(runInterruptible(os.Args[1:]))
 }
 
-// runInterruptible runs the program with SIGINT handled: for a command
-// that watches its context (Interruptible) the first interrupt cancels
-// it; otherwise, and at a second interrupt, the lock files and temporary
-// tables the process holds are removed, as git does, and it exits 130.
+// runInterruptible runs the program with SIGINT handled. A command that
+// watches its context (Interruptible) has the handler from the start: the
+// first interrupt cancels it, a second one stops it. Any other writing
+// command keeps the default action (the process ends at once) until it
+// is about to hold a lock file or temporary table; then the interrupt is
+// ignored, and the handler is installed as soon as the command talks to
+// the user (reads input or writes output) or still holds after
+// holdGrace. The handler removes the files the process holds, as git
+// does, and exits 130. Installing it costs a commit half a millisecond
+// (os/signal starts threads), so a commit that is done within holdGrace
+// never pays it; an interrupt in that time is lost and the commit
+// finishes.
 func runInterruptible(args []string) int {
 	c := lookupArgs(args)
 	if c != nil && c.ReadOnly {
@@ -45,40 +55,107 @@ func runInterruptible(args []string) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// Installing the handler starts a thread, half a millisecond of a
-	// commit's 15 here: the command goes on meanwhile, but holds no file
-	// and reads no input (where a user would interrupt it) before the
-	// handler is in place.
-	ready := make(chan struct{})
-	stack.HoldAfter(ready)
-	interrupts := make(chan os.Signal, 2)
+	h := &interrupts{cancel: cancel}
+	var stdin io.Reader = os.Stdin
+	var stdout io.Writer = os.Stdout
+	if c != nil && c.Interruptible {
+		h.interruptible = true
+		h.handle()
+	} else {
+		stack.BeforeHold(h.holding)
+		stdin = talkReader{os.Stdin, h}
+		stdout = talkWriter{os.Stdout, h}
+	}
+	code := run(ctx, args, stdin, stdout, os.Stderr)
+	stopHelpers()
+	return code
+}
+
+// holdGrace is how long a command holds files with interrupts ignored
+// before it installs the handler.
+const holdGrace = 50 * time.Millisecond
+
+// interrupts is the SIGINT handling of one process (see runInterruptible).
+type interrupts struct {
+	interruptible bool   // the first interrupt cancels the context
+	cancel        func() // the command's context
+
+	mu    sync.Mutex
+	state int // sigDefault, sigIgnored or sigHandled
+}
+
+const (
+	sigDefault = iota // the default action: the process ends
+	sigIgnored        // ignored while the command holds files
+	sigHandled        // the handler cleans up and exits 130
+)
+
+// holding is called before the process creates a file it holds.
+func (h *interrupts) holding() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != sigDefault {
+		return
+	}
+	signal.Ignore(os.Interrupt)
+	h.state = sigIgnored
+	time.AfterFunc(holdGrace, h.handle)
+}
+
+// talk is called before the command reads input or writes output: an
+// interrupt must not be ignored then.
+func (h *interrupts) talk() {
+	h.mu.Lock()
+	ignored := h.state == sigIgnored
+	h.mu.Unlock()
+	if ignored {
+		h.handle()
+	}
+}
+
+// handle installs the handler, once.
+func (h *interrupts) handle() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state == sigHandled {
+		return
+	}
+	h.state = sigHandled
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt)
 	go func() {
-		signal.Notify(interrupts, os.Interrupt)
-		close(ready)
-		<-interrupts
-		if c != nil && c.Interruptible {
-			cancel() // the command winds down and cleans up itself
-			<-interrupts
+		<-sigs
+		if h.interruptible {
+			h.cancel() // the command winds down and cleans up itself
+			<-sigs
 		}
 		stack.RemoveHeldFiles()
 		stopHelpers()
 		fprintf(os.Stderr, "reftable: interrupted\n")
 		os.Exit(exitInterrupted)
 	}()
-	code := run(ctx, args, &readAfter{r: os.Stdin, ready: ready}, os.Stdout, os.Stderr)
-	stopHelpers()
-	return code
 }
 
-// readAfter reads r once ready is closed.
-type readAfter struct {
-	r     io.Reader
-	ready <-chan struct{}
+// talkReader is the command's input: each read first lets h know.
+type talkReader struct {
+	r io.Reader
+	h *interrupts
 }
 
-func (r *readAfter) Read(p []byte) (int, error) {
-	<-r.ready
+func (r talkReader) Read(p []byte) (int, error) {
+	r.h.talk()
 	return r.r.Read(p)
+}
+
+// talkWriter is the command's output: each write first lets h know.
+type talkWriter struct {
+	w io.Writer
+	h *interrupts
+}
+
+func (w talkWriter) Write(p []byte) (int, error) {
+	w.h.talk()
+	return w.w.Write(p)
 }
 
 // lookupArgs returns the command args names, or nil.

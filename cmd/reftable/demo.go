@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,37 +74,38 @@ type demoFlags struct {
 }
 
 // demoWorkerEnv names the environment variable that makes "reftable
-// demo" a worker process: it holds the worker's demoArgs as JSON. The
+// demo" a worker process: it holds the worker's demoArgs as lines (see
+// appendFields). The
 // demo sets it for the processes it starts; it is not for people.
 const demoWorkerEnv = "REFTABLE_DEMO_WORKER"
 
 // demoArgs is the role and parameters of a worker process.
 type demoArgs struct {
-	Role    string `json:"role"` // "writer" or "reader"
-	Dir     string `json:"dir"`
-	Writer  int    `json:"writer,omitempty"` // writer number, from 1
-	Commits int    `json:"commits,omitempty"`
+	Role    string // "writer" or "reader"
+	Dir     string
+	Writer  int // writer number, from 1
+	Commits int
 }
 
 // demoWriterReport is what a writer prints on stdout when it is done.
 type demoWriterReport struct {
-	Commits   int         `json:"commits"`
-	Conflicts int         `json:"conflicts"` // lost compare-and-swaps, retried
-	Stats     stack.Stats `json:"stats"`
+	Commits   int
+	Conflicts int // lost compare-and-swaps, retried
+	Stats     stack.Stats
 	// CompactionErrors are the auto-compaction failures other than
 	// finding the tables locked or replaced by another compaction.
-	CompactionErrors []string `json:"compaction_errors"`
+	CompactionErrors []string
 }
 
 // demoReaderReport is what the reader prints on stdout when its stdin
 // is closed. Problems holds the first few of NumProblems.
 type demoReaderReport struct {
-	Snapshots   int      `json:"snapshots"` // states read and checked
-	Reloads     int      `json:"reloads"`   // of them, states with a new tables.list
-	MaxTables   int      `json:"max_tables"`
-	Counter     uint64   `json:"counter"` // the last value seen
-	NumProblems int      `json:"num_problems"`
-	Problems    []string `json:"problems"`
+	Snapshots   int // states read and checked
+	Reloads     int // of them, states with a new tables.list
+	MaxTables   int
+	Counter     uint64 // the last value seen
+	NumProblems int
+	Problems    []string
 }
 
 // Test hooks, nil outside tests.
@@ -230,13 +232,11 @@ type demoProc struct {
 }
 
 func startDemoProc(ctx context.Context, exe, name string, a demoArgs) (*demoProc, error) {
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return nil, err
-	}
+	raw := appendFields(nil, "", reflect.ValueOf(a))
 	p := &demoProc{name: name, cmd: exec.CommandContext(ctx, exe, "demo")}
 	p.cmd.Env = append(os.Environ(), demoWorkerEnv+"="+string(raw))
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ func (p *demoProc) wait(v any) error {
 		}
 		return fmt.Errorf("%s (pid %d): %v: %s", p.name, p.cmd.Process.Pid, err, msg)
 	}
-	if err := json.Unmarshal(p.stdout.Bytes(), v); err != nil {
+	if err := parseFields(p.stdout.String(), v); err != nil {
 		return fmt.Errorf("%s (pid %d): bad report: %w", p.name, p.cmd.Process.Pid, err)
 	}
 	return nil
@@ -459,7 +459,7 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 // writer a sign that the demo is gone.
 func runDemoWorker(e *env, raw string) error {
 	var a demoArgs
-	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+	if err := parseFields(raw, &a); err != nil {
 		return fmt.Errorf("%s: %w", demoWorkerEnv, err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -481,7 +481,8 @@ func runDemoWorker(e *env, raw string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(e.stdout).Encode(rep)
+	_, err = e.stdout.Write(appendFields(nil, "", reflect.ValueOf(rep).Elem()))
+	return err
 }
 
 // demoWrite commits a.Commits transactions, each creating one branch
@@ -613,4 +614,87 @@ func demoRead(ctx context.Context, a demoArgs) (*demoReaderReport, error) {
 	check()
 	rep.Reloads = st.Stats().Reloads
 	return rep, nil
+}
+
+// appendFields appends the fields of the struct v as the lines a worker
+// reads its arguments from and writes its report in: "<name> <value>",
+// a string quoted as Go quotes it, an integer in decimal, one line per
+// element of a []string, and the fields of a struct field named
+// <field>.<name>. prefix goes before each name.
+func appendFields(b []byte, prefix string, v reflect.Value) []byte {
+	t := v.Type()
+	for i := range t.NumField() {
+		name, f := prefix+t.Field(i).Name, v.Field(i)
+		if f.Kind() == reflect.Struct {
+			b = appendFields(b, name+".", f)
+			continue
+		}
+		values := []reflect.Value{f}
+		if f.Kind() == reflect.Slice {
+			values = values[:0]
+			for j := range f.Len() {
+				values = append(values, f.Index(j))
+			}
+		}
+		for _, x := range values {
+			b = append(append(b, name...), ' ')
+			switch x.Kind() {
+			case reflect.String:
+				b = strconv.AppendQuote(b, x.String())
+			case reflect.Int:
+				b = strconv.AppendInt(b, x.Int(), 10)
+			case reflect.Uint64:
+				b = strconv.AppendUint(b, x.Uint(), 10)
+			default:
+				panic("appendFields: unsupported type " + x.Type().String())
+			}
+			b = append(b, '\n')
+		}
+	}
+	return b
+}
+
+// parseFields sets the fields of the struct v points to from lines
+// appendFields wrote.
+func parseFields(text string, v any) error {
+	for line := range strings.Lines(text) {
+		name, val, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+		f := reflect.ValueOf(v).Elem()
+		for part := range strings.SplitSeq(name, ".") {
+			if f.Kind() != reflect.Struct {
+				return fmt.Errorf("unknown field in %q", line)
+			}
+			f = f.FieldByName(part)
+		}
+		kind := f.Kind()
+		if kind == reflect.Slice {
+			kind = f.Type().Elem().Kind()
+		}
+		var x reflect.Value
+		var err error
+		switch kind {
+		case reflect.String:
+			var s string
+			s, err = strconv.Unquote(val)
+			x = reflect.ValueOf(s)
+		case reflect.Int:
+			var n int
+			n, err = strconv.Atoi(val)
+			x = reflect.ValueOf(n)
+		case reflect.Uint64:
+			var n uint64
+			n, err = strconv.ParseUint(val, 10, 64)
+			x = reflect.ValueOf(n)
+		default:
+			return fmt.Errorf("unknown field in %q", line)
+		}
+		if err != nil {
+			return fmt.Errorf("bad value in %q: %w", line, err)
+		}
+		if f.Kind() == reflect.Slice {
+			x = reflect.Append(f, x)
+		}
+		f.Set(x)
+	}
+	return nil
 }

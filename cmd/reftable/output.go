@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -21,11 +20,11 @@ type printer struct {
 // record prints v as JSON in JSON mode, else the text line.
 func (p *printer) record(text string, v any) error {
 	if p.json {
-		b, err := json.Marshal(v)
+		b, err := marshalJSON(v)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(p.w, "%s\n", b)
+		_, err = p.w.Write(append(b, '\n'))
 		return err
 	}
 	_, err := io.WriteString(p.w, text+"\n")

@@ -51,14 +51,6 @@ func waitToHold() {
 	}
 }
 
-// Holding reports whether this process holds a lock file or temporary
-// table in any stack (see RemoveHeldFiles).
-func Holding() bool {
-	held.Lock()
-	defer held.Unlock()
-	return len(held.files) > 0
-}
-
 // drop unregisters h: the file was released, published or removed.
 func (h *heldFile) drop() {
 	if h == nil {

@@ -666,6 +666,9 @@ func parseFields(text string, v any) error {
 			}
 			f = f.FieldByName(part)
 		}
+		if !f.CanSet() {
+			return fmt.Errorf("unknown field in %q", line)
+		}
 		kind := f.Kind()
 		if kind == reflect.Slice {
 			kind = f.Type().Elem().Kind()

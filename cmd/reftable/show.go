@@ -58,8 +58,9 @@ func runShow(e *env, flags any, args []string) error {
 	return nil
 }
 
-// dwimRules are git's rules for expanding a short ref name.
-var dwimRules = []string{"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s", "refs/remotes/%s", "refs/remotes/%s/HEAD"}
+// dwimRules are git's rules for expanding a short ref name: the
+// prefix and the suffix to put around it.
+var dwimRules = [][2]string{{"", ""}, {"refs/", ""}, {"refs/tags/", ""}, {"refs/heads/", ""}, {"refs/remotes/", ""}, {"refs/remotes/", "/HEAD"}}
 
 // resolveRef looks name up (with git's short-name rules) and follows
 // symbolic refs, returning every ref on the way.
@@ -67,7 +68,7 @@ func resolveRef(m refGetter, name string) ([]reftable.RefRecord, error) {
 	var first reftable.RefRecord
 	found := false
 	for _, rule := range dwimRules {
-		r, err := m.Ref(fmt.Appendf(nil, rule, name))
+		r, err := m.Ref([]byte(rule[0] + name + rule[1]))
 		if errors.Is(err, reftable.ErrNotFound) {
 			continue
 		}

@@ -206,8 +206,7 @@ func (q *updateQueue) all() iter.Seq2[int, *Update] {
 type change struct {
 	name   string
 	old    Value
-	new    Value
-	msg    string
+	u      *Update  // its new value and message (in the transaction's queue)
 	store  bool     // false for a LogOnly update
 	logFor []string // refs whose reflog records this change
 }
@@ -337,7 +336,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 	own := make([]string, tx.updates.n)
 	for i, u := range tx.updates.all() {
 		if u.LogOnly {
-			c := change{name: u.Name, new: u.New, msg: u.Message, logFor: []string{u.Name}}
+			c := change{name: u.Name, u: u, logFor: []string{u.Name}}
 			if u.Old != nil {
 				c.old = *u.Old
 			}
@@ -366,14 +365,14 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		if u.Verify {
 			continue
 		}
-		c := change{name: name, old: cur, new: u.New, msg: u.Message, store: true}
+		c := change{name: name, old: cur, u: u, store: true}
 		if via == nil {
 			own[i] = name
 			c.logFor = own[i : i+1 : i+1]
 		} else {
 			c.logFor = append(via, name)
 		}
-		if name == headTarget && !slices.Contains(via, "HEAD") && !c.new.IsMissing() {
+		if name == headTarget && !slices.Contains(via, "HEAD") && !c.u.New.IsMissing() {
 			c.logFor = append(c.logFor, "HEAD")
 		}
 		changes = append(changes, c)
@@ -437,7 +436,7 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Value, error) {
 func checkDirFile(snap *Snapshot, changes []change) error {
 	live := make([]string, 0, len(changes)) // the refs it leaves existing, sorted
 	for _, c := range changes {
-		if c.store && !c.new.IsMissing() {
+		if c.store && !c.u.New.IsMissing() {
 			live = append(live, c.name)
 		}
 	}
@@ -447,7 +446,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(c.name, name) })
 		for ; i < len(changes) && changes[i].name == name; i++ {
 			if changes[i].store {
-				return !changes[i].new.IsMissing(), true
+				return !changes[i].u.New.IsMissing(), true
 			}
 		}
 		return false, false
@@ -475,7 +474,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		}
 	}()
 	for _, c := range changes {
-		if !c.store || c.new.IsMissing() || !c.old.IsMissing() {
+		if !c.store || c.u.New.IsMissing() || !c.old.IsMissing() {
 			continue
 		}
 		// A parent directory that is a ref.
@@ -562,12 +561,12 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 		name = append(name[:0], c.name...)
 		r := reftable.RefRecord{Name: name, UpdateIndex: index}
 		switch {
-		case c.new.Target != "":
-			r.Type, r.Target = reftable.RefSymref, []byte(c.new.Target)
-		case c.new.Peeled != nil:
-			r.Type, r.Value, r.Peeled = reftable.RefVal2, c.new.ID, c.new.Peeled
-		case c.new.ID != nil:
-			r.Type, r.Value = reftable.RefVal1, c.new.ID
+		case c.u.New.Target != "":
+			r.Type, r.Target = reftable.RefSymref, []byte(c.u.New.Target)
+		case c.u.New.Peeled != nil:
+			r.Type, r.Value, r.Peeled = reftable.RefVal2, c.u.New.ID, c.u.New.Peeled
+		case c.u.New.ID != nil:
+			r.Type, r.Value = reftable.RefVal1, c.u.New.ID
 		default:
 			r.Type = reftable.RefDeletion
 		}
@@ -594,7 +593,7 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
-			if c.new.IsMissing() && name == c.name && c.store {
+			if c.u.New.IsMissing() && name == c.name && c.store {
 				// Deleting a ref deletes its reflog.
 				for l, err := range snap.Merged.LogsFor([]byte(name)) {
 					if err != nil {
@@ -607,11 +606,11 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			if !tx.logs(snap, name) {
 				continue
 			}
-			newID := c.new.ID
-			if c.new.Target != "" {
+			newID := c.u.New.ID
+			if c.u.New.Target != "" {
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				if _, _, v, err := resolve(snap, c.new.Target, &sc); err != nil {
+				if _, _, v, err := resolve(snap, c.u.New.Target, &sc); err != nil {
 					return err
 				} else if v.ID == nil {
 					continue
@@ -649,10 +648,10 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
 		} else {
 			c := &changes[l.c]
-			if msg == nil || c.msg != lastMsg {
+			if msg == nil || c.u.Message != lastMsg {
 				// As git: one line, at most half a block.
-				m := strings.ReplaceAll(strings.TrimRight(c.msg, "\n"), "\n", " ")
-				lastMsg, msg = c.msg, []byte(m[:min(len(m), blockSize/2)])
+				m := strings.ReplaceAll(strings.TrimRight(c.u.Message, "\n"), "\n", " ")
+				lastMsg, msg = c.u.Message, []byte(m[:min(len(m), blockSize/2)])
 			}
 			lr = reftable.LogRecord{
 				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,

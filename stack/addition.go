@@ -105,12 +105,15 @@ func (a *Addition) Add(write func(w *reftable.Writer) error) error {
 // transaction's updates): the table is written into memory and, when the
 // commit may merge it with listed tables (see fuse), kept there until the
 // commit needs it on the backend. Its memory is less than the input's.
-func (a *Addition) addHeld(write func(w *reftable.Writer) error) error {
+// size is about what the table will take: the buffer starts with that
+// capacity, so that a large table is not copied as it grows (pages
+// reserved and not written cost no memory).
+func (a *Addition) addHeld(size int, write func(w *reftable.Writer) error) error {
 	if a.closed {
 		return ErrClosed
 	}
-	var buf bytes.Buffer
-	min, max, keep, err := a.writeTable(&buf, write)
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	min, max, keep, err := a.writeTable(buf, write)
 	if err != nil || !keep {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -353,6 +354,59 @@ func TestBulkTransactionFused(t *testing.T) {
 	for _, name := range []string{"refs/heads/base", "refs/heads/bulk-000000", fmt.Sprintf("refs/heads/bulk-%06d", n-1)} {
 		if refValue(t, st, name) == nil {
 			t.Errorf("%s lost", name)
+		}
+	}
+}
+
+// TestChangesSize: the size a transaction's table is written into memory
+// with (changesSize) covers the table, so that its buffer is not copied as
+// it grows, for names like branches', ids that do not compress and one or
+// two reflog entries a change, and does not overshoot it by more than
+// four times beyond a single ref.
+func TestChangesSize(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		n      int
+		sameID bool
+		head   bool // HEAD points at the first branch: its change is logged twice
+	}{{1, false, false}, {10, true, true}, {10000, false, true}, {10000, true, false}} {
+		dir := t.TempDir()
+		opts := testOptions()
+		opts.DisableAutoCompaction = true
+		st := openStack(t, dir, opts)
+		if tc.head {
+			tx := st.NewTransaction(testWho, ReflogNormal)
+			tx.Add(Update{Name: "HEAD", New: Value{Target: "refs/heads/branch-0000000"}})
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx := st.NewTransaction(testWho, ReflogNormal)
+		for i := range tc.n {
+			id := oid(1)
+			if !tc.sameID {
+				id = make([]byte, 20)
+				for j := range id {
+					id[j] = byte(rnd.Uint32())
+				}
+			}
+			tx.Add(Update{Name: fmt.Sprintf("refs/heads/branch-%07d", i), New: Value{ID: id}, Message: "branch: Created from HEAD"})
+		}
+		if err := tx.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		estimate := changesSize(tx.changes, 20)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		names := listFile(t, dir)
+		fi, err := os.Stat(filepath.Join(dir, names[len(names)-1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%+v: table %d bytes, estimate %d", tc, fi.Size(), estimate)
+		if size := int(fi.Size()); estimate < size || tc.n > 1 && estimate > 4*size {
+			t.Errorf("%+v: table of %d bytes, estimated %d", tc, size, estimate)
 		}
 	}
 }

@@ -244,7 +244,9 @@ func (tx *Transaction) Commit() error {
 		if len(changes) == 0 {
 			return a.Commit()
 		}
-		if err := a.addHeld(func(w *reftable.Writer) error { return tx.write(w, snap, changes, a.NextUpdateIndex()) }); err != nil {
+		if err := a.addHeld(changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
+			return tx.write(w, snap, changes, a.NextUpdateIndex())
+		}); err != nil {
 			return err
 		}
 		return a.Commit()
@@ -292,6 +294,18 @@ func (tx *Transaction) release() error {
 	err := errors.Join(tx.snap.Close(), tx.a.Close())
 	tx.a, tx.snap, tx.changes = nil, nil, nil
 	return err
+}
+
+// changesSize is about the size of the table of changes: a name, an id
+// and some for each ref (prefix compression takes more off than varints
+// and the index add), an id and some for each reflog entry (the rest
+// compresses well), and a kilobyte for the header, footer and indexes.
+func changesSize(changes []change, hashSize int) int {
+	n := 1 << 10
+	for _, c := range changes {
+		n += len(c.name) + hashSize + 16 + len(c.logFor)*(hashSize+8)
+	}
+	return n
 }
 
 // prepare locks the stack and resolves the updates into changes under

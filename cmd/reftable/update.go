@@ -606,7 +606,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if len(args) > knownVerbs[verb] {
 		return c, fmt.Errorf("%s %s: extra input %q", verb, ref, strings.Join(args[knownVerbs[verb]:], " "))
 	}
-	u := stack.Update{Name: ref, Deref: !noDeref}
+	u := stack.Update{Name: strings.Clone(ref), Deref: !noDeref} // not the whole line
 	has := func(i int) bool { return i < len(args) }
 	arg := func(i int) string {
 		if has(i) {

@@ -251,7 +251,7 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 	var f vfs.File
 	var tmp string
 	var err error
-	waitToHold()
+	callBeforeHold()
 	for range 10 {
 		tmp = b.path(fmt.Sprintf("tmp-%016x.temp", rand.Uint64()))
 		f, err = b.fsys.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, b.perm)

@@ -44,8 +44,8 @@ var beforeHold atomic.Pointer[func()]
 // function that does so. BeforeHold(nil) removes it.
 func BeforeHold(f func()) { beforeHold.Store(&f) }
 
-// waitToHold calls the function given to BeforeHold, if any.
-func waitToHold() {
+// callBeforeHold calls the function given to BeforeHold, if any.
+func callBeforeHold() {
 	if f := beforeHold.Load(); f != nil && *f != nil {
 		(*f)()
 	}

@@ -37,7 +37,7 @@ func (l *lockFile) closeFile() {
 // n² ms, jittered ±25 %, at most 1 s a sleep) until timeout passes;
 // timeout < 0 waits forever and NoWait tries once.
 func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Duration) (*lockFile, error) {
-	waitToHold()
+	callBeforeHold()
 	start := time.Now()
 	for n := 1; ; n++ {
 		f, err := fsys.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR|os.O_APPEND, perm)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -69,13 +70,55 @@ func appendJSON(b []byte, v reflect.Value) ([]byte, error) {
 
 // appendJSONStruct appends the JSON object of the struct v.
 func appendJSONStruct(b []byte, v reflect.Value) ([]byte, error) {
-	t := v.Type()
+	fields, err := jsonFields(v.Type())
+	if err != nil {
+		return b, err
+	}
 	b = append(b, '{')
 	first := true
+	for _, f := range fields {
+		fv := v.Field(f.index)
+		if f.omitEmpty && emptyJSON(fv) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, f.key...)
+		if b, err = appendJSON(b, fv); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// A jsonField is a struct field as its JSON object shows it.
+type jsonField struct {
+	index     int
+	key       string // the name, encoded, and a colon
+	omitEmpty bool
+}
+
+// jsonFieldCache holds the []jsonField of each struct type met, or the
+// error that refuses it: a listing prints one object a record.
+var jsonFieldCache sync.Map
+
+// jsonFields returns the fields of the struct type t that JSON shows.
+func jsonFields(t reflect.Type) ([]jsonField, error) {
+	if c, ok := jsonFieldCache.Load(t); ok {
+		if err, ok := c.(error); ok {
+			return nil, err
+		}
+		return c.([]jsonField), nil
+	}
+	var fields []jsonField
+	var err error
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
-			return b, fmt.Errorf("json: unsupported embedded field %s in %s", f.Name, t)
+			err = fmt.Errorf("json: unsupported embedded field %s in %s", f.Name, t)
+			break
 		}
 		if !f.IsExported() {
 			continue
@@ -84,31 +127,22 @@ func appendJSONStruct(b []byte, v reflect.Value) ([]byte, error) {
 		if name == "-" && opts == "" {
 			continue
 		}
+		if opts != "" && opts != "omitempty" {
+			err = fmt.Errorf("json: unsupported option %q of %s.%s", opts, t, f.Name)
+			break
+		}
 		if name == "" {
 			name = f.Name
 		}
-		fv := v.Field(i)
-		switch opts {
-		case "":
-		case "omitempty":
-			if emptyJSON(fv) {
-				continue
-			}
-		default:
-			return b, fmt.Errorf("json: unsupported option %q of %s.%s", opts, t, f.Name)
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendJSONString(b, name)
-		b = append(b, ':')
-		var err error
-		if b, err = appendJSON(b, fv); err != nil {
-			return b, err
-		}
+		key := append(appendJSONString(nil, name), ':')
+		fields = append(fields, jsonField{index: i, key: string(key), omitEmpty: opts == "omitempty"})
 	}
-	return append(b, '}'), nil
+	if err != nil {
+		jsonFieldCache.Store(t, err)
+		return nil, err
+	}
+	jsonFieldCache.Store(t, fields)
+	return fields, nil
 }
 
 // emptyJSON reports whether omitempty leaves v out.

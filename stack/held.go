@@ -51,6 +51,16 @@ func callBeforeHold() {
 	}
 }
 
+// Hold registers the file this program is about to create at path, a
+// name no other process uses (a temporary file of its own), so that
+// RemoveHeldFiles removes it; it first calls the function given to
+// BeforeHold, as the stack does before its own files. The returned
+// function unregisters the file once it is published or removed.
+func Hold(path string) (release func()) {
+	callBeforeHold()
+	return hold(vfs.OS, path, stat.Identity{}).drop
+}
+
 // drop unregisters h: the file was released, published or removed.
 func (h *heldFile) drop() {
 	if h == nil {

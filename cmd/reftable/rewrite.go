@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 var cmdRewrite = &command{
@@ -26,7 +29,8 @@ default options reproduces it (log blocks only once inflated, since
 zlib implementations compress differently).
 
 OUT must not exist. The table is written to a temporary file next to
-OUT, synced and renamed to OUT. Rewrite prints one line:
+OUT, synced and renamed to OUT (an interrupt removes it). Rewrite
+prints one line:
 
 	refs=<n> logs=<n> size=<bytes>
 
@@ -140,10 +144,14 @@ func copyTable(w *os.File, tbl *reftable.Table, opts reftable.WriterOptions) (re
 
 // writeFileAtomic creates path by writing a temporary file in its
 // directory with fill, syncing it and renaming it to path, which must
-// not exist. The temporary file is removed on failure.
+// not exist. The temporary file is removed on failure, and by the
+// interrupt handler (it is held, see stack.Hold).
 func writeFileAtomic[T any](path string, fill func(*os.File) (T, error)) (res T, err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.temp")
+	name := filepath.Join(dir, "."+filepath.Base(path)+"."+strconv.FormatUint(rand.Uint64(), 36)+".temp")
+	release := stack.Hold(name)
+	defer release()
+	tmp, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return res, err
 	}

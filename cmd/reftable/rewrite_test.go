@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/refstore/refstore/stack"
 )
 
 // fixtureTables lists the table files of every git fixture.
@@ -189,5 +191,41 @@ func TestRewriteOptions(t *testing.T) {
 		if !cmp.Equal(want.Refs, got.Refs) || !cmp.Equal(want.Logs, got.Logs) {
 			t.Errorf("%s: records differ", n)
 		}
+	}
+}
+
+// TestWriteFileAtomicHeld: the temporary file of a rewrite is held, so an
+// interrupt's handler (stack.RemoveHeldFiles) removes it; the rewrite then
+// fails without creating OUT, and nothing is left in the directory. On
+// success nothing stays registered.
+func TestWriteFileAtomicHeld(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ref")
+	_, err := writeFileAtomic(out, func(w *os.File) (int, error) {
+		if _, err := w.WriteString("partial"); err != nil {
+			return 0, err
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("directory while writing: %v, want the temporary file", entries)
+		}
+		stack.RemoveHeldFiles() // what the interrupt handler does
+		return 0, nil
+	})
+	if err == nil {
+		t.Fatal("rewrite succeeded after its temporary file was removed")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("left after the interrupt: %v", entries)
+	}
+
+	if _, err := writeFileAtomic(out, func(w *os.File) (int, error) { return w.WriteString("table") }); err != nil {
+		t.Fatal(err)
+	}
+	stack.RemoveHeldFiles()
+	if b, err := os.ReadFile(out); err != nil || string(b) != "table" {
+		t.Fatalf("OUT after a later interrupt: %q, %v", b, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("directory after success: %v, want OUT alone", entries)
 	}
 }

@@ -261,3 +261,110 @@ func listDir(t *testing.T, r *gitRepo) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestWorktreePrefixes: a name with git's worktree prefixes reaches the
+// ref it names, as git reads it: main-worktree/X is the main worktree's
+// per-worktree ref X, worktrees/<id>/X linked worktree <id>'s. show and
+// logs read them, update writes them to that worktree's stack under the
+// name X (git 2.55 writes the prefixed name itself into that stack, which
+// it then cannot read back; what is written here, git reads), following
+// symbolic refs through the stacks and logging the HEAD passed. A
+// prefixed name that is not per-worktree is an ordinary shared ref, as in
+// git, and a worktree that does not exist is an error that changes
+// nothing.
+func TestWorktreePrefixes(t *testing.T) {
+	t.Setenv("GIT_COMMITTER_NAME", "C O Mitter")
+	t.Setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+	r := newGitRepo(t, "sha1")
+	main, wt := r.Dir, r.wt
+	rev := func(dir, name string) string { return strings.TrimSpace(r.in(dir, "rev-parse", "--verify", name)) }
+	showID := func(dir, name string) string {
+		lines := strings.Split(strings.TrimSuffix(mustRun(t, "", "show", dir, name), "\n"), "\n")
+		if first := strings.Fields(lines[0])[0]; first != name {
+			t.Errorf("show %s %s: first line names %q", dir, name, first)
+		}
+		f := strings.Fields(lines[len(lines)-1])
+		return f[len(f)-1]
+	}
+	logIDs := func(dir, name string) string { // new ids, newest first
+		var ids []string
+		for _, line := range strings.Split(strings.TrimSuffix(mustRun(t, "", "logs", "-ref", name, dir), "\n"), "\n") {
+			ref, rest, _ := strings.Cut(line, "\t")
+			if ref != name {
+				t.Errorf("logs -ref %s: a line names %q", name, ref)
+			}
+			ids = append(ids, strings.Fields(rest)[1])
+		}
+		return strings.Join(ids, " ")
+	}
+	gitLogIDs := func(dir, name string) string {
+		return strings.Join(strings.Fields(r.in(dir, "log", "-g", "--format=%H", name)), " ")
+	}
+
+	// Reading, from either side.
+	for _, c := range [][2]string{
+		{wt, "main-worktree/HEAD"}, {wt, "main-worktree/refs/bisect/good"},
+		{main, "worktrees/wt/HEAD"}, {main, "worktrees/wt/refs/bisect/bad"}, {main, "main-worktree/HEAD"},
+	} {
+		if got, want := showID(c[0], c[1]), rev(c[0], c[1]); got != want {
+			t.Errorf("show %s from %s: %s, git says %s", c[1], c[0], got, want)
+		}
+	}
+	if got, want := logIDs(main, "worktrees/wt/HEAD"), gitLogIDs(main, "worktrees/wt/HEAD"); got != want {
+		t.Errorf("logs of worktrees/wt/HEAD: %s, git says %s", got, want)
+	}
+	if got, want := logIDs(wt, "main-worktree/HEAD"), gitLogIDs(wt, "main-worktree/HEAD"); got != want {
+		t.Errorf("logs of main-worktree/HEAD: %s, git says %s", got, want)
+	}
+	if r := runTool(t, "", "show", main, "worktrees/nosuch/HEAD"); r.code != 1 {
+		t.Errorf("show of a worktree that does not exist: %v", r)
+	}
+
+	// Writing another worktree's refs, from either side.
+	c1 := rev(main, "HEAD~2")
+	wtHEADLog := gitLogIDs(wt, "HEAD")
+	mustRun(t, "update worktrees/wt/refs/bisect/new "+c1+"\nupdate worktrees/wt/HEAD "+c1+"\n", "update", "-m", "from-main", main)
+	if got := rev(wt, "refs/bisect/new"); got != c1 {
+		t.Errorf("refs/bisect/new in the linked worktree: %s, want %s", got, c1)
+	}
+	if got := rev(wt, "HEAD"); got != c1 {
+		t.Errorf("the linked worktree's HEAD: %s, want %s", got, c1)
+	}
+	if got := r.in(wt, "log", "-g", "-1", "--format=%H %gs", "HEAD"); got != c1+" from-main\n" {
+		t.Errorf("the linked worktree's HEAD reflog: %q", got)
+	}
+	if _, err := r.RunInput("", "rev-parse", "--verify", "-q", "refs/bisect/new"); err == nil {
+		t.Error("refs/bisect/new is visible in the main worktree")
+	}
+
+	mainHEADLog := gitLogIDs(main, "HEAD")
+	wtHEADLog = gitLogIDs(wt, "HEAD")
+	mustRun(t, "update main-worktree/refs/bisect/good "+c1+"\nupdate main-worktree/HEAD "+c1+"\nupdate main-worktree/refs/heads/lit "+c1+"\n", "update", "-m", "from-wt", wt)
+	for _, c := range [][2]string{{main, "refs/bisect/good"}, {main, "refs/heads/main"}, {wt, "main-worktree/refs/heads/lit"}} {
+		if got := rev(c[0], c[1]); got != c1 {
+			t.Errorf("%s from %s: %s, want %s", c[1], c[0], got, c1)
+		}
+	}
+	if got, want := gitLogIDs(main, "HEAD"), c1+" "+mainHEADLog; got != want {
+		t.Errorf("the main worktree's HEAD reflog: %s, want %s (main-worktree/HEAD followed to refs/heads/main)", got, want)
+	}
+	if got := gitLogIDs(wt, "HEAD"); got != wtHEADLog {
+		t.Errorf("the linked worktree's HEAD reflog changed: %s, was %s", got, wtHEADLog)
+	}
+	for _, dir := range []string{filepath.Join(main, ".git", "reftable"), filepath.Join(main, ".git", "worktrees", "wt", "reftable")} {
+		for _, line := range strings.Split(mustRun(t, "", "refs", dir), "\n") {
+			if strings.HasPrefix(line, "worktrees/") || strings.HasPrefix(line, "main-worktree/") && !strings.HasPrefix(line, "main-worktree/refs/heads/lit ") {
+				t.Errorf("%s holds a prefixed name: %s", dir, line)
+			}
+		}
+	}
+
+	before := listDir(t, r)
+	if res := runTool(t, "create refs/heads/ok "+c1+"\nupdate worktrees/nosuch/HEAD "+c1+"\n", "update", main); res.code != 1 || !strings.Contains(res.stderr, "no such worktree") {
+		t.Errorf("update of a worktree that does not exist: %v", res)
+	}
+	if diff := cmp.Diff(before, listDir(t, r)); diff != "" {
+		t.Errorf("a failed update changed files (-before +after):\n%s", diff)
+	}
+	r.checkGitHappy(t)
+}

@@ -26,6 +26,9 @@ type target struct {
 	// MainDir is the shared (main) stack of a linked worktree, whose Dir
 	// then holds only the per-worktree refs; empty otherwise.
 	MainDir string
+	// Common is the repository's common git directory (the main
+	// worktree's), empty for a bare stack directory or a table file.
+	Common string
 	// Hash is the object format: from extensions.objectFormat for a
 	// repository, from the first table for a bare stack.
 	Hash reftable.Hash
@@ -158,7 +161,7 @@ func atGitDir(gitDir string) (*target, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	t := &target{GitDir: gitDir, Hash: reftable.SHA1, Policy: stack.ReflogNormal}
+	t := &target{GitDir: gitDir, Common: common, Hash: reftable.SHA1, Policy: stack.ReflogNormal}
 	if v, ok := cfg["extensions.objectformat"]; ok {
 		h, err := reftable.ParseHash(strings.ToLower(v))
 		if err != nil {
@@ -380,7 +383,52 @@ func (t *target) openView() (*view, error) {
 		v.Reader = worktreeView{wt: snap.Merged, main: main.Merged}
 		v.close = func() error { return errors.Join(closeMain(), closeSnap()) }
 	}
+	if t.Common != "" {
+		r := &routedReader{refReader: v.Reader, t: t, own: snap.Merged, others: map[string]*reftable.Merged{}}
+		if wt, ok := v.Reader.(worktreeView); ok {
+			r.main = wt.main
+		}
+		closeStacks := v.close
+		v.Reader = r
+		v.close = func() error { return errors.Join(r.close(), closeStacks()) }
+	}
 	return v, nil
+}
+
+// routeRef applies git's worktree prefixes to name: main-worktree/X is
+// the main worktree's X and worktrees/<id>/X worktree <id>'s X, when X is
+// a per-worktree ref (otherwise the whole name is an ordinary shared
+// ref). It returns the stack directory holding X, and X; ok is false for
+// other names and for targets that are not git repositories.
+func (t *target) routeRef(name string) (dir, bare string, ok bool) {
+	if t.Common == "" {
+		return "", "", false
+	}
+	if rest, found := strings.CutPrefix(name, "main-worktree/"); found && perWorktree(rest) {
+		return filepath.Join(t.Common, "reftable"), rest, true
+	}
+	if rest, found := strings.CutPrefix(name, "worktrees/"); found {
+		if id, rest, found := strings.Cut(rest, "/"); found && id != "" && perWorktree(rest) {
+			return filepath.Join(t.Common, "worktrees", id, "reftable"), rest, true
+		}
+	}
+	return "", "", false
+}
+
+// sameDir reports whether the directory paths a and b name the same
+// directory: equal once absolute, or the same file.
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // openSnapshot takes a snapshot of a stack just opened and returns it

@@ -17,8 +17,9 @@ var cmdShow = &command{
 points at, one a line, up to the ref holding an object id (at most 5
 levels, as git). A short name is looked up as git rev-parse does: NAME,
 refs/NAME, refs/tags/NAME, refs/heads/NAME, refs/remotes/NAME,
-refs/remotes/NAME/HEAD. Exit status 1 if the ref, or the ref a symbolic
-ref points at, does not exist.
+refs/remotes/NAME/HEAD; main-worktree/X and worktrees/<id>/X name another
+worktree's per-worktree ref X, as in git. Exit status 1 if the ref, or
+the ref a symbolic ref points at, does not exist.
 
 ` + refJSONHelp + `A symbolic ref gives one object for itself and one for each ref on the
 way, as the text lines.

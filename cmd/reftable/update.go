@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,7 +62,11 @@ In a linked worktree, per-worktree refs (HEAD, refs/bisect/,
 refs/worktree/, refs/rewritten/) are written to the worktree's own stack
 and all other refs to the shared one, as git does; symbolic refs are then
 followed through both as read before locking, and a change of the branch
-HEAD points at is logged in the worktree's HEAD reflog.
+HEAD points at is logged in the worktree's HEAD reflog. A name
+main-worktree/X or worktrees/<id>/X, where X is a per-worktree ref, is
+written as X to that worktree's stack, where git reads it (git 2.55
+itself stores the prefixed name there); another worktree's HEAD passed
+is logged in its own reflog.
 
 The reflog identity comes from GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL
 and GIT_COMMITTER_DATE (unix seconds with zone, "@1700000000 +0200",
@@ -102,6 +108,7 @@ func runUpdate(e *env, flags any, args []string) error {
 	}
 	u := &updater{target: t, who: who, policy: t.Policy}
 	defer func() { u.closeView() }()
+	defer u.closeOthers()
 	opts := stack.Options{
 		LockTimeout: f.lockTimeout,
 		OnCompactionError: func(err error) {
@@ -119,6 +126,7 @@ func runUpdate(e *env, flags any, args []string) error {
 		}
 		defer u.main.Close()
 	}
+	u.opts = opts
 	defer u.abort()
 
 	// Commands are read and run one by one, as git does, so that a caller
@@ -189,13 +197,18 @@ func runUpdate(e *env, flags any, args []string) error {
 
 // An updater applies update commands to a stack, or in a linked worktree
 // to the worktree's stack and the shared one, each ref to the stack its
-// name belongs to.
+// name belongs to; a name with git's worktree prefixes (main-worktree/X,
+// worktrees/<id>/X) goes to that worktree's stack.
 type updater struct {
 	target *target
 	own    *stack.Stack // the target's stack (a linked worktree's own)
 	main   *stack.Stack // a linked worktree's shared stack, else nil
 	view   refReader    // both, as read before locking; nil until needed
 	vw     *view        // what view reads
+	// others are other worktrees' stacks by directory, opened with opts
+	// when a name first needs one.
+	others map[string]*stack.Stack
+	opts   stack.Options
 
 	who    stack.Identity
 	policy stack.ReflogPolicy
@@ -203,7 +216,8 @@ type updater struct {
 
 	// The update commands read since the last prepare or abort: with
 	// one stack, straight in its transaction (a bulk update is held
-	// once); in a linked worktree, as commands that build routes.
+	// once); in a linked worktree, or naming another worktree's ref, as
+	// commands that build routes.
 	tx    *stack.Transaction
 	cmds  []updateCmd
 	count int
@@ -212,14 +226,66 @@ type updater struct {
 // queue adds an update command to the transaction being read.
 func (u *updater) queue(c updateCmd) {
 	u.count++
-	if u.main != nil {
-		u.cmds = appendDoubling(u.cmds, c)
-		return
+	if u.main == nil {
+		dir, bare, routed := u.target.routeRef(c.u.Name)
+		if routed && sameDir(dir, u.target.Dir) {
+			c.u.Name, routed = bare, false // the main worktree's own ref
+		}
+		if !routed {
+			if u.tx == nil {
+				u.tx = u.own.NewTransaction(u.who, u.policy)
+			}
+			u.tx.Add(c.u)
+			return
+		}
 	}
-	if u.tx == nil {
-		u.tx = u.own.NewTransaction(u.who, u.policy)
+	u.cmds = appendDoubling(u.cmds, c)
+}
+
+// stackFor returns the stack holding the ref name, and its name there.
+func (u *updater) stackFor(name string) (*stack.Stack, string, error) {
+	if dir, bare, ok := u.target.routeRef(name); ok {
+		switch {
+		case sameDir(dir, u.target.Dir):
+			return u.own, bare, nil
+		case u.main != nil && sameDir(dir, u.target.MainDir):
+			return u.main, bare, nil
+		}
+		st, err := u.otherStack(name, dir)
+		return st, bare, err
 	}
-	u.tx.Add(c.u)
+	if u.main != nil && !perWorktree(name) {
+		return u.main, name, nil
+	}
+	return u.own, name, nil
+}
+
+// otherStack opens the stack of another worktree, which name routes to.
+func (u *updater) otherStack(name, dir string) (*stack.Stack, error) {
+	if st := u.others[dir]; st != nil {
+		return st, nil
+	}
+	if !exists(filepath.Join(dir, "tables.list")) {
+		return nil, fmt.Errorf("%s: no such worktree: %s has no stack", name, filepath.Dir(dir))
+	}
+	opts := u.opts
+	opts.Hash = u.target.Hash
+	st, err := stack.Open(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if u.others == nil {
+		u.others = map[string]*stack.Stack{}
+	}
+	u.others[dir] = st
+	return st, nil
+}
+
+// closeOthers closes the other worktrees' stacks.
+func (u *updater) closeOthers() {
+	for _, st := range u.others {
+		st.Close()
+	}
 }
 
 // prepare builds the transactions of the queued commands and prepares
@@ -227,12 +293,12 @@ func (u *updater) queue(c updateCmd) {
 // it.
 func (u *updater) prepare() error {
 	defer u.dropQueue() // the transactions are txs' now, or failed
-	txs := []*stack.Transaction{u.tx}
-	if u.tx == nil {
-		var err error
-		if txs, err = u.build(u.cmds); err != nil {
-			return err
+	txs, err := u.build(u.cmds)
+	if err != nil {
+		if u.tx != nil {
+			u.tx.Close()
 		}
+		return err
 	}
 	for i, tx := range txs {
 		if err := tx.Prepare(); err != nil {
@@ -310,31 +376,74 @@ func (u *updater) abort() {
 // belongs to txs or is closed).
 func (u *updater) dropQueue() { u.tx, u.cmds, u.count = nil, nil, 0 }
 
-// build turns the commands of a linked worktree into transactions, one a
-// stack, with symbolic refs followed through both stacks
-// (as read before locking) and reflog entries where git writes them: a
-// symbolic ref passed and the worktree's HEAD get their entries in their
-// own stack, and the shared stack does not log its HEAD, which belongs to
-// the main worktree.
+// build turns the queued commands into transactions, one a stack (the
+// one already holding commands with a single stack first), with symbolic
+// refs followed through the stacks (as read before locking) and reflog
+// entries where git writes them: a symbolic ref passed and the
+// worktree's HEAD get their entries in their own stack, and no other
+// stack logs its HEAD, which belongs to another worktree. Transactions
+// come in a fixed order, the target's stack first, then the shared one,
+// then other worktrees' by directory, so that processes take the locks
+// in the same order.
 func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
-	if len(cmds) == 0 {
-		return nil, nil
+	byStack := map[*stack.Stack]*stack.Transaction{}
+	if u.tx != nil {
+		byStack[u.own] = u.tx
 	}
-	if err := u.openView(); err != nil {
-		return nil, err
-	}
-	own := u.own.NewTransaction(u.who, u.policy)
-	main := u.main.NewTransaction(u.who, u.policy)
-	main.SkipHEADLog()
-	used := [2]bool{}
-	add := func(up stack.Update) {
-		if perWorktree(up.Name) {
-			own.Add(up)
-			used[0] = true
-		} else {
-			main.Add(up)
-			used[1] = true
+	if len(cmds) > 0 {
+		if err := u.route(cmds, byStack); err != nil {
+			for st, tx := range byStack {
+				if st != u.own || tx != u.tx {
+					tx.Close()
+				}
+			}
+			return nil, err
 		}
+	}
+	var txs []*stack.Transaction
+	for _, st := range []*stack.Stack{u.own, u.main} {
+		if tx := byStack[st]; st != nil && tx != nil {
+			txs = append(txs, tx)
+		}
+	}
+	for _, dir := range slices.Sorted(maps.Keys(u.others)) {
+		if tx := byStack[u.others[dir]]; tx != nil {
+			txs = append(txs, tx)
+		}
+	}
+	return txs, nil
+}
+
+// route adds the updates of cmds to the transactions of their stacks,
+// starting those not in byStack.
+func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transaction) error {
+	if err := u.openView(); err != nil {
+		return err
+	}
+	add := func(up stack.Update) error {
+		st, name, err := u.stackFor(up.Name)
+		if err != nil {
+			return err
+		}
+		tx := byStack[st]
+		if tx == nil {
+			tx = st.NewTransaction(u.who, u.policy)
+			if st != u.own {
+				tx.SkipHEADLog()
+			}
+			byStack[st] = tx
+		}
+		up.Name = name
+		tx.Add(up)
+		return nil
+	}
+	sameStack := func(a, b string) (bool, error) {
+		sa, _, err := u.stackFor(a)
+		if err != nil {
+			return false, err
+		}
+		sb, _, err := u.stackFor(b)
+		return sa == sb, err
 	}
 	headTarget := ""
 	if h, err := u.view.Ref([]byte("HEAD")); err == nil && h.Type == reftable.RefSymref {
@@ -346,27 +455,36 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 		if up.Deref {
 			name, passed, err := followSymrefs(u.view, up.Name)
 			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", c.line, err)
+				return fmt.Errorf("line %d: %w", c.line, err)
 			}
 			up.Name, via = name, passed
 		}
 		up.Deref = false
-		add(up)
+		if err := add(up); err != nil {
+			return fmt.Errorf("line %d: %w", c.line, err)
+		}
 		if up.Verify || up.New.IsMissing() {
 			continue
 		}
 		if t := up.New.Target; t != "" {
-			// A symbolic ref's stack cannot see a target in the other
-			// stack; its reflog entry records the target's id.
-			if perWorktree(t) != perWorktree(up.Name) {
+			// A symbolic ref's stack cannot see a target in another
+			// stack; its reflog entry records the target's id. (A
+			// target in a worktree that does not exist dangles.)
+			if same, err := sameStack(t, up.Name); err == nil && !same {
 				if err := u.logSymref(up, add); err != nil {
-					return nil, err
+					return fmt.Errorf("line %d: %w", c.line, err)
 				}
 			}
 			continue
 		}
-		if up.Name == headTarget && !perWorktree(up.Name) && !slices.Contains(via, "HEAD") {
-			via = append(via, "HEAD")
+		if up.Name == headTarget && !slices.Contains(via, "HEAD") {
+			same, err := sameStack(up.Name, "HEAD")
+			if err != nil {
+				return fmt.Errorf("line %d: %w", c.line, err)
+			}
+			if !same {
+				via = append(via, "HEAD")
+			}
 		}
 		if len(via) == 0 {
 			continue
@@ -375,26 +493,21 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 		if r, err := u.view.Ref([]byte(up.Name)); err == nil {
 			cur = valueOf(&r)
 		} else if !errors.Is(err, reftable.ErrNotFound) {
-			return nil, err
+			return err
 		}
 		for _, name := range via {
-			add(stack.Update{Name: name, Old: &cur, New: up.New, Message: up.Message, LogOnly: true})
+			if err := add(stack.Update{Name: name, Old: &cur, New: up.New, Message: up.Message, LogOnly: true}); err != nil {
+				return fmt.Errorf("line %d: %w", c.line, err)
+			}
 		}
 	}
-	var txs []*stack.Transaction
-	if used[0] {
-		txs = append(txs, own)
-	}
-	if used[1] {
-		txs = append(txs, main)
-	}
-	return txs, nil
+	return nil
 }
 
 // logSymref adds the reflog entry of a symbolic ref update whose target
 // lives in the other stack: from the ref's object id (none when it is
 // symbolic) to the id its new target has, as git; none if it dangles.
-func (u *updater) logSymref(up stack.Update, add func(stack.Update)) error {
+func (u *updater) logSymref(up stack.Update, add func(stack.Update) error) error {
 	target, _, err := followSymrefs(u.view, up.New.Target)
 	if err != nil {
 		return err
@@ -415,8 +528,7 @@ func (u *updater) logSymref(up stack.Update, add func(stack.Update)) error {
 	} else if err != nil && !errors.Is(err, reftable.ErrNotFound) {
 		return err
 	}
-	add(stack.Update{Name: up.Name, Old: &cur, New: stack.Value{ID: next.ID}, Message: up.Message, LogOnly: true})
-	return nil
+	return add(stack.Update{Name: up.Name, Old: &cur, New: stack.Value{ID: next.ID}, Message: up.Message, LogOnly: true})
 }
 
 // followSymrefs follows symbolic refs from name to the ref they end at

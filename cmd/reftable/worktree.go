@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"iter"
+	"path/filepath"
 	"strings"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 // A linked worktree keeps its per-worktree refs (HEAD and the other root
@@ -74,6 +77,94 @@ func (v worktreeView) Refs(prefix []byte) iter.Seq2[reftable.RefRecord, error] {
 
 func (v worktreeView) Logs(prefix []byte) iter.Seq2[reftable.LogRecord, error] {
 	return mergeByName(v.wt.Logs(prefix), v.main.Logs(prefix), func(l *reftable.LogRecord) []byte { return l.RefName })
+}
+
+// routedReader reads, besides what its refReader reads, the refs and
+// reflogs of other worktrees named with git's prefixes (see routeRef):
+// the record keeps the name asked for. A worktree's stack is opened when
+// first needed; a worktree without one has no such refs.
+type routedReader struct {
+	refReader
+	t         *target
+	own, main *reftable.Merged            // the target's stacks (main nil unless a linked worktree)
+	others    map[string]*reftable.Merged // other worktrees' stacks by directory, nil if none
+	closers   []func() error
+}
+
+// stackOf returns the merged view holding name, and the name there; nil
+// when name is not routed.
+func (r *routedReader) stackOf(name []byte) (*reftable.Merged, []byte, error) {
+	dir, bare, ok := r.t.routeRef(string(name))
+	if !ok {
+		return nil, nil, nil
+	}
+	switch {
+	case sameDir(dir, r.t.Dir):
+		return r.own, []byte(bare), nil
+	case r.main != nil && sameDir(dir, r.t.MainDir):
+		return r.main, []byte(bare), nil
+	}
+	if m, ok := r.others[dir]; ok {
+		return m, []byte(bare), nil
+	}
+	var m *reftable.Merged
+	if exists(filepath.Join(dir, "tables.list")) {
+		snap, closeSnap, err := openSnapshot(stack.Open(dir, stack.Options{Hash: r.t.Hash, DisableAutoCompaction: true}))
+		if err != nil {
+			return nil, nil, err
+		}
+		m = snap.Merged
+		r.closers = append(r.closers, closeSnap)
+	}
+	r.others[dir] = m
+	return m, []byte(bare), nil
+}
+
+func (r *routedReader) Ref(name []byte) (reftable.RefRecord, error) {
+	m, bare, err := r.stackOf(name)
+	if err != nil {
+		return reftable.RefRecord{}, err
+	}
+	if bare == nil {
+		return r.refReader.Ref(name)
+	}
+	if m == nil {
+		return reftable.RefRecord{}, reftable.ErrNotFound
+	}
+	rec, err := m.Ref(bare)
+	rec.Name = bytes.Clone(name)
+	return rec, err
+}
+
+func (r *routedReader) LogsFor(name []byte) iter.Seq2[reftable.LogRecord, error] {
+	m, bare, err := r.stackOf(name)
+	if bare == nil && err == nil {
+		return r.refReader.LogsFor(name)
+	}
+	return func(yield func(reftable.LogRecord, error) bool) {
+		if err != nil {
+			yield(reftable.LogRecord{}, err)
+			return
+		}
+		if m == nil {
+			return
+		}
+		for l, err := range m.LogsFor(bare) {
+			l.RefName = bytes.Clone(name)
+			if !yield(l, err) {
+				return
+			}
+		}
+	}
+}
+
+// close closes the other worktrees' stacks it opened.
+func (r *routedReader) close() error {
+	var errs []error
+	for _, c := range r.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 // mergeByName merges two sequences sorted by name: per-worktree names

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -382,9 +381,7 @@ func (u *updater) dropQueue() { u.tx, u.cmds, u.count = nil, nil, 0 }
 // entries where git writes them: a symbolic ref passed and the
 // worktree's HEAD get their entries in their own stack, and no other
 // stack logs its HEAD, which belongs to another worktree. Transactions
-// come in a fixed order, the target's stack first, then the shared one,
-// then other worktrees' by directory, so that processes take the locks
-// in the same order.
+// come in the order of their stacks' directories.
 func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 	byStack := map[*stack.Stack]*stack.Transaction{}
 	if u.tx != nil {
@@ -400,16 +397,30 @@ func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
 			return nil, err
 		}
 	}
-	var txs []*stack.Transaction
-	for _, st := range []*stack.Stack{u.own, u.main} {
+	// Sorted by directory, so that every process takes the locks of
+	// the stacks it writes in the same order.
+	type dirTx struct {
+		dir string
+		tx  *stack.Transaction
+	}
+	var order []dirTx
+	add := func(st *stack.Stack, dir string) {
 		if tx := byStack[st]; st != nil && tx != nil {
-			txs = append(txs, tx)
+			if abs, err := filepath.Abs(dir); err == nil {
+				dir = abs
+			}
+			order = append(order, dirTx{dir, tx})
 		}
 	}
-	for _, dir := range slices.Sorted(maps.Keys(u.others)) {
-		if tx := byStack[u.others[dir]]; tx != nil {
-			txs = append(txs, tx)
-		}
+	add(u.own, u.target.Dir)
+	add(u.main, u.target.MainDir)
+	for dir, st := range u.others {
+		add(st, dir)
+	}
+	slices.SortFunc(order, func(a, b dirTx) int { return strings.Compare(a.dir, b.dir) })
+	txs := make([]*stack.Transaction, len(order))
+	for i, o := range order {
+		txs[i] = o.tx
 	}
 	return txs, nil
 }

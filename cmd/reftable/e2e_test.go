@@ -179,6 +179,12 @@ func TestGitEndToEnd(t *testing.T) {
 				{"worktree-attach", "wt", "option no-deref\nsymref-update HEAD refs/heads/wtbranch\n"},
 				{"worktree-via-head", "wt", "update HEAD " + c1 + "\nupdate refs/heads/main HEAD\n"},
 				{"worktree-branch", "wt", "update refs/heads/wtbranch refs/heads/topic\n"},
+				{"symref-deref", "wt", "symref-update HEAD refs/heads/topic\n"},
+				// wtbranch back to an id: git's for-each-ref and
+				// symbolic-ref print a chain's last target, refs its
+				// first, so checkAgrees cannot compare chains.
+				{"symref-undo", "wt", "option no-deref\nupdate refs/heads/wtbranch refs/heads/topic\n"},
+				{"symref-deref-fails", "main", "symref-update HEAD refs/heads/topic ref refs/heads/main\n"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					gdir, tdir := git.Dir, tool.Dir

@@ -46,7 +46,10 @@ rules), whose current value is taken when the input is read. Abbreviated
 ids and expressions such as HEAD~1 need an object database, which
 reftable does not read, and are rejected saying so. With -z, fields are
 NUL-terminated instead (update SP <ref> NUL <new-oid> NUL [<old-oid>] NUL,
-and so on).
+and so on). Without no-deref a command acts on the ref at the end of
+<ref>'s symbolic refs, symref-update and symref-create too (as git:
+symref-update HEAD refs/heads/topic, with HEAD at refs/heads/main, makes
+refs/heads/main point at refs/heads/topic); with it, on <ref> itself.
 
 Without start, all commands form one transaction committed at the end of
 input. prepare takes the lock at once and checks every expected value
@@ -477,6 +480,7 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 		if up.Verify || up.New.IsMissing() {
 			continue
 		}
+		logged := up.New // what the refs passed (and HEAD) log
 		if t := up.New.Target; t != "" {
 			// A symbolic ref's stack cannot see a target in another
 			// stack; its reflog entry records the target's id. (A
@@ -486,9 +490,19 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 					return fmt.Errorf("line %d: %w", c.line, err)
 				}
 			}
-			continue
-		}
-		if up.Name == headTarget && !slices.Contains(via, "HEAD") {
+			// The symbolic refs followed to it log the id the new
+			// target resolves to, as git; nothing if it dangles.
+			if len(via) == 0 {
+				continue
+			}
+			var err error
+			if logged, err = u.targetID(t); err != nil {
+				return fmt.Errorf("line %d: %w", c.line, err)
+			}
+			if logged.ID == nil {
+				continue
+			}
+		} else if up.Name == headTarget && !slices.Contains(via, "HEAD") {
 			same, err := sameStack(up.Name, "HEAD")
 			if err != nil {
 				return fmt.Errorf("line %d: %w", c.line, err)
@@ -507,7 +521,7 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 			return err
 		}
 		for _, name := range via {
-			if err := add(stack.Update{Name: name, Old: &cur, New: up.New, Message: up.Message, LogOnly: true}); err != nil {
+			if err := add(stack.Update{Name: name, Old: &cur, New: logged, Message: up.Message, LogOnly: true}); err != nil {
 				return fmt.Errorf("line %d: %w", c.line, err)
 			}
 		}
@@ -519,19 +533,9 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 // lives in the other stack: from the ref's object id (none when it is
 // symbolic) to the id its new target has, as git; none if it dangles.
 func (u *updater) logSymref(up stack.Update, add func(stack.Update) error) error {
-	target, _, err := followSymrefs(u.view, up.New.Target)
-	if err != nil {
+	next, err := u.targetID(up.New.Target)
+	if err != nil || next.ID == nil {
 		return err
-	}
-	r, err := u.view.Ref([]byte(target))
-	if errors.Is(err, reftable.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	next := valueOf(&r)
-	if next.ID == nil {
-		return nil
 	}
 	cur := stack.Missing
 	if r, err := u.view.Ref([]byte(up.Name)); err == nil && r.Type != reftable.RefSymref {
@@ -539,7 +543,27 @@ func (u *updater) logSymref(up stack.Update, add func(stack.Update) error) error
 	} else if err != nil && !errors.Is(err, reftable.ErrNotFound) {
 		return err
 	}
-	return add(stack.Update{Name: up.Name, Old: &cur, New: stack.Value{ID: next.ID}, Message: up.Message, LogOnly: true})
+	return add(stack.Update{Name: up.Name, Old: &cur, New: next, Message: up.Message, LogOnly: true})
+}
+
+// targetID returns the object id a symbolic ref to target resolves to
+// (with its peeled id), none when it dangles.
+func (u *updater) targetID(target string) (stack.Value, error) {
+	name, _, err := followSymrefs(u.view, target)
+	if err != nil {
+		return stack.Missing, err
+	}
+	r, err := u.view.Ref([]byte(name))
+	if errors.Is(err, reftable.ErrNotFound) {
+		return stack.Missing, nil
+	} else if err != nil {
+		return stack.Missing, err
+	}
+	v := valueOf(&r)
+	if v.ID == nil {
+		return stack.Missing, nil
+	}
+	return v, nil
 }
 
 // followSymrefs follows symbolic refs from name to the ref they end at
@@ -784,7 +808,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			u.Old = &stack.Missing
 		}
 	case "symref-update", "symref-create":
-		u.Deref = false
+		// Without no-deref, as git, the new target is given to the ref
+		// at the end of ref's symbolic refs.
 		if arg(0) == "" {
 			return c, fmt.Errorf("%s %s: missing <new-target>", verb, ref)
 		}

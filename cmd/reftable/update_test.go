@@ -38,8 +38,12 @@ func TestUpdate(t *testing.T) {
 		{"update/delete", nil, "delete refs/heads/feature/x " + oidA + "\ndelete refs/tags/light\n"},
 		{"update/head-deref", []string{"-m", "via HEAD"}, "update HEAD " + oidA + "\n"},
 		{"update/no-deref", nil, "option no-deref\nupdate HEAD " + oidA + "\n"},
-		{"update/symref", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\noption no-deref\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\noption no-deref\nsymref-verify refs/heads/alias2\n"},
+		{"update/symref", nil, "option no-deref\nsymref-update HEAD refs/heads/feature/x ref refs/heads/main\nsymref-create refs/heads/alias refs/heads/main\noption no-deref\nsymref-delete refs/remotes/origin/HEAD refs/remotes/origin/main\noption no-deref\nsymref-verify refs/heads/alias2\n"},
 		{"update/symref-deref", nil, "symref-delete refs/remotes/origin/HEAD\n"},
+		// As git: without no-deref the branch HEAD points at becomes the
+		// symbolic ref, and an expected old target is checked there.
+		{"update/symref-update-deref", nil, "symref-update HEAD refs/heads/feature/x\n"},
+		{"update/symref-update-deref-old", nil, "symref-update HEAD refs/heads/feature/x ref refs/heads/main\n"},
 		{"update/verify-ok", nil, "verify refs/heads/main " + oidB + "\nverify refs/heads/nope\nverify refs/heads/nope2 " + zero + "\n"},
 		{"update/conflict", nil, "update refs/heads/new " + oidA + "\nupdate refs/heads/main " + oidB + " " + oidA + "\n"},
 		{"update/create-exists", nil, "create refs/heads/main " + oidA + "\n"},

@@ -30,6 +30,10 @@ type Options struct {
 	// CloseWait is how long Close waits for the server to stop after
 	// closing its input before it calls Kill; 0 means 5 seconds.
 	CloseWait time.Duration
+	// HelloWait is how long NewClient waits for the server's hello
+	// before it gives up, calling Kill; 0 means 10 seconds. (A server
+	// sends it before it reaches its store.)
+	HelloWait time.Duration
 }
 
 // Client is an objstore.Store whose every call is a request to a server
@@ -79,7 +83,7 @@ func NewClient(r io.ReadCloser, w io.WriteCloser, opts Options) (*Client, error)
 	c := &Client{name: opts.Name, opts: opts, r: r, w: w, pending: map[uint64]*call{},
 		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	br := bufio.NewReaderSize(r, 64<<10)
-	url, err := readHello(br)
+	url, err := c.awaitHello(br)
 	if err != nil {
 		w.Close()
 		var herr helloError
@@ -98,6 +102,36 @@ func NewClient(r io.ReadCloser, w io.WriteCloser, opts Options) (*Client, error)
 	go c.read(br)
 	go c.write()
 	return c, nil
+}
+
+// awaitHello reads the server's hello from br, giving up after
+// HelloWait: then it stops the server and closes its output, which ends
+// the read.
+func (c *Client) awaitHello(br *bufio.Reader) (string, error) {
+	wait := c.opts.HelloWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	type hello struct {
+		url string
+		err error
+	}
+	got := make(chan hello, 1)
+	go func() {
+		url, err := readHello(br)
+		got <- hello{url, err}
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case h := <-got:
+		return h.url, h.err
+	case <-timer.C:
+		c.stop()
+		c.r.Close()
+		<-got
+		return "", fmt.Errorf("no hello within %v", wait)
+	}
 }
 
 // helloError is the error a server sends in its hello.

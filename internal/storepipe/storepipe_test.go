@@ -25,7 +25,8 @@ import (
 
 // serverRole makes the test binary a server over stdin and stdout when
 // set: "mem" serves an empty Mem store, "die" one whose every call
-// exits the process with status 3 after writing to stderr.
+// exits the process with status 3 after writing to stderr, "mute" says
+// nothing and never exits.
 const serverRole = "STOREPIPE_TEST_SERVER"
 
 func TestMain(m *testing.M) {
@@ -46,6 +47,10 @@ func TestMain(m *testing.M) {
 			return nil
 		})
 		Serve(context.Background(), m, "mem://die", os.Stdin, os.Stdout)
+		os.Exit(0)
+	case "mute":
+		fmt.Fprintln(os.Stderr, "test server: waiting for a password")
+		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
 }
@@ -389,10 +394,34 @@ func TestServerGone(t *testing.T) {
 // startHelper starts the test binary as a server with role.
 func startHelper(t *testing.T, role string, stderr io.Writer) (*Client, error) {
 	t.Helper()
+	return startHelperOpts(t, role, stderr, Options{Name: "test helper"})
+}
+
+func startHelperOpts(t *testing.T, role string, stderr io.Writer, opts Options) (*Client, error) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), serverRole+"="+role)
 	cmd.Stderr = stderr
-	return Start(cmd, Options{Name: "test helper"})
+	return Start(cmd, opts)
+}
+
+// TestHelloWait: a server that never says hello is given up on after
+// HelloWait, stopped, and named with why it stopped and its last words.
+func TestHelloWait(t *testing.T) {
+	start := time.Now()
+	c, err := startHelperOpts(t, "mute", io.Discard, Options{Name: "test helper", HelloWait: 200 * time.Millisecond})
+	if err == nil {
+		c.Close()
+		t.Fatal("a mute server was accepted")
+	}
+	for _, want := range []string{"test helper: no hello within 200ms", "killed", "waiting for a password"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("NewClient: %v, want %q in it", err, want)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %v", d)
+	}
 }
 
 // TestStart: a server process serves as one in-process does, stops when

@@ -38,7 +38,11 @@ Examples:
 		return fs.Bool("json", false, "print JSON Lines: kind, path, age_seconds, pid, host, liveness")
 	},
 	Run: func(e *env, flags any, args []string) error {
-		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		t, err := resolveArg(args)
+		if err != nil {
+			return err
+		}
+		st, err := t.openReadOnly(stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/refstore/refstore/internal/storepipe"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/vfs"
@@ -36,6 +37,9 @@ type target struct {
 	Policy stack.ReflogPolicy
 	// S3 is the s3://bucket/prefix URL of a stack on S3 (see s3path.go).
 	S3 string
+	// helper serves the S3 stack this process opened last (closing that
+	// stack stops it).
+	helper *storepipe.Client
 }
 
 // errFilesBackend reports a repository whose refs are not in reftable.
@@ -295,10 +299,21 @@ func openTableFile(path string) (*reftable.Table, stack.TableFile, error) {
 	return openTable(dirSource(filepath.Dir(path)), filepath.Base(path))
 }
 
-// openStack opens the stack of a target that is not a table file.
+// openStack opens the stack of a target that is not a table file, to
+// change it.
 func (t *target) openStack(opts stack.Options) (*stack.Stack, error) {
+	return t.openStackTo(opts, true)
+}
+
+// openReadOnly opens the stack of a target that is not a table file only
+// to read it: a store on S3 is not probed (the probe writes).
+func (t *target) openReadOnly(opts stack.Options) (*stack.Stack, error) {
+	return t.openStackTo(opts, false)
+}
+
+func (t *target) openStackTo(opts stack.Options, write bool) (*stack.Stack, error) {
 	if t.S3 != "" {
-		return t.openS3(opts)
+		return t.openS3(opts, write)
 	}
 	if t.Dir == "" {
 		return nil, fmt.Errorf("%s: a single table file cannot be changed; give a stack or repository", t.File)
@@ -364,7 +379,7 @@ func (t *target) openView() (*view, error) {
 		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.File}, Reader: m, close: f.Close}, nil
 	}
 	ro := stack.Options{DisableAutoCompaction: true}
-	snap, closeSnap, err := openSnapshot(t.openStack(ro))
+	snap, closeSnap, err := openSnapshot(t.openReadOnly(ro))
 	if err != nil {
 		return nil, err
 	}

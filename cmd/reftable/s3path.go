@@ -36,16 +36,16 @@ func resolveS3(url string) (*target, error) {
 	return &target{S3: url, Hash: reftable.SHA1, Policy: stack.ReflogNormal}, nil
 }
 
-// openS3 opens the stack of an s3:// target. Opening probes the store
-// and refuses one that does not honour conditional writes. The object
-// format is SHA-1 unless the stack's tables are SHA-256. Closing the
-// stack stops the helper.
-func (t *target) openS3(opts stack.Options) (*stack.Stack, error) {
+// openS3 opens the stack of an s3:// target. Opening it to write probes
+// the store and refuses one that does not honour conditional writes;
+// reading needs no write permission. The object format is SHA-1 unless
+// the stack's tables are SHA-256. Closing the stack stops the helper.
+func (t *target) openS3(opts stack.Options, write bool) (*stack.Stack, error) {
 	c, err := startS3(t.S3)
 	if err != nil {
 		return nil, err
 	}
-	b, err := objstore.NewBackend(context.Background(), c, objstore.Options{})
+	b, err := objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: !write})
 	if err != nil {
 		stopS3(c)
 		return nil, err
@@ -66,6 +66,7 @@ func (t *target) openS3(opts stack.Options) (*stack.Stack, error) {
 		return nil, err
 	}
 	sb.helper = c
+	t.helper = c
 	return st, nil
 }
 

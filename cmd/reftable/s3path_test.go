@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,6 +204,44 @@ func TestS3PathUnsafe(t *testing.T) {
 	}
 	if keys := srv.Keys("bkt"); len(keys) != 0 {
 		t.Errorf("objects after the refused update: %q", keys)
+	}
+}
+
+// TestS3ReadOnly: the commands that only read a stack on S3 work with
+// credentials that cannot write (they do not probe the store, whose
+// probe writes) and change nothing; a write is refused by the store.
+func TestS3ReadOnly(t *testing.T) {
+	srv := s3Env(t)
+	const url = "s3://bkt/repo/reftable"
+	mustRun(t, "create refs/heads/main "+oidA+"\nsymref-create HEAD refs/heads/main\n", "update", url)
+	mustRun(t, "create refs/tags/v1 "+oidB+"\n", "update", url)
+	before := srv.Keys("bkt")
+	writes := 0
+	srv.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return false
+		}
+		writes++
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>read-only</Message></Error>`)
+		return true
+	}
+	for _, args := range [][]string{
+		{"refs", url}, {"show", url, "HEAD"}, {"logs", url}, {"digest", url}, {"stats", url},
+		{"dump", "-records", url}, {"verify", url}, {"locks", url},
+	} {
+		if r := runTool(t, "", args...); r.code != 0 {
+			t.Errorf("%s with read-only credentials: %v", args[0], r)
+		}
+	}
+	if writes != 0 {
+		t.Errorf("the read-only commands tried %d writes", writes)
+	}
+	if r := runTool(t, "create refs/heads/x "+oidA+"\n", "update", url); r.code != 1 || !strings.Contains(r.stderr, ": read-only") {
+		t.Errorf("update with read-only credentials: %v", r)
+	}
+	if diff := cmp.Diff(before, srv.Keys("bkt")); diff != "" {
+		t.Errorf("objects changed (-before +after):\n%s", diff)
 	}
 }
 

@@ -28,23 +28,31 @@ type source interface {
 	Close() error
 }
 
-// sourceOf returns the source of a stack target.
+// sourceOf returns the source of a stack target. On S3 it uses the
+// helper of the target's open stack, if any (the source is then closed
+// first), else starts one.
 func sourceOf(t *target) (source, error) {
 	if t.S3 == "" {
 		return dirSource(t.Dir), nil
 	}
-	c, err := startS3(t.S3)
-	if err != nil {
-		return nil, err
+	c, own := t.helper, false
+	if c == nil {
+		var err error
+		if c, err = startS3(t.S3); err != nil {
+			return nil, err
+		}
+		own = true
 	}
 	// Reading changes nothing, so the store is not probed (the probe
 	// writes a scratch object); doctor probes.
 	b, err := objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true})
 	if err != nil {
-		stopS3(c)
+		if own {
+			stopS3(c)
+		}
 		return nil, err
 	}
-	return s3Source{s: c, b: b}, nil
+	return s3Source{s: c, b: b, own: own}, nil
 }
 
 type dirSource string
@@ -91,8 +99,9 @@ type sizedFile struct {
 func (f sizedFile) Size() int64 { return f.size }
 
 type s3Source struct {
-	s *storepipe.Client
-	b *objstore.Backend
+	s   *storepipe.Client
+	b   *objstore.Backend
+	own bool // the helper is the source's, to stop
 }
 
 func (s s3Source) ReadFile(name string) ([]byte, error) {
@@ -102,8 +111,13 @@ func (s s3Source) ReadFile(name string) ([]byte, error) {
 
 func (s s3Source) Open(name string) (stack.TableFile, error) { return s.b.OpenTable(name) }
 
-// Close stops the helper.
-func (s s3Source) Close() error { return errors.Join(s.b.Close(), stopS3(s.s)) }
+// Close stops the helper if it is the source's.
+func (s s3Source) Close() error {
+	if !s.own {
+		return s.b.Close()
+	}
+	return errors.Join(s.b.Close(), stopS3(s.s))
+}
 
 // openTable opens and parses the table name of src.
 func openTable(src source, name string) (*reftable.Table, stack.TableFile, error) {

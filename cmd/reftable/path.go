@@ -399,7 +399,7 @@ func (t *target) openView() (*view, error) {
 		v.close = func() error { return errors.Join(closeMain(), closeSnap()) }
 	}
 	if t.Common != "" {
-		r := &routedReader{refReader: v.Reader, t: t, own: snap.Merged, others: map[string]*reftable.Merged{}}
+		r := &routedReader{refReader: v.Reader, t: t, own: snap.Merged, byDir: map[string]*reftable.Merged{}}
 		if wt, ok := v.Reader.(worktreeView); ok {
 			r.main = wt.main
 		}

@@ -208,8 +208,10 @@ type updater struct {
 	view   refReader    // both, as read before locking; nil until needed
 	vw     *view        // what view reads
 	// others are other worktrees' stacks by directory, opened with opts
-	// when a name first needs one.
+	// when a name first needs one; routes, the stack of each directory
+	// a name was routed to.
 	others map[string]*stack.Stack
+	routes map[string]*stack.Stack
 	opts   stack.Options
 
 	who    stack.Identity
@@ -247,14 +249,24 @@ func (u *updater) queue(c updateCmd) {
 // stackFor returns the stack holding the ref name, and its name there.
 func (u *updater) stackFor(name string) (*stack.Stack, string, error) {
 	if dir, bare, ok := u.target.routeRef(name); ok {
+		st := u.routes[dir]
 		switch {
+		case st != nil:
 		case sameDir(dir, u.target.Dir):
-			return u.own, bare, nil
+			st = u.own
 		case u.main != nil && sameDir(dir, u.target.MainDir):
-			return u.main, bare, nil
+			st = u.main
+		default:
+			var err error
+			if st, err = u.otherStack(name, dir); err != nil {
+				return nil, "", err
+			}
 		}
-		st, err := u.otherStack(name, dir)
-		return st, bare, err
+		if u.routes == nil {
+			u.routes = map[string]*stack.Stack{}
+		}
+		u.routes[dir] = st
+		return st, bare, nil
 	}
 	if u.main != nil && !perWorktree(name) {
 		return u.main, name, nil

@@ -87,8 +87,8 @@ type routedReader struct {
 	refReader
 	t         *target
 	own, main *reftable.Merged            // the target's stacks (main nil unless a linked worktree)
-	others    map[string]*reftable.Merged // other worktrees' stacks by directory, nil if none
-	closers   []func() error
+	byDir     map[string]*reftable.Merged // the stacks routed to by directory, nil if none
+	closers   []func() error              // of the other worktrees' stacks opened
 }
 
 // stackOf returns the merged view holding name, and the name there; nil
@@ -98,17 +98,16 @@ func (r *routedReader) stackOf(name []byte) (*reftable.Merged, []byte, error) {
 	if !ok {
 		return nil, nil, nil
 	}
-	switch {
-	case sameDir(dir, r.t.Dir):
-		return r.own, []byte(bare), nil
-	case r.main != nil && sameDir(dir, r.t.MainDir):
-		return r.main, []byte(bare), nil
-	}
-	if m, ok := r.others[dir]; ok {
+	if m, ok := r.byDir[dir]; ok {
 		return m, []byte(bare), nil
 	}
 	var m *reftable.Merged
-	if exists(filepath.Join(dir, "tables.list")) {
+	switch {
+	case sameDir(dir, r.t.Dir):
+		m = r.own
+	case r.main != nil && sameDir(dir, r.t.MainDir):
+		m = r.main
+	case exists(filepath.Join(dir, "tables.list")):
 		snap, closeSnap, err := openSnapshot(stack.Open(dir, stack.Options{Hash: r.t.Hash, DisableAutoCompaction: true}))
 		if err != nil {
 			return nil, nil, err
@@ -116,7 +115,7 @@ func (r *routedReader) stackOf(name []byte) (*reftable.Merged, []byte, error) {
 		m = snap.Merged
 		r.closers = append(r.closers, closeSnap)
 	}
-	r.others[dir] = m
+	r.byDir[dir] = m
 	return m, []byte(bare), nil
 }
 

@@ -83,7 +83,13 @@ func (e *RefConflictError) Unwrap() error { return ErrRefConflict }
 type Update struct {
 	Name string
 	// New is the value to store; Missing deletes the ref (and its
-	// reflog). With Verify set nothing is stored.
+	// reflog, unless the ref is symbolic: then, as git, its reflog logs
+	// the deletion). With Verify set nothing is stored. As git, a New
+	// that is the id the ref has already (not symbolic), or Missing for
+	// a missing ref, stores and logs nothing for it; HEAD still logs it
+	// when it points at the ref. A reflog entry records as old a symbolic
+	// ref's target's id, and HEAD's entry for its branch made symbolic
+	// records none as new.
 	New Value
 	// Old, when not nil, is the value the ref must have, checked under
 	// the lock: &Missing requires that the ref does not exist.
@@ -205,9 +211,10 @@ func (q *updateQueue) all() iter.Seq2[int, *Update] {
 // change is an update resolved under the lock.
 type change struct {
 	name   string
-	old    Value
+	old    Value    // for a symbolic ref, with the id its target has
 	u      *Update  // its new value and message (in the transaction's queue)
-	store  bool     // false for a LogOnly update
+	store  bool     // false for a LogOnly update and one that changes nothing
+	toHEAD bool     // logFor ends with HEAD, which points at name
 	logFor []string // refs whose reflog records this change
 }
 
@@ -380,16 +387,36 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 			continue
 		}
 		c := change{name: name, old: cur, u: u, store: true}
+		if cur.Target != "" {
+			// A symbolic ref's reflog entry records as old the id its
+			// target has, as git.
+			if _, _, v, err := resolve(snap, cur.Target, &sc); err != nil {
+				return nil, nil, nil, err
+			} else {
+				c.old.ID = v.ID
+			}
+		}
+		// As git: an update that leaves a ref that is not symbolic at
+		// the id it has (or a missing ref missing) writes nothing and
+		// logs nothing for it; the symbolic refs passed and HEAD still
+		// log it.
+		noop := cur.Target == "" && u.New.Target == "" && bytes.Equal(cur.ID, u.New.ID)
 		if via == nil {
 			own[i] = name
 			c.logFor = own[i : i+1 : i+1]
 		} else {
 			c.logFor = append(via, name)
 		}
+		if noop {
+			c.store, c.logFor = false, c.logFor[:len(c.logFor)-1]
+		}
 		if name == headTarget && !slices.Contains(via, "HEAD") && !c.u.New.IsMissing() {
 			c.logFor = append(c.logFor, "HEAD")
+			c.toHEAD = true
 		}
-		changes = append(changes, c)
+		if len(c.logFor) > 0 {
+			changes = append(changes, c)
+		}
 	}
 	// Sorted by name for the table, and for checkDirFile to search.
 	if !slices.IsSortedFunc(changes, byName) {
@@ -607,8 +634,9 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
-			if c.u.New.IsMissing() && name == c.name && c.store {
-				// Deleting a ref deletes its reflog.
+			if c.u.New.IsMissing() && name == c.name && c.store && c.old.Target == "" {
+				// Deleting a ref deletes its reflog. (As git, a
+				// deleted symbolic ref's reflog logs the deletion.)
 				for l, err := range snap.Merged.LogsFor([]byte(name)) {
 					if err != nil {
 						return err
@@ -621,7 +649,10 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 				continue
 			}
 			newID := c.u.New.ID
-			if c.u.New.Target != "" {
+			if c.u.New.Target != "" && c.toHEAD && name == "HEAD" {
+				// As git: the branch HEAD points at made a symbolic
+				// ref logs in HEAD's reflog an entry to no id.
+			} else if c.u.New.Target != "" {
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
 				if _, _, v, err := resolve(snap, c.u.New.Target, &sc); err != nil {

@@ -301,3 +301,72 @@ func TestUpdateQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactionLogsAsGit: the reflog entries and tables a transaction
+// writes follow git's reftable backend where it is particular: an update
+// that leaves a ref at the id it has writes and logs nothing for it (HEAD
+// still logs a change of its branch), a symbolic ref's entry records as
+// old the id its target has, HEAD's entry for its branch made symbolic
+// records no new id, and a deleted symbolic ref's reflog records the
+// deletion instead of going.
+func TestTransactionLogsAsGit(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		update Update
+		tables int       // tables added
+		logs   []logLine // entries added, by ref name, newest first
+	}{
+		{"no-op", Update{Name: "refs/heads/topic", New: val(2)}, 0, nil},
+		{"no-op of HEAD's branch", Update{Name: "refs/heads/main", New: val(1), Message: "m"}, 1,
+			[]logLine{{"HEAD", "0001", "0001", "m\n", 530}}},
+		{"no-op through HEAD", Update{Name: "HEAD", Deref: true, New: val(1), Message: "m"}, 1,
+			[]logLine{{"HEAD", "0001", "0001", "m\n", 530}}},
+		{"deleting a missing ref", Update{Name: "refs/heads/none", New: Missing}, 0, nil},
+		{"symbolic ref replaced", Update{Name: "HEAD", New: Value{Target: "refs/heads/topic"}, Message: "m"}, 1,
+			[]logLine{{"HEAD", "0001", "0002", "m\n", 530}}},
+		{"HEAD's branch made symbolic", Update{Name: "refs/heads/main", New: Value{Target: "refs/heads/topic"}, Message: "m"}, 1,
+			[]logLine{{"HEAD", "0001", "0000", "m\n", 530}, {"refs/heads/main", "0001", "0002", "m\n", 530}}},
+		{"symbolic ref deleted", Update{Name: "refs/heads/sym", New: Missing, Message: "m"}, 1,
+			[]logLine{{"refs/heads/sym", "0002", "0000", "m\n", 530}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions()
+			opts.DisableAutoCompaction = true
+			st := openStack(t, t.TempDir(), opts)
+			tableCount := func() int {
+				s, err := st.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				return len(s.TableNames())
+			}
+			if err := commitTx(st, Update{Name: "refs/heads/main", New: val(1)}, Update{Name: "refs/heads/topic", New: val(2)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := commitTx(st, Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}}, Update{Name: "refs/heads/sym", New: Value{Target: "refs/heads/topic"}}); err != nil {
+				t.Fatal(err)
+			}
+			names := []string{"HEAD", "refs/heads/main", "refs/heads/sym", "refs/heads/topic"}
+			before := map[string]int{}
+			for _, n := range names {
+				before[n] = len(reflog(t, st, n))
+			}
+			tables := tableCount()
+			if err := commitTx(st, tc.update); err != nil {
+				t.Fatal(err)
+			}
+			if got := tableCount() - tables; got != tc.tables {
+				t.Errorf("%d tables added, want %d", got, tc.tables)
+			}
+			var got []logLine
+			for _, n := range names {
+				l := reflog(t, st, n)
+				got = append(got, l[:len(l)-before[n]]...)
+			}
+			if diff := cmp.Diff(tc.logs, got); diff != "" {
+				t.Errorf("reflog entries added (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

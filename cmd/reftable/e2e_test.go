@@ -179,6 +179,7 @@ func TestGitEndToEnd(t *testing.T) {
 				{"worktree-attach", "wt", "option no-deref\nsymref-update HEAD refs/heads/wtbranch\n"},
 				{"worktree-via-head", "wt", "update HEAD " + c1 + "\nupdate refs/heads/main HEAD\n"},
 				{"worktree-branch", "wt", "update refs/heads/wtbranch refs/heads/topic\n"},
+				{"no-op", "main", "update refs/heads/topic refs/heads/topic\nupdate HEAD HEAD\n"},
 				{"symref-deref", "wt", "symref-update HEAD refs/heads/topic\n"},
 				// wtbranch back to an id: git's for-each-ref and
 				// symbolic-ref print a chain's last target, refs its
@@ -214,6 +215,11 @@ func TestGitEndToEnd(t *testing.T) {
 						}
 						if diff := cmp.Diff(git.gitLogs(d[0]), tool.gitLogs(d[1])); diff != "" {
 							t.Errorf("reflogs from %s (-git +reftable):\n%s", d[1], diff)
+						}
+						// Every entry as stored, those git does not show
+						// (to a null id) included.
+						if diff := cmp.Diff(mustRun(t, "", "logs", d[0]), mustRun(t, "", "logs", d[1])); diff != "" {
+							t.Errorf("stored reflog entries from %s (-git +reftable):\n%s", d[1], diff)
 						}
 					}
 				})

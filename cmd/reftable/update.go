@@ -526,11 +526,9 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 		if len(via) == 0 {
 			continue
 		}
-		cur := stack.Missing
-		if r, err := u.view.Ref([]byte(up.Name)); err == nil {
-			cur = valueOf(&r)
-		} else if !errors.Is(err, reftable.ErrNotFound) {
-			return err
+		cur, err := u.targetID(up.Name)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", c.line, err)
 		}
 		for _, name := range via {
 			if err := add(stack.Update{Name: name, Old: &cur, New: logged, Message: up.Message, LogOnly: true}); err != nil {
@@ -549,17 +547,16 @@ func (u *updater) logSymref(up stack.Update, add func(stack.Update) error) error
 	if err != nil || next.ID == nil {
 		return err
 	}
-	cur := stack.Missing
-	if r, err := u.view.Ref([]byte(up.Name)); err == nil && r.Type != reftable.RefSymref {
-		cur = valueOf(&r)
-	} else if err != nil && !errors.Is(err, reftable.ErrNotFound) {
+	cur, err := u.targetID(up.Name)
+	if err != nil {
 		return err
 	}
 	return add(stack.Update{Name: up.Name, Old: &cur, New: next, Message: up.Message, LogOnly: true})
 }
 
-// targetID returns the object id a symbolic ref to target resolves to
-// (with its peeled id), none when it dangles.
+// targetID returns the object id the ref target has, following symbolic
+// refs (with its peeled id), none when it dangles: what a reflog entry
+// records of a symbolic ref to target, or of target itself, as git.
 func (u *updater) targetID(target string) (stack.Value, error) {
 	name, _, err := followSymrefs(u.view, target)
 	if err != nil {

@@ -87,9 +87,9 @@ type Update struct {
 	// the deletion). With Verify set nothing is stored. As git, a New
 	// that is the id the ref has already (not symbolic), or Missing for
 	// a missing ref, stores and logs nothing for it; HEAD still logs it
-	// when it points at the ref. A reflog entry records as old a symbolic
-	// ref's target's id, and HEAD's entry for its branch made symbolic
-	// records none as new.
+	// when it points at the ref, as it logs the ref's deletion. A reflog
+	// entry records as old a symbolic ref's target's id, and HEAD's entry
+	// for its branch made symbolic records none as new.
 	New Value
 	// Old, when not nil, is the value the ref must have, checked under
 	// the lock: &Missing requires that the ref does not exist.
@@ -410,7 +410,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		if noop {
 			c.store, c.logFor = false, c.logFor[:len(c.logFor)-1]
 		}
-		if name == headTarget && !slices.Contains(via, "HEAD") && !c.u.New.IsMissing() {
+		if name == headTarget && !slices.Contains(via, "HEAD") {
 			c.logFor = append(c.logFor, "HEAD")
 			c.toHEAD = true
 		}

@@ -305,10 +305,10 @@ func TestUpdateQueue(t *testing.T) {
 // TestTransactionLogsAsGit: the reflog entries and tables a transaction
 // writes follow git's reftable backend where it is particular: an update
 // that leaves a ref at the id it has writes and logs nothing for it (HEAD
-// still logs a change of its branch), a symbolic ref's entry records as
-// old the id its target has, HEAD's entry for its branch made symbolic
-// records no new id, and a deleted symbolic ref's reflog records the
-// deletion instead of going.
+// still logs it when it points at the ref), HEAD logs the deletion of its
+// branch, a symbolic ref's entry records as old the id its target has,
+// HEAD's entry for its branch made symbolic records no new id, and a
+// deleted symbolic ref's reflog records the deletion instead of going.
 func TestTransactionLogsAsGit(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -326,6 +326,8 @@ func TestTransactionLogsAsGit(t *testing.T) {
 			[]logLine{{"HEAD", "0001", "0002", "m\n", 530}}},
 		{"HEAD's branch made symbolic", Update{Name: "refs/heads/main", New: Value{Target: "refs/heads/topic"}, Message: "m"}, 1,
 			[]logLine{{"HEAD", "0001", "0000", "m\n", 530}, {"refs/heads/main", "0001", "0002", "m\n", 530}}},
+		{"HEAD's branch deleted", Update{Name: "refs/heads/main", New: Missing, Message: "m"}, 1,
+			[]logLine{{"HEAD", "0001", "0000", "m\n", 530}}},
 		{"symbolic ref deleted", Update{Name: "refs/heads/sym", New: Missing, Message: "m"}, 1,
 			[]logLine{{"refs/heads/sym", "0002", "0000", "m\n", 530}}},
 	} {
@@ -362,7 +364,7 @@ func TestTransactionLogsAsGit(t *testing.T) {
 			var got []logLine
 			for _, n := range names {
 				l := reflog(t, st, n)
-				got = append(got, l[:len(l)-before[n]]...)
+				got = append(got, l[:max(0, len(l)-before[n])]...) // a deleted ref's reflog goes
 			}
 			if diff := cmp.Diff(tc.logs, got); diff != "" {
 				t.Errorf("reflog entries added (-want +got):\n%s", diff)

@@ -489,7 +489,7 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 		if err := add(up); err != nil {
 			return fmt.Errorf("line %d: %w", c.line, err)
 		}
-		if up.Verify || up.New.IsMissing() {
+		if up.Verify {
 			continue
 		}
 		logged := up.New // what the refs passed (and HEAD) log

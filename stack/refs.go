@@ -121,6 +121,9 @@ const (
 	ReflogAlways
 	// ReflogNever writes no reflog entries.
 	ReflogNever
+	// ReflogExisting logs only refs that already have a reflog, as git
+	// with core.logAllRefUpdates false (a bare repository's default).
+	ReflogExisting
 )
 
 // Transaction changes several refs atomically. Build it with Add, then
@@ -570,8 +573,8 @@ func (tx *Transaction) logs(snap *Snapshot, name string) bool {
 	case ReflogNever:
 		return false
 	}
-	if name == "HEAD" || strings.HasPrefix(name, "refs/heads/") || strings.HasPrefix(name, "refs/remotes/") ||
-		strings.HasPrefix(name, "refs/notes/") {
+	if tx.policy == ReflogNormal && (name == "HEAD" || strings.HasPrefix(name, "refs/heads/") ||
+		strings.HasPrefix(name, "refs/remotes/") || strings.HasPrefix(name, "refs/notes/")) {
 		return true
 	}
 	for range snap.Merged.LogsFor([]byte(name)) {

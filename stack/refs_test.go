@@ -372,3 +372,42 @@ func TestTransactionLogsAsGit(t *testing.T) {
 		})
 	}
 }
+
+// TestReflogPolicies: which refs each policy logs, as git's
+// core.logAllRefUpdates (true, always, false) and none at all.
+func TestReflogPolicies(t *testing.T) {
+	names := []string{"HEAD", "refs/heads/b", "refs/other/logged", "refs/other/x", "refs/remotes/o/m", "refs/tags/t"}
+	for _, tc := range []struct {
+		policy ReflogPolicy
+		logged []string
+	}{
+		{ReflogNormal, []string{"HEAD", "refs/heads/b", "refs/other/logged", "refs/remotes/o/m"}},
+		{ReflogAlways, names},
+		{ReflogExisting, []string{"refs/other/logged"}},
+		{ReflogNever, nil},
+	} {
+		st := openStack(t, t.TempDir(), testOptions())
+		// refs/other/logged has a reflog already.
+		tx := st.NewTransaction(testWho, ReflogAlways)
+		tx.Add(Update{Name: "refs/other/logged", New: val(1)})
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		tx = st.NewTransaction(testWho, tc.policy)
+		for _, n := range names {
+			tx.Add(Update{Name: n, New: val(2), Message: "m"})
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var logged []string
+		for _, n := range names {
+			if l := reflog(t, st, n); len(l) > 0 && l[0].New == "0002" {
+				logged = append(logged, n)
+			}
+		}
+		if diff := cmp.Diff(tc.logged, logged); diff != "" {
+			t.Errorf("policy %d: refs logged (-want +got):\n%s", tc.policy, diff)
+		}
+	}
+}

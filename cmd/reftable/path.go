@@ -177,10 +177,10 @@ func atGitDir(gitDir string) (*target, error) {
 	case "always":
 		t.Policy = stack.ReflogAlways
 	case "false", "no", "off", "0":
-		t.Policy = stack.ReflogNever
+		t.Policy = stack.ReflogExisting
 	case "":
 		if isTrue(cfg["core.bare"]) {
-			t.Policy = stack.ReflogNever
+			t.Policy = stack.ReflogExisting
 		}
 	}
 	dir := filepath.Join(gitDir, "reftable")

@@ -25,7 +25,10 @@ var cmdUpdate = &command{
 	Short: "change refs atomically with git update-ref --stdin commands",
 	Long: `Update reads commands in the language of git update-ref --stdin and
 applies them in one atomic transaction, writing reflog entries as git does
-(core.logAllRefUpdates decides which refs are logged):
+(core.logAllRefUpdates decides which refs are logged: by default HEAD,
+refs/heads/, refs/remotes/, refs/notes/ and refs with a reflog; with
+always every ref; with false, or in a bare repository, only refs that
+have a reflog already):
 
 	update SP <ref> SP <new-oid> [SP <old-oid>] LF
 	create SP <ref> SP <new-oid> LF

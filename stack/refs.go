@@ -100,7 +100,9 @@ type Update struct {
 	// git does without --no-deref (HEAD updates the current branch). The
 	// reflog entry is written for both.
 	Deref bool
-	// Message is the reflog message.
+	// Message is the reflog message. As git, each run of whitespace in
+	// it is logged as one space, none at either end, and it is cut at
+	// half the block size.
 	Message string
 	// LogOnly writes only a reflog entry for Name, from Old (nil:
 	// Missing) to New, and leaves the ref alone: git's entry in a linked
@@ -583,6 +585,29 @@ func (tx *Transaction) logs(snap *Snapshot, name string) bool {
 	return false
 }
 
+// reflogMessage returns m as git logs it: each run of whitespace
+// (space, tab, CR, LF) one space, none at either end.
+func reflogMessage(m string) []byte {
+	out := make([]byte, 0, len(m))
+	space := true // at the start, or after whitespace
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		white := c == ' ' || c == '\t' || c == '\n' || c == '\r'
+		if white && space {
+			continue
+		}
+		space = white
+		if white {
+			c = ' '
+		}
+		out = append(out, c)
+	}
+	if len(out) > 0 && out[len(out)-1] == ' ' {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
 // tzOffset returns the zone of t as git stores it: +0530 as 530.
 func tzOffset(t time.Time) int16 {
 	_, secs := t.Zone()
@@ -698,8 +723,8 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			c := &changes[l.c]
 			if msg == nil || c.u.Message != lastMsg {
 				// As git: one line, at most half a block.
-				m := strings.ReplaceAll(strings.TrimRight(c.u.Message, "\n"), "\n", " ")
-				lastMsg, msg = c.u.Message, []byte(m[:min(len(m), blockSize/2)])
+				m := reflogMessage(c.u.Message)
+				lastMsg, msg = c.u.Message, m[:min(len(m), blockSize/2)]
 			}
 			lr = reftable.LogRecord{
 				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,

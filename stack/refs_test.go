@@ -411,3 +411,23 @@ func TestReflogPolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestReflogMessage: messages are logged as git's copy_reflog_msg
+// leaves them.
+func TestReflogMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                        "",
+		"commit: two":             "commit: two",
+		"  spaced  ":              "spaced",
+		"line1\nline2\n":          "line1 line2",
+		"tab\there\r\n":           "tab here",
+		"a  \t b":                 "a b",
+		" \t\n ":                  "",
+		"keeps\vvertical\ftabs":   "keeps\vvertical\ftabs",
+		"caf\xc3\xa9  \xff bytes": "caf\xc3\xa9 \xff bytes",
+	} {
+		if got := string(reflogMessage(in)); got != want {
+			t.Errorf("reflogMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -87,7 +87,13 @@ Examples:
 	$ printf 'symref-update HEAD refs/heads/topic\n' | reftable update .git/worktrees/wt`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &updateFlags{}
-		fs.StringVar(&f.msg, "m", "", "reflog `message` of every update")
+		fs.Func("m", "reflog `message` of every update", func(s string) error {
+			if s == "" {
+				return errors.New("refusing an empty reflog message, as git")
+			}
+			f.msg = s
+			return nil
+		})
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for tables.list.lock (0: 100ms as git, negative: forever)")
 		fs.BoolVar(&f.z, "z", false, "NUL-terminated fields")
 		return f

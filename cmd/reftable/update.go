@@ -399,8 +399,8 @@ func (u *updater) abort() {
 // belongs to txs or is closed).
 func (u *updater) dropQueue() { u.tx, u.cmds, u.count = nil, nil, 0 }
 
-// build turns the queued commands into transactions, one a stack (the
-// one already holding commands with a single stack first), with symbolic
+// build turns the queued commands into transactions, one a stack (with
+// the transaction already holding a single stack's commands), with symbolic
 // refs followed through the stacks (as read before locking) and reflog
 // entries where git writes them: a symbolic ref passed and the
 // worktree's HEAD get their entries in their own stack, and no other

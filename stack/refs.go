@@ -395,11 +395,11 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		if cur.Target != "" {
 			// A symbolic ref's reflog entry records as old the id its
 			// target has, as git.
-			if _, _, v, err := resolve(snap, cur.Target, &sc); err != nil {
+			_, _, v, err := resolve(snap, cur.Target, &sc)
+			if err != nil {
 				return nil, nil, nil, err
-			} else {
-				c.old.ID = v.ID
 			}
+			c.old.ID = v.ID
 		}
 		// As git: an update that leaves a ref that is not symbolic at
 		// the id it has (or a missing ref missing) writes nothing and
@@ -677,19 +677,22 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 				continue
 			}
 			newID := c.u.New.ID
-			if c.u.New.Target != "" && c.toHEAD && name == "HEAD" {
+			switch {
+			case c.u.New.Target == "":
+			case c.toHEAD && name == "HEAD":
 				// As git: the branch HEAD points at made a symbolic
 				// ref logs in HEAD's reflog an entry to no id.
-			} else if c.u.New.Target != "" {
+			default:
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				if _, _, v, err := resolve(snap, c.u.New.Target, &sc); err != nil {
+				_, _, v, err := resolve(snap, c.u.New.Target, &sc)
+				if err != nil {
 					return err
-				} else if v.ID == nil {
-					continue
-				} else {
-					newID = v.ID
 				}
+				if v.ID == nil {
+					continue
+				}
+				newID = v.ID
 			}
 			logs = append(logs, pendingLog{name: name, index: index, c: i, newID: newID})
 		}

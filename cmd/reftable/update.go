@@ -283,11 +283,9 @@ func (u *updater) stackFor(name string) (*stack.Stack, string, error) {
 	return u.own, name, nil
 }
 
-// otherStack opens the stack of another worktree, which name routes to.
+// otherStack opens the stack of another worktree, which name routes to
+// (once: stackFor remembers it).
 func (u *updater) otherStack(name, dir string) (*stack.Stack, error) {
-	if st := u.others[dir]; st != nil {
-		return st, nil
-	}
 	if !exists(filepath.Join(dir, "tables.list")) {
 		return nil, fmt.Errorf("%s: no such worktree: %s has no stack", name, filepath.Dir(dir))
 	}

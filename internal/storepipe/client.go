@@ -112,14 +112,14 @@ func (c *Client) awaitHello(br *bufio.Reader) (string, error) {
 	if wait <= 0 {
 		wait = 10 * time.Second
 	}
-	type hello struct {
+	type result struct {
 		url string
 		err error
 	}
-	got := make(chan hello, 1)
+	got := make(chan result, 1)
 	go func() {
 		url, err := readHello(br)
-		got <- hello{url, err}
+		got <- result{url, err}
 	}()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()

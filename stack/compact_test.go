@@ -199,12 +199,12 @@ type appendDuringCreate struct {
 	done bool
 }
 
-func (a *appendDuringCreate) CreateTable(write func(w io.Writer) (uint64, uint64, bool, error)) (string, error) {
+func (a *appendDuringCreate) StageTable(write func(w io.Writer) (uint64, uint64, bool, error)) (StagedTable, error) {
 	if !a.done {
 		a.done = true
 		a.fn()
 	}
-	return a.dirBackend.CreateTable(write)
+	return a.dirBackend.StageTable(write)
 }
 
 // TestFusedCommitRespectsTableLocks: a commit merges its table with the

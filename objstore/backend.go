@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -220,14 +221,22 @@ func (c *commit) Publish(names []string) error {
 // stored with If-None-Match: *, under a fresh random name (a taken name
 // is retried with another).
 func (b *Backend) CreateTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
+	name, _, err := b.createTable(write)
+	return name, err
+}
+
+// createTable builds a table in memory and stores it with
+// If-None-Match: * under a fresh random name, returning its name and the
+// ETag the store gave it ("" for a table discarded).
+func (b *Backend) createTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, string, error) {
 	var buf bytes.Buffer
 	min, max, keep, err := write(&buf)
 	if err != nil || !keep {
-		return "", err
+		return "", "", err
 	}
 	for range 10 {
 		name := fmt.Sprintf("0x%012x-0x%012x-%08x.ref", min, max, rand.Uint32())
-		_, err := b.s.Put(b.ctx, b.key(name), buf.Bytes(), Cond{IfNoneMatch: true})
+		etag, err := b.s.Put(b.ctx, b.key(name), buf.Bytes(), Cond{IfNoneMatch: true})
 		if errors.Is(err, ErrPrecondition) {
 			continue
 		}
@@ -235,12 +244,61 @@ func (b *Backend) CreateTable(write func(io.Writer) (min, max uint64, keep bool,
 			// The write may have happened: remove it, best effort; a
 			// later Clean removes it otherwise.
 			b.s.Delete(b.ctx, b.key(name))
-			return "", fmt.Errorf("write table %s: %w", b.key(name), err)
+			return "", "", fmt.Errorf("write table %s: %w", b.key(name), err)
 		}
-		return name, nil
+		return name, etag, nil
 	}
-	return "", fmt.Errorf("write table in %s: no unused name for update indexes %d..%d", b.opts.Prefix, min, max)
+	return "", "", fmt.Errorf("write table in %s: no unused name for update indexes %d..%d", b.opts.Prefix, min, max)
 }
+
+// StageTable implements stack.Backend: the table is stored as by
+// CreateTable, under its final name, which no reader looks at until a
+// list names it (and Clean keeps unlisted tables younger than its grace
+// period). Place checks, under the commit that lists it, that it is
+// still there, unchanged, and young enough that no Clean may have judged
+// it an orphan (MaxPublishDelay).
+func (b *Backend) StageTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (stack.StagedTable, error) {
+	start := time.Now()
+	name, etag, err := b.createTable(write)
+	if name == "" || err != nil {
+		return nil, err
+	}
+	return &staged{b: b, name: name, etag: etag, start: start}, nil
+}
+
+// MaxPublishDelay is the longest a writer takes from starting to upload
+// a table to the request that publishes a list naming it: a writer that
+// would take longer abandons the table. Clean's grace period must
+// exceed it (see stack.Clean).
+const MaxPublishDelay = 10 * time.Minute
+
+// staged is a table stored for a compaction, not yet listed.
+type staged struct {
+	b     *Backend
+	name  string
+	etag  string
+	start time.Time
+}
+
+// Place checks that the table is still stored with the ETag its upload
+// returned, and that publishing it now stays within MaxPublishDelay.
+func (t *staged) Place() (string, error) {
+	if d := time.Since(t.start); d > MaxPublishDelay {
+		return "", fmt.Errorf("table %s: uploaded %v ago, longer than a writer may take to publish it: %w",
+			t.b.key(t.name), d.Round(time.Second), fs.ErrNotExist)
+	}
+	_, etag, err := t.b.s.Head(t.b.ctx, t.b.key(t.name))
+	if err == nil && t.etag != "" && etag != t.etag {
+		err = fmt.Errorf("ETag %s, the upload returned %s: %w", etag, t.etag, fs.ErrNotExist)
+	}
+	if err != nil {
+		return "", fmt.Errorf("table %s: stored but gone before it was listed: %w", t.b.key(t.name), err)
+	}
+	return t.name, nil
+}
+
+// Discard deletes the table.
+func (t *staged) Discard() error { return t.b.RemoveTable(t.name) }
 
 // LockTables implements stack.Backend: it locks nothing and reports every
 // table locked. Concurrent compactions of the same tables are resolved at

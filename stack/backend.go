@@ -17,6 +17,8 @@ import (
 //	Begin         create tables.list.lock (O_EXCL)  GET tables.list and its ETag
 //	Publish       write lock, fsync, rename         PUT If-Match: ETag
 //	CreateTable   temp file, fsync, rename          PUT If-None-Match: *
+//	StageTable    temp file, fsync                  PUT If-None-Match: *
+//	  Place       rename under the commit lock      HEAD: same ETag, young enough
 //	LockTables    <table>.lock files (O_EXCL)       nothing (rebase on conflict)
 //
 // Table names are never reused, so a name identifies its bytes forever.
@@ -45,6 +47,14 @@ type Backend interface {
 	// empty table). The table gets a fresh, unique name, which is
 	// returned; it is not listed until a Commit publishes it.
 	CreateTable(write func(w io.Writer) (min, max uint64, keep bool, err error)) (name string, err error)
+
+	// StageTable stores a new table like CreateTable, but under a
+	// temporary name that no reader and no cleanup takes for a table of
+	// the stack (git removes unlisted tables under the commit lock, and
+	// a compaction writes its table without holding it). The table gets
+	// its final name from StagedTable.Place, under the commit that lists
+	// it. It returns nil for a table discarded (keep=false).
+	StageTable(write func(w io.Writer) (min, max uint64, keep bool, err error)) (StagedTable, error)
 
 	// LockTables locks the named tables against concurrent compaction,
 	// trying the newest (last) first and without waiting. It returns how
@@ -75,6 +85,21 @@ type Commit interface {
 	// Release ends the commit without publishing. It is always safe to
 	// call, also after Publish.
 	Release() error
+}
+
+// StagedTable is a table stored under a temporary name (see
+// Backend.StageTable).
+type StagedTable interface {
+	// Place gives the table its final, unique name and returns it,
+	// after checking that the bytes stored are still there, unchanged.
+	// It is called between Begin and Publish of the commit that lists
+	// the table; called again under a later commit (after a conflict),
+	// it checks again and returns the same name. When the table is gone
+	// it fails with an error matching fs.ErrNotExist.
+	Place() (string, error)
+	// Discard removes the table under whichever name it has. It is
+	// called when no commit listed it.
+	Discard() error
 }
 
 // TableFile is an opened table's bytes.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stat"
+	"github.com/refstore/refstore/vfs"
 )
 
 // Leftovers describes files of a stack that its list does not reference.
@@ -26,7 +28,9 @@ type Leftovers struct {
 //     (NoTableLocks, an object store) it must also be older than grace,
 //     which must exceed the time a writer takes from uploading a table to
 //     publishing it;
-//   - a temporary file is removed when it is older than grace;
+//   - a temporary file is removed when it is older than grace, and so is
+//     the holder file of a lock (see BreakStaleLock) that is not linked
+//     to its lock any more;
 //   - files that do not parse as tables, and lock files, are kept.
 //
 // Clean holds tables.list.lock while it works, so it waits for writers
@@ -63,9 +67,11 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 		}
 	}
 	keep := func(name, why string) { res.Kept = append(res.Kept, name+": "+why) }
+	var errs []error // what failed: Clean goes on and reports them all
 	remove := func(name string) {
 		if err := st.b.RemoveTable(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			keep(name, err.Error())
+			errs = append(errs, err)
 			return
 		}
 		res.Removed = append(res.Removed, name)
@@ -82,10 +88,17 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 				remove(f.Name)
 			}
 		case strings.HasSuffix(f.Name, ".ref"):
-			min, max, ok := st.tableRange(f.Name)
+			min, max, err := st.tableRange(f.Name)
 			switch {
-			case !ok:
+			case errors.Is(err, fs.ErrNotExist):
+				// Removed meanwhile.
+			case errors.Is(err, reftable.ErrFormat):
 				keep(f.Name, "not a readable table")
+			case errors.Is(err, vfs.ErrNotRegular):
+				keep(f.Name, "not a regular file")
+			case err != nil:
+				keep(f.Name, err.Error())
+				errs = append(errs, err)
 			case max > maxIndex:
 				keep(f.Name, "update indexes above the stack's: an unpublished addition")
 			case overlaps(locked, min, max):
@@ -95,11 +108,26 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 			default:
 				remove(f.Name)
 			}
+		case strings.HasSuffix(f.Name, holderSuffix):
+			_, ofList := isHolderOf("tables.list.lock", f.Name)
+			switch {
+			case ofList && st.holderOfLock(f.Name, files):
+				// The holder of the lock Clean holds.
+			case st.holderOfLock(f.Name, files):
+				keep(f.Name, "holder of a lock")
+			case now.Sub(f.ModTime) < grace:
+				keep(f.Name, "holder file younger than the grace period")
+			default:
+				remove(f.Name)
+			}
 		case strings.HasSuffix(f.Name, ".lock"):
 			keep(f.Name, "lock file")
 		default:
 			keep(f.Name, "not a stack file")
 		}
+	}
+	if len(errs) > 0 {
+		return res, fmt.Errorf("clean %s: %w", st.dir, errors.Join(errs...))
 	}
 	return res, nil
 }
@@ -119,18 +147,40 @@ func lockFree(b Backend) bool {
 	return ok
 }
 
-// tableRange reads the update index range of an unlisted table.
-func (st *Stack) tableRange(name string) (min, max uint64, ok bool) {
+// holderOfLock reports whether the holder file name is still linked to
+// one of the lock files among files.
+func (st *Stack) holderOfLock(name string, files []FileInfo) bool {
+	b, ok := st.b.(*dirBackend)
+	if !ok {
+		return false
+	}
+	hi, err := b.fsys.Stat(b.path(name))
+	if err != nil {
+		return false
+	}
+	for _, f := range files {
+		if _, ok := isHolderOf(f.Name, name); ok && strings.HasSuffix(f.Name, ".lock") {
+			if li, err := b.fsys.Stat(b.path(f.Name)); err == nil && sameInode(stat.Of(li), stat.Of(hi)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tableRange reads the update index range of an unlisted table. A file
+// that is not a table fails with an error matching reftable.ErrFormat.
+func (st *Stack) tableRange(name string) (min, max uint64, err error) {
 	f, err := st.b.OpenTable(name)
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, err
 	}
 	defer f.Close()
 	t, err := reftable.NewTable(f, f.Size(), name)
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, err
 	}
-	return t.MinUpdateIndex(), t.MaxUpdateIndex(), true
+	return t.MinUpdateIndex(), t.MaxUpdateIndex(), nil
 }
 
 // span is a range of update indexes.

@@ -171,7 +171,10 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	for i, h := range segment {
 		tables[i] = h.t
 	}
-	name, err := st.writeCompacted(tables, first == 0, expiry)
+	// The merged table stays under a temporary name while no lock is
+	// held: git removes unlisted tables under the commit lock, and so
+	// would remove one published under its final name too early.
+	staged, err := st.b.StageTable(st.compactedTable(tables, first == 0, expiry))
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			// Another compaction merged these tables and removed them.
@@ -181,15 +184,18 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	}
 	published := false
 	defer func() {
-		if !published && name != "" {
-			st.b.RemoveTable(name)
+		if !published && staged != nil {
+			staged.Discard()
 		}
 	}()
 
-	// Swap the merged run for the new table wherever the run now is. On
-	// an object store another writer may win the list meanwhile
-	// (ErrConflict): then rebase, swapping again against the new list
-	// without merging again, as long as the run is still there.
+	// Swap the merged run for the new table wherever the run now is,
+	// naming the table under the lock, once checked to be the one
+	// written: if it is gone, the compaction is abandoned and the
+	// tables it merged stay. On an object store another writer may win
+	// the list meanwhile (ErrConflict): then rebase, swapping again
+	// against the new list without merging again, as long as the run is
+	// still there.
 	dropped := first == 0
 	var perr error
 	err = st.retryConflicts(func() error {
@@ -204,7 +210,11 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 			return fmt.Errorf("compact %s: compacted tables no longer in the list: %w", st.dir, ErrOutdated)
 		}
 		list := append([]string{}, current[:at]...)
-		if name != "" {
+		if staged != nil {
+			name, err := staged.Place()
+			if err != nil {
+				return fmt.Errorf("compact %s: %w", st.dir, err)
+			}
 			list = append(list, name)
 		}
 		list = append(list, current[at+len(names):]...)
@@ -251,18 +261,34 @@ func findRun(list, run []string) int {
 	return -1
 }
 
-// writeCompacted merges the tables into a new table. Deletions are kept
-// unless the segment starts at the oldest table (dropTombstones).
+// writeCompacted merges the tables into a new table stored under its
+// final name, while the caller holds the commit (see Addition.fuse).
 func (st *Stack) writeCompacted(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) (string, error) {
-	m, err := reftable.NewMerged(tables, reftable.MergedOptions{ShowDeletions: !dropTombstones})
-	if err != nil {
-		return "", err
-	}
+	return st.b.CreateTable(st.compactedTable(tables, dropTombstones, expiry))
+}
+
+// compactedTable returns the function writing the merge of the tables,
+// which first checks each of them (reftable.Table.Check) and refuses to
+// merge a damaged one. Deletions are kept unless the segment starts at
+// the oldest table (dropTombstones).
+func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) func(io.Writer) (uint64, uint64, bool, error) {
 	opts := st.opts.Write
 	opts.MinUpdateIndex = tables[0].MinUpdateIndex()
 	opts.MaxUpdateIndex = tables[len(tables)-1].MaxUpdateIndex()
 	opts.ExactLogMessage = true
-	return st.b.CreateTable(func(out io.Writer) (uint64, uint64, bool, error) {
+	return func(out io.Writer) (uint64, uint64, bool, error) {
+		// A damaged table is not merged: the merge would read past
+		// what is wrong (a restart point, an index, the obj section)
+		// and write a table that checks clean, hiding the damage.
+		for _, t := range tables {
+			for err := range t.Check() {
+				return 0, 0, false, fmt.Errorf("not compacting a damaged table: %w", err)
+			}
+		}
+		m, err := reftable.NewMerged(tables, reftable.MergedOptions{ShowDeletions: !dropTombstones})
+		if err != nil {
+			return 0, 0, false, err
+		}
 		w, err := reftable.NewWriter(out, opts)
 		if err != nil {
 			return 0, 0, false, err
@@ -291,5 +317,5 @@ func (st *Stack) writeCompacted(tables []*reftable.Table, dropTombstones bool, e
 		}
 		s := w.Stats()
 		return opts.MinUpdateIndex, opts.MaxUpdateIndex, s.Refs+s.Logs > 0, nil
-	})
+	}
 }

@@ -13,9 +13,11 @@
 //
 // A writer (an Addition, or a Transaction on top of one):
 //
-//  1. creates tables.list.lock with O_CREATE|O_EXCL, retrying with git's
-//     jittered backoff until the lock timeout, and checks that the path
-//     names the file it created;
+//  1. takes tables.list.lock: it creates an empty file of its own whose
+//     name records who it is (tables.list.<pid>-<start>-<random>-<host>.holder)
+//     and links it as tables.list.lock, which fails like O_CREATE|O_EXCL
+//     if the lock exists, retrying with git's jittered backoff until the
+//     lock timeout; then it checks that the lock names its file;
 //  2. re-reads tables.list under the lock and checks expected old values
 //     against that state;
 //  3. writes the new table to a uniquely named temporary file, fsyncs it
@@ -24,13 +26,27 @@
 //  4. writes the new list into the lock file, fsyncs it and the directory
 //     (so that the new tables' names are there for good before a list
 //     names them), checks again that the lock path names its file,
-//     renames it over tables.list and fsyncs the directory.
+//     renames it over tables.list, removes its holder name and fsyncs
+//     the directory.
+//
+// The holder is thus recorded from the instant the lock exists until the
+// rename that releases it: a writer killed at any point leaves either no
+// lock or one that BreakStaleLock can judge. (File systems without hard
+// links, or without inode numbers, get a lock created with
+// O_CREATE|O_EXCL that records its holder inside until step 4 writes the
+// list there; a kill right after creating it or during step 4 then leaves
+// a lock nobody can judge until the system restarts.)
 //
 // A compaction locks the list, locks the tables it merges (newest first,
-// each with a <table>.lock file), releases the list lock while it merges,
-// then locks the list again, finds the run of tables it merged in the
-// current list and replaces exactly that run. Tables appended meanwhile
-// are kept; if the run is gone the compaction is abandoned.
+// each with a <table>.lock file made the same way), releases the list lock
+// while it merges into a temporary file, then locks the list again, finds
+// the run of tables it merged in the current list, checks that its
+// temporary file is still the one it wrote, renames it to a fresh table
+// name and replaces exactly that run. Tables appended meanwhile are kept;
+// if the run or the file is gone the compaction is abandoned and the
+// tables it merged stay. The merged table never has a table's name while
+// no lock is held: git's cleanup (git pack-refs, gc, maintenance) removes
+// unlisted tables under the list lock, and would remove it.
 //
 // When the auto-compaction a commit triggers merges the new table with
 // small newer tables (at most a megabyte of them) of which none is locked
@@ -65,9 +81,9 @@
 //
 // A writer killed while holding tables.list.lock leaves it behind, and
 // later writers fail with a *LockError naming the file, its age and its
-// holder: the lock file records the holder's process id, host and process
-// start time until the new list replaces that record at the commit point
-// (for git's locks, tables.list~pid.lock is read when git wrote one).
+// holder: the holder file linked to the lock records the holder's process
+// id, host and process start time (for git's locks, tables.list~pid.lock
+// is read when git wrote one).
 // BreakStaleLock removes a lock only when its holder is provably gone: the
 // system restarted since the lock was taken, or the holder ran on this
 // host and its process no longer exists. Holders on other hosts are never

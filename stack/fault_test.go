@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +92,10 @@ func faultCommitTx(st *stack.Stack, v int, names ...string) error {
 // is created, it is the holder record, whose length depends on the process
 // id and the host name.
 var traceHolderWrite = regexp.MustCompile(`^(write (\S*\.lock)) \d+$`)
+
+// traceHolderName matches what the name of a lock's holder file records
+// (pid, start, random part and host), which differs from run to run.
+var traceHolderName = regexp.MustCompile(`\.\d+-\d+-[0-9a-f]{8}-[A-Za-z0-9._-]*\.holder\b`)
 
 // traceCase is an operation whose trace is a golden file.
 type traceCase struct {
@@ -185,6 +190,7 @@ func TestTrace(t *testing.T) {
 				if m := traceHolderWrite.FindStringSubmatch(line); m != nil && prev == "create "+m[2] {
 					line = m[1] + " <holder>"
 				}
+				line = traceHolderName.ReplaceAllString(line, ".<holder>")
 				b.WriteString(line + "\n")
 				prev = line
 			}
@@ -217,18 +223,27 @@ func TestTrace(t *testing.T) {
 // directory before the operation ends.
 func traceCheckDurability(t *testing.T, trace []string) {
 	t.Helper()
-	dirty := map[string]bool{} // written since its last sync
+	dirty := map[string]bool{}   // written since its last sync
+	alias := map[string]string{} // a name linked to a file: its first name
+	first := func(name string) string {
+		if a, ok := alias[name]; ok {
+			return a
+		}
+		return name
+	}
 	pendingRename := ""
 	var unsyncedTables []string // renamed into the directory, not synced since
 	for i, line := range trace {
 		f := strings.Fields(line)
 		switch f[0] {
 		case "write":
-			dirty[f[1]] = true
+			dirty[first(f[1])] = true
 		case "sync":
-			dirty[f[1]] = false
+			dirty[first(f[1])] = false
+		case "link":
+			alias[f[3]] = first(f[1])
 		case "rename":
-			if dirty[f[1]] {
+			if dirty[first(f[1])] {
 				t.Errorf("line %d: %q renames %s before its data is synced", i+1, line, f[1])
 			}
 			if f[3] == "tables.list" && len(unsyncedTables) > 0 {
@@ -370,7 +385,7 @@ func faultFindLeftovers(t *testing.T, fsys vfs.FS) faultLeftovers {
 		case name == "tables.list" || list[name]:
 		case strings.HasSuffix(name, ".lock"):
 			l.Locks = append(l.Locks, name)
-		case strings.HasSuffix(name, ".temp"):
+		case strings.HasSuffix(name, ".temp") || strings.HasSuffix(name, ".holder"):
 			l.Temps = append(l.Temps, name)
 		case strings.HasSuffix(name, ".ref"):
 			l.Tables = append(l.Tables, name)
@@ -406,6 +421,9 @@ type faultCase struct {
 	// with the commit (Addition.fuse): a failed merge leaves the commit
 	// standing alone, but a crash never stops between the two.
 	fused bool
+	// cleans is set when run removes leftovers and changes no state
+	// (Clean).
+	cleans bool
 	// readOnly is set when run writes nothing (Reload): the directory
 	// must not change, and the state checked is the stack's view.
 	readOnly bool
@@ -421,6 +439,38 @@ func faultPrepareTables(groups ...[]string) func(st *stack.Stack) error {
 		}
 		return nil
 	}
+}
+
+// faultLeaveOrphans leaves in the stack's directory what crashed writers
+// leave: a copy of its first table under an unlisted name, a temporary
+// file and the holder file of a lock that is gone.
+func faultLeaveOrphans(st *stack.Stack) error {
+	snap, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	first := snap.TableNames()[0]
+	snap.Close()
+	fsys := st.FS()
+	data, err := vfs.ReadFile(fsys, faultDir+"/"+first)
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{
+		faultRandomPart.ReplaceAllString(first, "-0badcafe.ref"):  data,
+		"tmp-0123456789abcdef.temp":                               []byte("partial"),
+		"tables.list.999999-1700000000-0a1b2c3d-elsewhere.holder": nil,
+	} {
+		f, err := fsys.OpenFile(faultDir+"/"+name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
+		if err != nil {
+			return err
+		}
+		f.Write(data)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func faultManyRefs(prefix string, n int) []string {
@@ -511,6 +561,23 @@ var faultCases = []faultCase{
 			return faultAddRefs(st, -1, "refs/tags/t000")
 		},
 		run: func(st *stack.Stack) error { return st.AutoCompact() },
+	},
+	{
+		// Leftovers of crashed writers: an unlisted table, a temporary
+		// file and a holder file without its lock.
+		name: "clean",
+		opts: stack.Options{DisableAutoCompaction: true},
+		prepare: func(st *stack.Stack) error {
+			if err := faultPrepareTables([]string{"refs/heads/a"}, []string{"refs/heads/b"})(st); err != nil {
+				return err
+			}
+			return faultLeaveOrphans(st)
+		},
+		run: func(st *stack.Stack) error {
+			_, err := st.Clean(0)
+			return err
+		},
+		cleans: true,
 	},
 	{
 		// Another process commits a table and compacts all three while
@@ -631,6 +698,15 @@ func (tc *faultCase) states(t *testing.T) []faultState {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tc.cleans {
+		if diff := cmp.Diff(old, s); diff != "" {
+			t.Fatalf("%s changes the state (-old +new):\n%s", tc.name, diff)
+		}
+		if l := faultFindLeftovers(t, e.mem); len(l.Locks)+len(l.Temps)+len(l.Tables)+len(l.Other) > 0 {
+			t.Fatalf("%s leaves %+v", tc.name, l)
+		}
+		return states
+	}
 	for i, prev := range states {
 		if cmp.Diff(prev, s) == "" {
 			t.Fatalf("%s does not change the state (same as state %d)", tc.name, i)
@@ -710,10 +786,14 @@ func faultHarmless(hit vfs.Event, list map[string]bool) bool {
 	case strings.HasSuffix(base, "~pid.lock"):
 		// The holder file is informational.
 		return true
-	case hit.Op == vfs.OpClose && (hit.Flag&(os.O_WRONLY|os.O_RDWR) == 0 || strings.HasSuffix(base, ".lock")):
-		// Closing a file opened read-only, an empty table lock, or
-		// tables.list.lock after its contents were synced and renamed
-		// (or when it is released).
+	case hit.Op == vfs.OpClose && (hit.Flag&(os.O_WRONLY|os.O_RDWR) == 0 || strings.HasSuffix(base, ".lock") || strings.HasSuffix(base, ".holder")):
+		// Closing a file opened read-only, an empty table lock (its
+		// holder file), or tables.list.lock after its contents were
+		// synced and renamed (or when it is released).
+		return true
+	case hit.Op == vfs.OpRemove && strings.HasSuffix(base, ".holder"):
+		// Removing the holder name of a lock released or published:
+		// only a name, which Clean removes.
 		return true
 	case hit.Op&(vfs.OpStat|vfs.OpFileStat|vfs.OpRead|vfs.OpReadAt|vfs.OpReadDir) != 0,
 		hit.Op == vfs.OpOpen && hit.Flag&(os.O_CREATE|os.O_WRONLY|os.O_RDWR|os.O_TRUNC) == 0:
@@ -832,6 +912,16 @@ func (tc *faultCase) faultAt(t *testing.T, states []faultState, k faultKind, n i
 	}
 
 	l := faultFindLeftovers(t, e.mem)
+	if tc.cleans && err == nil {
+		for _, name := range append(l.Temps, l.Tables...) {
+			if slices.Contains(before, name) {
+				problem("Clean returned nil and left %s", name)
+			}
+		}
+	}
+	// Files that were there before the run are not its leftovers.
+	l.Temps = slices.DeleteFunc(l.Temps, func(n string) bool { return slices.Contains(before, n) })
+	l.Tables = slices.DeleteFunc(l.Tables, func(n string) bool { return slices.Contains(before, n) })
 	var locks []string
 	for _, name := range l.Locks {
 		if strings.HasSuffix(name, "~pid.lock") && faultJustified(name, hits, k.fault) {
@@ -915,6 +1005,80 @@ func TestCrashLoop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKillLoop runs each case and kills it, as SIGKILL would, right
+// before each of its file-system operations: from there on no operation
+// happens, and everything done before stays (the kernel keeps what a
+// killed process wrote, synced or not). Whatever is left must be a stack
+// holding the old or the new state (or, for a commit that auto-compacts,
+// the commit alone), whose locks BreakStaleLock removes once their holder
+// (this process, taken for the killed one) is gone: a lock left at any
+// instant names its holder. After that the stack takes commits, and
+// Clean leaves no lock, temporary file, holder file or unlisted table.
+func TestKillLoop(t *testing.T) {
+	restore := stack.TakeForDead(os.Getpid())
+	defer restore()
+	for _, tc := range faultCases {
+		if tc.readOnly {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			states := tc.states(t)
+			for n := 0; ; n++ {
+				if n > 2000 {
+					t.Fatal("the kill loop does not end")
+				}
+				if tc.killAt(t, states, n) {
+					break
+				}
+			}
+		})
+	}
+}
+
+// killAt runs the case, killed right before operation n; it returns true
+// when n was past the operations.
+func (tc *faultCase) killAt(t *testing.T, states []faultState, n int) (done bool) {
+	t.Helper()
+	e := tc.setup(t)
+	e.efs.Arm(vfs.Injection{Index: n, Fault: vfs.FaultError, Sticky: true})
+	tc.run(e.st)
+	hits := e.efs.Hits()
+	if len(hits) == 0 {
+		return true
+	}
+	where := fmt.Sprintf("killed before %v", hits[0])
+
+	s, err := faultReadState(e.mem)
+	if err != nil {
+		t.Errorf("%s: the stack does not open: %v", where, err)
+		return false
+	}
+	if idx, diff := faultWhich(s, states); idx < 0 {
+		t.Errorf("%s: neither the old nor the new state: %s", where, diff)
+	}
+	st, err := stack.Open(faultDir, stack.Options{FS: e.mem, DisableAutoCompaction: true, LockTimeout: stack.NoWait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, name := range faultFindLeftovers(t, e.mem).Locks {
+		if err := st.BreakStaleLock(faultDir + "/" + name); err != nil {
+			t.Errorf("%s: BreakStaleLock(%s): %v", where, name, err)
+		}
+	}
+	if err := faultAddRefs(st, 99, "refs/heads/after"); err != nil {
+		t.Errorf("%s: commit after the kill: %v", where, err)
+		return false
+	}
+	if _, err := st.Clean(0); err != nil {
+		t.Errorf("%s: Clean: %v", where, err)
+	}
+	if l := faultFindLeftovers(t, e.mem); len(l.Locks)+len(l.Temps)+len(l.Tables)+len(l.Other) > 0 {
+		t.Errorf("%s: after breaking the locks, a commit and Clean, left over: %+v", where, l)
+	}
+	return false
 }
 
 // faultRandomPart matches the random part of a table name.
@@ -1182,9 +1346,9 @@ func TestBugLockLeakedWhenIdentityCheckFails(t *testing.T) {
 		name, lock string
 		op         vfs.Op
 	}{
-		{"add", "tables.list.lock", vfs.OpFileStat},
+		{"add", "tables.list.*.holder", vfs.OpFileStat},
 		{"add", "tables.list.lock", vfs.OpStat},
-		{"compact-all", "*.ref.lock", vfs.OpFileStat},
+		{"compact-all", "*.ref.*.holder", vfs.OpFileStat},
 		{"compact-all", "*.ref.lock", vfs.OpStat},
 	} {
 		t.Run(fmt.Sprintf("%s/%v %s", c.name, c.op, c.lock), func(t *testing.T) {

@@ -110,7 +110,6 @@ func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
 	if err != nil {
 		return nil, err
 	}
-	writeHolder(l.f)
 	names, err := b.lockedList()
 	if err != nil {
 		l.release()
@@ -176,10 +175,12 @@ func (c *dirCommit) Publish(names []string) error {
 	keepOpen := runtime.GOOS != "windows"
 	data := FormatList(names)
 	err := func() error {
-		// Replace the holder record by the list (the file is in append
-		// mode, so writing starts at the new end).
-		if err := l.f.Truncate(0); err != nil {
-			return err
+		if l.recordsInside() {
+			// Replace the holder record by the list (the file is in
+			// append mode, so writing starts at the new end).
+			if err := l.f.Truncate(0); err != nil {
+				return err
+			}
 		}
 		if _, err := l.f.Write(data); err != nil {
 			return err
@@ -204,7 +205,7 @@ func (c *dirCommit) Publish(names []string) error {
 			}
 			l.f = nil
 		}
-		return l.check(false)
+		return l.check()
 	}()
 	if err != nil {
 		c.Release()
@@ -215,17 +216,17 @@ func (c *dirCommit) Publish(names []string) error {
 		// A rename can fail after it happened (a lost reply on NFS):
 		// tables.list names our file if and only if it did.
 		if fi, serr := b.fsys.Stat(list); serr == nil {
-			if id := stat.Of(fi); id.HasInode() && id.Dev == l.id.Dev && id.Ino == l.id.Ino {
-				c.done, l.released = true, true
-				l.held.drop()
+			if sameInode(stat.Of(fi), l.id) {
+				c.done = true
+				l.published()
 				return &CommittedError{Err: fmt.Errorf("publish %s: %w", list, err)}
 			}
 		}
 		c.Release()
 		return fmt.Errorf("publish %s: %w", list, err)
 	}
-	c.done, l.released = true, true
-	l.held.drop()
+	c.done = true
+	l.published()
 	if l.f != nil {
 		b.cache.Adopt(l.f, l.id, data)
 		l.f = nil
@@ -248,6 +249,29 @@ func (c *dirCommit) Release() error {
 }
 
 func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
+	t, err := b.stage(write)
+	if t == nil || err != nil {
+		return "", err
+	}
+	name, err := t.Place()
+	if err != nil {
+		t.Discard()
+		return "", err
+	}
+	return name, nil
+}
+
+func (b *dirBackend) StageTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (StagedTable, error) {
+	t, err := b.stage(write)
+	if t == nil {
+		return nil, err // an untyped nil: no table
+	}
+	return t, err
+}
+
+// stage writes a table to a new temporary file, syncs and closes it. It
+// returns nil for a table discarded.
+func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, err error)) (*dirStaged, error) {
 	var f vfs.File
 	var tmp string
 	var err error
@@ -260,11 +284,10 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 		}
 	}
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("write table in %s: %w", b.dir, err)
 	}
-	h := hold(b.fsys, tmp, stat.Identity{})
-	defer h.drop()
-	name, err := func() (string, error) {
+	t := &dirStaged{b: b, tmp: tmp, held: hold(b.fsys, tmp, stat.Identity{})}
+	keep, err := func() (bool, error) {
 		bw := tableWriters.Get().(*bufio.Writer)
 		bw.Reset(f)
 		defer func() {
@@ -273,44 +296,116 @@ func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bo
 		}()
 		min, max, keep, err := write(bw)
 		if err != nil || !keep {
-			return "", err
+			return false, err
 		}
+		t.min, t.max = min, max
 		if err := bw.Flush(); err != nil {
-			return "", err
+			return false, err
 		}
 		if b.sync {
 			if err := f.Sync(); err != nil {
-				return "", err
+				return false, err
 			}
 		}
-		if err := f.Close(); err != nil {
-			return "", err
+		fi, err := f.Stat()
+		if err != nil {
+			return false, err
 		}
+		t.id = stat.Of(fi)
+		err = f.Close()
 		f = nil
-		// Pick a name nobody has: table names are never reused, so a
-		// rename can never replace a published table.
-		for range 10 {
-			name := tableName(min, max)
-			if _, err := b.fsys.Stat(b.path(name)); errors.Is(err, fs.ErrNotExist) {
-				if err := b.fsys.Rename(tmp, b.path(name)); err != nil {
-					return "", err
-				}
-				b.renamed.Store(true)
-				return name, nil
-			}
-		}
-		return "", fmt.Errorf("no unused table name for update indexes %d..%d", min, max)
+		return true, err
 	}()
 	if f != nil {
 		f.Close()
 	}
-	if name == "" {
-		b.fsys.Remove(tmp)
+	if err != nil || !keep {
+		t.Discard()
+		if err != nil {
+			return nil, fmt.Errorf("write table in %s: %w", b.dir, err)
+		}
+		return nil, nil
+	}
+	return t, nil
+}
+
+// dirStaged is a table written to a temporary file of the directory.
+type dirStaged struct {
+	b        *dirBackend
+	tmp      string
+	id       stat.Identity // of the file written
+	min, max uint64
+	name     string // the final name, once placed
+	held     *heldFile
+}
+
+// Place renames the temporary file to a name nobody has, after checking
+// that the temporary name still names the file written (a cleanup may
+// have removed it), and checks the result again. Table names are never
+// reused, so the rename can never replace a published table.
+func (t *dirStaged) Place() (string, error) {
+	b := t.b
+	if t.name != "" {
+		if err := t.check(b.path(t.name)); err != nil {
+			return "", err
+		}
+		return t.name, nil
+	}
+	if err := t.check(t.tmp); err != nil {
+		return "", err
+	}
+	for range 10 {
+		name := tableName(t.min, t.max)
+		if _, err := b.fsys.Stat(b.path(name)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := b.fsys.Rename(t.tmp, b.path(name)); err != nil {
+			return "", fmt.Errorf("write table in %s: %w", b.dir, err)
+		}
+		t.name = name
+		b.renamed.Store(true)
+		t.held.drop()
+		if err := t.check(b.path(name)); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("write table in %s: no unused table name for update indexes %d..%d", b.dir, t.min, t.max)
+}
+
+// check verifies that path names the file written, unchanged.
+func (t *dirStaged) check(path string) error {
+	fi, err := t.b.fsys.Stat(path)
+	if err == nil && !sameStaged(stat.Of(fi), t.id) {
+		err = &fs.PathError{Op: "check", Path: path, Err: fs.ErrNotExist}
 	}
 	if err != nil {
-		return "", fmt.Errorf("write table in %s: %w", b.dir, err)
+		return fmt.Errorf("table written as %s: replaced or removed before it was listed: %w", t.tmp, err)
 	}
-	return name, nil
+	return nil
+}
+
+// sameStaged reports whether a file is the one written: the same inode
+// and size, or the same size and time where files have no inode numbers.
+func sameStaged(a, b stat.Identity) bool {
+	if a.HasInode() || b.HasInode() {
+		return sameInode(a, b) && a.Size == b.Size
+	}
+	return a.Size == b.Size && a.ModTime.Equal(b.ModTime)
+}
+
+// Discard removes the table, under its final name once placed.
+func (t *dirStaged) Discard() error {
+	defer t.held.drop()
+	path := t.tmp
+	if t.name != "" {
+		path = t.b.path(t.name)
+	}
+	err := t.b.fsys.Remove(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // tableWriters pools the buffers tables are written through.
@@ -333,7 +428,6 @@ func (b *dirBackend) LockTables(names []string) (int, func(), error) {
 			return 0, nil, err
 		}
 		// Hold no descriptor while compacting: only the file matters.
-		writeHolder(l.f)
 		l.closeFile()
 		locks = append(locks, l)
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,25 +18,84 @@ import (
 	"github.com/refstore/refstore/vfs"
 )
 
-// The holder of tables.list.lock writes who it is into the lock file
-// itself until it writes the new list there at the commit point:
+// The holder of a lock is recorded in the name of a second link to the
+// lock's file (see lockFile), which is why the lock can be judged at
+// every instant, also while the commit writes the new list into it:
+//
+//	tables.list.lock                                  the lock
+//	tables.list.12345-1700000000-0a1b2c3d-build-7.holder  the same file
+//
+// that is <lock without .lock>.<pid>-<start>-<random>-<host>.holder,
+// start being when the process started, in Unix seconds, to tell a
+// reused process id. Where locks cannot be linked, the lock file itself
+// holds lines
 //
 //	pid 12345
 //	host build-7
 //	start 1700000000
 //
-// (start is when the process started, in Unix seconds, to tell a reused
-// process id). git leaves its lock files empty and, with
-// core.lockfilePid, records "pid <n>" in tables.list~pid.lock; both are
-// read.
-const pidSuffix = "~pid.lock"
+// until the commit replaces them by the list. git leaves its lock files
+// empty and, with core.lockfilePid, records "pid <n>" in
+// tables.list~pid.lock; all three are read.
+const (
+	pidSuffix    = "~pid.lock"
+	holderSuffix = ".holder"
+)
 
 // pidPath returns git's holder file of the lock file lockPath.
 func pidPath(lockPath string) string {
 	return strings.TrimSuffix(lockPath, ".lock") + pidSuffix
 }
 
-// holderInfo is what a lock file says about its holder.
+// holderName returns a new name of a holder file for the lock at
+// lockPath, recording this process.
+func holderName(lockPath string) string {
+	return fmt.Sprintf("%s.%d-%d-%08x-%s%s", strings.TrimSuffix(lockPath, ".lock"),
+		os.Getpid(), selfStart(), rand.Uint32(), fileHost(), holderSuffix)
+}
+
+// fileHost is this host's name as holder names record it: at most 64
+// bytes of letters, digits, '.', '-' and '_', anything else as '_'.
+var fileHost = sync.OnceValue(func() string { return sanitizeHost(hostname()) })
+
+func sanitizeHost(h string) string {
+	b := []byte(h[:min(len(h), 64)])
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// isHolderOf reports whether name (a file name in the lock's directory)
+// is the name of a holder file of the lock named lockName, and returns
+// what it records.
+func isHolderOf(lockName, name string) (holderInfo, bool) {
+	rest, ok := strings.CutPrefix(name, strings.TrimSuffix(lockName, ".lock")+".")
+	if !ok {
+		return holderInfo{}, false
+	}
+	rest, ok = strings.CutSuffix(rest, holderSuffix)
+	if !ok {
+		return holderInfo{}, false
+	}
+	f := strings.SplitN(rest, "-", 4)
+	if len(f) != 4 || len(f[2]) != 8 {
+		return holderInfo{}, false
+	}
+	var h holderInfo
+	var err1, err2 error
+	h.pid, err1 = strconv.Atoi(f[0])
+	h.start, err2 = strconv.ParseInt(f[1], 10, 64)
+	h.host = f[3]
+	return h, err1 == nil && err2 == nil && h.pid > 0
+}
+
+// liveness judges holders; tests replace it to take a process for dead.
+var liveness = processLiveness
+
+// holderInfo is what is recorded about a lock's holder.
 type holderInfo struct {
 	pid   int
 	host  string
@@ -113,6 +174,7 @@ type LockInfo struct {
 	Host     string // host of the holder, if recorded
 	Liveness Liveness
 	id       stat.Identity
+	holderAt string // the holder file linked to the lock, if any
 }
 
 // inspectLock describes the lock at lockPath.
@@ -122,20 +184,50 @@ func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 	if err != nil {
 		return info, err
 	}
+	if !fi.Mode().IsRegular() {
+		return info, vfs.NotRegular("inspect lock", lockPath, fi.Mode())
+	}
 	info.id = stat.Of(fi)
 	info.Age = time.Since(fi.ModTime())
-	h := readHolder(fsys, lockPath)
-	info.PID, info.Host = h.pid, h.host
-	if h.host != "" && h.host != hostname() {
+	h, holder := findHolder(fsys, lockPath, info.id)
+	if holder == "" {
+		h = readHolder(fsys, lockPath)
+	}
+	info.PID, info.Host, info.holderAt = h.pid, h.host, holder
+	if h.host != "" && sanitizeHost(h.host) != fileHost() {
 		info.Liveness = HolderUnknown // another host's processes cannot be checked
 	} else {
-		info.Liveness = processLiveness(h.pid, h.start, fi.ModTime())
+		info.Liveness = liveness(h.pid, h.start, fi.ModTime())
 	}
 	return info, nil
 }
 
-// readHolder returns what is recorded about the holder of lockPath: in
-// the lock file, or in git's ~pid.lock file.
+// findHolder returns the holder file linked to the lock at lockPath,
+// whose identity is id, and what its name records; "" when there is none.
+func findHolder(fsys vfs.FS, lockPath string, id stat.Identity) (holderInfo, string) {
+	if !id.HasInode() {
+		return holderInfo{}, ""
+	}
+	dir, lockName := filepath.Split(lockPath)
+	ents, err := fsys.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return holderInfo{}, ""
+	}
+	for _, e := range ents {
+		h, ok := isHolderOf(lockName, e.Name())
+		if !ok {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if fi, err := fsys.Stat(path); err == nil && sameInode(stat.Of(fi), id) {
+			return h, path
+		}
+	}
+	return holderInfo{}, ""
+}
+
+// readHolder returns what is recorded about the holder of lockPath in the
+// lock file, or in git's ~pid.lock file.
 func readHolder(fsys vfs.FS, lockPath string) holderInfo {
 	for _, p := range []string{lockPath, pidPath(lockPath)} {
 		f, err := fsys.OpenFile(p, os.O_RDONLY, 0)
@@ -209,6 +301,9 @@ func (st *Stack) BreakStaleLock(path string) error {
 	if err := b.fsys.Remove(path); err != nil {
 		return fmt.Errorf("break lock: %w", err)
 	}
+	if info.holderAt != "" {
+		b.fsys.Remove(info.holderAt)
+	}
 	b.fsys.Remove(pidPath(path)) // git's holder file, if any
 	return nil
 }
@@ -221,7 +316,7 @@ func (i LockInfo) holder() string {
 		}
 		return ""
 	}
-	if i.Host != "" && i.Host != hostname() {
+	if i.Host != "" && sanitizeHost(i.Host) != fileHost() {
 		return fmt.Sprintf("pid %d on %s (%v)", i.PID, i.Host, i.Liveness)
 	}
 	return fmt.Sprintf("pid %d (%v)", i.PID, i.Liveness)

@@ -34,16 +34,17 @@ const (
 	OpFileStat                // File.Stat
 	OpClose                   // File.Close
 	OpTruncate                // File.Truncate
+	OpLink                    // FS.Link
 
 	// OpAll is every operation.
 	OpAll Op = 1<<iota - 1
 	// OpMutating is every operation that can change the file system or
 	// what survives a crash. OpenFile counts as mutating only with
 	// O_CREATE, O_TRUNC or write access; see Event.Mutating.
-	OpMutating = OpOpen | OpRename | OpRemove | OpSyncDir | OpWrite | OpSync | OpClose | OpTruncate
+	OpMutating = OpOpen | OpRename | OpRemove | OpSyncDir | OpWrite | OpSync | OpClose | OpTruncate | OpLink
 )
 
-var opNames = [...]string{"open", "rename", "remove", "readdir", "stat", "syncdir", "read", "readat", "write", "sync", "fstat", "close", "truncate"}
+var opNames = [...]string{"open", "rename", "remove", "readdir", "stat", "syncdir", "read", "readat", "write", "sync", "fstat", "close", "truncate", "link"}
 
 // String returns the names of the operations in o, joined by "|".
 func (o Op) String() string {
@@ -111,7 +112,7 @@ func (f Fault) Ops() Op {
 	case FaultShortWrite:
 		return OpWrite
 	case FaultENOSPC:
-		return OpOpen | OpWrite | OpSync | OpRename
+		return OpOpen | OpWrite | OpSync | OpRename | OpLink
 	case FaultSync:
 		return OpSync | OpSyncDir
 	case FaultRename:
@@ -132,8 +133,8 @@ func (f Fault) Applies(ev Event) bool {
 // Event describes one operation an ErrorFS is about to perform.
 type Event struct {
 	Op    Op
-	Path  string // for Rename, the old name
-	New   string // for Rename, the new name
+	Path  string // for Rename and Link, the old name
+	New   string // for Rename and Link, the new name
 	Flag  int    // for OpenFile, the flags; for files, those the file was opened with
 	Size  int    // for Write, Read and ReadAt, the length of the buffer
 	Index int    // the index of the operation among the eligible ones
@@ -150,8 +151,8 @@ func (ev Event) Mutating() bool {
 
 // String describes the event as "op path", for messages.
 func (ev Event) String() string {
-	if ev.Op == OpRename {
-		return fmt.Sprintf("#%d rename %s -> %s", ev.Index, ev.Path, ev.New)
+	if ev.Op == OpRename || ev.Op == OpLink {
+		return fmt.Sprintf("#%d %v %s -> %s", ev.Index, ev.Op, ev.Path, ev.New)
 	}
 	return fmt.Sprintf("#%d %v %s", ev.Index, ev.Op, ev.Path)
 }
@@ -339,6 +340,18 @@ func (e *ErrorFS) Rename(oldname, newname string) error {
 		return e.record(&os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err})
 	}
 	return e.fs.Rename(oldname, newname)
+}
+
+// Link links through the wrapped file system.
+func (e *ErrorFS) Link(oldname, newname string) error {
+	if _, fail, kind := e.step(Event{Op: OpLink, Path: oldname, New: newname}); fail {
+		var err error = ErrInjected
+		if kind == FaultENOSPC {
+			err = syscall.ENOSPC
+		}
+		return e.record(&os.LinkError{Op: "link", Old: oldname, New: newname, Err: err})
+	}
+	return e.fs.Link(oldname, newname)
 }
 
 // Remove removes name through the wrapped file system.

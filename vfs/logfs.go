@@ -240,6 +240,13 @@ func (l *LogFS) Rename(oldname, newname string) error {
 	return err
 }
 
+// Link links oldname as newname: "link old -> new".
+func (l *LogFS) Link(oldname, newname string) error {
+	err := l.fs.Link(oldname, newname)
+	l.add(err, "link", []string{oldname, newname}, "")
+	return err
+}
+
 // Remove removes name: "remove name".
 func (l *LogFS) Remove(name string) error {
 	err := l.fs.Remove(name)

@@ -159,6 +159,30 @@ func (m *MemFS) Rename(oldname, newname string) error {
 	return nil
 }
 
+func (m *MemFS) Link(oldname, newname string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fail := func(err error) error { return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: err} }
+	od, obase, err := m.split("link", oldname)
+	if err != nil {
+		return fail(fs.ErrNotExist)
+	}
+	nd, nbase, err := m.split("link", newname)
+	if err != nil {
+		return fail(fs.ErrNotExist)
+	}
+	n, ok := od.entries[obase]
+	if !ok {
+		return fail(fs.ErrNotExist)
+	}
+	if _, ok := nd.entries[nbase]; ok {
+		return fail(fs.ErrExist)
+	}
+	n.links++
+	nd.entries[nbase] = n
+	return nil
+}
+
 func (m *MemFS) Remove(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -13,6 +13,10 @@ func openFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRegular(f); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return f, nil
 }
 

@@ -23,11 +23,25 @@ func openFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if perm&fs.ModeSticky != 0 {
 		mode |= syscall.S_ISVTX
 	}
+	creates := flag&(os.O_CREATE|os.O_EXCL) == os.O_CREATE|os.O_EXCL
+	if !creates {
+		// Opening a FIFO would block until someone opens its other
+		// end: open without waiting, then refuse what is not a
+		// regular file.
+		flag |= syscall.O_NONBLOCK
+	}
 	fd, err := retryEINTR(func() (int, error) { return syscall.Open(name, flag|syscall.O_CLOEXEC, mode) })
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return os.NewFile(uintptr(fd), name), nil
+	f := os.NewFile(uintptr(fd), name)
+	if !creates {
+		if err := checkRegular(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // rename is rename(2). os.Rename first looks newname up (lstat) to refuse

@@ -7,6 +7,8 @@
 package vfs
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -14,7 +16,10 @@ import (
 
 // FS is a file system. Implementations must be safe for concurrent use.
 type FS interface {
-	// OpenFile opens name with the os.O_* flags given. With
+	// OpenFile opens name with the os.O_* flags given. Opening an
+	// existing file that is not a regular file (a FIFO, a device, a
+	// directory) fails with an error matching ErrNotRegular, without
+	// blocking. With
 	// O_CREATE|O_EXCL it fails with an error matching fs.ErrExist when
 	// name exists, atomically with respect to other creators: this is the
 	// lock primitive. perm is used when the file is created (before the
@@ -25,6 +30,14 @@ type FS interface {
 	// the old or the new binding of newname exists, once SyncDir of the
 	// directory has returned the new one does.
 	Rename(oldname, newname string) error
+
+	// Link makes newname a second name of the file oldname. It fails
+	// with an error matching fs.ErrExist when newname exists, atomically
+	// with respect to other creators, like exclusive creation: but the
+	// file's contents are in place before newname appears. File systems
+	// without hard links fail with an error matching
+	// errors.ErrUnsupported or fs.ErrPermission.
+	Link(oldname, newname string) error
 
 	// Remove removes the file name. Removing a file that is open elsewhere
 	// may fail on some platforms (Windows); callers treat that as "later".
@@ -61,6 +74,42 @@ type File interface {
 	Name() string
 }
 
+// ErrNotRegular reports a path that names something else than a regular
+// file, which FS.OpenFile refuses rather than block on or read.
+var ErrNotRegular = errors.New("not a regular file")
+
+// checkRegular fails with ErrNotRegular when f is not a regular file.
+func checkRegular(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return NotRegular("open", f.Name(), fi.Mode())
+	}
+	return nil
+}
+
+// NotRegular returns the error of operation op on path, which is not a
+// regular file but of the given mode: an *fs.PathError matching
+// ErrNotRegular that says what it is.
+func NotRegular(op, path string, mode fs.FileMode) error {
+	what := "a special file"
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode.IsDir():
+		what = "a directory"
+	case mode&fs.ModeSymlink != 0:
+		what = "a symbolic link"
+	}
+	return &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("%s, %w", what, ErrNotRegular)}
+}
+
 // OS is the operating system's file system. Its files are not registered
 // with the network poller (os.Open does that for every file, several
 // system calls a regular file never benefits from, and the first one
@@ -84,6 +133,8 @@ func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 }
 
 func (osFS) Rename(oldname, newname string) error { return rename(oldname, newname) }
+
+func (osFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
 
 func (osFS) Remove(name string) error { return os.Remove(name) }
 

@@ -337,7 +337,7 @@ func testCompaction(t *testing.T, s Storage) {
 type hooked struct {
 	stack.Backend
 	created       int
-	afterCreate   func() // once, after the next CreateTable
+	afterCreate   func() // once, after the next CreateTable or StageTable
 	beforePublish func() // once, before the next Publish
 }
 
@@ -361,6 +361,16 @@ func (h *hooked) CreateTable(w func(io.Writer) (uint64, uint64, bool, error)) (s
 		f()
 	}
 	return name, err
+}
+
+func (h *hooked) StageTable(w func(io.Writer) (uint64, uint64, bool, error)) (stack.StagedTable, error) {
+	t, err := h.Backend.StageTable(w)
+	h.created++
+	if f := h.afterCreate; f != nil {
+		h.afterCreate = nil
+		f()
+	}
+	return t, err
 }
 
 func (h *hooked) Begin(timeout time.Duration) (stack.Commit, error) {

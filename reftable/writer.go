@@ -22,6 +22,11 @@ type WriterOptions struct {
 	// Unpadded writes blocks back to back instead of padding them to
 	// BlockSize.
 	Unpadded bool
+	// UnalignedHeader, with Unpadded, writes block_size 0 in the header
+	// and footer, as the format's specification asks of unaligned
+	// tables; git writes BlockSize there even when unpadded (which JGit
+	// does not read). BlockSize still bounds the blocks.
+	UnalignedHeader bool
 	// Hash is the object id hash. SHA1 (the zero value) writes format
 	// version 1, SHA256 version 2.
 	Hash Hash
@@ -51,6 +56,8 @@ func (o WriterOptions) withDefaults() (WriterOptions, error) {
 		return o, fmt.Errorf("reftable: restart interval %d outside 1..65535: %w", o.RestartInterval, ErrOptions)
 	case o.Hash != SHA1 && o.Hash != SHA256:
 		return o, fmt.Errorf("reftable: unknown hash %v: %w", o.Hash, ErrOptions)
+	case o.UnalignedHeader && !o.Unpadded:
+		return o, fmt.Errorf("reftable: block size 0 in the header of a padded table: %w", ErrOptions)
 	case o.MinUpdateIndex > o.MaxUpdateIndex:
 		return o, fmt.Errorf("reftable: min update index %d above max %d: %w", o.MinUpdateIndex, o.MaxUpdateIndex, ErrOptions)
 	}
@@ -457,7 +464,11 @@ func (w *Writer) write(b []byte) error {
 func (w *Writer) putHeader(dst []byte) []byte {
 	dst = append(dst, magic...)
 	dst = append(dst, byte(w.version))
-	dst = appendUint24(dst, uint32(w.opts.BlockSize))
+	if w.opts.UnalignedHeader {
+		dst = appendUint24(dst, 0)
+	} else {
+		dst = appendUint24(dst, uint32(w.opts.BlockSize))
+	}
 	dst = binary.BigEndian.AppendUint64(dst, w.opts.MinUpdateIndex)
 	dst = binary.BigEndian.AppendUint64(dst, w.opts.MaxUpdateIndex)
 	if w.version == 2 {

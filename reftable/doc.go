@@ -53,11 +53,13 @@
 // # Where git differs from its own specification
 //
 // The writer follows git: block_size is written to the header even for
-// unpadded tables; an index is written only for more than 3 blocks (more
-// than 1 when unpadded); the log section starts right after the last block of
-// the ref or obj section, without padding; the time-zone offset is stored as
-// git's HHMM-as-decimal integer (-0800 is stored as -800). The reader accepts
-// both padded and unpadded layouts and a table without log index.
+// unpadded tables (WriterOptions.UnalignedHeader writes 0, as the
+// specification asks); an index is written only for more than 3 blocks
+// (more than 1 when unpadded); the log section starts right after the
+// last block of the ref or obj section, without padding; the time-zone
+// offset is stored as git's HHMM-as-decimal integer (-0800 is stored as
+// -800). The reader accepts both padded and unpadded layouts and a table
+// without log index.
 //
 // # What other writers do
 //

@@ -82,6 +82,10 @@ func TestSeedTablesRead(t *testing.T) {
 			t.Errorf("seed %d: Check: %v", i, err)
 			errs++
 		}
+		if _, err := tab.WriterOptions(); err != nil {
+			t.Errorf("seed %d: WriterOptions: %v", i, err)
+			errs++
+		}
 		for r, err := range tab.Refs(nil) {
 			if err == nil {
 				_, err = tab.Ref(r.Name)
@@ -210,6 +214,9 @@ func readAll(t *testing.T, data []byte, keys [][]byte) {
 		}
 	}
 	for err := range tab.Check() {
+		checkErr(t, err, size)
+	}
+	if _, err := tab.WriterOptions(); err != nil {
 		checkErr(t, err, size)
 	}
 	names = append(names, []byte("HEAD"), []byte("refs/heads/main"), []byte("zzz"))

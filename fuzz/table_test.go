@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -21,15 +22,7 @@ import (
 // file header copied into the footer before recomputing the CRC (so that
 // mutated header fields, such as the block size, reach the block parsing).
 func FuzzTable(f *testing.F) {
-	files, _ := filepath.Glob("../reftable/testdata/git/*/reftable/*.ref")
-	if len(files) == 0 {
-		f.Fatal("no seed tables")
-	}
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range seedTables(f) {
 		if len(data) < 1<<17 {
 			f.Add(data)
 		}
@@ -44,6 +37,83 @@ func FuzzTable(f *testing.F) {
 			readAll(t, fixed, keys)
 		}
 	})
+}
+
+// seedTables returns the seed tables: those git wrote, and those laid
+// out as JGit lays them out (an index block longer than the block size,
+// log blocks of several block sizes, a log-only table whose header
+// stands alone), which git's writer never writes.
+func seedTables(tb testing.TB) [][]byte {
+	tb.Helper()
+	git, _ := filepath.Glob("../reftable/testdata/git/*/reftable/*.ref")
+	layouts, _ := filepath.Glob("../reftable/testdata/layouts/*.ref")
+	if len(git) == 0 || len(layouts) == 0 {
+		tb.Fatal("no seed tables")
+	}
+	var seeds [][]byte
+	for _, name := range append(git, layouts...) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		seeds = append(seeds, data)
+	}
+	return seeds
+}
+
+// TestSeedTablesRead reads every seed table as FuzzTable does and wants
+// no error at all: a seed that fails to read tests only the error paths
+// (issue 17: the reader rejected the JGit layouts).
+func TestSeedTablesRead(t *testing.T) {
+	for i, data := range seedTables(t) {
+		tab, err := reftable.NewTableBytes(data, fmt.Sprintf("seed-%d", i))
+		if err != nil {
+			t.Errorf("seed %d: %v", i, err)
+			continue
+		}
+		errs := 0
+		for _, err := range tab.Blocks() {
+			if err != nil {
+				t.Errorf("seed %d: Blocks: %v", i, err)
+				errs++
+			}
+		}
+		for err := range tab.Check() {
+			t.Errorf("seed %d: Check: %v", i, err)
+			errs++
+		}
+		if _, err := tab.WriterOptions(); err != nil {
+			t.Errorf("seed %d: WriterOptions: %v", i, err)
+			errs++
+		}
+		for r, err := range tab.Refs(nil) {
+			if err == nil {
+				_, err = tab.Ref(r.Name)
+			}
+			if err != nil {
+				t.Errorf("seed %d: refs: %v", i, err)
+				errs++
+				break
+			}
+		}
+		for l, err := range tab.Logs(nil) {
+			if err == nil {
+				for _, err = range tab.LogsFor(l.RefName) {
+					if err != nil {
+						break
+					}
+				}
+			}
+			if err != nil {
+				t.Errorf("seed %d: logs: %v", i, err)
+				errs++
+				break
+			}
+		}
+		if errs > 0 {
+			t.Logf("seed %d is %d bytes", i, len(data))
+		}
+	}
 }
 
 // footerLen returns the footer length of a table whose version byte is
@@ -144,6 +214,9 @@ func readAll(t *testing.T, data []byte, keys [][]byte) {
 		}
 	}
 	for err := range tab.Check() {
+		checkErr(t, err, size)
+	}
+	if _, err := tab.WriterOptions(); err != nil {
 		checkErr(t, err, size)
 	}
 	names = append(names, []byte("HEAD"), []byte("refs/heads/main"), []byte("zzz"))

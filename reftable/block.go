@@ -97,9 +97,9 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 	}
 	var size int64
 	if typ == blockTypeLog {
-		if limit := t.maxLogBlock(); blen > limit {
-			return false, t.corrupt(off+int64(headerOff+1), "log block length %d exceeds %d", blen, limit)
-		}
+		// The inflated length is not capped by the block size (the
+		// format sets no cap, JGit writes log blocks of several block
+		// sizes): inflate bounds it by the compressed bytes left.
 		consumed, err := r.inflate(off, data, headerOff+4, blen)
 		if err != nil {
 			return false, err
@@ -108,23 +108,17 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 		size = int64(headerOff+4) + consumed
 	} else {
 		if blen > len(data) {
-			if t.blockSize != 0 || int64(blen) > avail {
-				return false, t.corrupt(off+int64(headerOff+1), "block length %d exceeds block", blen)
+			// Longer than the block size (JGit's index blocks grow to
+			// the format's maximum) or than the first read of an
+			// unaligned table: read it whole, with the byte after it.
+			if int64(blen) > avail {
+				return false, t.corrupt(off+int64(headerOff+1), "block length %d exceeds the %d bytes before the footer", blen, avail)
 			}
-			if data, err = r.read(off, blen); err != nil {
+			if data, err = r.read(off, int(min(int64(blen)+1, avail))); err != nil {
 				return false, err
 			}
 		}
-		switch {
-		case t.blockSize == 0:
-			size = int64(blen)
-		case blen < t.blockSize && blen < len(data) && data[blen] != 0:
-			// Not padded: the next block (or the footer) starts here.
-			size = int64(blen)
-		default:
-			size = int64(t.blockSize)
-		}
-		size = min(size, avail)
+		size = t.extent(data, blen, avail)
 		data = data[:blen]
 	}
 	nr := int(binary.BigEndian.Uint16(data[blen-2:]))
@@ -137,6 +131,21 @@ func (r *blockReader) load(b *block, off int64, want byte) (bool, error) {
 		t.index.add(b)
 	}
 	return true, nil
+}
+
+// extent returns the bytes a block other than a log block occupies on
+// disk: blen, when the table is unaligned or the block is not padded (the
+// byte after it, in data when the table has one, starts the next block or
+// the footer, never 0), else blen rounded up to a multiple of the block
+// size: a block longer than the block size is padded to the next
+// multiple, as JGit pads its index blocks. avail bytes are left before
+// the footer.
+func (t *Table) extent(data []byte, blen int, avail int64) int64 {
+	bs := int64(t.blockSize)
+	if bs == 0 || blen < len(data) && data[blen] != 0 {
+		return int64(blen)
+	}
+	return min((int64(blen)+bs-1)/bs*bs, avail)
 }
 
 // read returns the n bytes at off: read into r.buf, or, for a table in

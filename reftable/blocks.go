@@ -6,7 +6,7 @@ import (
 
 // BlockInfo describes one block of a table, as found by walking the file.
 type BlockInfo struct {
-	Offset   int64 // file offset of the block (0 for the first block)
+	Offset   int64 // file offset of the block (0 for the first block; see Layout.FirstBlock)
 	Type     byte  // 'r', 'o', 'i' or 'g'
 	Len      int   // block_len: bytes up to the restart count, inflated for logs
 	Size     int64 // bytes on disk, padding included
@@ -23,7 +23,7 @@ func (t *Table) Blocks() iter.Seq2[BlockInfo, error] {
 		}
 		it := newTableIter(t, 0)
 		defer it.release()
-		for off := int64(0); off < t.dataEnd; {
+		for off := t.first; off < t.dataEnd; {
 			ok, err := it.rd.load(&it.blk, off, 0)
 			if err == nil && !ok {
 				err = t.corrupt(off, "no block")

@@ -132,7 +132,7 @@ func (c *checker) walk() bool {
 	t := c.t
 	it := newTableIter(t, 0)
 	defer it.release()
-	for off := int64(0); off < t.dataEnd; {
+	for off := t.first; off < t.dataEnd; {
 		ok, err := it.rd.load(&it.blk, off, 0)
 		if err == nil && !ok {
 			err = t.corrupt(off, "no block")

@@ -53,11 +53,30 @@
 // # Where git differs from its own specification
 //
 // The writer follows git: block_size is written to the header even for
-// unpadded tables; an index is written only for more than 3 blocks (more
-// than 1 when unpadded); the log section starts right after the last block of
-// the ref or obj section, without padding; the time-zone offset is stored as
-// git's HHMM-as-decimal integer (-0800 is stored as -800). The reader accepts
-// both padded and unpadded layouts and a table without log index.
+// unpadded tables (WriterOptions.UnalignedHeader writes 0, as the
+// specification asks); an index is written only for more than 3 blocks
+// (more than 1 when unpadded); the log section starts right after the
+// last block of the ref or obj section, without padding; the time-zone
+// offset is stored as git's HHMM-as-decimal integer (-0800 is stored as
+// -800). The reader accepts both padded and unpadded layouts and a table
+// without log index.
+//
+// # What other writers do
+//
+// The reader also takes what the format allows and JGit writes, though
+// git's writer never does:
+//
+//   - an index block longer than the block size (JGit writes an index
+//     level in one block, up to the format's maximum of 16 MiB); padding
+//     after it fills up to the next multiple of the block size;
+//   - log blocks inflating to any length the block header states (JGit's
+//     go past twice the block size); what a log block may inflate to is
+//     bounded by its compressed bytes instead;
+//   - a log-only table whose header stands alone: the first log block
+//     starts right after the header, with a block length and restart
+//     offsets of its own, and the footer's log_position is the header
+//     size (git's first log block shares its bytes with the header, and
+//     its log_position is 0).
 package reftable
 
 // Wire constants. These values are fixed by the file format and must never

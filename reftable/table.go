@@ -32,7 +32,8 @@ type Table struct {
 	minIndex   uint64
 	maxIndex   uint64
 
-	firstType byte // type of the first block, 0 if the table is empty
+	firstType byte  // type of the first block, 0 if the table is empty
+	first     int64 // offset of the first block: 0, or the header size (see readHeaderFooter)
 	refIndex  int64
 	objOffset int64
 	objIDLen  int
@@ -177,19 +178,17 @@ func (t *Table) readHeaderFooter() error {
 			return t.corrupt(int64(t.headerSize), "unknown block type %q", t.firstType)
 		}
 	}
+	if t.firstType == blockTypeLog && t.logOffset == int64(t.headerSize) {
+		// A log-only table as JGit writes it: the header stands alone,
+		// and the first log block starts after it with a block length
+		// and restart offsets of its own, where log_position says. (git
+		// starts the first log block at 0, sharing its bytes with the
+		// header, and writes log_position 0.)
+		t.first = t.logOffset
+	}
 	t.hasLogs = t.firstType == blockTypeLog || t.logOffset > 0
 	t.filt.after = filterAfter(t.refSectionBytes())
 	return nil
-}
-
-// maxLogBlock is the largest inflated log block accepted: git fills log
-// blocks up to the block size; the specification allows writers twice
-// that.
-func (t *Table) maxLogBlock() int {
-	if t.blockSize == 0 {
-		return MaxBlockSize
-	}
-	return min(2*t.blockSize, MaxBlockSize)
 }
 
 // Name returns the name the table was opened with.
@@ -218,11 +217,16 @@ func (t *Table) Size() int64 { return t.size }
 // also start at 0 when it is the first one).
 type Layout struct {
 	HasRefs, HasObjs, HasLogs bool
-	RefIndex                  int64
-	ObjOffset, ObjIndex       int64
-	ObjIDLen                  int
-	LogOffset, LogIndex       int64
-	FooterOffset              int64
+	// FirstBlock is the offset of the first block: 0, where it shares
+	// its bytes with the file header, or the header size for a log-only
+	// table whose header stands alone (as JGit writes them; LogOffset is
+	// then the header size too, where git writes 0).
+	FirstBlock          int64
+	RefIndex            int64
+	ObjOffset, ObjIndex int64
+	ObjIDLen            int
+	LogOffset, LogIndex int64
+	FooterOffset        int64
 }
 
 // Layout returns the section offsets recorded in the footer.
@@ -231,6 +235,7 @@ func (t *Table) Layout() Layout {
 		HasRefs:      t.firstType == blockTypeRef,
 		HasObjs:      t.objOffset > 0,
 		HasLogs:      t.hasLogs,
+		FirstBlock:   t.first,
 		RefIndex:     t.refIndex,
 		ObjOffset:    t.objOffset,
 		ObjIndex:     t.objIndex,

@@ -22,6 +22,11 @@ type WriterOptions struct {
 	// Unpadded writes blocks back to back instead of padding them to
 	// BlockSize.
 	Unpadded bool
+	// UnalignedHeader, with Unpadded, writes block_size 0 in the header
+	// and footer, as the format's specification asks of unaligned
+	// tables; git writes BlockSize there even when unpadded (which JGit
+	// does not read). BlockSize still bounds the blocks.
+	UnalignedHeader bool
 	// Hash is the object id hash. SHA1 (the zero value) writes format
 	// version 1, SHA256 version 2.
 	Hash Hash
@@ -51,6 +56,8 @@ func (o WriterOptions) withDefaults() (WriterOptions, error) {
 		return o, fmt.Errorf("reftable: restart interval %d outside 1..65535: %w", o.RestartInterval, ErrOptions)
 	case o.Hash != SHA1 && o.Hash != SHA256:
 		return o, fmt.Errorf("reftable: unknown hash %v: %w", o.Hash, ErrOptions)
+	case o.UnalignedHeader && !o.Unpadded:
+		return o, fmt.Errorf("reftable: block size 0 in the header of a padded table: %w", ErrOptions)
 	case o.MinUpdateIndex > o.MaxUpdateIndex:
 		return o, fmt.Errorf("reftable: min update index %d above max %d: %w", o.MinUpdateIndex, o.MaxUpdateIndex, ErrOptions)
 	}
@@ -104,6 +111,28 @@ type Writer struct {
 	objStat sectionStats
 	logStat sectionStats
 	stats   WriterStats
+
+	quirks     writerQuirks
+	headerOwed bool // the header stands alone and is not written yet
+}
+
+// writerQuirks make a Writer lay tables out as other writers (JGit) do,
+// where the format allows what git's writer never does: tests set them
+// to check that the reader takes every such table. The zero value is
+// git's layout.
+type writerQuirks struct {
+	// indexBlockSize lets index blocks grow to this size, past the
+	// block size: JGit writes a single index level in one block, up to
+	// the format's maximum. Padding fills an index block to the next
+	// multiple of the block size.
+	indexBlockSize int
+	// logBlockSize is the most uncompressed bytes of a log block, past
+	// the block size (JGit: twice the block size, and more).
+	logBlockSize int
+	// headerApart writes the header of a log-only table alone: the first
+	// log block starts after it with a block length and restart offsets
+	// of its own, and the footer's log_position is the header size.
+	headerApart bool
 }
 
 type indexEntry struct {
@@ -345,8 +374,18 @@ func (w *Writer) startBlock(typ byte) {
 	headerOff := 0
 	if w.next == 0 {
 		headerOff = headerSize(w.version)
+		if typ == blockTypeLog && w.quirks.headerApart {
+			w.next, headerOff, w.headerOwed = int64(headerOff), 0, true
+		}
 	}
-	w.bw.init(typ, w.opts.BlockSize, headerOff, w.opts.RestartInterval)
+	size := w.opts.BlockSize
+	switch {
+	case typ == blockTypeIndex && w.quirks.indexBlockSize > 0:
+		size = w.quirks.indexBlockSize
+	case typ == blockTypeLog && w.quirks.logBlockSize > 0:
+		size = w.quirks.logBlockSize
+	}
+	w.bw.init(typ, size, headerOff, w.opts.RestartInterval)
 	w.active = true
 }
 
@@ -362,8 +401,8 @@ func (w *Writer) flushBlock() error {
 		return fmt.Errorf("reftable: compressing log block: %w", err)
 	}
 	padding := 0
-	if !w.opts.Unpadded && typ != blockTypeLog {
-		padding = w.opts.BlockSize - len(raw)
+	if bs := w.opts.BlockSize; !w.opts.Unpadded && typ != blockTypeLog {
+		padding = (len(raw)+bs-1)/bs*bs - len(raw)
 	}
 	st := w.sectionStats(typ)
 	if st != nil {
@@ -375,6 +414,12 @@ func (w *Writer) flushBlock() error {
 	w.stats.Blocks++
 	if w.next == 0 {
 		w.putHeader(raw[:0])
+	}
+	if w.headerOwed {
+		if err := w.write(w.putHeader(nil)); err != nil {
+			return err
+		}
+		w.headerOwed = false
 	}
 	if err := w.write(raw); err != nil {
 		return err
@@ -419,7 +464,11 @@ func (w *Writer) write(b []byte) error {
 func (w *Writer) putHeader(dst []byte) []byte {
 	dst = append(dst, magic...)
 	dst = append(dst, byte(w.version))
-	dst = appendUint24(dst, uint32(w.opts.BlockSize))
+	if w.opts.UnalignedHeader {
+		dst = appendUint24(dst, 0)
+	} else {
+		dst = appendUint24(dst, uint32(w.opts.BlockSize))
+	}
 	dst = binary.BigEndian.AppendUint64(dst, w.opts.MinUpdateIndex)
 	dst = binary.BigEndian.AppendUint64(dst, w.opts.MaxUpdateIndex)
 	if w.version == 2 {

@@ -480,12 +480,13 @@ func TestWriterOptionErrors(t *testing.T) {
 		{RestartInterval: 65536},
 		{Hash: 3},
 		{MinUpdateIndex: 2, MaxUpdateIndex: 1},
+		{UnalignedHeader: true}, // padded blocks cannot declare block size 0
 	} {
 		if _, err := NewWriter(&bytes.Buffer{}, opts); !errors.Is(err, ErrOptions) {
 			t.Errorf("NewWriter(%+v): err = %v, want ErrOptions", opts, err)
 		}
 	}
-	for _, opts := range []WriterOptions{{BlockSize: MaxBlockSize}, {RestartInterval: 65535}, {Hash: SHA256}} {
+	for _, opts := range []WriterOptions{{BlockSize: MaxBlockSize}, {RestartInterval: 65535}, {Hash: SHA256}, {Unpadded: true, UnalignedHeader: true}} {
 		if _, err := NewWriter(&bytes.Buffer{}, opts); err != nil {
 			t.Errorf("NewWriter(%+v): %v", opts, err)
 		}

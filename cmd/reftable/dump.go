@@ -27,13 +27,23 @@ JSON Lines carry the same as objects with a "kind" field:
 	table   name, size (bytes), version (1 or 2), hash ("sha1" or
 	        "sha256"), block_size, min_update_index, max_update_index
 	footer  table, offset (of the footer), ref_index, obj, obj_id_len,
-	        obj_index, log, log_index (section offsets, 0 when absent),
-	        crc (CRC-32 of the footer, 8 hex digits)
+	        obj_index, log, log_index (section offsets as the footer
+	        records them, 0 when absent), crc (CRC-32 of the footer,
+	        8 hex digits)
 	block   table, offset, type ("r" ref, "g" log, "o" object,
 	        "i" index), len (the block's stated length), size (bytes
 	        on disk, with padding), records, restarts
 	ref     table, ref (an object as refs -json prints)
 	log     table, log (an object as logs -json prints)
+
+A table holds refs when its first block is a ref block, and logs when
+its first block is a log block or log is not 0. A log-only table as git
+writes it starts its first log block at offset 0, in the bytes of the
+header, and records log=0; as JGit writes it, the header stands alone,
+the first log block follows it at offset 24 (28 for SHA-256) and the
+footer records log=24 (28). A block's len can pass the block size: a log
+block's len is its inflated length, and JGit writes an index level as
+one block, padded to the next multiple of the block size.
 
 Examples:
 

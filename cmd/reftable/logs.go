@@ -31,8 +31,9 @@ type is "update" or "deletion" (a tombstone, which has only name,
 update_index, type and an empty message); old and new are the ids
 before and after as lowercase hex; committer and email the identity;
 time unix seconds; zone as in the text ("+0530"); message without its
-trailing newline.
+trailing newline (message_bytes likewise).
 
+` + bytesJSONHelp + `
 Examples:
 
 	reftable logs

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -33,6 +36,15 @@ func (p *printer) record(text string, v any) error {
 
 func hexID(b []byte) string { return hex.EncodeToString(b) }
 
+// bytesJSONHelp describes the _bytes fields of refJSON and logJSON.
+const bytesJSONHelp = `A ref name, symbolic target, reflog identity or message is bytes, and
+a JSON string holds UTF-8 only: where such a field is not valid UTF-8,
+it shows each invalid byte as U+FFFD, and a field named after it with
+"_bytes" (name_bytes, target_bytes, committer_bytes, email_bytes,
+message_bytes) follows it with its exact bytes, base64-encoded (RFC
+4648, padded); a _bytes field is left out otherwise.
+`
+
 // refJSONHelp describes refJSON, for the help of the commands printing it.
 const refJSONHelp = `With -json each ref is one JSON object a line (JSON Lines):
 
@@ -42,16 +54,30 @@ name is the ref name; type is "oid", "peeled" (an annotated tag: oid
 and its peeled id) or "symref" (target is the name it points at);
 oid, peeled and target are left out when they do not apply, ids are
 lowercase hex; update_index is the update index of the record.
-`
 
-// refJSON is the JSON form of a ref record.
+` + bytesJSONHelp
+
+// refJSON is the JSON form of a ref record. A field X_bytes holds the
+// exact bytes of X, base64-encoded, when they are not valid UTF-8 (X
+// shows U+FFFD for each invalid byte); it is left out otherwise.
 type refJSON struct {
 	Name        string `json:"name"`
+	NameBytes   string `json:"name_bytes,omitempty"`
 	Type        string `json:"type"` // "deletion", "oid", "peeled" or "symref"
 	OID         string `json:"oid,omitempty"`
 	Peeled      string `json:"peeled,omitempty"`
 	Target      string `json:"target,omitempty"`
+	TargetBytes string `json:"target_bytes,omitempty"`
 	UpdateIndex uint64 `json:"update_index"`
+}
+
+// exactBytes returns b base64-encoded when it is not valid UTF-8, which
+// a JSON string cannot carry, and "" when it is.
+func exactBytes(b []byte) string {
+	if utf8.Valid(b) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func refType(t reftable.RefValueType) string {
@@ -69,14 +95,14 @@ func refType(t reftable.RefValueType) string {
 }
 
 func toRefJSON(r *reftable.RefRecord) refJSON {
-	j := refJSON{Name: string(r.Name), Type: refType(r.Type), UpdateIndex: r.UpdateIndex}
+	j := refJSON{Name: string(r.Name), NameBytes: exactBytes(r.Name), Type: refType(r.Type), UpdateIndex: r.UpdateIndex}
 	switch r.Type {
 	case reftable.RefVal1:
 		j.OID = hexID(r.Value)
 	case reftable.RefVal2:
 		j.OID, j.Peeled = hexID(r.Value), hexID(r.Peeled)
 	case reftable.RefSymref:
-		j.Target = string(r.Target)
+		j.Target, j.TargetBytes = string(r.Target), exactBytes(r.Target)
 	}
 	return j
 }
@@ -101,30 +127,37 @@ func appendRefText(dst []byte, r *reftable.RefRecord) []byte {
 	return append(dst, " deleted"...)
 }
 
-// logJSON is the JSON form of a log record.
+// logJSON is the JSON form of a log record, with X_bytes fields as
+// refJSON's.
 type logJSON struct {
-	Name        string `json:"name"`
-	UpdateIndex uint64 `json:"update_index"`
-	Type        string `json:"type"` // "update" or "deletion"
-	Old         string `json:"old,omitempty"`
-	New         string `json:"new,omitempty"`
-	Committer   string `json:"committer,omitempty"`
-	Email       string `json:"email,omitempty"`
-	Time        uint64 `json:"time,omitempty"`
-	Zone        string `json:"zone,omitempty"`
-	Message     string `json:"message"`
+	Name           string `json:"name"`
+	NameBytes      string `json:"name_bytes,omitempty"`
+	UpdateIndex    uint64 `json:"update_index"`
+	Type           string `json:"type"` // "update" or "deletion"
+	Old            string `json:"old,omitempty"`
+	New            string `json:"new,omitempty"`
+	Committer      string `json:"committer,omitempty"`
+	CommitterBytes string `json:"committer_bytes,omitempty"`
+	Email          string `json:"email,omitempty"`
+	EmailBytes     string `json:"email_bytes,omitempty"`
+	Time           uint64 `json:"time,omitempty"`
+	Zone           string `json:"zone,omitempty"`
+	Message        string `json:"message"`
+	MessageBytes   string `json:"message_bytes,omitempty"`
 }
 
 func toLogJSON(l *reftable.LogRecord) logJSON {
-	j := logJSON{Name: string(l.RefName), UpdateIndex: l.UpdateIndex, Type: "deletion"}
+	j := logJSON{Name: string(l.RefName), NameBytes: exactBytes(l.RefName), UpdateIndex: l.UpdateIndex, Type: "deletion"}
 	if l.IsDeletion() {
 		return j
 	}
 	j.Type = "update"
 	j.Old, j.New = hexID(l.Old), hexID(l.New)
-	j.Committer, j.Email = string(l.Name), string(l.Email)
+	j.Committer, j.CommitterBytes = string(l.Name), exactBytes(l.Name)
+	j.Email, j.EmailBytes = string(l.Email), exactBytes(l.Email)
 	j.Time, j.Zone = l.Time, zone(l.TZOffset)
-	j.Message = strings.TrimSuffix(string(l.Message), "\n")
+	msg := bytes.TrimSuffix(l.Message, []byte("\n"))
+	j.Message, j.MessageBytes = string(msg), exactBytes(msg)
 	return j
 }
 

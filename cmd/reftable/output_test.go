@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/refstore/refstore/reftable"
 )
 
 // TestFixtureOutput checks the text and the JSON output of every command
@@ -106,4 +113,107 @@ func checkJSONLines(t *testing.T, out string) {
 			t.Errorf("not a JSON object: %q: %v", line, err)
 		}
 	}
+}
+
+// TestJSONExactBytes: names, targets, identities and messages that are
+// not valid UTF-8 come out of every -json listing with their exact bytes
+// in a _bytes field, so that two names differing only in invalid bytes
+// stay apart. Issue 17, writer 8: refs/heads/\xff\xfe and
+// refs/heads/\xfe\xff both printed as "refs/heads/\ufffd\ufffd".
+func TestJSONExactBytes(t *testing.T) {
+	id := func(b byte) []byte { return bytes.Repeat([]byte{b}, 20) }
+	refs := []reftable.RefRecord{
+		{Name: []byte("HEAD"), UpdateIndex: 1, Type: reftable.RefSymref, Target: []byte("refs/heads/\xff\xfe")},
+		{Name: []byte("refs/heads/caf\xc3\xa9"), UpdateIndex: 1, Type: reftable.RefVal1, Value: id(1)},
+		{Name: []byte("refs/heads/\xfe\xff"), UpdateIndex: 1, Type: reftable.RefVal1, Value: id(2)},
+		{Name: []byte("refs/heads/\xff\xfe"), UpdateIndex: 1, Type: reftable.RefVal1, Value: id(3)},
+	}
+	logs := []reftable.LogRecord{
+		{RefName: []byte("refs/heads/\xfe\xff"), UpdateIndex: 1, Type: reftable.LogUpdate, Old: id(0), New: id(2),
+			Name: []byte("C O Mitter"), Email: []byte("committer@example.com"), Time: 1700000000, Message: []byte("plain\n")},
+		{RefName: []byte("refs/heads/\xff\xfe"), UpdateIndex: 1, Type: reftable.LogUpdate, Old: id(0), New: id(3),
+			Name: []byte("J\xf6rg"), Email: []byte("j\xf6rg@example.com"), Time: 1700000000, TZOffset: 100, Message: []byte("caf\xe9\n")},
+	}
+	path := filepath.Join(t.TempDir(), "names.ref")
+	writeTable(t, path, reftable.WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 1, ExactLogMessage: true}, refs, logs)
+
+	// exact returns field f of object o, from f_bytes when o has it.
+	exact := func(t *testing.T, o map[string]any, f string) string {
+		t.Helper()
+		b64, ok := o[f+"_bytes"].(string)
+		if !ok {
+			s, _ := o[f].(string)
+			if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
+				t.Errorf("%s %q without %s_bytes", f, s, f)
+			}
+			return s
+		}
+		b, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			t.Fatalf("%s_bytes %q: %v", f, b64, err)
+		}
+		if s, _ := o[f].(string); s != string([]rune(string(b))) { // U+FFFD for each invalid byte
+			t.Errorf("%s %q does not show %q", f, s, b)
+		}
+		return string(b)
+	}
+	objects := func(t *testing.T, args ...string) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for line := range strings.Lines(mustRun(t, "", args...)) {
+			var o map[string]any
+			if err := json.Unmarshal([]byte(line), &o); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			out = append(out, o)
+		}
+		return out
+	}
+	refLines := func(t *testing.T, objs []map[string]any) []string {
+		var got []string
+		for _, o := range objs {
+			line := exact(t, o, "name")
+			if _, ok := o["target"]; ok {
+				line += " -> " + exact(t, o, "target")
+			}
+			got = append(got, line)
+		}
+		return got
+	}
+	logLines := func(t *testing.T, objs []map[string]any) []string {
+		var got []string
+		for _, o := range objs {
+			got = append(got, strings.Join([]string{exact(t, o, "name"), exact(t, o, "committer"), exact(t, o, "email"), exact(t, o, "message")}, "|"))
+		}
+		return got
+	}
+	wantRefs := []string{"HEAD -> refs/heads/\xff\xfe", "refs/heads/caf\xc3\xa9", "refs/heads/\xfe\xff", "refs/heads/\xff\xfe"}
+	wantLogs := []string{"refs/heads/\xfe\xff|C O Mitter|committer@example.com|plain", "refs/heads/\xff\xfe|J\xf6rg|j\xf6rg@example.com|caf\xe9"}
+
+	if diff := cmp.Diff(wantRefs, refLines(t, objects(t, "refs", "-json", path))); diff != "" {
+		t.Errorf("refs -json (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantLogs, logLines(t, objects(t, "logs", "-json", path))); diff != "" {
+		t.Errorf("logs -json (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{wantRefs[0], wantRefs[3]}, refLines(t, objects(t, "show", "-json", path, "HEAD"))); diff != "" {
+		t.Errorf("show -json HEAD (-want +got):\n%s", diff)
+	}
+	var dumpRefs, dumpLogs []map[string]any
+	for _, o := range objects(t, "dump", "-json", "-records", path) {
+		if r, ok := o["ref"].(map[string]any); ok {
+			dumpRefs = append(dumpRefs, r)
+		}
+		if l, ok := o["log"].(map[string]any); ok {
+			dumpLogs = append(dumpLogs, l)
+		}
+	}
+	if diff := cmp.Diff(wantRefs, refLines(t, dumpRefs)); diff != "" {
+		t.Errorf("dump -json -records refs (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantLogs, logLines(t, dumpLogs)); diff != "" {
+		t.Errorf("dump -json -records logs (-want +got):\n%s", diff)
+	}
+	checkGolden(t, filepath.Join("json", "exact-bytes-refs"), runTool(t, "", "refs", "-json", path).String())
+	checkGolden(t, filepath.Join("json", "exact-bytes-logs"), runTool(t, "", "logs", "-json", path).String())
 }

@@ -19,14 +19,39 @@ var cmdRewrite = &command{
 	Name:  "rewrite",
 	Usage: "[-block-size N] [-restart-interval N] [-no-obj-index] [-unpadded] IN OUT",
 	Short: "re-encode one table with other write options",
-	Long: `Rewrite writes the records of the table file IN to a new table file OUT
-with other write options: every ref record and every log record,
-deletions included, reflog messages exactly as stored, the same update
-index range and the same hash function. The block size defaults to IN's,
-the restart interval to 16, and the object index and block padding are
-on, which are git's defaults: rewriting a table git wrote with its
-default options reproduces it (log blocks only once inflated, since
-zlib implementations compress differently).
+	Long: `Rewrite writes the records of the table file IN to a new table file OUT:
+every ref record and every log record, deletions included, reflog
+messages exactly as stored, the same update index range and the same
+hash function.
+
+By default OUT is written with IN's options, as IN shows them:
+
+  - the block size IN declares; for a table declaring 0 (unaligned), the
+    length of its longest block (inflated, for log blocks);
+  - the restart interval: git's writer puts a restart point every N
+    records of a block, counted from its first, and one wherever a key
+    shares no byte with the previous key. N is taken as the greatest
+    common divisor of the positions of the restart points of the first
+    kind. Where no block shows one (blocks of a record or a few each),
+    git's default, 16, or the least interval above it that adds no
+    restart point IN lacks; for restart points that follow no such rule
+    (JGit's), the most records from one restart point to the next;
+  - an object index, unless IN has a ref index but no obj section (git
+    writes an object index only after a ref index);
+  - padding, unless IN declares block size 0, or one of its blocks is
+    followed at once by the next though shorter than the block size, or
+    a section of 2 or 3 blocks has an index (git writes one from 4 on).
+
+Rewriting a table so reproduces it, log blocks only once inflated
+(zlib implementations compress differently). Each flag overrides what
+IN shows; -no-obj-index=false and -unpadded=false turn the object index
+and padding on.
+
+-unpadded writes blocks back to back and declares block size 0 in the
+header, as the format asks of unaligned tables. git's library declares
+its block size even when it does not pad, which git reads but JGit
+refuses; block size 0 is read by both. (Without the flag an unpadded
+IN keeps the block size it declares.)
 
 OUT must not exist. The table is written to a temporary file next to
 OUT, synced and renamed to OUT (an interrupt removes it). Rewrite
@@ -43,9 +68,9 @@ Examples:
 	Flags: func(fs *flag.FlagSet) any {
 		f := &rewriteFlags{}
 		fs.IntVar(&f.blockSize, "block-size", 0, "block size in bytes (default: IN's)")
-		fs.IntVar(&f.restartInterval, "restart-interval", reftable.DefaultRestartInterval, "records between restart points")
-		fs.BoolVar(&f.noObjIndex, "no-obj-index", false, "write no object index")
-		fs.BoolVar(&f.unpadded, "unpadded", false, "do not pad blocks to the block size")
+		fs.IntVar(&f.restartInterval, "restart-interval", 0, "records between restart points (default: IN's)")
+		fs.Var(&f.noObjIndex, "no-obj-index", "write no object index (default: as IN)")
+		fs.Var(&f.unpadded, "unpadded", "do not pad blocks, declare block size 0 (default: as IN)")
 		return f
 	},
 	Run: runRewrite,
@@ -53,7 +78,22 @@ Examples:
 
 type rewriteFlags struct {
 	blockSize, restartInterval int
-	noObjIndex, unpadded       bool
+	noObjIndex, unpadded       optBool
+}
+
+// optBool is a boolean flag that knows whether it was given.
+type optBool struct{ set, v bool }
+
+func (b *optBool) String() string   { return strconv.FormatBool(b.v) }
+func (b *optBool) IsBoolFlag() bool { return true }
+
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.v = true, v
+	return nil
 }
 
 func runRewrite(e *env, flags any, args []string) error {
@@ -64,7 +104,7 @@ func runRewrite(e *env, flags any, args []string) error {
 	if f.blockSize < 0 || f.blockSize > reftable.MaxBlockSize {
 		return usagef("-block-size %d: want 1 to %d", f.blockSize, reftable.MaxBlockSize)
 	}
-	if f.restartInterval < 1 || f.restartInterval > 65535 {
+	if f.restartInterval < 0 || f.restartInterval > 65535 {
 		return usagef("-restart-interval %d: want 1 to 65535", f.restartInterval)
 	}
 	in, out := args[0], args[1]
@@ -78,18 +118,22 @@ func runRewrite(e *env, flags any, args []string) error {
 		return err
 	}
 	defer src.Close()
-	opts := reftable.WriterOptions{
-		BlockSize:        f.blockSize,
-		RestartInterval:  f.restartInterval,
-		SkipIndexObjects: f.noObjIndex,
-		Unpadded:         f.unpadded,
-		Hash:             tbl.Hash(),
-		MinUpdateIndex:   tbl.MinUpdateIndex(),
-		MaxUpdateIndex:   tbl.MaxUpdateIndex(),
-		ExactLogMessage:  true,
+	opts, err := tbl.WriterOptions()
+	if err != nil {
+		return err
 	}
-	if opts.BlockSize == 0 {
-		opts.BlockSize = tbl.BlockSize()
+	opts.ExactLogMessage = true
+	if f.blockSize != 0 {
+		opts.BlockSize = f.blockSize
+	}
+	if f.restartInterval != 0 {
+		opts.RestartInterval = f.restartInterval
+	}
+	if f.noObjIndex.set {
+		opts.SkipIndexObjects = f.noObjIndex.v
+	}
+	if f.unpadded.set {
+		opts.Unpadded, opts.UnalignedHeader = f.unpadded.v, f.unpadded.v
 	}
 	st, err := writeFileAtomic(out, func(w *os.File) (rewriteStats, error) {
 		return copyTable(w, tbl, opts)

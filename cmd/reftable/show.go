@@ -21,7 +21,8 @@ refs/remotes/NAME/HEAD; main-worktree/X and worktrees/<id>/X name another
 worktree's per-worktree ref X, as in git. Exit status 1 if the ref, or
 the ref a symbolic ref points at, does not exist.
 
-` + refJSONHelp + `A symbolic ref gives one object for itself and one for each ref on the
+` + refJSONHelp + `
+A symbolic ref gives one object for itself and one for each ref on the
 way, as the text lines.
 
 Examples:

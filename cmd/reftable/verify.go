@@ -50,6 +50,9 @@ nothing when all is well (with -v one summary line). It checks:
   - ref names: valid as git's check-ref-format and refs verify want them
     (a warning, as git reports them), and HEAD, when symbolic, pointing
     under refs/heads/;
+  - reflog time-zone offsets: a warning when the minutes of one are 60
+    or more (git stores -0800 as -800; a writer storing minutes, as the
+    specification says and JGit does, stores -480);
   - the stack: each table's lowest update index above the previous
     table's highest;
   - the directory: tables the list does not name (orphans, which clean
@@ -322,6 +325,10 @@ func (v *verifier) verifyLogs(tbl *reftable.Table, file string) {
 		}
 		first = false
 		prevName, prevIndex = append(prevName[:0], rec.RefName...), rec.UpdateIndex
+		if tz := int(rec.TZOffset); !rec.IsDeletion() && max(tz, -tz)%100 >= 60 {
+			v.warn(file, "log %q@%d: time-zone offset %d has %d minutes: not git's HHMM (-0800 is -800; a writer storing minutes, as JGit, writes -480)",
+				rec.RefName, rec.UpdateIndex, tz, max(tz, -tz)%100)
+		}
 	}
 }
 

@@ -162,6 +162,23 @@ func TestVerifyRefNames(t *testing.T) {
 	checkGolden(t, filepath.Join("verify", "ref-names"), runTool(t, "", "verify", "-v", path).String())
 }
 
+// TestVerifyTimeZoneMinutes: a reflog time-zone offset whose minutes
+// are 60 or more (a writer storing minutes, as JGit: -480 for -0800) is
+// a warning, not an error; git's HHMM offsets pass. Issue 17, writer 10.
+func TestVerifyTimeZoneMinutes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0x000000000001-0x000000000006-00000000.ref")
+	var logs []reftable.LogRecord
+	for i, tz := range []int16{-800, 530, 59, -480, 60, 1399} {
+		logs = append(logs, reftable.LogRecord{RefName: []byte("refs/heads/main"), UpdateIndex: uint64(6 - i), Type: reftable.LogUpdate,
+			Old: make([]byte, 20), New: bytes.Repeat([]byte{byte(i + 1)}, 20), Name: []byte("C O Mitter"),
+			Email: []byte("committer@example.com"), Time: 1700000000, TZOffset: tz, Message: []byte("m\n")})
+	}
+	logs = append(logs, reftable.LogRecord{RefName: []byte("refs/heads/old"), UpdateIndex: 1, Type: reftable.LogDeletion})
+	writeTable(t, path, reftable.WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 6}, nil, logs)
+	checkGolden(t, filepath.Join("verify", "tz-minutes"), runTool(t, "", "verify", "-v", path).String())
+	checkGolden(t, filepath.Join("verify", "tz-minutes-json"), runTool(t, "", "verify", "-json", path).String())
+}
+
 // writeTestTable writes a table whose refs have a bad name and a HEAD
 // pointing outside refs/heads/.
 func writeTestTable(t *testing.T, f *os.File) {

@@ -35,7 +35,9 @@ reftable stack in the directory DST, the way 'git refs migrate
     FETCH_HEAD and MERGE_HEAD;
   - every reflog under logs/, entries normalised as git does (white
     space in messages, stray punctuation around names and emails), each
-    entry with its own update index, in git's order.
+    entry with its own update index, in git's order; an empty reflog
+    file becomes nothing, as git's migration writes no existence marker
+    for it.
 
 The object format comes from SRC's extensions.objectFormat; without a
 config file (as 'reftable export' writes none) it is SHA-256 if the
@@ -284,7 +286,7 @@ func importStack(dir string, hash reftable.Hash, c *filesrefs.Contents) error {
 }
 
 // stackDigest reopens the stack in dir and returns the digest of its refs
-// and the number of its reflog entries.
+// and the number of its reflog entries (existence markers are none).
 func stackDigest(dir string) (string, int, error) {
 	_, v, err := openTarget(dir)
 	if err != nil {
@@ -296,11 +298,13 @@ func stackDigest(dir string) (string, int, error) {
 		return "", 0, err
 	}
 	n := 0
-	for _, err := range v.Logs(nil) {
+	for l, err := range v.Logs(nil) {
 		if err != nil {
 			return "", 0, err
 		}
-		n++
+		if !l.IsExistenceMarker() {
+			n++
+		}
 	}
 	return d, n, nil
 }

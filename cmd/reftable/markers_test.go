@@ -50,3 +50,29 @@ func TestLogsMarkers(t *testing.T) {
 		})
 	}
 }
+
+// TestExportMarkers: export of a stack where git wrote existence markers
+// writes what git's migration to the files backend wrote of it, byte for
+// byte (regression: export failed, exit 1, refusing each marker as an
+// entry at time 0).
+func TestExportMarkers(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "files")
+	out := mustRun(t, "", "export", "-no-peeled", filepath.Join(markersFixture, "reftable"), dst)
+	if !strings.HasPrefix(out, "exported 4 refs and 3 reflog entries ") {
+		t.Errorf("export printed %q, want 4 refs and 3 entries", out)
+	}
+	want := filesOnly(tree(t, filepath.Join(markersFixture, "migrated")))
+	for name := range want {
+		if strings.HasSuffix(name, "/.keep") {
+			delete(want, name)
+		}
+	}
+	if diff := cmp.Diff(want, filesOnly(tree(t, dst))); diff != "" {
+		t.Errorf("exported files (-git refs migrate +ours):\n%s", diff)
+	}
+	for _, d := range []string{"refs/heads", "refs/tags"} {
+		if tree(t, dst)[d] != "/" {
+			t.Errorf("no directory %s, which git makes", d)
+		}
+	}
+}

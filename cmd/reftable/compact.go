@@ -19,6 +19,13 @@ var cmdCompact = &command{
 auto-compaction selects. -expire-logs drops reflog entries older than
 TIME (unix seconds, or a duration back from now such as 2160h) and
 -expire-index those below update index N (full compaction only).
+Reflog messages are rewritten as git's compaction rewrites them: a
+message gets exactly one trailing newline (one without it would show in
+git with its last character cut), so an empty one becomes a lone
+newline; anything else in it is kept. A message of several lines, which
+only other writers store and on which git's compaction fails, is kept
+on one line, each inner newline a space.
+
 It prints the number of tables before and after:
 
 	tables <before> -> <after>

@@ -76,3 +76,17 @@ func TestExportMarkers(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactMarkersAsGit: compact merges a stack holding git's markers
+// into what git pack-refs made of it, record for record.
+func TestCompactMarkersAsGit(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(markersFixture, "reftable"), dir)
+	mustRun(t, "", "compact", dir)
+	if diff := cmp.Diff(dumpRecords(t, filepath.Join(markersFixture, "packed", "reftable")), dumpRecords(t, dir)); diff != "" {
+		t.Errorf("records after compact (-git pack-refs +ours):\n%s", diff)
+	}
+	if diff := cmp.Diff(mustRun(t, "", "logs", "-markers", filepath.Join(markersFixture, "reftable")), mustRun(t, "", "logs", "-markers", dir)); diff != "" {
+		t.Errorf("logs -markers after compact (-before +after):\n%s", diff)
+	}
+}

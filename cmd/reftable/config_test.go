@@ -109,6 +109,9 @@ func TestWriteSettingsValidatedAsGit(t *testing.T) {
 		if c := runTool(t, "", "compact", r.Dir); c.code != res.code {
 			t.Errorf("%s = %q: compact: %v, update: %v", tc.key, tc.val, c, res)
 		}
+		if c := runTool(t, "", "compact", r.ReftableDir()); c.code != res.code {
+			t.Errorf("%s = %q: compact of .git/reftable: %v, update: %v", tc.key, tc.val, c, res)
+		}
 		if l := runTool(t, "", "refs", r.Dir); l.code != 0 {
 			t.Errorf("%s = %q: refs: %v", tc.key, tc.val, l)
 		}

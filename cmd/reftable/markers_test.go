@@ -90,3 +90,21 @@ func TestCompactMarkersAsGit(t *testing.T) {
 		t.Errorf("logs -markers after compact (-before +after):\n%s", diff)
 	}
 }
+
+// TestMarkersElsewhere: the other commands that read reflogs take git's
+// markers as git does: verify finds nothing wrong with them, digest
+// (refs only) agrees with git's refs, and dump shows every marker record
+// as it is, its JSON marked.
+func TestMarkersElsewhere(t *testing.T) {
+	stack := filepath.Join(markersFixture, "reftable")
+	if got := mustRun(t, "", "verify", stack); got != "" {
+		t.Errorf("verify: %s", got)
+	}
+	if got, want := mustRun(t, "", "digest", stack), expectedDigest(t, readFile(t, filepath.Join(markersFixture, "expected.txt"))); got != want {
+		t.Errorf("digest %q, git's refs %q", got, want)
+	}
+	// HEAD, feature, gone (then deleted), main and lonely.
+	if n := strings.Count(mustRun(t, "", "dump", "-json", "-records", stack), `"marker":true`); n != 5 {
+		t.Errorf("dump -json -records marks %d records, want the 5 markers", n)
+	}
+}

@@ -24,6 +24,10 @@ import (
 // directories refs/heads and refs/tags. Every file is synced (several at
 // a time), then every directory.
 //
+// Reflog existence markers (see reftable.LogRecord.IsExistenceMarker)
+// are skipped, as git's migration skips them: a reflog that holds only a
+// marker gets no file.
+//
 // Write checks c first (ids of hash's size, valid names, no ref or reflog
 // named like a directory of another, no entry git could not read back) and
 // writes nothing if that fails. If writing fails, it removes what it
@@ -122,8 +126,8 @@ func layout(c *Contents, hash reftable.Hash) ([]file, error) {
 	logs := map[string][]byte{}
 	for i := range c.Logs {
 		l := &c.Logs[i]
-		if l.IsDeletion() {
-			continue
+		if l.IsDeletion() || l.IsExistenceMarker() {
+			continue // git's migration writes no line for a marker
 		}
 		name := string(l.RefName)
 		if err := stack.CheckRefName(name); err != nil {

@@ -161,6 +161,46 @@ func TestWriteNormalizes(t *testing.T) {
 	}
 }
 
+// TestWriteSkipsMarkers: git's reflog existence markers are no entries
+// (regression: Write refused them as entries at time 0); as git's
+// migration, a reflog that holds only a marker gets no file, and the
+// markers of others no line.
+func TestWriteSkipsMarkers(t *testing.T) {
+	h := reftable.SHA1
+	a, z := id(h, 'a'), id(h, '0')
+	marker := func(name string) reftable.LogRecord {
+		return reftable.LogRecord{RefName: []byte(name), Type: reftable.LogUpdate, Old: mustHex(z), New: mustHex(z), Message: []byte("\n")}
+	}
+	in := &Contents{
+		Refs: []reftable.RefRecord{rec(h, "refs/heads/main", reftable.RefVal1, a)},
+		Logs: []reftable.LogRecord{
+			marker("refs/heads/lonely"),
+			marker("refs/heads/main"),
+			logRec("refs/heads/main", z, a, "C", "c@x", 1700000000, 0, "commit: one\n"),
+		},
+	}
+	if err := Check(in, h); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	dir := t.TempDir()
+	if err := Write(dirFS{FS: vfs.OS}, dir, h, in); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"packed-refs":          "# pack-refs with: peeled fully-peeled sorted \n" + a + " refs/heads/main\n",
+		"logs/refs/heads/main": z + " " + a + " C <c@x> 1700000000 +0000\tcommit: one\n",
+	}
+	got := readTree(t, dir)
+	for k, v := range got {
+		if v == "/" {
+			delete(got, k)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
+
 func TestWriteRejects(t *testing.T) {
 	h := reftable.SHA1
 	a := id(h, 'a')

@@ -103,6 +103,28 @@ type LogRecord struct {
 // IsDeletion reports whether l is a tombstone.
 func (l *LogRecord) IsDeletion() bool { return l.Type == LogDeletion }
 
+// IsExistenceMarker reports whether l is git's reflog existence marker:
+// an update whose old and new object ids are both zero. git writes one
+// (empty identity and message, time 0) when it creates a reflog without
+// an entry and when expiry (git reflog expire, git gc) empties a reflog,
+// so that the reflog still exists; its readers never show the marker as
+// an entry. As git's, the test looks at the ids only: compaction stores
+// the marker's empty message as a lone newline.
+func (l *LogRecord) IsExistenceMarker() bool {
+	return l.Type == LogUpdate && isZero(l.Old) && isZero(l.New)
+}
+
+// isZero reports whether id has only zero bytes (an absent id, as the
+// writer stores it, too).
+func isZero(id []byte) bool {
+	for _, b := range id {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Clone returns a deep copy of l that shares no memory with it.
 func (l *LogRecord) Clone() LogRecord {
 	c := *l

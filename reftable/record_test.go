@@ -473,3 +473,29 @@ func TestCommonPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestLogIsExistenceMarker: git's marker is an update with zero old and
+// new ids, whatever its other fields (compaction turns its empty message
+// into "\n"); tombstones and entries with one id set are not markers.
+func TestLogIsExistenceMarker(t *testing.T) {
+	zero, id := make([]byte, 20), bytes.Repeat([]byte{1}, 20)
+	for _, tt := range []struct {
+		name string
+		l    LogRecord
+		want bool
+	}{
+		{"as git writes it", LogRecord{Type: LogUpdate, Old: zero, New: zero}, true},
+		{"compacted by git", LogRecord{Type: LogUpdate, Old: zero, New: zero, Message: []byte("\n")}, true},
+		{"sha256", LogRecord{Type: LogUpdate, Old: make([]byte, 32), New: make([]byte, 32)}, true},
+		{"ids absent", LogRecord{Type: LogUpdate}, true},
+		{"with identity", LogRecord{Type: LogUpdate, Old: zero, New: zero, Name: []byte("n"), Time: 5}, true},
+		{"tombstone", LogRecord{Type: LogDeletion}, false},
+		{"creation", LogRecord{Type: LogUpdate, Old: zero, New: id}, false},
+		{"deletion entry", LogRecord{Type: LogUpdate, Old: id, New: zero}, false},
+		{"last byte set", LogRecord{Type: LogUpdate, Old: zero, New: append(make([]byte, 19), 1)}, false},
+	} {
+		if got := tt.l.IsExistenceMarker(); got != tt.want {
+			t.Errorf("%s: IsExistenceMarker() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -270,12 +270,13 @@ func (st *Stack) writeCompacted(tables []*reftable.Table, dropTombstones bool, e
 // compactedTable returns the function writing the merge of the tables,
 // which first checks each of them (reftable.Table.Check) and refuses to
 // merge a damaged one. Deletions are kept unless the segment starts at
-// the oldest table (dropTombstones).
+// the oldest table (dropTombstones). Reflog messages are normalised as
+// git's compaction normalises them, unless Options.Write.ExactLogMessage
+// is set (see logmsg.go).
 func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) func(io.Writer) (uint64, uint64, bool, error) {
 	opts := st.opts.Write
 	opts.MinUpdateIndex = tables[0].MinUpdateIndex()
 	opts.MaxUpdateIndex = tables[len(tables)-1].MaxUpdateIndex()
-	opts.ExactLogMessage = true
 	return func(out io.Writer) (uint64, uint64, bool, error) {
 		// A damaged table is not merged: the merge would read past
 		// what is wrong (a restart point, an index, the obj section)
@@ -307,6 +308,9 @@ func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, e
 			}
 			if expiry.expired(&l) {
 				continue
+			}
+			if !opts.ExactLogMessage {
+				l.Message = oneLineMessage(l.Message) // see logmsg.go
 			}
 			if err := w.AddLog(&l); err != nil {
 				return 0, 0, false, err

@@ -32,7 +32,9 @@ type Options struct {
 	Hash reftable.Hash
 
 	// Write configures the tables the stack writes; its Hash and update
-	// index limits are set by the stack.
+	// index limits are set by the stack. Its ExactLogMessage applies to
+	// compaction too: by default compaction normalises reflog messages
+	// as git's does (see logmsg.go).
 	Write reftable.WriterOptions
 
 	// NoSync skips fsync of tables, of tables.list and of the directory.

@@ -19,6 +19,18 @@ var cmdCompact = &command{
 auto-compaction selects. -expire-logs drops reflog entries older than
 TIME (unix seconds, or a duration back from now such as 2160h) and
 -expire-index those below update index N (full compaction only).
+Reflog messages are rewritten as git's compaction rewrites them: a
+message gets exactly one trailing newline (one without it would show in
+git with its last character cut), so an empty one becomes a lone
+newline; anything else in it is kept. A message of several lines, which
+only other writers store and on which git's compaction fails, is kept
+on one line, each inner newline a space.
+
+The repository's reftable.blockSize, reftable.restartInterval,
+reftable.indexObjects, reftable.lockTimeout and (with -auto)
+reftable.geometricFactor apply, as in git (see 'reftable help update');
+-lock-timeout overrides reftable.lockTimeout.
+
 It prints the number of tables before and after:
 
 	tables <before> -> <after>
@@ -36,7 +48,7 @@ Examples:
 		fs.BoolVar(&f.auto, "auto", false, "merge only what geometric auto-compaction selects")
 		fs.StringVar(&f.expireLogs, "expire-logs", "", "drop reflog entries older than `TIME` (unix seconds or a duration ago)")
 		fs.Uint64Var(&f.expireIndex, "expire-index", 0, "drop reflog entries below update index `N`")
-		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for locks (0: 100ms as git)")
+		fs.Var(&f.lockTimeout, "lock-timeout", lockTimeoutUsage)
 		return f
 	},
 	Run: runCompact,
@@ -46,14 +58,11 @@ type compactFlags struct {
 	auto        bool
 	expireLogs  string
 	expireIndex uint64
-	lockTimeout time.Duration
+	lockTimeout lockTimeoutFlag
 }
 
 func runCompact(e *env, flags any, args []string) error {
 	f := flags.(*compactFlags)
-	if err := maxArgs(args, 1); err != nil {
-		return err
-	}
 	var expiry *stack.LogExpiry
 	if f.expireLogs != "" || f.expireIndex > 0 {
 		if f.auto {
@@ -70,7 +79,15 @@ func runCompact(e *env, flags any, args []string) error {
 			}
 		}
 	}
-	st, err := openWritable(args, stack.Options{LockTimeout: f.lockTimeout, DisableAutoCompaction: true})
+	t, err := resolveArg(args)
+	if err != nil {
+		return err
+	}
+	opts, err := t.writeOptions(stack.Options{DisableAutoCompaction: true}, f.lockTimeout)
+	if err != nil {
+		return err
+	}
+	st, err := t.openStack(opts)
 	if err != nil {
 		return err
 	}

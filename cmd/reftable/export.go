@@ -29,7 +29,9 @@ DST laid out as git's "files" ref backend keeps them, the way
     "# pack-refs with: peeled fully-peeled sorted " and a "^<peeled>"
     line after each annotated tag whose peeled id the stack records;
   - each reflog as logs/<refname>, oldest entry first, one line each:
-    <old> <new> <name> <<email>> <time> <zone> TAB <message>;
+    <old> <new> <name> <<email>> <time> <zone> TAB <message>; git's
+    reflog existence markers are not entries (see 'reftable help logs'),
+    and a reflog holding only a marker gets no file, as git writes none;
   - the directories refs/heads and refs/tags.
 
 DST must not exist. Everything is written and synced into a temporary
@@ -116,8 +118,10 @@ func checkNew(path string) error {
 	return nil
 }
 
-// stackContents returns the live refs of m and its reflogs, each ref's
-// entries oldest first.
+// stackContents returns the live refs of m and its reflog entries, each
+// ref's oldest first. Existence markers are not entries: as git's
+// migration to the files backend, export writes no logs/ file for a
+// reflog that holds only a marker.
 func stackContents(m *reftable.Merged) (*filesrefs.Contents, error) {
 	c := &filesrefs.Contents{}
 	for r, err := range m.Refs(nil) {
@@ -133,8 +137,8 @@ func stackContents(m *reftable.Merged) (*filesrefs.Contents, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.IsDeletion() {
-			continue
+		if l.IsDeletion() || l.IsExistenceMarker() {
+			continue // git's migration writes nothing for a marker either
 		}
 		if n := len(c.Logs); n > 0 && !bytes.Equal(c.Logs[n-1].RefName, l.RefName) {
 			slices.Reverse(c.Logs[start:])

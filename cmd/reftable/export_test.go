@@ -130,13 +130,24 @@ func TestExportBadInput(t *testing.T) {
 }
 
 // TestExportGit compares export with git's own migration to the files
-// backend on repositories git wrote, and checks that git reads the
-// exported files.
+// backend on repositories git wrote, also after git gc (which leaves
+// reflog existence markers: export failed on them), and checks that git
+// reads the exported files.
 func TestExportGit(t *testing.T) {
-	for _, format := range []string{"sha1", "sha256"} {
-		t.Run(format, func(t *testing.T) {
+	for _, tc := range []struct{ format, name string }{{"sha1", "sha1"}, {"sha256", "sha256"}, {"sha1", "sha1-gc"}, {"sha256", "sha256-gc"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			format := tc.format
 			r := gittest.Init(t, format)
 			makeHistory(r, false)
+			if strings.HasSuffix(tc.name, "-gc") {
+				// gc expires every entry (all older than 90 days),
+				// leaving markers; then an entry above two of them.
+				r.Run("gc", "-q")
+				r.Run("commit", "-q", "--allow-empty", "-m", "after gc")
+				if !strings.Contains(mustRun(t, "", "logs", "-markers", r.Dir), "existence marker") {
+					t.Fatal("git gc left no reflog existence marker")
+				}
+			}
 			want := gitRefs(r)
 			wantDigest := mustRun(t, "", "digest", r.Dir)
 			if !strings.Contains(mustRun(t, "", "refs", r.Dir, "refs/tags/v1"), strings.TrimSpace(r.Run("rev-parse", "v1^{}"))) {

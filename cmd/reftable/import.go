@@ -35,11 +35,16 @@ reftable stack in the directory DST, the way 'git refs migrate
     FETCH_HEAD and MERGE_HEAD;
   - every reflog under logs/, entries normalised as git does (white
     space in messages, stray punctuation around names and emails), each
-    entry with its own update index, in git's order.
+    entry with its own update index, in git's order; an empty reflog
+    file becomes nothing, as git's migration writes no existence marker
+    for it.
 
 The object format comes from SRC's extensions.objectFormat; without a
 config file (as 'reftable export' writes none) it is SHA-256 if the
-object ids have 64 hex digits. SRC is only read; DST must not exist or
+object ids have 64 hex digits. The table is written with SRC's
+reftable.blockSize, reftable.restartInterval and reftable.indexObjects,
+as git's migration writes it (see 'reftable help update'); messages are
+cut at half the block size. SRC is only read; DST must not exist or
 be an empty directory. The table is published through the stack's lock
 and rename, so a failure leaves no stack behind. Import then reopens
 DST and compares the digest of its refs (see 'reftable help digest')
@@ -92,10 +97,18 @@ func runImport(e *env, flags any, args []string) error {
 		return usagef("want SRC and DST, got %d arguments", len(args))
 	}
 	src, dst := args[0], args[1]
-	gitDir, hash, err := filesRepo(src)
+	gitDir, hash, cfg, err := filesRepo(src)
 	if err != nil {
 		return err
 	}
+	// As git's migration, which writes the new stack with the
+	// repository's settings.
+	settings, err := parseWriteSettings(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(gitDir, "config"), err)
+	}
+	opts := stack.Options{DisableAutoCompaction: true}
+	settings.apply(&opts)
 	c, err := filesrefs.Read(vfs.OS, gitDir, hash)
 	if err != nil && !exists(filepath.Join(gitDir, "config")) && errors.Is(err, filesrefs.ErrSyntax) {
 		// A layout export wrote has no config to name the object
@@ -130,7 +143,8 @@ func runImport(e *env, flags any, args []string) error {
 			return err
 		}
 	}
-	if err := importStack(dst, hash, c); err != nil {
+	opts.Hash = hash
+	if err := importStack(dst, opts, c); err != nil {
 		return errors.Join(err, removeDst(dst, existed))
 	}
 	got, logs, err := stackDigest(dst)
@@ -146,14 +160,14 @@ func runImport(e *env, flags any, args []string) error {
 }
 
 // filesRepo finds the git directory of the files-backend repository at
-// path and its object format.
-func filesRepo(path string) (string, reftable.Hash, error) {
+// path, its object format and its config (nil if it has none).
+func filesRepo(path string) (string, reftable.Hash, map[string]string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	if !fi.IsDir() {
-		return "", 0, fmt.Errorf("%s: not a git repository", path)
+		return "", 0, nil, fmt.Errorf("%s: not a git repository", path)
 	}
 	gitDir := path
 	dotgit := filepath.Join(path, ".git")
@@ -161,32 +175,32 @@ func filesRepo(path string) (string, reftable.Hash, error) {
 		gitDir = dotgit
 		if !fi.IsDir() {
 			if gitDir, err = readGitFile(dotgit); err != nil {
-				return "", 0, err
+				return "", 0, nil, err
 			}
 		}
 	} else if !isGitDir(path) && !(exists(filepath.Join(path, "HEAD")) && exists(filepath.Join(path, "refs"))) {
-		return "", 0, fmt.Errorf("%s: not a git repository", path)
+		return "", 0, nil, fmt.Errorf("%s: not a git repository", path)
 	}
 	if exists(filepath.Join(gitDir, "commondir")) {
-		return "", 0, fmt.Errorf("%s: a linked worktree; import its main repository", gitDir)
+		return "", 0, nil, fmt.Errorf("%s: a linked worktree; import its main repository", gitDir)
 	}
 	cfg, err := readConfig(filepath.Join(gitDir, "config"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	if strings.EqualFold(cfg["extensions.refstorage"], "reftable") || exists(filepath.Join(gitDir, "reftable")) {
-		return "", 0, fmt.Errorf("%s: already uses the reftable ref backend; nothing to import", gitDir)
+		return "", 0, nil, fmt.Errorf("%s: already uses the reftable ref backend; nothing to import", gitDir)
 	}
 	if wts, _ := os.ReadDir(filepath.Join(gitDir, "worktrees")); len(wts) > 0 {
-		return "", 0, fmt.Errorf("%s: has linked worktrees, whose refs import cannot convert (git refs migrate refuses them too)", gitDir)
+		return "", 0, nil, fmt.Errorf("%s: has linked worktrees, whose refs import cannot convert (git refs migrate refuses them too)", gitDir)
 	}
 	hash := reftable.SHA1
 	if v, ok := cfg["extensions.objectformat"]; ok {
 		if hash, err = reftable.ParseHash(strings.ToLower(v)); err != nil {
-			return "", 0, fmt.Errorf("%s: extensions.objectFormat: %w", gitDir, err)
+			return "", 0, nil, fmt.Errorf("%s: extensions.objectFormat: %w", gitDir, err)
 		}
 	}
-	return gitDir, hash, nil
+	return gitDir, hash, cfg, nil
 }
 
 // checkImportDst checks that dst does not exist or is an empty
@@ -226,12 +240,12 @@ func dropPeeled(refs []reftable.RefRecord) {
 	}
 }
 
-// importStack writes c as one table of the stack in dir, as git's
-// migration does: refs at the table's first update index, each reflog
-// entry at its own one, counting up in the order of c.Logs; messages
-// longer than half a block are cut.
-func importStack(dir string, hash reftable.Hash, c *filesrefs.Contents) error {
-	st, err := stack.Open(dir, stack.Options{Hash: hash, DisableAutoCompaction: true})
+// importStack writes c as one table of the stack in dir opened with
+// opts, as git's migration does: refs at the table's first update index,
+// each reflog entry at its own one, counting up in the order of c.Logs;
+// messages longer than half a block are cut.
+func importStack(dir string, opts stack.Options, c *filesrefs.Contents) error {
+	st, err := stack.Open(dir, opts)
 	if err != nil {
 		return err
 	}
@@ -258,6 +272,9 @@ func importStack(dir string, hash reftable.Hash, c *filesrefs.Contents) error {
 		}
 		logs := slices.Clone(c.Logs)
 		maxMsg := reftable.DefaultBlockSize / 2
+		if opts.Write.BlockSize > 0 {
+			maxMsg = opts.Write.BlockSize / 2
+		}
 		for i := range logs {
 			logs[i].UpdateIndex = first + uint64(i)
 			if msg := bytes.TrimSuffix(logs[i].Message, []byte("\n")); len(msg) > maxMsg {
@@ -284,7 +301,7 @@ func importStack(dir string, hash reftable.Hash, c *filesrefs.Contents) error {
 }
 
 // stackDigest reopens the stack in dir and returns the digest of its refs
-// and the number of its reflog entries.
+// and the number of its reflog entries (existence markers are none).
 func stackDigest(dir string) (string, int, error) {
 	_, v, err := openTarget(dir)
 	if err != nil {
@@ -296,11 +313,13 @@ func stackDigest(dir string) (string, int, error) {
 		return "", 0, err
 	}
 	n := 0
-	for _, err := range v.Logs(nil) {
+	for l, err := range v.Logs(nil) {
 		if err != nil {
 			return "", 0, err
 		}
-		n++
+		if !l.IsExistenceMarker() {
+			n++
+		}
 	}
 	return d, n, nil
 }

@@ -251,6 +251,11 @@ func TestImportGit(t *testing.T) {
 				topic + " " + topic + " Long <l@example.com> 1700012999 +0000\t" + strings.Repeat("long message ", 300) + "\n"
 			writeFile(t, logs, data)
 			writeFile(t, filepath.Join(r.Dir, ".git", "FETCH_HEAD"), topic+"\t\tbranch 'main' of example\n")
+			// Empty reflogs, which the files backend keeps to say that a
+			// reflog exists (of a ref, and of no ref): git's migration
+			// writes no existence marker for them, nor do we.
+			writeFile(t, filepath.Join(r.Dir, ".git", "logs", "refs", "heads", "feature", "x"), "")
+			writeFile(t, filepath.Join(r.Dir, ".git", "logs", "refs", "heads", "ghost"), "")
 			if _, err := os.Stat(filepath.Join(r.Dir, ".git", "refs", "heads", "main")); err != nil {
 				t.Fatalf("main is not loose: %v", err)
 			}
@@ -275,6 +280,9 @@ func TestImportGit(t *testing.T) {
 			}
 			if diff := cmp.Diff(dumpRecords(t, migrated.Dir), dumpRecords(t, dst)); diff != "" {
 				t.Errorf("records with update indexes (-git +ours):\n%s", diff)
+			}
+			if got := mustRun(t, "", "logs", "-markers", migrated.Dir); strings.Contains(got, "existence marker") {
+				t.Errorf("git's migration wrote existence markers, which import does not:\n%s", got)
 			}
 			if !strings.HasSuffix(out, mustRun(t, "", "digest", dst)) {
 				t.Errorf("import printed %q, want the digest of %s", out, dst)

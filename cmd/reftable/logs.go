@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"iter"
 
 	"github.com/refstore/refstore/reftable"
@@ -10,7 +11,7 @@ import (
 var cmdLogs = &command{
 	ReadOnly: true,
 	Name:     "logs",
-	Usage:    "[-json] [-ref REFNAME] [PATH]",
+	Usage:    "[-json] [-markers] [-ref REFNAME] [PATH]",
 	Short:    "list reflog entries",
 	Long: `Logs lists the reflog entries of the merged view, refs in byte order and
 newest first within a ref, one a line:
@@ -21,36 +22,47 @@ The zone is shown as git does (+0530, -0800) and the message without its
 trailing newline. A deletion record of a reflog (a tombstone) is shown
 as "<refname> TAB deleted (update index <n>)".
 
+Reflog existence markers are left out, as git reflog leaves them out:
+git writes a marker (an update from the zero id to the zero id, with no
+identity, time or message) when it creates a reflog without an entry
+and when git reflog expire or git gc empties a reflog, so that the
+reflog keeps existing. -markers lists them too, each as
+"<refname> TAB existence marker (update index <n>)".
+
 With -json each entry is one JSON object a line (JSON Lines):
 
 	{"name":N,"update_index":U,"type":T,"old":O,"new":W,"committer":C,
-	 "email":E,"time":S,"zone":Z,"message":M}
+	 "email":E,"time":S,"zone":Z,"message":M,"marker":true}
 
 name is the ref name; update_index orders the entries of one ref;
 type is "update" or "deletion" (a tombstone, which has only name,
 update_index, type and an empty message); old and new are the ids
 before and after as lowercase hex; committer and email the identity;
 time unix seconds; zone as in the text ("+0530"); message without its
-trailing newline (message_bytes likewise).
+trailing newline (message_bytes likewise); marker is present, true,
+only on an existence marker (with -markers), an update whose old and
+new are zero.
 
 ` + bytesJSONHelp + `
 Examples:
 
 	reftable logs
 	reftable logs -ref refs/heads/main .git/reftable
-	reftable logs -json -ref HEAD ~/src/project`,
+	reftable logs -markers -json -ref HEAD ~/src/project`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &logsFlags{}
-		fs.BoolVar(&f.json, "json", false, "print JSON Lines: name, update_index, type, old, new, committer, email, time, zone, message")
+		fs.BoolVar(&f.json, "json", false, "print JSON Lines: name, update_index, type, old, new, committer, email, time, zone, message, marker")
 		fs.StringVar(&f.ref, "ref", "", "only the reflog of `REFNAME`")
+		fs.BoolVar(&f.markers, "markers", false, "also list reflog existence markers, which git reflog hides")
 		return f
 	},
 	Run: runLogs,
 }
 
 type logsFlags struct {
-	json bool
-	ref  string
+	json    bool
+	ref     string
+	markers bool
 }
 
 func runLogs(e *env, flags any, args []string) error {
@@ -71,7 +83,16 @@ func runLogs(e *env, flags any, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := p.record(logText(&l), toLogJSON(&l)); err != nil {
+		text := ""
+		if l.IsExistenceMarker() {
+			if !f.markers {
+				continue
+			}
+			text = fmt.Sprintf("%s\texistence marker (update index %d)", l.RefName, l.UpdateIndex)
+		} else {
+			text = logText(&l)
+		}
+		if err := p.record(text, toLogJSON(&l)); err != nil {
 			return err
 		}
 	}

@@ -144,6 +144,7 @@ type logJSON struct {
 	Zone           string `json:"zone,omitempty"`
 	Message        string `json:"message"`
 	MessageBytes   string `json:"message_bytes,omitempty"`
+	Marker         bool   `json:"marker,omitempty"` // a reflog existence marker
 }
 
 func toLogJSON(l *reftable.LogRecord) logJSON {
@@ -158,6 +159,7 @@ func toLogJSON(l *reftable.LogRecord) logJSON {
 	j.Time, j.Zone = l.Time, zone(l.TZOffset)
 	msg := bytes.TrimSuffix(l.Message, []byte("\n"))
 	j.Message, j.MessageBytes = string(msg), exactBytes(msg)
+	j.Marker = l.IsExistenceMarker()
 	return j
 }
 

@@ -35,6 +35,12 @@ type target struct {
 	Hash reftable.Hash
 	// Policy is the reflog policy from core.logAllRefUpdates.
 	Policy stack.ReflogPolicy
+	// Config is the repository's config (readConfig's map), whose
+	// reftable.* settings the commands that write honour (see
+	// config.go); ConfigPath is its file. Both are empty for a stack
+	// outside a repository.
+	Config     map[string]string
+	ConfigPath string
 	// S3 is the s3://bucket/prefix URL of a stack on S3 (see s3path.go).
 	S3 string
 	// helper serves the S3 stack this process opened last (closing that
@@ -102,7 +108,18 @@ func discover() (*target, error) {
 // directory. ok is false when dir is none of them.
 func atDir(dir string) (t *target, ok bool, err error) {
 	if exists(filepath.Join(dir, "tables.list")) {
-		return &target{Dir: dir, Hash: stackHash(dir)}, true, nil
+		t := &target{Dir: dir, Hash: stackHash(dir)}
+		if parent := filepath.Dir(dir); filepath.Base(dir) == "reftable" && isGitDir(parent) {
+			// A repository's stack, named directly: its settings apply.
+			common, _ := commonDir(parent)
+			t.ConfigPath = filepath.Join(common, "config")
+			cfg, err := readConfig(t.ConfigPath)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, true, err
+			}
+			t.Config = cfg
+		}
+		return t, true, nil
 	}
 	dotgit := filepath.Join(dir, ".git")
 	if fi, err := os.Stat(dotgit); err == nil {
@@ -152,20 +169,13 @@ func isGitDir(dir string) bool {
 
 // atGitDir resolves a git directory to its reftable stack and settings.
 func atGitDir(gitDir string) (*target, error) {
-	common := gitDir
-	linked := false
-	if data, err := vfs.ReadFile(vfs.OS, filepath.Join(gitDir, "commondir")); err == nil {
-		c := strings.TrimSpace(string(data))
-		if !filepath.IsAbs(c) {
-			c = filepath.Join(gitDir, c)
-		}
-		common, linked = c, true
-	}
-	cfg, err := readConfig(filepath.Join(common, "config"))
+	common, linked := commonDir(gitDir)
+	cfgPath := filepath.Join(common, "config")
+	cfg, err := readConfig(cfgPath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	t := &target{GitDir: gitDir, Common: common, Hash: reftable.SHA1, Policy: stack.ReflogNormal}
+	t := &target{GitDir: gitDir, Common: common, Hash: reftable.SHA1, Policy: stack.ReflogNormal, Config: cfg, ConfigPath: cfgPath}
 	if v, ok := cfg["extensions.objectformat"]; ok {
 		h, err := reftable.ParseHash(strings.ToLower(v))
 		if err != nil {
@@ -198,6 +208,20 @@ func atGitDir(gitDir string) (*target, error) {
 		return nil, fmt.Errorf("%s: repository uses reftable but has no reftable directory", gitDir)
 	}
 	return nil, fmt.Errorf("%s %w", gitDir, errFilesBackend)
+}
+
+// commonDir returns the common git directory of gitDir: the one its
+// commondir file names (linked is then true), else gitDir itself.
+func commonDir(gitDir string) (common string, linked bool) {
+	data, err := vfs.ReadFile(vfs.OS, filepath.Join(gitDir, "commondir"))
+	if err != nil {
+		return gitDir, false
+	}
+	c := strings.TrimSpace(string(data))
+	if !filepath.IsAbs(c) {
+		c = filepath.Join(gitDir, c)
+	}
+	return c, true
 }
 
 func isTrue(v string) bool {

@@ -77,6 +77,22 @@ The reflog identity comes from GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL
 and GIT_COMMITTER_DATE (unix seconds with zone, "@1700000000 +0200",
 RFC 3339 or RFC 2822), else the user name, user@hostname and now.
 
+The new table, and the auto-compaction after the commit, follow the
+repository's settings as git does:
+
+	reftable.blockSize        block size (0: 4096; at most 16777215);
+	                          reflog messages are cut at half of it
+	reftable.restartInterval  records a restart point covers (0: 16)
+	reftable.indexObjects     false: no object index (default true)
+	reftable.geometricFactor  auto-compaction's factor (0: 2; at most 255)
+	reftable.lockTimeout      ms to wait for tables.list.lock (default
+	                          100; 0 tries once; -1 waits forever)
+
+Numbers take git's units (8k), booleans git's words (yes, off). Only the
+repository's config file is read: not the global or system config, a
+worktree's config.worktree or git -c. An invalid value fails the command,
+as it fails git's. -lock-timeout overrides reftable.lockTimeout.
+
 Examples:
 
 	$ echo "update refs/heads/main refs/heads/topic" | reftable update -m "fast-forward"
@@ -94,7 +110,7 @@ Examples:
 			f.msg = s
 			return nil
 		})
-		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for tables.list.lock (0: 100ms as git, negative: forever)")
+		fs.Var(&f.lockTimeout, "lock-timeout", lockTimeoutUsage)
 		fs.BoolVar(&f.z, "z", false, "NUL-terminated fields")
 		return f
 	},
@@ -103,7 +119,7 @@ Examples:
 
 type updateFlags struct {
 	msg         string
-	lockTimeout time.Duration
+	lockTimeout lockTimeoutFlag
 	z           bool
 }
 
@@ -120,11 +136,13 @@ func runUpdate(e *env, flags any, args []string) error {
 	u := &updater{target: t, who: who, policy: t.Policy}
 	defer func() { u.closeView() }()
 	defer u.closeOthers()
-	opts := stack.Options{
-		LockTimeout: f.lockTimeout,
+	opts, err := t.writeOptions(stack.Options{
 		OnCompactionError: func(err error) {
 			fprintf(e.stderr, "reftable update: warning: auto-compaction: %v\n", err)
 		},
+	}, f.lockTimeout)
+	if err != nil {
+		return err
 	}
 	if u.own, err = t.openStack(opts); err != nil {
 		return err

@@ -73,6 +73,11 @@ func TestImports(t *testing.T) {
 			if !ok {
 				t.Errorf("%s imports %s, which is not an allowed dependency", f.path, path)
 			}
+			// stat (file identity) is a leaf; vfs uses only stat.
+			if ours := strings.HasPrefix(path, module+"/"); ours && pkgOf(f) == "stat" ||
+				ours && pkgOf(f) == "vfs" && path != module+"/stat" {
+				t.Errorf("%s imports %s: stat imports nothing of ours, vfs only stat", f.path, path)
+			}
 			// The format package (with its codec, reftable/internal/zlib)
 			// may use only that codec of ours.
 			if pkgOf(f) == "reftable" && !f.test &&

@@ -1,4 +1,4 @@
-package stat
+package stack
 
 import (
 	"io"
@@ -6,12 +6,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/refstore/refstore/stat"
 	"github.com/refstore/refstore/vfs"
 )
 
-// replace writes data to a fresh lock file and renames it over name, as a
+// replaceList writes data to a fresh lock file and renames it over name, as a
 // stack writer publishes tables.list.
-func replace(t *testing.T, fsys vfs.FS, name, data string) {
+func replaceList(t *testing.T, fsys vfs.FS, name, data string) {
 	t.Helper()
 	lock := name + ".lock"
 	f, err := fsys.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
@@ -29,7 +30,7 @@ func replace(t *testing.T, fsys vfs.FS, name, data string) {
 	}
 }
 
-func changed(t *testing.T, c *Cache) bool {
+func listChanged(t *testing.T, c *listCache) bool {
 	t.Helper()
 	ch, err := c.Changed()
 	if err != nil {
@@ -38,7 +39,7 @@ func changed(t *testing.T, c *Cache) bool {
 	return ch
 }
 
-func load(t *testing.T, c *Cache) string {
+func loadList(t *testing.T, c *listCache) string {
 	t.Helper()
 	data, _, err := c.Load()
 	if err != nil {
@@ -47,9 +48,9 @@ func load(t *testing.T, c *Cache) string {
 	return string(data)
 }
 
-// TestCacheLifecycle runs the same scenario on the real and the in-memory
+// TestListCacheLifecycle runs the same scenario on the real and the in-memory
 // file system, comparing identities and comparing contents.
-func TestCacheLifecycle(t *testing.T) {
+func TestListCacheLifecycle(t *testing.T) {
 	for _, fsName := range []string{"os", "mem"} {
 		for _, content := range []bool{false, true} {
 			t.Run(fsName+map[bool]string{false: "/identity", true: "/content"}[content], func(t *testing.T) {
@@ -61,36 +62,36 @@ func TestCacheLifecycle(t *testing.T) {
 					fsys = m
 				}
 				name := filepath.Join(dir, "tables.list")
-				c := NewCache(fsys, name, Options{ContentOnly: content})
+				c := newListCache(fsys, name, content)
 				defer c.Close()
-				if !changed(t, c) {
+				if !listChanged(t, c) {
 					t.Error("Changed before Load = false")
 				}
-				if got := load(t, c); got != "" {
+				if got := loadList(t, c); got != "" {
 					t.Errorf("missing file loaded as %q", got)
 				}
-				if changed(t, c) {
+				if listChanged(t, c) {
 					t.Error("missing file reported changed")
 				}
-				replace(t, fsys, name, "a.ref\n")
-				if !changed(t, c) {
+				replaceList(t, fsys, name, "a.ref\n")
+				if !listChanged(t, c) {
 					t.Error("creation not detected")
 				}
-				if got := load(t, c); got != "a.ref\n" {
+				if got := loadList(t, c); got != "a.ref\n" {
 					t.Errorf("Load = %q", got)
 				}
-				if changed(t, c) {
+				if listChanged(t, c) {
 					t.Error("unchanged file reported changed")
 				}
-				replace(t, fsys, name, "b.ref\n")
-				if !changed(t, c) {
+				replaceList(t, fsys, name, "b.ref\n")
+				if !listChanged(t, c) {
 					t.Error("replacement with the same size not detected")
 				}
-				load(t, c)
+				loadList(t, c)
 				if err := fsys.Remove(name); err != nil {
 					t.Fatal(err)
 				}
-				if !changed(t, c) {
+				if !listChanged(t, c) {
 					t.Error("removal not detected")
 				}
 			})
@@ -103,7 +104,7 @@ func TestCacheLifecycle(t *testing.T) {
 type naiveCache struct {
 	fsys vfs.FS
 	path string
-	id   Identity
+	id   stat.Identity
 }
 
 func (n *naiveCache) load(t *testing.T) {
@@ -111,7 +112,7 @@ func (n *naiveCache) load(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.id = Of(fi)
+	n.id = stat.Of(fi)
 }
 
 func (n *naiveCache) changed(t *testing.T) bool {
@@ -119,7 +120,7 @@ func (n *naiveCache) changed(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return !SameFile(Of(fi), n.id)
+	return !stat.SameFile(stat.Of(fi), n.id)
 }
 
 // TestInodeRecyclingRace reproduces the race deterministically: a reader
@@ -132,13 +133,13 @@ func TestInodeRecyclingRace(t *testing.T) {
 		load(*testing.T)
 		changed(*testing.T) bool
 	}, m *vfs.MemFS, name string) (fooled bool) {
-		replace(t, m, name, "0x01-0x01-aaaaaaaa.ref\n")
+		replaceList(t, m, name, "0x01-0x01-aaaaaaaa.ref\n")
 		reader.load(t)
 		before, _ := m.Stat(name)
-		replace(t, m, name, "0x01-0x01-aaaaaaaa.ref\n0x02-0x02-bbbbbbbb.ref\n") // append
-		replace(t, m, name, "0x01-0x02-cccccccc.ref\n")                         // compact: same size as before
+		replaceList(t, m, name, "0x01-0x01-aaaaaaaa.ref\n0x02-0x02-bbbbbbbb.ref\n") // append
+		replaceList(t, m, name, "0x01-0x02-cccccccc.ref\n")                         // compact: same size as before
 		after, _ := m.Stat(name)
-		recycled := Of(before).Ino == Of(after).Ino && before.Size() == after.Size()
+		recycled := stat.Of(before).Ino == stat.Of(after).Ino && before.Size() == after.Size()
 		return recycled && !reader.changed(t)
 	}
 	t.Run("naive", func(t *testing.T) {
@@ -151,7 +152,7 @@ func TestInodeRecyclingRace(t *testing.T) {
 	t.Run("held", func(t *testing.T) {
 		m := vfs.NewMem()
 		m.MkdirAll("/r")
-		c := &heldReader{NewCache(m, "/r/tables.list", Options{})}
+		c := &heldReader{newListCache(m, "/r/tables.list", false)}
 		defer c.Close()
 		if scenario(t, c, m, "/r/tables.list") {
 			t.Fatal("the cache was fooled by a recycled inode")
@@ -162,14 +163,14 @@ func TestInodeRecyclingRace(t *testing.T) {
 	})
 }
 
-type heldReader struct{ *Cache }
+type heldReader struct{ *listCache }
 
-func (h *heldReader) load(t *testing.T)         { load(t, h.Cache) }
-func (h *heldReader) changed(t *testing.T) bool { return changed(t, h.Cache) }
+func (h *heldReader) load(t *testing.T)         { loadList(t, h.listCache) }
+func (h *heldReader) changed(t *testing.T) bool { return listChanged(t, h.listCache) }
 
-// TestChangedAllocs: checking an unchanged file in identity mode costs
+// TestListCacheChangedAllocs: checking an unchanged file in identity mode costs
 // one stat and no allocation where the OS file system stats natively.
-func TestChangedAllocs(t *testing.T) {
+func TestListCacheChangedAllocs(t *testing.T) {
 	if _, ok := vfs.OS.(vfs.IDStater); !ok {
 		t.Skip("no native StatID here")
 	}
@@ -177,7 +178,7 @@ func TestChangedAllocs(t *testing.T) {
 	if err := os.WriteFile(path, []byte("a.ref\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	c := NewCache(vfs.OS, path, Options{})
+	c := newListCache(vfs.OS, path, false)
 	defer c.Close()
 	if _, _, err := c.Load(); err != nil {
 		t.Fatal(err)
@@ -195,15 +196,15 @@ func TestChangedAllocs(t *testing.T) {
 	}
 }
 
-// TestAdopt: a file written, renamed into place and handed to the cache
+// TestListCacheAdopt: a file written, renamed into place and handed to the cache
 // counts as loaded: unchanged until the path names another file, in both
 // modes, and the adopted file stays open (its inode pinned) until the
 // next Load.
-func TestAdopt(t *testing.T) {
+func TestListCacheAdopt(t *testing.T) {
 	for _, content := range []bool{false, true} {
 		mem := vfs.NewMem()
 		mem.MkdirAll("/d")
-		c := NewCache(mem, "/d/tables.list", Options{ContentOnly: content})
+		c := newListCache(mem, "/d/tables.list", content)
 		if _, _, err := c.Load(); err != nil {
 			t.Fatal(err)
 		}
@@ -221,15 +222,15 @@ func TestAdopt(t *testing.T) {
 		if err := mem.Rename("/d/tables.list.lock", "/d/tables.list"); err != nil {
 			t.Fatal(err)
 		}
-		c.Adopt(f, Of(fi), []byte("a.ref\n"))
-		if changed(t, c) {
+		c.Adopt(f, stat.Of(fi), []byte("a.ref\n"))
+		if listChanged(t, c) {
 			t.Errorf("content=%v: Changed after Adopt of the current file", content)
 		}
 		if _, err := f.Stat(); err != nil {
 			t.Errorf("content=%v: adopted file closed: %v", content, err)
 		}
-		replace(t, mem, "/d/tables.list", "b.ref\n")
-		if !changed(t, c) {
+		replaceList(t, mem, "/d/tables.list", "b.ref\n")
+		if !listChanged(t, c) {
 			t.Errorf("content=%v: not Changed after the file was replaced", content)
 		}
 		if _, _, err := c.Load(); err != nil {

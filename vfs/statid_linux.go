@@ -14,10 +14,12 @@ import (
 	"github.com/refstore/refstore/stat"
 )
 
-// StatID stats name into an identity without allocating: it calls newfstatat with
-// the path copied, NUL-terminated, into a stack buffer (os.Stat allocates
-// a FileInfo and the C string of the path). Longer paths go through
-// os.Stat.
+// StatID stats name without allocating: it calls newfstatat with the
+// path copied, NUL-terminated, into a stack buffer (os.Stat allocates a
+// FileInfo and the C string of the path). Longer paths go through
+// os.Stat. It is the one system call package vfs makes itself, kept by
+// measurement: a reader stats tables.list at every reload, and through
+// os.Stat the stack's BenchmarkReloadUnchanged took 22% more CPU time.
 func (osFS) StatID(name string) (stat.Identity, error) {
 	var buf [512]byte
 	if len(name) >= len(buf) || len(name) == 0 {

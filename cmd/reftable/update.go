@@ -54,14 +54,22 @@ and so on). Without no-deref a command acts on the ref at the end of
 symref-update HEAD refs/heads/topic, with HEAD at refs/heads/main, makes
 refs/heads/main point at refs/heads/topic); with it, on <ref> itself.
 
-Without start, all commands form one transaction committed at the end of
-input. prepare takes the lock at once and checks every expected value
-under it, so nothing can change between prepare and commit; start,
-prepare, commit and abort answer "<command>: ok" on standard output. A
-malformed command changes nothing and names its line (exit 2); a ref that
-does not have its expected value, or a lock held by another process
-(named with its holder's pid and age), fails the whole transaction
-(exit 1).
+Transactions are framed as git frames them. Without start, the commands
+form one transaction, committed at the end of input or by commit. start
+opens a transaction explicitly (commands before it join it); prepare
+takes the locks at once and checks every expected value under them, so
+nothing can change between prepare and commit; commit writes the
+transaction and abort drops it. A transaction started but not committed
+by the end of input is aborted: nothing of it is written, and update
+exits 0, as git does. After commit or abort only start may follow
+("transaction is closed"), after prepare only commit or abort ("prepared
+transactions can only be closed"), and start may not come twice in one
+transaction ("cannot restart ongoing transaction"). start, prepare,
+commit and abort answer "<command>: ok" on standard output. A malformed
+or misplaced command changes nothing of its transaction (those committed
+before it stay) and names its line (exit 2); a ref that does not have
+its expected value, or a lock held by another process (named with its
+holder's pid and age), fails the whole transaction (exit 1).
 
 In a linked worktree, per-worktree refs (HEAD, refs/bisect/,
 refs/worktree/, refs/rewritten/) are written to the worktree's own stack
@@ -162,8 +170,10 @@ func runUpdate(e *env, flags any, args []string) error {
 	// can wait for "prepare: ok" while holding the lock. Nothing of a
 	// transaction is written before its commit (or the end of input), so
 	// a malformed command changes nothing of the transaction it is in.
+	// The parser keeps git's framing (see txState) and refuses a command
+	// that may not come where it does.
 	p := &updateParser{src: &tokenSource{r: bufio.NewReader(e.stdin), z: f.z}, hash: t.Hash, msg: f.msg, names: u}
-	started, prepared := false, false
+	prepared := false
 	for {
 		c, ok, err := p.next()
 		if err != nil {
@@ -172,19 +182,9 @@ func runUpdate(e *env, flags any, args []string) error {
 		if !ok {
 			break
 		}
-		if prepared && c.verb != "commit" && c.verb != "abort" {
-			return usagef("line %d: %s: the transaction is prepared; only commit or abort may follow", c.line, c.verb)
-		}
 		switch c.verb {
 		case "start":
-			if started || u.count > 0 {
-				return usagef("line %d: start: transaction already started", c.line)
-			}
-			started = true
 		case "prepare":
-			if !started && u.count == 0 {
-				return usagef("line %d: prepare: no transaction started", c.line)
-			}
 			if err := u.prepare(); err != nil {
 				return fmt.Errorf("line %d: prepare: %w", c.line, err)
 			}
@@ -198,10 +198,10 @@ func runUpdate(e *env, flags any, args []string) error {
 			if err := u.commit(); err != nil {
 				return fmt.Errorf("line %d: commit: %w", c.line, err)
 			}
-			started, prepared = false, false
+			prepared = false
 		case "abort":
 			u.abort()
-			started, prepared = false, false
+			prepared = false
 		default:
 			u.queue(c)
 			continue
@@ -213,15 +213,19 @@ func runUpdate(e *env, flags any, args []string) error {
 			}
 		}
 	}
-	if prepared {
-		// As git: a prepared transaction not committed by the end of
-		// input is aborted.
-		return errors.New("end of input: the prepared transaction was not committed; aborted")
+	switch p.state {
+	case txOpen:
+		// Without start, the commands are committed at the end of input.
+		if err := u.prepare(); err != nil {
+			return err
+		}
+		return u.commit()
+	case txStarted, txPrepared:
+		// As git: a transaction started and not committed by the end
+		// of input is aborted, and that is no failure.
+		u.abort()
 	}
-	if err := u.prepare(); err != nil {
-		return err
-	}
-	return u.commit()
+	return nil
 }
 
 // An updater applies update commands to a stack, or in a linked worktree
@@ -693,7 +697,58 @@ type updateParser struct {
 	names   refGetter
 	line    int
 	noDeref bool
+	state   txState  // where the commands read are in git's framing
 	args    []string // reused by splitArgs
+}
+
+// A txState is where the input is in the transaction framing of git
+// update-ref --stdin.
+type txState int
+
+// The states of the framing, in git's order: a command moves the input to
+// its own state (see verbState), never back from started to open.
+const (
+	txOpen     txState = iota // before start: the commands are committed at the end of input
+	txStarted                 // after start: aborted at the end of input unless committed
+	txPrepared                // after prepare: only commit or abort may follow
+	txClosed                  // after commit or abort: only start may follow
+)
+
+// verbState returns the state a command moves the input to.
+func verbState(verb string) txState {
+	switch verb {
+	case "start":
+		return txStarted
+	case "prepare":
+		return txPrepared
+	case "commit", "abort":
+		return txClosed
+	}
+	return txOpen
+}
+
+// enter moves s to the state of the command verb, as git's update-ref
+// does, or returns git's reason why verb may not come now.
+func (s *txState) enter(verb string) error {
+	next := verbState(verb)
+	switch *s {
+	case txOpen, txStarted:
+		if *s == txStarted && next == txStarted {
+			return errors.New("cannot restart ongoing transaction")
+		}
+		*s = max(*s, next)
+	case txPrepared:
+		if next != txClosed {
+			return errors.New("prepared transactions can only be closed")
+		}
+		*s = next
+	case txClosed:
+		if next != txStarted {
+			return errors.New("transaction is closed")
+		}
+		*s = next
+	}
+	return nil
 }
 
 // next parses the next command; ok is false at the end of input. An
@@ -739,6 +794,10 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	c := updateCmd{line: p.line, verb: verb}
 	if _, ok := knownVerbs[verb]; !ok {
 		return c, fmt.Errorf("unknown command %q", head)
+	}
+	// As git, the framing is checked before the arguments are.
+	if err := p.state.enter(verb); err != nil {
+		return c, err
 	}
 	switch verb {
 	case "start", "prepare", "commit", "abort":

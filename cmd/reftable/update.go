@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
@@ -53,6 +54,9 @@ and so on). Without no-deref a command acts on the ref at the end of
 <ref>'s symbolic refs, symref-update and symref-create too (as git:
 symref-update HEAD refs/heads/topic, with HEAD at refs/heads/main, makes
 refs/heads/main point at refs/heads/topic); with it, on <ref> itself.
+A line (with -z, a field) longer than 64 KiB is refused once that much of
+it is read, and so is a ref name or symbolic ref target longer than the
+4096 bytes a table block holds; messages show a long name clipped.
 
 Transactions are framed as git frames them. Without start, the commands
 form one transaction, committed at the end of input or by commit. start
@@ -172,7 +176,8 @@ func runUpdate(e *env, flags any, args []string) error {
 	// a malformed command changes nothing of the transaction it is in.
 	// The parser keeps git's framing (see txState) and refuses a command
 	// that may not come where it does.
-	p := &updateParser{src: &tokenSource{r: bufio.NewReader(e.stdin), z: f.z}, hash: t.Hash, msg: f.msg, names: u}
+	in := bufio.NewReaderSize(e.stdin, maxInputLine+1)
+	p := &updateParser{src: &tokenSource{r: in, z: f.z}, hash: t.Hash, msg: f.msg, names: u}
 	prepared := false
 	for {
 		c, ok, err := p.next()
@@ -309,7 +314,7 @@ func (u *updater) stackFor(name string) (*stack.Stack, string, error) {
 // (once: stackFor remembers it).
 func (u *updater) otherStack(name, dir string) (*stack.Stack, error) {
 	if !exists(filepath.Join(dir, "tables.list")) {
-		return nil, fmt.Errorf("%s: no such worktree: %s has no stack", name, filepath.Dir(dir))
+		return nil, fmt.Errorf("%s: no such worktree: %s has no stack", clip(name), filepath.Dir(dir))
 	}
 	opts := u.opts
 	opts.Hash = u.target.Hash
@@ -619,7 +624,7 @@ func followSymrefs(r refReader, name string) (string, []string, error) {
 		via = append(via, name)
 		name = string(rec.Target)
 	}
-	return "", nil, fmt.Errorf("%s: more than %d levels of symbolic refs", via[0], maxSymrefDepth)
+	return "", nil, fmt.Errorf("%s: more than %d levels of symbolic refs", clip(via[0]), maxSymrefDepth)
 }
 
 // valueOf returns the value a ref record holds.
@@ -635,8 +640,56 @@ func valueOf(r *reftable.RefRecord) stack.Value {
 	return stack.Missing
 }
 
+// Limits of update's input, so that its memory and its messages stay small
+// whatever it is fed.
+const (
+	// maxInputLine is the longest line (with -z, field) update reads,
+	// its terminator not counted. Nothing longer can be valid: a line
+	// holds at most three ref names, each bounded by maxRefName.
+	maxInputLine = 64 << 10
+	// maxRefName is the longest ref name or symbolic ref target update
+	// accepts: a ref record must fit in one table block, and update
+	// writes blocks of git's default size.
+	maxRefName = reftable.DefaultBlockSize
+	// clipLen is how much of a long name or line a message shows.
+	clipLen = 100
+)
+
+// clip returns s as an error message shows it: whole when short, else its
+// first clipLen bytes (not cutting a UTF-8 sequence) and its length.
+func clip(s string) string {
+	if len(s) <= clipLen {
+		return s
+	}
+	i := clipLen
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "...(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// A clippedError is an error whose message shows a long name clipped.
+type clippedError struct {
+	msg string
+	err error
+}
+
+func (e *clippedError) Error() string { return e.msg }
+func (e *clippedError) Unwrap() error { return e.err }
+
+// clipName returns err with the long name, where its message shows it
+// (quoted or not), clipped.
+func clipName(err error, name string) error {
+	if err == nil || len(name) <= clipLen {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), strconv.Quote(name), strconv.Quote(clip(name)))
+	return &clippedError{strings.ReplaceAll(msg, name, clip(name)), err}
+}
+
 // A tokenSource reads the input of update on demand: lines, or with -z
-// NUL-terminated fields.
+// NUL-terminated fields, each at most maxInputLine bytes (r's buffer must
+// hold one and its terminator).
 type tokenSource struct {
 	r    *bufio.Reader
 	z    bool
@@ -654,21 +707,29 @@ func (s *tokenSource) next() (tok string, ok bool, err error) {
 	if s.z {
 		delim = 0
 	}
-	line, err := s.r.ReadString(delim)
-	if err == io.EOF {
-		if line == "" {
+	// ReadSlice reads no further than its buffer holds: a line too long
+	// is refused having read only that much of it.
+	line, err := s.r.ReadSlice(delim)
+	switch {
+	case err == bufio.ErrBufferFull:
+		what := fmt.Sprintf("line %d", s.n+1)
+		if s.z {
+			what = fmt.Sprintf("field %d", s.n+1)
+		}
+		return "", false, usagef("%s: longer than %d bytes, the most update reads: %q", what, maxInputLine, clip(string(line)))
+	case err == io.EOF:
+		if len(line) == 0 {
 			return "", false, nil
 		}
 		if s.z {
 			return "", false, usagef("input does not end with NUL")
 		}
 		return "", false, usagef("line %d: missing newline at end of input", s.n+1)
-	}
-	if err != nil {
+	case err != nil:
 		return "", false, err
 	}
 	s.n++
-	return line[:len(line)-1], true, nil
+	return string(line[:len(line)-1]), true, nil
 }
 
 // lookahead returns the next token without taking it.
@@ -793,7 +854,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	verb, rest, hasArg := strings.Cut(head, " ")
 	c := updateCmd{line: p.line, verb: verb}
 	if _, ok := knownVerbs[verb]; !ok {
-		return c, fmt.Errorf("unknown command %q", head)
+		return c, fmt.Errorf("unknown command %q", clip(head))
 	}
 	// As git, the framing is checked before the arguments are.
 	if err := p.state.enter(verb); err != nil {
@@ -802,12 +863,12 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	switch verb {
 	case "start", "prepare", "commit", "abort":
 		if hasArg {
-			return c, fmt.Errorf("%s: extra input %q", verb, rest)
+			return c, fmt.Errorf("%s: extra input %q", verb, clip(rest))
 		}
 		return c, nil
 	case "option":
 		if rest != "no-deref" {
-			return c, fmt.Errorf("option: unknown option %q", rest)
+			return c, fmt.Errorf("option: unknown option %q", clip(rest))
 		}
 		return c, nil
 	}
@@ -840,11 +901,12 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if ref == "" {
 		return c, fmt.Errorf("%s: missing <ref>", verb)
 	}
-	if err := stack.CheckRefName(ref); err != nil {
+	if err := checkName(ref); err != nil {
 		return c, fmt.Errorf("%s: %w", verb, err)
 	}
+	shown := clip(ref) // ref as messages show it
 	if len(args) > knownVerbs[verb] {
-		return c, fmt.Errorf("%s %s: extra input %q", verb, ref, strings.Join(args[knownVerbs[verb]:], " "))
+		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[knownVerbs[verb]:], " ")))
 	}
 	u := stack.Update{Name: strings.Clone(ref), Deref: !noDeref} // not the whole line
 	has := func(i int) bool { return i < len(args) }
@@ -866,7 +928,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	switch verb {
 	case "update":
 		if !has(0) {
-			return c, fmt.Errorf("update %s: missing <new-oid>", ref)
+			return c, fmt.Errorf("update %s: missing <new-oid>", shown)
 		}
 		if u.New, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
@@ -876,13 +938,13 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		}
 	case "create":
 		if !has(0) {
-			return c, fmt.Errorf("create %s: missing <new-oid>", ref)
+			return c, fmt.Errorf("create %s: missing <new-oid>", shown)
 		}
 		if u.New, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
 		if u.New.IsMissing() {
-			return c, fmt.Errorf("create %s: zero <new-oid>", ref)
+			return c, fmt.Errorf("create %s: zero <new-oid>", shown)
 		}
 		u.Old = &stack.Missing
 	case "delete":
@@ -890,7 +952,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			return c, err
 		}
 		if u.Old != nil && u.Old.IsMissing() {
-			return c, fmt.Errorf("delete %s: zero <old-oid>", ref)
+			return c, fmt.Errorf("delete %s: zero <old-oid>", shown)
 		}
 	case "verify":
 		u.Verify = true
@@ -904,7 +966,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		// Without no-deref, as git, the new target is given to the ref
 		// at the end of ref's symbolic refs.
 		if arg(0) == "" {
-			return c, fmt.Errorf("%s %s: missing <new-target>", verb, ref)
+			return c, fmt.Errorf("%s %s: missing <new-target>", verb, shown)
 		}
 		if err := checkTarget(arg(0)); err != nil {
 			return c, err
@@ -918,7 +980,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		case "":
 		case "ref", "oid":
 			if arg(2) == "" {
-				return c, fmt.Errorf("symref-update %s: missing old value after %q", ref, kind)
+				return c, fmt.Errorf("symref-update %s: missing old value after %q", shown, kind)
 			}
 			old := stack.Value{Target: arg(2)}
 			if kind == "oid" {
@@ -930,7 +992,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			}
 			u.Old = &old
 		default:
-			return c, fmt.Errorf("symref-update %s: want \"ref\" or \"oid\" before the old value, got %q", ref, kind)
+			return c, fmt.Errorf("symref-update %s: want \"ref\" or \"oid\" before the old value, got %q", shown, clip(kind))
 		}
 	case "symref-delete", "symref-verify":
 		if !noDeref {
@@ -964,7 +1026,7 @@ func splitArgs(args []string, s string) ([]string, error) {
 				return nil, err
 			}
 			if rest != "" && !isSpace(rest[0]) {
-				return nil, fmt.Errorf("unexpected character after quoted argument: %s", s)
+				return nil, fmt.Errorf("unexpected character after quoted argument: %s", clip(s))
 			}
 			arg, s = v, rest
 		} else {
@@ -979,7 +1041,7 @@ func splitArgs(args []string, s string) ([]string, error) {
 			return args, nil
 		}
 		if s[0] != ' ' {
-			return nil, fmt.Errorf("expected SP but got: %q", s)
+			return nil, fmt.Errorf("expected SP but got: %q", clip(s))
 		}
 		s = s[1:]
 	}
@@ -994,13 +1056,13 @@ func isSpace(c byte) bool {
 // returns it with the rest of s.
 func unquoteC(s string) (string, string, error) {
 	orig := s
-	bad := fmt.Errorf("badly quoted argument: %s", orig)
+	bad := func() error { return fmt.Errorf("badly quoted argument: %s", clip(orig)) }
 	var b strings.Builder
 	s = s[1:]
 	for {
 		i := strings.IndexAny(s, `"\`)
 		if i < 0 {
-			return "", "", bad
+			return "", "", bad()
 		}
 		b.WriteString(s[:i])
 		if s[i] == '"' {
@@ -1008,7 +1070,7 @@ func unquoteC(s string) (string, string, error) {
 		}
 		s = s[i+1:]
 		if s == "" {
-			return "", "", bad
+			return "", "", bad()
 		}
 		if c := strings.IndexByte(`abfnrtv\"`, s[0]); c >= 0 {
 			b.WriteByte("\a\b\f\n\r\t\v\\\""[c])
@@ -1016,7 +1078,7 @@ func unquoteC(s string) (string, string, error) {
 			continue
 		}
 		if len(s) < 3 || s[0] < '0' || s[0] > '3' || s[1] < '0' || s[1] > '7' || s[2] < '0' || s[2] > '7' {
-			return "", "", bad
+			return "", "", bad()
 		}
 		b.WriteByte((s[0]-'0')<<6 | (s[1]-'0')<<3 | (s[2] - '0'))
 		s = s[3:]
@@ -1084,7 +1146,7 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
 				return v, nil
 			}
 		} else if !errors.Is(err, reftable.ErrNotFound) {
-			return stack.Value{}, fmt.Errorf("%s %s: <%s> %q: %w", verb, ref, which, s, err)
+			return stack.Value{}, fmt.Errorf("%s %s: <%s> %q: %w", verb, clip(ref), which, clip(s), clipName(err, s))
 		}
 	}
 	why := "not a full object id or the name of an existing ref"
@@ -1096,7 +1158,7 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
 	case strings.ContainsAny(s, "~^:{"):
 		why = "revision expressions need the object database, which reftable does not read; give a full object id or a ref name"
 	}
-	return stack.Value{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, ref, which, s, why)
+	return stack.Value{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
 }
 
 func isHex(s string) bool {
@@ -1110,10 +1172,19 @@ func isHex(s string) bool {
 }
 
 func checkTarget(name string) error {
-	if err := stack.CheckRefName(name); err != nil {
+	if err := checkName(name); err != nil {
 		return fmt.Errorf("symref target: %w", err)
 	}
 	return nil
+}
+
+// checkName checks a ref name of update's input: git's rules, and at most
+// maxRefName bytes; the error shows a long name clipped.
+func checkName(name string) error {
+	if len(name) > maxRefName {
+		return fmt.Errorf("%q: %d bytes, longer than the %d a table block holds: %w", clip(name), len(name), maxRefName, stack.ErrRefName)
+	}
+	return clipName(stack.CheckRefName(name), name)
 }
 
 // identity returns who makes the changes, from git's environment.

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -223,5 +224,105 @@ func TestUpdateNames(t *testing.T) {
 			r := runTool(t, tc.stdin, "update", dir)
 			checkGolden(t, tc.name, r.String()+"-- refs --\n"+mustRun(t, "", "refs", dir, "refs/heads/"))
 		})
+	}
+}
+
+// longInput is a reader of head followed by n bytes of fill and a
+// newline, which allocates nothing however long it is; read counts the
+// bytes taken from it.
+type longInput struct {
+	head string
+	n    int64
+	fill byte
+	read int64
+}
+
+func (r *longInput) Read(p []byte) (int, error) {
+	total := int64(len(r.head)) + r.n + 1
+	i := 0
+	for ; i < len(p) && r.read < total; i, r.read = i+1, r.read+1 {
+		switch {
+		case r.read < int64(len(r.head)):
+			p[i] = r.head[r.read]
+		case r.read < total-1:
+			p[i] = r.fill
+		default:
+			p[i] = '\n'
+		}
+	}
+	if i == 0 {
+		return 0, io.EOF
+	}
+	return i, nil
+}
+
+// TestUpdateLongLine feeds update a 100 MB line, in text mode and with
+// -z (a regression test: update read the whole line, taking ten times its
+// size in memory, and printed it whole in its error). It must be refused
+// having read little of it, in little memory, with a short message that
+// changes nothing.
+func TestUpdateLongLine(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	list := readFile(t, filepath.Join(dir, "tables.list"))
+	for _, z := range []bool{false, true} {
+		args := []string{"update", dir}
+		if z {
+			args = []string{"update", "-z", dir}
+		}
+		in := &longInput{head: "create refs/heads/", n: 100 << 20, fill: 'a'}
+		var stdout, stderr bytes.Buffer
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		code := run(context.Background(), args, in, &stdout, &stderr)
+		runtime.ReadMemStats(&after)
+		if code != 2 || !strings.Contains(stderr.String(), "longer than 65536 bytes") {
+			t.Errorf("-z %v: exit %d, stderr %.300q; want exit 2 and the line refused", z, code, stderr.String())
+		}
+		if stderr.Len() > 512 {
+			t.Errorf("-z %v: a message of %d bytes", z, stderr.Len())
+		}
+		if in.read > 1<<20 {
+			t.Errorf("-z %v: read %d bytes of the line", z, in.read)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			t.Errorf("-z %v: allocated %d bytes", z, alloc)
+		}
+		if got := readFile(t, filepath.Join(dir, "tables.list")); got != list {
+			t.Errorf("-z %v: tables.list changed", z)
+		}
+	}
+}
+
+// TestUpdateLongNames checks that names too long for a table block are
+// refused when read, and that every message shows a long name or line
+// clipped.
+func TestUpdateLongNames(t *testing.T) {
+	long := "refs/heads/" + strings.Repeat("n", 5000)
+	fits := "refs/heads/" + strings.Repeat("f", 1000)
+	bad := "refs/heads/" + strings.Repeat("b", 1000) + ".lock"
+	for _, tc := range []struct{ stdin, want string }{
+		{"create " + long + " " + oidA + "\n", `line 1: create: "refs/heads/nnn`},
+		{"symref-create refs/heads/s " + long + "\n", "line 1: symref target: "},
+		{"create " + bad + " " + oidA + "\n", "ends with .lock"},
+		{"create " + fits + " " + long + "\n", "invalid <new-oid>"},
+		{"frob " + long + "\n", "unknown command"},
+		{"start " + long + "\n", "extra input"},
+		{"create " + fits + " " + oidA + " " + long + "\n", "extra input"},
+		{"create \"" + long + "\n", "badly quoted argument"},
+		{"create " + fits + "\t" + long + "\n", "expected SP"},
+		{"option " + long + "\n", "unknown option"},
+		{"update refs/heads/main " + oidA + " " + strings.Repeat("z", 60000) + "\n", "invalid <old-oid>"},
+	} {
+		dir := filepath.Join(t.TempDir(), "reftable")
+		copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+		r := runTool(t, tc.stdin, "update", dir)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%.40q...: %.300v; want exit 2 and %q", tc.stdin, r, tc.want)
+		}
+		if len(r.stderr) > 512 {
+			t.Errorf("%.40q...: a message of %d bytes: %.600q", tc.stdin, len(r.stderr), r.stderr)
+		}
 	}
 }

@@ -47,8 +47,16 @@ deletes it. Arguments may be C-quoted as git writes them
 ("refs/heads/caf\303\251"). An object id is given in full hex, or as the name of
 an existing ref (HEAD, "@", main, v1.0, refs/heads/main: git's short-name
 rules), whose current value is taken when the input is read. Abbreviated
-ids and expressions such as HEAD~1 need an object database, which
-reftable does not read, and are rejected saying so. With -z, fields are
+ids and expressions such as HEAD~1 would need a search or a walk of the
+object database, which update does not do, and are rejected saying so.
+In a repository, as git checks when it reads a command, its new object
+id must name an object of the repository (loose, packed, or in an
+alternate object directory), and if the command names a branch (HEAD or
+refs/heads/...) a commit: else update fails there with git's message
+("trying to write ref '<ref>' with nonexistent object <oid>", "trying to
+write non-commit object <oid> to branch '<ref>'") and writes nothing of
+the transaction (exit 1). A stack directory outside a repository has no
+object database, and its ids are taken as given. With -z, fields are
 NUL-terminated instead (update SP <ref> NUL <new-oid> NUL [<old-oid>] NUL,
 and so on). Without no-deref a command acts on the ref at the end of
 <ref>'s symbolic refs, symref-update and symref-create too (as git:
@@ -146,6 +154,10 @@ func runUpdate(e *env, flags any, args []string) error {
 		return err
 	}
 	u := &updater{target: t, who: who, policy: t.Policy}
+	if dir, hash, ok := objectsOf(t); ok {
+		u.objs = &objectCheck{dir: dir, hash: hash}
+		defer u.objs.close()
+	}
 	defer func() { u.closeView() }()
 	defer u.closeOthers()
 	opts, err := t.writeOptions(stack.Options{
@@ -208,7 +220,10 @@ func runUpdate(e *env, flags any, args []string) error {
 			u.abort()
 			prepared = false
 		default:
-			u.queue(c)
+			// As git, the new id is checked when the command is read.
+			if err := u.queue(c); err != nil {
+				return fmt.Errorf("line %d: %w", c.line, err)
+			}
 			continue
 		}
 		fprintf(e.stdout, "%s: ok\n", c.verb)
@@ -258,14 +273,21 @@ type updater struct {
 	// one stack, straight in its transaction (a bulk update is held
 	// once); in a linked worktree, or naming another worktree's ref, as
 	// commands that build routes.
-	tx    *stack.Transaction
-	cmds  []updateCmd
-	count int
+	tx   *stack.Transaction
+	cmds []updateCmd
+	// objs checks the new object id of each command queued; nil
+	// outside a repository.
+	objs *objectCheck
 }
 
-// queue adds an update command to the transaction being read.
-func (u *updater) queue(c updateCmd) {
-	u.count++
+// queue adds an update command to the transaction being read, once its
+// new object id, if any, passes git's checks.
+func (u *updater) queue(c updateCmd) error {
+	if u.objs != nil && c.u.New.ID != nil {
+		if err := u.objs.check(c.u.Name, c.u.New.ID); err != nil {
+			return err
+		}
+	}
 	if u.main == nil {
 		dir, bare, routed := u.target.routeRef(c.u.Name)
 		if routed && sameDir(dir, u.target.Dir) {
@@ -276,10 +298,11 @@ func (u *updater) queue(c updateCmd) {
 				u.tx = u.own.NewTransaction(u.who, u.policy)
 			}
 			u.tx.Add(c.u)
-			return
+			return nil
 		}
 	}
 	u.cmds = appendDoubling(u.cmds, c)
+	return nil
 }
 
 // stackFor returns the stack holding the ref name, and its name there.
@@ -422,7 +445,7 @@ func (u *updater) abort() {
 
 // dropQueue forgets the queued commands (their transaction, if any, now
 // belongs to txs or is closed).
-func (u *updater) dropQueue() { u.tx, u.cmds, u.count = nil, nil, 0 }
+func (u *updater) dropQueue() { u.tx, u.cmds = nil, nil }
 
 // build turns the queued commands into transactions, one a stack (with
 // the transaction already holding a single stack's commands), with symbolic
@@ -1120,8 +1143,8 @@ func (p *updateParser) isCommand(tok string) bool {
 // oid parses the object id argument s of verb on ref: full hex (all
 // zeros is Missing), or the name of a ref (HEAD, a branch, a tag, with
 // git's short-name rules; "@" is HEAD), whose current value it takes.
-// Abbreviated ids and revision expressions need an object database,
-// which reftable does not have, and are rejected saying so.
+// Abbreviated ids and revision expressions would need a search or a walk
+// of the object database, and are rejected saying so.
 func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
 	hexLen := 2 * p.hash.Size()
 	if s == "" {
@@ -1152,11 +1175,11 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
 	why := "not a full object id or the name of an existing ref"
 	switch {
 	case isHex(s) && len(s) < hexLen:
-		why = fmt.Sprintf("abbreviated object id: expanding it needs the object database, which reftable does not read; give all %d hex digits (%s)", hexLen, p.hash)
+		why = fmt.Sprintf("abbreviated object id: update does not search the object database to expand it; give all %d hex digits (%s)", hexLen, p.hash)
 	case isHex(s):
 		why = fmt.Sprintf("want %d hex digits (%s)", hexLen, p.hash)
 	case strings.ContainsAny(s, "~^:{"):
-		why = "revision expressions need the object database, which reftable does not read; give a full object id or a ref name"
+		why = "update does not evaluate revision expressions; give a full object id or a ref name"
 	}
 	return stack.Value{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
 }

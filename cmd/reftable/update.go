@@ -80,13 +80,14 @@ holder's pid and age), fails the whole transaction (exit 1).
 
 In a linked worktree, per-worktree refs (HEAD, refs/bisect/,
 refs/worktree/, refs/rewritten/) are written to the worktree's own stack
-and all other refs to the shared one, as git does; symbolic refs are then
-followed through both as read before locking, and a change of the branch
-HEAD points at is logged in the worktree's HEAD reflog. A name
-main-worktree/X or worktrees/<id>/X, where X is a per-worktree ref, is
-written as X to that worktree's stack, where git reads it (git 2.55
-itself stores the prefixed name there); another worktree's HEAD passed
-is logged in its own reflog.
+and all other refs to the shared one, as git does. update locks both
+stacks (and those of other worktrees a name reaches), in the order of
+their directories, before it follows symbolic refs through them, so that
+HEAD cannot move before the commit; a change of the branch HEAD points at
+is logged in the worktree's HEAD reflog. A name main-worktree/X or
+worktrees/<id>/X, where X is a per-worktree ref, is written as X to that
+worktree's stack, where git reads it (git 2.55 itself stores the prefixed
+name there); another worktree's HEAD passed is logged in its own reflog.
 
 The reflog identity comes from GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL
 and GIT_COMMITTER_DATE (unix seconds with zone, "@1700000000 +0200",
@@ -251,7 +252,7 @@ type updater struct {
 	target *target
 	own    *stack.Stack // the target's stack (a linked worktree's own)
 	main   *stack.Stack // a linked worktree's shared stack, else nil
-	view   refReader    // both, as read before locking; nil until needed
+	view   refReader    // both, for names given as ids, read when the command is; nil until needed
 	vw     *view        // what view reads
 	// others are other worktrees' stacks by directory, opened with opts
 	// when a name first needs one; routes, the stack of each directory
@@ -301,21 +302,24 @@ func (u *updater) queue(c updateCmd) error {
 }
 
 // prepare builds the transactions of the queued commands and prepares
-// them: it takes each stack's lock and checks every expected value under
-// it.
+// them: it takes each stack's lock, resolves the commands under the locks
+// and checks every expected value.
 func (u *updater) prepare() error {
-	defer u.dropQueue() // the transactions are txs' now, or failed
-	txs, err := u.build(u.cmds)
-	if err != nil {
-		if u.tx != nil {
-			u.tx.Close()
+	defer u.dropQueue() // the transactions are txs' now, or closed
+	var txs []*stack.Transaction
+	switch {
+	case len(u.cmds) > 0:
+		var err error
+		if txs, err = u.lockAndRoute(u.cmds); err != nil {
+			return err
 		}
-		return err
+	case u.tx != nil:
+		txs = []*stack.Transaction{u.tx}
 	}
-	for i, tx := range txs {
+	for _, tx := range txs {
 		if err := tx.Prepare(); err != nil {
-			for _, p := range txs[:i] {
-				p.Close()
+			for _, other := range txs {
+				other.Close()
 			}
 			return err
 		}

@@ -70,77 +70,180 @@ func (u *updater) closeOthers() {
 	}
 }
 
-// build turns the queued commands into transactions, one a stack (with
-// the transaction already holding a single stack's commands), with symbolic
-// refs followed through the stacks (as read before locking) and reflog
-// entries where git writes them: a symbolic ref passed and the
-// worktree's HEAD get their entries in their own stack, and no other
-// stack logs its HEAD, which belongs to another worktree. Transactions
-// come in the order of their stacks' directories.
-func (u *updater) build(cmds []updateCmd) ([]*stack.Transaction, error) {
-	byStack := map[*stack.Stack]*stack.Transaction{}
-	if u.tx != nil {
-		byStack[u.own] = u.tx
-	}
-	if len(cmds) > 0 {
-		if err := u.route(cmds, byStack); err != nil {
-			for st, tx := range byStack {
-				if st != u.own || tx != u.tx {
-					tx.Close()
-				}
-			}
-			return nil, err
-		}
-	}
-	// Sorted by directory, so that every process takes the locks of
-	// the stacks it writes in the same order.
-	type dirTx struct {
-		dir string
-		tx  *stack.Transaction
-	}
-	var order []dirTx
-	add := func(st *stack.Stack, dir string) {
-		if tx := byStack[st]; st != nil && tx != nil {
-			if abs, err := filepath.Abs(dir); err == nil {
-				dir = abs
-			}
-			order = append(order, dirTx{dir, tx})
-		}
-	}
-	add(u.own, u.target.Dir)
-	add(u.main, u.target.MainDir)
-	for dir, st := range u.others {
-		add(st, dir)
-	}
-	slices.SortFunc(order, func(a, b dirTx) int { return strings.Compare(a.dir, b.dir) })
-	txs := make([]*stack.Transaction, len(order))
-	for i, o := range order {
-		txs[i] = o.tx
-	}
-	return txs, nil
+// testHookLocked, when not nil, is called by update once it holds the
+// locks of the stacks it writes, before it reads what to write: a test
+// changes refs from there.
+var testHookLocked func()
+
+// A lockedTx is the transaction of one stack, with the stack as locked.
+type lockedTx struct {
+	tx   *stack.Transaction
+	snap *stack.Snapshot // the stack under the lock; nil until locked
 }
 
-// route adds the updates of cmds to the transactions of their stacks,
-// starting those not in byStack.
-func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transaction) error {
-	if err := u.openView(); err != nil {
-		return err
+// A routed update is one for the stack st, naming the ref as st holds it.
+type routed struct {
+	st *stack.Stack
+	up stack.Update
+}
+
+// lockAndRoute turns the queued commands into transactions, one a stack
+// (u.tx the own stack's, holding the commands that went straight to it),
+// under the locks of every stack they write. It locks the worktree's own
+// stack, the shared one and those the commands name, in the order of
+// their directories (so that processes writing the same stacks take their
+// locks in the same order); then, reading the stacks under the locks, it
+// follows symbolic refs through them and adds each update to its stack's
+// transaction, with reflog entries where git writes them: a symbolic ref
+// passed and the worktree's HEAD get their entries in their own stack,
+// and no other stack logs its HEAD, which belongs to another worktree. A
+// symbolic ref leading into a stack not locked (another worktree's, by a
+// worktrees/<id>/ target) has that stack locked too, after the others,
+// and the commands routed again. Transactions come in the order of their
+// stacks' directories. On error every transaction is closed, u.tx too.
+func (u *updater) lockAndRoute(cmds []updateCmd) (_ []*stack.Transaction, err error) {
+	byStack := map[*stack.Stack]*lockedTx{}
+	if u.tx != nil {
+		byStack[u.own] = &lockedTx{tx: u.tx}
 	}
+	defer func() {
+		if err != nil {
+			for _, l := range byStack {
+				l.tx.Close()
+			}
+		}
+	}()
+	need := []*stack.Stack{u.own}
+	if u.main != nil {
+		need = append(need, u.main)
+	}
+	for _, c := range cmds {
+		st, _, err := u.stackFor(c.u.Name)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", c.line, err)
+		}
+		need = append(need, st)
+	}
+	// Each round locks at least one more stack; chains of symbolic refs
+	// are at most maxSymrefDepth long.
+	for range maxSymrefDepth + 1 {
+		if err := u.lock(byStack, need); err != nil {
+			return nil, err
+		}
+		if testHookLocked != nil {
+			testHookLocked()
+		}
+		plan, err := u.routeLocked(cmds, byStack)
+		if err != nil {
+			return nil, err
+		}
+		need = need[:0]
+		for _, r := range plan {
+			if byStack[r.st] == nil {
+				need = append(need, r.st)
+			}
+		}
+		if len(need) > 0 {
+			continue
+		}
+		for _, r := range plan {
+			byStack[r.st].tx.Add(r.up)
+		}
+		order := make([]*stack.Stack, 0, len(byStack))
+		for st := range byStack {
+			order = append(order, st)
+		}
+		u.sortByDir(order)
+		txs := make([]*stack.Transaction, len(order))
+		for i, st := range order {
+			txs[i] = byStack[st].tx
+		}
+		return txs, nil
+	}
+	return nil, fmt.Errorf("symbolic refs lead into more than %d stacks", maxSymrefDepth+1)
+}
+
+// lock takes the locks of the stacks of need not locked yet, in the order
+// of their directories, each through its transaction (started if none).
+func (u *updater) lock(byStack map[*stack.Stack]*lockedTx, need []*stack.Stack) error {
+	need = slices.Clone(need)
+	u.sortByDir(need)
+	for _, st := range slices.Compact(need) {
+		l := byStack[st]
+		if l == nil {
+			l = &lockedTx{tx: st.NewTransaction(u.who, u.policy)}
+			if st != u.own {
+				l.tx.SkipHEADLog()
+			}
+			byStack[st] = l
+		}
+		if l.snap != nil {
+			continue
+		}
+		snap, err := l.tx.Lock()
+		if err != nil {
+			return err
+		}
+		l.snap = snap
+	}
+	return nil
+}
+
+// sortByDir sorts stacks by their directories' absolute paths.
+func (u *updater) sortByDir(stacks []*stack.Stack) {
+	dirOf := func(st *stack.Stack) string {
+		dir := ""
+		switch {
+		case st == u.own:
+			dir = u.target.Dir
+		case st == u.main:
+			dir = u.target.MainDir
+		default:
+			for d, o := range u.others {
+				if o == st {
+					dir = d
+				}
+			}
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			return abs
+		}
+		return dir
+	}
+	slices.SortFunc(stacks, func(a, b *stack.Stack) int { return strings.Compare(dirOf(a), dirOf(b)) })
+}
+
+// routeLocked routes cmds reading the stacks as locked (others, not
+// written, as they are now).
+func (u *updater) routeLocked(cmds []updateCmd, byStack map[*stack.Stack]*lockedTx) ([]routed, error) {
+	own := byStack[u.own].snap.Merged
+	var base refReader = own
+	var main *reftable.Merged
+	if u.main != nil {
+		main = byStack[u.main].snap.Merged
+		base = worktreeView{wt: own, main: main}
+	}
+	r := &routedReader{refReader: base, t: u.target, own: own, main: main, byDir: map[string]*reftable.Merged{}}
+	defer r.close()
+	for dir, st := range u.others {
+		if l := byStack[st]; l != nil {
+			r.byDir[dir] = l.snap.Merged
+		}
+	}
+	return u.route(r, cmds)
+}
+
+// route returns the updates of cmds for their stacks, reading refs
+// through r.
+func (u *updater) route(r refReader, cmds []updateCmd) ([]routed, error) {
+	var plan []routed
 	add := func(up stack.Update) error {
 		st, name, err := u.stackFor(up.Name)
 		if err != nil {
 			return err
 		}
-		tx := byStack[st]
-		if tx == nil {
-			tx = st.NewTransaction(u.who, u.policy)
-			if st != u.own {
-				tx.SkipHEADLog()
-			}
-			byStack[st] = tx
-		}
 		up.Name = name
-		tx.Add(up)
+		plan = append(plan, routed{st, up})
 		return nil
 	}
 	sameStack := func(a, b string) (bool, error) {
@@ -152,22 +255,22 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 		return sa == sb, err
 	}
 	headTarget := ""
-	if h, err := u.view.Ref([]byte("HEAD")); err == nil && h.Type == reftable.RefSymref {
+	if h, err := r.Ref([]byte("HEAD")); err == nil && h.Type == reftable.RefSymref {
 		headTarget = string(h.Target)
 	}
 	for _, c := range cmds {
 		up := c.u
 		var via []string
 		if up.Deref {
-			name, passed, err := followSymrefs(u.view, up.Name)
+			name, passed, err := followSymrefs(r, up.Name)
 			if err != nil {
-				return fmt.Errorf("line %d: %w", c.line, err)
+				return nil, fmt.Errorf("line %d: %w", c.line, err)
 			}
 			up.Name, via = name, passed
 		}
 		up.Deref = false
 		if err := add(up); err != nil {
-			return fmt.Errorf("line %d: %w", c.line, err)
+			return nil, fmt.Errorf("line %d: %w", c.line, err)
 		}
 		if up.Verify {
 			continue
@@ -178,8 +281,8 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 			// stack; its reflog entry records the target's id. (A
 			// target in a worktree that does not exist dangles.)
 			if same, err := sameStack(t, up.Name); err == nil && !same {
-				if err := u.logSymref(up, add); err != nil {
-					return fmt.Errorf("line %d: %w", c.line, err)
+				if err := logSymref(r, up, add); err != nil {
+					return nil, fmt.Errorf("line %d: %w", c.line, err)
 				}
 			}
 			// The symbolic refs followed to it log the id the new
@@ -188,8 +291,8 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 				continue
 			}
 			var err error
-			if logged, err = u.targetID(t); err != nil {
-				return fmt.Errorf("line %d: %w", c.line, err)
+			if logged, err = targetID(r, t); err != nil {
+				return nil, fmt.Errorf("line %d: %w", c.line, err)
 			}
 			if logged.ID == nil {
 				continue
@@ -197,7 +300,7 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 		} else if up.Name == headTarget && !slices.Contains(via, "HEAD") {
 			same, err := sameStack(up.Name, "HEAD")
 			if err != nil {
-				return fmt.Errorf("line %d: %w", c.line, err)
+				return nil, fmt.Errorf("line %d: %w", c.line, err)
 			}
 			if !same {
 				via = append(via, "HEAD")
@@ -206,28 +309,28 @@ func (u *updater) route(cmds []updateCmd, byStack map[*stack.Stack]*stack.Transa
 		if len(via) == 0 {
 			continue
 		}
-		cur, err := u.targetID(up.Name)
+		cur, err := targetID(r, up.Name)
 		if err != nil {
-			return fmt.Errorf("line %d: %w", c.line, err)
+			return nil, fmt.Errorf("line %d: %w", c.line, err)
 		}
 		for _, name := range via {
 			if err := add(stack.Update{Name: name, Old: &cur, New: logged, Message: up.Message, LogOnly: true}); err != nil {
-				return fmt.Errorf("line %d: %w", c.line, err)
+				return nil, fmt.Errorf("line %d: %w", c.line, err)
 			}
 		}
 	}
-	return nil
+	return plan, nil
 }
 
 // logSymref adds the reflog entry of a symbolic ref update whose target
 // lives in the other stack: from the ref's object id (none when it is
 // symbolic) to the id its new target has, as git; none if it dangles.
-func (u *updater) logSymref(up stack.Update, add func(stack.Update) error) error {
-	next, err := u.targetID(up.New.Target)
+func logSymref(r refReader, up stack.Update, add func(stack.Update) error) error {
+	next, err := targetID(r, up.New.Target)
 	if err != nil || next.ID == nil {
 		return err
 	}
-	cur, err := u.targetID(up.Name)
+	cur, err := targetID(r, up.Name)
 	if err != nil {
 		return err
 	}
@@ -237,18 +340,18 @@ func (u *updater) logSymref(up stack.Update, add func(stack.Update) error) error
 // targetID returns the object id the ref target has, following symbolic
 // refs (with its peeled id), none when it dangles: what a reflog entry
 // records of a symbolic ref to target, or of target itself, as git.
-func (u *updater) targetID(target string) (stack.Value, error) {
-	name, _, err := followSymrefs(u.view, target)
+func targetID(r refReader, target string) (stack.Value, error) {
+	name, _, err := followSymrefs(r, target)
 	if err != nil {
 		return stack.Missing, err
 	}
-	r, err := u.view.Ref([]byte(name))
+	rec, err := r.Ref([]byte(name))
 	if errors.Is(err, reftable.ErrNotFound) {
 		return stack.Missing, nil
 	} else if err != nil {
 		return stack.Missing, err
 	}
-	v := valueOf(&r)
+	v := valueOf(&rec)
 	if v.ID == nil {
 		return stack.Missing, nil
 	}

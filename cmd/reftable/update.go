@@ -58,8 +58,9 @@ and so on). Without no-deref a command acts on the ref at the end of
 symref-update HEAD refs/heads/topic, with HEAD at refs/heads/main, makes
 refs/heads/main point at refs/heads/topic); with it, on <ref> itself.
 A line (with -z, a field) longer than 64 KiB is refused once that much of
-it is read, and so is a ref name or symbolic ref target longer than the
-4096 bytes a table block holds; messages show a long name clipped.
+it is read, and so is a ref name or symbolic ref target longer than a
+table block (reftable.blockSize, below; 4096 bytes by default), which a
+ref record must fit in; messages show a long name clipped.
 
 Transactions are framed as git frames them. Without start, the commands
 form one transaction, committed at the end of input or by commit. start
@@ -185,7 +186,7 @@ func runUpdate(e *env, flags any, args []string) error {
 	// The parser keeps git's framing (see txState) and refuses a command
 	// that may not come where it does.
 	in := bufio.NewReaderSize(e.stdin, maxInputLine+1)
-	p := &updateParser{src: &tokenSource{r: in, z: f.z}, hash: t.Hash, msg: f.msg, names: u}
+	p := &updateParser{src: &tokenSource{r: in, z: f.z}, block: opts.Write.BlockSize, hash: t.Hash, msg: f.msg, names: u}
 	prepared := false
 	for {
 		c, ok, err := p.next()

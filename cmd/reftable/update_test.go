@@ -327,6 +327,15 @@ func TestUpdateLongNames(t *testing.T) {
 			t.Errorf("%.40q...: a message of %d bytes: %.600q", tc.stdin, len(r.stderr), r.stderr)
 		}
 	}
+
+	// With larger blocks (reftable.blockSize), longer names fit.
+	repo := makeRepo(t, "sha1-basic", "")
+	cfg := filepath.Join(repo, ".git", "config")
+	writeFile(t, cfg, readFile(t, cfg)+"[reftable]\n\tblockSize = 8k\n")
+	mustRun(t, "create "+long+" "+oidA+"\n", "update", repo)
+	if got := mustRun(t, "", "refs", repo, long); got != long+" "+oidA+"\n" {
+		t.Errorf("refs %.40s...: %.100q", long, got)
+	}
 }
 
 // linkedWorktree lays out, without git, a linked worktree id of the

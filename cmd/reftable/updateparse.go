@@ -22,13 +22,9 @@ import (
 // whatever it is fed.
 const (
 	// maxInputLine is the longest line (with -z, field) update reads,
-	// its terminator not counted. Nothing longer can be valid: a line
-	// holds at most three ref names, each bounded by maxRefName.
+	// its terminator not counted: room for three ref names of a block
+	// of git's default size, C-quoted.
 	maxInputLine = 64 << 10
-	// maxRefName is the longest ref name or symbolic ref target update
-	// accepts: a ref record must fit in one table block, and update
-	// writes blocks of git's default size.
-	maxRefName = reftable.DefaultBlockSize
 	// clipLen is how much of a long name or line a message shows.
 	clipLen = 100
 )
@@ -131,6 +127,7 @@ type updateCmd struct {
 
 type updateParser struct {
 	src     *tokenSource
+	block   int // the block size of the tables written; 0: git's default
 	hash    reftable.Hash
 	msg     string
 	names   refGetter
@@ -138,6 +135,14 @@ type updateParser struct {
 	noDeref bool
 	state   txState  // where the commands read are in git's framing
 	args    []string // reused by splitArgs
+}
+
+// blockSize returns the block size of the tables update writes.
+func (p *updateParser) blockSize() int {
+	if p.block > 0 {
+		return p.block
+	}
+	return reftable.DefaultBlockSize
 }
 
 // A txState is where the input is in the transaction framing of git
@@ -279,7 +284,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if ref == "" {
 		return c, fmt.Errorf("%s: missing <ref>", verb)
 	}
-	if err := checkName(ref); err != nil {
+	if err := p.checkName(ref); err != nil {
 		return c, fmt.Errorf("%s: %w", verb, err)
 	}
 	shown := clip(ref) // ref as messages show it
@@ -346,7 +351,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		if arg(0) == "" {
 			return c, fmt.Errorf("%s %s: missing <new-target>", verb, shown)
 		}
-		if err := checkTarget(arg(0)); err != nil {
+		if err := p.checkTarget(arg(0)); err != nil {
 			return c, err
 		}
 		u.New = stack.Value{Target: arg(0)}
@@ -365,7 +370,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 				if old, err = p.oid(arg(2), verb, ref, "old-oid"); err != nil {
 					return c, err
 				}
-			} else if err := checkTarget(arg(2)); err != nil {
+			} else if err := p.checkTarget(arg(2)); err != nil {
 				return c, err
 			}
 			u.Old = &old
@@ -379,7 +384,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		u.Deref = false
 		u.Verify = verb == "symref-verify"
 		if arg(0) != "" {
-			if err := checkTarget(arg(0)); err != nil {
+			if err := p.checkTarget(arg(0)); err != nil {
 				return c, err
 			}
 			u.Old = &stack.Value{Target: arg(0)}
@@ -549,18 +554,19 @@ func isHex(s string) bool {
 	return s != ""
 }
 
-func checkTarget(name string) error {
-	if err := checkName(name); err != nil {
+func (p *updateParser) checkTarget(name string) error {
+	if err := p.checkName(name); err != nil {
 		return fmt.Errorf("symref target: %w", err)
 	}
 	return nil
 }
 
 // checkName checks a ref name of update's input: git's rules, and at most
-// maxRefName bytes; the error shows a long name clipped.
-func checkName(name string) error {
-	if len(name) > maxRefName {
-		return fmt.Errorf("%q: %d bytes, longer than the %d a table block holds: %w", clip(name), len(name), maxRefName, stack.ErrRefName)
+// the size of a table block, since a ref record must fit in one; the
+// error shows a long name clipped.
+func (p *updateParser) checkName(name string) error {
+	if limit := p.blockSize(); len(name) > limit {
+		return fmt.Errorf("%q: %d bytes, longer than the %d a table block holds: %w", clip(name), len(name), limit, stack.ErrRefName)
 	}
 	return clipName(stack.CheckRefName(name), name)
 }

@@ -253,3 +253,44 @@ func TestCommitUncertain(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitAppliedLate: the list's PUT fails at the client (its reply
+// is lost, a timeout) while the store applies it only after the commit
+// read the list back, unchanged. The commit must report
+// ErrCommitUncertain and keep its table: the list the late PUT installs
+// names it. (Before, the read-back was taken for a refusal, the table
+// was removed, and the stack named a missing table.)
+func TestCommitAppliedLate(t *testing.T) {
+	for _, fused := range []bool{true, false} {
+		m := NewMem()
+		st := openMem(t, m, stack.Options{DisableAutoCompaction: !fused})
+		if err := stacktest.Set(st, "refs/heads/a", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		var late func() error
+		m.SetHook(func(op Op, key string, n int, apply func() error) error {
+			switch {
+			case op == OpPut && strings.HasSuffix(key, "tables.list") && late == nil:
+				late = apply
+				return errFault
+			case op == OpGet && late != nil:
+				err := apply()
+				late()
+				return err
+			}
+			return apply()
+		})
+		err := stacktest.Set(st, "refs/heads/x", 2, nil)
+		m.SetHook(nil)
+		if !errors.Is(err, stack.ErrCommitUncertain) || !errors.Is(err, errFault) {
+			t.Errorf("fused %v: %v, want ErrCommitUncertain", fused, err)
+		}
+		got := stacktest.Check(t, func() stack.Backend {
+			b, _ := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
+			return b
+		})
+		if _, ok := got["refs/heads/x"]; !ok {
+			t.Errorf("fused %v: the late PUT's commit is not readable: %v", fused, got)
+		}
+	}
+}

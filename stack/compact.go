@@ -267,15 +267,24 @@ func (st *Stack) writeCompacted(tables []*reftable.Table, dropTombstones bool, e
 	return st.b.CreateTable(st.compactedTable(tables, dropTombstones, expiry))
 }
 
-// compactedTable returns the function writing the merge of the tables.
-// Deletions are kept unless the segment starts at the oldest table
-// (dropTombstones).
+// compactedTable returns the function writing the merge of the tables,
+// which first checks each of them (reftable.Table.Check) and refuses to
+// merge a damaged one. Deletions are kept unless the segment starts at
+// the oldest table (dropTombstones).
 func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) func(io.Writer) (uint64, uint64, bool, error) {
 	opts := st.opts.Write
 	opts.MinUpdateIndex = tables[0].MinUpdateIndex()
 	opts.MaxUpdateIndex = tables[len(tables)-1].MaxUpdateIndex()
 	opts.ExactLogMessage = true
 	return func(out io.Writer) (uint64, uint64, bool, error) {
+		// A damaged table is not merged: the merge would read past
+		// what is wrong (a restart point, an index, the obj section)
+		// and write a table that checks clean, hiding the damage.
+		for _, t := range tables {
+			for err := range t.Check() {
+				return 0, 0, false, fmt.Errorf("not compacting a damaged table: %w", err)
+			}
+		}
 		m, err := reftable.NewMerged(tables, reftable.MergedOptions{ShowDeletions: !dropTombstones})
 		if err != nil {
 			return 0, 0, false, err

@@ -410,3 +410,68 @@ func TestChangesSize(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactionRefusesDamagedTable: a table whose restart table is
+// damaged reads (sequentially) but fails Check; compacting it would
+// write a table that checks clean and hide the damage, or lose the
+// records a seek through the bad restart point skips. Compaction refuses,
+// naming the table, and the stack keeps its tables.
+func TestCompactionRefusesDamagedTable(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, noAutoCompaction())
+	tx := st.NewTransaction(testWho, ReflogNever)
+	for i := range 100 {
+		tx.Add(Update{Name: fmt.Sprintf("refs/heads/b%03d", i), New: val(i)})
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	setRef(t, st, "refs/heads/z", 1)
+	before := listFile(t, dir)
+
+	// Point the second restart of the first ref block inside a record.
+	path := filepath.Join(dir, before[0])
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := reftable.NewTableBytes(data, before[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blk reftable.BlockInfo
+	for b, err := range tab.Blocks() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk = b
+		break
+	}
+	if blk.Type != 'r' || blk.Restarts < 3 {
+		t.Fatalf("first block %+v: want a ref block with 3 restarts or more", blk)
+	}
+	end := int(blk.Offset) + blk.Len // the restart count follows the restart table
+	entry := end - 3*blk.Restarts + 3
+	off := int(data[entry])<<16 | int(data[entry+1])<<8 | int(data[entry+2])
+	off++
+	data[entry], data[entry+1], data[entry+2] = byte(off>>16), byte(off>>8), byte(off)
+	if err := os.WriteFile(path, data, 0o666); err != nil {
+		t.Fatal(err)
+	}
+
+	st2 := openStack(t, dir, noAutoCompaction())
+	err = st2.CompactAll(nil)
+	if !errors.Is(err, reftable.ErrFormat) || !strings.Contains(err.Error(), before[0]) {
+		t.Fatalf("compacting a damaged table: %v; want a format error naming %s", err, before[0])
+	}
+	if after := listFile(t, dir); cmp.Diff(before, after) != "" {
+		t.Errorf("tables after the refused compaction: %v, want %v", after, before)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != len(before)+1 {
+		t.Errorf("files after the refused compaction: %v", ents)
+	}
+}

@@ -185,7 +185,7 @@ func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 		return info, err
 	}
 	if !fi.Mode().IsRegular() {
-		return info, &fs.PathError{Op: "inspect lock", Path: lockPath, Err: fmt.Errorf("%v: %w", fi.Mode().Type(), vfs.ErrNotRegular)}
+		return info, vfs.NotRegular("inspect lock", lockPath, fi.Mode())
 	}
 	info.id = stat.Of(fi)
 	info.Age = time.Since(fi.ModTime())

@@ -162,7 +162,7 @@ func (h *holderFile) link() (*lockFile, error) {
 		// that the name exists: the lock is ours if it names our file.
 		fi, serr := h.fsys.Stat(h.lock)
 		if serr == nil && !fi.Mode().IsRegular() {
-			return nil, &fs.PathError{Op: "lock", Path: h.lock, Err: fmt.Errorf("%v: %w", fi.Mode().Type(), vfs.ErrNotRegular)}
+			return nil, vfs.NotRegular("lock", h.lock, fi.Mode())
 		}
 		if serr != nil || !sameInode(stat.Of(fi), h.id) {
 			return nil, err

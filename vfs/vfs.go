@@ -85,9 +85,29 @@ func checkRegular(f *os.File) error {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
-		return &fs.PathError{Op: "open", Path: f.Name(), Err: fmt.Errorf("%v: %w", fi.Mode().Type(), ErrNotRegular)}
+		return NotRegular("open", f.Name(), fi.Mode())
 	}
 	return nil
+}
+
+// NotRegular returns the error of operation op on path, which is not a
+// regular file but of the given mode: an *fs.PathError matching
+// ErrNotRegular that says what it is.
+func NotRegular(op, path string, mode fs.FileMode) error {
+	what := "a special file"
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode.IsDir():
+		what = "a directory"
+	case mode&fs.ModeSymlink != 0:
+		what = "a symbolic link"
+	}
+	return &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("%s, %w", what, ErrNotRegular)}
 }
 
 // OS is the operating system's file system. Its files are not registered

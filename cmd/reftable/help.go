@@ -65,11 +65,9 @@ its helper program reftable-s3, found next to reftable, in PATH or at
 $REFTABLE_S3_HELPER (build both with 'go build -o bin/ ./cmd/...'). It
 defaults to the repository of the current directory.
 Exit status: 0 on success, 1 on failure or when something is not found,
-2 on usage errors, 130 when interrupted (Ctrl-C), after removing the
-lock files and temporary tables the command held. For its first 50 ms
-of holding such files a command ignores an interrupt (a commit is
-usually done by then), unless it waits for input or writes output
-meanwhile.
+2 on usage errors; stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP, a
+command removes the lock files and temporary tables it holds and exits
+128 plus the signal's number (130, 143, 129), as git cleans up.
 `
 
 // printCommandHelp prints the usage, description and flags of c.

@@ -16,8 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
-	"time"
+	"syscall"
 
 	"github.com/refstore/refstore/stack"
 )
@@ -34,18 +33,13 @@ func main() {
 	os.Exit(runInterruptible(os.Args[1:]))
 }
 
-// runInterruptible runs the program with SIGINT handled. A command that
-// watches its context (Interruptible) has the handler from the start: the
-// first interrupt cancels it, a second one stops it. Any other writing
-// command keeps the default action (the process ends at once) until it
-// is about to hold a lock file or temporary table; then the interrupt is
-// ignored, and the handler is installed as soon as the command talks to
-// the user (reads input or writes output) or still holds after
-// holdGrace. The handler removes the files the process holds, as git
-// does, and exits 130. Installing it costs a commit half a millisecond
-// (os/signal starts threads), so a commit that is done within holdGrace
-// never pays it; an interrupt in that time is lost and the commit
-// finishes.
+// runInterruptible runs the program with its stop signals handled: SIGINT
+// (Ctrl-C), SIGTERM and SIGHUP, as git handles them. A command that
+// writes removes the lock files and temporary tables it holds and exits
+// 128 plus the signal's number (130 for SIGINT), as a shell reports a
+// death by the signal; one that watches its context (Interruptible) is
+// first asked to wind down by an interrupt, and stops at the second. A
+// command that only reads keeps the signals' default actions.
 func runInterruptible(args []string) int {
 	c := lookupArgs(args)
 	if c != nil && c.ReadOnly {
@@ -55,107 +49,42 @@ func runInterruptible(args []string) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h := &interrupts{cancel: cancel}
-	var stdin io.Reader = os.Stdin
-	var stdout io.Writer = os.Stdout
-	if c != nil && c.Interruptible {
-		h.interruptible = true
-		h.handle()
-	} else {
-		stack.BeforeHold(h.holding)
-		stdin = talkReader{os.Stdin, h}
-		stdout = talkWriter{os.Stdout, h}
-	}
-	code := run(ctx, args, stdin, stdout, os.Stderr)
+	handleStops(cancel, c != nil && c.Interruptible)
+	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	stopHelpers()
 	return code
 }
 
-// holdGrace is how long a command holds files with interrupts ignored
-// before it installs the handler.
-const holdGrace = 50 * time.Millisecond
+// stopSignals are the signals after which a writing command cleans up
+// and exits.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
-// interrupts is the SIGINT handling of one process (see runInterruptible).
-type interrupts struct {
-	interruptible bool   // the first interrupt cancels the context
-	cancel        func() // the command's context
-
-	mu    sync.Mutex
-	state int // sigDefault, sigIgnored or sigHandled
-}
-
-const (
-	sigDefault = iota // the default action: the process ends
-	sigIgnored        // ignored while the command holds files
-	sigHandled        // the handler cleans up and exits 130
-)
-
-// holding is called before the process creates a file it holds.
-func (h *interrupts) holding() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.state != sigDefault {
-		return
-	}
-	signal.Ignore(os.Interrupt)
-	h.state = sigIgnored
-	time.AfterFunc(holdGrace, h.handle)
-}
-
-// talk is called before the command reads input or writes output: an
-// interrupt must not be ignored then.
-func (h *interrupts) talk() {
-	h.mu.Lock()
-	ignored := h.state == sigIgnored
-	h.mu.Unlock()
-	if ignored {
-		h.handle()
-	}
-}
-
-// handle installs the handler, once.
-func (h *interrupts) handle() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.state == sigHandled {
-		return
-	}
-	h.state = sigHandled
+// handleStops installs the handler of the stop signals. With
+// interruptible, the first SIGINT only cancels the command's context (it
+// winds down and cleans up itself).
+func handleStops(cancel func(), interruptible bool) {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt)
+	signal.Notify(sigs, stopSignals...)
 	go func() {
-		<-sigs
-		if h.interruptible {
-			h.cancel() // the command winds down and cleans up itself
-			<-sigs
+		sig := <-sigs
+		if interruptible && sig == syscall.SIGINT {
+			cancel()
+			sig = <-sigs
 		}
 		stack.RemoveHeldFiles()
 		stopHelpers()
-		fprintf(os.Stderr, "reftable: interrupted\n")
-		os.Exit(exitInterrupted)
+		fprintf(os.Stderr, "reftable: %v\n", sig)
+		os.Exit(exitSignal(sig))
 	}()
 }
 
-// talkReader is the command's input: each read first lets h know.
-type talkReader struct {
-	r io.Reader
-	h *interrupts
-}
-
-func (r talkReader) Read(p []byte) (int, error) {
-	r.h.talk()
-	return r.r.Read(p)
-}
-
-// talkWriter is the command's output: each write first lets h know.
-type talkWriter struct {
-	w io.Writer
-	h *interrupts
-}
-
-func (w talkWriter) Write(p []byte) (int, error) {
-	w.h.talk()
-	return w.w.Write(p)
+// exitSignal is the exit status of a process stopped by sig: 128 plus its
+// number.
+func exitSignal(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitInterrupted
 }
 
 // lookupArgs returns the command args names, or nil.
@@ -172,7 +101,7 @@ const (
 	exitFailure = 1 // failure, or what was asked for does not exist
 	exitUsage   = 2 // bad command line or bad input syntax
 
-	exitInterrupted = 130 // interrupted (SIGINT), as a shell reports it
+	exitInterrupted = 130 // interrupted (SIGINT), as a shell reports it; 128+n for signal n
 )
 
 // run is the whole program: it parses args (without the program name),

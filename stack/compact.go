@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -235,10 +236,28 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 
 	st.mu.Lock()
 	st.stats.Compactions++
-	st.reloadLocked() // a failure here leaves the stack marked stale; the compaction is done
+	// A failure here leaves the stack marked stale; the compaction is
+	// done.
+	rerr := st.reloadLocked()
+	var relisted string
+	for _, h := range st.tables {
+		if rerr == nil && slices.Contains(names, h.name) {
+			relisted = h.name
+		}
+	}
 	st.mu.Unlock()
-	for _, n := range names {
-		st.b.RemoveTable(n) // best effort: cleanup retries later
+	if relisted != "" && lockFree(st.b) {
+		// Another writer published a list built on the one the
+		// compaction replaced: the merged tables are listed again and
+		// must stay.
+		err := fmt.Errorf("compact %s: table %s, which the compaction replaced, is listed again: %w", st.dir, relisted, ErrLostCommit)
+		reportUnsafe(st.b, err)
+		return err
+	}
+	if rerr == nil || !lockFree(st.b) {
+		for _, n := range names {
+			st.b.RemoveTable(n) // best effort: cleanup retries later
+		}
 	}
 	if perr != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, perr)

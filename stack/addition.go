@@ -61,8 +61,9 @@ func (st *Stack) NewAddition() (*Addition, error) {
 		c.Release()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			// Without a lock the list can change between reading it and
-			// opening its tables: a compaction removed one.
-			err = fmt.Errorf("%w: %w", ErrConflict, err)
+			// opening its tables: a compaction removed one, unless the
+			// list is unchanged.
+			err = st.missingTable(c.Names(), err, ErrConflict)
 		}
 		return nil, err
 	}
@@ -523,7 +524,8 @@ func (st *Stack) retryConflicts(attempt func() error) error {
 	delay := time.Millisecond
 	for n := 1; ; n++ {
 		err := attempt()
-		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrConflict) {
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrCorrupt) {
+			st.forgetVanished(err)
 			// A table vanished between reading the list and reading the
 			// table: a concurrent compaction removed it.
 			err = fmt.Errorf("%w: %w", ErrConflict, err)

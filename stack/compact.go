@@ -133,7 +133,7 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	if err := st.loadLocked(c.Names()); err != nil {
 		st.mu.Unlock()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
-			err = fmt.Errorf("compact %s: %w: %w", st.dir, ErrOutdated, err)
+			err = fmt.Errorf("compact %s: %w", st.dir, st.missingTable(c.Names(), err, ErrOutdated))
 		}
 		return err
 	}
@@ -178,8 +178,10 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	staged, err := st.b.StageTable(st.compactedTable(tables, first == 0, expiry))
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
-			// Another compaction merged these tables and removed them.
-			err = fmt.Errorf("%w: %w", ErrOutdated, err)
+			// Another compaction merged these tables and removed them,
+			// unless the list is unchanged.
+			st.forgetVanished(err)
+			err = st.missingTable(c.Names(), err, ErrOutdated)
 		}
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}

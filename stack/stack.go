@@ -34,6 +34,9 @@ type Stack struct {
 	// bytes forever, so only the tables new in the next list are opened.
 	kept    []*handle
 	keeping bool
+	// vanished names tables whose reads found them missing: the next
+	// load opens them again rather than reuse their handles.
+	vanished map[string]bool
 }
 
 // Stats counts what a Stack did.
@@ -164,6 +167,24 @@ func (st *Stack) reloadLocked() error {
 	}
 }
 
+// missingTable tells, on a backend without locks, why a table of the list
+// names was missing (err, matching fs.ErrNotExist): when the list read
+// again still names the same tables, nothing replaced it and the stack
+// is damaged (ErrCorrupt); otherwise a compaction removed it after the
+// list was read, and err is returned wrapped in retry (ErrConflict or
+// ErrOutdated).
+func (st *Stack) missingTable(names []string, err, retry error) error {
+	c, berr := st.b.Begin(st.opts.LockTimeout)
+	if berr != nil {
+		return fmt.Errorf("%w: %w", retry, err)
+	}
+	defer c.Release()
+	if slices.Equal(c.Names(), names) {
+		return fmt.Errorf("%w: %w", err, ErrCorrupt)
+	}
+	return fmt.Errorf("%w: %w", retry, err)
+}
+
 // dropKept ends a reload: the tables its failed tries opened that the
 // stack did not take are closed.
 func (st *Stack) dropKept() {
@@ -197,7 +218,7 @@ func (st *Stack) loadLocked(names []string) error {
 	}
 	byName := func(name string) func(*handle) bool { return func(h *handle) bool { return h.name == name } }
 	for _, name := range names {
-		if h, ok := old[name]; ok {
+		if h, ok := old[name]; ok && !st.vanished[name] {
 			tables = append(tables, h)
 			continue
 		}
@@ -250,8 +271,26 @@ func (st *Stack) loadLocked(names []string) error {
 		}
 	}
 	st.tables, st.merged, st.loaded = tables, m, true
+	st.vanished = nil
 	st.stats.Reloads++
 	return nil
+}
+
+// forgetVanished makes the next load open the table that err, a read
+// that found it missing, names, instead of reusing its handle, and read
+// the list again: if the list still names it, the load says so.
+func (st *Stack) forgetVanished(err error) {
+	var ioe *reftable.IOError
+	if !errors.As(err, &ioe) || !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.vanished == nil {
+		st.vanished = map[string]bool{}
+	}
+	st.vanished[ioe.Table] = true
+	st.stale = true
 }
 
 // Snapshot is a consistent view of the stack at one moment. It stays
@@ -316,6 +355,7 @@ func (st *Stack) Ref(name string) (reftable.RefRecord, error) {
 		r, err := s.Merged.Ref([]byte(name))
 		s.Close()
 		if try < readRetries && errors.Is(err, fs.ErrNotExist) {
+			st.forgetVanished(err)
 			continue
 		}
 		return r, err
@@ -354,6 +394,7 @@ func (st *Stack) refsFrom(prefix string, after []byte, mayRetry bool, yield func
 	defer s.Close()
 	for r, err := range s.Merged.Refs([]byte(prefix)) {
 		if mayRetry && errors.Is(err, fs.ErrNotExist) {
+			st.forgetVanished(err)
 			return true, true
 		}
 		if err == nil && after != nil && string(r.Name) <= string(after) {

@@ -334,7 +334,7 @@ func (b *Backend) RemoveTable(name string) error {
 }
 
 // ListFiles implements stack.Backend: the objects directly under the
-// prefix.
+// prefix but for the probe's marker.
 func (b *Backend) ListFiles() ([]stack.FileInfo, error) {
 	objs, err := b.s.List(b.ctx, b.opts.Prefix)
 	if err != nil {
@@ -343,7 +343,7 @@ func (b *Backend) ListFiles() ([]stack.FileInfo, error) {
 	var out []stack.FileInfo
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, b.opts.Prefix)
-		if name == "" || strings.Contains(name, "/") {
+		if name == "" || strings.Contains(name, "/") || name == ProbeMarker {
 			continue
 		}
 		out = append(out, stack.FileInfo{Name: name, Size: o.Size, ModTime: o.ModTime})

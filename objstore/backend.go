@@ -267,10 +267,9 @@ func (b *Backend) createTable(write func(io.Writer) (min, max uint64, keep bool,
 
 // StageTable implements stack.Backend: the table is stored as by
 // CreateTable, under its final name, which no reader looks at until a
-// list names it (and Clean keeps unlisted tables younger than its grace
-// period). Place checks, under the commit that lists it, that it is
-// still there, unchanged, and young enough that no Clean may have judged
-// it an orphan (MaxPublishDelay).
+// list names it (and which Clean keeps while the run of tables it
+// replaces is listed). Place checks, under the commit that lists it,
+// that it is still there, unchanged, and no older than MaxPublishDelay.
 func (b *Backend) StageTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (stack.StagedTable, error) {
 	start := time.Now()
 	name, etag, err := b.createTable(write)
@@ -280,10 +279,13 @@ func (b *Backend) StageTable(write func(io.Writer) (min, max uint64, keep bool, 
 	return &staged{b: b, name: name, etag: etag, start: start}, nil
 }
 
-// MaxPublishDelay is the longest a writer takes from starting to upload
-// a table to the request that publishes a list naming it: a writer that
-// would take longer abandons the table. Clean's grace period must
-// exceed it (see stack.Clean).
+// MaxPublishDelay is the longest a compaction takes from starting to
+// upload its table to checking it before the swap (StagedTable.Place): a
+// compaction that took longer abandons the table. The current Clean does
+// not depend on it (it keeps a compaction's table for as long as the run
+// it replaces is listed; see the package documentation); it guards
+// against a Clean of an earlier version, which removed unlisted tables by
+// age alone.
 const MaxPublishDelay = 10 * time.Minute
 
 // staged is a table stored for a compaction, not yet listed.
@@ -322,7 +324,7 @@ func (b *Backend) LockTables(names []string) (int, func(), error) {
 }
 
 // NoTableLocks tells Stack.Clean that LockTables locks nothing, so
-// unlisted tables younger than the grace period must be kept.
+// unlisted tables are judged by what can still publish them.
 func (b *Backend) NoTableLocks() {}
 
 // RemoveTable implements stack.Backend with a DELETE.

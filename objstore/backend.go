@@ -23,9 +23,10 @@ type Options struct {
 	// under that prefix. It should end with "/" (or be empty).
 	Prefix string
 
-	// AllowUnsafe skips the Probe that NewBackend otherwise runs. Only
-	// for stores known to honour conditional writes: on a store that
-	// ignores them, concurrent commits silently lose each other.
+	// AllowUnsafe skips the probe that NewBackend otherwise runs (see
+	// ProbeCached). Only for stores known to honour conditional writes,
+	// or for a backend that only reads: on a store that ignores them,
+	// concurrent commits silently lose each other.
 	AllowUnsafe bool
 
 	// BlockSize is the size of the ranged reads of tables and of the
@@ -70,17 +71,27 @@ type listVersion struct {
 }
 
 // NewBackend returns a backend storing a stack in s under opts.Prefix.
-// Unless opts.AllowUnsafe is set it first runs Probe and refuses a store
-// that fails it. ctx bounds every request the backend makes, for its
-// whole life.
+// Unless opts.AllowUnsafe is set it first checks the store with
+// ProbeCached (Probe and RaceProbe, or the marker of a probe passed
+// within ProbeTTL) and refuses a store that fails. ctx bounds every
+// request the backend makes, for its whole life.
 func NewBackend(ctx context.Context, s Store, opts Options) (*Backend, error) {
 	opts = opts.withDefaults()
 	if !opts.AllowUnsafe {
-		if err := Probe(ctx, s, opts.Prefix); err != nil {
+		if err := ProbeCached(ctx, s, opts.Prefix); err != nil {
 			return nil, err
 		}
 	}
 	return &Backend{s: s, ctx: ctx, opts: opts, cache: newBlockCache(opts.CacheSize)}, nil
+}
+
+// StoreUnsafe implements stack.UnsafeStoreReporter: a commit found its
+// published list overwritten by a writer that had not seen it, which a
+// store honouring If-Match never allows. The marker of a passed probe is
+// removed, so that the next backend on the prefix probes the store
+// again (and refuses it, if it fails).
+func (b *Backend) StoreUnsafe(error) {
+	b.s.Delete(context.WithoutCancel(b.ctx), b.key(ProbeMarker))
 }
 
 func (b *Backend) key(name string) string { return b.opts.Prefix + name }
@@ -187,8 +198,11 @@ func (c *commit) Release() error {
 // list): the commit point. A failed condition is stack.ErrConflict. When
 // the write fails otherwise (a lost reply, say), the list is read back:
 // if it names one of the tables this commit adds, the commit happened
-// (*stack.CommittedError); if the list cannot be read, the outcome is
-// unknown (stack.ErrCommitUncertain).
+// (*stack.CommittedError); otherwise its outcome is unknown
+// (stack.ErrCommitUncertain) and the tables it names must be kept. A
+// request whose reply was lost may still be applied after the read-back
+// (see the package documentation), and a list that no longer names the
+// commit's tables may have named them in between.
 func (c *commit) Publish(names []string) error {
 	if c.done {
 		return stack.ErrClosed
@@ -214,7 +228,7 @@ func (c *commit) Publish(names []string) error {
 	if slices.Equal(now, names) && !slices.Equal(now, c.names) || slices.ContainsFunc(added, func(n string) bool { return slices.Contains(now, n) }) {
 		return &stack.CommittedError{Err: fmt.Errorf("publish %s: %w", b.key(listName), err)}
 	}
-	return fmt.Errorf("publish %s: %w", b.key(listName), err)
+	return fmt.Errorf("publish %s: %w (%w; the list read back does not name the new tables)", b.key(listName), stack.ErrCommitUncertain, err)
 }
 
 // CreateTable implements stack.Backend: the table is built in memory and
@@ -253,10 +267,9 @@ func (b *Backend) createTable(write func(io.Writer) (min, max uint64, keep bool,
 
 // StageTable implements stack.Backend: the table is stored as by
 // CreateTable, under its final name, which no reader looks at until a
-// list names it (and Clean keeps unlisted tables younger than its grace
-// period). Place checks, under the commit that lists it, that it is
-// still there, unchanged, and young enough that no Clean may have judged
-// it an orphan (MaxPublishDelay).
+// list names it (and which Clean keeps while the run of tables it
+// replaces is listed). Place checks, under the commit that lists it,
+// that it is still there, unchanged, and no older than MaxPublishDelay.
 func (b *Backend) StageTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (stack.StagedTable, error) {
 	start := time.Now()
 	name, etag, err := b.createTable(write)
@@ -266,10 +279,13 @@ func (b *Backend) StageTable(write func(io.Writer) (min, max uint64, keep bool, 
 	return &staged{b: b, name: name, etag: etag, start: start}, nil
 }
 
-// MaxPublishDelay is the longest a writer takes from starting to upload
-// a table to the request that publishes a list naming it: a writer that
-// would take longer abandons the table. Clean's grace period must
-// exceed it (see stack.Clean).
+// MaxPublishDelay is the longest a compaction takes from starting to
+// upload its table to checking it before the swap (StagedTable.Place): a
+// compaction that took longer abandons the table. The current Clean does
+// not depend on it (it keeps a compaction's table for as long as the run
+// it replaces is listed; see the package documentation); it guards
+// against a Clean of an earlier version, which removed unlisted tables by
+// age alone.
 const MaxPublishDelay = 10 * time.Minute
 
 // staged is a table stored for a compaction, not yet listed.
@@ -308,7 +324,7 @@ func (b *Backend) LockTables(names []string) (int, func(), error) {
 }
 
 // NoTableLocks tells Stack.Clean that LockTables locks nothing, so
-// unlisted tables younger than the grace period must be kept.
+// unlisted tables are judged by what can still publish them.
 func (b *Backend) NoTableLocks() {}
 
 // RemoveTable implements stack.Backend with a DELETE.
@@ -320,7 +336,7 @@ func (b *Backend) RemoveTable(name string) error {
 }
 
 // ListFiles implements stack.Backend: the objects directly under the
-// prefix.
+// prefix but for the probe's marker.
 func (b *Backend) ListFiles() ([]stack.FileInfo, error) {
 	objs, err := b.s.List(b.ctx, b.opts.Prefix)
 	if err != nil {
@@ -329,7 +345,7 @@ func (b *Backend) ListFiles() ([]stack.FileInfo, error) {
 	var out []stack.FileInfo
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, b.opts.Prefix)
-		if name == "" || strings.Contains(name, "/") {
+		if name == "" || strings.Contains(name, "/") || name == ProbeMarker {
 			continue
 		}
 		out = append(out, stack.FileInfo{Name: name, Size: o.Size, ModTime: o.ModTime})

@@ -35,8 +35,8 @@ func Example() {
 	r, _ := st.Ref("refs/heads/main")
 	fmt.Printf("%s %x\n", r.Name, r.Value)
 	objs, _ := store.List(ctx, "repo.git/reftable/")
-	fmt.Println(len(objs), "objects: tables.list and one table")
+	fmt.Println(len(objs), "objects: the probe's marker, tables.list and one table")
 	// Output:
 	// refs/heads/main 0000000000000000000000000000000000000001
-	// 2 objects: tables.list and one table
+	// 3 objects: the probe's marker, tables.list and one table
 }

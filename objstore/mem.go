@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +44,14 @@ type Mem struct {
 	// of single-part uploads): rewriting the same bytes keeps the ETag.
 	// Set it before use.
 	ContentETags bool
+
+	// NonAtomic makes a conditional Put check its condition and write
+	// in two steps with a yield between, as a naive gateway does (a
+	// HEAD, then a plain PUT): of concurrent conditional writes of one
+	// key several may then succeed. It is for tests that such a store
+	// is refused (RaceProbe) and what it does to commits. Set it before
+	// use.
+	NonAtomic bool
 
 	mu    sync.Mutex
 	objs  map[string]memObject
@@ -183,6 +193,14 @@ func (m *Mem) Put(ctx context.Context, key string, data []byte, cond Cond) (etag
 			return fmt.Errorf("put %s: If-None-Match: *: %w", key, ErrPrecondition)
 		case cond.IfMatch != "" && (!ok || o.etag != cond.IfMatch):
 			return fmt.Errorf("put %s: If-Match: %s: %w", key, cond.IfMatch, ErrPrecondition)
+		}
+		if m.NonAtomic && (cond.IfNoneMatch || cond.IfMatch != "") {
+			// Checked; now write without the condition, after others
+			// had their turn.
+			m.mu.Unlock()
+			runtime.Gosched()
+			time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+			m.mu.Lock()
 		}
 		m.seq++
 		sum := md5.Sum(data)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestProbeMem(t *testing.T) {
@@ -98,5 +99,88 @@ func TestProbeRefuses(t *testing.T) {
 		if _, err := NewBackend(t.Context(), tc.store, Options{AllowUnsafe: true}); err != nil {
 			t.Errorf("%s: NewBackend with AllowUnsafe: %v", tc.name, err)
 		}
+	}
+}
+
+// TestRaceProbeNonAtomic: a store that checks a condition and writes in
+// a separate step passes the sequential Probe but not RaceProbe, and
+// NewBackend refuses it; a store that checks atomically passes both,
+// with ETags that change on every write and with content ETags.
+func TestRaceProbeNonAtomic(t *testing.T) {
+	for _, content := range []bool{false, true} {
+		m := NewMem()
+		m.ContentETags = content
+		rounds := 0
+		if err := RaceProbe(t.Context(), m, "p/", 8, 5, func(r int) { rounds = r }); err != nil || rounds != 5 {
+			t.Fatalf("content ETags %v: RaceProbe = %v after %d rounds", content, err, rounds)
+		}
+		if objs, _ := m.List(t.Context(), ""); len(objs) != 0 {
+			t.Errorf("the race left %v behind", objs)
+		}
+	}
+	m := NewMem()
+	m.NonAtomic = true
+	if err := Probe(t.Context(), m, "p/"); err != nil {
+		t.Fatalf("the sequential probe refused the non-atomic store: %v", err)
+	}
+	err := RaceProbe(t.Context(), m, "p/", 8, 5, nil)
+	if !errors.Is(err, ErrUnsafeStore) || !strings.Contains(err.Error(), "want exactly 1") {
+		t.Errorf("RaceProbe of a non-atomic store = %v, want ErrUnsafeStore", err)
+	}
+	if _, err := NewBackend(t.Context(), m, Options{Prefix: "p/"}); !errors.Is(err, ErrUnsafeStore) {
+		t.Errorf("NewBackend on a non-atomic store = %v, want ErrUnsafeStore", err)
+	}
+	if _, _, err := m.Get(t.Context(), "p/"+ProbeMarker, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused store got the probe's marker: %v", err)
+	}
+}
+
+// TestProbeMarker: a store that passed the probe gets a marker, and the
+// next backend on the prefix reads it instead of probing (one GET, no
+// PUT); a marker of another probe version, an expired one and one
+// removed by StoreUnsafe make the next backend probe again.
+func TestProbeMarker(t *testing.T) {
+	m := NewMem()
+	probed := func(opts Options) bool {
+		t.Helper()
+		m.SetHook(nil)
+		opts.Prefix = "p/"
+		b, err := NewBackend(t.Context(), m, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		return m.Calls(OpPut) > 0
+	}
+	if !probed(Options{}) {
+		t.Fatal("the first backend did not probe")
+	}
+	if probed(Options{}) || m.Calls(OpGet) != 1 {
+		t.Errorf("with the marker: probed again, or %d GETs, want 1", m.Calls(OpGet))
+	}
+	for _, marker := range []string{
+		"refstore probe 1 passed " + time.Now().UTC().Format(time.RFC3339) + "\n",
+		"refstore probe 2 passed " + time.Now().Add(-ProbeTTL-time.Minute).UTC().Format(time.RFC3339) + "\n",
+		"garbage",
+	} {
+		if _, err := m.Put(t.Context(), "p/"+ProbeMarker, []byte(marker), Cond{}); err != nil {
+			t.Fatal(err)
+		}
+		if !probed(Options{}) {
+			t.Errorf("marker %q trusted", marker)
+		}
+	}
+	b, err := NewBackend(t.Context(), m, Options{Prefix: "p/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.StoreUnsafe(errors.New("lost commit"))
+	if !probed(Options{}) {
+		t.Error("the marker survived StoreUnsafe")
+	}
+	m.NonAtomic = true
+	b.StoreUnsafe(errors.New("lost commit"))
+	if _, err := NewBackend(t.Context(), m, Options{Prefix: "p/"}); !errors.Is(err, ErrUnsafeStore) {
+		t.Errorf("NewBackend after the store turned non-atomic = %v, want ErrUnsafeStore", err)
 	}
 }

@@ -64,15 +64,15 @@ func TestStackOnFake(t *testing.T) {
 		t.Fatalf("the second stack reads %v, %v", r, err)
 	}
 	keys := srv.Keys("bkt")
-	if len(keys) < 2 || keys[len(keys)-1] != "pre/tables.list" {
+	if len(keys) < 3 || keys[len(keys)-2] != "pre/"+objstore.ProbeMarker || keys[len(keys)-1] != "pre/tables.list" {
 		t.Fatalf("objects %q", keys)
 	}
-	for _, k := range keys[:len(keys)-1] {
+	for _, k := range keys[:len(keys)-2] {
 		if !strings.HasPrefix(k, "pre/0x") || !strings.HasSuffix(k, ".ref") {
 			t.Errorf("unexpected object %s", k)
 		}
 	}
-	if n := len(keys) - 1; n > 2 {
+	if n := len(keys) - 2; n > 2 {
 		t.Errorf("%d tables after 5 commits with auto-compaction", n)
 	}
 }

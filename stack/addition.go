@@ -22,9 +22,10 @@ type Addition struct {
 	c      Commit
 	base   []string // the list the addition extends
 	next   uint64
-	added  []string    // tables written to the backend
-	held   []heldTable // tables kept in memory until the commit
-	opened []*handle   // added tables fuse opened, one reference each
+	added  []string            // tables written to the backend
+	held   []heldTable         // tables kept in memory until the commit
+	opened []*handle           // added tables fuse opened, one reference each
+	probe  *reftable.RefRecord // a ref the addition sets, to find it after the commit (see lostCommit)
 	closed bool
 }
 
@@ -60,8 +61,9 @@ func (st *Stack) NewAddition() (*Addition, error) {
 		c.Release()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			// Without a lock the list can change between reading it and
-			// opening its tables: a compaction removed one.
-			err = fmt.Errorf("%w: %w", ErrConflict, err)
+			// opening its tables: a compaction removed one, unless the
+			// list is unchanged.
+			err = st.missingTable(c.Names(), err, ErrConflict)
 		}
 		return nil, err
 	}
@@ -118,6 +120,9 @@ func (a *Addition) addHeld(size int, write func(w *reftable.Writer) error) error
 		return err
 	}
 	a.held = append(a.held, heldTable{data: buf.Bytes(), min: min, max: max})
+	if a.probe == nil && lockFree(a.st.b) {
+		a.probe = firstSet(buf.Bytes())
+	}
 	if a.mayFuse() {
 		return nil
 	}
@@ -247,10 +252,21 @@ func (a *Addition) Commit() error {
 	st.spare = a.opened
 	err := st.reloadLocked()
 	st.spare = nil
+	var lost error
+	if err == nil && lockFree(st.b) {
+		lost = a.lostCommit(names, replaced)
+	}
 	st.mu.Unlock()
 	a.release()
-	for _, n := range replaced {
-		st.b.RemoveTable(n) // best effort: Clean retries
+	if lost != nil {
+		// The tables the commit replaced are listed again: keep them.
+		reportUnsafe(st.b, lost)
+		return fmt.Errorf("commit %s: %w", st.dir, lost)
+	}
+	if err == nil || !lockFree(st.b) {
+		for _, n := range replaced {
+			st.b.RemoveTable(n) // best effort: Clean retries
+		}
 	}
 	if perr != nil || err != nil {
 		// Committed; a later reload catches up. Auto-compaction waits.
@@ -262,6 +278,94 @@ func (a *Addition) Commit() error {
 		}
 	}
 	return nil
+}
+
+// lostCommit checks, on a backend without locks, that the list the
+// stack reloaded right after the commit published names continues it:
+// the tables the commit replaced (replaced) are gone from it, and, unless
+// the commit's tables are listed as they are, the ref the commit set
+// (a.probe) has a record of its update index or a later one. A store
+// that honours conditional writes only ever replaces a list with one
+// built on it, so this never fails there; on a store that checks
+// conditions non-atomically another writer may have published a list
+// built on the one this commit replaced, and the commit is gone:
+// ErrLostCommit. It cannot tell when a later commit deleted the ref and
+// a compaction of the oldest tables dropped the deletion before the
+// reload. st.mu is held.
+func (a *Addition) lostCommit(names, replaced []string) error {
+	st := a.st
+	listed := map[string]bool{}
+	for _, h := range st.tables {
+		listed[h.name] = true
+	}
+	for _, n := range replaced {
+		if listed[n] {
+			return fmt.Errorf("table %s, which the commit replaced, is listed again: %w", n, ErrLostCommit)
+		}
+	}
+	own := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(a.base, n) })
+	if a.probe == nil || !slices.ContainsFunc(own, func(n string) bool { return !listed[n] }) {
+		return nil
+	}
+	// Every list built on this commit's has a record of the ref at its
+	// update index or a later one (a deletion, too), but for a
+	// compaction of the oldest tables, which drops deletions.
+	p := a.probe
+	rts := make([]*reftable.Table, len(st.tables))
+	for i, h := range st.tables {
+		rts[i] = h.t
+	}
+	m, err := reftable.NewMerged(rts, reftable.MergedOptions{ShowDeletions: true})
+	if err != nil {
+		return nil // not known
+	}
+	var r reftable.RefRecord
+	found, err := m.LookupRef(p.Name, &r)
+	switch {
+	case err != nil:
+		return nil
+	case found && r.UpdateIndex >= p.UpdateIndex:
+		return nil
+	case found:
+		return fmt.Errorf("ref %s set at update index %d has the record of update index %d: %w", p.Name, p.UpdateIndex, r.UpdateIndex, ErrLostCommit)
+	case len(rts) > 0 && rts[0].MaxUpdateIndex() > p.UpdateIndex:
+		// The oldest table holds the commit's update index and later
+		// ones: it may have dropped the deletion of the ref.
+		return nil
+	}
+	return fmt.Errorf("ref %s set at update index %d has no record: %w", p.Name, p.UpdateIndex, ErrLostCommit)
+}
+
+// firstSet returns the first ref a table sets (not a deletion), or nil.
+func firstSet(data []byte) *reftable.RefRecord {
+	t, err := reftable.NewTableBytes(data, "new table")
+	if err != nil {
+		return nil
+	}
+	for r, err := range t.Refs(nil) {
+		if err != nil {
+			return nil
+		}
+		if r.Type != reftable.RefDeletion {
+			r.Name = bytes.Clone(r.Name)
+			r.Value, r.Peeled, r.Target = nil, nil, nil
+			return &r
+		}
+	}
+	return nil
+}
+
+// UnsafeStoreReporter is implemented by a Backend that wants to know when
+// a commit found the store overwrote it (ErrLostCommit): objstore then
+// forgets that the store passed its probe.
+type UnsafeStoreReporter interface {
+	StoreUnsafe(err error)
+}
+
+func reportUnsafe(b Backend, err error) {
+	if r, ok := b.(UnsafeStoreReporter); ok {
+		r.StoreUnsafe(err)
+	}
 }
 
 // maxFuse is the most bytes of listed tables a commit merges with its own
@@ -420,7 +524,8 @@ func (st *Stack) retryConflicts(attempt func() error) error {
 	delay := time.Millisecond
 	for n := 1; ; n++ {
 		err := attempt()
-		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrConflict) {
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrCorrupt) {
+			st.forgetVanished(err)
 			// A table vanished between reading the list and reading the
 			// table: a concurrent compaction removed it.
 			err = fmt.Errorf("%w: %w", ErrConflict, err)

@@ -25,9 +25,9 @@ type Leftovers struct {
 //     below the stack's highest (so no addition can be about to publish
 //     it) and no listed table in its range is locked (so no compaction
 //     is about to publish it); on a backend without table locks
-//     (NoTableLocks, an object store) it must also be older than grace,
-//     which must exceed the time a writer takes from uploading a table to
-//     publishing it;
+//     (NoTableLocks, an object store) when no run of listed tables spans
+//     exactly its update indexes (so no compaction can publish it: see
+//     below), and it is older than grace;
 //   - a temporary file is removed when it is older than grace, and so is
 //     the holder file of a lock (see BreakStaleLock) that is not linked
 //     to its lock any more;
@@ -35,7 +35,41 @@ type Leftovers struct {
 //
 // Clean holds tables.list.lock while it works, so it waits for writers
 // like a commit does.
+//
+// On a backend without table locks nothing stops a compaction while
+// Clean runs, and no clock can bound how long a writer takes between
+// checking that its table is still there and the request that
+// publishes it (a process may be suspended in between, for an hour).
+// So Clean does not judge tables by age there but by what can still be
+// published. A writer publishes a list only with If-Match on the list it
+// read, and names in it only tables of that list and tables it wrote;
+// a name that left the list never returns. An addition's table has
+// update indexes above those of the list it extends, so once the stack's
+// highest index reaches them that list is gone for good, and so is
+// every chance of publishing the table. A compaction's table replaces a
+// run of tables with exactly its update indexes, and is published only
+// with If-Match on a list that still holds that run; once a list holds
+// no run spanning its indexes, it never will again. Both are decided
+// against one list read by Clean: whatever Clean removes could not be
+// published after that read, whatever the timing. The grace period
+// then only keeps the leftovers of failed writers for a while; any
+// value is safe.
 func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
+	if !lockFree(st.b) {
+		return st.clean(grace)
+	}
+	// Without locks, the list Clean reads may name a table a
+	// compaction removed meanwhile: read it again.
+	var res Leftovers
+	err := st.retryConflicts(func() error {
+		var err error
+		res, err = st.clean(grace)
+		return err
+	})
+	return res, err
+}
+
+func (st *Stack) clean(grace time.Duration) (Leftovers, error) {
 	var res Leftovers
 	c, err := st.b.Begin(st.opts.LockTimeout)
 	if err != nil {
@@ -48,6 +82,9 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 	st.mu.Unlock()
 	defer snap.Close()
 	if err != nil {
+		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
+			err = st.missingTable(c.Names(), err, ErrConflict)
+		}
 		return res, err
 	}
 	files, err := st.b.ListFiles()
@@ -103,6 +140,8 @@ func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
 				keep(f.Name, "update indexes above the stack's: an unpublished addition")
 			case overlaps(locked, min, max):
 				keep(f.Name, "a compaction of its tables is running")
+			case lockFree(st.b) && spansRun(snap.tables, min, max):
+				keep(f.Name, "a compaction of the listed tables it spans may still publish it")
 			case lockFree(st.b) && now.Sub(f.ModTime) < grace:
 				keep(f.Name, "table younger than the grace period")
 			default:
@@ -181,6 +220,22 @@ func (st *Stack) tableRange(name string) (min, max uint64, err error) {
 		return 0, 0, err
 	}
 	return t.MinUpdateIndex(), t.MaxUpdateIndex(), nil
+}
+
+// spansRun reports whether a run of consecutive tables (oldest first)
+// covers exactly the update indexes min..max.
+func spansRun(tables []*handle, min, max uint64) bool {
+	for i, h := range tables {
+		if h.t.MinUpdateIndex() != min {
+			continue
+		}
+		for _, g := range tables[i:] {
+			if g.t.MaxUpdateIndex() == max {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // span is a range of update indexes.

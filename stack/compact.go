@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 
 	"github.com/refstore/refstore/reftable"
 )
@@ -132,7 +133,7 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	if err := st.loadLocked(c.Names()); err != nil {
 		st.mu.Unlock()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
-			err = fmt.Errorf("compact %s: %w: %w", st.dir, ErrOutdated, err)
+			err = fmt.Errorf("compact %s: %w", st.dir, st.missingTable(c.Names(), err, ErrOutdated))
 		}
 		return err
 	}
@@ -177,8 +178,10 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	staged, err := st.b.StageTable(st.compactedTable(tables, first == 0, expiry))
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
-			// Another compaction merged these tables and removed them.
-			err = fmt.Errorf("%w: %w", ErrOutdated, err)
+			// Another compaction merged these tables and removed them,
+			// unless the list is unchanged.
+			st.forgetVanished(err)
+			err = st.missingTable(c.Names(), err, ErrOutdated)
 		}
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}
@@ -235,10 +238,28 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 
 	st.mu.Lock()
 	st.stats.Compactions++
-	st.reloadLocked() // a failure here leaves the stack marked stale; the compaction is done
+	// A failure here leaves the stack marked stale; the compaction is
+	// done.
+	rerr := st.reloadLocked()
+	var relisted string
+	for _, h := range st.tables {
+		if rerr == nil && slices.Contains(names, h.name) {
+			relisted = h.name
+		}
+	}
 	st.mu.Unlock()
-	for _, n := range names {
-		st.b.RemoveTable(n) // best effort: cleanup retries later
+	if relisted != "" && lockFree(st.b) {
+		// Another writer published a list built on the one the
+		// compaction replaced: the merged tables are listed again and
+		// must stay.
+		err := fmt.Errorf("compact %s: table %s, which the compaction replaced, is listed again: %w", st.dir, relisted, ErrLostCommit)
+		reportUnsafe(st.b, err)
+		return err
+	}
+	if rerr == nil || !lockFree(st.b) {
+		for _, n := range names {
+			st.b.RemoveTable(n) // best effort: cleanup retries later
+		}
 	}
 	if perr != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, perr)

@@ -34,6 +34,11 @@ var (
 	// names are kept; Clean removes them later if they are unlisted.
 	ErrCommitUncertain = errors.New("outcome of the commit unknown")
 
+	// ErrLostCommit reports a commit that a store accepted and then let
+	// another writer overwrite without seeing it (object stores): the
+	// store does not honour conditional writes. The commit may be gone.
+	ErrLostCommit = errors.New("commit overwritten by a writer that did not see it: the store does not honour conditional writes")
+
 	// ErrClosed reports use of a closed stack, addition or transaction.
 	ErrClosed = errors.New("use of closed stack object")
 

@@ -129,8 +129,8 @@ const (
 )
 
 // Transaction changes several refs atomically. Build it with Add, then
-// Commit, or Prepare and then Commit or Close. It is not safe for
-// concurrent use.
+// Commit, or Prepare and then Commit or Close; Lock, before or between the
+// Adds, takes the lock early. It is not safe for concurrent use.
 type Transaction struct {
 	st      *Stack
 	who     Identity
@@ -138,6 +138,12 @@ type Transaction struct {
 	updates updateQueue
 	done    bool // committed, closed, or failed
 	noHEAD  bool // SkipHEADLog
+
+	// Set by Lock until Prepare takes them over, or Close; locked stays
+	// set.
+	held     *Addition
+	heldSnap *Snapshot
+	locked   bool
 
 	// Set by Prepare until Commit or Close.
 	a       *Addition
@@ -156,6 +162,37 @@ func (st *Stack) NewTransaction(who Identity, policy ReflogPolicy) *Transaction 
 // the shared stack needs this: the HEAD that counts is its own, in its own
 // stack, which the caller logs with a LogOnly update there.
 func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
+
+// Lock takes the stack's lock for the transaction now, waiting up to the
+// lock timeout, and returns the stack as it is under the lock: what
+// Prepare and Commit will check and build on. Updates may be added after
+// Lock, until Prepare or Commit, which then keep the lock Lock took. A
+// caller reads refs through the snapshot to decide what to write, knowing
+// they cannot change before the commit: a linked worktree locks its own
+// stack and the shared one, then follows its HEAD into the shared stack.
+// The snapshot belongs to the transaction and is valid until Commit or
+// Close. A failed Lock ends the transaction.
+//
+// On an object store, where nothing is locked, the snapshot is the newest
+// list: a Commit that another writer beats to the list fails with
+// ErrConflict instead of being redone, since the caller decided on what it
+// read.
+func (tx *Transaction) Lock() (*Snapshot, error) {
+	if tx.done || tx.a != nil || tx.held != nil {
+		return nil, ErrClosed
+	}
+	var a *Addition
+	err := tx.st.retryConflicts(func() (err error) {
+		a, err = tx.st.NewAddition()
+		return err
+	})
+	if err != nil {
+		tx.done = true
+		return nil, err
+	}
+	tx.held, tx.heldSnap, tx.locked = a, a.Snapshot(), true
+	return tx.heldSnap, nil
+}
 
 // Add queues updates. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(us ...Update) {
@@ -227,11 +264,11 @@ type change struct {
 // current stack, checks names and directory/file conflicts, and writes one
 // table with all the changes and their reflog entries. A lost
 // compare-and-swap fails with a *RefConflictError; nothing is written
-// then. After Prepare, Commit writes under the lock Prepare took. On an
-// object store, where nothing is locked, a commit that another writer beat
-// to the list (ErrConflict) is redone against the new list, with its
+// then. After Prepare or Lock, Commit writes under the lock they took. On
+// an object store, where nothing is locked, a commit that another writer
+// beat to the list (ErrConflict) is redone against the new list, with its
 // expected old values checked again, after a jittered backoff, a bounded
-// number of times.
+// number of times (not after Lock: see there).
 func (tx *Transaction) Commit() error {
 	if tx.a == nil {
 		if err := tx.Prepare(); err != nil {
@@ -244,7 +281,7 @@ func (tx *Transaction) Commit() error {
 	defer tx.Close()
 	tx.done = true
 	first := true
-	return tx.st.retryConflicts(func() error {
+	attempt := func() error {
 		if !first {
 			tx.release()
 			if err := tx.prepareOnce(); err != nil {
@@ -262,7 +299,11 @@ func (tx *Transaction) Commit() error {
 			return err
 		}
 		return a.Commit()
-	})
+	}
+	if tx.locked {
+		return attempt() // what the caller read under Lock may be stale
+	}
+	return tx.st.retryConflicts(attempt)
 }
 
 // Prepare takes the stack's lock, waiting up to the lock timeout, and
@@ -274,8 +315,15 @@ func (tx *Transaction) Prepare() error {
 	if tx.done || tx.a != nil {
 		return ErrClosed
 	}
-	if err := tx.st.retryConflicts(tx.prepareOnce); err != nil {
+	var err error
+	if tx.locked {
+		err = tx.prepareOnce()
+	} else {
+		err = tx.st.retryConflicts(tx.prepareOnce)
+	}
+	if err != nil {
 		tx.done = true
+		tx.release() // the lock Lock took, if prepare failed before taking it over
 		return err
 	}
 	return nil
@@ -298,14 +346,18 @@ func (tx *Transaction) Close() error {
 	return tx.release()
 }
 
-// release lets go of what Prepare took.
+// release lets go of what Lock or Prepare took.
 func (tx *Transaction) release() error {
-	if tx.a == nil {
-		return nil
+	var errs []error
+	if tx.held != nil {
+		errs = append(errs, tx.heldSnap.Close(), tx.held.Close())
+		tx.held, tx.heldSnap = nil, nil
 	}
-	err := errors.Join(tx.snap.Close(), tx.a.Close())
-	tx.a, tx.snap, tx.changes = nil, nil, nil
-	return err
+	if tx.a != nil {
+		errs = append(errs, tx.snap.Close(), tx.a.Close())
+		tx.a, tx.snap, tx.changes = nil, nil, nil
+	}
+	return errors.Join(errs...)
 }
 
 // changesSize is about the size of the table of changes: a name, an id
@@ -337,11 +389,14 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
 		}
 	}
-	a, err := tx.st.NewAddition()
-	if err != nil {
-		return nil, nil, nil, err
+	a, snap := tx.held, tx.heldSnap // after Lock
+	tx.held, tx.heldSnap = nil, nil
+	if a == nil {
+		if a, err = tx.st.NewAddition(); err != nil {
+			return nil, nil, nil, err
+		}
+		snap = a.Snapshot()
 	}
-	snap := a.Snapshot()
 	defer func() {
 		if err != nil {
 			snap.Close()

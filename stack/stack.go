@@ -29,6 +29,14 @@ type Stack struct {
 	closed bool
 	stats  Stats
 	spare  []*handle // tables a commit opened already, for its reload to take
+	// kept holds, during a reload, the tables a failed try opened, one
+	// reference each, for the next try to take: a name denotes the same
+	// bytes forever, so only the tables new in the next list are opened.
+	kept    []*handle
+	keeping bool
+	// vanished names tables whose reads found them missing: the next
+	// load opens them again rather than reuse their handles.
+	vanished map[string]bool
 }
 
 // Stats counts what a Stack did.
@@ -97,14 +105,21 @@ func (st *Stack) Close() error {
 
 // Reload brings the stack up to date with its list. It costs one stat call
 // when nothing changed. When a listed table is missing because a
-// concurrent compaction removed it, Reload retries while the list keeps
-// changing, for up to 3 seconds; otherwise the error is returned and the
-// stack keeps serving its previous tables.
+// concurrent compaction removed it after the list was read, Reload reads
+// the list again and retries, as long as the list keeps changing, for up
+// to reloadTime; a listed table missing while the list has not changed
+// is damage, ErrCorrupt. On failure the stack keeps serving its previous
+// tables.
 func (st *Stack) Reload() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.reloadLocked()
 }
+
+// reloadTime bounds how long a reload retries while every list it reads
+// names a table removed before it could be opened (a stack compacted
+// faster than its tables open): it then fails, without ErrCorrupt.
+const reloadTime = 30 * time.Second
 
 func (st *Stack) reloadLocked() error {
 	if st.closed {
@@ -119,8 +134,10 @@ func (st *Stack) reloadLocked() error {
 			return nil
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	delay := time.Duration(0)
+	st.keeping = true
+	defer st.dropKept()
+	deadline := time.Now().Add(reloadTime)
+	delay := time.Millisecond
 	for try := 1; ; try++ {
 		names, err := st.b.ReadList()
 		if err != nil {
@@ -134,12 +151,47 @@ func (st *Stack) reloadLocked() error {
 			return err
 		}
 		changed, cerr := st.b.ListChanged()
-		if cerr != nil || !changed || (try >= 3 && time.Now().After(deadline)) {
+		switch {
+		case cerr != nil:
+			return fmt.Errorf("%w (reading %s again: %w)", err, st.dir, cerr)
+		case !changed:
+			// Listed, missing, and still listed: no compaction removed
+			// it, the stack is damaged.
 			return fmt.Errorf("%w: %w", err, ErrCorrupt)
+		case time.Now().After(deadline):
+			return fmt.Errorf("%w (the list changed %d times while its tables were opened, for %v; tables vanish faster than they open)",
+				err, try, reloadTime)
 		}
-		delay += delay*time.Duration(rand.IntN(1000))/2000 + time.Millisecond
-		time.Sleep(delay)
+		time.Sleep(delay/2 + rand.N(delay/2+1))
+		delay = min(2*delay, 100*time.Millisecond)
 	}
+}
+
+// missingTable tells, on a backend without locks, why a table of the list
+// names was missing (err, matching fs.ErrNotExist): when the list read
+// again still names the same tables, nothing replaced it and the stack
+// is damaged (ErrCorrupt); otherwise a compaction removed it after the
+// list was read, and err is returned wrapped in retry (ErrConflict or
+// ErrOutdated).
+func (st *Stack) missingTable(names []string, err, retry error) error {
+	c, berr := st.b.Begin(st.opts.LockTimeout)
+	if berr != nil {
+		return fmt.Errorf("%w: %w", retry, err)
+	}
+	defer c.Release()
+	if slices.Equal(c.Names(), names) {
+		return fmt.Errorf("%w: %w", err, ErrCorrupt)
+	}
+	return fmt.Errorf("%w: %w", retry, err)
+}
+
+// dropKept ends a reload: the tables its failed tries opened that the
+// stack did not take are closed.
+func (st *Stack) dropKept() {
+	for _, h := range st.kept {
+		h.decref()
+	}
+	st.kept, st.keeping = nil, false
 }
 
 // loadLocked makes names the current tables, reusing open ones. On
@@ -149,21 +201,36 @@ func (st *Stack) loadLocked(names []string) error {
 	for _, h := range st.tables {
 		old[h.name] = h
 	}
-	var fresh []*handle
+	var fresh, opened []*handle // taken from spare or kept; opened here
 	tables := make([]*handle, 0, len(names))
 	fail := func(err error) error {
 		for _, h := range fresh {
 			h.decref()
 		}
+		if st.keeping {
+			st.kept = append(st.kept, opened...)
+		} else {
+			for _, h := range opened {
+				h.decref()
+			}
+		}
 		return err
 	}
+	byName := func(name string) func(*handle) bool { return func(h *handle) bool { return h.name == name } }
 	for _, name := range names {
-		if h, ok := old[name]; ok {
+		if h, ok := old[name]; ok && !st.vanished[name] {
 			tables = append(tables, h)
 			continue
 		}
-		if i := slices.IndexFunc(st.spare, func(h *handle) bool { return h.name == name }); i >= 0 {
+		if i := slices.IndexFunc(st.spare, byName(name)); i >= 0 {
 			h := st.spare[i]
+			h.incref()
+			fresh = append(fresh, h)
+			tables = append(tables, h)
+			continue
+		}
+		if i := slices.IndexFunc(st.kept, byName(name)); i >= 0 {
+			h := st.kept[i]
 			h.incref()
 			fresh = append(fresh, h)
 			tables = append(tables, h)
@@ -179,7 +246,7 @@ func (st *Stack) loadLocked(names []string) error {
 			return fail(fmt.Errorf("stack %s: %w", st.dir, err))
 		}
 		h := newHandle(name, f, t)
-		fresh = append(fresh, h)
+		opened = append(opened, h)
 		tables = append(tables, h)
 	}
 	rts := make([]*reftable.Table, len(tables))
@@ -204,8 +271,26 @@ func (st *Stack) loadLocked(names []string) error {
 		}
 	}
 	st.tables, st.merged, st.loaded = tables, m, true
+	st.vanished = nil
 	st.stats.Reloads++
 	return nil
+}
+
+// forgetVanished makes the next load open the table that err, a read
+// that found it missing, names, instead of reusing its handle, and read
+// the list again: if the list still names it, the load says so.
+func (st *Stack) forgetVanished(err error) {
+	var ioe *reftable.IOError
+	if !errors.As(err, &ioe) || !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.vanished == nil {
+		st.vanished = map[string]bool{}
+	}
+	st.vanished[ioe.Table] = true
+	st.stale = true
 }
 
 // Snapshot is a consistent view of the stack at one moment. It stays
@@ -270,6 +355,7 @@ func (st *Stack) Ref(name string) (reftable.RefRecord, error) {
 		r, err := s.Merged.Ref([]byte(name))
 		s.Close()
 		if try < readRetries && errors.Is(err, fs.ErrNotExist) {
+			st.forgetVanished(err)
 			continue
 		}
 		return r, err
@@ -308,6 +394,7 @@ func (st *Stack) refsFrom(prefix string, after []byte, mayRetry bool, yield func
 	defer s.Close()
 	for r, err := range s.Merged.Refs([]byte(prefix)) {
 		if mayRetry && errors.Is(err, fs.ErrNotExist) {
+			st.forgetVanished(err)
 			return true, true
 		}
 		if err == nil && after != nil && string(r.Name) <= string(after) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -290,8 +291,9 @@ func (b *bench) gitOut(dir string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// ownTemplate lays out a reftable repository without git; its refs point
-// at a made-up object id.
+// ownTemplate lays out a reftable repository without git: one commit (of
+// the empty tree, which git knows without storing it), stored loose, on
+// main.
 func (b *bench) ownTemplate() error {
 	gitDir := filepath.Join(b.template, ".git")
 	for _, d := range []string{"objects", "refs/heads", "reftable"} {
@@ -306,8 +308,24 @@ func (b *bench) ownTemplate() error {
 	if err := os.WriteFile(filepath.Join(gitDir, "HEAD"), []byte("ref: refs/heads/.invalid\n"), 0o666); err != nil {
 		return err
 	}
-	id := sha1.Sum([]byte("reftable bench\n"))
+	body := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n" +
+		"author reftable bench <bench@example.com> 1700000000 +0000\n" +
+		"committer reftable bench <bench@example.com> 1700000000 +0000\n\nreftable bench\n"
+	object := fmt.Sprintf("commit %d\x00%s", len(body), body)
+	id := sha1.Sum([]byte(object))
 	b.oid = hex.EncodeToString(id[:])
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte(object))
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(gitDir, "objects", b.oid[:2]), 0o777); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(gitDir, "objects", b.oid[:2], b.oid[2:]), z.Bytes(), 0o444); err != nil {
+		return err
+	}
 	st, err := stack.Open(filepath.Join(gitDir, "reftable"), stack.Options{})
 	if err != nil {
 		return err

@@ -156,7 +156,7 @@ func TestBenchCheckFails(t *testing.T) {
 	defer func() { benchAfterCreate = nil }()
 	for _, tc := range []struct{ change, want string }{
 		{"delete refs/heads/branch-0000007\n", "check after create: reftable has 200 refs under refs/, want 201"},
-		{"update refs/heads/branch-0000007 " + strings.Repeat("1", 40) + "\n", "check after create: digest of reftable's stack"},
+		{"option no-deref\nsymref-update refs/heads/branch-0000007 refs/heads/main\n", "check after create: digest of reftable's stack"},
 	} {
 		benchAfterCreate = func(repo string) error {
 			var stdout, stderr bytes.Buffer

@@ -17,6 +17,9 @@ prints each file removed ("removed <name>") and each unreferenced file
 kept with the reason ("kept <name>: <why>"). Lock files are never removed
 (see unlock).
 
+On S3 a table is removed only once no writer can publish it any more,
+whatever the grace period (see package objstore).
+
 Examples:
 
 	reftable clean

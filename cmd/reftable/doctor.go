@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
-	"sync"
 
 	"github.com/refstore/refstore/objstore"
 )
@@ -32,14 +29,24 @@ that a create-only write (If-None-Match: *) succeeds once and fails the
 second time, that a write with If-Match succeeds with the current ETag
 and fails with a stale one and on a missing key, that a conditional
 read with the current ETag answers "not modified", and that reads,
-ranged reads and deletes see the latest write. A store that fails is
-refused by every command, since concurrent commits on it could lose
-each other. Doctor then reports the stack under the prefix, if any:
-how many tables tables.list names and whether they all exist.
+ranged reads and deletes see the latest write. Doctor then reports the
+stack under the prefix, if any: how many tables tables.list names and
+whether they all exist.
 
 With -race, 16 concurrent writers race on one scratch key for 10
 rounds: in every round exactly one create-only write and exactly one
 If-Match swap must win, and the object must hold the winner's bytes.
+A store that checks a condition and then writes in a separate step
+passes the probe and fails the race.
+
+Every command that writes a stack on S3 runs the probe and a shorter
+race (8 writers, 3 rounds) before it trusts the store, and refuses a
+store that fails, since concurrent commits on it could lose each other.
+A store that passes gets a marker object, probe.passed, under the
+prefix, and for a day later commands read the marker instead of
+probing; a commit that finds its list overwritten by a writer that did
+not see it (which a store honouring If-Match never allows) removes the
+marker and fails.
 
 Exit status 1 when a check fails.
 
@@ -176,77 +183,10 @@ func (s *tracedStore) Delete(ctx context.Context, key string) error {
 }
 
 // raceCheck races writers conditional writes on scratch keys for rounds
-// rounds and fails unless exactly one create-only write and exactly one
-// If-Match swap win each round.
-func raceCheck(ctx context.Context, s objstore.Store, w io.Writer, writers, rounds int) (err error) {
-	base := fmt.Sprintf("doctor-race-%016x", rand.Uint64())
-	cas := base + ".tmp"
-	keys := []string{cas}
-	defer func() {
-		for _, k := range keys {
-			if derr := s.Delete(context.WithoutCancel(ctx), k); err == nil && derr != nil {
-				err = derr
-			}
-		}
-	}()
-	etag, err := s.Put(ctx, cas, []byte("start"), objstore.Cond{IfNoneMatch: true})
-	if err != nil {
-		return fmt.Errorf("race: create %s: %w", cas, err)
-	}
-	for r := range rounds {
-		create := fmt.Sprintf("%s-%d.tmp", base, r)
-		keys = append(keys, create)
-		if _, err := race(ctx, s, create, objstore.Cond{IfNoneMatch: true}, writers, r); err != nil {
-			return err
-		}
-		if etag, err = race(ctx, s, cas, objstore.Cond{IfMatch: etag}, writers, r); err != nil {
-			return err
-		}
-		fprintf(w, "race: round %d: 1 of %d create-only writes and 1 of %d If-Match swaps won\n", r+1, writers, writers)
-	}
-	return nil
-}
-
-// race has writers write key under cond at once and checks that exactly
-// one wins, the others fail the precondition, and key holds the winner's
-// bytes. It returns the winner's ETag.
-func race(ctx context.Context, s objstore.Store, key string, cond objstore.Cond, writers, round int) (string, error) {
-	kind := "create-only write"
-	if cond.IfMatch != "" {
-		kind = "If-Match swap"
-	}
-	data := func(i int) []byte { return fmt.Appendf(nil, "round %d writer %d", round, i) }
-	etags, errs := make([]string, writers), make([]error, writers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range writers {
-		wg.Go(func() {
-			<-start
-			etags[i], errs[i] = s.Put(ctx, key, data(i), cond)
-		})
-	}
-	close(start)
-	wg.Wait()
-	winner, won := -1, 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			winner, won = i, won+1
-		case !errors.Is(err, objstore.ErrPrecondition):
-			return "", fmt.Errorf("race: round %d: %s %s: %w", round+1, kind, key, err)
-		}
-	}
-	if won != 1 {
-		return "", fmt.Errorf("race: round %d: %d of %d concurrent %ss of %s won, want exactly 1: %w",
-			round+1, won, writers, kind, key, objstore.ErrUnsafeStore)
-	}
-	got, etag, err := s.Get(ctx, key, "")
-	if err != nil {
-		return "", fmt.Errorf("race: round %d: %w", round+1, err)
-	}
-	if !bytes.Equal(got, data(winner)) || etag != etags[winner] {
-		return "", fmt.Errorf("race: round %d: %s holds %q (ETag %s), not the winner's %q (ETag %s): %w",
-			round+1, key, got, etag, data(winner), etags[winner], objstore.ErrUnsafeStore)
-	}
-	return etag, nil
+// rounds (objstore.RaceProbe) and fails unless exactly one create-only
+// write and exactly one If-Match swap win each round.
+func raceCheck(ctx context.Context, s objstore.Store, w io.Writer, writers, rounds int) error {
+	return objstore.RaceProbe(ctx, s, "doctor-", writers, rounds, func(round int) {
+		fprintf(w, "race: round %d: 1 of %d create-only writes and 1 of %d If-Match swaps won\n", round, writers, writers)
+	})
 }

@@ -20,6 +20,10 @@ func TestFixtures(t *testing.T) {
 			wantLogs := readFile(t, filepath.Join(dir, "expected-logs.txt"))
 			format := strings.TrimSpace(readFile(t, filepath.Join(dir, "object-format.txt")))
 			repo := makeRepo(t, name, format)
+			// A git directory named by path needs objects/ to be one.
+			if err := os.Mkdir(filepath.Join(repo, ".git", "objects"), 0o777); err != nil {
+				t.Fatal(err)
+			}
 			paths := []string{filepath.Join(dir, "reftable"), repo, filepath.Join(repo, ".git")}
 			if tables := strings.Fields(readFile(t, filepath.Join(dir, "reftable", "tables.list"))); len(tables) == 1 {
 				paths = append(paths, filepath.Join(dir, "reftable", tables[0]))

@@ -10,10 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/refstore/refstore/stack"
 )
 
 const (
@@ -52,6 +55,16 @@ func TestUpdate(t *testing.T) {
 		{"update/bad-refname", nil, "create refs/heads/a..b " + oidA + "\n"},
 		{"update/no-newline", nil, "delete refs/heads/main"},
 		{"update/transactions", nil, "start\ncreate refs/heads/t1 " + oidA + "\nprepare\ncommit\nstart\ncreate refs/heads/t2 " + oidA + "\nabort\n"},
+		// git's framing: a started transaction not committed by the
+		// end of input is aborted (exit 0), and after commit or abort
+		// only start may follow.
+		{"update/start-no-commit", nil, "start\ncreate refs/heads/t1 " + oidA + "\n"},
+		{"update/prepare-no-commit", nil, "start\ncreate refs/heads/t1 " + oidA + "\nprepare\n"},
+		{"update/after-commit", nil, "start\ncreate refs/heads/t1 " + oidA + "\ncommit\ncreate refs/heads/t2 " + oidA + "\n"},
+		{"update/after-abort", nil, "create refs/heads/t1 " + oidA + "\nabort\noption no-deref\n"},
+		{"update/restart", nil, "start\ncreate refs/heads/t1 " + oidA + "\nstart\n"},
+		{"update/after-prepare", nil, "start\ncreate refs/heads/t1 " + oidA + "\nprepare\ncreate refs/heads/t2 " + oidA + "\n"},
+		{"update/start-late", nil, "create refs/heads/t1 " + oidA + "\nstart\ncreate refs/heads/t2 " + oidA + "\ncommit\nstart\ncreate refs/heads/t3 " + oidA + "\ncommit\n"},
 		{"update/z", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00delete refs/heads/feature/x\x00" + oidA + "\x00create refs/heads/z\x00" + oidB + "\x00option no-deref\x00symref-delete refs/remotes/origin/HEAD\x00verify refs/tags/light\x00" + oidB + "\x00"},
 		{"update/z-malformed", []string{"-z"}, "update refs/heads/main\x00" + oidA + "\x00\x00bogus\x00"},
 	} {
@@ -69,7 +82,8 @@ func TestUpdate(t *testing.T) {
 			}
 			got := r.String() + "-- refs --\n" + mustRun(t, "", "refs", dir) + "-- new logs --\n" + newLogs
 			checkGolden(t, tc.name, got)
-			if r.code != 0 && after != before {
+			// A failure after a commit keeps what was committed.
+			if r.code != 0 && !strings.Contains(r.stdout, "commit: ok") && after != before {
 				t.Errorf("failed update changed the reflogs")
 			}
 		})
@@ -212,5 +226,215 @@ func TestUpdateNames(t *testing.T) {
 			r := runTool(t, tc.stdin, "update", dir)
 			checkGolden(t, tc.name, r.String()+"-- refs --\n"+mustRun(t, "", "refs", dir, "refs/heads/"))
 		})
+	}
+}
+
+// longInput is a reader of head followed by n bytes of fill and a
+// newline, which allocates nothing however long it is; read counts the
+// bytes taken from it.
+type longInput struct {
+	head string
+	n    int64
+	fill byte
+	read int64
+}
+
+func (r *longInput) Read(p []byte) (int, error) {
+	total := int64(len(r.head)) + r.n + 1
+	i := 0
+	for ; i < len(p) && r.read < total; i, r.read = i+1, r.read+1 {
+		switch {
+		case r.read < int64(len(r.head)):
+			p[i] = r.head[r.read]
+		case r.read < total-1:
+			p[i] = r.fill
+		default:
+			p[i] = '\n'
+		}
+	}
+	if i == 0 {
+		return 0, io.EOF
+	}
+	return i, nil
+}
+
+// TestUpdateLongLine feeds update a 100 MB line, in text mode and with
+// -z (a regression test: update read the whole line, taking ten times its
+// size in memory, and printed it whole in its error). It must be refused
+// having read little of it, in little memory, with a short message that
+// changes nothing.
+func TestUpdateLongLine(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	list := readFile(t, filepath.Join(dir, "tables.list"))
+	for _, z := range []bool{false, true} {
+		args := []string{"update", dir}
+		if z {
+			args = []string{"update", "-z", dir}
+		}
+		in := &longInput{head: "create refs/heads/", n: 100 << 20, fill: 'a'}
+		var stdout, stderr bytes.Buffer
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		code := run(context.Background(), args, in, &stdout, &stderr)
+		runtime.ReadMemStats(&after)
+		if code != 2 || !strings.Contains(stderr.String(), "longer than 65536 bytes") {
+			t.Errorf("-z %v: exit %d, stderr %.300q; want exit 2 and the line refused", z, code, stderr.String())
+		}
+		if stderr.Len() > 512 {
+			t.Errorf("-z %v: a message of %d bytes", z, stderr.Len())
+		}
+		if in.read > 1<<20 {
+			t.Errorf("-z %v: read %d bytes of the line", z, in.read)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			t.Errorf("-z %v: allocated %d bytes", z, alloc)
+		}
+		if got := readFile(t, filepath.Join(dir, "tables.list")); got != list {
+			t.Errorf("-z %v: tables.list changed", z)
+		}
+	}
+}
+
+// TestUpdateLongNames checks that names too long for a table block are
+// refused when read, and that every message shows a long name or line
+// clipped.
+func TestUpdateLongNames(t *testing.T) {
+	long := "refs/heads/" + strings.Repeat("n", 5000)
+	fits := "refs/heads/" + strings.Repeat("f", 1000)
+	bad := "refs/heads/" + strings.Repeat("b", 1000) + ".lock"
+	for _, tc := range []struct{ stdin, want string }{
+		{"create " + long + " " + oidA + "\n", `line 1: create: "refs/heads/nnn`},
+		{"symref-create refs/heads/s " + long + "\n", "line 1: symref target: "},
+		{"create " + bad + " " + oidA + "\n", "ends with .lock"},
+		{"create " + fits + " " + long + "\n", "invalid <new-oid>"},
+		{"frob " + long + "\n", "unknown command"},
+		{"start " + long + "\n", "extra input"},
+		{"create " + fits + " " + oidA + " " + long + "\n", "extra input"},
+		{"create \"" + long + "\n", "badly quoted argument"},
+		{"create " + fits + "\t" + long + "\n", "expected SP"},
+		{"option " + long + "\n", "unknown option"},
+		{"update refs/heads/main " + oidA + " " + strings.Repeat("z", 60000) + "\n", "invalid <old-oid>"},
+	} {
+		dir := filepath.Join(t.TempDir(), "reftable")
+		copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+		r := runTool(t, tc.stdin, "update", dir)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%.40q...: %.300v; want exit 2 and %q", tc.stdin, r, tc.want)
+		}
+		if len(r.stderr) > 512 {
+			t.Errorf("%.40q...: a message of %d bytes: %.600q", tc.stdin, len(r.stderr), r.stderr)
+		}
+	}
+
+	// With larger blocks (reftable.blockSize), longer names fit.
+	repo := makeRepo(t, "sha1-basic", "")
+	cfg := filepath.Join(repo, ".git", "config")
+	writeFile(t, cfg, readFile(t, cfg)+"[reftable]\n\tblockSize = 8k\n")
+	mustRun(t, "create "+long+" "+oidA+"\n", "update", repo)
+	if got := mustRun(t, "", "refs", repo, long); got != long+" "+oidA+"\n" {
+		t.Errorf("refs %.40s...: %.100q", long, got)
+	}
+}
+
+// linkedWorktree lays out, without git, a linked worktree id of the
+// repository main (made by makeRepo from sha1-basic), with its HEAD at
+// refs/heads/feature/x. It returns the worktree and its own stack.
+func linkedWorktree(t *testing.T, main, id string) (wt, wtStack string) {
+	t.Helper()
+	wtGit := filepath.Join(main, ".git", "worktrees", id)
+	if err := os.MkdirAll(filepath.Join(wtGit, "reftable"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(wtGit, "reftable", "tables.list"), "")
+	writeFile(t, filepath.Join(wtGit, "commondir"), "../..\n")
+	writeFile(t, filepath.Join(wtGit, "HEAD"), "ref: refs/heads/.invalid\n")
+	wt = t.TempDir()
+	writeFile(t, filepath.Join(wt, ".git"), "gitdir: "+wtGit+"\n")
+	mustRun(t, "option no-deref\nsymref-update HEAD refs/heads/feature/x\n", "update", wt)
+	return wt, filepath.Join(wtGit, "reftable")
+}
+
+// TestUpdateWorktreeResolvesUnderLocks checks that in a linked worktree
+// update follows HEAD into the shared stack under the locks of both
+// stacks (a regression test: it followed HEAD before locking, and a HEAD
+// moved in between had its old branch updated). A hook that update calls
+// once it holds its locks, and before it reads what to write, has another
+// goroutine move HEAD to refs/heads/main: the move must fail on the lock,
+// and the branch HEAD points at afterwards must be the one updated.
+func TestUpdateWorktreeResolvesUnderLocks(t *testing.T) {
+	wt, wtStack := linkedWorktree(t, makeRepo(t, "sha1-basic", ""), "wt")
+	newID := strings.Repeat("5", 40)
+	calls := 0
+	var moveErr error
+	testHookLocked = func() {
+		calls++
+		done := make(chan error)
+		go func() {
+			st, err := stack.Open(wtStack, stack.Options{LockTimeout: stack.NoWait})
+			if err != nil {
+				done <- err
+				return
+			}
+			defer st.Close()
+			tx := st.NewTransaction(stack.Identity{Name: "mover", Email: "mover@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
+			tx.Add(stack.Update{Name: "HEAD", New: stack.Value{Target: "refs/heads/main"}})
+			done <- tx.Commit()
+		}()
+		moveErr = <-done
+	}
+	defer func() { testHookLocked = nil }()
+	r := runTool(t, "update HEAD "+newID+"\n", "update", "-m", "under locks", wt)
+	if r.code != 0 || calls == 0 {
+		t.Fatalf("update: %v; the hook ran %d times", r, calls)
+	}
+	if !errors.Is(moveErr, stack.ErrLocked) {
+		t.Errorf("moving HEAD while update holds the locks: %v, want ErrLocked", moveErr)
+	}
+	show := mustRun(t, "", "show", wt, "HEAD")
+	lines := strings.Split(strings.TrimSpace(show), "\n")
+	if last := lines[len(lines)-1]; !strings.HasSuffix(last, " "+newID) {
+		t.Errorf("show HEAD:\n%s\nwant the branch HEAD points at to hold %s", show, newID)
+	}
+	if got := mustRun(t, "", "refs", wt, "refs/heads/main"); got != "refs/heads/main "+oidB+"\n" {
+		t.Errorf("refs/heads/main changed: %q", got)
+	}
+	if logs := mustRun(t, "", "logs", "-ref", "HEAD", wt); !strings.Contains(strings.SplitN(logs, "\n", 2)[0], newID) {
+		t.Errorf("HEAD's reflog does not start with the update:\n%s", logs)
+	}
+}
+
+// TestUpdateSymrefIntoUnlockedStack: a symbolic ref that leads into a
+// stack update did not lock (another worktree's, through a
+// worktrees/<id>/ target) has that stack locked too, and the commands
+// routed again, before anything is written.
+func TestUpdateSymrefIntoUnlockedStack(t *testing.T) {
+	main := makeRepo(t, "sha1-basic", "")
+	wt, _ := linkedWorktree(t, main, "wt")
+	_, wt2Stack := linkedWorktree(t, main, "wt2")
+	mustRun(t, "option no-deref\nsymref-update refs/heads/to-wt2 worktrees/wt2/refs/worktree/x\n", "update", wt)
+	newID := strings.Repeat("6", 40)
+	var errs []error
+	testHookLocked = func() {
+		st, err := stack.Open(wt2Stack, stack.Options{LockTimeout: stack.NoWait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		tx := st.NewTransaction(stack.Identity{Name: "other", Email: "other@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
+		tx.Add(stack.Update{Name: fmt.Sprintf("refs/worktree/other%d", len(errs)), New: stack.Value{ID: []byte(oidA[:20])}})
+		errs = append(errs, tx.Commit())
+	}
+	defer func() { testHookLocked = nil }()
+	mustRun(t, "update refs/heads/to-wt2 "+newID+"\n", "update", wt)
+	if len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], stack.ErrLocked) {
+		t.Errorf("writing wt2's stack at each round: %v; want success, then ErrLocked", errs)
+	}
+	if got := mustRun(t, "", "refs", wt2Stack, "refs/worktree/x"); got != "refs/worktree/x "+newID+"\n" {
+		t.Errorf("wt2's refs/worktree/x: %q", got)
+	}
+	if logs := mustRun(t, "", "logs", "-ref", "refs/heads/to-wt2", wt); !strings.Contains(logs, newID) {
+		t.Errorf("the symbolic ref passed logs nothing:\n%s", logs)
 	}
 }

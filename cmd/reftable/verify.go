@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
@@ -18,7 +20,7 @@ import (
 var cmdVerify = &command{
 	ReadOnly: true,
 	Name:     "verify",
-	Usage:    "[-v] [-json] [PATH]",
+	Usage:    "[-v] [-json] [-strict] [PATH]",
 	Short:    "check a stack or table for corruption and inconsistencies",
 	Long: `Verify checks a stack, or a single table file, and prints each problem
 it finds, one a line:
@@ -26,9 +28,15 @@ it finds, one a line:
 	<file>: offset <n>: <problem>    (when the byte offset is known)
 	<file>: <problem>
 	<file>: warning: <problem>
+	<file>: leftover: <what> (<the command that removes it>)
 
-It exits 1 when it found a problem other than a warning, and prints
-nothing when all is well (with -v one summary line). It checks:
+It exits 1 when it found damage, a problem other than a warning or a
+leftover, and prints nothing when all is well (with -v one summary
+line). Leftovers are files that a crashed writer, a lost reply or a
+writer still running may leave and that change nothing the stack
+holds: tables the list does not name, lock files and their holder
+files, and temporary files. They are printed, each with the command
+that removes it, and fail the run only with -strict. It checks:
 
   - tables.list: every line is a table name as git's fsck wants it
     (0x<min>-0x<max>-<random>.ref, hex), the named file exists, and the
@@ -55,12 +63,16 @@ nothing when all is well (with -v one summary line). It checks:
     specification says and JGit does, stores -480);
   - the stack: each table's lowest update index above the previous
     table's highest;
-  - the directory: tables the list does not name (orphans, which clean
-    removes), and leftover lock files and temporary files, left by a
-    writer that crashed or still running.
+  - the directory: leftovers, tables the list does not name (orphans,
+    which clean removes), lock files, their holder files and temporary
+    files.
 
-Verify only reads: it takes no lock, so a writer working at the same
-time can make it report its lock or temporary file.
+Verify only reads: it takes no lock. It reads tables.list before and
+after checking the tables and the directory, and when the list changed
+meanwhile (a writer committed, a compaction removed the tables it
+merged) it checks again, up to 20 times, so that its findings are of
+one state of the stack; a writer working at the same time can still
+make it report its lock, temporary file or unlisted table as leftovers.
 
 With -json each finding is one JSON object a line (JSON Lines):
 
@@ -68,12 +80,14 @@ With -json each finding is one JSON object a line (JSON Lines):
 
 file is the table, tables.list or other file of the stack directory the
 finding is about; offset is the byte offset in it, or null when unknown;
-severity is "error" or "warning"; problem is the text of the finding.
-With -v a last line sums up when nothing but warnings was found:
+severity is "error", "warning" or "leftover"; problem is the text of
+the finding. With -v a last line sums up when no error was found (the
+text form counts leftovers only when there are some):
 
-	{"kind":"summary","tables":N,"refs":N,"logs":N,"warnings":N}
+	{"kind":"summary","tables":N,"refs":N,"logs":N,"warnings":N,"leftovers":N}
 
-tables, refs and logs count what was read, warnings the warnings printed.
+tables, refs and logs count what was read, warnings and leftovers the
+findings of that severity printed.
 
 Examples:
 
@@ -83,13 +97,14 @@ Examples:
 		f := &verifyFlags{}
 		fs.BoolVar(&f.verbose, "v", false, "print a summary line when nothing is wrong")
 		fs.BoolVar(&f.json, "json", false, "print JSON Lines: kind, file, offset, severity, problem")
+		fs.BoolVar(&f.strict, "strict", false, "exit 1 on leftovers too")
 		return f
 	},
 	Run: runVerify,
 }
 
 type verifyFlags struct {
-	verbose, json bool
+	verbose, json, strict bool
 }
 
 // findingJSON is the JSON form of one finding.
@@ -103,22 +118,80 @@ type findingJSON struct {
 
 // verifySummaryJSON is the JSON form of -v's summary line.
 type verifySummaryJSON struct {
-	Kind     string `json:"kind"` // "summary"
-	Tables   int    `json:"tables"`
-	Refs     int    `json:"refs"`
-	Logs     int    `json:"logs"`
-	Warnings int    `json:"warnings"`
+	Kind      string `json:"kind"` // "summary"
+	Tables    int    `json:"tables"`
+	Refs      int    `json:"refs"`
+	Logs      int    `json:"logs"`
+	Warnings  int    `json:"warnings"`
+	Leftovers int    `json:"leftovers"`
 }
 
 // A verifier collects the findings of one verify run.
 type verifier struct {
-	p        *printer
-	err      error // the first error printing
-	errors   int
-	warnings int
-	tables   int
-	refs     int
-	logs     int
+	p         *printer
+	err       error // the first error printing
+	errors    int
+	warnings  int
+	leftovers int
+	tables    int
+	refs      int
+	logs      int
+	// held, when not nil, keeps the findings instead of printing them
+	// (a stack's check, which may be run again).
+	held *[]finding
+	// checked keeps what checking each listed table found, for a
+	// stack's check run again: a table name denotes the same bytes
+	// forever.
+	checked map[string]*checkedTable
+}
+
+// checkedTable is what checking a listed table found.
+type checkedTable struct {
+	r                                    updateRange
+	findings                             []finding
+	errors, warnings, tables, refs, logs int
+}
+
+// verifyListed checks the listed table name, as verifyFile, once: a
+// check of the stack run again replays what it found.
+func (v *verifier) verifyListed(src source, name string) (updateRange, bool) {
+	c := v.checked[name]
+	if c == nil {
+		var held []finding
+		sub := &verifier{p: v.p, held: &held}
+		r, ok := sub.verifyFile(src, name, true)
+		if !ok {
+			// Not opened (missing, or unreadable): checked again.
+			v.replay(&checkedTable{findings: held, errors: sub.errors, warnings: sub.warnings})
+			return r, false
+		}
+		c = &checkedTable{r: r, findings: held, errors: sub.errors, warnings: sub.warnings,
+			tables: sub.tables, refs: sub.refs, logs: sub.logs}
+		if v.checked == nil {
+			v.checked = map[string]*checkedTable{}
+		}
+		v.checked[name] = c
+	}
+	v.replay(c)
+	return c.r, true
+}
+
+// replay prints what a table's check found and counts it.
+func (v *verifier) replay(c *checkedTable) {
+	v.errors += c.errors
+	v.warnings += c.warnings
+	v.tables += c.tables
+	v.refs += c.refs
+	v.logs += c.logs
+	for _, f := range c.findings {
+		v.print(f.text, f.j)
+	}
+}
+
+// finding is a line of output held back.
+type finding struct {
+	text string
+	j    any
 }
 
 // report prints one finding about file; offset < 0 means unknown.
@@ -140,8 +213,20 @@ func (v *verifier) warn(file, format string, args ...any) {
 	v.print(file+": warning: "+msg, findingJSON{Kind: "finding", File: file, Severity: "warning", Problem: msg})
 }
 
+// leftover reports a file that a crash, a lost reply or a running
+// writer may leave and that changes nothing the stack holds.
+func (v *verifier) leftover(file, format string, args ...any) {
+	v.leftovers++
+	msg := fmt.Sprintf(format, args...)
+	v.print(file+": leftover: "+msg, findingJSON{Kind: "finding", File: file, Severity: "leftover", Problem: msg})
+}
+
 // print prints one line, keeping the first error.
 func (v *verifier) print(text string, j any) {
+	if v.held != nil {
+		*v.held = append(*v.held, finding{text, j})
+		return
+	}
 	if err := v.p.record(text, j); err != nil && v.err == nil {
 		v.err = err
 	}
@@ -183,22 +268,60 @@ func runVerify(e *env, flags any, args []string) error {
 	if v.err != nil {
 		return v.err
 	}
-	if v.errors > 0 {
+	if v.errors > 0 || f.strict && v.leftovers > 0 {
 		return errSilent
 	}
 	if f.verbose {
-		v.print(fmt.Sprintf("ok: %d tables, %d refs, %d logs, %d warnings", v.tables, v.refs, v.logs, v.warnings),
-			verifySummaryJSON{Kind: "summary", Tables: v.tables, Refs: v.refs, Logs: v.logs, Warnings: v.warnings})
+		text := fmt.Sprintf("ok: %d tables, %d refs, %d logs, %d warnings", v.tables, v.refs, v.logs, v.warnings)
+		if v.leftovers > 0 {
+			text += fmt.Sprintf(", %d leftovers", v.leftovers)
+		}
+		v.print(text, verifySummaryJSON{Kind: "summary", Tables: v.tables, Refs: v.refs, Logs: v.logs, Warnings: v.warnings, Leftovers: v.leftovers})
 	}
 	return v.err
 }
 
-// verifyStack checks the stack of src; dir names it in findings.
+// verifyTries bounds how often verifyStack checks a stack whose list
+// changed while it was checked.
+const verifyTries = 20
+
+// verifyStack checks the stack of src; dir names it in findings. A stack
+// that writers change meanwhile is checked again, until tables.list is
+// the same before and after a check: the findings printed are those of
+// that check, of one state of the stack.
 func (v *verifier) verifyStack(src source, dir string) error {
-	data, err := src.ReadFile("tables.list")
-	if err != nil {
-		return err
+	delay := time.Millisecond
+	for try := 1; ; try++ {
+		before, err := src.ReadFile("tables.list")
+		if err != nil {
+			return err
+		}
+		var held []finding
+		run := &verifier{p: v.p, held: &held, checked: v.checked}
+		run.verifyList(src, dir, before)
+		v.checked = run.checked
+		after, err := src.ReadFile("tables.list")
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(before, after) {
+			v.errors, v.warnings, v.leftovers = run.errors, run.warnings, run.leftovers
+			v.tables, v.refs, v.logs = run.tables, run.refs, run.logs
+			for _, f := range held {
+				v.print(f.text, f.j)
+			}
+			return nil
+		}
+		if try == verifyTries {
+			return fmt.Errorf("%s: tables.list changed while it was checked, %d times in a row: writers are busy; run verify again", dir, try)
+		}
+		time.Sleep(delay/2 + rand.N(delay/2+1))
+		delay = min(2*delay, 100*time.Millisecond)
 	}
+}
+
+// verifyList checks the stack whose tables.list holds data.
+func (v *verifier) verifyList(src source, dir string, data []byte) {
 	var names []string
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		v.report("tables.list", int64(len(data)), "last line not terminated by a newline")
@@ -217,7 +340,7 @@ func (v *verifier) verifyStack(src source, dir string) error {
 	var prevMax uint64
 	var prevName string
 	for _, name := range names {
-		r, ok := v.verifyFile(src, name, true)
+		r, ok := v.verifyListed(src, name)
 		if !ok {
 			prevName = ""
 			continue
@@ -228,7 +351,6 @@ func (v *verifier) verifyStack(src source, dir string) error {
 		prevMax, prevName = r.max, name
 	}
 	v.verifyDir(src, dir, names)
-	return nil
 }
 
 // updateRange is the update index range of a table's header.
@@ -332,8 +454,8 @@ func (v *verifier) verifyLogs(tbl *reftable.Table, file string) {
 	}
 }
 
-// verifyDir reports files of the stack that do not belong: tables the
-// list does not name, lock files and temporary files.
+// verifyDir reports the leftovers among the files of the stack: tables
+// the list does not name, lock files and temporary files.
 func (v *verifier) verifyDir(src source, dir string, listed []string) {
 	names, err := src.Files()
 	if err != nil {
@@ -344,11 +466,13 @@ func (v *verifier) verifyDir(src source, dir string, listed []string) {
 		switch {
 		case name == "tables.list" || slices.Contains(listed, name):
 		case strings.HasSuffix(name, ".lock"):
-			v.report(name, -1, "leftover lock file (a writer is running or crashed; see locks and unlock)")
+			v.leftover(name, "lock file of a writer that is running or crashed (see locks; reftable unlock -stale removes it once its holder is gone)")
 		case strings.HasSuffix(name, ".temp"):
-			v.report(name, -1, "leftover temporary file (see clean)")
+			v.leftover(name, "temporary file (reftable clean removes it)")
+		case strings.HasSuffix(name, ".holder"):
+			v.leftover(name, "holder file of a lock (reftable unlock -stale removes it with its lock, reftable clean once the lock is gone)")
 		case strings.HasSuffix(name, ".ref"):
-			v.report(name, -1, "table not listed in tables.list (see clean)")
+			v.leftover(name, "table not listed in tables.list (reftable clean removes it)")
 		}
 	}
 }

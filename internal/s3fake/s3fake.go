@@ -6,8 +6,10 @@
 // 127.0.0.1; New does that.
 //
 // A Server with IgnoreConditions set behaves like a store that answers
-// success to every conditional request, to test that such a store is
-// refused.
+// success to every conditional request, and one with NonAtomic set like
+// a naive gateway that checks a condition and then writes in a separate
+// step, to test that such stores are refused. Jitter delays requests at
+// random, to test clients under every interleaving.
 package s3fake
 
 import (
@@ -17,6 +19,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -34,6 +37,12 @@ type Server struct {
 	// and answer every request as if they were absent.
 	IgnoreConditions bool
 
+	// NonAtomic makes a conditional PUT check its condition, let other
+	// requests run, and then write unconditionally (as a gateway doing a
+	// HEAD and then a plain PUT): of concurrent conditional PUTs of one
+	// key several may succeed.
+	NonAtomic bool
+
 	// Intercept, if set, sees every request first; when it returns true
 	// it has answered the request and the server does nothing more (to
 	// inject failures such as 409 or 503).
@@ -41,6 +50,14 @@ type Server struct {
 
 	// PageSize bounds the keys of one ListObjectsV2 page; 0 means 1000.
 	PageSize int
+
+	// Jitter, when positive, delays every request by a random time of up
+	// to Jitter before the server applies it and again before it
+	// answers, so that requests of concurrent clients interleave in
+	// every order: a request applied is not answered at once, and
+	// requests sent in one order may be applied in another. Set it
+	// before serving.
+	Jitter time.Duration
 
 	mu      sync.Mutex
 	buckets map[string]map[string]*object
@@ -92,6 +109,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusNotImplemented, "NotImplemented", "streaming payloads are not supported")
 		return
 	}
+	if s.Jitter > 0 {
+		// Read the body first: a delay after it is a delay of the
+		// server, not of the client's upload.
+		if r.Body != nil {
+			data, err := io.ReadAll(r.Body)
+			if err != nil {
+				fail(w, r, http.StatusBadRequest, "IncompleteBody", err.Error())
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(data))
+		}
+		time.Sleep(rand.N(s.Jitter))
+		w = &delayedWriter{ResponseWriter: w, delay: rand.N(s.Jitter)}
+		defer w.(*delayedWriter).flush()
+	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,6 +151,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		fail(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method)
 	}
+}
+
+// delayedWriter holds a reply until flush, which sleeps for delay
+// before sending it.
+type delayedWriter struct {
+	http.ResponseWriter
+	delay  time.Duration
+	status int
+	body   bytes.Buffer
+}
+
+func (d *delayedWriter) WriteHeader(status int) {
+	if d.status == 0 {
+		d.status = status
+	}
+}
+
+func (d *delayedWriter) Write(p []byte) (int, error) {
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	return d.body.Write(p)
+}
+
+func (d *delayedWriter) flush() {
+	time.Sleep(d.delay)
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	d.ResponseWriter.WriteHeader(d.status)
+	d.ResponseWriter.Write(d.body.Bytes())
 }
 
 func (s *Server) bucketRequest(w http.ResponseWriter, r *http.Request, bucket string, objs map[string]*object, ok bool) {
@@ -176,6 +239,11 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, objs map[string]*ob
 				return
 			}
 		}
+	}
+	if s.NonAtomic && (r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "") {
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond + rand.N(time.Millisecond))
+		s.mu.Lock()
 	}
 	sum := md5.Sum(data)
 	o := &object{data: data, etag: hex.EncodeToString(sum[:]), modTime: s.now()}

@@ -1,0 +1,124 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/stacktest"
+)
+
+// staleStore is a Mem behind a gateway that checks conditions
+// non-atomically, caught in the act: until its first write of
+// tables.list it serves the list as it was when the test captured it,
+// and that write ignores its condition. A writer through it commits on
+// the captured list after another writer replaced it, and overwrites
+// that writer's commit, as a writer whose If-Match was checked before
+// the other's PUT and applied after it would.
+type staleStore struct {
+	*Mem
+	mu        sync.Mutex
+	list      []byte
+	etag      string
+	published bool
+}
+
+func (s *staleStore) Get(ctx context.Context, key, ifNoneMatch string) ([]byte, string, error) {
+	s.mu.Lock()
+	stale := !s.published && strings.HasSuffix(key, "tables.list")
+	s.mu.Unlock()
+	if stale {
+		if ifNoneMatch == s.etag {
+			return nil, "", ErrNotModified
+		}
+		return s.list, s.etag, nil
+	}
+	return s.Mem.Get(ctx, key, ifNoneMatch)
+}
+
+func (s *staleStore) Put(ctx context.Context, key string, data []byte, c Cond) (string, error) {
+	if strings.HasSuffix(key, "tables.list") {
+		s.mu.Lock()
+		s.published = true
+		s.mu.Unlock()
+		c = Cond{}
+	}
+	return s.Mem.Put(ctx, key, data, c)
+}
+
+// TestLostCommitDetected: on a store that lets a writer's conditional
+// list PUT overwrite another's accepted one, the writer whose commit was
+// overwritten finds out from the list it reloads right after: a commit
+// (with its own table, or fused with listed ones) reports ErrLostCommit
+// instead of success, and a compaction keeps the tables it merged, which
+// the other writer listed again, instead of deleting them from under the
+// stack. Either way the probe's marker is removed, so the next backend
+// probes the store again. (Before, the commit reported success for a ref
+// that was not there, and the compaction deleted listed tables.)
+func TestLostCommitDetected(t *testing.T) {
+	for _, work := range []string{"commit", "fused commit", "compaction"} {
+		t.Run(strings.ReplaceAll(work, " ", "-"), func(t *testing.T) {
+			m := NewMem()
+			opts := stack.Options{DisableAutoCompaction: work != "fused commit"}
+			a := openMem(t, m, opts)
+			for i, name := range []string{"refs/heads/a1", "refs/heads/a2", "refs/heads/a3"} {
+				if err := stacktest.Set(a, name, i+1, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			base, etag, err := m.Get(t.Context(), "repo/tables.list", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stale := &staleStore{Mem: m, list: base, etag: etag}
+			bb, err := NewBackend(t.Context(), stale, Options{Prefix: "repo/", AllowUnsafe: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := stack.OpenBackend(bb, "stale", stack.Options{DisableAutoCompaction: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			overwritten := false
+			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+				if op != OpPut || !strings.HasSuffix(key, "tables.list") || overwritten {
+					return apply()
+				}
+				if err := apply(); err != nil {
+					return err
+				}
+				overwritten = true
+				if err := stacktest.Set(b, "refs/heads/b", 9, nil); err != nil {
+					t.Errorf("the overwriting commit: %v", err)
+				}
+				return nil
+			})
+			if work == "compaction" {
+				err = a.CompactAll(nil)
+			} else {
+				err = stacktest.Set(a, "refs/heads/x", 7, nil)
+			}
+			m.SetHook(nil)
+			if !overwritten {
+				t.Fatal("no list written")
+			}
+			if !errors.Is(err, stack.ErrLostCommit) {
+				t.Errorf("%s overwritten: %v, want ErrLostCommit", work, err)
+			}
+			if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); !errors.Is(err, ErrNotFound) {
+				t.Errorf("the probe's marker survived: %v", err)
+			}
+			got := stacktest.Check(t, func() stack.Backend {
+				b, _ := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
+				return b
+			})
+			if len(got) != 4 || got["refs/heads/b"] == "" {
+				t.Errorf("refs %v, want a1..a3 and the overwriting b", got)
+			}
+		})
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/refstore/refstore/internal/deflate"
+	"github.com/refstore/refstore/reftable/internal/zlib"
 )
 
 // block is one parsed block. For the first block of a table, data starts at
@@ -32,7 +32,7 @@ type blockReader struct {
 	t   *Table
 	buf []byte // raw bytes read from the table
 	inf []byte // inflated log block
-	zd  *deflate.Decompressor
+	zd  *zlib.Decompressor
 }
 
 func isBlockType(typ byte) bool {
@@ -193,7 +193,7 @@ func (r *blockReader) inflate(off int64, data []byte, skip, blen int) (int64, er
 	r.inf = r.inf[:blen]
 	copy(r.inf, data[:skip])
 	if r.zd == nil {
-		r.zd = decompressors.Get().(*deflate.Decompressor)
+		r.zd = decompressors.Get().(*zlib.Decompressor)
 	}
 	src := data[skip:]
 	if t.mem != nil {
@@ -204,14 +204,14 @@ func (r *blockReader) inflate(off int64, data []byte, skip, blen int) (int64, er
 		switch {
 		case err == nil:
 			return int64(n), nil
-		case errors.Is(err, deflate.ErrShortInput) && t.mem == nil && int64(len(src)) < avail:
+		case errors.Is(err, zlib.ErrShortInput) && t.mem == nil && int64(len(src)) < avail:
 			// Read the rest, guessing that it compresses no worse
 			// than fixed Huffman codes, then double.
 			want := min(max(int64(2*len(src)), int64(blen+blen/8+64)), avail)
 			if src, err = r.read(start, int(want)); err != nil {
 				return 0, err
 			}
-		case errors.Is(err, deflate.ErrTooLong):
+		case errors.Is(err, zlib.ErrTooLong):
 			return 0, t.corrupt(off, "log block inflates to more than its length %d", blen)
 		default:
 			return 0, t.corrupt(off, "log block: zlib: %v", err)
@@ -276,7 +276,7 @@ func (b *block) seekRestart(t *Table, want []byte) (int, error) {
 
 // decompressors pools log block decompressors (tens of kilobytes of
 // tables each) between iterators.
-var decompressors = sync.Pool{New: func() any { return new(deflate.Decompressor) }}
+var decompressors = sync.Pool{New: func() any { return new(zlib.Decompressor) }}
 
 // release returns the reader's zlib state to the pool.
 func (r *blockReader) release() {

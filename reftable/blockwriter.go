@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 
-	"github.com/refstore/refstore/internal/deflate"
+	"github.com/refstore/refstore/reftable/internal/zlib"
 )
 
 // blockWriter accumulates the records of one block in memory. For the first
@@ -84,7 +84,7 @@ func (b *blockWriter) finish() ([]byte, error) {
 		return b.buf, nil
 	}
 	skip := b.headerOff + 4
-	zc := compressors.Get().(*deflate.Compressor)
+	zc := compressors.Get().(*zlib.Compressor)
 	b.zbuf = zc.AppendZlib(b.zbuf[:0], b.buf[skip:])
 	compressors.Put(zc)
 	b.buf = append(b.buf[:skip], b.zbuf...)
@@ -93,7 +93,7 @@ func (b *blockWriter) finish() ([]byte, error) {
 
 // compressors pools log block compressors, which hold tens of kilobytes
 // of tables each: a writer of a small table would otherwise allocate one.
-var compressors = sync.Pool{New: func() any { return new(deflate.Compressor) }}
+var compressors = sync.Pool{New: func() any { return new(zlib.Compressor) }}
 
 func appendUint24(dst []byte, v uint32) []byte {
 	return append(dst, byte(v>>16), byte(v>>8), byte(v))

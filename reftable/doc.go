@@ -44,7 +44,8 @@
 //
 // Footer: a copy of the header, then ref_index_position, obj_position<<5 |
 // obj_id_len, obj_index_position, log_position, log_index_position (u64
-// each), then a CRC-32 of the footer's preceding bytes.
+// each), then the CRC-32 (IEEE, as zlib's crc32) of the footer's preceding
+// bytes.
 //
 // Varints are git's pack-offset varints: big-endian 7-bit groups with the
 // high bit as continuation, where every continuation adds one, so each

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 )
 
@@ -151,7 +152,7 @@ func (t *Table) readHeaderFooter() error {
 	if err := t.readAt(f, t.dataEnd); err != nil {
 		return err
 	}
-	if got, want := binary.BigEndian.Uint32(f[fs-4:]), footerCRC(f[:fs-4]); got != want {
+	if got, want := binary.BigEndian.Uint32(f[fs-4:]), crc32.ChecksumIEEE(f[:fs-4]); got != want {
 		return &CorruptError{Table: t.name, Offset: t.size - 4, Reason: fmt.Sprintf("footer CRC %#08x, computed %#08x", got, want), Err: ErrChecksum}
 	}
 	if !bytes.Equal(f[:t.headerSize], h) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 )
 
@@ -616,7 +617,7 @@ func (w *Writer) Close() error {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(w.objStat.indexOffset))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(w.logStat.offset))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(w.logStat.indexOffset))
-	buf = binary.BigEndian.AppendUint32(buf, footerCRC(buf[footerStart:]))
+	buf = binary.BigEndian.AppendUint32(buf, crc32.ChecksumIEEE(buf[footerStart:]))
 	if err := w.write(buf); err != nil {
 		return w.fail(err)
 	}

@@ -44,33 +44,38 @@ go test -count=1 -run "$multiprocess" ./stack ./s3store ./cmd/reftable
 # fallback for Windows and network file systems).
 REFSTORE_CONTENT_COMPARE=1 go test -count=1 ./stack
 
-# fuzz runs one target for the budget. Minimizing a new input may take
-# 60 s by default, the whole budget of a bounded run: keep it short so
-# the time fuzzes.
+# fuzz runs target $2 of package $1 for the budget. Minimizing a new
+# input may take 60 s by default, the whole budget of a bounded run: keep
+# it short so the time fuzzes.
 fuzz() {
-	go test -run '^$' -fuzz "^$1\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s ./fuzz 2>&1 | tee "$fuzzlog"
+	go test -run '^$' -fuzz "^$2\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s "$1" 2>&1 | tee "$fuzzlog"
 }
 
+# The packages with fuzz targets: the public API (./fuzz) and the log
+# blocks' zlib codec against compress/zlib.
+fuzzpkgs="./fuzz ./reftable/internal/zlib"
 fuzztime=${FUZZTIME:-30s}
 if [ "$fuzztime" != 0 ]; then
 	fuzzlog=$(mktemp)
 	trap 'rm -f "$fuzzlog"' EXIT
-	for target in $(go test -list '^Fuzz' ./fuzz | grep '^Fuzz'); do
-		echo "fuzzing $target for $fuzztime"
-		if fuzz "$target"; then
-			continue
-		fi
-		# Go 1.26's fuzzing coordinator can fail a target with a bare
-		# "context deadline exceeded" as -fuzztime expires, having found
-		# nothing (go.dev/issue/75804, fixed in Go 1.27). Only that
-		# failure, with no input written and no other failure, is run
-		# again, once; anything else fails the suite.
-		if grep -q 'Failing input written\|panic:\|_test.go:[0-9]' "$fuzzlog" ||
-			[ "$(grep -c '^    context deadline exceeded$' "$fuzzlog")" != 1 ]; then
-			exit 1
-		fi
-		echo "fuzzing $target again: the coordinator's deadline race (go.dev/issue/75804)"
-		fuzz "$target"
+	for pkg in $fuzzpkgs; do
+		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+			echo "fuzzing $pkg $target for $fuzztime"
+			if fuzz "$pkg" "$target"; then
+				continue
+			fi
+			# Go 1.26's fuzzing coordinator can fail a target with a bare
+			# "context deadline exceeded" as -fuzztime expires, having found
+			# nothing (go.dev/issue/75804, fixed in Go 1.27). Only that
+			# failure, with no input written and no other failure, is run
+			# again, once; anything else fails the suite.
+			if grep -q 'Failing input written\|panic:\|_test.go:[0-9]' "$fuzzlog" ||
+				[ "$(grep -c '^    context deadline exceeded$' "$fuzzlog")" != 1 ]; then
+				exit 1
+			fi
+			echo "fuzzing $pkg $target again: the coordinator's deadline race (go.dev/issue/75804)"
+			fuzz "$pkg" "$target"
+		done
 	done
 fi
 echo "all tests passed"

@@ -28,7 +28,7 @@ type dirBackend struct {
 	fsys  vfs.FS
 	perm  fs.FileMode
 	sync  bool
-	cache *stat.Cache
+	cache *listCache
 	names []string // the list the cache holds, as ReadList returned it
 	// adopted is set when Publish handed the list it wrote to the cache:
 	// the stack has not loaded it yet, and ReadList need not read it.
@@ -52,7 +52,7 @@ func newDirBackend(dir string, o Options) *dirBackend {
 		fsys:  o.FS,
 		perm:  o.Perm,
 		sync:  !o.NoSync,
-		cache: stat.NewCache(o.FS, filepath.Join(dir, "tables.list"), stat.Options{ContentOnly: content}),
+		cache: newListCache(o.FS, filepath.Join(dir, "tables.list"), content),
 	}
 }
 

@@ -1,41 +1,39 @@
-// Package stat tells whether a file, in practice a stack's tables.list,
-// has changed since it was last read, cheaply and without being fooled by
-// recycled inode numbers.
+// Package stat is file identity: what a stat call reports about which
+// file a path names, so that a reader can tell that tables.list was
+// replaced, and a lock's owner that its lock file is still the one it
+// created. It depends on nothing else of this module: package vfs reports
+// identities as this package's type, and package stack compares them.
 //
-// The identity of a file is its device and inode number. A reader that
-// remembered only the numbers could be fooled: after the file is replaced
-// twice, the file system may hand the freed inode number to the newest
-// file, which may even have the old size. A Cache therefore keeps the file
-// it parsed open, so that its inode stays allocated and no other file can
-// get its number, and compares that open file's identity with the one the
-// path names now: one stat call, no read.
-//
-// Where files have no usable identity (Windows reports zeros) or the file
-// system is a network one (NFS, SMB/CIFS, Lustre, GPFS, FUSE), where
-// numbers and caching are not to be trusted, a Cache compares the file's
-// content instead: it reads the file and compares an xxhash of the bytes.
+// The identity of a file is its device and inode number, with its size and
+// modification time. Where the platform has no inode numbers (Windows
+// reports zeros) identities cannot be compared, and callers compare
+// contents instead; NetworkFS tells the file systems (NFS, SMB/CIFS,
+// Lustre, GPFS, FUSE) whose numbers and attribute caches are not to be
+// trusted either.
 package stat
 
 import (
 	"io/fs"
 	"time"
-
-	"github.com/refstore/refstore/vfs"
 )
 
-// Identity describes a file as fstat or stat reports it.
+// Identity describes a file as fstat or stat reports it. A file system
+// that is not the operating system's (an in-memory one) gives its files
+// identities by returning an *Identity as the Sys value of their
+// fs.FileInfo.
 type Identity struct {
 	Dev, Ino uint64 // zero where the platform reports none
 	Size     int64
 	ModTime  time.Time
 }
 
-// Of returns the identity recorded in fi, from the operating system's stat
-// structure or from an in-memory file system's vfs.InodeInfo.
+// Of returns the identity recorded in fi: from the operating system's
+// stat structure, or the device and inode number of an *Identity Sys
+// value with fi's size and modification time.
 func Of(fi fs.FileInfo) Identity {
 	id := Identity{Size: fi.Size(), ModTime: fi.ModTime()}
 	switch sys := fi.Sys().(type) {
-	case *vfs.InodeInfo:
+	case *Identity:
 		id.Dev, id.Ino = sys.Dev, sys.Ino
 	default:
 		id.Dev, id.Ino = sysIdentity(sys)

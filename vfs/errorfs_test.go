@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/refstore/refstore/stat"
 )
 
 // workload creates, writes, syncs and publishes /d/file the way the stack
@@ -92,7 +94,7 @@ func efIno(t *testing.T, fsys FS, name string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fi.Sys().(*InodeInfo).Ino
+	return stat.Of(fi).Ino
 }
 
 func newMemDir() *MemFS {

@@ -11,16 +11,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/refstore/refstore/stat"
 )
 
-// InodeInfo is the Sys value of the FileInfo returned by a MemFS: the
-// identity the in-memory file system gives its files.
-type InodeInfo struct {
-	Dev, Ino uint64
-}
-
-// MemFS is an in-memory file system for tests. It models what the stack's
-// correctness depends on:
+// MemFS is an in-memory file system for tests. The Sys value of the
+// fs.FileInfo it returns is a *stat.Identity: device 1 and the file's
+// inode number. It models what the stack's correctness depends on:
 //
 //   - Inode numbers are recycled: a file's number is freed once it has no
 //     directory entry and no open handle, and the next file created takes
@@ -272,14 +269,19 @@ func (m *MemFS) Crash() *MemFS {
 }
 
 func (n *memNode) info(name string) fs.FileInfo {
-	return memInfo{name: name, size: int64(len(n.data)), mtime: n.mtime, sys: &InodeInfo{Dev: 1, Ino: n.ino}}
+	return memInfo{name: name, size: int64(len(n.data)), mtime: n.mtime, sys: n.identity()}
+}
+
+// identity returns the identity of n.
+func (n *memNode) identity() *stat.Identity {
+	return &stat.Identity{Dev: 1, Ino: n.ino, Size: int64(len(n.data)), ModTime: n.mtime}
 }
 
 type memInfo struct {
 	name  string
 	size  int64
 	mtime time.Time
-	sys   *InodeInfo
+	sys   *stat.Identity
 }
 
 func (i memInfo) Name() string       { return i.name }

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"testing"
+
+	"github.com/refstore/refstore/stat"
 )
 
 // writeFile creates name holding data, synced if sync is set.
@@ -34,7 +36,7 @@ func ino(t *testing.T, m FS, name string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fi.Sys().(*InodeInfo).Ino
+	return stat.Of(fi).Ino
 }
 
 func readFile(t *testing.T, m FS, name string) (string, error) {

@@ -10,28 +10,28 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/refstore/refstore/stat"
 )
 
-// StatID stats name into id without allocating: it calls newfstatat with
-// the path copied, NUL-terminated, into a stack buffer (os.Stat allocates
-// a FileInfo and the C string of the path). Longer paths go through
-// os.Stat.
-func (osFS) StatID(name string) (FileID, error) {
+// StatID stats name without allocating: it calls newfstatat with the
+// path copied, NUL-terminated, into a stack buffer (os.Stat allocates a
+// FileInfo and the C string of the path). Longer paths go through
+// os.Stat. It is the one system call package vfs makes itself, kept by
+// measurement: a reader stats tables.list at every reload, and through
+// os.Stat the stack's BenchmarkReloadUnchanged took 22% more CPU time.
+func (osFS) StatID(name string) (stat.Identity, error) {
 	var buf [512]byte
 	if len(name) >= len(buf) || len(name) == 0 {
 		fi, err := os.Stat(name)
 		if err != nil {
-			return FileID{}, err
+			return stat.Identity{}, err
 		}
-		id := FileID{Size: fi.Size(), ModTime: fi.ModTime()}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			id.Dev, id.Ino = uint64(st.Dev), st.Ino
-		}
-		return id, nil
+		return stat.Of(fi), nil
 	}
 	for i := 0; i < len(name); i++ {
 		if name[i] == 0 {
-			return FileID{}, &fs.PathError{Op: "stat", Path: name, Err: syscall.EINVAL}
+			return stat.Identity{}, &fs.PathError{Op: "stat", Path: name, Err: syscall.EINVAL}
 		}
 	}
 	copy(buf[:], name)
@@ -43,9 +43,9 @@ func (osFS) StatID(name string) (FileID, error) {
 			continue
 		}
 		if errno != 0 {
-			return FileID{}, &fs.PathError{Op: "stat", Path: name, Err: errno}
+			return stat.Identity{}, &fs.PathError{Op: "stat", Path: name, Err: errno}
 		}
 		break
 	}
-	return FileID{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}, nil
+	return stat.Identity{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}, nil
 }

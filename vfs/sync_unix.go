@@ -2,37 +2,17 @@
 
 package vfs
 
-import (
-	"io/fs"
-	"syscall"
-)
+import "os"
 
-// syncDir fsyncs the directory dir through a descriptor of its own
-// (os.Open would also try to register it with the network poller and
-// toggle its flags: four system calls more).
+// syncDir fsyncs the directory dir.
 func syncDir(dir string) error {
-	fd, err := retryEINTR(func() (int, error) {
-		return syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	})
+	d, err := os.Open(dir)
 	if err != nil {
-		return &fs.PathError{Op: "syncdir", Path: dir, Err: err}
+		return err
 	}
-	_, err = retryEINTR(func() (int, error) { return 0, syscall.Fsync(fd) })
-	if cerr := syscall.Close(fd); err == nil {
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return &fs.PathError{Op: "syncdir", Path: dir, Err: err}
-	}
-	return nil
-}
-
-// retryEINTR calls f until it fails with another error than EINTR.
-func retryEINTR(f func() (int, error)) (int, error) {
-	for {
-		n, err := f()
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
+	return err
 }

@@ -110,10 +110,8 @@ func NotRegular(op, path string, mode fs.FileMode) error {
 	return &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("%s, %w", what, ErrNotRegular)}
 }
 
-// OS is the operating system's file system. Its files are not registered
-// with the network poller (os.Open does that for every file, several
-// system calls a regular file never benefits from, and the first one
-// starts the poller).
+// OS is the operating system's file system, through package os. Its
+// files are *os.File.
 var OS FS = osFS{}
 
 // ReadFile returns the contents of the file name of fsys.
@@ -129,10 +127,23 @@ func ReadFile(fsys FS, name string) ([]byte, error) {
 type osFS struct{}
 
 func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	return openFile(name, flag, perm)
+	// Opening a FIFO would block until someone opens its other end:
+	// open without waiting, then refuse what is not a regular file. A
+	// file created exclusively is a new regular file.
+	f, err := os.OpenFile(name, flag|nonblock, perm)
+	if err != nil {
+		return nil, err
+	}
+	if flag&(os.O_CREATE|os.O_EXCL) != os.O_CREATE|os.O_EXCL {
+		if err := checkRegular(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
-func (osFS) Rename(oldname, newname string) error { return rename(oldname, newname) }
+func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 
 func (osFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
 

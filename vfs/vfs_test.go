@@ -78,3 +78,18 @@ func TestOSRename(t *testing.T) {
 		t.Fatalf("renaming a missing file: %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestOSNotRegular: opening a directory for reading fails with an
+// *fs.PathError naming the open and the path, matching ErrNotRegular.
+func TestOSNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	f, err := OS.OpenFile(dir, os.O_RDONLY, 0)
+	if err == nil {
+		f.Close()
+		t.Fatalf("opened the directory %s", dir)
+	}
+	var pe *fs.PathError
+	if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Op != "open" || pe.Path != dir {
+		t.Errorf("open of a directory: %v, want an *fs.PathError naming open and %s, matching ErrNotRegular", err, dir)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -622,12 +623,9 @@ func median(ds []time.Duration) time.Duration {
 // print writes the table, or JSON Lines with -json.
 func (b *bench) print(note string) error {
 	if b.f.json {
+		enc := json.NewEncoder(b.e.stdout)
 		for _, r := range b.rows {
-			line, err := marshalJSON(r)
-			if err != nil {
-				return err
-			}
-			if _, err := b.e.stdout.Write(append(line, '\n')); err != nil {
+			if err := enc.Encode(r); err != nil {
 				return err
 			}
 		}

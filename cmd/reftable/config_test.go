@@ -138,7 +138,7 @@ func TestWriteSettingsAsGit(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		settings [][2]string
-		// sameBytes is false where internal/deflate compresses some log
+		// sameBytes is false where reftable/internal/zlib compresses some log
 		// blocks a byte shorter than git's zlib does (the same bytes
 		// inflated): the tables then agree block by block and record
 		// by record, but not byte for byte.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,8 +14,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -74,15 +73,18 @@ type demoFlags struct {
 }
 
 // demoWorkerEnv names the environment variable that makes "reftable
-// demo" a worker process: it holds the worker's demoArgs as lines (see
-// appendFields). The
-// demo sets it for the processes it starts; it is not for people.
+// demo" a worker process: it holds the worker's demoArgs as a JSON
+// object. The demo sets it for the processes it starts; it is not for
+// people. A worker prints its report (demoWriterReport or
+// demoReaderReport) on stdout as a JSON object too.
 const demoWorkerEnv = "REFTABLE_DEMO_WORKER"
 
 // demoArgs is the role and parameters of a worker process.
 type demoArgs struct {
-	Role    string // "writer" or "reader"
-	Dir     string
+	Role string // "writer" or "reader"
+	// Dir is bytes, not a string: a path need not be UTF-8, which a
+	// JSON string must be (encoding/json writes []byte in base64).
+	Dir     []byte
 	Writer  int // writer number, from 1
 	Commits int
 }
@@ -232,11 +234,13 @@ type demoProc struct {
 }
 
 func startDemoProc(ctx context.Context, exe, name string, a demoArgs) (*demoProc, error) {
-	raw := appendFields(nil, "", reflect.ValueOf(a))
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
 	p := &demoProc{name: name, cmd: exec.CommandContext(ctx, exe, "demo")}
 	p.cmd.Env = append(os.Environ(), demoWorkerEnv+"="+string(raw))
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -261,7 +265,7 @@ func (p *demoProc) wait(v any) error {
 		}
 		return fmt.Errorf("%s (pid %d): %v: %s", p.name, p.cmd.Process.Pid, err, msg)
 	}
-	if err := parseFields(p.stdout.String(), v); err != nil {
+	if err := decodeDemo(p.stdout.Bytes(), v); err != nil {
 		return fmt.Errorf("%s (pid %d): bad report: %w", p.name, p.cmd.Process.Pid, err)
 	}
 	return nil
@@ -282,13 +286,13 @@ func runDemoProcs(ctx context.Context, exe, dir string, nwriters, commits int) (
 			p.cmd.Wait()
 		}
 	}
-	rp, err := startDemoProc(ctx, exe, "reader", demoArgs{Role: "reader", Dir: dir})
+	rp, err := startDemoProc(ctx, exe, "reader", demoArgs{Role: "reader", Dir: []byte(dir)})
 	if err != nil {
 		return nil, reader, err
 	}
 	procs = append(procs, rp)
 	for k := 1; k <= nwriters; k++ {
-		p, err := startDemoProc(ctx, exe, fmt.Sprintf("writer %d", k), demoArgs{Role: "writer", Dir: dir, Writer: k, Commits: commits})
+		p, err := startDemoProc(ctx, exe, fmt.Sprintf("writer %d", k), demoArgs{Role: "writer", Dir: []byte(dir), Writer: k, Commits: commits})
 		if err != nil {
 			waitAll()
 			return nil, reader, err
@@ -459,7 +463,7 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 // writer a sign that the demo is gone.
 func runDemoWorker(e *env, raw string) error {
 	var a demoArgs
-	if err := parseFields(raw, &a); err != nil {
+	if err := decodeDemo([]byte(raw), &a); err != nil {
 		return fmt.Errorf("%s: %w", demoWorkerEnv, err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -481,15 +485,14 @@ func runDemoWorker(e *env, raw string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(appendFields(nil, "", reflect.ValueOf(rep).Elem()))
-	return err
+	return json.NewEncoder(e.stdout).Encode(rep)
 }
 
 // demoWrite commits a.Commits transactions, each creating one branch
 // and advancing the counter, retrying lost compare-and-swaps.
 func demoWrite(ctx context.Context, a demoArgs) (*demoWriterReport, error) {
 	rep := &demoWriterReport{}
-	st, err := stack.Open(a.Dir, stack.Options{
+	st, err := stack.Open(string(a.Dir), stack.Options{
 		LockTimeout:       10 * time.Second,
 		OnCompactionError: func(err error) { rep.CompactionErrors = append(rep.CompactionErrors, err.Error()) },
 	})
@@ -548,7 +551,7 @@ func demoCommit(st *stack.Stack, who stack.Identity, name string) error {
 
 // demoRead checks states of the stack until ctx is done, then once more.
 func demoRead(ctx context.Context, a demoArgs) (*demoReaderReport, error) {
-	st, err := stack.Open(a.Dir, stack.Options{DisableAutoCompaction: true})
+	st, err := stack.Open(string(a.Dir), stack.Options{DisableAutoCompaction: true})
 	if err != nil {
 		return nil, err
 	}
@@ -616,88 +619,17 @@ func demoRead(ctx context.Context, a demoArgs) (*demoReaderReport, error) {
 	return rep, nil
 }
 
-// appendFields appends the fields of the struct v as the lines a worker
-// reads its arguments from and writes its report in: "<name> <value>",
-// a string quoted as Go quotes it, an integer in decimal, one line per
-// element of a []string, and the fields of a struct field named
-// <field>.<name>. prefix goes before each name.
-func appendFields(b []byte, prefix string, v reflect.Value) []byte {
-	t := v.Type()
-	for i := range t.NumField() {
-		name, f := prefix+t.Field(i).Name, v.Field(i)
-		if f.Kind() == reflect.Struct {
-			b = appendFields(b, name+".", f)
-			continue
-		}
-		values := []reflect.Value{f}
-		if f.Kind() == reflect.Slice {
-			values = values[:0]
-			for j := range f.Len() {
-				values = append(values, f.Index(j))
-			}
-		}
-		for _, x := range values {
-			b = append(append(b, name...), ' ')
-			switch x.Kind() {
-			case reflect.String:
-				b = strconv.AppendQuote(b, x.String())
-			case reflect.Int:
-				b = strconv.AppendInt(b, x.Int(), 10)
-			case reflect.Uint64:
-				b = strconv.AppendUint(b, x.Uint(), 10)
-			default:
-				panic("appendFields: unsupported type " + x.Type().String())
-			}
-			b = append(b, '\n')
-		}
+// decodeDemo sets v from data, the one JSON object of a worker's
+// arguments or report. A field v does not have is an error, as is
+// anything after the object.
+func decodeDemo(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
 	}
-	return b
-}
-
-// parseFields sets the fields of the struct v points to from lines
-// appendFields wrote.
-func parseFields(text string, v any) error {
-	for line := range strings.Lines(text) {
-		name, val, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
-		f := reflect.ValueOf(v).Elem()
-		for part := range strings.SplitSeq(name, ".") {
-			if f.Kind() != reflect.Struct {
-				return fmt.Errorf("unknown field in %q", line)
-			}
-			f = f.FieldByName(part)
-		}
-		if !f.CanSet() {
-			return fmt.Errorf("unknown field in %q", line)
-		}
-		kind := f.Kind()
-		if kind == reflect.Slice {
-			kind = f.Type().Elem().Kind()
-		}
-		var x reflect.Value
-		var err error
-		switch kind {
-		case reflect.String:
-			var s string
-			s, err = strconv.Unquote(val)
-			x = reflect.ValueOf(s)
-		case reflect.Int:
-			var n int
-			n, err = strconv.Atoi(val)
-			x = reflect.ValueOf(n)
-		case reflect.Uint64:
-			var n uint64
-			n, err = strconv.ParseUint(val, 10, 64)
-			x = reflect.ValueOf(n)
-		default:
-			return fmt.Errorf("unknown field in %q", line)
-		}
-		if err != nil {
-			return fmt.Errorf("bad value in %q: %w", line, err)
-		}
-		if f.Kind() == reflect.Slice {
-			x = reflect.Append(f, x)
-		}
-		f.Set(x)
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
 	}
 	return nil
 }

@@ -4,16 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/refstore/refstore/internal/proc"
 	"github.com/refstore/refstore/internal/s3helper"
@@ -194,6 +201,23 @@ func TestDemoDir(t *testing.T) {
 	}
 }
 
+// TestDemoDirNotUTF8: the workers find a directory whose name is not
+// UTF-8, which a JSON string could not carry.
+func TestDemoDirNotUTF8(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("file names need not be valid UTF-8 on Linux only")
+	}
+	demoTempDir(t)
+	dir := filepath.Join(t.TempDir(), "stack-\xff\xfe")
+	r := runTool(t, "", "demo", "-writers", "2", "-commits", "3", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "nothing lost: 6 of 6 updates present") {
+		t.Fatalf("demo %q: %v", dir, r)
+	}
+	if got, want := strings.TrimSpace(mustRun(t, "", "digest", dir)), demoExpectedDigest(t, 2, 3); got != want {
+		t.Errorf("digest %s, want %s", got, want)
+	}
+}
+
 func TestDemoUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"demo", "-writers", "0"},
@@ -316,7 +340,7 @@ func TestDemoReaderDetects(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // one check only
-	rep, err := demoRead(ctx, demoArgs{Role: "reader", Dir: dir})
+	rep, err := demoRead(ctx, demoArgs{Role: "reader", Dir: []byte(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,5 +350,79 @@ func TestDemoReaderDetects(t *testing.T) {
 	}
 	if rep.Snapshots != 1 || rep.NumProblems != len(want) || !slices.Equal(rep.Problems, want) {
 		t.Errorf("reader report %+v, want problems %q", rep, want)
+	}
+}
+
+// TestDemoMessages: a worker's arguments and reports come back as they
+// were written, the directory whatever its bytes; a field the type does
+// not have, a value of the wrong type or anything after the object is an
+// error.
+func TestDemoMessages(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for range 100 {
+		for _, in := range []any{&demoArgs{}, &demoWriterReport{}, &demoReaderReport{}} {
+			fillRandom(rnd, reflect.ValueOf(in).Elem())
+			var b bytes.Buffer
+			if err := json.NewEncoder(&b).Encode(in); err != nil {
+				t.Fatal(err)
+			}
+			out := reflect.New(reflect.TypeOf(in).Elem()).Interface()
+			if err := decodeDemo(b.Bytes(), out); err != nil {
+				t.Fatalf("%s: %v", b.Bytes(), err)
+			}
+			if diff := cmp.Diff(in, out); diff != "" {
+				t.Fatalf("%s (-written +read):\n%s", b.Bytes(), diff)
+			}
+		}
+	}
+	for _, bad := range []string{`{"Nope":1}`, `{"Commits":"x"}`, `{"Role":1}`, `{"Stats":{"Nope":1}}`,
+		`{"Dir":"not base64!"}`, `{"Commits":1} {}`, `{"Commits":1} x`, `Commits 1`, ``} {
+		var w demoWriterReport
+		var a demoArgs
+		if decodeDemo([]byte(bad), &w) == nil && decodeDemo([]byte(bad), &a) == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// demoStrings are strings JSON encoders treat specially.
+var demoStrings = []string{
+	"", "refs/heads/main", "a\"b\\c", "<tag>&amp;", "\x00\x01\x1f\x7f", "\b\f\n\r\t",
+	"\u2028\u2029", "é日本\U0001F600", "\ufffd",
+}
+
+// fillRandom sets v, of the types demo's messages hold, to random
+// values: strings valid UTF-8 (as JSON strings are), byte slices any
+// bytes.
+func fillRandom(rnd *rand.Rand, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Int:
+		v.SetInt([]int64{0, 1, -1, rnd.Int64(), -rnd.Int64(), math.MaxInt64, math.MinInt64}[rnd.IntN(7)])
+	case reflect.Uint64:
+		v.SetUint([]uint64{0, 1, rnd.Uint64(), math.MaxUint64}[rnd.IntN(4)])
+	case reflect.String:
+		v.SetString(demoStrings[rnd.IntN(len(demoStrings))] + demoStrings[rnd.IntN(len(demoStrings))])
+	case reflect.Slice:
+		n := rnd.IntN(4) - 1
+		if n < 0 {
+			v.SetZero()
+			return
+		}
+		v.Set(reflect.MakeSlice(v.Type(), n, n))
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			for i := range n {
+				v.Index(i).SetUint(uint64(rnd.Uint32() & 0xff))
+			}
+			return
+		}
+		for i := range n {
+			fillRandom(rnd, v.Index(i))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillRandom(rnd, v.Field(i))
+		}
+	default:
+		panic("fillRandom: no values for " + v.Type().String())
 	}
 }

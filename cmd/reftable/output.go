@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -14,21 +15,21 @@ import (
 
 // A printer writes a command's records: one text line each, or with
 // -json one JSON object each (JSON Lines) with fixed lowercase field
-// names.
+// names, as encoding/json writes them (fields in struct order, <, > and
+// & escaped).
 type printer struct {
 	w    io.Writer
 	json bool
+	enc  *json.Encoder // of w, made at the first JSON record
 }
 
 // record prints v as JSON in JSON mode, else the text line.
 func (p *printer) record(text string, v any) error {
 	if p.json {
-		b, err := marshalJSON(v)
-		if err != nil {
-			return err
+		if p.enc == nil {
+			p.enc = json.NewEncoder(p.w)
 		}
-		_, err = p.w.Write(append(b, '\n'))
-		return err
+		return p.enc.Encode(v)
 	}
 	_, err := io.WriteString(p.w, text+"\n")
 	return err

@@ -73,9 +73,15 @@ func TestImports(t *testing.T) {
 			if !ok {
 				t.Errorf("%s imports %s, which is not an allowed dependency", f.path, path)
 			}
-			// The format package may use only its codec, internal/deflate.
-			if (pkgOf(f) == "reftable" || strings.HasPrefix(f.path, "internal/deflate/")) && !f.test &&
-				(path == "os" || path == "syscall" || strings.HasPrefix(path, module+"/") && path != module+"/internal/deflate") {
+			// stat (file identity) is a leaf; vfs uses only stat.
+			if ours := strings.HasPrefix(path, module+"/"); ours && pkgOf(f) == "stat" ||
+				ours && pkgOf(f) == "vfs" && path != module+"/stat" {
+				t.Errorf("%s imports %s: stat imports nothing of ours, vfs only stat", f.path, path)
+			}
+			// The format package (with its codec, reftable/internal/zlib)
+			// may use only that codec of ours.
+			if pkgOf(f) == "reftable" && !f.test &&
+				(path == "os" || path == "syscall" || strings.HasPrefix(path, module+"/") && path != module+"/reftable/internal/zlib") {
 				t.Errorf("%s imports %s: the format package must not touch the OS or other packages", f.path, path)
 			}
 		}
@@ -156,7 +162,7 @@ func TestLibraryCode(t *testing.T) {
 		"MkdirAll": true, "Chmod": true, "Link": true, "Symlink": true,
 	}
 	for _, f := range parseModule(t) {
-		library := !f.test && (pkgOf(f) == "reftable" || strings.HasPrefix(f.path, "internal/deflate/") || strings.HasPrefix(f.path, "internal/odb/") || pkgOf(f) == "stack" || pkgOf(f) == "stat" || pkgOf(f) == "vfs" || pkgOf(f) == "objstore" || pkgOf(f) == "filesrefs" || pkgOf(f) == "s3store")
+		library := !f.test && (pkgOf(f) == "reftable" || strings.HasPrefix(f.path, "internal/odb/") || pkgOf(f) == "stack" || pkgOf(f) == "stat" || pkgOf(f) == "vfs" || pkgOf(f) == "objstore" || pkgOf(f) == "filesrefs" || pkgOf(f) == "s3store")
 		ast.Inspect(f.ast, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:

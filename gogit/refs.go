@@ -23,6 +23,9 @@ const maxSetTries = 10
 // documentation). An annotated tag's ref records the id it peels to, as
 // git records it.
 //
+// Storing the id a ref has already does nothing, not even a reflog entry
+// (go-git's Checkout stores the branch it checked out again).
+//
 // The message depends on the old value, so the old value read is checked
 // when the change commits; if another writer changed the ref in between,
 // SetReference reads it again and retries, a bounded number of times,
@@ -46,6 +49,11 @@ func (s *Storage) set(ref *plumbing.Reference, cas bool) error {
 		cur, err := s.refs.read(name)
 		if err != nil {
 			return err
+		}
+		if cur.target == "" && value.target == "" && cur.equal(value) {
+			// go-git stores refs as they are (its Checkout resets the
+			// branch it just checked out): nothing to write or log.
+			return nil
 		}
 		u := refUpdate{name: name, value: value, expect: &cur}
 		u.message, err = s.reflogMessage(name, cur, value, cas)

@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -88,14 +90,17 @@ func recentEnough(git string) bool {
 // system or global config but home's, fixed identities, UTC, the C
 // locale, and PATH starting with git's own directories, so that
 // git-upload-pack and git-receive-pack (which go-git's file transport
-// runs) are this git's.
+// runs) are this git's, with GIT_EXEC_PATH so that the programs they run
+// are too (a git installed outside its build prefix, as scripts/test.sh
+// installs it, would otherwise run the system's git pack-objects).
 func Env(t testing.TB, git, home string) []string {
 	t.Helper()
 	out, err := exec.Command(git, "--exec-path").Output()
 	if err != nil {
 		t.Fatalf("%s --exec-path: %v", git, err)
 	}
-	path := strings.TrimSpace(string(out)) + string(os.PathListSeparator) + filepath.Dir(git) +
+	execPath := strings.TrimSpace(string(out))
+	path := execPath + string(os.PathListSeparator) + filepath.Dir(git) +
 		string(os.PathListSeparator) + os.Getenv("PATH")
 	env := []string{}
 	for _, kv := range os.Environ() {
@@ -104,7 +109,7 @@ func Env(t testing.TB, git, home string) []string {
 		}
 	}
 	return append(env,
-		"PATH="+path, "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_CONFIG_NOSYSTEM=1",
+		"PATH="+path, "GIT_EXEC_PATH="+execPath, "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=A U Thor", "GIT_AUTHOR_EMAIL=author@example.com",
 		"GIT_COMMITTER_NAME=C O Mitter", "GIT_COMMITTER_EMAIL=committer@example.com",
 		"TZ=UTC", "LC_ALL=C",
@@ -112,13 +117,13 @@ func Env(t testing.TB, git, home string) []string {
 }
 
 // Runner runs git in a directory with Env's environment and a clock that
-// advances 60 seconds a command, from 2023-11-14.
+// advances 60 seconds a command. Its methods are safe for concurrent use.
 type Runner struct {
 	t     testing.TB
 	Git   string
 	Dir   string // where commands run (-C)
 	Env   []string
-	Clock *int64 // shared by runners of one test, so that times keep increasing
+	Clock *int64 // shared by runners of one test, so that times keep increasing; updated atomically
 }
 
 // NewRunner returns a runner of git in dir; runners made with the same
@@ -147,10 +152,9 @@ func (r *Runner) Run(args ...string) string {
 // RunInput runs git with stdin and returns its standard output, or an
 // error carrying its standard error.
 func (r *Runner) RunInput(stdin string, args ...string) (string, error) {
-	*r.Clock += 60
-	date := strconv.FormatInt(*r.Clock, 10) + " +0000"
+	date := strconv.FormatInt(atomic.AddInt64(r.Clock, 60), 10) + " +0000"
 	cmd := exec.Command(r.Git, append([]string{"-C", r.Dir}, args...)...)
-	cmd.Env = append(r.Env, "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
+	cmd.Env = slices.Concat(r.Env, []string{"GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date})
 	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

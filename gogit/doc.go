@@ -36,7 +36,9 @@
 // per-worktree refs (refs/worktree/, refs/bisect/, refs/rewritten/) are
 // in the worktree's own stack and the rest in the main one, as git keeps
 // them; a commit on the worktree's branch logs in the worktree's HEAD
-// reflog, not the main worktree's.
+// reflog, not the main worktree's. Other worktrees' refs, which git
+// names worktrees/<id>/... and main-worktree/..., are not routed: writing
+// them is refused.
 //
 // go-git never sees extensions.refStorage or extensions.objectFormat,
 // which it would refuse (see Storage.Config); writing the config back

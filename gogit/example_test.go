@@ -7,6 +7,7 @@ package gogit_test
 
 import (
 	"fmt"
+	"io"
 	"log"
 	"strings"
 
@@ -24,7 +25,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer repo.Storer.(*gogit.Storage).Close()
+	defer repo.Storer.(io.Closer).Close() // the stacks' open files
 	head, err := repo.Head()
 	if err != nil {
 		log.Fatal(err)

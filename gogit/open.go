@@ -28,7 +28,8 @@ type Options struct {
 // git.ErrRepositoryNotExists.
 //
 // The Storage holds the stacks' files open: close it with
-// repo.Storer.(*gogit.Storage).Close() when done, or let the garbage
+// repo.Storer.(io.Closer).Close() when done (go-git's storage of a
+// files-backend repository is an io.Closer too), or let the garbage
 // collector do so once the repository is unreachable.
 func Open(path string) (*git.Repository, error) {
 	return OpenWithOptions(path, Options{})

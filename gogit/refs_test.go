@@ -344,3 +344,13 @@ func TestConcurrentCheckAndSet(t *testing.T) {
 		}
 	}
 }
+
+func TestOtherWorktreesRefused(t *testing.T) {
+	st := openEmpty(t)
+	c := makeCommit(t, st, "c")
+	for _, name := range []string{"worktrees/wt/HEAD", "main-worktree/HEAD"} {
+		if err := st.SetReference(hashRef(name, c)); err == nil {
+			t.Errorf("SetReference(%s) succeeded: git would route it to another worktree", name)
+		}
+	}
+}

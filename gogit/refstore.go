@@ -420,6 +420,11 @@ const maxSymrefDepth = 5
 func (s *stackStore) commit(who identity, updates []refUpdate) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, u := range updates {
+		if strings.HasPrefix(u.name, "worktrees/") || strings.HasPrefix(u.name, "main-worktree/") {
+			return fmt.Errorf("ref %s: writing another worktree's refs is not supported", u.name)
+		}
+	}
 	type part struct {
 		st   *stack.Stack
 		tx   *stack.Transaction

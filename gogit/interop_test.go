@@ -564,3 +564,38 @@ func TestGitInterop(t *testing.T) {
 		checkClean(t, g, br, filepath.Join(h.path("bare.git"), "reftable"))
 	})
 }
+
+// TestFirstCommitByGoGit: in a repository git init just made (HEAD on an
+// unborn branch), go-git commits first; git reads the commit and the
+// reflogs, then commits on top, and go-git reads that back.
+func TestFirstCommitByGoGit(t *testing.T) {
+	h := newInterop(t)
+	h.in(".").Run("init", "-q", "--ref-format=reftable", "--object-format="+formatOfBuild(), "-b", "trunk", "repo")
+	g := h.in("repo")
+	r, err := Open(h.path("repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Storer.(*Storage).Close()
+	w, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No index yet: go-git writes its own, which it can read in either
+	// object format.
+	writeFiles(t, g.Dir, map[string]string{"README": "hello\n"})
+	if _, err := w.Add("README"); err != nil {
+		t.Fatal(err)
+	}
+	first, err := w.Commit("first\n", &git.CommitOptions{Author: &sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReflog(t, g, first.String(), "commit (initial): first", "HEAD", "trunk")
+	second := commitFile(t, g, "README", "hello again\n", "second")
+	head, err := r.Head()
+	if err != nil || head.Hash().String() != second || head.Name() != "refs/heads/trunk" {
+		t.Errorf("go-git reads HEAD as %v, %v; want trunk at %s", head, err, second)
+	}
+	checkClean(t, g, r, filepath.Join(h.path("repo"), ".git", "reftable"))
+}

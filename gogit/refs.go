@@ -24,7 +24,8 @@ const maxSetTries = 10
 // git records it.
 //
 // Storing the id a ref has already does nothing, not even a reflog entry
-// (go-git's Checkout stores the branch it checked out again).
+// (go-git's Checkout stores the branch it checked out again). Storing the
+// zero id deletes the ref, as git update-ref does.
 //
 // The message depends on the old value, so the old value read is checked
 // when the change commits; if another writer changed the ref in between,
@@ -125,11 +126,15 @@ func (s *Storage) CheckAndSetReference(ref, old *plumbing.Reference) error {
 }
 
 // valueOf returns what ref stores: its id, with the id an annotated tag
-// peels to when the object is here (as git records it), or its target.
+// peels to when the object is here (as git records it), or its target;
+// for the zero id, as git's update-ref takes it, nothing (a deletion).
 func (s *Storage) valueOf(ref *plumbing.Reference) (refValue, error) {
 	switch ref.Type() {
 	case plumbing.HashReference:
 		h := ref.Hash()
+		if h.IsZero() {
+			return refValue{}, nil // as git: the zero id deletes
+		}
 		return refValue{id: idOf(h), peeled: s.peel(h)}, nil
 	case plumbing.SymbolicReference:
 		return refValue{target: ref.Target().String()}, nil

@@ -354,3 +354,17 @@ func TestOtherWorktreesRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroIDDeletes(t *testing.T) {
+	st := openEmpty(t)
+	c := makeCommit(t, st, "c")
+	setRef(t, st, hashRef("refs/heads/x", c))
+	setRef(t, st, hashRef("refs/heads/x", plumbing.ZeroHash))
+	if _, err := st.Reference("refs/heads/x"); err != plumbing.ErrReferenceNotFound {
+		t.Errorf("after storing the zero id: %v", err)
+	}
+	setRef(t, st, hashRef("refs/heads/never", plumbing.ZeroHash))
+	if got := refsOf(t, st); len(got) != 0 {
+		t.Errorf("refs: %q", got)
+	}
+}

@@ -44,6 +44,20 @@ go test -count=1 -run "$multiprocess" ./stack ./s3store ./cmd/reftable
 # fallback for Windows and network file systems).
 REFSTORE_CONTENT_COMPARE=1 go test -count=1 ./stack
 
+# The go-git adapter, a nested module (so that the core's users never
+# download go-git): vetted and tested as the core is, with the same git,
+# then once more as go-git built for SHA-256 (-tags sha256), the
+# concurrency test shortened (-short).
+(
+	cd gogit
+	go mod download
+	go vet ./...
+	GOOS=windows go vet ./...
+	go vet -tags sha256 ./...
+	go test -race -count=1 ./...
+	go test -tags sha256 -short -count=1 ./...
+)
+
 # fuzz runs target $2 of package $1 for the budget. Minimizing a new
 # input may take 60 s by default, the whole budget of a bounded run: keep
 # it short so the time fuzzes.

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,9 @@ func parseModule(t *testing.T) []file {
 		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && p != root {
 			return filepath.SkipDir
 		}
+		if d.IsDir() && p != root && isModule(p) {
+			return filepath.SkipDir // a nested module (gogit/) has its own rules
+		}
 		if d.IsDir() || !strings.HasSuffix(p, ".go") {
 			return nil
 		}
@@ -52,6 +56,12 @@ func parseModule(t *testing.T) []file {
 		t.Fatalf("found only %d Go files", len(files))
 	}
 	return files
+}
+
+// isModule reports whether dir is the root of a Go module.
+func isModule(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "go.mod"))
+	return err == nil && !fi.IsDir()
 }
 
 func pkgOf(f file) string { return strings.SplitN(f.path, "/", 2)[0] }
@@ -105,6 +115,39 @@ func TestCoreWithoutS3Client(t *testing.T) {
 		if strings.HasPrefix(dep, s3Client) || dep == module+"/s3store" {
 			t.Errorf("a core package depends on %s", dep)
 		}
+	}
+}
+
+// goGit is the go-git module. Only the nested module gogit/ requires it,
+// so that users of the core never download it or its dependencies.
+const goGit = "github.com/go-git/"
+
+// TestCoreWithoutGoGit: the root module's go.mod does not require go-git
+// (not even indirectly), and no package of the root module depends on it.
+func TestCoreWithoutGoGit(t *testing.T) {
+	root := filepath.Join("..", "..")
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, goGit) {
+			t.Errorf("go.mod: %s: go-git belongs to the nested module gogit/", strings.TrimSpace(line))
+		}
+	}
+	cmd := exec.Command("go", "list", "-deps", "-test", "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for dep := range strings.Lines(string(out)) {
+		if strings.HasPrefix(dep, goGit) {
+			t.Errorf("a package of the root module depends on %s", strings.TrimSpace(dep))
+		}
+	}
+	if !isModule(filepath.Join(root, "gogit")) {
+		t.Errorf("gogit/ is not a module of its own")
 	}
 }
 

@@ -1,0 +1,98 @@
+package gogit
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseInt(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"4096", 4096, true}, {"8k", 8192, true}, {"1M", 1 << 20, true}, {"0x10", 16, true},
+		{"010", 8, true}, {"-1", -1, true}, {" 12 ", 12, true},
+		{"", 0, false}, {"k", 0, false}, {"12kb", 0, false}, {"1_000", 0, false}, {"lots", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseInt(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseInt(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	for in, want := range map[string]bool{"true": true, "Yes": true, "on": true, "1": true, "2": true,
+		"false": false, "NO": false, "off": false, "": false, "0": false} {
+		if got, err := parseBool(in); err != nil || got != want {
+			t.Errorf("parseBool(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseBool("maybe"); err == nil {
+		t.Error("parseBool(maybe) succeeded")
+	}
+}
+
+func TestParseGitDate(t *testing.T) {
+	tests := []struct {
+		in     string
+		unix   int64
+		offset int // seconds east of UTC
+	}{
+		{"1700000000 +0000", 1700000000, 0},
+		{"@1700000000 -0730", 1700000000, -(7*3600 + 30*60)},
+		{"@1700000000", 1700000000, 0},
+		{"Tue, 14 Nov 2023 23:13:20 +0100", 1700000000, 3600},
+		{"2023-11-14T22:13:20Z", 1700000000, 0},
+		{"2023-11-14 23:13:20 +0100", 1700000000, 3600},
+	}
+	for _, tt := range tests {
+		got, ok := parseGitDate(tt.in)
+		if _, off := got.Zone(); !ok || got.Unix() != tt.unix || off != tt.offset {
+			t.Errorf("parseGitDate(%q) = %v, %v; want %v at offset %d", tt.in, got, ok, time.Unix(tt.unix, 0).UTC(), tt.offset)
+		}
+	}
+	for _, in := range []string{"", "yesterday", "1700000000 0000"} {
+		if _, ok := parseGitDate(in); ok {
+			t.Errorf("parseGitDate(%q) succeeded", in)
+		}
+	}
+}
+
+func TestStackSettings(t *testing.T) {
+	for _, bad := range []string{"blockSize = 32m", "blockSize = lots", "restartInterval = 70000", "geometricFactor = 256",
+		"indexObjects = maybe", "lockTimeout = -2", "lockTimeout = soon"} {
+		dir := newEmptyRepo(t, t.TempDir())
+		writeFiles(t, dir, map[string]string{"config": readFile(t, dir+"/config") + "[reftable]\n\t" + bad + "\n"})
+		if _, err := OpenStorage(dir, Options{}); err == nil {
+			t.Errorf("reftable.%s accepted", bad)
+		}
+	}
+	dir := newEmptyRepo(t, t.TempDir())
+	writeFiles(t, dir, map[string]string{"config": readFile(t, dir+"/config") +
+		"[reftable]\n\tblockSize = 1k\n\trestartInterval = 4\n\tindexObjects = false\n\tgeometricFactor = 3\n\tlockTimeout = 0\n"})
+	st, err := OpenStorage(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 40 {
+		setRef(t, st, hashRef("refs/heads/branch-with-a-long-name-"+string(rune('a'+i%26))+string(rune('a'+i/26)), makeCommit(t, st, "x")))
+	}
+	if err := st.PackRefs(); err != nil {
+		t.Fatal(err)
+	}
+	// The table's header: "REFT", the version, the block size in 3 bytes.
+	list := strings.Fields(readFile(t, filepath.Join(dir, "reftable", "tables.list")))
+	if len(list) != 1 {
+		t.Fatalf("tables after PackRefs: %q", list)
+	}
+	h := readFile(t, filepath.Join(dir, "reftable", list[0]))
+	if bs := int(h[5])<<16 | int(h[6])<<8 | int(h[7]); h[:4] != "REFT" || bs != 1024 {
+		t.Errorf("table header %q: block size %d, want 1024 (reftable.blockSize)", h[:8], bs)
+	}
+}

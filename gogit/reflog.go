@@ -1,0 +1,276 @@
+package gogit
+
+import (
+	"encoding/hex"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// go-git tells a storage only which ref gets which value, not why. The
+// reflog message is inferred from the ref, its old and new values and
+// the objects, in the words git uses for the commands go-git mirrors:
+//
+//	ref                           change                          message
+//	HEAD or the branch HEAD is on a commit whose first parent is   commit: <subject>
+//	                              the old id (merge: several)     (commit (merge): ...)
+//	                              a root commit, no old id        commit (initial): <subject>
+//	                              a commit with the old one's     commit (amend): <subject>
+//	                              parents
+//	the branch HEAD is on         any other id                    reset: moving to <id>
+//	HEAD                          a branch or another id          checkout: moving from <old> to <new>
+//	another refs/heads/ branch    created                         branch: Created from <HEAD's branch, HEAD or id>
+//	                              moved                           branch: Reset to <id>
+//	refs/remotes/<remote>/...     by CheckAndSetReference         fetch <remote>: storing head | fast-forward | forced-update
+//	                              (go-git's fetch)
+//	                              by SetReference (go-git's push) update by push
+//	anything else                                                 (empty, as git update-ref without -m)
+//
+// git writes the revision as the user typed it where this writes the
+// full id ("reset: moving to HEAD~1" here reads "reset: moving to
+// <id>"), and a fast-forward merge or pull that go-git makes reads as a
+// commit or a reset.
+
+// maxAncestorWalk bounds the commits read to tell a fast-forward from a
+// forced update.
+const maxAncestorWalk = 10000
+
+// reflogMessage returns the message of the change of name from cur (as
+// stored, not followed) to value; cas tells CheckAndSetReference from
+// SetReference.
+func (s *Storage) reflogMessage(name string, cur, value refValue, cas bool) (string, error) {
+	if value.missing() {
+		return "", nil
+	}
+	head, err := s.refs.read("HEAD")
+	if err != nil {
+		return "", err
+	}
+	oldID, err := s.resolve(cur)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case name == "HEAD":
+		if value.target == "" {
+			if m := s.commitMessage(oldID, value.id); m != "" {
+				return m, nil
+			}
+			return "checkout: moving from " + describe(cur) + " to " + hex.EncodeToString(value.id), nil
+		}
+		return "checkout: moving from " + describe(cur) + " to " + describe(value), nil
+	case name == head.target && value.target == "":
+		if m := s.commitMessage(oldID, value.id); m != "" {
+			return m, nil
+		}
+		return "reset: moving to " + hex.EncodeToString(value.id), nil
+	case strings.HasPrefix(name, "refs/heads/") && value.target == "":
+		if !cur.missing() {
+			return "branch: Reset to " + hex.EncodeToString(value.id), nil
+		}
+		from := hex.EncodeToString(value.id)
+		if headID, err := s.resolve(head); err == nil && slices.Equal(headID, value.id) {
+			from = "HEAD"
+			if head.target != "" {
+				from = describe(head)
+			}
+		}
+		return "branch: Created from " + from, nil
+	case strings.HasPrefix(name, "refs/remotes/") && value.target == "":
+		if !cas {
+			return "update by push", nil
+		}
+		remote, _, _ := strings.Cut(strings.TrimPrefix(name, "refs/remotes/"), "/")
+		what := "forced-update"
+		switch {
+		case cur.missing():
+			what = "storing head"
+		case oldID != nil && s.isAncestor(hashOf(oldID), hashOf(value.id)):
+			what = "fast-forward"
+		}
+		return "fetch " + remote + ": " + what, nil
+	}
+	return "", nil
+}
+
+// describe names a value as git's checkout messages do: a branch by its
+// short name, another ref by its full name, an id in hex.
+func describe(v refValue) string {
+	if v.target != "" {
+		return strings.TrimPrefix(v.target, "refs/heads/")
+	}
+	return hex.EncodeToString(v.id)
+}
+
+// resolve follows symbolic refs from v to the id they end at; nil when
+// they end at a missing ref.
+func (s *Storage) resolve(v refValue) ([]byte, error) {
+	for range maxSymrefDepth {
+		if v.target == "" {
+			return v.id, nil
+		}
+		var err error
+		if v, err = s.refs.read(v.target); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// hashOf returns id as a go-git hash.
+func hashOf(id []byte) plumbing.Hash {
+	var h plumbing.Hash
+	copy(h[:], id)
+	return h
+}
+
+// commitMessage returns git's message for moving a branch (or detached
+// HEAD) from oldID to the commit newID if that is a commit, a root commit,
+// a merge or an amend; "" otherwise.
+func (s *Storage) commitMessage(oldID, newID []byte) string {
+	c, err := object.GetCommit(s.Storage, hashOf(newID))
+	if err != nil {
+		return ""
+	}
+	subject, _, _ := strings.Cut(c.Message, "\n")
+	parents := c.ParentHashes
+	switch {
+	case len(parents) == 0 && oldID == nil:
+		return "commit (initial): " + subject
+	case len(parents) > 1 && oldID != nil && parents[0] == hashOf(oldID):
+		return "commit (merge): " + subject
+	case len(parents) == 1 && oldID != nil && parents[0] == hashOf(oldID):
+		return "commit: " + subject
+	case oldID != nil && !slices.Equal(oldID, newID):
+		if old, err := object.GetCommit(s.Storage, hashOf(oldID)); err == nil && slices.Equal(old.ParentHashes, parents) {
+			return "commit (amend): " + subject
+		}
+	}
+	return ""
+}
+
+// isAncestor reports whether the commit old is reachable from the commit
+// h, reading at most maxAncestorWalk commits.
+func (s *Storage) isAncestor(old, h plumbing.Hash) bool {
+	seen := map[plumbing.Hash]bool{}
+	queue := []plumbing.Hash{h}
+	for len(queue) > 0 && len(seen) < maxAncestorWalk {
+		h, queue = queue[0], queue[1:]
+		if h == old {
+			return true
+		}
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		if c, err := object.GetCommit(s.Storage, h); err == nil {
+			queue = append(queue, c.ParentHashes...)
+		}
+	}
+	return false
+}
+
+// identity returns who makes a change now, as git's reflogs record it
+// (the committer): GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL and
+// GIT_COMMITTER_DATE from the environment; then committer.* and user.* of
+// the repository's config, then of the global one; then EMAIL; then the
+// user's account and host name, as git falls back.
+func (s *Storage) identity() identity {
+	who := identity{name: os.Getenv("GIT_COMMITTER_NAME"), email: os.Getenv("GIT_COMMITTER_EMAIL"), when: time.Now()}
+	if t, ok := parseGitDate(os.Getenv("GIT_COMMITTER_DATE")); ok {
+		who.when = t
+	}
+	fill := func(name, email string) {
+		if who.name == "" {
+			who.name = name
+		}
+		if who.email == "" {
+			who.email = email
+		}
+	}
+	if who.name == "" || who.email == "" {
+		if cfg, err := s.Config(); err == nil {
+			fill(cfg.Committer.Name, cfg.Committer.Email)
+			fill(cfg.User.Name, cfg.User.Email)
+		}
+		s.globalOnce.Do(func() {
+			if cfg, err := config.LoadConfig(config.GlobalScope); err == nil {
+				s.global = identity{name: cfg.Committer.Name, email: cfg.Committer.Email}
+				if s.global.name == "" {
+					s.global.name = cfg.User.Name
+				}
+				if s.global.email == "" {
+					s.global.email = cfg.User.Email
+				}
+			}
+		})
+		fill(s.global.name, s.global.email)
+		fill("", os.Getenv("EMAIL"))
+	}
+	if who.name == "" || who.email == "" {
+		login, full := "unknown", ""
+		if u, err := user.Current(); err == nil {
+			login, full = u.Username, u.Name
+		}
+		if full == "" {
+			full = login
+		}
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "(none)"
+		}
+		fill(full, login+"@"+host)
+	}
+	return who
+}
+
+// parseGitDate parses the date formats GIT_COMMITTER_DATE takes most
+// often: git's internal "<unix seconds> <+hhmm>" (optionally with a
+// leading @), RFC 2822 and ISO 8601.
+func parseGitDate(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if secs, zone, ok := strings.Cut(strings.TrimPrefix(s, "@"), " "); ok {
+		if n, err := strconv.ParseInt(secs, 10, 64); err == nil {
+			if loc, ok := parseZone(zone); ok {
+				return time.Unix(n, 0).In(loc), true
+			}
+		}
+	} else if n, err := strconv.ParseInt(secs, 10, 64); err == nil && strings.HasPrefix(s, "@") {
+		return time.Unix(n, 0).UTC(), true
+	}
+	for _, layout := range []string{time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700", time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05 -0700"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseZone parses a zone as git writes it: +hhmm or -hhmm.
+func parseZone(z string) (*time.Location, bool) {
+	if len(z) != 5 || z[0] != '+' && z[0] != '-' {
+		return nil, false
+	}
+	n, err := strconv.Atoi(z[1:])
+	if err != nil {
+		return nil, false
+	}
+	secs := (n/100*60 + n%100) * 60
+	if z[0] == '-' {
+		secs = -secs
+	}
+	return time.FixedZone("", secs), true
+}
+
+// idOf returns h as the bytes of an object id.
+func idOf(h plumbing.Hash) []byte { return append([]byte(nil), h[:]...) }

@@ -52,7 +52,7 @@ func TestBackendBasics(t *testing.T) {
 	}
 	m.SetHook(nil)
 	r, err := b.Ref("refs/heads/main")
-	if err != nil || string(r.Value) != string(oid(1)) {
+	if err != nil || string(r.ID) != string(oid(1)) {
 		t.Fatalf("Ref = %v, %v", r, err)
 	}
 	if g, h, ra := m.Calls(OpGet), m.Calls(OpHead), m.Calls(OpReadAt); g != 1 || h != 1 || ra != 1 {

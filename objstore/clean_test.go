@@ -117,7 +117,7 @@ func TestCleanBesideWriters(t *testing.T) {
 		wg.Go(func() {
 			for i := range 30 {
 				name := fmt.Sprintf("refs/heads/w%d/%d", w, i)
-				err := stacktest.Set(st, name, w*100+i, &stack.Missing)
+				err := stacktest.Set(st, name, w*100+i, &stack.Ref{})
 				if err != nil {
 					t.Errorf("%s: %v", name, err)
 					return

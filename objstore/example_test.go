@@ -27,13 +27,13 @@ func Example() {
 	id := make([]byte, 20)
 	id[19] = 1
 	tx := st.NewTransaction(stack.Identity{Name: "A U Thor", Email: "a@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: "refs/heads/main", New: stack.Value{ID: id}, Old: &stack.Missing, Message: "branch: Created"})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: "refs/heads/main", ID: id}, Old: &stack.Ref{}, Message: "branch: Created"})
 	if err := tx.Commit(); err != nil {
 		fmt.Println(err) // a *stack.RefConflictError if refs/heads/main exists
 		return
 	}
 	r, _ := st.Ref("refs/heads/main")
-	fmt.Printf("%s %x\n", r.Name, r.Value)
+	fmt.Printf("%s %x\n", r.Name, r.ID)
 	objs, _ := store.List(ctx, "repo.git/reftable/")
 	fmt.Println(len(objs), "objects: the probe's marker, tables.list and one table")
 	// Output:

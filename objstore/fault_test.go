@@ -117,7 +117,7 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	})
 	switch work {
 	case "commit":
-		err = stacktest.Set(st, "refs/heads/x", 100, &stack.Missing)
+		err = stacktest.Set(st, "refs/heads/x", 100, &stack.Ref{})
 	case "compact":
 		err = st.CompactAll(nil)
 	}
@@ -154,7 +154,7 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	if len(got) != len(want) {
 		t.Errorf("%s: refs %v, want %v (err %v)", where, got, want, err)
 	}
-	if err := stacktest.Set(st, "refs/heads/after", 7, &stack.Missing); err != nil {
+	if err := stacktest.Set(st, "refs/heads/after", 7, &stack.Ref{}); err != nil {
 		t.Errorf("%s: a commit after the fault: %v", where, err)
 	}
 	checkClean(t, where, st, m, "p/")
@@ -189,7 +189,7 @@ func checkClean(t *testing.T, where string, st *stack.Stack, m *Mem, prefix stri
 			t.Errorf("%s: Clean kept %s (%q)", where, n, res.Kept)
 		}
 	}
-	if err := stacktest.Set(st, "refs/heads/after2", 8, &stack.Missing); err != nil {
+	if err := stacktest.Set(st, "refs/heads/after2", 8, &stack.Ref{}); err != nil {
 		t.Errorf("%s: a second commit after the fault: %v", where, err)
 	}
 	if err := st.CompactAll(nil); err != nil {

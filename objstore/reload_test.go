@@ -59,8 +59,8 @@ func TestReloadWhileCompacted(t *testing.T) {
 			got, err := r.Ref("refs/heads/next")
 			m.SetHook(nil)
 			if tc.vanish < 1000 {
-				if err != nil || string(got.Value) != string(stacktest.OID(2)) {
-					t.Errorf("after %d vanished tables: %x, %v", vanished, got.Value, err)
+				if err != nil || string(got.ID) != string(stacktest.OID(2)) {
+					t.Errorf("after %d vanished tables: %x, %v", vanished, got.ID, err)
 				}
 				return
 			}
@@ -84,7 +84,7 @@ func TestMissingTableIsCorrupt(t *testing.T) {
 		// Tables too large to be read whole when opened.
 		tx := st.NewTransaction(stack.Identity{Name: "A", Email: "a@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNever)
 		for j := range 1000 {
-			tx.Add(stack.Update{Name: fmt.Sprintf("refs/heads/b%d/%04d", i, j), New: stack.Value{ID: stacktest.OID(j)}})
+			tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/heads/b%d/%04d", i, j), ID: stacktest.OID(j)}})
 		}
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)

@@ -43,7 +43,7 @@ func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func set(st *stack.Stack, name string, i int) error {
 	tx := st.NewTransaction(stack.Identity{Name: "B", Email: "b@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: oid(i + 1)}, Message: "bench"})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid(i + 1)}, Message: "bench"})
 	return tx.Commit()
 }
 

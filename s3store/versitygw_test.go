@@ -85,7 +85,7 @@ func counter(st *stack.Stack) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return int(r.Value[0])<<8 | int(r.Value[1]), nil
+	return int(r.ID[0])<<8 | int(r.ID[1]), nil
 }
 
 // commitWithCounter creates branchRef(writer, i) and increments the
@@ -97,13 +97,13 @@ func commitWithCounter(st *stack.Stack, writer, i int) error {
 		if err != nil {
 			return err
 		}
-		old := stack.Missing
+		old := stack.Ref{}
 		if n > 0 {
-			old = stack.Value{ID: counterID(n)}
+			old = stack.Ref{ID: counterID(n)}
 		}
 		tx := st.NewTransaction(stack.Identity{Name: "W", Email: "w@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
-		tx.Add(stack.Update{Name: branchRef(writer, i), New: stack.Value{ID: branchID(writer, i)}, Old: &stack.Missing, Message: "create"})
-		tx.Add(stack.Update{Name: counterRef, New: stack.Value{ID: counterID(n + 1)}, Old: &old, Message: "count"})
+		tx.Add(stack.Update{Ref: stack.Ref{Name: branchRef(writer, i), ID: branchID(writer, i)}, Old: &stack.Ref{}, Message: "create"})
+		tx.Add(stack.Update{Ref: stack.Ref{Name: counterRef, ID: counterID(n + 1)}, Old: &old, Message: "count"})
 		err = tx.Commit()
 		if !errors.Is(err, stack.ErrRefConflict) {
 			return err
@@ -176,8 +176,8 @@ func TestVersitygwWriters(t *testing.T) {
 			t.Fatal(err)
 		}
 		var w, i int
-		if _, err := fmt.Sscanf(string(r.Name), "refs/heads/w%d/%d", &w, &i); err != nil || !bytes.Equal(r.Value, branchID(w, i)) {
-			t.Errorf("unexpected ref %s %x", r.Name, r.Value)
+		if _, err := fmt.Sscanf(string(r.Name), "refs/heads/w%d/%d", &w, &i); err != nil || !bytes.Equal(r.ID, branchID(w, i)) {
+			t.Errorf("unexpected ref %s %x", r.Name, r.ID)
 		}
 		found++
 	}

@@ -20,7 +20,7 @@ func benchCommits(b *testing.B, st *Stack, prefix string) {
 	cpu := startCPU()
 	for b.Loop() {
 		tx := st.NewTransaction(testWho, ReflogNormal)
-		tx.Add(Update{Name: fmt.Sprintf("%s%07d", prefix, i), New: val(i), Message: "bench"})
+		tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("%s%07d", prefix, i), ID: oid(i)}, Message: "bench"})
 		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
 		}

@@ -78,7 +78,7 @@ func TestTombstonesKeptUnlessBottom(t *testing.T) {
 	st := openStack(t, dir, noAutoCompaction())
 	setRef(t, st, "refs/heads/gone", 1)
 	setRef(t, st, "refs/heads/other", 2)
-	if err := commitTx(st, Update{Name: "refs/heads/gone", New: Missing}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/gone"}}); err != nil {
 		t.Fatal(err)
 	}
 	setRef(t, st, "refs/heads/third", 3)
@@ -146,7 +146,7 @@ func TestReflogExpiry(t *testing.T) {
 				who := testWho
 				who.Time = time.Unix(int64(1700000000+60*i), 0)
 				tx := st.NewTransaction(who, ReflogNormal)
-				tx.Add(Update{Name: "refs/heads/main", New: val(i + 1), Message: fmt.Sprintf("step %d", i)})
+				tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(i + 1)}, Message: fmt.Sprintf("step %d", i)})
 				if err := tx.Commit(); err != nil {
 					t.Fatal(err)
 				}
@@ -335,7 +335,7 @@ func TestBulkTransactionFused(t *testing.T) {
 	const n = 40000
 	tx.Grow(n)
 	for i := range n {
-		tx.Add(Update{Name: fmt.Sprintf("refs/heads/bulk-%06d", i), New: val(i), Message: "bulk"})
+		tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/bulk-%06d", i), ID: oid(i)}, Message: "bulk"})
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -376,7 +376,7 @@ func TestChangesSize(t *testing.T) {
 		st := openStack(t, dir, opts)
 		if tc.head {
 			tx := st.NewTransaction(testWho, ReflogNormal)
-			tx.Add(Update{Name: "HEAD", New: Value{Target: "refs/heads/branch-0000000"}})
+			tx.Add(Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/branch-0000000"}})
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
@@ -390,7 +390,7 @@ func TestChangesSize(t *testing.T) {
 					id[j] = byte(rnd.Uint32())
 				}
 			}
-			tx.Add(Update{Name: fmt.Sprintf("refs/heads/branch-%07d", i), New: Value{ID: id}, Message: "branch: Created from HEAD"})
+			tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/branch-%07d", i), ID: id}, Message: "branch: Created from HEAD"})
 		}
 		if err := tx.Prepare(); err != nil {
 			t.Fatal(err)
@@ -421,7 +421,7 @@ func TestCompactionRefusesDamagedTable(t *testing.T) {
 	st := openStack(t, dir, noAutoCompaction())
 	tx := st.NewTransaction(testWho, ReflogNever)
 	for i := range 100 {
-		tx.Add(Update{Name: fmt.Sprintf("refs/heads/b%03d", i), New: val(i)})
+		tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/b%03d", i), ID: oid(i)}})
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ func faultAddRefs(st *stack.Stack, v int, names ...string) error {
 func faultCommitTx(st *stack.Stack, v int, names ...string) error {
 	tx := st.NewTransaction(faultWho, stack.ReflogAlways)
 	for _, name := range names {
-		tx.Add(stack.Update{Name: name, New: stack.Value{ID: faultOID(v)}, Message: fmt.Sprintf("set %d", v)})
+		tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: faultOID(v)}, Message: fmt.Sprintf("set %d", v)})
 	}
 	return tx.Commit()
 }
@@ -285,7 +285,7 @@ func faultStateOf(st *stack.Stack) (faultState, error) {
 	for _, name := range snap.TableNames() {
 		s.Tables = append(s.Tables, name[:strings.LastIndexByte(name, '-')])
 	}
-	for r, err := range snap.Refs(nil) {
+	for r, err := range snap.Merged().Refs(nil) {
 		if err != nil {
 			return faultState{}, err
 		}
@@ -296,7 +296,7 @@ func faultStateOf(st *stack.Stack) (faultState, error) {
 			s.Refs[string(r.Name)] = fmt.Sprintf("%x", r.Value)
 		}
 	}
-	for l, err := range snap.Logs(nil) {
+	for l, err := range snap.Merged().Logs(nil) {
 		if err != nil {
 			return faultState{}, err
 		}

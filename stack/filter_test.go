@@ -76,7 +76,7 @@ func TestFiltersSurviveReload(t *testing.T) {
 		defer snap.Close()
 		var r reftable.RefRecord
 		for i := range 300 {
-			if found, err := snap.Merged.LookupRef(fmt.Appendf(nil, "refs/heads/a%05d-gone", i*7), &r); err != nil || found {
+			if found, err := snap.Merged().LookupRef(fmt.Appendf(nil, "refs/heads/a%05d-gone", i*7), &r); err != nil || found {
 				t.Fatalf("lookup of an absent name: %v, %v", found, err)
 			}
 		}

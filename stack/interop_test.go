@@ -97,7 +97,7 @@ func testGitInterop(t *testing.T, format string, hash reftable.Hash, n int) {
 		defer st.Close()
 		for i := range n {
 			tx := st.NewTransaction(interopWho, stack.ReflogNormal)
-			tx.Add(stack.Update{Name: fmt.Sprintf("refs/heads/ours/%d", i), New: stack.Value{ID: oid}, Old: &stack.Missing, Message: "ours"})
+			tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/heads/ours/%d", i), ID: oid}, Old: &stack.Ref{}, Message: "ours"})
 			if err := tx.Commit(); err != nil {
 				ourErr = fmt.Errorf("commit %d: %w", i, err)
 				return
@@ -196,7 +196,7 @@ func interopCheck(t *testing.T, r *gittest.Repo, opts stack.Options, want map[st
 	if err != nil {
 		t.Fatalf("HEAD %s: %v", when, err)
 	}
-	if head.Type != reftable.RefSymref || string(head.Target) != "refs/heads/main" {
+	if head.Target != "refs/heads/main" {
 		t.Errorf("HEAD %s: %+v, want a symref to refs/heads/main", when, head)
 	}
 	if got := strings.TrimSpace(r.Run("symbolic-ref", "HEAD")); got != "refs/heads/main" {
@@ -222,7 +222,7 @@ func interopReflogs(t *testing.T, r *gittest.Repo, opts stack.Options, oid []byt
 	}
 	defer snap.Close()
 	var news []string
-	for l, err := range snap.LogsFor([]byte("refs/heads/git/0")) {
+	for l, err := range snap.Merged().LogsFor([]byte("refs/heads/git/0")) {
 		if err != nil {
 			t.Fatalf("reflog of refs/heads/git/0 %s: %v", when, err)
 		}
@@ -240,7 +240,7 @@ func interopOurRefs(st *stack.Stack) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		got[string(rec.Name)] = hex.EncodeToString(rec.Value)
+		got[rec.Name] = hex.EncodeToString(rec.ID)
 	}
 	return got, nil
 }

@@ -107,7 +107,7 @@ func TestCompactNormalizesMessages(t *testing.T) {
 		raw.Write.ExactLogMessage = true
 		st := openStack(t, dir, raw)
 		tx := st.NewTransaction(testWho, ReflogNormal)
-		tx.Add(Update{Name: "refs/heads/main", New: val(1), Message: "first"})
+		tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}, Message: "first"})
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestCompactNormalizesMessages(t *testing.T) {
 		if n := len(snap.TableNames()); n != 1 {
 			t.Errorf("%d tables after compaction, want 1", n)
 		}
-		for l, err := range snap.Merged.LogsFor([]byte("refs/heads/odd")) {
+		for l, err := range snap.Merged().LogsFor([]byte("refs/heads/odd")) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +231,7 @@ func stackRecords(t *testing.T, dir string) []string {
 	}
 	defer snap.Close()
 	var out []string
-	for _, tbl := range snap.Tables() {
+	for _, tbl := range snap.Merged().Tables() {
 		for r, err := range tbl.Refs(nil) {
 			if err != nil {
 				t.Fatal(err)

@@ -91,7 +91,7 @@ func testCompactionBesideGit(t *testing.T, git []string, full bool) {
 		tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
 		for j := range size {
 			name := fmt.Sprintf("refs/heads/t%d/r%04d", i, j)
-			tx.Add(stack.Update{Name: name, New: stack.Value{ID: oid}, Message: "test"})
+			tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid}, Message: "test"})
 			want[name] = oidHex
 		}
 		if err := tx.Commit(); err != nil {

@@ -97,7 +97,7 @@ func procRefID(name string) []byte {
 // exist yet.
 func procCreateRef(st *stack.Stack, name string, id []byte) error {
 	tx := st.NewTransaction(procWho, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: id}, Old: &stack.Missing, Message: "create"})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: id}, Old: &stack.Ref{}, Message: "create"})
 	return tx.Commit()
 }
 
@@ -206,7 +206,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 		}
 		defer held.Close()
 		n := 0
-		for r, err := range held.Refs(nil) {
+		for r, err := range held.Merged().Refs(nil) {
 			if err != nil {
 				rep.add(&rep.Errors, "iteration %d: held snapshot: %v", rep.Iterations, err)
 				return
@@ -238,7 +238,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 				snap.Close()
 			}
 		}()
-		maxIndex := snap.MaxUpdateIndex()
+		maxIndex := snap.Merged().MaxUpdateIndex()
 		if maxIndex < lastMax {
 			rep.add(&rep.Decreased, "iteration %d: max update index %d after %d (tables %v)", rep.Iterations, maxIndex, lastMax, snap.TableNames())
 		}
@@ -246,7 +246,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 		rep.MaxIndex = lastMax
 		cur := make(map[string]uint64, len(seen)+16)
 		indexes := make([]bool, maxIndex+1)
-		for r, err := range snap.Refs(nil) {
+		for r, err := range snap.Merged().Refs(nil) {
 			if err != nil {
 				rep.add(&rep.Errors, "iterate: %v", err)
 				return -1
@@ -455,7 +455,7 @@ func procReadAll(t *testing.T, dir string, opts stack.Options) (map[string]strin
 		if err != nil {
 			t.Fatalf("read %s: %v", dir, err)
 		}
-		got[string(r.Name)] = hex.EncodeToString(r.Value)
+		got[r.Name] = hex.EncodeToString(r.ID)
 		indexes = append(indexes, r.UpdateIndex)
 	}
 	return got, indexes

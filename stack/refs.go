@@ -3,7 +3,6 @@ package stack
 import (
 	"bytes"
 	"cmp"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
@@ -20,80 +19,39 @@ type Identity struct {
 	Time        time.Time // its zone is recorded too
 }
 
-// Value is what a ref holds: an object id (with its peeled id for an
-// annotated tag), a symbolic target, or nothing (Missing).
-type Value struct {
-	ID     []byte // object id; nil with Target or Missing
-	Peeled []byte // peeled object id of an annotated tag, optional
-	Target string // target of a symbolic ref
-}
-
-// Missing is the Value of a ref that does not exist.
-var Missing = Value{}
-
-// IsMissing reports whether v is the value of a ref that does not exist.
-func (v Value) IsMissing() bool { return v.ID == nil && v.Target == "" }
-
-// String formats v as git does: an id in hex, "ref: <target>", or
-// "missing".
-func (v Value) String() string {
-	switch {
-	case v.Target != "":
-		return "ref: " + v.Target
-	case v.ID != nil:
-		return hex.EncodeToString(v.ID)
-	}
-	return "missing"
-}
-
-func (v Value) equal(w Value) bool {
-	return bytes.Equal(v.ID, w.ID) && v.Target == w.Target
-}
-
-// valueOf returns the value of a ref record (Missing for a deletion).
-func valueOf(r *reftable.RefRecord) Value {
-	switch r.Type {
-	case reftable.RefVal1:
-		return Value{ID: bytes.Clone(r.Value)}
-	case reftable.RefVal2:
-		return Value{ID: bytes.Clone(r.Value), Peeled: bytes.Clone(r.Peeled)}
-	case reftable.RefSymref:
-		return Value{Target: string(r.Target)}
-	}
-	return Missing
-}
-
 // RefConflictError reports a ref whose value, read under the lock, is not
 // the one the transaction expected. It matches ErrRefConflict.
 type RefConflictError struct {
 	Name     string
-	Expected Value
-	Actual   Value
+	Expected Ref // the value expected (Update.Old)
+	Actual   Ref // the value found, missing if the ref does not exist
 }
 
 // Error implements error.
 func (e *RefConflictError) Error() string {
-	return fmt.Sprintf("ref %s: expected %v, found %v", e.Name, e.Expected, e.Actual)
+	return fmt.Sprintf("ref %s: expected %s, found %s", e.Name, e.Expected.value(), e.Actual.value())
 }
 
 // Unwrap returns ErrRefConflict.
 func (e *RefConflictError) Unwrap() error { return ErrRefConflict }
 
-// Update is one change of a transaction.
+// Update is one change of a transaction: the ref Name set to the value
+// of the embedded Ref.
 type Update struct {
-	Name string
-	// New is the value to store; Missing deletes the ref (and its
-	// reflog, unless the ref is symbolic: then, as git, its reflog logs
-	// the deletion). With Verify set nothing is stored. As git, a New
-	// that is the id the ref has already (not symbolic), or Missing for
-	// a missing ref, stores and logs nothing for it; HEAD still logs it
-	// when it points at the ref, as it logs the ref's deletion. A reflog
-	// entry records as old a symbolic ref's target's id, and HEAD's entry
-	// for its branch made symbolic records none as new.
-	New Value
+	// Ref is the ref to change, Name, and its new value; a missing
+	// value deletes the ref (and its reflog, unless the ref is symbolic:
+	// then, as git, its reflog logs the deletion). With Verify set
+	// nothing is stored. As git, a new value that is the id the ref has
+	// already (not symbolic), or a missing one for a missing ref, stores
+	// and logs nothing for it; HEAD still logs it when it points at the
+	// ref, as it logs the ref's deletion. A reflog entry records as old a
+	// symbolic ref's target's id, and HEAD's entry for its branch made
+	// symbolic records none as new. Its UpdateIndex is ignored.
+	Ref
 	// Old, when not nil, is the value the ref must have, checked under
-	// the lock: &Missing requires that the ref does not exist.
-	Old *Value
+	// the lock (its Name and UpdateIndex are ignored): &Ref{} requires
+	// that the ref does not exist.
+	Old *Ref
 	// Verify only checks Old and changes nothing.
 	Verify bool
 	// Deref applies the update to the ref a symbolic ref points at, as
@@ -104,10 +62,10 @@ type Update struct {
 	// it is logged as one space, none at either end, and it is cut at
 	// half the block size.
 	Message string
-	// LogOnly writes only a reflog entry for Name, from Old (nil:
-	// Missing) to New, and leaves the ref alone: git's entry in a linked
-	// worktree's HEAD reflog for a change of a branch that lives in the
-	// shared stack.
+	// LogOnly writes only a reflog entry for Name, from Old (nil: a
+	// missing ref) to the new value, and leaves the ref alone: git's
+	// entry in a linked worktree's HEAD reflog for a change of a branch
+	// that lives in the shared stack.
 	LogOnly bool
 }
 
@@ -253,7 +211,7 @@ func (q *updateQueue) all() iter.Seq2[int, *Update] {
 // change is an update resolved under the lock.
 type change struct {
 	name   string
-	old    Value    // for a symbolic ref, with the id its target has
+	old    Ref      // for a symbolic ref, with the id its target has
 	u      *Update  // its new value and message (in the transaction's queue)
 	store  bool     // false for a LogOnly update and one that changes nothing
 	toHEAD bool     // logFor ends with HEAD, which points at name
@@ -380,13 +338,13 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
 		}
-		if !u.New.IsMissing() && u.New.Target != "" {
-			if err := CheckRefName(u.New.Target); err != nil {
+		if u.Target != "" {
+			if err := CheckRefName(u.Target); err != nil {
 				return nil, nil, nil, fmt.Errorf("symref %s: target %w", u.Name, err)
 			}
 		}
-		if u.New.ID != nil && len(u.New.ID) != tx.st.opts.Hash.Size() {
-			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
+		if u.ID != nil && len(u.ID) != tx.st.opts.Hash.Size() {
+			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
 		}
 	}
 	a, snap := tx.held, tx.heldSnap // after Lock
@@ -426,7 +384,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		}
 		name := u.Name
 		var via []string
-		var cur Value
+		var cur Ref
 		var err error
 		if u.Deref {
 			name, via, cur, err = resolve(snap, u.Name, &sc)
@@ -440,7 +398,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
 		}
 		seen[name] = true
-		if u.Old != nil && !u.Old.equal(cur) {
+		if u.Old != nil && !u.Old.sameValue(cur) {
 			return nil, nil, nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
 		}
 		if u.Verify {
@@ -460,7 +418,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		// the id it has (or a missing ref missing) writes nothing and
 		// logs nothing for it; the symbolic refs passed and HEAD still
 		// log it.
-		noop := cur.Target == "" && u.New.Target == "" && bytes.Equal(cur.ID, u.New.ID)
+		noop := cur.Target == "" && u.Target == "" && bytes.Equal(cur.ID, u.ID)
 		if via == nil {
 			own[i] = name
 			c.logFor = own[i : i+1 : i+1]
@@ -497,38 +455,47 @@ type lookupScratch struct {
 // lookupRef looks name up in snap into s.rec.
 func (s *lookupScratch) lookupRef(snap *Snapshot, name string) (bool, error) {
 	s.key = append(s.key[:0], name...)
-	return snap.Merged.LookupRef(s.key, &s.rec)
+	return snap.merged.LookupRef(s.key, &s.rec)
 }
 
 // resolve follows symbolic refs from name to the ref they end at (which
-// may not exist), returning it, the symbolic refs passed and its value.
-func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Value, error) {
+// may not exist), returning its name, the symbolic refs passed and its
+// value. As git, it reads at most maxSymrefDepth refs.
+func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Ref, error) {
 	var via []string
 	rec := &sc.rec
-	for range 5 {
+	for range maxSymrefDepth {
 		found, err := sc.lookupRef(snap, name)
 		if err != nil {
-			return "", nil, Missing, err
+			return "", nil, Ref{}, err
 		}
 		if !found {
-			return name, via, Missing, nil
+			return name, via, Ref{}, nil
 		}
 		if rec.Type != reftable.RefSymref {
-			return name, via, valueOf(rec), nil
+			r := Ref{UpdateIndex: rec.UpdateIndex}
+			r.setValue(rec, nil)
+			return name, via, r, nil
 		}
 		via = append(via, name)
 		name = string(rec.Target)
 	}
-	return "", nil, Missing, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
+	return "", nil, Ref{}, fmt.Errorf("ref %s: more than %d levels of symbolic refs: %w", via[0], maxSymrefDepth-1, ErrRefName)
 }
 
+// maxSymrefDepth is how many refs git reads following symbolic refs
+// (SYMREF_MAXDEPTH): a chain of at most four symbolic refs.
+const maxSymrefDepth = 5
+
 // lookup returns the current value of name.
-func lookup(snap *Snapshot, name string, sc *lookupScratch) (Value, error) {
+func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 	found, err := sc.lookupRef(snap, name)
 	if err != nil || !found {
-		return Missing, err
+		return Ref{}, err
 	}
-	return valueOf(&sc.rec), nil
+	r := Ref{UpdateIndex: sc.rec.UpdateIndex}
+	r.setValue(&sc.rec, nil)
+	return r, nil
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
@@ -537,7 +504,7 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Value, error) {
 func checkDirFile(snap *Snapshot, changes []change) error {
 	live := make([]string, 0, len(changes)) // the refs it leaves existing, sorted
 	for _, c := range changes {
-		if c.store && !c.u.New.IsMissing() {
+		if c.store && !c.u.Missing() {
 			live = append(live, c.name)
 		}
 	}
@@ -547,7 +514,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(c.name, name) })
 		for ; i < len(changes) && changes[i].name == name; i++ {
 			if changes[i].store {
-				return !changes[i].u.New.IsMissing(), true
+				return !changes[i].u.Missing(), true
 			}
 		}
 		return false, false
@@ -575,7 +542,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		}
 	}()
 	for _, c := range changes {
-		if !c.store || c.u.New.IsMissing() || !c.old.IsMissing() {
+		if !c.store || c.u.Missing() || !c.old.Missing() {
 			continue
 		}
 		// A parent directory that is a ref.
@@ -589,7 +556,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		// A ref below name/ that survives the transaction.
 		prefix = append(append(prefix[:0], c.name...), '/')
 		if cur == nil {
-			cur = snap.Merged.RefCursor()
+			cur = snap.merged.RefCursor()
 		}
 		cur.Seek(prefix)
 		for {
@@ -634,7 +601,7 @@ func (tx *Transaction) logs(snap *Snapshot, name string) bool {
 		strings.HasPrefix(name, "refs/remotes/") || strings.HasPrefix(name, "refs/notes/")) {
 		return true
 	}
-	for range snap.Merged.LogsFor([]byte(name)) {
+	for range snap.merged.LogsFor([]byte(name)) {
 		return true
 	}
 	return false
@@ -678,22 +645,13 @@ func tzOffset(t time.Time) int16 {
 // sorted by name (prepare sorts them).
 func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
 	var name []byte // the name of each ref record in turn
+	var r reftable.RefRecord
 	for _, c := range changes {
 		if !c.store {
 			continue
 		}
 		name = append(name[:0], c.name...)
-		r := reftable.RefRecord{Name: name, UpdateIndex: index}
-		switch {
-		case c.u.New.Target != "":
-			r.Type, r.Target = reftable.RefSymref, []byte(c.u.New.Target)
-		case c.u.New.Peeled != nil:
-			r.Type, r.Value, r.Peeled = reftable.RefVal2, c.u.New.ID, c.u.New.Peeled
-		case c.u.New.ID != nil:
-			r.Type, r.Value = reftable.RefVal1, c.u.New.ID
-		default:
-			r.Type = reftable.RefDeletion
-		}
+		c.u.fill(&r, name, index)
 		if err := w.AddRef(&r); err != nil {
 			return err
 		}
@@ -717,10 +675,10 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
-			if c.u.New.IsMissing() && name == c.name && c.store && c.old.Target == "" {
+			if c.u.Missing() && name == c.name && c.store && c.old.Target == "" {
 				// Deleting a ref deletes its reflog. (As git, a
 				// deleted symbolic ref's reflog logs the deletion.)
-				for l, err := range snap.Merged.LogsFor([]byte(name)) {
+				for l, err := range snap.merged.LogsFor([]byte(name)) {
 					if err != nil {
 						return err
 					}
@@ -731,16 +689,16 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			if !tx.logs(snap, name) {
 				continue
 			}
-			newID := c.u.New.ID
+			newID := c.u.ID
 			switch {
-			case c.u.New.Target == "":
+			case c.u.Target == "":
 			case c.toHEAD && name == "HEAD":
 				// As git: the branch HEAD points at made a symbolic
 				// ref logs in HEAD's reflog an entry to no id.
 			default:
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				_, _, v, err := resolve(snap, c.u.New.Target, &sc)
+				_, _, v, err := resolve(snap, c.u.Target, &sc)
 				if err != nil {
 					return err
 				}

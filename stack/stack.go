@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"iter"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -291,120 +290,6 @@ func (st *Stack) forgetVanished(err error) {
 	}
 	st.vanished[ioe.Table] = true
 	st.stale = true
-}
-
-// Snapshot is a consistent view of the stack at one moment. It stays
-// valid, with its tables open, until Close, whatever happens to the stack
-// meanwhile. A Snapshot is safe for concurrent use; Close it once.
-type Snapshot struct {
-	*reftable.Merged
-	tables []*handle
-	closed atomic.Bool
-}
-
-// Snapshot reloads the stack and returns a view of it.
-func (st *Stack) Snapshot() (*Snapshot, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := st.reloadLocked(); err != nil {
-		return nil, err
-	}
-	return st.snapshotLocked(), nil
-}
-
-func (st *Stack) snapshotLocked() *Snapshot {
-	for _, h := range st.tables {
-		h.incref()
-	}
-	return &Snapshot{Merged: st.merged, tables: slices.Clone(st.tables)}
-}
-
-// Close releases the snapshot's tables.
-func (s *Snapshot) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	for _, h := range s.tables {
-		h.decref()
-	}
-	return nil
-}
-
-// TableNames returns the names of the snapshot's tables, oldest first.
-func (s *Snapshot) TableNames() []string {
-	names := make([]string, len(s.tables))
-	for i, h := range s.tables {
-		names[i] = h.name
-	}
-	return names
-}
-
-// readRetries bounds how often a read whose table vanished (removed by
-// a compaction after the list was read: object stores, where an open
-// table does not keep its bytes) reloads and tries again.
-const readRetries = 3
-
-// Ref reloads the stack and returns the ref named name, or an error
-// matching reftable.ErrNotFound.
-func (st *Stack) Ref(name string) (reftable.RefRecord, error) {
-	for try := 1; ; try++ {
-		s, err := st.Snapshot()
-		if err != nil {
-			return reftable.RefRecord{}, err
-		}
-		r, err := s.Merged.Ref([]byte(name))
-		s.Close()
-		if try < readRetries && errors.Is(err, fs.ErrNotExist) {
-			st.forgetVanished(err)
-			continue
-		}
-		return r, err
-	}
-}
-
-// Refs reloads the stack and iterates the live refs whose names start
-// with prefix, in name order. If a table vanishes under the iteration (a
-// compaction on an object store removed it), it goes on after the last
-// name yielded in the reloaded stack.
-func (st *Stack) Refs(prefix string) iter.Seq2[reftable.RefRecord, error] {
-	return func(yield func(reftable.RefRecord, error) bool) {
-		var last []byte
-		for try := 1; ; try++ {
-			retry, ok := st.refsFrom(prefix, last, try < readRetries, func(r reftable.RefRecord, err error) bool {
-				if err == nil {
-					last = append(last[:0], r.Name...)
-				}
-				return yield(r, err)
-			})
-			if !ok || !retry {
-				return
-			}
-		}
-	}
-}
-
-// refsFrom yields the refs after after (all if nil) with prefix from one
-// snapshot; retry reports a vanished table when mayRetry is set, ok
-// whether the caller still wants more.
-func (st *Stack) refsFrom(prefix string, after []byte, mayRetry bool, yield func(reftable.RefRecord, error) bool) (retry, ok bool) {
-	s, err := st.Snapshot()
-	if err != nil {
-		return false, yield(reftable.RefRecord{}, err)
-	}
-	defer s.Close()
-	for r, err := range s.Merged.Refs([]byte(prefix)) {
-		if mayRetry && errors.Is(err, fs.ErrNotExist) {
-			st.forgetVanished(err)
-			return true, true
-		}
-		if err == nil && after != nil && string(r.Name) <= string(after) {
-			continue
-		}
-		if !yield(r, err) {
-			return false, false
-		}
-	}
-	return false, true
 }
 
 // Stats returns counters of what the stack did.

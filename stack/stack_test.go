@@ -58,7 +58,7 @@ func refValue(t *testing.T, st *Stack, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.Value
+	return r.ID
 }
 
 func listFile(t *testing.T, dir string) []string {
@@ -314,7 +314,7 @@ func TestSnapshotSurvivesCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := 0
-	for _, err := range s.Refs(nil) {
+	for _, err := range s.Refs("") {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -331,8 +331,8 @@ func (b *bench) ownTemplate() error {
 		return err
 	}
 	tx := st.NewTransaction(stack.Identity{Name: "reftable bench", Email: "bench@example.com", Time: time.Now()}, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: "HEAD", New: stack.Value{Target: "refs/heads/main"}})
-	tx.Add(stack.Update{Name: "refs/heads/main", New: stack.Value{ID: id[:]}, Message: "reftable bench"})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/main"}})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: "refs/heads/main", ID: id[:]}, Message: "reftable bench"})
 	return errors.Join(tx.Commit(), st.Close())
 }
 

@@ -163,7 +163,7 @@ func stackSize(st *stack.Stack) (tables, records int, err error) {
 		return 0, 0, err
 	}
 	defer s.Close()
-	for _, tbl := range s.Tables() {
+	for _, tbl := range s.Merged().Tables() {
 		tables++
 		for b, err := range tbl.Blocks() {
 			if err != nil {

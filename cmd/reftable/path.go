@@ -412,18 +412,18 @@ func (t *target) openView() (*view, error) {
 	for i, n := range names {
 		paths[i] = filepath.Join(t.Dir, n)
 	}
-	v := &view{Merged: snap.Merged, Names: names, Paths: paths, Reader: snap.Merged, close: closeSnap}
+	v := &view{Merged: snap.Merged(), Names: names, Paths: paths, Reader: snap.Merged(), close: closeSnap}
 	if t.MainDir != "" {
 		main, closeMain, err := openSnapshot(stack.Open(t.MainDir, stack.Options{Hash: t.Hash, DisableAutoCompaction: true}))
 		if err != nil {
 			closeSnap()
 			return nil, err
 		}
-		v.Reader = worktreeView{wt: snap.Merged, main: main.Merged}
+		v.Reader = worktreeView{wt: snap.Merged(), main: main.Merged()}
 		v.close = func() error { return errors.Join(closeMain(), closeSnap()) }
 	}
 	if t.Common != "" {
-		r := &routedReader{refReader: v.Reader, t: t, own: snap.Merged, byDir: map[string]*reftable.Merged{}}
+		r := &routedReader{refReader: v.Reader, t: t, own: snap.Merged(), byDir: map[string]*reftable.Merged{}}
 		if wt, ok := v.Reader.(worktreeView); ok {
 			r.main = wt.main
 		}

@@ -280,8 +280,8 @@ type updater struct {
 // queue adds an update command to the transaction being read, once its
 // new object id, if any, passes git's checks.
 func (u *updater) queue(c updateCmd) error {
-	if u.objs != nil && c.u.New.ID != nil {
-		if err := u.objs.check(c.u.Name, c.u.New.ID); err != nil {
+	if u.objs != nil && c.u.ID != nil {
+		if err := u.objs.check(c.u.Name, c.u.ID); err != nil {
 			return err
 		}
 	}

@@ -379,7 +379,7 @@ func TestUpdateWorktreeResolvesUnderLocks(t *testing.T) {
 			}
 			defer st.Close()
 			tx := st.NewTransaction(stack.Identity{Name: "mover", Email: "mover@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
-			tx.Add(stack.Update{Name: "HEAD", New: stack.Value{Target: "refs/heads/main"}})
+			tx.Add(stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/main"}})
 			done <- tx.Commit()
 		}()
 		moveErr = <-done
@@ -423,7 +423,7 @@ func TestUpdateSymrefIntoUnlockedStack(t *testing.T) {
 		}
 		defer st.Close()
 		tx := st.NewTransaction(stack.Identity{Name: "other", Email: "other@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
-		tx.Add(stack.Update{Name: fmt.Sprintf("refs/worktree/other%d", len(errs)), New: stack.Value{ID: []byte(oidA[:20])}})
+		tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/worktree/other%d", len(errs)), ID: []byte(oidA[:20])}})
 		errs = append(errs, tx.Commit())
 	}
 	defer func() { testHookLocked = nil }()

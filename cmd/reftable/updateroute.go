@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -216,18 +215,18 @@ func (u *updater) sortByDir(stacks []*stack.Stack) {
 // routeLocked routes cmds reading the stacks as locked (others, not
 // written, as they are now).
 func (u *updater) routeLocked(cmds []updateCmd, byStack map[*stack.Stack]*lockedTx) ([]routed, error) {
-	own := byStack[u.own].snap.Merged
+	own := byStack[u.own].snap.Merged()
 	var base refReader = own
 	var main *reftable.Merged
 	if u.main != nil {
-		main = byStack[u.main].snap.Merged
+		main = byStack[u.main].snap.Merged()
 		base = worktreeView{wt: own, main: main}
 	}
 	r := &routedReader{refReader: base, t: u.target, own: own, main: main, byDir: map[string]*reftable.Merged{}}
 	defer r.close()
 	for dir, st := range u.others {
 		if l := byStack[st]; l != nil {
-			r.byDir[dir] = l.snap.Merged
+			r.byDir[dir] = l.snap.Merged()
 		}
 	}
 	return u.route(r, cmds)
@@ -275,8 +274,9 @@ func (u *updater) route(r refReader, cmds []updateCmd) ([]routed, error) {
 		if up.Verify {
 			continue
 		}
-		logged := up.New // what the refs passed (and HEAD) log
-		if t := up.New.Target; t != "" {
+		logged := up.Ref // what the refs passed (and HEAD) log
+		logged.Name = ""
+		if t := up.Target; t != "" {
 			// A symbolic ref's stack cannot see a target in another
 			// stack; its reflog entry records the target's id. (A
 			// target in a worktree that does not exist dangles.)
@@ -314,7 +314,7 @@ func (u *updater) route(r refReader, cmds []updateCmd) ([]routed, error) {
 			return nil, fmt.Errorf("line %d: %w", c.line, err)
 		}
 		for _, name := range via {
-			if err := add(stack.Update{Name: name, Old: &cur, New: logged, Message: up.Message, LogOnly: true}); err != nil {
+			if err := add(stack.Update{Ref: named(name, logged), Old: &cur, Message: up.Message, LogOnly: true}); err != nil {
 				return nil, fmt.Errorf("line %d: %w", c.line, err)
 			}
 		}
@@ -326,7 +326,7 @@ func (u *updater) route(r refReader, cmds []updateCmd) ([]routed, error) {
 // lives in the other stack: from the ref's object id (none when it is
 // symbolic) to the id its new target has, as git; none if it dangles.
 func logSymref(r refReader, up stack.Update, add func(stack.Update) error) error {
-	next, err := targetID(r, up.New.Target)
+	next, err := targetID(r, up.Target)
 	if err != nil || next.ID == nil {
 		return err
 	}
@@ -334,28 +334,34 @@ func logSymref(r refReader, up stack.Update, add func(stack.Update) error) error
 	if err != nil {
 		return err
 	}
-	return add(stack.Update{Name: up.Name, Old: &cur, New: next, Message: up.Message, LogOnly: true})
+	return add(stack.Update{Ref: named(up.Name, next), Old: &cur, Message: up.Message, LogOnly: true})
 }
 
 // targetID returns the object id the ref target has, following symbolic
 // refs (with its peeled id), none when it dangles: what a reflog entry
 // records of a symbolic ref to target, or of target itself, as git.
-func targetID(r refReader, target string) (stack.Value, error) {
+func targetID(r refReader, target string) (stack.Ref, error) {
 	name, _, err := followSymrefs(r, target)
 	if err != nil {
-		return stack.Missing, err
+		return stack.Ref{}, err
 	}
 	rec, err := r.Ref([]byte(name))
 	if errors.Is(err, reftable.ErrNotFound) {
-		return stack.Missing, nil
+		return stack.Ref{}, nil
 	} else if err != nil {
-		return stack.Missing, err
+		return stack.Ref{}, err
 	}
-	v := valueOf(&rec)
+	v := stack.RefOf(&rec)
 	if v.ID == nil {
-		return stack.Missing, nil
+		return stack.Ref{}, nil
 	}
-	return v, nil
+	return stack.Ref{ID: v.ID, Peeled: v.Peeled}, nil
+}
+
+// named returns v as the value of the ref name.
+func named(name string, v stack.Ref) stack.Ref {
+	v.Name = name
+	return v
 }
 
 // followSymrefs follows symbolic refs from name to the ref they end at
@@ -374,17 +380,4 @@ func followSymrefs(r refReader, name string) (string, []string, error) {
 		name = string(rec.Target)
 	}
 	return "", nil, fmt.Errorf("%s: more than %d levels of symbolic refs", clip(via[0]), maxSymrefDepth)
-}
-
-// valueOf returns the value a ref record holds.
-func valueOf(r *reftable.RefRecord) stack.Value {
-	switch r.Type {
-	case reftable.RefVal1:
-		return stack.Value{ID: bytes.Clone(r.Value)}
-	case reftable.RefVal2:
-		return stack.Value{ID: bytes.Clone(r.Value), Peeled: bytes.Clone(r.Peeled)}
-	case reftable.RefSymref:
-		return stack.Value{Target: string(r.Target)}
-	}
-	return stack.Missing
 }

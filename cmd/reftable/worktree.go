@@ -112,7 +112,7 @@ func (r *routedReader) stackOf(name []byte) (*reftable.Merged, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		m = snap.Merged
+		m = snap.Merged()
 		r.closers = append(r.closers, closeSnap)
 	}
 	r.byDir[dir] = m

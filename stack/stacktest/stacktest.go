@@ -72,9 +72,9 @@ func OID(i int) []byte {
 var who = stack.Identity{Name: "A U Thor", Email: "author@example.com", Time: time.Unix(1700000000, 0).UTC()}
 
 // Set commits one update of name to OID(v), checking old when not nil.
-func Set(st *stack.Stack, name string, v int, old *stack.Value) error {
+func Set(st *stack.Stack, name string, v int, old *stack.Ref) error {
 	tx := st.NewTransaction(who, stack.ReflogAlways)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: OID(v)}, Old: old, Message: fmt.Sprintf("set %d", v)})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: OID(v)}, Old: old, Message: fmt.Sprintf("set %d", v)})
 	return tx.Commit()
 }
 
@@ -89,14 +89,14 @@ func Check(t testing.TB, s Storage) map[string]string {
 		if err != nil {
 			t.Fatalf("reading the stack: %v", err)
 		}
-		refs[string(r.Name)] = fmt.Sprintf("%x", r.Value)
+		refs[string(r.Name)] = fmt.Sprintf("%x", r.ID)
 	}
 	snap, err := st.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snap.Close()
-	for l, err := range snap.Merged.Logs(nil) {
+	for l, err := range snap.Merged().Logs(nil) {
 		if err != nil {
 			t.Fatalf("reading the reflogs: %v (%v)", err, l.RefName)
 		}
@@ -141,18 +141,18 @@ func lockFree(b stack.Backend) bool {
 func testCommitReload(t *testing.T, s Storage) {
 	a := Open(t, s, Options())
 	b := Open(t, s, Options())
-	if err := Set(a, "refs/heads/main", 1, &stack.Missing); err != nil {
+	if err := Set(a, "refs/heads/main", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := b.Ref("refs/heads/main")
-	if err != nil || string(r.Value) != string(OID(1)) {
-		t.Fatalf("the other stack reads %x, %v", r.Value, err)
+	if err != nil || string(r.ID) != string(OID(1)) {
+		t.Fatalf("the other stack reads %x, %v", r.ID, err)
 	}
-	if err := Set(b, "refs/heads/main", 2, &stack.Value{ID: OID(1)}); err != nil {
+	if err := Set(b, "refs/heads/main", 2, &stack.Ref{ID: OID(1)}); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := a.Ref("refs/heads/main"); err != nil || string(r.Value) != string(OID(2)) {
-		t.Fatalf("after a commit by the other stack: %x, %v", r.Value, err)
+	if r, err := a.Ref("refs/heads/main"); err != nil || string(r.ID) != string(OID(2)) {
+		t.Fatalf("after a commit by the other stack: %x, %v", r.ID, err)
 	}
 	snap, err := a.Snapshot()
 	if err != nil {
@@ -160,7 +160,7 @@ func testCommitReload(t *testing.T, s Storage) {
 	}
 	defer snap.Close()
 	n := 0
-	for l, err := range snap.Merged.LogsFor([]byte("refs/heads/main")) {
+	for l, err := range snap.Merged().LogsFor([]byte("refs/heads/main")) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,14 +179,14 @@ func testCommitReload(t *testing.T, s Storage) {
 func testCompareAndSwap(t *testing.T, s Storage) {
 	a := Open(t, s, Options())
 	b := Open(t, s, Options())
-	if err := Set(a, "refs/heads/main", 1, &stack.Missing); err != nil {
+	if err := Set(a, "refs/heads/main", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Set(b, "refs/heads/main", 2, &stack.Value{ID: OID(1)}); err != nil {
+	if err := Set(b, "refs/heads/main", 2, &stack.Ref{ID: OID(1)}); err != nil {
 		t.Fatal(err)
 	}
 	before := listed(t, b)
-	err := Set(a, "refs/heads/main", 3, &stack.Value{ID: OID(1)})
+	err := Set(a, "refs/heads/main", 3, &stack.Ref{ID: OID(1)})
 	var conflict *stack.RefConflictError
 	if !errors.As(err, &conflict) || !errors.Is(err, stack.ErrRefConflict) {
 		t.Fatalf("stale compare-and-swap: %v, want a *RefConflictError", err)
@@ -197,10 +197,10 @@ func testCompareAndSwap(t *testing.T, s Storage) {
 	if after := listed(t, b); !slices.Equal(before, after) {
 		t.Errorf("a failed transaction changed the list: %v -> %v", before, after)
 	}
-	if err := Set(a, "refs/heads/new", 1, &stack.Missing); err != nil {
+	if err := Set(a, "refs/heads/new", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Set(b, "refs/heads/new", 2, &stack.Missing); !errors.Is(err, stack.ErrRefConflict) {
+	if err := Set(b, "refs/heads/new", 2, &stack.Ref{}); !errors.Is(err, stack.ErrRefConflict) {
 		t.Errorf("creating an existing ref: %v, want ErrRefConflict", err)
 	}
 }
@@ -209,7 +209,7 @@ func testCompareAndSwap(t *testing.T, s Storage) {
 // compare-and-swap; every increment that succeeded is there, once.
 func testCounter(t *testing.T, s Storage) {
 	const writers, each = 4, 10
-	if err := Set(Open(t, s, Options()), "refs/heads/counter", 0, &stack.Missing); err != nil {
+	if err := Set(Open(t, s, Options()), "refs/heads/counter", 0, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -223,8 +223,8 @@ func testCounter(t *testing.T, s Storage) {
 					errs <- err
 					return
 				}
-				v := int(r.Value[0])<<16 | int(r.Value[1])<<8 | int(r.Value[2])
-				err = Set(st, "refs/heads/counter", v+1, &stack.Value{ID: r.Value})
+				v := int(r.ID[0])<<16 | int(r.ID[1])<<8 | int(r.ID[2])
+				err = Set(st, "refs/heads/counter", v+1, &stack.Ref{ID: r.ID})
 				if errors.Is(err, stack.ErrRefConflict) {
 					continue
 				}
@@ -243,13 +243,13 @@ func testCounter(t *testing.T, s Storage) {
 	}
 	st := Open(t, s, Options())
 	r, err := st.Ref("refs/heads/counter")
-	if err != nil || string(r.Value) != string(OID(writers*each)) {
-		t.Fatalf("counter = %x, %v; want %x", r.Value, err, OID(writers*each))
+	if err != nil || string(r.ID) != string(OID(writers*each)) {
+		t.Fatalf("counter = %x, %v; want %x", r.ID, err, OID(writers*each))
 	}
 	snap, _ := st.Snapshot()
 	defer snap.Close()
 	n := 0
-	for range snap.Merged.LogsFor([]byte("refs/heads/counter")) {
+	for range snap.Merged().LogsFor([]byte("refs/heads/counter")) {
 		n++
 	}
 	if n != writers*each+1 {
@@ -268,7 +268,7 @@ func testNothingLost(t *testing.T, s Storage) {
 		st := Open(t, s, Options())
 		wg.Go(func() {
 			for i := range each {
-				if err := Set(st, fmt.Sprintf("refs/heads/w%d/%d", w, i), w*1000+i, &stack.Missing); err != nil {
+				if err := Set(st, fmt.Sprintf("refs/heads/w%d/%d", w, i), w*1000+i, &stack.Ref{}); err != nil {
 					errs <- fmt.Errorf("writer %d, commit %d: %w", w, i, err)
 					return
 				}
@@ -423,7 +423,7 @@ func testCompactionRebase(t *testing.T, s Storage) {
 	opts.DisableAutoCompaction = true
 	other := Open(t, s, opts)
 	during := func() {
-		if err := Set(other, "refs/heads/during", 9, &stack.Missing); err != nil {
+		if err := Set(other, "refs/heads/during", 9, &stack.Ref{}); err != nil {
 			t.Errorf("commit during the compaction: %v", err)
 		}
 	}
@@ -539,8 +539,8 @@ func testVanishingTables(t *testing.T, s Storage) {
 	}
 	for i := range n {
 		got, err := r.Ref(fmt.Sprintf("refs/heads/b%02d", i))
-		if err != nil || string(got.Value) != string(OID(i)) {
-			t.Fatalf("b%02d after the compaction: %x, %v", i, got.Value, err)
+		if err != nil || string(got.ID) != string(OID(i)) {
+			t.Fatalf("b%02d after the compaction: %x, %v", i, got.ID, err)
 		}
 	}
 	for i := range n {

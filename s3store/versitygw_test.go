@@ -49,7 +49,7 @@ func openS3Stack(s *s3store.Store, opts stack.Options) (*stack.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stack.OpenBackend(b, s.URL(), opts)
+	return stack.OpenBackend(ctx, b, s.URL(), opts)
 }
 
 func TestVersitygwProbe(t *testing.T) {
@@ -78,7 +78,7 @@ func branchID(writer, i int) []byte { return oid(writer<<12 | (i + 1)) }
 
 // counter reads the counter ref: its value, 0 when it does not exist.
 func counter(st *stack.Stack) (int, error) {
-	r, err := st.Ref(counterRef)
+	r, err := st.Ref(ctx, counterRef)
 	if errors.Is(err, reftable.ErrNotFound) {
 		return 0, nil
 	}
@@ -104,7 +104,7 @@ func commitWithCounter(st *stack.Stack, writer, i int) error {
 		tx := st.NewTransaction(stack.Identity{Name: "W", Email: "w@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
 		tx.Add(stack.Update{Ref: stack.Ref{Name: branchRef(writer, i), ID: branchID(writer, i)}, Old: &stack.Ref{}, Message: "create"})
 		tx.Add(stack.Update{Ref: stack.Ref{Name: counterRef, ID: counterID(n + 1)}, Old: &old, Message: "count"})
-		err = tx.Commit()
+		err = tx.Commit(ctx)
 		if !errors.Is(err, stack.ErrRefConflict) {
 			return err
 		}
@@ -171,7 +171,7 @@ func TestVersitygwWriters(t *testing.T) {
 		t.Errorf("counter = %d, %v; want %d", n, err, writers*commits)
 	}
 	found := 0
-	for r, err := range st.Refs("refs/heads/") {
+	for r, err := range st.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestVersitygwWriters(t *testing.T) {
 	if found != writers*commits {
 		t.Errorf("%d refs, want %d", found, writers*commits)
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@
 // a recycled inode number cannot fool; on network file systems and where
 // files have no identity it compares contents instead.
 //
-// A writer (an Addition, or a Transaction on top of one):
+// A writer (a Transaction, or Stack.AddTable):
 //
 //  1. takes tables.list.lock: it creates an empty file of its own whose
 //     name records who it is (tables.list.<pid>-<start>-<random>-<host>.holder)
@@ -91,7 +91,10 @@
 //
 // # Storage
 //
-// The protocol runs against the Backend interface; Open uses a directory,
-// and an object store with conditional writes can implement the same
-// interface without changes to the commit, reload or compaction logic.
+// The protocol runs against the storage.Backend interface (package
+// stack/storage, for those who write one); Open uses a directory, and an
+// object store with conditional writes implements the same interface
+// (package objstore) without changes to the commit, reload or compaction
+// logic. Calls that may reach the storage take a context.Context: on a
+// directory it bounds the time spent waiting for a lock.
 package stack

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -250,7 +251,7 @@ func (st *Stack) Locks() ([]LockInfo, error) {
 	if !ok {
 		return nil, nil // object stores take no locks
 	}
-	files, err := b.ListFiles()
+	files, err := b.ListFiles(context.Background())
 	if err != nil {
 		return nil, err
 	}

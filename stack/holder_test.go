@@ -41,7 +41,7 @@ func TestStaleLockHolder(t *testing.T) {
 	// A live holder: writers get an error naming it, and the lock cannot
 	// be broken.
 	writeLock(os.Getpid())
-	_, err := st.NewAddition()
+	_, err := st.newAddition(ctx)
 	var le *LockError
 	if !errors.As(err, &le) || !strings.Contains(le.Holder, fmt.Sprintf("pid %d (alive)", os.Getpid())) {
 		t.Fatalf("NewAddition = %v, want a LockError naming the live holder", err)
@@ -57,7 +57,7 @@ func TestStaleLockHolder(t *testing.T) {
 	os.Remove(lock)
 	pid := deadPID(t)
 	writeLock(pid)
-	_, err = st.NewAddition()
+	_, err = st.newAddition(ctx)
 	if !errors.As(err, &le) || !strings.Contains(le.Holder, "(gone)") {
 		t.Fatalf("NewAddition = %v, want a LockError naming the gone holder", err)
 	}
@@ -74,7 +74,7 @@ func TestStaleLockHolder(t *testing.T) {
 	if err := os.WriteFile(lock, []byte("pid 1\nhost elsewhere.example\nstart 1\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.NewAddition()
+	_, err = st.newAddition(ctx)
 	if !errors.As(err, &le) || le.Holder != "pid 1 on elsewhere.example (unknown)" {
 		t.Fatalf("NewAddition = %v, want a LockError naming the remote holder", err)
 	}
@@ -119,7 +119,7 @@ func TestHolderFileRemoved(t *testing.T) {
 	dir := t.TempDir()
 	st := openStack(t, dir, testOptions())
 	setRef(t, st, "refs/heads/a", 1)
-	a, err := st.NewAddition()
+	a, err := st.newAddition(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestHolderFileRemoved(t *testing.T) {
 	if err != nil || info.PID != os.Getpid() || info.Liveness != HolderAlive {
 		t.Errorf("holder while locked = %+v, %v; want pid %d, alive", info, err, os.Getpid())
 	}
-	a.Close()
+	a.close()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

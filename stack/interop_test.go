@@ -98,7 +98,7 @@ func testGitInterop(t *testing.T, format string, hash reftable.Hash, n int) {
 		for i := range n {
 			tx := st.NewTransaction(interopWho, stack.ReflogNormal)
 			tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/heads/ours/%d", i), ID: oid}, Old: &stack.Ref{}, Message: "ours"})
-			if err := tx.Commit(); err != nil {
+			if err := tx.Commit(ctx); err != nil {
 				ourErr = fmt.Errorf("commit %d: %w", i, err)
 				return
 			}
@@ -133,7 +133,7 @@ func testGitInterop(t *testing.T, format string, hash reftable.Hash, n int) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatalf("CompactAll: %v", err)
 	}
 	if tables := interopTables(t, dir); len(tables) != 1 {
@@ -192,7 +192,7 @@ func interopCheck(t *testing.T, r *gittest.Repo, opts stack.Options, want map[st
 	if diff := cmp.Diff(want, ours); diff != "" {
 		t.Errorf("our refs %s (-want +got):\n%s", when, diff)
 	}
-	head, err := st.Ref("HEAD")
+	head, err := st.Ref(ctx, "HEAD")
 	if err != nil {
 		t.Fatalf("HEAD %s: %v", when, err)
 	}
@@ -216,7 +216,7 @@ func interopReflogs(t *testing.T, r *gittest.Repo, opts stack.Options, oid []byt
 		t.Fatalf("open %s: %v", when, err)
 	}
 	defer st.Close()
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatalf("snapshot %s: %v", when, err)
 	}
@@ -236,7 +236,7 @@ func interopReflogs(t *testing.T, r *gittest.Repo, opts stack.Options, oid []byt
 // interopOurRefs lists the refs under refs/ as name -> hex object id.
 func interopOurRefs(st *stack.Stack) (map[string]string, error) {
 	got := map[string]string{}
-	for rec, err := range st.Refs("refs/") {
+	for rec, err := range st.Refs(ctx, "refs/") {
 		if err != nil {
 			return nil, err
 		}

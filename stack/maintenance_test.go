@@ -94,14 +94,14 @@ func testCompactionBesideGit(t *testing.T, git []string, full bool) {
 			tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid}, Message: "test"})
 			want[name] = oidHex
 		}
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 && full {
 			r.Run("pack-refs", "--all")
 		}
 	}
-	if err := st.Reload(); err != nil {
+	if err := st.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if full && st.CompactionRequired() {
@@ -118,9 +118,9 @@ func testCompactionBesideGit(t *testing.T, git []string, full bool) {
 	}
 	defer st.Close()
 	if full {
-		err = st.CompactAll(nil)
+		err = st.CompactAll(ctx, nil)
 	} else {
-		err = st.AutoCompact()
+		err = st.AutoCompact(ctx)
 	}
 	if hook.n > 0 {
 		t.Fatalf("the compaction did not take the lock again (err %v)", err)

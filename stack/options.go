@@ -20,7 +20,7 @@ type Options struct {
 	DisableAutoCompaction bool
 
 	// noFuse makes commits always publish their tables and auto-compact
-	// after (tests of that path; see Addition.fuse).
+	// after (tests of that path; see addition.fuse).
 	noFuse bool
 
 	// CompactionFactor is the geometric factor of auto-compaction; 0
@@ -56,6 +56,11 @@ type Options struct {
 	// OnCompactionError receives errors of the auto-compaction that runs
 	// after a commit; they never fail the commit itself.
 	OnCompactionError func(error)
+
+	// Cleanup, when not nil, records the lock files and temporary
+	// tables the stack holds, for a signal handler to remove (see
+	// Cleanup); several stacks may share one.
+	Cleanup *Cleanup
 }
 
 // NoWait is a LockTimeout that tries to take the lock once.

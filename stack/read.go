@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,10 +26,10 @@ type Snapshot struct {
 }
 
 // Snapshot reloads the stack and returns a view of it.
-func (st *Stack) Snapshot() (*Snapshot, error) {
+func (st *Stack) Snapshot(ctx context.Context) (*Snapshot, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.reloadLocked(); err != nil {
+	if err := st.reloadLocked(ctx); err != nil {
 		return nil, err
 	}
 	return st.snapshotLocked(), nil
@@ -151,9 +152,9 @@ const readRetries = 3
 
 // read runs f on a snapshot of the reloaded stack; when f fails because
 // a table vanished, it reloads and runs f again, up to readRetries times.
-func (st *Stack) read(f func(s *Snapshot) error) error {
+func (st *Stack) read(ctx context.Context, f func(s *Snapshot) error) error {
 	for try := 1; ; try++ {
-		s, err := st.Snapshot()
+		s, err := st.Snapshot(ctx)
 		if err != nil {
 			return err
 		}
@@ -169,9 +170,9 @@ func (st *Stack) read(f func(s *Snapshot) error) error {
 
 // Ref reloads the stack and returns the ref named name, or an error
 // matching reftable.ErrNotFound (see Snapshot.Ref).
-func (st *Stack) Ref(name string) (Ref, error) {
+func (st *Stack) Ref(ctx context.Context, name string) (Ref, error) {
 	var r Ref
-	err := st.read(func(s *Snapshot) (err error) {
+	err := st.read(ctx, func(s *Snapshot) (err error) {
 		r, err = s.Ref(name)
 		return err
 	})
@@ -180,10 +181,10 @@ func (st *Stack) Ref(name string) (Ref, error) {
 
 // Resolve reloads the stack and follows symbolic refs from name (see
 // Snapshot.Resolve).
-func (st *Stack) Resolve(name string) (Ref, []string, error) {
+func (st *Stack) Resolve(ctx context.Context, name string) (Ref, []string, error) {
 	var r Ref
 	var via []string
-	err := st.read(func(s *Snapshot) (err error) {
+	err := st.read(ctx, func(s *Snapshot) (err error) {
 		r, via, err = s.Resolve(name)
 		return err
 	})
@@ -194,12 +195,12 @@ func (st *Stack) Resolve(name string) (Ref, []string, error) {
 // with prefix, in name order (see Snapshot.Refs). If a table vanishes
 // under the iteration (a compaction on an object store removed it), it
 // goes on after the last name yielded in the reloaded stack.
-func (st *Stack) Refs(prefix string) iter.Seq2[Ref, error] {
+func (st *Stack) Refs(ctx context.Context, prefix string) iter.Seq2[Ref, error] {
 	return func(yield func(Ref, error) bool) {
 		last, started := "", false
 		skip := func(r *Ref) bool { return started && r.Name <= last }
 		for try := 1; ; try++ {
-			retry, ok := resume(st, try < readRetries, func(s *Snapshot) iter.Seq2[Ref, error] { return s.Refs(prefix) }, skip,
+			retry, ok := resume(ctx, st, try < readRetries, func(s *Snapshot) iter.Seq2[Ref, error] { return s.Refs(prefix) }, skip,
 				func(r Ref, err error) bool {
 					if err == nil {
 						last, started = r.Name, true
@@ -217,13 +218,13 @@ func (st *Stack) Refs(prefix string) iter.Seq2[Ref, error] {
 // name, newest first, without git's existence markers (see
 // Snapshot.Reflog). If a table vanishes under the iteration, it goes on
 // after the last entry yielded in the reloaded stack.
-func (st *Stack) Reflog(name string) iter.Seq2[reftable.LogRecord, error] {
+func (st *Stack) Reflog(ctx context.Context, name string) iter.Seq2[reftable.LogRecord, error] {
 	return func(yield func(reftable.LogRecord, error) bool) {
 		var last uint64 // the update index of the last entry yielded
 		started := false
 		skip := func(l *reftable.LogRecord) bool { return started && l.UpdateIndex >= last }
 		for try := 1; ; try++ {
-			retry, ok := resume(st, try < readRetries, func(s *Snapshot) iter.Seq2[reftable.LogRecord, error] { return s.Reflog(name) }, skip,
+			retry, ok := resume(ctx, st, try < readRetries, func(s *Snapshot) iter.Seq2[reftable.LogRecord, error] { return s.Reflog(name) }, skip,
 				func(l reftable.LogRecord, err error) bool {
 					if err == nil {
 						last, started = l.UpdateIndex, true
@@ -241,8 +242,8 @@ func (st *Stack) Reflog(name string) iter.Seq2[reftable.LogRecord, error] {
 // those skip reports as yielded already. When mayRetry is set and a
 // table vanished under the iteration, it stops and reports retry; ok
 // reports whether the caller still wants more.
-func resume[R any](st *Stack, mayRetry bool, seq func(*Snapshot) iter.Seq2[R, error], skip func(*R) bool, yield func(R, error) bool) (retry, ok bool) {
-	s, err := st.Snapshot()
+func resume[R any](ctx context.Context, st *Stack, mayRetry bool, seq func(*Snapshot) iter.Seq2[R, error], skip func(*R) bool, yield func(R, error) bool) (retry, ok bool) {
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		var zero R
 		return false, yield(zero, err)

@@ -94,7 +94,7 @@ func TestReads(t *testing.T) {
 	}
 	// A reflog holding an entry and git's existence marker, and one
 	// holding only a marker.
-	if err := st.Add(func(w *reftable.Writer) error {
+	if err := st.AddTable(ctx, func(w *reftable.Writer) error {
 		min, _ := w.Limits()
 		zero := make([]byte, 20)
 		for _, l := range []reftable.LogRecord{
@@ -109,7 +109,7 @@ func TestReads(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestReads(t *testing.T) {
 			if via == "snapshot" {
 				got, passed, err = snap.Resolve(tt.name)
 			} else {
-				got, passed, err = st.Resolve(tt.name)
+				got, passed, err = st.Resolve(ctx, tt.name)
 			}
 			if !errors.Is(err, tt.err) || tt.err == nil && err != nil {
 				t.Errorf("%s Resolve(%s): %v, want %v", via, tt.name, err, tt.err)
@@ -151,7 +151,7 @@ func TestReads(t *testing.T) {
 		}
 	}
 
-	if r, err := st.Ref("HEAD"); err != nil || r.Target != "refs/heads/main" || r.Name != "HEAD" {
+	if r, err := st.Ref(ctx, "HEAD"); err != nil || r.Target != "refs/heads/main" || r.Name != "HEAD" {
 		t.Errorf("Ref(HEAD) = %v, %v; want the symbolic ref itself", r, err)
 	}
 	if _, err := snap.Ref("refs/heads/none"); !errors.Is(err, reftable.ErrNotFound) {
@@ -159,7 +159,7 @@ func TestReads(t *testing.T) {
 	}
 
 	var names []string
-	for r, err := range st.Refs("refs/heads/") {
+	for r, err := range st.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestReads(t *testing.T) {
 		return out
 	}
 	for _, seq := range []func(string) func(func(reftable.LogRecord, error) bool){
-		func(n string) func(func(reftable.LogRecord, error) bool) { return st.Reflog(n) },
+		func(n string) func(func(reftable.LogRecord, error) bool) { return st.Reflog(ctx, n) },
 		func(n string) func(func(reftable.LogRecord, error) bool) { return snap.Reflog(n) },
 	} {
 		if diff := cmp.Diff([]string{"1 0001 init\n"}, reflog(seq, "refs/heads/main")); diff != "" {
@@ -215,7 +215,7 @@ func TestRefsBreak(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kept []Ref
-	for r, err := range st.Refs("refs/heads/") {
+	for r, err := range st.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +230,7 @@ func TestRefsBreak(t *testing.T) {
 		}
 	}
 	n := 0
-	for range st.Reflog("refs/heads/b000") {
+	for range st.Reflog(ctx, "refs/heads/b000") {
 		n++
 		break
 	}

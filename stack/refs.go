@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -99,12 +100,12 @@ type Transaction struct {
 
 	// Set by Lock until Prepare takes them over, or Close; locked stays
 	// set.
-	held     *Addition
+	held     *addition
 	heldSnap *Snapshot
 	locked   bool
 
 	// Set by Prepare until Commit or Close.
-	a       *Addition
+	a       *addition
 	snap    *Snapshot
 	changes []change
 }
@@ -135,20 +136,20 @@ func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 // list: a Commit that another writer beats to the list fails with
 // ErrConflict instead of being redone, since the caller decided on what it
 // read.
-func (tx *Transaction) Lock() (*Snapshot, error) {
+func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 	if tx.done || tx.a != nil || tx.held != nil {
 		return nil, ErrClosed
 	}
-	var a *Addition
-	err := tx.st.retryConflicts(func() (err error) {
-		a, err = tx.st.NewAddition()
+	var a *addition
+	err := tx.st.retryConflicts(ctx, func() (err error) {
+		a, err = tx.st.newAddition(ctx)
 		return err
 	})
 	if err != nil {
 		tx.done = true
 		return nil, err
 	}
-	tx.held, tx.heldSnap, tx.locked = a, a.Snapshot(), true
+	tx.held, tx.heldSnap, tx.locked = a, a.snapshot(), true
 	return tx.heldSnap, nil
 }
 
@@ -227,9 +228,9 @@ type change struct {
 // beat to the list (ErrConflict) is redone against the new list, with its
 // expected old values checked again, after a jittered backoff, a bounded
 // number of times (not after Lock: see there).
-func (tx *Transaction) Commit() error {
+func (tx *Transaction) Commit(ctx context.Context) error {
 	if tx.a == nil {
-		if err := tx.Prepare(); err != nil {
+		if err := tx.Prepare(ctx); err != nil {
 			return err
 		}
 	}
@@ -242,26 +243,26 @@ func (tx *Transaction) Commit() error {
 	attempt := func() error {
 		if !first {
 			tx.release()
-			if err := tx.prepareOnce(); err != nil {
+			if err := tx.prepareOnce(ctx); err != nil {
 				return err
 			}
 		}
 		first = false
 		a, snap, changes := tx.a, tx.snap, tx.changes
 		if len(changes) == 0 {
-			return a.Commit()
+			return a.commit(ctx)
 		}
-		if err := a.addHeld(changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
-			return tx.write(w, snap, changes, a.NextUpdateIndex())
+		if err := a.addHeld(ctx, changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
+			return tx.write(w, snap, changes, a.next)
 		}); err != nil {
 			return err
 		}
-		return a.Commit()
+		return a.commit(ctx)
 	}
 	if tx.locked {
 		return attempt() // what the caller read under Lock may be stale
 	}
-	return tx.st.retryConflicts(attempt)
+	return tx.st.retryConflicts(ctx, attempt)
 }
 
 // Prepare takes the stack's lock, waiting up to the lock timeout, and
@@ -269,15 +270,16 @@ func (tx *Transaction) Commit() error {
 // held until Commit or Close, so other writers wait or fail meanwhile and
 // the checked values cannot change. A failed Prepare releases the lock
 // and ends the transaction.
-func (tx *Transaction) Prepare() error {
+func (tx *Transaction) Prepare(ctx context.Context) error {
 	if tx.done || tx.a != nil {
 		return ErrClosed
 	}
+	prepare := func() error { return tx.prepareOnce(ctx) }
 	var err error
 	if tx.locked {
-		err = tx.prepareOnce()
+		err = prepare()
 	} else {
-		err = tx.st.retryConflicts(tx.prepareOnce)
+		err = tx.st.retryConflicts(ctx, prepare)
 	}
 	if err != nil {
 		tx.done = true
@@ -288,8 +290,8 @@ func (tx *Transaction) Prepare() error {
 }
 
 // prepareOnce runs prepare and keeps what it returns.
-func (tx *Transaction) prepareOnce() error {
-	a, snap, changes, err := tx.prepare()
+func (tx *Transaction) prepareOnce(ctx context.Context) error {
+	a, snap, changes, err := tx.prepare(ctx)
 	if err != nil {
 		return err
 	}
@@ -308,11 +310,11 @@ func (tx *Transaction) Close() error {
 func (tx *Transaction) release() error {
 	var errs []error
 	if tx.held != nil {
-		errs = append(errs, tx.heldSnap.Close(), tx.held.Close())
+		errs = append(errs, tx.heldSnap.Close(), tx.held.close())
 		tx.held, tx.heldSnap = nil, nil
 	}
 	if tx.a != nil {
-		errs = append(errs, tx.snap.Close(), tx.a.Close())
+		errs = append(errs, tx.snap.Close(), tx.a.close())
 		tx.a, tx.snap, tx.changes = nil, nil, nil
 	}
 	return errors.Join(errs...)
@@ -332,7 +334,7 @@ func changesSize(changes []change, hashSize int) int {
 
 // prepare locks the stack and resolves the updates into changes under
 // the lock; on success the caller owns the addition and the snapshot.
-func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err error) {
+func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _ []change, err error) {
 	seen := make(map[string]bool, tx.updates.n)
 	for _, u := range tx.updates.all() {
 		if err := CheckRefName(u.Name); err != nil {
@@ -350,15 +352,15 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 	a, snap := tx.held, tx.heldSnap // after Lock
 	tx.held, tx.heldSnap = nil, nil
 	if a == nil {
-		if a, err = tx.st.NewAddition(); err != nil {
+		if a, err = tx.st.newAddition(ctx); err != nil {
 			return nil, nil, nil, err
 		}
-		snap = a.Snapshot()
+		snap = a.snapshot()
 	}
 	defer func() {
 		if err != nil {
 			snap.Close()
-			a.Close()
+			a.close()
 		}
 	}()
 

@@ -18,7 +18,7 @@ func commitTx(st *Stack, updates ...Update) error {
 	for _, u := range updates {
 		tx.Add(u)
 	}
-	return tx.Commit()
+	return tx.Commit(ctx)
 }
 
 func val(i int) Ref { return Ref{ID: oid(i)} }
@@ -32,7 +32,7 @@ type logLine struct {
 
 func reflog(t *testing.T, st *Stack, name string) []logLine {
 	t.Helper()
-	s, err := st.Snapshot()
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestTransactionCompareAndSwap(t *testing.T) {
 	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(3)}, Old: ptr(val(7))}, Update{Ref: Ref{Name: "refs/heads/other", ID: oid(3)}}); !errors.Is(err, ErrRefConflict) {
 		t.Fatalf("wrong old value: %v", err)
 	}
-	if _, err := st.Ref("refs/heads/other"); !errors.Is(err, reftable.ErrNotFound) {
+	if _, err := st.Ref(ctx, "refs/heads/other"); !errors.Is(err, reftable.ErrNotFound) {
 		t.Fatalf("a failed transaction wrote refs/heads/other: %v", err)
 	}
 	// update with the right old value succeeds.
@@ -89,7 +89,7 @@ func TestTransactionCompareAndSwap(t *testing.T) {
 	if got := reflog(t, st, "refs/heads/main"); len(got) != 0 {
 		t.Errorf("reflog after delete: %v", got)
 	}
-	if _, err := st.Ref("refs/heads/main"); !errors.Is(err, reftable.ErrNotFound) {
+	if _, err := st.Ref(ctx, "refs/heads/main"); !errors.Is(err, reftable.ErrNotFound) {
 		t.Errorf("deleted ref: %v", err)
 	}
 }
@@ -105,7 +105,7 @@ func TestTransactionSymrefDeref(t *testing.T) {
 	if err := commitTx(st, Update{Ref: Ref{Name: "HEAD", ID: oid(2)}, Deref: true, Old: ptr(val(1)), Message: "commit: two"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := st.Ref("HEAD")
+	r, err := st.Ref(ctx, "HEAD")
 	if err != nil || !r.Symbolic() || r.Target != "refs/heads/main" {
 		t.Fatalf("HEAD = %v, %v", r, err)
 	}
@@ -164,7 +164,7 @@ func TestTransactionRejects(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if s, _ := st.Snapshot(); len(s.TableNames()) != 0 {
+	if s, _ := st.Snapshot(ctx); len(s.TableNames()) != 0 {
 		t.Errorf("rejected transactions wrote tables: %v", s.TableNames())
 	}
 }
@@ -181,26 +181,26 @@ func TestTransactionPrepare(t *testing.T) {
 
 	tx := st.NewTransaction(testWho, ReflogNormal)
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(2)}, Old: ptr(val(1))})
-	if err := tx.Prepare(); err != nil {
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/x", ID: oid(3)}}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("commit while prepared elsewhere: %v, want ErrLocked", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
 		t.Errorf("main = %x after commit", got)
 	}
-	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+	if err := tx.Commit(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("second commit: %v", err)
 	}
 
 	// Close after Prepare releases the lock and writes nothing.
 	tx = st.NewTransaction(testWho, ReflogNormal)
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(4)}})
-	if err := tx.Prepare(); err != nil {
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Close(); err != nil {
@@ -216,13 +216,13 @@ func TestTransactionPrepare(t *testing.T) {
 	// A failed Prepare releases the lock.
 	tx = st.NewTransaction(testWho, ReflogNormal)
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(5)}, Old: ptr(val(1))})
-	if err := tx.Prepare(); !errors.Is(err, ErrRefConflict) {
+	if err := tx.Prepare(ctx); !errors.Is(err, ErrRefConflict) {
 		t.Fatalf("prepare with a wrong old value: %v", err)
 	}
 	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/y", ID: oid(3)}}); err != nil {
 		t.Fatalf("commit after failed prepare: %v", err)
 	}
-	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+	if err := tx.Commit(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("commit after failed prepare: %v", err)
 	}
 }
@@ -238,7 +238,7 @@ func TestTransactionLogOnly(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Ref("HEAD"); !errors.Is(err, reftable.ErrNotFound) {
+	if _, err := st.Ref(ctx, "HEAD"); !errors.Is(err, reftable.ErrNotFound) {
 		t.Errorf("HEAD exists after a log-only update: %v", err)
 	}
 	want := []logLine{{"HEAD", "0000", "0000", "moved elsewhere\n", 530}}
@@ -259,7 +259,7 @@ func TestTransactionSkipHEADLog(t *testing.T) {
 	tx := st.NewTransaction(testWho, ReflogNormal)
 	tx.SkipHEADLog()
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(2)}, Message: "elsewhere"})
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(reflog(t, st, "HEAD")); got != n {
@@ -336,7 +336,7 @@ func TestTransactionLogsAsGit(t *testing.T) {
 			opts.DisableAutoCompaction = true
 			st := openStack(t, t.TempDir(), opts)
 			tableCount := func() int {
-				s, err := st.Snapshot()
+				s, err := st.Snapshot(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -390,14 +390,14 @@ func TestReflogPolicies(t *testing.T) {
 		// refs/other/logged has a reflog already.
 		tx := st.NewTransaction(testWho, ReflogAlways)
 		tx.Add(Update{Ref: Ref{Name: "refs/other/logged", ID: oid(1)}})
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		tx = st.NewTransaction(testWho, tc.policy)
 		for _, n := range names {
 			tx.Add(Update{Ref: Ref{Name: n, ID: oid(2)}, Message: "m"})
 		}
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var logged []string

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // Stack is a reftable stack: immutable tables, oldest first, named by a
@@ -18,7 +20,7 @@ import (
 // by several goroutines; several processes may open the same stack.
 type Stack struct {
 	opts   Options
-	b      Backend
+	b      storage.Backend
 	dir    string
 	mu     sync.Mutex // guards the fields below and serializes reloads
 	tables []*handle  // current tables, oldest first
@@ -50,13 +52,13 @@ type Stats struct {
 // closed when the last one lets go.
 type handle struct {
 	name string
-	f    TableFile
+	f    storage.TableFile
 	t    *reftable.Table
 	refs atomic.Int32
 }
 
 // newHandle returns a handle of the open table t, with one reference.
-func newHandle(name string, f TableFile, t *reftable.Table) *handle {
+func newHandle(name string, f storage.TableFile, t *reftable.Table) *handle {
 	h := &handle{name: name, f: f, t: t}
 	h.incref()
 	return h
@@ -71,16 +73,20 @@ func (h *handle) decref() {
 }
 
 // Open opens the stack in directory dir, creating nothing: a directory
-// without tables.list is an empty stack.
+// without tables.list is an empty stack. It takes no context: calls on
+// a file system cannot be cancelled, and opening reads one small file
+// (the calls of the Stack that wait take a context, for the time they
+// wait for locks).
 func Open(dir string, opts Options) (*Stack, error) {
 	o := opts.withDefaults()
-	return OpenBackend(newDirBackend(dir, o), dir, opts)
+	return OpenBackend(context.Background(), newDirBackend(dir, o), dir, opts)
 }
 
-// OpenBackend opens a stack stored in b; name is used in errors.
-func OpenBackend(b Backend, name string, opts Options) (*Stack, error) {
+// OpenBackend opens a stack stored in b, reading its list; name is used
+// in errors. The Stack owns b from then on, also when opening fails.
+func OpenBackend(ctx context.Context, b storage.Backend, name string, opts Options) (*Stack, error) {
 	st := &Stack{opts: opts.withDefaults(), b: b, dir: name}
-	if err := st.Reload(); err != nil {
+	if err := st.Reload(ctx); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -109,10 +115,10 @@ func (st *Stack) Close() error {
 // to reloadTime; a listed table missing while the list has not changed
 // is damage, ErrCorrupt. On failure the stack keeps serving its previous
 // tables.
-func (st *Stack) Reload() error {
+func (st *Stack) Reload(ctx context.Context) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.reloadLocked()
+	return st.reloadLocked(ctx)
 }
 
 // reloadTime bounds how long a reload retries while every list it reads
@@ -120,12 +126,12 @@ func (st *Stack) Reload() error {
 // faster than its tables open): it then fails, without ErrCorrupt.
 const reloadTime = 30 * time.Second
 
-func (st *Stack) reloadLocked() error {
+func (st *Stack) reloadLocked(ctx context.Context) error {
 	if st.closed {
 		return ErrClosed
 	}
 	if st.loaded && !st.stale {
-		changed, err := st.b.ListChanged()
+		changed, err := st.b.ListChanged(ctx)
 		if err != nil {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
@@ -138,18 +144,18 @@ func (st *Stack) reloadLocked() error {
 	deadline := time.Now().Add(reloadTime)
 	delay := time.Millisecond
 	for try := 1; ; try++ {
-		names, err := st.b.ReadList()
+		names, err := st.b.ReadList(ctx)
 		if err != nil {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
-		err = st.loadLocked(names)
+		err = st.loadLocked(ctx, names)
 		// The backend now remembers a list version the stack failed to
 		// load: until a load succeeds, every reload must read again.
 		st.stale = err != nil
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		changed, cerr := st.b.ListChanged()
+		changed, cerr := st.b.ListChanged(ctx)
 		switch {
 		case cerr != nil:
 			return fmt.Errorf("%w (reading %s again: %w)", err, st.dir, cerr)
@@ -161,8 +167,22 @@ func (st *Stack) reloadLocked() error {
 			return fmt.Errorf("%w (the list changed %d times while its tables were opened, for %v; tables vanish faster than they open)",
 				err, try, reloadTime)
 		}
-		time.Sleep(delay/2 + rand.N(delay/2+1))
+		if err := pause(ctx, delay/2+rand.N(delay/2+1)); err != nil {
+			return fmt.Errorf("reload %s: %w", st.dir, err)
+		}
 		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// pause waits for d, or until ctx is done: then it returns ctx's error.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
 }
 
@@ -172,8 +192,8 @@ func (st *Stack) reloadLocked() error {
 // is damaged (ErrCorrupt); otherwise a compaction removed it after the
 // list was read, and err is returned wrapped in retry (ErrConflict or
 // ErrOutdated).
-func (st *Stack) missingTable(names []string, err, retry error) error {
-	c, berr := st.b.Begin(st.opts.LockTimeout)
+func (st *Stack) missingTable(ctx context.Context, names []string, err, retry error) error {
+	c, berr := st.b.Begin(ctx, st.opts.LockTimeout)
 	if berr != nil {
 		return fmt.Errorf("%w: %w", retry, err)
 	}
@@ -195,7 +215,7 @@ func (st *Stack) dropKept() {
 
 // loadLocked makes names the current tables, reusing open ones. On
 // failure nothing changes.
-func (st *Stack) loadLocked(names []string) error {
+func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 	old := map[string]*handle{}
 	for _, h := range st.tables {
 		old[h.name] = h
@@ -235,7 +255,7 @@ func (st *Stack) loadLocked(names []string) error {
 			tables = append(tables, h)
 			continue
 		}
-		f, err := st.b.OpenTable(name)
+		f, err := st.b.OpenTable(ctx, name)
 		if err != nil {
 			return fail(fmt.Errorf("open table %s in %s: %w", name, st.dir, err))
 		}

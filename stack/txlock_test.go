@@ -26,7 +26,7 @@ func TestTransactionLock(t *testing.T) {
 
 	// Read under the lock, then decide what to write.
 	tx := st.NewTransaction(testWho, ReflogNormal)
-	snap, err := tx.Lock()
+	snap, err := tx.Lock(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,10 +39,10 @@ func TestTransactionLock(t *testing.T) {
 	}
 	tx.Add(Update{Ref: Ref{Name: string(head.Target), ID: oid(2)}, Old: ptr(val(1))})
 	tx.Add(Update{Ref: Ref{Name: "HEAD", ID: oid(3)}, Deref: true, Old: ptr(val(1))}) // resolved under the same lock
-	if _, err := tx.Lock(); !errors.Is(err, ErrClosed) {
+	if _, err := tx.Lock(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Lock twice: %v, want ErrClosed", err)
 	}
-	if err := tx.Commit(); err == nil || !errors.Is(err, ErrRefName) {
+	if err := tx.Commit(ctx); err == nil || !errors.Is(err, ErrRefName) {
 		t.Fatalf("HEAD's branch updated twice: %v, want ErrRefName", err)
 	}
 	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/x", ID: oid(9)}}); err != nil {
@@ -50,17 +50,17 @@ func TestTransactionLock(t *testing.T) {
 	}
 
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx.Lock(); err != nil {
+	if _, err := tx.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
 	tx.Add(Update{Ref: Ref{Name: "HEAD", ID: oid(2)}, Deref: true, Old: ptr(val(1))})
-	if err := tx.Prepare(); err != nil {
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/y", ID: oid(9)}}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("another writer while prepared after Lock: %v, want ErrLocked", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
@@ -72,7 +72,7 @@ func TestTransactionLock(t *testing.T) {
 
 	// Close after Lock releases the lock and writes nothing.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx.Lock(); err != nil {
+	if _, err := tx.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(4)}})
@@ -88,11 +88,11 @@ func TestTransactionLock(t *testing.T) {
 
 	// A Prepare that fails before reading, on a bad name, releases it.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx.Lock(); err != nil {
+	if _, err := tx.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/a..b", ID: oid(4)}})
-	if err := tx.Prepare(); !errors.Is(err, ErrRefName) {
+	if err := tx.Prepare(ctx); !errors.Is(err, ErrRefName) {
 		t.Fatalf("prepare of a bad name: %v", err)
 	}
 	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/w", ID: oid(9)}}); err != nil {
@@ -102,17 +102,17 @@ func TestTransactionLock(t *testing.T) {
 	// Lock after Prepare, and a Lock that cannot take the lock.
 	tx = st.NewTransaction(testWho, ReflogNormal)
 	tx.Add(Update{Ref: Ref{Name: "refs/heads/v", ID: oid(4)}})
-	if err := tx.Prepare(); err != nil {
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Lock(); !errors.Is(err, ErrClosed) {
+	if _, err := tx.Lock(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Lock after Prepare: %v, want ErrClosed", err)
 	}
 	tx2 := other.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx2.Lock(); !errors.Is(err, ErrLocked) {
+	if _, err := tx2.Lock(ctx); !errors.Is(err, ErrLocked) {
 		t.Errorf("Lock while another holds it: %v, want ErrLocked", err)
 	}
-	if err := tx2.Commit(); !errors.Is(err, ErrClosed) {
+	if err := tx2.Commit(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Commit after a failed Lock: %v, want ErrClosed", err)
 	}
 	tx.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -333,7 +334,7 @@ func (b *bench) ownTemplate() error {
 	tx := st.NewTransaction(stack.Identity{Name: "reftable bench", Email: "bench@example.com", Time: time.Now()}, stack.ReflogNormal)
 	tx.Add(stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/main"}})
 	tx.Add(stack.Update{Ref: stack.Ref{Name: "refs/heads/main", ID: id[:]}, Message: "reftable bench"})
-	return errors.Join(tx.Commit(), st.Close())
+	return errors.Join(tx.Commit(context.Background()), st.Close())
 }
 
 // sides lists the sides that run.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"time"
 
@@ -28,12 +29,12 @@ Examples:
 		return fs.Duration("grace", time.Hour, "keep temporary files younger than this")
 	},
 	Run: func(e *env, flags any, args []string) error {
-		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true, Cleanup: e.held})
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		left, err := st.Clean(*flags.(*time.Duration))
+		left, err := st.Clean(context.Background(), *flags.(*time.Duration))
 		if err != nil {
 			return err
 		}

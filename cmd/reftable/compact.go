@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -83,7 +84,7 @@ func runCompact(e *env, flags any, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := t.writeOptions(stack.Options{DisableAutoCompaction: true}, f.lockTimeout)
+	opts, err := t.writeOptions(stack.Options{DisableAutoCompaction: true, Cleanup: e.held}, f.lockTimeout)
 	if err != nil {
 		return err
 	}
@@ -107,9 +108,9 @@ func runCompact(e *env, flags any, args []string) error {
 		}
 	}
 	if f.auto {
-		err = st.AutoCompact()
+		err = st.AutoCompact(context.Background())
 	} else {
-		err = st.CompactAll(expiry)
+		err = st.CompactAll(context.Background(), expiry)
 	}
 	stop()
 	if err != nil {
@@ -133,7 +134,7 @@ func openWritable(args []string, opts stack.Options) (*stack.Stack, error) {
 }
 
 func tableCount(st *stack.Stack) (int, error) {
-	s, err := st.Snapshot()
+	s, err := st.Snapshot(context.Background())
 	if err != nil {
 		return 0, err
 	}
@@ -158,7 +159,7 @@ func showProgress(tty bool, tables, records int) bool {
 // (refs, logs and objects, deletions included), read from the block
 // headers.
 func stackSize(st *stack.Stack) (tables, records int, err error) {
-	s, err := st.Snapshot()
+	s, err := st.Snapshot(context.Background())
 	if err != nil {
 		return 0, 0, err
 	}

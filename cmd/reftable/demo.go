@@ -355,7 +355,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 		return err
 	}
 	defer st.Close()
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(context.Background())
 	if err != nil {
 		return err
 	}
@@ -476,7 +476,7 @@ func runDemoWorker(e *env, raw string) error {
 	var err error
 	switch a.Role {
 	case "writer":
-		rep, err = demoWrite(ctx, a)
+		rep, err = demoWrite(ctx, a, e.held)
 	case "reader":
 		rep, err = demoRead(ctx, a)
 	default:
@@ -490,9 +490,10 @@ func runDemoWorker(e *env, raw string) error {
 
 // demoWrite commits a.Commits transactions, each creating one branch
 // and advancing the counter, retrying lost compare-and-swaps.
-func demoWrite(ctx context.Context, a demoArgs) (*demoWriterReport, error) {
+func demoWrite(ctx context.Context, a demoArgs, held *stack.Cleanup) (*demoWriterReport, error) {
 	rep := &demoWriterReport{}
 	st, err := stack.Open(string(a.Dir), stack.Options{
+		Cleanup:           held,
 		LockTimeout:       10 * time.Second,
 		OnCompactionError: func(err error) { rep.CompactionErrors = append(rep.CompactionErrors, err.Error()) },
 	})
@@ -532,7 +533,7 @@ func demoWrite(ctx context.Context, a demoArgs) (*demoWriterReport, error) {
 func demoCommit(st *stack.Stack, who stack.Identity, name string) error {
 	old := &stack.Ref{}
 	var n uint64
-	r, err := st.Ref(demoCounter)
+	r, err := st.Ref(context.Background(), demoCounter)
 	switch {
 	case err == nil:
 		var ok bool
@@ -546,7 +547,7 @@ func demoCommit(st *stack.Stack, who stack.Identity, name string) error {
 	tx := st.NewTransaction(who, stack.ReflogNormal)
 	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: demoID(name)}, Old: &stack.Ref{}, Message: "demo: branch"})
 	tx.Add(stack.Update{Ref: stack.Ref{Name: demoCounter, ID: counterID(n + 1)}, Old: old, Message: fmt.Sprintf("demo: counter %d", n+1)})
-	return tx.Commit()
+	return tx.Commit(context.Background())
 }
 
 // demoRead checks states of the stack until ctx is done, then once more.
@@ -566,7 +567,7 @@ func demoRead(ctx context.Context, a demoArgs) (*demoReaderReport, error) {
 	}
 	check := func() {
 		rep.Snapshots++
-		snap, err := st.Snapshot() // reloads; fails if a listed table cannot be opened
+		snap, err := st.Snapshot(context.Background()) // reloads; fails if a listed table cannot be opened
 		if err != nil {
 			problem("%v", err)
 			return

@@ -256,7 +256,7 @@ func TestDemoLoss(t *testing.T) {
 				defer st.Close()
 				tx := st.NewTransaction(who, stack.ReflogNormal)
 				tx.Add(tc.update(dir))
-				return tx.Commit()
+				return tx.Commit(ctx)
 			}
 			defer func() { demoBeforeCheck = nil }()
 			r := runTool(t, "", "demo", "-writers", "2", "-commits", "5")
@@ -335,7 +335,7 @@ func TestDemoReaderDetects(t *testing.T) {
 	tx.Add(stack.Update{Ref: stack.Ref{Name: demoCounter, ID: counterID(3)}})
 	tx.Add(stack.Update{Ref: stack.Ref{Name: demoBranch(1, 0), ID: demoID(demoBranch(1, 0))}})
 	tx.Add(stack.Update{Ref: stack.Ref{Name: demoBranch(1, 1), ID: demoID(demoBranch(1, 0))}})
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

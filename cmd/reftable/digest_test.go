@@ -67,7 +67,7 @@ func TestDigestLayoutIndependent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.CompactAll(nil); err != nil {
+			if err := st.CompactAll(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := st.Close(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -107,7 +108,7 @@ func runImport(e *env, flags any, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(gitDir, "config"), err)
 	}
-	opts := stack.Options{DisableAutoCompaction: true}
+	opts := stack.Options{DisableAutoCompaction: true, Cleanup: e.held}
 	settings.apply(&opts)
 	c, err := filesrefs.Read(vfs.OS, gitDir, hash)
 	if err != nil && !exists(filepath.Join(gitDir, "config")) && errors.Is(err, filesrefs.ErrSyntax) {
@@ -250,13 +251,8 @@ func importStack(dir string, opts stack.Options, c *filesrefs.Contents) error {
 		return err
 	}
 	defer st.Close()
-	a, err := st.NewAddition()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	err = a.Add(func(w *reftable.Writer) error {
-		first := a.NextUpdateIndex()
+	return st.AddTable(context.Background(), func(w *reftable.Writer) error {
+		first, _ := w.Limits()
 		last := first
 		if n := len(c.Logs); n > 0 {
 			last += uint64(n) - 1
@@ -294,10 +290,6 @@ func importStack(dir string, opts stack.Options, c *filesrefs.Contents) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return a.Commit()
 }
 
 // stackDigest reopens the stack in dir and returns the digest of its refs

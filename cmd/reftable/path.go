@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"github.com/refstore/refstore/internal/storepipe"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 	"github.com/refstore/refstore/vfs"
 )
 
@@ -319,7 +321,7 @@ func exists(path string) bool {
 }
 
 // openTableFile opens one table file for reading.
-func openTableFile(path string) (*reftable.Table, stack.TableFile, error) {
+func openTableFile(path string) (*reftable.Table, storage.TableFile, error) {
 	return openTable(dirSource(filepath.Dir(path)), filepath.Base(path))
 }
 
@@ -476,7 +478,7 @@ func openSnapshot(st *stack.Stack, err error) (*stack.Snapshot, func() error, er
 	if err != nil {
 		return nil, nil, err
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(context.Background())
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -52,13 +52,13 @@ func (t *target) openS3(opts stack.Options, write bool) (*stack.Stack, error) {
 	}
 	opts.Hash = t.Hash
 	sb := &s3Backend{Backend: b}
-	st, err := stack.OpenBackend(sb, c.URL(), opts)
+	st, err := stack.OpenBackend(context.Background(), sb, c.URL(), opts)
 	if errors.Is(err, reftable.ErrHashMismatch) && t.Hash == reftable.SHA1 {
 		t.Hash, opts.Hash = reftable.SHA256, reftable.SHA256
 		// The store passed the probe already.
 		if b, err = objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true}); err == nil {
 			sb = &s3Backend{Backend: b}
-			st, err = stack.OpenBackend(sb, c.URL(), opts)
+			st, err = stack.OpenBackend(context.Background(), sb, c.URL(), opts)
 		}
 	}
 	if err != nil {

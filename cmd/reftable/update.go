@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -158,6 +159,7 @@ func runUpdate(e *env, flags any, args []string) error {
 	defer func() { u.closeView() }()
 	defer u.closeOthers()
 	opts, err := t.writeOptions(stack.Options{
+		Cleanup: e.held,
 		OnCompactionError: func(err error) {
 			fprintf(e.stderr, "reftable update: warning: auto-compaction: %v\n", err)
 		},
@@ -318,7 +320,7 @@ func (u *updater) prepare() error {
 		txs = []*stack.Transaction{u.tx}
 	}
 	for _, tx := range txs {
-		if err := tx.Prepare(); err != nil {
+		if err := tx.Prepare(context.Background()); err != nil {
 			for _, other := range txs {
 				other.Close()
 			}
@@ -335,7 +337,7 @@ func (u *updater) commit() error {
 	var err error
 	for _, tx := range txs {
 		if err == nil {
-			err = tx.Commit()
+			err = tx.Commit(context.Background())
 		} else {
 			tx.Close()
 		}

@@ -380,7 +380,7 @@ func TestUpdateWorktreeResolvesUnderLocks(t *testing.T) {
 			defer st.Close()
 			tx := st.NewTransaction(stack.Identity{Name: "mover", Email: "mover@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
 			tx.Add(stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/main"}})
-			done <- tx.Commit()
+			done <- tx.Commit(ctx)
 		}()
 		moveErr = <-done
 	}
@@ -424,7 +424,7 @@ func TestUpdateSymrefIntoUnlockedStack(t *testing.T) {
 		defer st.Close()
 		tx := st.NewTransaction(stack.Identity{Name: "other", Email: "other@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
 		tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/worktree/other%d", len(errs)), ID: []byte(oidA[:20])}})
-		errs = append(errs, tx.Commit())
+		errs = append(errs, tx.Commit(ctx))
 	}
 	defer func() { testHookLocked = nil }()
 	mustRun(t, "update refs/heads/to-wt2 "+newID+"\n", "update", wt)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -179,7 +180,7 @@ func (u *updater) lock(byStack map[*stack.Stack]*lockedTx, need []*stack.Stack) 
 		if l.snap != nil {
 			continue
 		}
-		snap, err := l.tx.Lock()
+		snap, err := l.tx.Lock(context.Background())
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 var cmdVerify = &command{
@@ -364,7 +365,7 @@ func (v *verifier) verifyFile(src source, file string, checkName bool) (updateRa
 	var nameMin, nameMax uint64
 	nameOK := false
 	if checkName {
-		if nameMin, nameMax, nameOK = stack.ParseTableName(file); !nameOK {
+		if nameMin, nameMax, nameOK = storage.ParseTableName(file); !nameOK {
 			v.report(file, -1, "bad table name: want 0x<min>-0x<max>-<random>.ref")
 		}
 	}

@@ -296,7 +296,7 @@ func TestVerifyLiveStack(t *testing.T) {
 					t.Errorf("commit: %v", err)
 					return
 				}
-				if err := w.CompactAll(nil); err != nil && !errors.Is(err, stack.ErrOutdated) {
+				if err := w.CompactAll(ctx, nil); err != nil && !errors.Is(err, stack.ErrOutdated) {
 					t.Errorf("compaction: %v", err)
 					return
 				}

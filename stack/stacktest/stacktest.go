@@ -1,4 +1,4 @@
-// Package stacktest is a test suite for stack.Backend implementations:
+// Package stacktest is a test suite for storage.Backend implementations:
 // commits, reloads, ref transactions with compare-and-swap between
 // several Stacks on one storage, compaction (automatic, full, and rebased
 // over a concurrent commit), cleanup, tables vanishing under a reader,
@@ -7,6 +7,7 @@
 package stacktest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +19,14 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 )
 
+// ctx is the context of the suite's calls.
+var ctx = context.Background()
+
 // Storage returns a new Backend on one storage each time it is called.
-type Storage func() stack.Backend
+type Storage func() storage.Backend
 
 // Run runs the suite; newStorage returns a Storage on a new, empty
 // storage for each test.
@@ -54,7 +59,7 @@ func Options() stack.Options {
 // Open opens a Stack on a new Backend of s, closed at the end of the test.
 func Open(t testing.TB, s Storage, opts stack.Options) *stack.Stack {
 	t.Helper()
-	st, err := stack.OpenBackend(s(), "stacktest", opts)
+	st, err := stack.OpenBackend(ctx, s(), "stacktest", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +80,7 @@ var who = stack.Identity{Name: "A U Thor", Email: "author@example.com", Time: ti
 func Set(st *stack.Stack, name string, v int, old *stack.Ref) error {
 	tx := st.NewTransaction(who, stack.ReflogAlways)
 	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: OID(v)}, Old: old, Message: fmt.Sprintf("set %d", v)})
-	return tx.Commit()
+	return tx.Commit(ctx)
 }
 
 // Check opens a fresh Stack on s, reads every table it lists and returns
@@ -85,13 +90,13 @@ func Check(t testing.TB, s Storage) map[string]string {
 	t.Helper()
 	st := Open(t, s, Options())
 	refs := map[string]string{}
-	for r, err := range st.Refs("") {
+	for r, err := range st.Refs(ctx, "") {
 		if err != nil {
 			t.Fatalf("reading the stack: %v", err)
 		}
 		refs[string(r.Name)] = fmt.Sprintf("%x", r.ID)
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +111,7 @@ func Check(t testing.TB, s Storage) map[string]string {
 
 func listed(t testing.TB, st *stack.Stack) []string {
 	t.Helper()
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +124,7 @@ func files(t testing.TB, s Storage) []string {
 	t.Helper()
 	b := s()
 	defer b.Close()
-	fis, err := b.ListFiles()
+	fis, err := b.ListFiles(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +138,8 @@ func files(t testing.TB, s Storage) []string {
 	return names
 }
 
-func lockFree(b stack.Backend) bool {
-	_, ok := b.(stack.NoTableLocks)
+func lockFree(b storage.Backend) bool {
+	_, ok := b.(storage.NoTableLocks)
 	return ok
 }
 
@@ -144,17 +149,17 @@ func testCommitReload(t *testing.T, s Storage) {
 	if err := Set(a, "refs/heads/main", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := b.Ref("refs/heads/main")
+	r, err := b.Ref(ctx, "refs/heads/main")
 	if err != nil || string(r.ID) != string(OID(1)) {
 		t.Fatalf("the other stack reads %x, %v", r.ID, err)
 	}
 	if err := Set(b, "refs/heads/main", 2, &stack.Ref{ID: OID(1)}); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := a.Ref("refs/heads/main"); err != nil || string(r.ID) != string(OID(2)) {
+	if r, err := a.Ref(ctx, "refs/heads/main"); err != nil || string(r.ID) != string(OID(2)) {
 		t.Fatalf("after a commit by the other stack: %x, %v", r.ID, err)
 	}
-	snap, err := a.Snapshot()
+	snap, err := a.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +223,7 @@ func testCounter(t *testing.T, s Storage) {
 		st := Open(t, s, Options())
 		wg.Go(func() {
 			for done := 0; done < each; {
-				r, err := st.Ref("refs/heads/counter")
+				r, err := st.Ref(ctx, "refs/heads/counter")
 				if err != nil {
 					errs <- err
 					return
@@ -242,11 +247,11 @@ func testCounter(t *testing.T, s Storage) {
 		t.Fatal(err)
 	}
 	st := Open(t, s, Options())
-	r, err := st.Ref("refs/heads/counter")
+	r, err := st.Ref(ctx, "refs/heads/counter")
 	if err != nil || string(r.ID) != string(OID(writers*each)) {
 		t.Fatalf("counter = %x, %v; want %x", r.ID, err, OID(writers*each))
 	}
-	snap, _ := st.Snapshot()
+	snap, _ := st.Snapshot(ctx)
 	defer snap.Close()
 	n := 0
 	for range snap.Merged().LogsFor([]byte("refs/heads/counter")) {
@@ -293,7 +298,7 @@ func testNothingLost(t *testing.T, s Storage) {
 	if len(refs) != writers*each {
 		t.Errorf("%d refs, want %d", len(refs), writers*each)
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := listed(t, st)
@@ -317,7 +322,7 @@ func testCompaction(t *testing.T, s Storage) {
 		t.Error("no auto-compaction ran")
 	}
 	before := Check(t, s)
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	names := listed(t, st)
@@ -335,7 +340,7 @@ func testCompaction(t *testing.T, s Storage) {
 
 // hooked wraps a Backend to run code in the middle of a compaction.
 type hooked struct {
-	stack.Backend
+	storage.Backend
 	created       int
 	afterCreate   func() // once, after the next CreateTable or StageTable
 	beforePublish func() // once, before the next Publish
@@ -345,7 +350,7 @@ type hookedLockFree struct{ *hooked }
 
 func (h hookedLockFree) NoTableLocks() {}
 
-func hook(b stack.Backend) (*hooked, stack.Backend) {
+func hook(b storage.Backend) (*hooked, storage.Backend) {
 	h := &hooked{Backend: b}
 	if lockFree(b) {
 		return h, hookedLockFree{h}
@@ -353,8 +358,8 @@ func hook(b stack.Backend) (*hooked, stack.Backend) {
 	return h, h
 }
 
-func (h *hooked) CreateTable(w func(io.Writer) (uint64, uint64, bool, error)) (string, error) {
-	name, err := h.Backend.CreateTable(w)
+func (h *hooked) CreateTable(ctx context.Context, w func(io.Writer) (uint64, uint64, bool, error)) (string, error) {
+	name, err := h.Backend.CreateTable(ctx, w)
 	h.created++
 	if f := h.afterCreate; f != nil {
 		h.afterCreate = nil
@@ -363,8 +368,8 @@ func (h *hooked) CreateTable(w func(io.Writer) (uint64, uint64, bool, error)) (s
 	return name, err
 }
 
-func (h *hooked) StageTable(w func(io.Writer) (uint64, uint64, bool, error)) (stack.StagedTable, error) {
-	t, err := h.Backend.StageTable(w)
+func (h *hooked) StageTable(ctx context.Context, w func(io.Writer) (uint64, uint64, bool, error)) (storage.StagedTable, error) {
+	t, err := h.Backend.StageTable(ctx, w)
 	h.created++
 	if f := h.afterCreate; f != nil {
 		h.afterCreate = nil
@@ -373,8 +378,8 @@ func (h *hooked) StageTable(w func(io.Writer) (uint64, uint64, bool, error)) (st
 	return t, err
 }
 
-func (h *hooked) Begin(timeout time.Duration) (stack.Commit, error) {
-	c, err := h.Backend.Begin(timeout)
+func (h *hooked) Begin(ctx context.Context, timeout time.Duration) (storage.Commit, error) {
+	c, err := h.Backend.Begin(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -382,16 +387,16 @@ func (h *hooked) Begin(timeout time.Duration) (stack.Commit, error) {
 }
 
 type hookedCommit struct {
-	stack.Commit
+	storage.Commit
 	h *hooked
 }
 
-func (c hookedCommit) Publish(names []string) error {
+func (c hookedCommit) Publish(ctx context.Context, names []string) error {
 	if f := c.h.beforePublish; f != nil {
 		c.h.beforePublish = nil
 		f()
 	}
-	return c.Commit.Publish(names)
+	return c.Commit.Publish(ctx, names)
 }
 
 // compactor opens a Stack without auto-compaction on a hooked backend,
@@ -400,7 +405,7 @@ func compactor(t *testing.T, s Storage) (*stack.Stack, *hooked, bool) {
 	h, b := hook(s())
 	opts := Options()
 	opts.DisableAutoCompaction = true
-	st, err := stack.OpenBackend(b, "compactor", opts)
+	st, err := stack.OpenBackend(ctx, b, "compactor", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +437,7 @@ func testCompactionRebase(t *testing.T, s Storage) {
 	} else {
 		h.afterCreate = during
 	}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if h.created != 1 {
@@ -459,11 +464,11 @@ func testCompactionAbandoned(t *testing.T, s Storage) {
 	}
 	other := Open(t, s, Options())
 	h.beforePublish = func() {
-		if err := other.CompactAll(nil); err != nil {
+		if err := other.CompactAll(ctx, nil); err != nil {
 			t.Errorf("the other compaction: %v", err)
 		}
 	}
-	if err := st.CompactAll(nil); !errors.Is(err, stack.ErrOutdated) {
+	if err := st.CompactAll(ctx, nil); !errors.Is(err, stack.ErrOutdated) {
 		t.Fatalf("the losing compaction: %v, want ErrOutdated", err)
 	}
 	names := listed(t, other)
@@ -486,7 +491,7 @@ func testCleanGrace(t *testing.T, s Storage) {
 	}
 	b := s()
 	defer b.Close()
-	orphan, err := b.CreateTable(func(w io.Writer) (uint64, uint64, bool, error) {
+	orphan, err := b.CreateTable(ctx, func(w io.Writer) (uint64, uint64, bool, error) {
 		tw, err := reftable.NewWriter(w, reftable.WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 1})
 		if err != nil {
 			return 0, 0, false, err
@@ -497,14 +502,14 @@ func testCleanGrace(t *testing.T, s Storage) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Clean(time.Hour)
+	res, err := st.Clean(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := slices.Contains(res.Removed, orphan), !lockFree(b); got != want {
 		t.Errorf("Clean with an hour's grace removed the young orphan: %v, want %v (%+v)", got, want, res)
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := listed(t, st)
@@ -531,14 +536,14 @@ func testVanishingTables(t *testing.T, s Storage) {
 		}
 	}
 	r := Open(t, s, opts)
-	if _, err := r.Ref("refs/heads/b00"); err != nil {
+	if _, err := r.Ref(ctx, "refs/heads/b00"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.CompactAll(nil); err != nil {
+	if err := w.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		got, err := r.Ref(fmt.Sprintf("refs/heads/b%02d", i))
+		got, err := r.Ref(ctx, fmt.Sprintf("refs/heads/b%02d", i))
 		if err != nil || string(got.ID) != string(OID(i)) {
 			t.Fatalf("b%02d after the compaction: %x, %v", i, got.ID, err)
 		}
@@ -549,13 +554,13 @@ func testVanishingTables(t *testing.T, s Storage) {
 		}
 	}
 	var names []string
-	for ref, err := range r.Refs("refs/heads/") {
+	for ref, err := range r.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatalf("iteration: %v", err)
 		}
 		names = append(names, string(ref.Name))
 		if len(names) == 1 {
-			if err := w.CompactAll(nil); err != nil {
+			if err := w.CompactAll(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

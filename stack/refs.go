@@ -462,27 +462,38 @@ func (s *lookupScratch) lookupRef(snap *Snapshot, name string) (bool, error) {
 
 // resolve follows symbolic refs from name to the ref they end at (which
 // may not exist), returning its name, the symbolic refs passed and its
-// value. As git, it reads at most maxSymrefDepth refs.
+// value (see Follow).
 func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Ref, error) {
+	r, via, err := Follow(name, func(name string) (Ref, error) { return lookup(snap, name, sc) })
+	return r.Name, via, r, err
+}
+
+// Follow follows symbolic refs from name as git resolves a ref to read
+// it: it reads name with lookup and, while the ref read is symbolic, the
+// ref it points at, at most five refs in all (git's SYMREF_MAXDEPTH). It
+// returns the last ref read, under its name, and the symbolic refs
+// passed, in order. lookup returns a missing Ref, and no error, for a
+// ref that does not exist: the ref returned is then missing, named. A
+// longer chain fails with an error matching ErrRefName.
+//
+// Snapshot.Resolve follows refs within a stack with it, and package repo
+// through the stacks of a linked worktree: it is git's rule, written
+// once.
+func Follow(name string, lookup func(name string) (Ref, error)) (Ref, []string, error) {
 	var via []string
-	rec := &sc.rec
 	for range maxSymrefDepth {
-		found, err := sc.lookupRef(snap, name)
+		r, err := lookup(name)
 		if err != nil {
-			return "", nil, Ref{}, err
+			return Ref{}, nil, err
 		}
-		if !found {
-			return name, via, Ref{}, nil
-		}
-		if rec.Type != reftable.RefSymref {
-			r := Ref{UpdateIndex: rec.UpdateIndex}
-			r.setValue(rec, nil)
-			return name, via, r, nil
+		if !r.Symbolic() {
+			r.Name = name
+			return r, via, nil
 		}
 		via = append(via, name)
-		name = string(rec.Target)
+		name = r.Target
 	}
-	return "", nil, Ref{}, fmt.Errorf("ref %s: more than %d levels of symbolic refs: %w", via[0], maxSymrefDepth-1, ErrRefName)
+	return Ref{}, nil, fmt.Errorf("ref %s: more than %d levels of symbolic refs: %w", via[0], maxSymrefDepth-1, ErrRefName)
 }
 
 // maxSymrefDepth is how many refs git reads following symbolic refs

@@ -32,13 +32,17 @@ type Snapshot struct {
 
 // Snapshot returns a view of the repository's refs.
 func (r *Repository) Snapshot(ctx context.Context) (*Snapshot, error) {
-	own, err := r.own.Snapshot(ctx)
+	ownStack, sharedStack, err := r.stacks()
+	if err != nil {
+		return nil, err
+	}
+	own, err := ownStack.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s := &Snapshot{r: r, own: own, shared: own}
-	if r.main != nil {
-		if s.shared, err = r.main.Snapshot(ctx); err != nil {
+	if sharedStack != ownStack {
+		if s.shared, err = sharedStack.Snapshot(ctx); err != nil {
 			own.Close()
 			return nil, err
 		}
@@ -49,8 +53,7 @@ func (r *Repository) Snapshot(ctx context.Context) (*Snapshot, error) {
 // lockedSnapshot returns a view of the repository in which the stacks
 // of snaps are as snaps show them (locked by a transaction, which owns
 // them), and the others as they are when first read.
-func (r *Repository) lockedSnapshot(snaps map[*stack.Stack]*stack.Snapshot) *Snapshot {
-	own, shared := r.stacks()
+func (r *Repository) lockedSnapshot(own, shared *stack.Stack, snaps map[*stack.Stack]*stack.Snapshot) *Snapshot {
 	s := &Snapshot{r: r, own: snaps[own], shared: snaps[shared], borrowed: map[*stack.Snapshot]bool{}, others: map[*stack.Stack]*stack.Snapshot{}}
 	for st, snap := range snaps {
 		s.borrowed[snap] = true
@@ -90,7 +93,10 @@ func (s *Snapshot) of(name string) (*stack.Snapshot, string, error) {
 	if err != nil || st == nil {
 		return nil, bare, err
 	}
-	own, shared := s.r.stacks()
+	own, shared, err := s.r.stacks()
+	if err != nil {
+		return nil, bare, err
+	}
 	switch st {
 	case own:
 		return s.own, bare, nil

@@ -71,17 +71,18 @@ type Repository struct {
 	readOnly          bool
 	opts              stack.Options // of every stack opened
 
-	own  *stack.Stack // gitDir/reftable
-	main *stack.Stack // commonDir/reftable for a linked worktree, else nil
-
 	mu     sync.Mutex
+	own    *stack.Stack            // gitDir/reftable, once opened
+	main   *stack.Stack            // commonDir/reftable for a linked worktree, once opened
 	others map[string]*stack.Stack // other worktrees' stacks by directory, opened when first routed to
 	closed bool
 }
 
-// Open opens the repository at path (see Find), reads its config (see
-// Config), and opens its stacks. A repository whose refs are in git's
-// "files" backend fails with an error matching ErrFilesBackend.
+// Open opens the repository at path (see Find) and reads its config (see
+// Config). A repository whose refs are in git's "files" backend fails
+// with an error matching ErrFilesBackend. The stacks are opened, and
+// their lists read, when first used: a tool that checks a damaged stack
+// file by file can open its repository.
 func Open(path string, opts Options) (*Repository, error) {
 	gitDir, commonDir, err := Find(path, opts)
 	if err != nil {
@@ -96,28 +97,53 @@ func Open(path string, opts Options) (*Repository, error) {
 	if opts.ReadOnly {
 		r.opts.DisableAutoCompaction = true
 	}
-	dir := filepath.Join(gitDir, "reftable")
-	if fi, err := vfs.OS.Stat(dir); err != nil || !fi.IsDir() {
+	if fi, err := vfs.OS.Stat(r.StackDir()); err != nil || !fi.IsDir() {
 		if cfg.RefStorage == "reftable" {
 			return nil, fmt.Errorf("%s: repository uses reftable but has no reftable directory", gitDir)
 		}
 		return nil, fmt.Errorf("%s %w", gitDir, ErrFilesBackend)
 	}
-	if r.own, err = stack.Open(dir, r.opts); err != nil {
-		return nil, err
-	}
-	if commonDir != gitDir {
-		mainDir := filepath.Join(commonDir, "reftable")
-		if !exists(mainDir) {
-			r.own.Close()
+	if r.linked() {
+		if mainDir := r.mainDir(); !exists(mainDir) {
 			return nil, fmt.Errorf("%s: linked worktree whose main stack %s is missing", gitDir, mainDir)
-		}
-		if r.main, err = stack.Open(mainDir, r.opts); err != nil {
-			r.own.Close()
-			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// linked reports whether the repository was opened at a linked worktree.
+func (r *Repository) linked() bool { return r.gitDir != r.commonDir }
+
+// mainDir returns the directory of the main (shared) stack.
+func (r *Repository) mainDir() string { return filepath.Join(r.commonDir, "reftable") }
+
+// stacks returns the stacks of the worktree's own refs and of the shared
+// ones (the same stack but in a linked worktree), opening them at the
+// first call.
+func (r *Repository) stacks() (own, shared *stack.Stack, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, nil, stack.ErrClosed
+	}
+	if r.own == nil {
+		own, err := stack.Open(r.StackDir(), r.opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.own = own
+	}
+	if !r.linked() {
+		return r.own, r.own, nil
+	}
+	if r.main == nil {
+		main, err := stack.Open(r.mainDir(), r.opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.main = main
+	}
+	return r.own, r.main, nil
 }
 
 // Close closes the repository's stacks.
@@ -128,9 +154,11 @@ func (r *Repository) Close() error {
 		return nil
 	}
 	r.closed = true
-	errs := []error{r.own.Close()}
-	if r.main != nil {
-		errs = append(errs, r.main.Close())
+	var errs []error
+	for _, st := range []*stack.Stack{r.own, r.main} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
 	for _, st := range r.others {
 		if st != nil {
@@ -153,13 +181,17 @@ func (r *Repository) Config() Config { return r.cfg }
 
 // Stack returns the stack of the worktree the repository was opened at,
 // for maintenance (compaction, cleanup, locks) and reading at the level
-// of the format: GitDir/reftable, which in a linked worktree holds only
-// its per-worktree refs (as git pack-refs there compacts it). Its
-// options are the repository's (see Config.Options). The Repository
-// owns it: do not close it.
-func (r *Repository) Stack() *stack.Stack { return r.own }
+// of the format: StackDir, which in a linked worktree holds only its
+// per-worktree refs (as git pack-refs there compacts it). Its options are
+// the repository's (see Config.Options). The Repository owns it: do not
+// close it.
+func (r *Repository) Stack() (*stack.Stack, error) {
+	own, _, err := r.stacks()
+	return own, err
+}
 
-// StackDir returns the directory of Stack.
+// StackDir returns the directory of the worktree's own stack,
+// GitDir/reftable.
 func (r *Repository) StackDir() string { return filepath.Join(r.gitDir, "reftable") }
 
 // Ref returns the ref named name, read as git reads it in this worktree,
@@ -215,15 +247,6 @@ func snapshotSeq[R any](ctx context.Context, r *Repository, seq func(*Snapshot) 
 	}
 }
 
-// stacks returns the stacks of the worktree's own refs and of the
-// shared ones (the same stack but in a linked worktree).
-func (r *Repository) stacks() (own, shared *stack.Stack) {
-	if r.main != nil {
-		return r.own, r.main
-	}
-	return r.own, r.own
-}
-
 // routeRef applies git's worktree prefixes to name: main-worktree/X is
 // the main worktree's X and worktrees/<id>/X worktree <id>'s X, when X is
 // a per-worktree ref (otherwise the whole name is an ordinary shared
@@ -265,7 +288,10 @@ func (r *Repository) stackFor(name string) (*stack.Stack, string, error) {
 		st, err := r.stackAt(dir)
 		return st, bare, err
 	}
-	own, shared := r.stacks()
+	own, shared, err := r.stacks()
+	if err != nil {
+		return nil, name, err
+	}
 	if perWorktree(name) {
 		return own, name, nil
 	}
@@ -276,11 +302,15 @@ func (r *Repository) stackFor(name string) (*stack.Stack, string, error) {
 // repository's: the own or main one, or another worktree's, opened when
 // first asked for; nil when dir holds no stack.
 func (r *Repository) stackAt(dir string) (*stack.Stack, error) {
-	if sameDir(dir, r.StackDir()) {
-		return r.own, nil
+	own, shared, err := r.stacks()
+	if err != nil {
+		return nil, err
 	}
-	if r.main != nil && sameDir(dir, filepath.Join(r.commonDir, "reftable")) {
-		return r.main, nil
+	if sameDir(dir, r.StackDir()) {
+		return own, nil
+	}
+	if r.linked() && sameDir(dir, r.mainDir()) {
+		return shared, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -308,11 +338,14 @@ func (r *Repository) stackAt(dir string) (*stack.Stack, error) {
 // stacks, for ordering locks.
 func (r *Repository) dirOf(st *stack.Stack) string {
 	dir := ""
+	r.mu.Lock()
+	own, main := r.own, r.main
+	r.mu.Unlock()
 	switch {
-	case st == r.own:
+	case st == own:
 		dir = r.StackDir()
-	case st == r.main:
-		dir = filepath.Join(r.commonDir, "reftable")
+	case st == main:
+		dir = r.mainDir()
 	default:
 		r.mu.Lock()
 		for d, o := range r.others {

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 type Transaction struct {
 	r   *Repository
 	who stack.Identity
+	err error // opening the stacks failed: Prepare reports it
 
 	direct *stack.Transaction // the own stack's updates, without routing
 	queued []stack.Update     // updates to route under the locks
@@ -55,15 +57,20 @@ func (r *Repository) NewTransaction(who stack.Identity) *Transaction {
 // worktree's. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(us ...stack.Update) {
 	r := tx.r
+	own, _, err := r.stacks()
+	if err != nil {
+		tx.err = cmp.Or(tx.err, err)
+		return
+	}
 	for _, u := range us {
-		if r.main == nil {
+		if !r.linked() {
 			dir, bare, routed := r.routeRef(u.Name)
 			if routed && sameDir(dir, r.StackDir()) {
 				u.Name, routed = bare, false // the main worktree's own ref
 			}
 			if !routed {
 				if tx.direct == nil {
-					tx.direct = r.own.NewTransaction(tx.who, r.cfg.LogAllRefUpdates)
+					tx.direct = own.NewTransaction(tx.who, r.cfg.LogAllRefUpdates)
 				}
 				tx.direct.Add(u)
 				continue
@@ -88,6 +95,10 @@ func (tx *Transaction) Prepare(ctx context.Context) error {
 	}
 	if tx.done || tx.txs != nil {
 		return stack.ErrClosed
+	}
+	if tx.err != nil {
+		tx.Close()
+		return tx.err
 	}
 	var txs []*stack.Transaction
 	switch {
@@ -179,9 +190,13 @@ type routed struct {
 // error every transaction is closed.
 func (tx *Transaction) lockAndRoute(ctx context.Context) (_ []*stack.Transaction, err error) {
 	r := tx.r
+	own, shared, err := r.stacks()
+	if err != nil {
+		return nil, err
+	}
 	byStack := map[*stack.Stack]*lockedTx{}
 	if tx.direct != nil {
-		byStack[r.own] = &lockedTx{tx: tx.direct}
+		byStack[own] = &lockedTx{tx: tx.direct}
 	}
 	defer func() {
 		if err != nil {
@@ -190,7 +205,6 @@ func (tx *Transaction) lockAndRoute(ctx context.Context) (_ []*stack.Transaction
 			}
 		}
 	}()
-	own, shared := r.stacks()
 	need := []*stack.Stack{own, shared}
 	for _, u := range tx.queued {
 		st, _, err := r.writeStackFor(u.Name)
@@ -202,13 +216,13 @@ func (tx *Transaction) lockAndRoute(ctx context.Context) (_ []*stack.Transaction
 	// Each round locks at least one more stack; chains of symbolic refs
 	// pass at most five refs.
 	for range 6 {
-		if err := tx.lock(ctx, byStack, need); err != nil {
+		if err := tx.lock(ctx, own, byStack, need); err != nil {
 			return nil, err
 		}
 		if testHookLocked != nil {
 			testHookLocked()
 		}
-		plan, err := tx.routeLocked(byStack)
+		plan, err := tx.routeLocked(own, shared, byStack)
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +254,7 @@ func (tx *Transaction) lockAndRoute(ctx context.Context) (_ []*stack.Transaction
 
 // lock takes the locks of the stacks of need not locked yet, in the order
 // of their directories, each through its transaction (started if none).
-func (tx *Transaction) lock(ctx context.Context, byStack map[*stack.Stack]*lockedTx, need []*stack.Stack) error {
+func (tx *Transaction) lock(ctx context.Context, own *stack.Stack, byStack map[*stack.Stack]*lockedTx, need []*stack.Stack) error {
 	r := tx.r
 	need = slices.Clone(need)
 	r.sortByDir(need)
@@ -248,7 +262,7 @@ func (tx *Transaction) lock(ctx context.Context, byStack map[*stack.Stack]*locke
 		l := byStack[st]
 		if l == nil {
 			l = &lockedTx{tx: st.NewTransaction(tx.who, r.cfg.LogAllRefUpdates)}
-			if st != r.own {
+			if st != own {
 				// Its HEAD is another worktree's: this worktree's HEAD
 				// logs in its own stack.
 				l.tx.SkipHEADLog()
@@ -285,12 +299,12 @@ func (r *Repository) writeStackFor(name string) (*stack.Stack, string, error) {
 
 // routeLocked routes the queued updates reading the stacks as locked
 // (others, not written, as they are now).
-func (tx *Transaction) routeLocked(byStack map[*stack.Stack]*lockedTx) ([]routed, error) {
+func (tx *Transaction) routeLocked(own, shared *stack.Stack, byStack map[*stack.Stack]*lockedTx) ([]routed, error) {
 	snaps := make(map[*stack.Stack]*stack.Snapshot, len(byStack))
 	for st, l := range byStack {
 		snaps[st] = l.snap
 	}
-	s := tx.r.lockedSnapshot(snaps)
+	s := tx.r.lockedSnapshot(own, shared, snaps)
 	defer s.Close()
 	return tx.route(s)
 }

@@ -3,6 +3,20 @@
 // git keeps .git/reftable. Several processes, this package's and git's,
 // may read and write the same stack at once.
 //
+// # Using a stack
+//
+// Open opens a directory (OpenBackend any storage.Backend, such as an
+// object store's, see package objstore). Refs are Ref values, for reading
+// and writing: Stack.Ref, Resolve, Refs and Reflog read the stack as it
+// is, a Snapshot reads one moment of it (and gives the format's merged
+// view to tools that look at tables), a Transaction changes refs with
+// compare-and-swap and reflog entries, and AddTable writes a table of
+// records as they are, for importers. AutoCompact, CompactAll and Clean
+// maintain the stack; Locks and BreakStaleLock handle the locks writers
+// that died left. A Cleanup removes what a program's stacks hold when it
+// is interrupted. A git repository, with its config and worktrees, is
+// package repo's.
+//
 // # Protocol
 //
 // Readers read tables.list and open the tables it names; they never lock

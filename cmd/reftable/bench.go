@@ -537,7 +537,7 @@ func (b *bench) compact() error {
 				return err
 			}
 			times[s] = append(times[s], d)
-			after, err := summarize(repo)
+			after, err := summarize(b.e.ctx, repo)
 			if err != nil {
 				return err
 			}
@@ -566,18 +566,28 @@ type summary struct {
 	tables int
 }
 
-func summarize(repo string) (summary, error) {
-	_, v, err := openTarget(repo)
+func summarize(ctx context.Context, repo string) (summary, error) {
+	t, err := openPath(repo, readOnly, stack.Options{})
+	if err != nil {
+		return summary{}, err
+	}
+	defer t.Close()
+	v, err := t.view(ctx)
 	if err != nil {
 		return summary{}, err
 	}
 	defer v.Close()
-	d, err := digestOf(v.Refs(nil))
+	rd, err := t.reader(ctx)
+	if err != nil {
+		return summary{}, err
+	}
+	defer rd.Close()
+	d, err := digestOf(rd.Refs(""))
 	if err != nil {
 		return summary{}, err
 	}
 	s := summary{digest: d, tables: len(v.Names)}
-	for _, err := range v.Refs([]byte("refs/")) {
+	for _, err := range rd.Refs("refs/") {
 		if err != nil {
 			return summary{}, err
 		}
@@ -592,7 +602,7 @@ func (b *bench) checkSame(after string, want int) ([2]summary, error) {
 	var sum [2]summary
 	for _, s := range b.sides() {
 		var err error
-		if sum[s], err = summarize(b.repo[s]); err != nil {
+		if sum[s], err = summarize(b.e.ctx, b.repo[s]); err != nil {
 			return sum, fmt.Errorf("check after %s: %s: %w", after, s, err)
 		}
 		if sum[s].refs != want {

@@ -8,6 +8,7 @@ import (
 	"iter"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 var cmdDigest = &command{
@@ -63,12 +64,17 @@ type digestJSON struct {
 }
 
 func runDigest(e *env, flags any, args []string) error {
-	_, v, err := openArg(args)
+	t, err := e.openArg(args, readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
-	defer v.Close()
-	sum, n, err := digestSum(v.Reader.Refs(nil))
+	defer t.Close()
+	rd, err := t.reader(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	sum, n, err := digestSum(rd.Refs(""))
 	if err != nil {
 		return err
 	}
@@ -77,8 +83,9 @@ func runDigest(e *env, flags any, args []string) error {
 }
 
 // digestOf returns the digest line "sha256:<hex> <n> refs" of refs, in
-// name order, as the help of digest defines it. Deletions are skipped.
-func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
+// name order, as the help of digest defines it. Missing refs are
+// skipped.
+func digestOf(refs iter.Seq2[stack.Ref, error]) (string, error) {
 	sum, n, err := digestSum(refs)
 	if err != nil {
 		return "", err
@@ -89,7 +96,7 @@ func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
 func digestLine(sum string, n int) string { return fmt.Sprintf("%s %d refs", sum, n) }
 
 // digestSum returns "sha256:<hex>" of refs and their number.
-func digestSum(refs iter.Seq2[reftable.RefRecord, error]) (string, int, error) {
+func digestSum(refs iter.Seq2[stack.Ref, error]) (string, int, error) {
 	h := sha256.New()
 	n := 0
 	var line []byte
@@ -99,20 +106,20 @@ func digestSum(refs iter.Seq2[reftable.RefRecord, error]) (string, int, error) {
 		}
 		line = append(line[:0], r.Name...)
 		line = append(line, 0)
-		switch r.Type {
-		case reftable.RefVal1:
-			line = append(line, '1')
-			line = hex.AppendEncode(line, r.Value)
-		case reftable.RefVal2:
-			line = append(line, '2')
-			line = hex.AppendEncode(line, r.Value)
-			line = append(line, ' ')
-			line = hex.AppendEncode(line, r.Peeled)
-		case reftable.RefSymref:
+		switch {
+		case r.Target != "":
 			line = append(line, '3')
 			line = append(line, r.Target...)
+		case r.Peeled != nil:
+			line = append(line, '2')
+			line = hex.AppendEncode(line, r.ID)
+			line = append(line, ' ')
+			line = hex.AppendEncode(line, r.Peeled)
+		case r.ID != nil:
+			line = append(line, '1')
+			line = hex.AppendEncode(line, r.ID)
 		default:
-			continue // a deletion; merged views hide them
+			continue // missing; iterations yield none
 		}
 		line = append(line, '\n')
 		h.Write(line)
@@ -121,11 +128,11 @@ func digestSum(refs iter.Seq2[reftable.RefRecord, error]) (string, int, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// records iterates over refs.
-func records(refs []reftable.RefRecord) iter.Seq2[reftable.RefRecord, error] {
-	return func(yield func(reftable.RefRecord, error) bool) {
-		for _, r := range refs {
-			if !yield(r, nil) {
+// records iterates over the refs that records hold.
+func records(recs []reftable.RefRecord) iter.Seq2[stack.Ref, error] {
+	return func(yield func(stack.Ref, error) bool) {
+		for i := range recs {
+			if !yield(stack.RefOf(&recs[i]), nil) {
 				return
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 // A printer writes a command's records: one text line each, or with
@@ -126,6 +127,30 @@ func appendRefText(dst []byte, r *reftable.RefRecord) []byte {
 		return append(append(dst, " ref: "...), r.Target...)
 	}
 	return append(dst, " deleted"...)
+}
+
+// refJSONOf is the JSON form of a ref.
+func refJSONOf(r stack.Ref) refJSON {
+	rec := r.Record(r.UpdateIndex)
+	return toRefJSON(&rec)
+}
+
+// appendRef appends r as refs lists it ("<name> <oid>", "<name> <oid>
+// <peeled>", "<name> ref: <target>"; Ref.String's format) to dst, without
+// allocating.
+func appendRef(dst []byte, r *stack.Ref) []byte {
+	dst = append(dst, r.Name...)
+	switch {
+	case r.Target != "":
+		return append(append(dst, " ref: "...), r.Target...)
+	case r.ID != nil:
+		dst = hex.AppendEncode(append(dst, ' '), r.ID)
+		if r.Peeled != nil {
+			dst = hex.AppendEncode(append(dst, ' '), r.Peeled)
+		}
+		return dst
+	}
+	return append(dst, " missing"...)
 }
 
 // logJSON is the JSON form of a log record, with X_bytes fields as

@@ -32,13 +32,13 @@ type source interface {
 // helper of the target's open stack, if any (the source is then closed
 // first), else starts one.
 func sourceOf(t *target) (source, error) {
-	if t.S3 == "" {
-		return dirSource(t.Dir), nil
+	if t.s3 == "" {
+		return dirSource(t.dir), nil
 	}
 	c, own := t.helper, false
 	if c == nil {
 		var err error
-		if c, err = startS3(t.S3); err != nil {
+		if c, err = startS3(t.s3); err != nil {
 			return nil, err
 		}
 		own = true

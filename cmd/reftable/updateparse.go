@@ -130,7 +130,7 @@ type updateParser struct {
 	block   int // the block size of the tables written; 0: git's default
 	hash    reftable.Hash
 	msg     string
-	names   refGetter
+	names   refLookup
 	line    int
 	noDeref bool
 	state   txState  // where the commands read are in git's framing
@@ -528,11 +528,10 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 		if name == "@" {
 			name = "HEAD"
 		}
-		chain, err := resolveRef(p.names, name)
+		chain, err := resolveShort(p.names, name)
 		if err == nil {
-			last := chain[len(chain)-1]
-			if v := stack.RefOf(&last); v.ID != nil {
-				return stack.Ref{ID: v.ID, Peeled: v.Peeled}, nil
+			if last := chain[len(chain)-1]; last.ID != nil {
+				return stack.Ref{ID: last.ID, Peeled: last.Peeled}, nil
 			}
 		} else if !errors.Is(err, reftable.ErrNotFound) {
 			return stack.Ref{}, fmt.Errorf("%s %s: <%s> %q: %w", verb, clip(ref), which, clip(s), clipName(err, s))

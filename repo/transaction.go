@@ -38,7 +38,8 @@ import (
 type Transaction struct {
 	r   *Repository
 	who stack.Identity
-	err error // opening the stacks failed: Prepare reports it
+	err error        // opening the stacks failed: Prepare reports it
+	own *stack.Stack // the repository's own stack, once Add opened it
 
 	direct *stack.Transaction // the own stack's updates, without routing
 	queued []stack.Update     // updates to route under the locks
@@ -57,10 +58,13 @@ func (r *Repository) NewTransaction(who stack.Identity) *Transaction {
 // worktree's. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(us ...stack.Update) {
 	r := tx.r
-	own, _, err := r.stacks()
-	if err != nil {
-		tx.err = cmp.Or(tx.err, err)
-		return
+	if tx.own == nil {
+		own, _, err := r.stacks()
+		if err != nil {
+			tx.err = cmp.Or(tx.err, err)
+			return
+		}
+		tx.own = own
 	}
 	for _, u := range us {
 		if !r.linked() {
@@ -70,7 +74,7 @@ func (tx *Transaction) Add(us ...stack.Update) {
 			}
 			if !routed {
 				if tx.direct == nil {
-					tx.direct = own.NewTransaction(tx.who, r.cfg.LogAllRefUpdates)
+					tx.direct = tx.own.NewTransaction(tx.who, r.cfg.LogAllRefUpdates)
 				}
 				tx.direct.Add(u)
 				continue

@@ -157,6 +157,7 @@ const (
 	HolderGone                    // provably gone: no such process, or one started after the lock
 )
 
+// String returns "alive", "gone" or "unknown".
 func (l Liveness) String() string {
 	switch l {
 	case HolderAlive:

@@ -44,7 +44,7 @@ func TestStaleLockHolder(t *testing.T) {
 	_, err := st.newAddition(ctx)
 	var le *LockError
 	if !errors.As(err, &le) || !strings.Contains(le.Holder, fmt.Sprintf("pid %d (alive)", os.Getpid())) {
-		t.Fatalf("NewAddition = %v, want a LockError naming the live holder", err)
+		t.Fatalf("newAddition = %v, want a LockError naming the live holder", err)
 	}
 	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
 		t.Fatalf("BreakStaleLock of a live holder = %v", err)
@@ -59,7 +59,7 @@ func TestStaleLockHolder(t *testing.T) {
 	writeLock(pid)
 	_, err = st.newAddition(ctx)
 	if !errors.As(err, &le) || !strings.Contains(le.Holder, "(gone)") {
-		t.Fatalf("NewAddition = %v, want a LockError naming the gone holder", err)
+		t.Fatalf("newAddition = %v, want a LockError naming the gone holder", err)
 	}
 	locks, err := st.Locks()
 	if err != nil || len(locks) != 1 || locks[0].PID != pid || locks[0].Liveness != HolderGone {
@@ -76,7 +76,7 @@ func TestStaleLockHolder(t *testing.T) {
 	}
 	_, err = st.newAddition(ctx)
 	if !errors.As(err, &le) || le.Holder != "pid 1 on elsewhere.example (unknown)" {
-		t.Fatalf("NewAddition = %v, want a LockError naming the remote holder", err)
+		t.Fatalf("newAddition = %v, want a LockError naming the remote holder", err)
 	}
 	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
 		t.Fatalf("BreakStaleLock of a remote holder = %v", err)

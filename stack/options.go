@@ -37,8 +37,9 @@ type Options struct {
 	// as git's does (see logmsg.go).
 	Write reftable.WriterOptions
 
-	// NoSync skips fsync of tables, of tables.list and of the directory.
-	// Only for tests and benchmarks: a crash may then lose commits.
+	// NoSync skips fsync of tables, of tables.list and of the directory:
+	// a crash may then lose commits. For tests and benchmarks, and for
+	// repositories whose core.fsync leaves refs out (see package repo).
 	NoSync bool
 
 	// Perm is the mode of the files the stack creates, before the umask;

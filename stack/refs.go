@@ -452,6 +452,9 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 type lookupScratch struct {
 	rec reftable.RefRecord
 	key []byte
+	// look looks names up in lookIn, for Follow.
+	look   func(name string) (Ref, error)
+	lookIn *Snapshot
 }
 
 // lookupRef looks name up in snap into s.rec.
@@ -464,7 +467,13 @@ func (s *lookupScratch) lookupRef(snap *Snapshot, name string) (bool, error) {
 // may not exist), returning its name, the symbolic refs passed and its
 // value (see Follow).
 func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Ref, error) {
-	r, via, err := Follow(name, func(name string) (Ref, error) { return lookup(snap, name, sc) })
+	if sc.lookIn != snap {
+		// One closure for all the lookups in snap: a bulk transaction
+		// resolves every name it updates.
+		sc.lookIn = snap
+		sc.look = func(name string) (Ref, error) { return lookup(snap, name, sc) }
+	}
+	r, via, err := Follow(name, sc.look)
 	return r.Name, via, r, err
 }
 

@@ -223,7 +223,7 @@ func TestStaleLock(t *testing.T) {
 	_, err := st.newAddition(ctx)
 	var le *LockError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Path != filepath.Join(dir, "tables.list.lock") {
-		t.Fatalf("NewAddition with a held lock: %v", err)
+		t.Fatalf("newAddition with a held lock: %v", err)
 	}
 }
 

@@ -168,6 +168,21 @@ func (s *Snapshot) Refs(prefix string) iter.Seq2[stack.Ref, error] {
 		func(a, b *stack.Ref) bool { return a.Name <= b.Name })
 }
 
+// RefRecords iterates the records of the live refs whose names start
+// with prefix as Refs does, at the level of the format: each record is
+// valid until the next iteration step (Clone keeps one), and nothing is
+// copied. Tools that print or hash many refs without keeping them use
+// it; Refs is what keeps them.
+func (s *Snapshot) RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error] {
+	own := s.own.Merged().Refs([]byte(prefix))
+	if s.shared == s.own {
+		return own
+	}
+	return mergeByName(own, s.shared.Merged().Refs([]byte(prefix)),
+		func(r *reftable.RefRecord) bool { return perWorktree(string(r.Name)) },
+		func(a, b *reftable.RefRecord) bool { return bytes.Compare(a.Name, b.Name) <= 0 })
+}
+
 // Reflog iterates the reflog entries of the ref name, newest first,
 // without git's existence markers (see stack.Snapshot.Reflog), read from
 // the stack holding name; the records carry the name asked for. A

@@ -60,6 +60,22 @@ func TestWorktreeReads(t *testing.T) {
 	if got := refs(m, "refs/bisect/"); len(got) != 1 {
 		t.Errorf("the main worktree's refs/bisect/: %q", got)
 	}
+	// RefRecords yields the same refs, as records.
+	snap, err := w.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	var recs []string
+	for rec, err := range snap.RefRecords("") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, stack.RefOf(&rec).String())
+	}
+	if diff := cmp.Diff(want, recs); diff != "" {
+		t.Errorf("the worktree's ref records (-want +got):\n%s", diff)
+	}
 
 	for _, tt := range []struct {
 		r          *Repository

@@ -582,12 +582,12 @@ func summarize(ctx context.Context, repo string) (summary, error) {
 		return summary{}, err
 	}
 	defer rd.Close()
-	d, err := digestOf(rd.Refs(""))
+	d, err := digestOf(rd.RefRecords(""))
 	if err != nil {
 		return summary{}, err
 	}
 	s := summary{digest: d, tables: len(v.Names)}
-	for _, err := range rd.Refs("refs/") {
+	for _, err := range rd.RefRecords("refs/") {
 		if err != nil {
 			return summary{}, err
 		}

@@ -377,7 +377,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	total.BytesPerRef = perRef(total.Size, total.Refs)
 	fprintf(w, "  %s\n", countsText(total))
 
-	digest, err := digestOf(snap.Refs(""))
+	digest, err := digestOf(snap.Merged().Refs(nil))
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func runDigest(e *env, flags any, args []string) error {
 		return err
 	}
 	defer rd.Close()
-	sum, n, err := digestSum(rd.Refs(""))
+	sum, n, err := digestSum(rd.RefRecords(""))
 	if err != nil {
 		return err
 	}
@@ -83,9 +83,8 @@ func runDigest(e *env, flags any, args []string) error {
 }
 
 // digestOf returns the digest line "sha256:<hex> <n> refs" of refs, in
-// name order, as the help of digest defines it. Missing refs are
-// skipped.
-func digestOf(refs iter.Seq2[stack.Ref, error]) (string, error) {
+// name order, as the help of digest defines it. Deletions are skipped.
+func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
 	sum, n, err := digestSum(refs)
 	if err != nil {
 		return "", err
@@ -96,7 +95,7 @@ func digestOf(refs iter.Seq2[stack.Ref, error]) (string, error) {
 func digestLine(sum string, n int) string { return fmt.Sprintf("%s %d refs", sum, n) }
 
 // digestSum returns "sha256:<hex>" of refs and their number.
-func digestSum(refs iter.Seq2[stack.Ref, error]) (string, int, error) {
+func digestSum(refs iter.Seq2[reftable.RefRecord, error]) (string, int, error) {
 	h := sha256.New()
 	n := 0
 	var line []byte
@@ -106,20 +105,20 @@ func digestSum(refs iter.Seq2[stack.Ref, error]) (string, int, error) {
 		}
 		line = append(line[:0], r.Name...)
 		line = append(line, 0)
-		switch {
-		case r.Target != "":
-			line = append(line, '3')
-			line = append(line, r.Target...)
-		case r.Peeled != nil:
+		switch r.Type {
+		case reftable.RefVal1:
+			line = append(line, '1')
+			line = hex.AppendEncode(line, r.Value)
+		case reftable.RefVal2:
 			line = append(line, '2')
-			line = hex.AppendEncode(line, r.ID)
+			line = hex.AppendEncode(line, r.Value)
 			line = append(line, ' ')
 			line = hex.AppendEncode(line, r.Peeled)
-		case r.ID != nil:
-			line = append(line, '1')
-			line = hex.AppendEncode(line, r.ID)
+		case reftable.RefSymref:
+			line = append(line, '3')
+			line = append(line, r.Target...)
 		default:
-			continue // missing; iterations yield none
+			continue // a deletion; merged views hide them
 		}
 		line = append(line, '\n')
 		h.Write(line)
@@ -128,11 +127,11 @@ func digestSum(refs iter.Seq2[stack.Ref, error]) (string, int, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// records iterates over the refs that records hold.
-func records(recs []reftable.RefRecord) iter.Seq2[stack.Ref, error] {
-	return func(yield func(stack.Ref, error) bool) {
-		for i := range recs {
-			if !yield(stack.RefOf(&recs[i]), nil) {
+// records iterates over refs.
+func records(refs []reftable.RefRecord) iter.Seq2[reftable.RefRecord, error] {
+	return func(yield func(reftable.RefRecord, error) bool) {
+		for _, r := range refs {
+			if !yield(r, nil) {
 				return
 			}
 		}

@@ -294,7 +294,7 @@ func stackDigest(ctx context.Context, dir string) (string, int, error) {
 		return "", 0, err
 	}
 	defer rd.Close()
-	d, err := digestOf(rd.Refs(""))
+	d, err := digestOf(rd.RefRecords(""))
 	if err != nil {
 		return "", 0, err
 	}

@@ -135,24 +135,6 @@ func refJSONOf(r stack.Ref) refJSON {
 	return toRefJSON(&rec)
 }
 
-// appendRef appends r as refs lists it ("<name> <oid>", "<name> <oid>
-// <peeled>", "<name> ref: <target>"; Ref.String's format) to dst, without
-// allocating.
-func appendRef(dst []byte, r *stack.Ref) []byte {
-	dst = append(dst, r.Name...)
-	switch {
-	case r.Target != "":
-		return append(append(dst, " ref: "...), r.Target...)
-	case r.ID != nil:
-		dst = hex.AppendEncode(append(dst, ' '), r.ID)
-		if r.Peeled != nil {
-			dst = hex.AppendEncode(append(dst, ' '), r.Peeled)
-		}
-		return dst
-	}
-	return append(dst, " missing"...)
-}
-
 // logJSON is the JSON form of a log record, with X_bytes fields as
 // refJSON's.
 type logJSON struct {

@@ -204,9 +204,10 @@ func (t *target) stack() (*stack.Stack, error) {
 type reader interface {
 	Ref(name string) (stack.Ref, error)
 	Resolve(name string) (stack.Ref, []string, error)
-	Refs(prefix string) iter.Seq2[stack.Ref, error]
-	// Logs yields the reflog records of the refs under prefix, git's
-	// existence markers included.
+	// RefRecords and Logs yield the ref and reflog records of the refs
+	// under prefix, each valid until the next step, reflog existence
+	// markers included.
+	RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error]
 	Logs(prefix string) iter.Seq2[reftable.LogRecord, error]
 	Close() error
 }
@@ -242,6 +243,10 @@ func (t *target) reader(ctx context.Context) (reader, error) {
 // snapshotReader reads a stack's snapshot.
 type snapshotReader struct{ *stack.Snapshot }
 
+func (r snapshotReader) RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error] {
+	return r.Merged().Refs([]byte(prefix))
+}
+
 func (r snapshotReader) Logs(prefix string) iter.Seq2[reftable.LogRecord, error] {
 	return r.Merged().Logs([]byte(prefix))
 }
@@ -274,14 +279,8 @@ func (r mergedReader) Resolve(name string) (stack.Ref, []string, error) {
 	})
 }
 
-func (r mergedReader) Refs(prefix string) iter.Seq2[stack.Ref, error] {
-	return func(yield func(stack.Ref, error) bool) {
-		for rec, err := range r.m.Refs([]byte(prefix)) {
-			if !yield(stack.RefOf(&rec), err) || err != nil {
-				return
-			}
-		}
-	}
+func (r mergedReader) RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error] {
+	return r.m.Refs([]byte(prefix))
 }
 
 func (r mergedReader) Logs(prefix string) iter.Seq2[reftable.LogRecord, error] {

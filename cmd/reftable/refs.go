@@ -65,14 +65,14 @@ func runRefs(e *env, flags any, args []string) error {
 	json := *flags.(*bool)
 	p := &printer{w: e.stdout, json: true}
 	var line []byte
-	for r, err := range rd.Refs(prefix) {
+	for r, err := range rd.RefRecords(prefix) {
 		if err != nil {
 			return err
 		}
 		if json {
-			err = p.record("", refJSONOf(r))
+			err = p.record("", toRefJSON(&r))
 		} else {
-			line = append(appendRef(line[:0], &r), '\n')
+			line = append(appendRefText(line[:0], &r), '\n')
 			_, err = e.stdout.Write(line)
 		}
 		if err != nil {

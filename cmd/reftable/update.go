@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/refstore/refstore/repo"
 	"os"
 	"strconv"
 	"strings"
@@ -254,8 +255,12 @@ type updater struct {
 	target *target
 	who    stack.Identity
 	// tx is the transaction of the commands read since the last commit
-	// or abort; nil until a command comes.
+	// or abort; nil until a command comes. It is rtx or stx, which
+	// queue adds to directly: an update passed through the interface
+	// would be copied to the heap, and a bulk update is held once.
 	tx       transaction
+	rtx      *repo.Transaction
+	stx      *stack.Transaction
 	prepared bool
 	// view reads refs for names given as ids, read when the command
 	// is; nil until needed, and closed after a commit.
@@ -275,12 +280,18 @@ func (u *updater) queue(c updateCmd) error {
 	}
 	if u.tx == nil {
 		if r := u.target.repo; r != nil {
-			u.tx = r.NewTransaction(u.who)
+			u.rtx, u.stx = r.NewTransaction(u.who), nil
+			u.tx = u.rtx
 		} else {
-			u.tx = u.target.st.NewTransaction(u.who, u.target.policy)
+			u.rtx, u.stx = nil, u.target.st.NewTransaction(u.who, u.target.policy)
+			u.tx = u.stx
 		}
 	}
-	u.tx.Add(c.u)
+	if u.rtx != nil {
+		u.rtx.Add(c.u)
+	} else {
+		u.stx.Add(c.u)
+	}
 	return nil
 }
 

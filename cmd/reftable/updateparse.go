@@ -118,6 +118,10 @@ func (s *tokenSource) lookahead() (string, bool, error) {
 	return *s.peek, true, nil
 }
 
+// absent is the old value of a ref that must not exist, which create and
+// verify commands share: a transaction only reads it.
+var absent stack.Ref
+
 // An updateCmd is one parsed command of the update language.
 type updateCmd struct {
 	line int    // line (command, with -z) number, from 1
@@ -307,21 +311,17 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		u.Old = &v
 		return err
 	}
-	// newID sets the new value to the object id of the first argument.
-	newID := func() error {
-		v, err := p.oid(arg(0), verb, ref, "new-oid")
-		u.ID, u.Peeled = v.ID, v.Peeled
-		return err
-	}
 	var err error
+	var v stack.Ref // an id parsed
 	switch verb {
 	case "update":
 		if !has(0) {
 			return c, fmt.Errorf("update %s: missing <new-oid>", shown)
 		}
-		if err := newID(); err != nil {
+		if v, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
+		u.ID, u.Peeled = v.ID, v.Peeled
 		if err := old(1); err != nil {
 			return c, err
 		}
@@ -329,13 +329,14 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		if !has(0) {
 			return c, fmt.Errorf("create %s: missing <new-oid>", shown)
 		}
-		if err := newID(); err != nil {
+		if v, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
+		u.ID, u.Peeled = v.ID, v.Peeled
 		if u.Missing() {
 			return c, fmt.Errorf("create %s: zero <new-oid>", shown)
 		}
-		u.Old = &stack.Ref{}
+		u.Old = &absent
 	case "delete":
 		if err := old(0); err != nil {
 			return c, err
@@ -349,7 +350,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			return c, err
 		}
 		if u.Old == nil {
-			u.Old = &stack.Ref{}
+			u.Old = &absent
 		}
 	case "symref-update", "symref-create":
 		// Without no-deref, as git, the new target is given to the ref
@@ -362,7 +363,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		}
 		u.Target = arg(0)
 		if verb == "symref-create" {
-			u.Old = &stack.Ref{}
+			u.Old = &absent
 			break
 		}
 		switch kind := arg(1); kind {
@@ -395,7 +396,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			}
 			u.Old = &stack.Ref{Target: arg(0)}
 		} else if u.Verify {
-			u.Old = &stack.Ref{}
+			u.Old = &absent
 		}
 	}
 	c.u = u

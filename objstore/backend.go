@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // Options configures a Backend. The zero value is usable.
@@ -50,14 +50,22 @@ func (o Options) withDefaults() Options {
 
 const listName = "tables.list"
 
-// Backend is a stack.Backend on a Store: open a stack on it with
-// stack.OpenBackend. Like every stack.Backend it serves one Stack at a
+// Backend is a storage.Backend on a Store: open a stack on it with
+// stack.OpenBackend. Like every storage.Backend it serves one Stack at a
 // time; several Backends, in one process or many, may share a store.
+//
+// Its methods make their requests under the context they are given.
+// Reads of an open table go through io.ReaderAt, which takes none: they
+// run under the backend's own context, which Close cancels, and each is
+// bounded by what the Store bounds a request by (its client's timeouts).
 type Backend struct {
 	s     Store
-	ctx   context.Context
 	opts  Options
 	cache *blockCache
+	// life is the context of the reads of open tables (see above) and of
+	// StoreUnsafe's request; Close cancels it.
+	life context.Context
+	stop context.CancelFunc
 
 	mu      sync.Mutex   // guards the fields below
 	etag    string       // version of the list ReadList returned; "" when there was none
@@ -73,8 +81,8 @@ type listVersion struct {
 // NewBackend returns a backend storing a stack in s under opts.Prefix.
 // Unless opts.AllowUnsafe is set it first checks the store with
 // ProbeCached (Probe and RaceProbe, or the marker of a probe passed
-// within ProbeTTL) and refuses a store that fails. ctx bounds every
-// request the backend makes, for its whole life.
+// within ProbeTTL) and refuses a store that fails. ctx bounds the probe
+// only.
 func NewBackend(ctx context.Context, s Store, opts Options) (*Backend, error) {
 	opts = opts.withDefaults()
 	if !opts.AllowUnsafe {
@@ -82,51 +90,52 @@ func NewBackend(ctx context.Context, s Store, opts Options) (*Backend, error) {
 			return nil, err
 		}
 	}
-	return &Backend{s: s, ctx: ctx, opts: opts, cache: newBlockCache(opts.CacheSize)}, nil
+	life, stop := context.WithCancel(context.Background())
+	return &Backend{s: s, opts: opts, cache: newBlockCache(opts.CacheSize), life: life, stop: stop}, nil
 }
 
-// StoreUnsafe implements stack.UnsafeStoreReporter: a commit found its
+// StoreUnsafe implements storage.UnsafeStoreReporter: a commit found its
 // published list overwritten by a writer that had not seen it, which a
 // store honouring If-Match never allows. The marker of a passed probe is
 // removed, so that the next backend on the prefix probes the store
 // again (and refuses it, if it fails).
 func (b *Backend) StoreUnsafe(error) {
-	b.s.Delete(context.WithoutCancel(b.ctx), b.key(ProbeMarker))
+	b.s.Delete(b.life, b.key(ProbeMarker))
 }
 
 func (b *Backend) key(name string) string { return b.opts.Prefix + name }
 
 // getList reads the list; a missing list is an empty one with no ETag.
-func (b *Backend) getList(ifNoneMatch string) ([]string, string, error) {
-	data, etag, err := b.s.Get(b.ctx, b.key(listName), ifNoneMatch)
+func (b *Backend) getList(ctx context.Context, ifNoneMatch string) ([]string, string, error) {
+	data, etag, err := b.s.Get(ctx, b.key(listName), ifNoneMatch)
 	if errors.Is(err, ErrNotFound) {
 		return nil, "", nil
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	names, err := stack.ParseList(data)
+	names, err := storage.ParseList(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
 	}
 	return names, etag, nil
 }
 
-// ReadList implements stack.Backend: it reads tables.list and remembers
+// ReadList implements storage.Backend: it reads tables.list and remembers
 // its ETag.
-func (b *Backend) ReadList() ([]string, error) {
+func (b *Backend) ReadList(ctx context.Context) ([]string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if p := b.pending; p != nil {
 		b.pending = nil
-		names, err := stack.ParseList(p.data)
+		names, err := storage.ParseList(p.data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
 		}
 		b.etag = p.etag
 		return names, nil
 	}
-	names, etag, err := b.getList("")
+	names, etag, err := b.getList(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -134,14 +143,14 @@ func (b *Backend) ReadList() ([]string, error) {
 	return names, nil
 }
 
-// ListChanged implements stack.Backend with a conditional GET: "not
+// ListChanged implements storage.Backend with a conditional GET: "not
 // modified" means unchanged; a changed list is kept for the next
 // ReadList.
-func (b *Backend) ListChanged() (bool, error) {
+func (b *Backend) ListChanged(ctx context.Context) (bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = nil
-	data, etag, err := b.s.Get(b.ctx, b.key(listName), b.etag)
+	data, etag, err := b.s.Get(ctx, b.key(listName), b.etag)
 	switch {
 	case errors.Is(err, ErrNotModified):
 		return false, nil
@@ -156,23 +165,24 @@ func (b *Backend) ListChanged() (bool, error) {
 	return true, nil
 }
 
-// OpenTable implements stack.Backend: a HEAD for the size, then ranged
-// reads through the block cache. A missing table matches fs.ErrNotExist.
-func (b *Backend) OpenTable(name string) (stack.TableFile, error) {
-	size, etag, err := b.s.Head(b.ctx, b.key(name))
+// OpenTable implements storage.Backend: a HEAD for the size, then ranged
+// reads through the block cache, under the backend's own context (see
+// Backend). A missing table matches fs.ErrNotExist.
+func (b *Backend) OpenTable(ctx context.Context, name string) (storage.TableFile, error) {
+	size, etag, err := b.s.Head(ctx, b.key(name))
 	if err != nil {
 		return nil, err
 	}
 	return &table{b: b, name: name, key: b.key(name), id: b.key(name) + "\x00" + etag, size: size}, nil
 }
 
-// Begin implements stack.Backend: it reads the list and its ETag. There is
+// Begin implements storage.Backend: it reads the list and its ETag. There is
 // no lock to wait for; timeout is ignored.
-func (b *Backend) Begin(time.Duration) (stack.Commit, error) {
+func (b *Backend) Begin(ctx context.Context, _ time.Duration) (storage.Commit, error) {
 	b.mu.Lock()
 	b.pending = nil // a later ReadList must see at least this list
 	b.mu.Unlock()
-	names, etag, err := b.getList("")
+	names, etag, err := b.getList(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +213,7 @@ func (c *commit) Release() error {
 // request whose reply was lost may still be applied after the read-back
 // (see the package documentation), and a list that no longer names the
 // commit's tables may have named them in between.
-func (c *commit) Publish(names []string) error {
+func (c *commit) Publish(ctx context.Context, names []string) error {
 	if c.done {
 		return stack.ErrClosed
 	}
@@ -213,7 +223,7 @@ func (c *commit) Publish(names []string) error {
 	if c.etag == "" {
 		cond = Cond{IfNoneMatch: true}
 	}
-	_, err := b.s.Put(b.ctx, b.key(listName), stack.FormatList(names), cond)
+	_, err := b.s.Put(ctx, b.key(listName), storage.FormatList(names), cond)
 	if err == nil {
 		return nil
 	}
@@ -221,7 +231,7 @@ func (c *commit) Publish(names []string) error {
 		return fmt.Errorf("publish %s: %w: %w", b.key(listName), stack.ErrConflict, err)
 	}
 	added := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(c.names, n) })
-	now, _, rerr := b.getList("")
+	now, _, rerr := b.getList(ctx, "")
 	if rerr != nil {
 		return fmt.Errorf("publish %s: %w (%w; reading it back: %w)", b.key(listName), stack.ErrCommitUncertain, err, rerr)
 	}
@@ -231,33 +241,33 @@ func (c *commit) Publish(names []string) error {
 	return fmt.Errorf("publish %s: %w (%w; the list read back does not name the new tables)", b.key(listName), stack.ErrCommitUncertain, err)
 }
 
-// CreateTable implements stack.Backend: the table is built in memory and
+// CreateTable implements storage.Backend: the table is built in memory and
 // stored with If-None-Match: *, under a fresh random name (a taken name
 // is retried with another).
-func (b *Backend) CreateTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
-	name, _, err := b.createTable(write)
+func (b *Backend) CreateTable(ctx context.Context, write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
+	name, _, err := b.createTable(ctx, write)
 	return name, err
 }
 
 // createTable builds a table in memory and stores it with
 // If-None-Match: * under a fresh random name, returning its name and the
 // ETag the store gave it ("" for a table discarded).
-func (b *Backend) createTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, string, error) {
+func (b *Backend) createTable(ctx context.Context, write func(io.Writer) (min, max uint64, keep bool, err error)) (string, string, error) {
 	var buf bytes.Buffer
 	min, max, keep, err := write(&buf)
 	if err != nil || !keep {
 		return "", "", err
 	}
 	for range 10 {
-		name := fmt.Sprintf("0x%012x-0x%012x-%08x.ref", min, max, rand.Uint32())
-		etag, err := b.s.Put(b.ctx, b.key(name), buf.Bytes(), Cond{IfNoneMatch: true})
+		name := storage.TableName(min, max)
+		etag, err := b.s.Put(ctx, b.key(name), buf.Bytes(), Cond{IfNoneMatch: true})
 		if errors.Is(err, ErrPrecondition) {
 			continue
 		}
 		if err != nil {
 			// The write may have happened: remove it, best effort; a
 			// later Clean removes it otherwise.
-			b.s.Delete(b.ctx, b.key(name))
+			b.s.Delete(context.WithoutCancel(ctx), b.key(name))
 			return "", "", fmt.Errorf("write table %s: %w", b.key(name), err)
 		}
 		return name, etag, nil
@@ -265,14 +275,14 @@ func (b *Backend) createTable(write func(io.Writer) (min, max uint64, keep bool,
 	return "", "", fmt.Errorf("write table in %s: no unused name for update indexes %d..%d", b.opts.Prefix, min, max)
 }
 
-// StageTable implements stack.Backend: the table is stored as by
+// StageTable implements storage.Backend: the table is stored as by
 // CreateTable, under its final name, which no reader looks at until a
 // list names it (and which Clean keeps while the run of tables it
 // replaces is listed). Place checks, under the commit that lists it,
 // that it is still there, unchanged, and no older than MaxPublishDelay.
-func (b *Backend) StageTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (stack.StagedTable, error) {
+func (b *Backend) StageTable(ctx context.Context, write func(io.Writer) (min, max uint64, keep bool, err error)) (storage.StagedTable, error) {
 	start := time.Now()
-	name, etag, err := b.createTable(write)
+	name, etag, err := b.createTable(ctx, write)
 	if name == "" || err != nil {
 		return nil, err
 	}
@@ -298,12 +308,12 @@ type staged struct {
 
 // Place checks that the table is still stored with the ETag its upload
 // returned, and that publishing it now stays within MaxPublishDelay.
-func (t *staged) Place() (string, error) {
+func (t *staged) Place(ctx context.Context) (string, error) {
 	if d := time.Since(t.start); d > MaxPublishDelay {
 		return "", fmt.Errorf("table %s: uploaded %v ago, longer than a writer may take to publish it: %w",
 			t.b.key(t.name), d.Round(time.Second), fs.ErrNotExist)
 	}
-	_, etag, err := t.b.s.Head(t.b.ctx, t.b.key(t.name))
+	_, etag, err := t.b.s.Head(ctx, t.b.key(t.name))
 	if err == nil && t.etag != "" && etag != t.etag {
 		err = fmt.Errorf("ETag %s, the upload returned %s: %w", etag, t.etag, fs.ErrNotExist)
 	}
@@ -314,12 +324,12 @@ func (t *staged) Place() (string, error) {
 }
 
 // Discard deletes the table.
-func (t *staged) Discard() error { return t.b.RemoveTable(t.name) }
+func (t *staged) Discard(ctx context.Context) error { return t.b.RemoveTable(ctx, t.name) }
 
-// LockTables implements stack.Backend: it locks nothing and reports every
+// LockTables implements storage.Backend: it locks nothing and reports every
 // table locked. Concurrent compactions of the same tables are resolved at
 // Publish: the later one finds its tables gone and is abandoned.
-func (b *Backend) LockTables(names []string) (int, func(), error) {
+func (b *Backend) LockTables(_ context.Context, names []string) (int, func(), error) {
 	return len(names), func() {}, nil
 }
 
@@ -327,34 +337,36 @@ func (b *Backend) LockTables(names []string) (int, func(), error) {
 // unlisted tables are judged by what can still publish them.
 func (b *Backend) NoTableLocks() {}
 
-// RemoveTable implements stack.Backend with a DELETE.
-func (b *Backend) RemoveTable(name string) error {
-	if err := b.s.Delete(b.ctx, b.key(name)); err != nil {
+// RemoveTable implements storage.Backend with a DELETE.
+func (b *Backend) RemoveTable(ctx context.Context, name string) error {
+	if err := b.s.Delete(ctx, b.key(name)); err != nil {
 		return fmt.Errorf("remove %s: %w", b.key(name), err)
 	}
 	return nil
 }
 
-// ListFiles implements stack.Backend: the objects directly under the
+// ListFiles implements storage.Backend: the objects directly under the
 // prefix but for the probe's marker.
-func (b *Backend) ListFiles() ([]stack.FileInfo, error) {
-	objs, err := b.s.List(b.ctx, b.opts.Prefix)
+func (b *Backend) ListFiles(ctx context.Context) ([]storage.FileInfo, error) {
+	objs, err := b.s.List(ctx, b.opts.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", b.opts.Prefix, err)
 	}
-	var out []stack.FileInfo
+	var out []storage.FileInfo
 	for _, o := range objs {
 		name := strings.TrimPrefix(o.Key, b.opts.Prefix)
 		if name == "" || strings.Contains(name, "/") || name == ProbeMarker {
 			continue
 		}
-		out = append(out, stack.FileInfo{Name: name, Size: o.Size, ModTime: o.ModTime})
+		out = append(out, storage.FileInfo{Name: name, Size: o.Size, ModTime: o.ModTime})
 	}
 	return out, nil
 }
 
-// Close implements stack.Backend; it drops the block cache.
+// Close implements storage.Backend; it drops the block cache and cancels
+// the reads of tables still open.
 func (b *Backend) Close() error {
+	b.stop()
 	b.cache.clear()
 	return nil
 }
@@ -401,7 +413,7 @@ func (t *table) block(start, size int64) ([]byte, error) {
 		return blk, nil
 	}
 	blk := make([]byte, size)
-	n, err := t.b.s.ReadAt(t.b.ctx, t.key, blk, start)
+	n, err := t.b.s.ReadAt(t.b.life, t.key, blk, start)
 	if n == len(blk) && errors.Is(err, io.EOF) {
 		err = nil
 	}

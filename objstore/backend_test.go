@@ -7,6 +7,7 @@ import (
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 func openMem(t *testing.T, m *Mem, opts stack.Options) *stack.Stack {
@@ -15,7 +16,7 @@ func openMem(t *testing.T, m *Mem, opts stack.Options) *stack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := stack.OpenBackend(b, "mem:repo", opts)
+	st, err := stack.OpenBackend(ctx, b, "mem:repo", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestBackendBasics(t *testing.T) {
 	m := NewMem()
 	a := openMem(t, m, stack.Options{})
 	b := openMem(t, m, stack.Options{})
-	err := a.Add(func(w *reftable.Writer) error {
+	err := a.AddTable(ctx, func(w *reftable.Writer) error {
 		return w.AddRef(&reftable.RefRecord{Name: []byte("refs/heads/main"), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid(1)})
 	})
 	if err != nil {
@@ -46,20 +47,20 @@ func TestBackendBasics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, _ := stack.ParseList(data)
+	names, _ := storage.ParseList(data)
 	if len(names) != 1 {
 		t.Fatalf("tables.list = %q", data)
 	}
 	m.SetHook(nil)
-	r, err := b.Ref("refs/heads/main")
-	if err != nil || string(r.Value) != string(oid(1)) {
+	r, err := b.Ref(ctx, "refs/heads/main")
+	if err != nil || string(r.ID) != string(oid(1)) {
 		t.Fatalf("Ref = %v, %v", r, err)
 	}
 	if g, h, ra := m.Calls(OpGet), m.Calls(OpHead), m.Calls(OpReadAt); g != 1 || h != 1 || ra != 1 {
 		t.Errorf("reload after a commit: %d gets, %d heads, %d ranged reads; want 1 (the conditional GET brings the list), 1, 1", g, h, ra)
 	}
 	m.SetHook(nil)
-	if _, err := b.Ref("refs/heads/main"); err != nil {
+	if _, err := b.Ref(ctx, "refs/heads/main"); err != nil {
 		t.Fatal(err)
 	}
 	if g, ra := m.Calls(OpGet), m.Calls(OpReadAt); g != 1 || ra != 0 {
@@ -75,23 +76,23 @@ func TestBackendPublishConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c1, _ := b.Begin(0)
-	c2, _ := b.Begin(0)
-	if err := c1.Publish([]string{"x.ref"}); err != nil {
+	c1, _ := b.Begin(ctx, 0)
+	c2, _ := b.Begin(ctx, 0)
+	if err := c1.Publish(ctx, []string{"x.ref"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c2.Publish([]string{"y.ref"}); !errors.Is(err, stack.ErrConflict) {
+	if err := c2.Publish(ctx, []string{"y.ref"}); !errors.Is(err, stack.ErrConflict) {
 		t.Errorf("second first-list publish: %v, want ErrConflict", err)
 	}
-	c3, _ := b.Begin(0)
-	c4, _ := b.Begin(0)
-	if err := c3.Publish([]string{"x.ref", "z.ref"}); err != nil {
+	c3, _ := b.Begin(ctx, 0)
+	c4, _ := b.Begin(ctx, 0)
+	if err := c3.Publish(ctx, []string{"x.ref", "z.ref"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c4.Publish([]string{"x.ref", "w.ref"}); !errors.Is(err, stack.ErrConflict) {
+	if err := c4.Publish(ctx, []string{"x.ref", "w.ref"}); !errors.Is(err, stack.ErrConflict) {
 		t.Errorf("stale publish: %v, want ErrConflict", err)
 	}
-	names, err := b.ReadList()
+	names, err := b.ReadList(ctx)
 	if err != nil || len(names) != 2 || names[1] != "z.ref" {
 		t.Errorf("list = %v, %v", names, err)
 	}
@@ -110,7 +111,7 @@ func TestBackendSuite(t *testing.T) {
 			stacktest.Run(t, func(t *testing.T) stacktest.Storage {
 				m := NewMem()
 				m.ContentETags = tc.content
-				return func() stack.Backend {
+				return func() storage.Backend {
 					b, err := NewBackend(t.Context(), m, Options{Prefix: "repo/", CacheSize: tc.cache})
 					if err != nil {
 						t.Fatal(err)

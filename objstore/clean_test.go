@@ -14,6 +14,7 @@ import (
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // TestCleanKeepsCompactionTable: Clean with no grace at all, run at the
@@ -40,20 +41,20 @@ func TestCleanKeepsCompactionTable(t *testing.T) {
 		if op == OpPut && strings.HasSuffix(key, "tables.list") && !cleaned {
 			cleaned = true
 			var err error
-			if res, err = cleaner.Clean(0); err != nil {
+			if res, err = cleaner.Clean(ctx, 0); err != nil {
 				t.Errorf("Clean: %v", err)
 			}
 		}
 		return apply()
 	})
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	m.SetHook(nil)
 	if len(res.Removed) != 0 || len(res.Kept) != 1 || !strings.Contains(res.Kept[0], "a compaction of the listed tables it spans may still publish it") {
 		t.Errorf("Clean during the compaction: %+v", res)
 	}
-	if refs := stacktest.Check(t, func() stack.Backend { return backend(t, m) }); len(refs) != 4 {
+	if refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) }); len(refs) != 4 {
 		t.Errorf("refs after the compaction: %v", refs)
 	}
 
@@ -67,7 +68,7 @@ func TestCleanKeepsCompactionTable(t *testing.T) {
 	}
 	b := backend(t, m)
 	defer b.Close()
-	staged, err := b.StageTable(func(w io.Writer) (uint64, uint64, bool, error) {
+	staged, err := b.StageTable(ctx, func(w io.Writer) (uint64, uint64, bool, error) {
 		tw, err := reftable.NewWriter(w, reftable.WriterOptions{MinUpdateIndex: 5, MaxUpdateIndex: 6})
 		if err != nil {
 			return 0, 0, false, err
@@ -78,17 +79,17 @@ func TestCleanKeepsCompactionTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, err := staged.Place()
+	name, err := staged.Place(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := cleaner.Clean(0); err != nil || !slices.Contains(res.Kept, name+": a compaction of the listed tables it spans may still publish it") {
+	if res, err := cleaner.Clean(ctx, 0); err != nil || !slices.Contains(res.Kept, name+": a compaction of the listed tables it spans may still publish it") {
 		t.Errorf("Clean beside a crashed compaction whose run is listed: %+v, %v", res, err)
 	}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := cleaner.Clean(0); err != nil || !slices.Equal(res.Removed, []string{name}) {
+	if res, err := cleaner.Clean(ctx, 0); err != nil || !slices.Equal(res.Removed, []string{name}) {
 		t.Errorf("Clean once the run was replaced: %+v, %v; want %s removed", res, err, name)
 	}
 }
@@ -117,7 +118,7 @@ func TestCleanBesideWriters(t *testing.T) {
 		wg.Go(func() {
 			for i := range 30 {
 				name := fmt.Sprintf("refs/heads/w%d/%d", w, i)
-				err := stacktest.Set(st, name, w*100+i, &stack.Missing)
+				err := stacktest.Set(st, name, w*100+i, &stack.Ref{})
 				if err != nil {
 					t.Errorf("%s: %v", name, err)
 					return
@@ -138,7 +139,7 @@ func TestCleanBesideWriters(t *testing.T) {
 				return
 			default:
 			}
-			if err := compactor.CompactAll(nil); err != nil && !errors.Is(err, stack.ErrOutdated) {
+			if err := compactor.CompactAll(ctx, nil); err != nil && !errors.Is(err, stack.ErrOutdated) {
 				t.Errorf("compaction: %v", err)
 			}
 		}
@@ -150,7 +151,7 @@ func TestCleanBesideWriters(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := cleaner.Clean(0); err != nil {
+			if _, err := cleaner.Clean(ctx, 0); err != nil {
 				t.Errorf("Clean: %v", err)
 				return
 			}
@@ -161,7 +162,7 @@ func TestCleanBesideWriters(t *testing.T) {
 	close(done)
 	loops.Wait()
 	m.SetHook(nil)
-	got := stacktest.Check(t, func() stack.Backend { return backend(t, m) })
+	got := stacktest.Check(t, func() storage.Backend { return backend(t, m) })
 	for name, v := range want {
 		if got[name] != fmt.Sprintf("%x", stacktest.OID(v)) {
 			t.Errorf("%s = %q, want %x", name, got[name], stacktest.OID(v))

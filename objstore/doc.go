@@ -8,7 +8,7 @@
 //	P/0x<min>-0x<max>-<random>.ref        tables, never rewritten
 //	P/probe.passed                        the store passed the probe (see ProbeCached)
 //
-// NewBackend returns a stack.Backend over a Store; stack.OpenBackend
+// NewBackend returns a storage.Backend over a Store; stack.OpenBackend
 // opens a Stack on it, and the commit, reload, transaction and compaction
 // logic of package stack runs unchanged. Mem is an in-memory Store with
 // real conditional semantics and fault injection, for tests.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 var errFault = errors.New("injected fault")
@@ -53,7 +54,7 @@ func TestFaults(t *testing.T) {
 func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	where := fmt.Sprintf("%s the %s #%d during %s", mode, op, n, work)
 	m := NewMem()
-	storage := stacktest.Storage(func() stack.Backend {
+	stor := stacktest.Storage(func() storage.Backend {
 		b, err := NewBackend(t.Context(), m, Options{Prefix: "p/", CacheSize: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -64,19 +65,19 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	opts.LockTimeout = 0
 	var compactionErrs []error
 	opts.OnCompactionError = func(err error) { compactionErrs = append(compactionErrs, err) }
-	st, err := stack.OpenBackend(storage(), where, opts)
+	st, err := stack.OpenBackend(ctx, stor(), where, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rival, err := stack.OpenBackend(storage(), "rival", opts)
+	rival, err := stack.OpenBackend(ctx, stor(), "rival", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rival.Close()
 	setupOpts := opts
 	setupOpts.DisableAutoCompaction = true
-	setup, err := stack.OpenBackend(storage(), "setup", setupOpts)
+	setup, err := stack.OpenBackend(ctx, stor(), "setup", setupOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,16 +118,16 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	})
 	switch work {
 	case "commit":
-		err = stacktest.Set(st, "refs/heads/x", 100, &stack.Missing)
+		err = stacktest.Set(st, "refs/heads/x", 100, &stack.Ref{})
 	case "compact":
-		err = st.CompactAll(nil)
+		err = st.CompactAll(ctx, nil)
 	}
 	m.SetHook(nil)
 	if !injected {
 		return false
 	}
 
-	got := stacktest.Check(t, storage)
+	got := stacktest.Check(t, stor)
 	var committed *stack.CommittedError
 	if work == "commit" {
 		switch {
@@ -154,7 +155,7 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	if len(got) != len(want) {
 		t.Errorf("%s: refs %v, want %v (err %v)", where, got, want, err)
 	}
-	if err := stacktest.Set(st, "refs/heads/after", 7, &stack.Missing); err != nil {
+	if err := stacktest.Set(st, "refs/heads/after", 7, &stack.Ref{}); err != nil {
 		t.Errorf("%s: a commit after the fault: %v", where, err)
 	}
 	checkClean(t, where, st, m, "p/")
@@ -179,7 +180,7 @@ func checkClean(t *testing.T, where string, st *stack.Stack, m *Mem, prefix stri
 		slices.Sort(listed)
 		return stored, listed
 	}
-	res, err := st.Clean(0)
+	res, err := st.Clean(ctx, 0)
 	if err != nil {
 		t.Errorf("%s: Clean: %v", where, err)
 	}
@@ -189,13 +190,13 @@ func checkClean(t *testing.T, where string, st *stack.Stack, m *Mem, prefix stri
 			t.Errorf("%s: Clean kept %s (%q)", where, n, res.Kept)
 		}
 	}
-	if err := stacktest.Set(st, "refs/heads/after2", 8, &stack.Missing); err != nil {
+	if err := stacktest.Set(st, "refs/heads/after2", 8, &stack.Ref{}); err != nil {
 		t.Errorf("%s: a second commit after the fault: %v", where, err)
 	}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Errorf("%s: compaction after the fault: %v", where, err)
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Errorf("%s: Clean: %v", where, err)
 	}
 	if tables, listed := stored(); !slices.Equal(listed, tables) {
@@ -208,7 +209,7 @@ func tableKeys(t *testing.T, m *Mem, key string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := stack.ParseList(data)
+	names, err := storage.ParseList(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestCommitUncertain(t *testing.T) {
 		if tables != 2 {
 			t.Errorf("applied %v: %d tables stored, want 2 (the uncertain one kept)", applied, tables)
 		}
-		got := stacktest.Check(t, func() stack.Backend {
+		got := stacktest.Check(t, func() storage.Backend {
 			b, _ := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
 			return b
 		})
@@ -300,7 +301,7 @@ func TestCommitAppliedLate(t *testing.T) {
 		if !errors.Is(err, stack.ErrCommitUncertain) || !errors.Is(err, errFault) {
 			t.Errorf("fused %v: %v, want ErrCommitUncertain", fused, err)
 		}
-		got := stacktest.Check(t, func() stack.Backend {
+		got := stacktest.Check(t, func() storage.Backend {
 			b, _ := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
 			return b
 		})

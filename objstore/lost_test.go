@@ -9,6 +9,7 @@ import (
 
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // staleStore is a Mem behind a gateway that checks conditions
@@ -78,7 +79,7 @@ func TestLostCommitDetected(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := stack.OpenBackend(bb, "stale", stack.Options{DisableAutoCompaction: true})
+			b, err := stack.OpenBackend(ctx, bb, "stale", stack.Options{DisableAutoCompaction: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +99,7 @@ func TestLostCommitDetected(t *testing.T) {
 				return nil
 			})
 			if work == "compaction" {
-				err = a.CompactAll(nil)
+				err = a.CompactAll(ctx, nil)
 			} else {
 				err = stacktest.Set(a, "refs/heads/x", 7, nil)
 			}
@@ -112,7 +113,7 @@ func TestLostCommitDetected(t *testing.T) {
 			if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); !errors.Is(err, ErrNotFound) {
 				t.Errorf("the probe's marker survived: %v", err)
 			}
-			got := stacktest.Check(t, func() stack.Backend {
+			got := stacktest.Check(t, func() storage.Backend {
 				b, _ := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
 				return b
 			})

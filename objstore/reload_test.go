@@ -9,6 +9,7 @@ import (
 
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // TestReloadWhileCompacted: a reader whose every attempt to open the
@@ -37,7 +38,7 @@ func TestReloadWhileCompacted(t *testing.T) {
 				}
 			}
 			set("refs/heads/main")
-			if _, err := r.Ref("refs/heads/main"); err != nil {
+			if _, err := r.Ref(ctx, "refs/heads/main"); err != nil {
 				t.Fatal(err)
 			}
 			set("refs/heads/next")
@@ -50,17 +51,17 @@ func TestReloadWhileCompacted(t *testing.T) {
 				time.Sleep(time.Second)
 				inWriter = true
 				set(fmt.Sprintf("refs/heads/b%d", vanished))
-				if err := w.CompactAll(nil); err != nil {
+				if err := w.CompactAll(ctx, nil); err != nil {
 					t.Error(err)
 				}
 				inWriter = false
 				return apply()
 			})
-			got, err := r.Ref("refs/heads/next")
+			got, err := r.Ref(ctx, "refs/heads/next")
 			m.SetHook(nil)
 			if tc.vanish < 1000 {
-				if err != nil || string(got.Value) != string(stacktest.OID(2)) {
-					t.Errorf("after %d vanished tables: %x, %v", vanished, got.Value, err)
+				if err != nil || string(got.ID) != string(stacktest.OID(2)) {
+					t.Errorf("after %d vanished tables: %x, %v", vanished, got.ID, err)
 				}
 				return
 			}
@@ -84,9 +85,9 @@ func TestMissingTableIsCorrupt(t *testing.T) {
 		// Tables too large to be read whole when opened.
 		tx := st.NewTransaction(stack.Identity{Name: "A", Email: "a@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNever)
 		for j := range 1000 {
-			tx.Add(stack.Update{Name: fmt.Sprintf("refs/heads/b%d/%04d", i, j), New: stack.Value{ID: stacktest.OID(j)}})
+			tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/heads/b%d/%04d", i, j), ID: stacktest.OID(j)}})
 		}
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +95,7 @@ func TestMissingTableIsCorrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err = stack.OpenBackend(nb, "uncached", stack.Options{DisableAutoCompaction: true})
+	st, err = stack.OpenBackend(ctx, nb, "uncached", stack.Options{DisableAutoCompaction: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,12 +105,12 @@ func TestMissingTableIsCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := stack.OpenBackend(backend(t, m), "again", stack.Options{}); !errors.Is(err, stack.ErrCorrupt) {
+	if _, err := stack.OpenBackend(ctx, backend(t, m), "again", stack.Options{}); !errors.Is(err, stack.ErrCorrupt) {
 		t.Errorf("open: %v, want ErrCorrupt", err)
 	}
 	for what, f := range map[string]func() error{
 		"commit":     func() error { return stacktest.Set(st, "refs/heads/b1/0500", 9, nil) },
-		"compaction": func() error { return st.CompactAll(nil) },
+		"compaction": func() error { return st.CompactAll(ctx, nil) },
 	} {
 		if err := f(); !errors.Is(err, stack.ErrCorrupt) || errors.Is(err, stack.ErrConflict) {
 			t.Errorf("%s: %v, want ErrCorrupt", what, err)
@@ -121,7 +122,7 @@ func TestMissingTableIsCorrupt(t *testing.T) {
 }
 
 // backend returns a backend on the stack under repo/ of m.
-func backend(t *testing.T, m *Mem) stack.Backend {
+func backend(t *testing.T, m *Mem) storage.Backend {
 	b, err := NewBackend(t.Context(), m, Options{Prefix: "repo/", AllowUnsafe: true})
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func TestStackOnFake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := stack.OpenBackend(b, s.URL(), stack.Options{})
+		st, err := stack.OpenBackend(ctx, b, s.URL(), stack.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,13 +54,13 @@ func TestStackOnFake(t *testing.T) {
 	a, b := open(), open()
 	for i := range 5 {
 		tx := a.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com"}, stack.ReflogNormal)
-		tx.Add(stack.Update{Name: "refs/heads/main", New: stack.Value{ID: oid(i + 1)}, Message: "c"})
-		if err := tx.Commit(); err != nil {
+		tx.Add(stack.Update{Ref: stack.Ref{Name: "refs/heads/main", ID: oid(i + 1)}, Message: "c"})
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r, err := b.Ref("refs/heads/main")
-	if err != nil || string(r.Value) != string(oid(5)) {
+	r, err := b.Ref(ctx, "refs/heads/main")
+	if err != nil || string(r.ID) != string(oid(5)) {
 		t.Fatalf("the second stack reads %v, %v", r, err)
 	}
 	keys := srv.Keys("bkt")

@@ -43,8 +43,8 @@ func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func set(st *stack.Stack, name string, i int) error {
 	tx := st.NewTransaction(stack.Identity{Name: "B", Email: "b@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: oid(i + 1)}, Message: "bench"})
-	return tx.Commit()
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid(i + 1)}, Message: "bench"})
+	return tx.Commit(ctx)
 }
 
 // BenchmarkCommit: one writer commits one ref per transaction, with
@@ -74,7 +74,7 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 	b.ResetTimer()
 	requests.Store(0)
 	for range b.N {
-		if err := st.Reload(); err != nil {
+		if err := st.Reload(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,14 +7,14 @@ import (
 	"github.com/refstore/refstore/internal/versitygw"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/s3store"
-	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
-// storage returns a stacktest.Storage on s: every call probes the store
+// backends returns a stacktest.Storage on s: every call probes the store
 // and returns a new Backend on it.
-func storage(t *testing.T, s *s3store.Store) stacktest.Storage {
-	return func() stack.Backend {
+func backends(t *testing.T, s *s3store.Store) stacktest.Storage {
+	return func() storage.Backend {
 		b, err := objstore.NewBackend(t.Context(), s, objstore.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -28,7 +28,7 @@ func storage(t *testing.T, s *s3store.Store) stacktest.Storage {
 func TestSuiteFake(t *testing.T) {
 	stacktest.Run(t, func(t *testing.T) stacktest.Storage {
 		_, url := s3fake.New(t, "bkt")
-		return storage(t, open(t, url, "repo/"))
+		return backends(t, open(t, url, "repo/"))
 	})
 }
 
@@ -37,6 +37,6 @@ func TestSuiteFake(t *testing.T) {
 func TestSuiteVersitygw(t *testing.T) {
 	g := versitygw.Start(t, "")
 	stacktest.Run(t, func(t *testing.T) stacktest.Storage {
-		return storage(t, gatewayStore(t, g, t.Name()+"/"))
+		return backends(t, gatewayStore(t, g, t.Name()+"/"))
 	})
 }

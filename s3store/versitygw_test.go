@@ -49,7 +49,7 @@ func openS3Stack(s *s3store.Store, opts stack.Options) (*stack.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stack.OpenBackend(b, s.URL(), opts)
+	return stack.OpenBackend(ctx, b, s.URL(), opts)
 }
 
 func TestVersitygwProbe(t *testing.T) {
@@ -78,14 +78,14 @@ func branchID(writer, i int) []byte { return oid(writer<<12 | (i + 1)) }
 
 // counter reads the counter ref: its value, 0 when it does not exist.
 func counter(st *stack.Stack) (int, error) {
-	r, err := st.Ref(counterRef)
+	r, err := st.Ref(ctx, counterRef)
 	if errors.Is(err, reftable.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	return int(r.Value[0])<<8 | int(r.Value[1]), nil
+	return int(r.ID[0])<<8 | int(r.ID[1]), nil
 }
 
 // commitWithCounter creates branchRef(writer, i) and increments the
@@ -97,14 +97,14 @@ func commitWithCounter(st *stack.Stack, writer, i int) error {
 		if err != nil {
 			return err
 		}
-		old := stack.Missing
+		old := stack.Ref{}
 		if n > 0 {
-			old = stack.Value{ID: counterID(n)}
+			old = stack.Ref{ID: counterID(n)}
 		}
 		tx := st.NewTransaction(stack.Identity{Name: "W", Email: "w@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
-		tx.Add(stack.Update{Name: branchRef(writer, i), New: stack.Value{ID: branchID(writer, i)}, Old: &stack.Missing, Message: "create"})
-		tx.Add(stack.Update{Name: counterRef, New: stack.Value{ID: counterID(n + 1)}, Old: &old, Message: "count"})
-		err = tx.Commit()
+		tx.Add(stack.Update{Ref: stack.Ref{Name: branchRef(writer, i), ID: branchID(writer, i)}, Old: &stack.Ref{}, Message: "create"})
+		tx.Add(stack.Update{Ref: stack.Ref{Name: counterRef, ID: counterID(n + 1)}, Old: &old, Message: "count"})
+		err = tx.Commit(ctx)
 		if !errors.Is(err, stack.ErrRefConflict) {
 			return err
 		}
@@ -171,20 +171,20 @@ func TestVersitygwWriters(t *testing.T) {
 		t.Errorf("counter = %d, %v; want %d", n, err, writers*commits)
 	}
 	found := 0
-	for r, err := range st.Refs("refs/heads/") {
+	for r, err := range st.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatal(err)
 		}
 		var w, i int
-		if _, err := fmt.Sscanf(string(r.Name), "refs/heads/w%d/%d", &w, &i); err != nil || !bytes.Equal(r.Value, branchID(w, i)) {
-			t.Errorf("unexpected ref %s %x", r.Name, r.Value)
+		if _, err := fmt.Sscanf(string(r.Name), "refs/heads/w%d/%d", &w, &i); err != nil || !bytes.Equal(r.ID, branchID(w, i)) {
+			t.Errorf("unexpected ref %s %x", r.Name, r.ID)
 		}
 		found++
 	}
 	if found != writers*commits {
 		t.Errorf("%d refs, want %d", found, writers*commits)
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,22 +12,28 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack/storage"
 )
 
-// Addition is a transaction that adds tables to the stack. It holds the
-// stack's commit lock from NewAddition until Commit or Close. Close is
-// always safe and removes what the addition wrote if it was not
-// committed. An Addition is not safe for concurrent use.
-type Addition struct {
-	st     *Stack
-	c      Commit
-	base   []string // the list the addition extends
-	next   uint64
-	added  []string            // tables written to the backend
-	held   []heldTable         // tables kept in memory until the commit
-	opened []*handle           // added tables fuse opened, one reference each
-	probe  *reftable.RefRecord // a ref the addition sets, to find it after the commit (see lostCommit)
-	closed bool
+// An addition adds tables to the stack: the protocol's writer, beneath
+// Transaction and Stack.AddTable. It holds the stack's commit lock from
+// newAddition until commit or close. close is always safe and removes
+// what the addition wrote if it was not committed. An addition is not
+// safe for concurrent use.
+type addition struct {
+	st *Stack
+	c  storage.Commit
+	// cleanup is the context the addition began with, without its
+	// cancellation: close removes what the addition wrote with it, also
+	// after the caller gave up.
+	cleanup context.Context
+	base    []string // the list the addition extends
+	next    uint64
+	added   []string            // tables written to the backend
+	held    []heldTable         // tables kept in memory until the commit
+	opened  []*handle           // added tables fuse opened, one reference each
+	probe   *reftable.RefRecord // a ref the addition sets, to find it after the commit (see lostCommit)
+	closed  bool
 }
 
 // heldTable is an added table the addition keeps in memory: when the
@@ -38,16 +45,16 @@ type heldTable struct {
 	max  uint64
 }
 
-// memTable is a held table's bytes as a TableFile.
+// memTable is a held table's bytes as a storage.TableFile.
 type memTable struct{ *bytes.Reader }
 
 func (memTable) Close() error { return nil }
 
-// NewAddition locks the stack for writing, waiting up to the lock timeout,
-// and brings it up to date under the lock: values read through the
-// addition's Snapshot are the ones the commit will build on.
-func (st *Stack) NewAddition() (*Addition, error) {
-	c, err := st.b.Begin(st.opts.LockTimeout)
+// newAddition locks the stack for writing, waiting up to the lock
+// timeout, and brings it up to date under the lock: values read through
+// the addition's snapshot are the ones the commit will build on.
+func (st *Stack) newAddition(ctx context.Context) (*addition, error) {
+	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
 	}
@@ -57,41 +64,37 @@ func (st *Stack) NewAddition() (*Addition, error) {
 		c.Release()
 		return nil, ErrClosed
 	}
-	if err := st.loadLocked(c.Names()); err != nil {
+	if err := st.loadLocked(ctx, c.Names()); err != nil {
 		c.Release()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			// Without a lock the list can change between reading it and
 			// opening its tables: a compaction removed one, unless the
 			// list is unchanged.
-			err = st.missingTable(c.Names(), err, ErrConflict)
+			err = st.missingTable(ctx, c.Names(), err, ErrConflict)
 		}
 		return nil, err
 	}
-	return &Addition{st: st, c: c, base: c.Names(), next: st.nextUpdateIndexLocked()}, nil
+	return &addition{st: st, c: c, cleanup: context.WithoutCancel(ctx), base: c.Names(), next: st.nextUpdateIndexLocked()}, nil
 }
 
-// NextUpdateIndex returns the lowest update index new tables may use.
-func (a *Addition) NextUpdateIndex() uint64 { return a.next }
-
-// Snapshot returns the stack as locked by the addition.
-func (a *Addition) Snapshot() *Snapshot {
+// snapshot returns the stack as locked by the addition.
+func (a *addition) snapshot() *Snapshot {
 	a.st.mu.Lock()
 	defer a.st.mu.Unlock()
 	return a.st.snapshotLocked()
 }
 
-// Add writes one table through write, which receives a Writer whose
-// limits are NextUpdateIndex..NextUpdateIndex; it may call SetLimits
-// before adding records, with a minimum not below NextUpdateIndex. A
-// table without records is not added.
-func (a *Addition) Add(write func(w *reftable.Writer) error) error {
+// add writes one table through write, which receives a Writer whose
+// limits are next..next; it may call SetLimits before adding records,
+// with a minimum not below next. A table without records is not added.
+func (a *addition) add(ctx context.Context, write func(w *reftable.Writer) error) error {
 	if a.closed {
 		return ErrClosed
 	}
-	if err := a.storeHeld(); err != nil { // tables keep their order
+	if err := a.storeHeld(ctx); err != nil { // tables keep their order
 		return err
 	}
-	name, err := a.st.b.CreateTable(func(out io.Writer) (uint64, uint64, bool, error) {
+	name, err := a.st.b.CreateTable(ctx, func(out io.Writer) (uint64, uint64, bool, error) {
 		return a.writeTable(out, write)
 	})
 	if err != nil {
@@ -103,14 +106,14 @@ func (a *Addition) Add(write func(w *reftable.Writer) error) error {
 	return nil
 }
 
-// addHeld is Add for a table whose input the caller holds in memory (a
+// addHeld is add for a table whose input the caller holds in memory (a
 // transaction's updates): the table is written into memory and, when the
 // commit may merge it with listed tables (see fuse), kept there until the
 // commit needs it on the backend. Its memory is less than the input's.
 // size is about what the table will take: the buffer starts with that
 // capacity, so that a large table is not copied as it grows (pages
 // reserved and not written cost no memory).
-func (a *Addition) addHeld(size int, write func(w *reftable.Writer) error) error {
+func (a *addition) addHeld(ctx context.Context, size int, write func(w *reftable.Writer) error) error {
 	if a.closed {
 		return ErrClosed
 	}
@@ -126,17 +129,17 @@ func (a *Addition) addHeld(size int, write func(w *reftable.Writer) error) error
 	if a.mayFuse() {
 		return nil
 	}
-	return a.storeHeld()
+	return a.storeHeld(ctx)
 }
 
 // storeHeld writes the held tables to the backend, in order, and adds
 // them to the written ones. Each of at most maxFuse bytes is also kept
 // open from memory for the commit's reload to take (see Stack.spare); a
 // larger one the reload opens, so that the stack does not hold its bytes.
-func (a *Addition) storeHeld() error {
+func (a *addition) storeHeld(ctx context.Context) error {
 	for len(a.held) > 0 {
 		h := a.held[0]
-		name, err := a.st.b.CreateTable(func(out io.Writer) (uint64, uint64, bool, error) {
+		name, err := a.st.b.CreateTable(ctx, func(out io.Writer) (uint64, uint64, bool, error) {
 			_, err := out.Write(h.data)
 			return h.min, h.max, true, err
 		})
@@ -160,7 +163,7 @@ func (a *Addition) storeHeld() error {
 
 // mayFuse reports whether the commit may merge its tables with newer
 // listed ones under its lock (see fuse).
-func (a *Addition) mayFuse() bool {
+func (a *addition) mayFuse() bool {
 	st := a.st
 	if st.opts.DisableAutoCompaction || st.opts.noFuse {
 		return false
@@ -171,7 +174,7 @@ func (a *Addition) mayFuse() bool {
 
 // writeTable writes one table of the addition to out through write and
 // returns its update index limits and whether it has records.
-func (a *Addition) writeTable(out io.Writer, write func(w *reftable.Writer) error) (uint64, uint64, bool, error) {
+func (a *addition) writeTable(out io.Writer, write func(w *reftable.Writer) error) (uint64, uint64, bool, error) {
 	opts := a.st.opts.Write
 	opts.MinUpdateIndex, opts.MaxUpdateIndex = a.next, a.next
 	w, err := reftable.NewWriter(out, opts)
@@ -193,25 +196,25 @@ func (a *Addition) writeTable(out io.Writer, write func(w *reftable.Writer) erro
 	return min, max, s.Refs+s.Logs > 0, nil
 }
 
-// Commit publishes the added tables and releases the lock; with no table
+// commit publishes the added tables and releases the lock; with no table
 // added it only releases the lock. Unless disabled, auto-compaction runs
 // afterwards; its errors go to Options.OnCompactionError, never to the
 // caller, since the commit has happened.
 //
 // On an object store another writer may have published since
-// NewAddition: Commit then fails with ErrConflict and removes the
+// newAddition: commit then fails with ErrConflict and removes the
 // addition's tables; the caller starts a new addition, which sees the
 // other writer's changes, and redoes its work (Transaction.Commit and
-// Stack.Add do this themselves).
-func (a *Addition) Commit() error {
+// Stack.AddTable do this themselves).
+func (a *addition) commit(ctx context.Context) error {
 	if a.closed {
 		return ErrClosed
 	}
 	if len(a.added)+len(a.held) == 0 {
-		return a.Close()
+		return a.close()
 	}
 	st := a.st
-	fused, merged, replaced, ferr := a.fuse()
+	fused, merged, replaced, ferr := a.fuse(ctx)
 	if ferr != nil {
 		// The commit does not depend on its compaction: it publishes
 		// its tables as without fusing, the failure is reported as an
@@ -223,21 +226,21 @@ func (a *Addition) Commit() error {
 	}
 	names := fused
 	if names == nil {
-		if err := a.storeHeld(); err != nil {
-			a.Close()
+		if err := a.storeHeld(ctx); err != nil {
+			a.close()
 			return err
 		}
 		names = append(append([]string{}, a.base...), a.added...)
 	}
-	perr := a.c.Publish(names)
+	perr := a.c.Publish(ctx, names)
 	var committed *CommittedError
 	if perr != nil && !errors.As(perr, &committed) {
 		if errors.Is(perr, ErrCommitUncertain) {
 			a.added = nil // maybe listed now: Clean decides later
 		} else if merged != "" {
-			st.b.RemoveTable(merged)
+			st.b.RemoveTable(a.cleanup, merged)
 		}
-		a.Close()
+		a.close()
 		return perr
 	}
 	a.closed = true
@@ -250,7 +253,7 @@ func (a *Addition) Commit() error {
 	// them again; the addition's references go before the replaced
 	// tables do (Windows cannot remove an open file).
 	st.spare = a.opened
-	err := st.reloadLocked()
+	err := st.reloadLocked(ctx)
 	st.spare = nil
 	var lost error
 	if err == nil && lockFree(st.b) {
@@ -265,7 +268,7 @@ func (a *Addition) Commit() error {
 	}
 	if err == nil || !lockFree(st.b) {
 		for _, n := range replaced {
-			st.b.RemoveTable(n) // best effort: Clean retries
+			st.b.RemoveTable(a.cleanup, n) // best effort: Clean retries
 		}
 	}
 	if perr != nil || err != nil {
@@ -273,7 +276,7 @@ func (a *Addition) Commit() error {
 		return perr
 	}
 	if fused == nil && ferr == nil && !st.opts.DisableAutoCompaction && st.CompactionRequired() {
-		if err := st.AutoCompact(); err != nil && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrOutdated) {
+		if err := st.AutoCompact(ctx); err != nil && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrOutdated) {
 			st.compactionFailed(err)
 		}
 	}
@@ -292,7 +295,7 @@ func (a *Addition) Commit() error {
 // ErrLostCommit. It cannot tell when a later commit deleted the ref and
 // a compaction of the oldest tables dropped the deletion before the
 // reload. st.mu is held.
-func (a *Addition) lostCommit(names, replaced []string) error {
+func (a *addition) lostCommit(names, replaced []string) error {
 	st := a.st
 	listed := map[string]bool{}
 	for _, h := range st.tables {
@@ -355,15 +358,10 @@ func firstSet(data []byte) *reftable.RefRecord {
 	return nil
 }
 
-// UnsafeStoreReporter is implemented by a Backend that wants to know when
-// a commit found the store overwrote it (ErrLostCommit): objstore then
-// forgets that the store passed its probe.
-type UnsafeStoreReporter interface {
-	StoreUnsafe(err error)
-}
-
-func reportUnsafe(b Backend, err error) {
-	if r, ok := b.(UnsafeStoreReporter); ok {
+// reportUnsafe tells b, if it wants to know, that a commit found the
+// store overwrote it (ErrLostCommit).
+func reportUnsafe(b storage.Backend, err error) {
+	if r, ok := b.(storage.UnsafeStoreReporter); ok {
 		r.StoreUnsafe(err)
 	}
 }
@@ -394,7 +392,7 @@ type tableLockProber interface {
 // The result is what publishing and then compacting gives, in one
 // publication: no intermediate list, no table locks, no second round on
 // the commit lock.
-func (a *Addition) fuse() (list []string, merged string, replaced []string, err error) {
+func (a *addition) fuse(ctx context.Context) (list []string, merged string, replaced []string, err error) {
 	st := a.st
 	if !a.mayFuse() || len(a.added)+len(a.held) == 0 {
 		return nil, "", nil, nil
@@ -412,7 +410,7 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 		tables = append(tables, h.t)
 	}
 	for _, name := range a.added {
-		f, err := st.b.OpenTable(name)
+		f, err := st.b.OpenTable(ctx, name)
 		if err != nil {
 			return nil, "", nil, err
 		}
@@ -450,7 +448,7 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 			}
 		}
 	}
-	name, err := st.writeCompacted(tables[start:], start == 0, nil)
+	name, err := st.writeCompacted(ctx, tables[start:], start == 0, nil)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -462,9 +460,9 @@ func (a *Addition) fuse() (list []string, merged string, replaced []string, err 
 	return list, name, replaced, nil
 }
 
-// Close abandons the addition if it was not committed: it removes the
+// close abandons the addition if it was not committed: it removes the
 // tables it wrote and releases the lock. It is always safe to call.
-func (a *Addition) Close() error {
+func (a *addition) close() error {
 	if a.closed {
 		return nil
 	}
@@ -473,37 +471,45 @@ func (a *Addition) Close() error {
 	a.held = nil
 	var errs []error
 	for _, name := range a.added {
-		errs = append(errs, a.st.b.RemoveTable(name))
+		errs = append(errs, a.st.b.RemoveTable(a.cleanup, name))
 	}
 	errs = append(errs, a.c.Release())
 	return errors.Join(errs...)
 }
 
 // release drops the addition's references to the tables fuse opened.
-func (a *Addition) release() {
+func (a *addition) release() {
 	for _, h := range a.opened {
 		h.decref()
 	}
 	a.opened = nil
 }
 
-// Add is a convenience for one-table transactions: it locks the stack,
-// writes one table through write, and commits. On an object store, when
-// another writer publishes first (ErrConflict), Add retries with a new
-// table like Transaction.Commit, calling write again: write must then
-// produce the same records given the new Writer (whose update index
-// limits may be higher), so it must not consume its input.
-func (st *Stack) Add(write func(w *reftable.Writer) error) error {
-	return st.retryConflicts(func() error {
-		a, err := st.NewAddition()
+// AddTable adds one table of records written as they are, the raw
+// addition importers use (a Transaction is the way to change refs: it
+// checks names and old values and writes reflogs). It locks the stack,
+// calls write with a Writer whose update index limits are the next
+// index of the stack, both ends (write may widen them with SetLimits,
+// the minimum not below the next index: Writer.Limits tells it), and
+// commits the table; a table without records is not added.
+// Auto-compaction follows as after any commit.
+//
+// On an object store, when another writer publishes first (ErrConflict),
+// AddTable retries with a new table like Transaction.Commit, calling
+// write again: write must then produce the same records given the new
+// Writer (whose update index limits may be higher), so it must not
+// consume its input.
+func (st *Stack) AddTable(ctx context.Context, write func(w *reftable.Writer) error) error {
+	return st.retryConflicts(ctx, func() error {
+		a, err := st.newAddition(ctx)
 		if err != nil {
 			return err
 		}
-		defer a.Close()
-		if err := a.Add(write); err != nil {
+		defer a.close()
+		if err := a.add(ctx, write); err != nil {
 			return err
 		}
-		return a.Commit()
+		return a.commit(ctx)
 	})
 }
 
@@ -519,7 +525,7 @@ const (
 // between, for at most conflictAttempts attempts and conflictTime (or the
 // lock timeout if longer; forever if it is negative). The file backend
 // never conflicts, so its commits run once.
-func (st *Stack) retryConflicts(attempt func() error) error {
+func (st *Stack) retryConflicts(ctx context.Context, attempt func() error) error {
 	deadline := time.Now().Add(max(conflictTime, st.opts.LockTimeout))
 	delay := time.Millisecond
 	for n := 1; ; n++ {
@@ -536,7 +542,9 @@ func (st *Stack) retryConflicts(attempt func() error) error {
 		if st.opts.LockTimeout >= 0 && (n >= conflictAttempts || time.Now().After(deadline)) {
 			return fmt.Errorf("%w (gave up after %d attempts)", err, n)
 		}
-		time.Sleep(delay/2 + rand.N(delay/2+1))
+		if serr := pause(ctx, delay/2+rand.N(delay/2+1)); serr != nil {
+			return fmt.Errorf("%w (gave up after %d attempts: %w)", err, n, serr)
+		}
 		delay = min(2*delay, conflictMaxDelay)
 	}
 }

@@ -20,8 +20,8 @@ func benchCommits(b *testing.B, st *Stack, prefix string) {
 	cpu := startCPU()
 	for b.Loop() {
 		tx := st.NewTransaction(testWho, ReflogNormal)
-		tx.Add(Update{Name: fmt.Sprintf("%s%07d", prefix, i), New: val(i), Message: "bench"})
-		if err := tx.Commit(); err != nil {
+		tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("%s%07d", prefix, i), ID: oid(i)}, Message: "bench"})
+		if err := tx.Commit(ctx); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -46,7 +46,7 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Add(func(w *reftable.Writer) error {
+	if err := st.AddTable(ctx, func(w *reftable.Writer) error {
 		return w.AddRef(&reftable.RefRecord{Name: []byte("refs/heads/a"), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid(1)})
 	}); err != nil {
 		b.Fatal(err)
@@ -54,7 +54,7 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 	b.ReportAllocs()
 	cpu := startCPU()
 	for b.Loop() {
-		if err := st.Reload(); err != nil {
+		if err := st.Reload(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -79,20 +79,20 @@ func BenchmarkReloadAfterAppend(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
-		if err := writer.Add(func(w *reftable.Writer) error {
+		if err := writer.AddTable(ctx, func(w *reftable.Writer) error {
 			min, _ := w.Limits()
 			return w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/b%07d", i)), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(i)})
 		}); err != nil {
 			b.Fatal(err)
 		}
 		if i%64 == 63 {
-			if err := writer.CompactAll(nil); err != nil {
+			if err := writer.CompactAll(ctx, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
 		i++
 		b.StartTimer()
-		if err := reader.Reload(); err != nil {
+		if err := reader.Reload(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -111,7 +111,7 @@ func BenchmarkCommitLargeStack(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Add(func(w *reftable.Writer) error {
+	if err := st.AddTable(ctx, func(w *reftable.Writer) error {
 		for i := range n {
 			if err := w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/base-%07d", i)), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid(i)}); err != nil {
 				return err
@@ -137,14 +137,14 @@ func BenchmarkWriteAmplification(b *testing.B) {
 		}
 		const commits = 10000
 		for i := range commits {
-			if err := st.Add(func(w *reftable.Writer) error {
+			if err := st.AddTable(ctx, func(w *reftable.Writer) error {
 				min, _ := w.Limits()
 				return w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/b%07d", i)), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(i)})
 			}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		s, err := st.Snapshot()
+		s, err := st.Snapshot(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func BenchmarkReadDuringCompaction(b *testing.B) {
 	}
 	defer st.Close()
 	for i := range 64 {
-		if err := st.Add(func(w *reftable.Writer) error {
+		if err := st.AddTable(ctx, func(w *reftable.Writer) error {
 			for j := range 1000 {
 				name := fmt.Sprintf("refs/heads/b%02d-%04d", i, j)
 				if err := w.AddRef(&reftable.RefRecord{Name: []byte(name), UpdateIndex: uint64(i + 1), Type: reftable.RefVal1, Value: oid(j)}); err != nil {
@@ -230,17 +230,17 @@ func BenchmarkReadDuringCompaction(b *testing.B) {
 				return
 			default:
 			}
-			compactor.Add(func(w *reftable.Writer) error {
+			compactor.AddTable(ctx, func(w *reftable.Writer) error {
 				min, _ := w.Limits()
 				return w.AddRef(&reftable.RefRecord{Name: []byte(fmt.Sprintf("refs/heads/z%07d", k)), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(k)})
 			})
-			compactor.CompactAll(nil)
+			compactor.CompactAll(ctx, nil)
 		}
 	}()
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := st.Ref(fmt.Sprintf("refs/heads/b%02d-%04d", i%64, i%1000)); err != nil {
+		if _, err := st.Ref(ctx, fmt.Sprintf("refs/heads/b%02d-%04d", i%64, i%1000)); err != nil {
 			b.Fatal(err)
 		}
 		i++

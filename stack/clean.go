@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack/storage"
 	"github.com/refstore/refstore/stat"
 	"github.com/refstore/refstore/vfs"
 )
@@ -25,7 +27,7 @@ type Leftovers struct {
 //     below the stack's highest (so no addition can be about to publish
 //     it) and no listed table in its range is locked (so no compaction
 //     is about to publish it); on a backend without table locks
-//     (NoTableLocks, an object store) when no run of listed tables spans
+//     (storage.NoTableLocks, an object store) when no run of listed tables spans
 //     exactly its update indexes (so no compaction can publish it: see
 //     below), and it is older than grace;
 //   - a temporary file is removed when it is older than grace, and so is
@@ -54,40 +56,40 @@ type Leftovers struct {
 // published after that read, whatever the timing. The grace period
 // then only keeps the leftovers of failed writers for a while; any
 // value is safe.
-func (st *Stack) Clean(grace time.Duration) (Leftovers, error) {
+func (st *Stack) Clean(ctx context.Context, grace time.Duration) (Leftovers, error) {
 	if !lockFree(st.b) {
-		return st.clean(grace)
+		return st.clean(ctx, grace)
 	}
 	// Without locks, the list Clean reads may name a table a
 	// compaction removed meanwhile: read it again.
 	var res Leftovers
-	err := st.retryConflicts(func() error {
+	err := st.retryConflicts(ctx, func() error {
 		var err error
-		res, err = st.clean(grace)
+		res, err = st.clean(ctx, grace)
 		return err
 	})
 	return res, err
 }
 
-func (st *Stack) clean(grace time.Duration) (Leftovers, error) {
+func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, error) {
 	var res Leftovers
-	c, err := st.b.Begin(st.opts.LockTimeout)
+	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
 	if err != nil {
 		return res, fmt.Errorf("clean %s: %w", st.dir, err)
 	}
 	defer c.Release()
 	st.mu.Lock()
-	err = st.loadLocked(c.Names())
+	err = st.loadLocked(ctx, c.Names())
 	snap := st.snapshotLocked()
 	st.mu.Unlock()
 	defer snap.Close()
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
-			err = st.missingTable(c.Names(), err, ErrConflict)
+			err = st.missingTable(ctx, c.Names(), err, ErrConflict)
 		}
 		return res, err
 	}
-	files, err := st.b.ListFiles()
+	files, err := st.b.ListFiles(ctx)
 	if err != nil {
 		return res, fmt.Errorf("clean %s: %w", st.dir, err)
 	}
@@ -106,7 +108,7 @@ func (st *Stack) clean(grace time.Duration) (Leftovers, error) {
 	keep := func(name, why string) { res.Kept = append(res.Kept, name+": "+why) }
 	var errs []error // what failed: Clean goes on and reports them all
 	remove := func(name string) {
-		if err := st.b.RemoveTable(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := st.b.RemoveTable(ctx, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			keep(name, err.Error())
 			errs = append(errs, err)
 			return
@@ -125,7 +127,7 @@ func (st *Stack) clean(grace time.Duration) (Leftovers, error) {
 				remove(f.Name)
 			}
 		case strings.HasSuffix(f.Name, ".ref"):
-			min, max, err := st.tableRange(f.Name)
+			min, max, err := st.tableRange(ctx, f.Name)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				// Removed meanwhile.
@@ -171,24 +173,15 @@ func (st *Stack) clean(grace time.Duration) (Leftovers, error) {
 	return res, nil
 }
 
-// NoTableLocks is implemented by a Backend whose LockTables locks
-// nothing (an object store). Clean then cannot tell a table that a
-// running compaction is about to publish from an orphan, so it keeps
-// unlisted tables younger than its grace period; and a table that
-// vanishes between reading the list and reading the table is taken for a
-// concurrent compaction (ErrConflict, retried) rather than corruption.
-type NoTableLocks interface {
-	NoTableLocks()
-}
-
-func lockFree(b Backend) bool {
-	_, ok := b.(NoTableLocks)
+// lockFree reports whether b locks no tables (storage.NoTableLocks).
+func lockFree(b storage.Backend) bool {
+	_, ok := b.(storage.NoTableLocks)
 	return ok
 }
 
 // holderOfLock reports whether the holder file name is still linked to
 // one of the lock files among files.
-func (st *Stack) holderOfLock(name string, files []FileInfo) bool {
+func (st *Stack) holderOfLock(name string, files []storage.FileInfo) bool {
 	b, ok := st.b.(*dirBackend)
 	if !ok {
 		return false
@@ -209,8 +202,8 @@ func (st *Stack) holderOfLock(name string, files []FileInfo) bool {
 
 // tableRange reads the update index range of an unlisted table. A file
 // that is not a table fails with an error matching reftable.ErrFormat.
-func (st *Stack) tableRange(name string) (min, max uint64, err error) {
-	f, err := st.b.OpenTable(name)
+func (st *Stack) tableRange(ctx context.Context, name string) (min, max uint64, err error) {
+	f, err := st.b.OpenTable(ctx, name)
 	if err != nil {
 		return 0, 0, err
 	}

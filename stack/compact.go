@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -97,14 +98,14 @@ func CompactionSegment(tables []*reftable.Table, factor int) (start, end int) {
 // AutoCompact merges the tables git's geometric policy selects. Tables
 // locked by a concurrent compaction are left out when at least two newer
 // ones can still be merged.
-func (st *Stack) AutoCompact() error {
-	return st.compact(true, nil)
+func (st *Stack) AutoCompact(ctx context.Context) error {
+	return st.compact(ctx, true, nil)
 }
 
 // CompactAll merges every table into one, dropping deletions, and
 // expired reflog entries if expiry is not nil.
-func (st *Stack) CompactAll(expiry *LogExpiry) error {
-	return st.compact(false, expiry)
+func (st *Stack) CompactAll(ctx context.Context, expiry *LogExpiry) error {
+	return st.compact(ctx, false, expiry)
 }
 
 func (st *Stack) compactionFailed(err error) {
@@ -116,7 +117,7 @@ func (st *Stack) compactionFailed(err error) {
 // compact runs one compaction: lock the list, pick the range, lock its
 // tables newest first, release the list lock, merge, then lock the list
 // again and replace exactly the merged run of tables wherever it now is.
-func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
+func (st *Stack) compact(ctx context.Context, auto bool, expiry *LogExpiry) (err error) {
 	defer func() {
 		if err != nil {
 			st.mu.Lock()
@@ -124,16 +125,16 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 			st.mu.Unlock()
 		}
 	}()
-	c, err := st.b.Begin(st.opts.LockTimeout)
+	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}
 	defer c.Release()
 	st.mu.Lock()
-	if err := st.loadLocked(c.Names()); err != nil {
+	if err := st.loadLocked(ctx, c.Names()); err != nil {
 		st.mu.Unlock()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
-			err = fmt.Errorf("compact %s: %w", st.dir, st.missingTable(c.Names(), err, ErrOutdated))
+			err = fmt.Errorf("compact %s: %w", st.dir, st.missingTable(ctx, c.Names(), err, ErrOutdated))
 		}
 		return err
 	}
@@ -151,7 +152,7 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	segment := snap.tables[first:end]
 	names := snap.TableNames()[first:end]
 
-	locked, unlock, err := st.b.LockTables(names)
+	locked, unlock, err := st.b.LockTables(ctx, names)
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}
@@ -175,20 +176,20 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	// The merged table stays under a temporary name while no lock is
 	// held: git removes unlisted tables under the commit lock, and so
 	// would remove one published under its final name too early.
-	staged, err := st.b.StageTable(st.compactedTable(tables, first == 0, expiry))
+	staged, err := st.b.StageTable(ctx, st.compactedTable(tables, first == 0, expiry))
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			// Another compaction merged these tables and removed them,
 			// unless the list is unchanged.
 			st.forgetVanished(err)
-			err = st.missingTable(c.Names(), err, ErrOutdated)
+			err = st.missingTable(ctx, c.Names(), err, ErrOutdated)
 		}
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}
 	published := false
 	defer func() {
 		if !published && staged != nil {
-			staged.Discard()
+			staged.Discard(context.WithoutCancel(ctx))
 		}
 	}()
 
@@ -201,8 +202,8 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	// still there.
 	dropped := first == 0
 	var perr error
-	err = st.retryConflicts(func() error {
-		c2, err := st.b.Begin(st.opts.LockTimeout)
+	err = st.retryConflicts(ctx, func() error {
+		c2, err := st.b.Begin(ctx, st.opts.LockTimeout)
 		if err != nil {
 			return fmt.Errorf("compact %s: %w", st.dir, err)
 		}
@@ -214,14 +215,14 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 		}
 		list := append([]string{}, current[:at]...)
 		if staged != nil {
-			name, err := staged.Place()
+			name, err := staged.Place(ctx)
 			if err != nil {
 				return fmt.Errorf("compact %s: %w", st.dir, err)
 			}
 			list = append(list, name)
 		}
 		list = append(list, current[at+len(names):]...)
-		perr = c2.Publish(list)
+		perr = c2.Publish(ctx, list)
 		var committed *CommittedError
 		if perr != nil && !errors.As(perr, &committed) {
 			if errors.Is(perr, ErrCommitUncertain) {
@@ -240,7 +241,7 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	st.stats.Compactions++
 	// A failure here leaves the stack marked stale; the compaction is
 	// done.
-	rerr := st.reloadLocked()
+	rerr := st.reloadLocked(ctx)
 	var relisted string
 	for _, h := range st.tables {
 		if rerr == nil && slices.Contains(names, h.name) {
@@ -258,7 +259,7 @@ func (st *Stack) compact(auto bool, expiry *LogExpiry) (err error) {
 	}
 	if rerr == nil || !lockFree(st.b) {
 		for _, n := range names {
-			st.b.RemoveTable(n) // best effort: cleanup retries later
+			st.b.RemoveTable(context.WithoutCancel(ctx), n) // best effort: cleanup retries later
 		}
 	}
 	if perr != nil {
@@ -283,9 +284,9 @@ func findRun(list, run []string) int {
 }
 
 // writeCompacted merges the tables into a new table stored under its
-// final name, while the caller holds the commit (see Addition.fuse).
-func (st *Stack) writeCompacted(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) (string, error) {
-	return st.b.CreateTable(st.compactedTable(tables, dropTombstones, expiry))
+// final name, while the caller holds the commit (see addition.fuse).
+func (st *Stack) writeCompacted(ctx context.Context, tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) (string, error) {
+	return st.b.CreateTable(ctx, st.compactedTable(tables, dropTombstones, expiry))
 }
 
 // compactedTable returns the function writing the merge of the tables,

@@ -1,8 +1,10 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/refstore/refstore/stack/storage"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -44,13 +46,13 @@ func TestAutoCompactionAroundLockedTable(t *testing.T) {
 	}
 	before := listFile(t, dir)
 	lock := lockTable(t, dir, 2)
-	if err := st.CompactAll(nil); !errors.Is(err, ErrLocked) {
+	if err := st.CompactAll(ctx, nil); !errors.Is(err, ErrLocked) {
 		t.Fatalf("CompactAll with a locked table = %v, want ErrLocked", err)
 	}
 	if diff := cmp.Diff(before, listFile(t, dir)); diff != "" {
 		t.Fatalf("failed CompactAll changed the list (-want +got):\n%s", diff)
 	}
-	if err := st.AutoCompact(); err != nil {
+	if err := st.AutoCompact(ctx); err != nil {
 		t.Fatal(err)
 	}
 	after := listFile(t, dir)
@@ -58,7 +60,7 @@ func TestAutoCompactionAroundLockedTable(t *testing.T) {
 		t.Fatalf("auto-compaction around a locked table: %v -> %v", before, after)
 	}
 	os.Remove(lock)
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(listFile(t, dir)); n != 1 {
@@ -78,14 +80,14 @@ func TestTombstonesKeptUnlessBottom(t *testing.T) {
 	st := openStack(t, dir, noAutoCompaction())
 	setRef(t, st, "refs/heads/gone", 1)
 	setRef(t, st, "refs/heads/other", 2)
-	if err := commitTx(st, Update{Name: "refs/heads/gone", New: Missing}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/gone"}}); err != nil {
 		t.Fatal(err)
 	}
 	setRef(t, st, "refs/heads/third", 3)
 	// Merge tables 2..4 only (the segment auto-compaction would choose
 	// for equal sizes excludes nothing, so lock the oldest).
 	lock := lockTable(t, dir, 0)
-	if err := st.AutoCompact(); err != nil {
+	if err := st.AutoCompact(ctx); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(lock)
@@ -95,7 +97,7 @@ func TestTombstonesKeptUnlessBottom(t *testing.T) {
 	if v := refValue(t, st, "refs/heads/gone"); v != nil {
 		t.Fatalf("deleted ref resurrected by a partial compaction: %x", v)
 	}
-	s, err := st.Snapshot()
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +115,10 @@ func TestTombstonesKeptUnlessBottom(t *testing.T) {
 	if deletions != 1 {
 		t.Errorf("partial compaction kept %d tombstones, want 1", deletions)
 	}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	s, _ = st.Snapshot()
+	s, _ = st.Snapshot(ctx)
 	defer s.Close()
 	shown, _ = reftable.NewMerged([]*reftable.Table{s.tables[0].t}, reftable.MergedOptions{ShowDeletions: true})
 	for r, err := range shown.Refs(nil) {
@@ -146,12 +148,12 @@ func TestReflogExpiry(t *testing.T) {
 				who := testWho
 				who.Time = time.Unix(int64(1700000000+60*i), 0)
 				tx := st.NewTransaction(who, ReflogNormal)
-				tx.Add(Update{Name: "refs/heads/main", New: val(i + 1), Message: fmt.Sprintf("step %d", i)})
-				if err := tx.Commit(); err != nil {
+				tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(i + 1)}, Message: fmt.Sprintf("step %d", i)})
+				if err := tx.Commit(ctx); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := st.CompactAll(&tt.expiry); err != nil {
+			if err := st.CompactAll(ctx, &tt.expiry); err != nil {
 				t.Fatal(err)
 			}
 			if got := len(reflog(t, st, "refs/heads/main")); got != tt.want {
@@ -178,7 +180,7 @@ func TestCompactionKeepsConcurrentAppends(t *testing.T) {
 	// the list lock, by wrapping the backend's CreateTable.
 	b := st.b.(*dirBackend)
 	st.b = &appendDuringCreate{dirBackend: b, fn: func() { setRef(t, other, "refs/heads/appended", 9) }}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.b = b
@@ -199,12 +201,12 @@ type appendDuringCreate struct {
 	done bool
 }
 
-func (a *appendDuringCreate) StageTable(write func(w io.Writer) (uint64, uint64, bool, error)) (StagedTable, error) {
+func (a *appendDuringCreate) StageTable(ctx context.Context, write func(w io.Writer) (uint64, uint64, bool, error)) (storage.StagedTable, error) {
 	if !a.done {
 		a.done = true
 		a.fn()
 	}
-	return a.dirBackend.StageTable(write)
+	return a.dirBackend.StageTable(ctx, write)
 }
 
 // TestFusedCommitRespectsTableLocks: a commit merges its table with the
@@ -295,7 +297,7 @@ func TestFusedCompactionFailureKeepsCommit(t *testing.T) {
 	if len(efs.Hits()) != 1 || len(*reported) != 1 || !efs.Reported((*reported)[0]) {
 		t.Fatalf("fault hits %v, compaction errors reported %v; want the merged table's creation failed and reported", efs.Hits(), *reported)
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,9 +318,9 @@ type countCreates struct {
 	n int
 }
 
-func (c *countCreates) CreateTable(write func(w io.Writer) (uint64, uint64, bool, error)) (string, error) {
+func (c *countCreates) CreateTable(ctx context.Context, write func(w io.Writer) (uint64, uint64, bool, error)) (string, error) {
 	c.n++
-	return c.dirBackend.CreateTable(write)
+	return c.dirBackend.CreateTable(ctx, write)
 }
 
 // TestBulkTransactionFused: a transaction's table larger than maxFuse is
@@ -335,9 +337,9 @@ func TestBulkTransactionFused(t *testing.T) {
 	const n = 40000
 	tx.Grow(n)
 	for i := range n {
-		tx.Add(Update{Name: fmt.Sprintf("refs/heads/bulk-%06d", i), New: val(i), Message: "bulk"})
+		tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/bulk-%06d", i), ID: oid(i)}, Message: "bulk"})
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	names := listFile(t, dir)
@@ -376,8 +378,8 @@ func TestChangesSize(t *testing.T) {
 		st := openStack(t, dir, opts)
 		if tc.head {
 			tx := st.NewTransaction(testWho, ReflogNormal)
-			tx.Add(Update{Name: "HEAD", New: Value{Target: "refs/heads/branch-0000000"}})
-			if err := tx.Commit(); err != nil {
+			tx.Add(Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/branch-0000000"}})
+			if err := tx.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -390,13 +392,13 @@ func TestChangesSize(t *testing.T) {
 					id[j] = byte(rnd.Uint32())
 				}
 			}
-			tx.Add(Update{Name: fmt.Sprintf("refs/heads/branch-%07d", i), New: Value{ID: id}, Message: "branch: Created from HEAD"})
+			tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/branch-%07d", i), ID: id}, Message: "branch: Created from HEAD"})
 		}
-		if err := tx.Prepare(); err != nil {
+		if err := tx.Prepare(ctx); err != nil {
 			t.Fatal(err)
 		}
 		estimate := changesSize(tx.changes, 20)
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		names := listFile(t, dir)
@@ -421,9 +423,9 @@ func TestCompactionRefusesDamagedTable(t *testing.T) {
 	st := openStack(t, dir, noAutoCompaction())
 	tx := st.NewTransaction(testWho, ReflogNever)
 	for i := range 100 {
-		tx.Add(Update{Name: fmt.Sprintf("refs/heads/b%03d", i), New: val(i)})
+		tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/b%03d", i), ID: oid(i)}})
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	setRef(t, st, "refs/heads/z", 1)
@@ -460,7 +462,7 @@ func TestCompactionRefusesDamagedTable(t *testing.T) {
 	}
 
 	st2 := openStack(t, dir, noAutoCompaction())
-	err = st2.CompactAll(nil)
+	err = st2.CompactAll(ctx, nil)
 	if !errors.Is(err, reftable.ErrFormat) || !strings.Contains(err.Error(), before[0]) {
 		t.Fatalf("compacting a damaged table: %v; want a format error naming %s", err, before[0])
 	}

@@ -3,6 +3,20 @@
 // git keeps .git/reftable. Several processes, this package's and git's,
 // may read and write the same stack at once.
 //
+// # Using a stack
+//
+// Open opens a directory (OpenBackend any storage.Backend, such as an
+// object store's, see package objstore). Refs are Ref values, for reading
+// and writing: Stack.Ref, Resolve, Refs and Reflog read the stack as it
+// is, a Snapshot reads one moment of it (and gives the format's merged
+// view to tools that look at tables), a Transaction changes refs with
+// compare-and-swap and reflog entries, and AddTable writes a table of
+// records as they are, for importers. AutoCompact, CompactAll and Clean
+// maintain the stack; Locks and BreakStaleLock handle the locks writers
+// that died left. A Cleanup removes what a program's stacks hold when it
+// is interrupted. A git repository, with its config and worktrees, is
+// package repo's.
+//
 // # Protocol
 //
 // Readers read tables.list and open the tables it names; they never lock
@@ -11,7 +25,7 @@
 // a recycled inode number cannot fool; on network file systems and where
 // files have no identity it compares contents instead.
 //
-// A writer (an Addition, or a Transaction on top of one):
+// A writer (a Transaction, or Stack.AddTable):
 //
 //  1. takes tables.list.lock: it creates an empty file of its own whose
 //     name records who it is (tables.list.<pid>-<start>-<random>-<host>.holder)
@@ -91,7 +105,10 @@
 //
 // # Storage
 //
-// The protocol runs against the Backend interface; Open uses a directory,
-// and an object store with conditional writes can implement the same
-// interface without changes to the commit, reload or compaction logic.
+// The protocol runs against the storage.Backend interface (package
+// stack/storage, for those who write one); Open uses a directory, and an
+// object store with conditional writes implements the same interface
+// (package objstore) without changes to the commit, reload or compaction
+// logic. Calls that may reach the storage take a context.Context: on a
+// directory it bounds the time spent waiting for a lock.
 package stack

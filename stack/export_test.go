@@ -1,16 +1,19 @@
 package stack
 
 import (
+	"github.com/refstore/refstore/stack/storage"
 	"time"
 
 	"github.com/refstore/refstore/vfs"
 )
 
 // NewDirBackend exposes the directory backend to the external tests.
-func NewDirBackend(dir string, opts Options) Backend { return newDirBackend(dir, opts.withDefaults()) }
+func NewDirBackend(dir string, opts Options) storage.Backend {
+	return newDirBackend(dir, opts.withDefaults())
+}
 
 // WithoutFusedCompaction returns opts with commits that never fuse their
-// auto-compaction (Addition.fuse), to test the compaction after a commit.
+// auto-compaction (addition.fuse), to test the compaction after a commit.
 func WithoutFusedCompaction(opts Options) Options {
 	opts.noFuse = true
 	return opts

@@ -60,7 +60,7 @@ func faultOID(i int) []byte {
 // faultAddRefs commits one table, written directly, setting each name to
 // faultOID(v) (deleting it for v < 0).
 func faultAddRefs(st *stack.Stack, v int, names ...string) error {
-	return st.Add(func(w *reftable.Writer) error {
+	return st.AddTable(ctx, func(w *reftable.Writer) error {
 		min, _ := w.Limits()
 		for _, name := range names {
 			r := reftable.RefRecord{Name: []byte(name), UpdateIndex: min, Type: reftable.RefVal1, Value: faultOID(v)}
@@ -80,9 +80,9 @@ func faultAddRefs(st *stack.Stack, v int, names ...string) error {
 func faultCommitTx(st *stack.Stack, v int, names ...string) error {
 	tx := st.NewTransaction(faultWho, stack.ReflogAlways)
 	for _, name := range names {
-		tx.Add(stack.Update{Name: name, New: stack.Value{ID: faultOID(v)}, Message: fmt.Sprintf("set %d", v)})
+		tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: faultOID(v)}, Message: fmt.Sprintf("set %d", v)})
 	}
-	return tx.Commit()
+	return tx.Commit(ctx)
 }
 
 // ---------------------------------------------------------------------
@@ -125,7 +125,7 @@ var traceCases = []traceCase{
 			}
 			return nil
 		},
-		run: func(st *stack.Stack) error { return st.CompactAll(nil) },
+		run: func(st *stack.Stack) error { return st.CompactAll(ctx, nil) },
 	},
 	{
 		file:    "add_autocompact.txt",
@@ -276,7 +276,7 @@ type faultState struct {
 
 // faultStateOf reads the state of st, reloading it.
 func faultStateOf(st *stack.Stack) (faultState, error) {
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		return faultState{}, err
 	}
@@ -285,7 +285,7 @@ func faultStateOf(st *stack.Stack) (faultState, error) {
 	for _, name := range snap.TableNames() {
 		s.Tables = append(s.Tables, name[:strings.LastIndexByte(name, '-')])
 	}
-	for r, err := range snap.Refs(nil) {
+	for r, err := range snap.Merged().Refs(nil) {
 		if err != nil {
 			return faultState{}, err
 		}
@@ -296,7 +296,7 @@ func faultStateOf(st *stack.Stack) (faultState, error) {
 			s.Refs[string(r.Name)] = fmt.Sprintf("%x", r.Value)
 		}
 	}
-	for l, err := range snap.Logs(nil) {
+	for l, err := range snap.Merged().Logs(nil) {
 		if err != nil {
 			return faultState{}, err
 		}
@@ -418,7 +418,7 @@ type faultCase struct {
 	// OnCompactionError), an intermediate state.
 	autoCompacts bool
 	// fused is set, with autoCompacts, when the compaction is published
-	// with the commit (Addition.fuse): a failed merge leaves the commit
+	// with the commit (addition.fuse): a failed merge leaves the commit
 	// standing alone, but a crash never stops between the two.
 	fused bool
 	// cleans is set when run removes leftovers and changes no state
@@ -445,7 +445,7 @@ func faultPrepareTables(groups ...[]string) func(st *stack.Stack) error {
 // leave: a copy of its first table under an unlisted name, a temporary
 // file and the holder file of a lock that is gone.
 func faultLeaveOrphans(st *stack.Stack) error {
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -544,7 +544,7 @@ var faultCases = []faultCase{
 			}
 			return faultAddRefs(st, -1, "refs/heads/gone")
 		},
-		run: func(st *stack.Stack) error { return st.CompactAll(nil) },
+		run: func(st *stack.Stack) error { return st.CompactAll(ctx, nil) },
 	},
 	{
 		// A large table and two small ones: auto-compaction merges the
@@ -560,7 +560,7 @@ var faultCases = []faultCase{
 			}
 			return faultAddRefs(st, -1, "refs/tags/t000")
 		},
-		run: func(st *stack.Stack) error { return st.AutoCompact() },
+		run: func(st *stack.Stack) error { return st.AutoCompact(ctx) },
 	},
 	{
 		// Leftovers of crashed writers: an unlisted table, a temporary
@@ -574,7 +574,7 @@ var faultCases = []faultCase{
 			return faultLeaveOrphans(st)
 		},
 		run: func(st *stack.Stack) error {
-			_, err := st.Clean(0)
+			_, err := st.Clean(ctx, 0)
 			return err
 		},
 		cleans: true,
@@ -590,9 +590,9 @@ var faultCases = []faultCase{
 			if err := faultAddRefs(st, 3, "refs/heads/c"); err != nil {
 				return err
 			}
-			return st.CompactAll(nil)
+			return st.CompactAll(ctx, nil)
 		},
-		run:      func(st *stack.Stack) error { return st.Reload() },
+		run:      func(st *stack.Stack) error { return st.Reload(ctx) },
 		readOnly: true,
 	},
 }
@@ -1072,7 +1072,7 @@ func (tc *faultCase) killAt(t *testing.T, states []faultState, n int) (done bool
 		t.Errorf("%s: commit after the kill: %v", where, err)
 		return false
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Errorf("%s: Clean: %v", where, err)
 	}
 	if l := faultFindLeftovers(t, e.mem); len(l.Locks)+len(l.Temps)+len(l.Tables)+len(l.Other) > 0 {
@@ -1182,7 +1182,7 @@ func (tc *faultCase) crashAt(t *testing.T, states []faultState, n int) (done boo
 		t.Errorf("crash %s: commit after the crash: %v", where, err)
 		return done, left
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Errorf("crash %s: Clean: %v", where, err)
 	}
 	after := faultFindLeftovers(t, crashed)
@@ -1265,8 +1265,8 @@ func faultIsListRename(ev vfs.Event) bool {
 // TestBugPublishErrorAfterRenameDeletesListedTable: when the SyncDir that
 // follows the rename of tables.list.lock over tables.list fails, or the
 // rename itself reports EIO after happening, dirCommit.Publish returns an
-// error although the new list is in place; Addition.Commit then removes
-// the added table (Addition.Close) and compact removes the compacted
+// error although the new list is in place; addition.commit then removes
+// the added table (addition.close) and compact removes the compacted
 // table (its deferred RemoveTable), both named by tables.list now. The
 // stack is corrupt: every Open and Reload fails with ErrCorrupt.
 func TestBugPublishErrorAfterRenameDeletesListedTable(t *testing.T) {
@@ -1321,7 +1321,7 @@ func TestBugFailedReloadLeavesStaleView(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.st.Reload(); err != nil {
+			if err := e.st.Reload(ctx); err != nil {
 				t.Fatalf("Reload without faults: %v", err)
 			}
 			got, err := faultStateOf(e.st)

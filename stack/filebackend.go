@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,16 +17,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/refstore/refstore/stack/storage"
 	"github.com/refstore/refstore/stat"
 	"github.com/refstore/refstore/vfs"
 )
 
 // dirBackend is git's protocol on a directory: tables.list names the
 // tables, tables.list.lock serializes writers, <table>.lock marks tables
-// being compacted.
+// being compacted. Calls on a file system take no context: of its
+// methods, only Begin, which may wait for the lock, watches ctx.
 type dirBackend struct {
 	dir   string
 	fsys  vfs.FS
+	clean *Cleanup // of the lock and temporary files, or nil
 	perm  fs.FileMode
 	sync  bool
 	cache *listCache
@@ -50,6 +54,7 @@ func newDirBackend(dir string, o Options) *dirBackend {
 	return &dirBackend{
 		dir:   dir,
 		fsys:  o.FS,
+		clean: o.Cleanup,
 		perm:  o.Perm,
 		sync:  !o.NoSync,
 		cache: newListCache(o.FS, filepath.Join(dir, "tables.list"), content),
@@ -58,7 +63,7 @@ func newDirBackend(dir string, o Options) *dirBackend {
 
 func (b *dirBackend) path(name string) string { return filepath.Join(b.dir, name) }
 
-func (b *dirBackend) ReadList() ([]string, error) {
+func (b *dirBackend) ReadList(context.Context) ([]string, error) {
 	if b.adopted {
 		b.adopted = false
 		if changed, err := b.cache.Changed(); err == nil && !changed {
@@ -69,7 +74,7 @@ func (b *dirBackend) ReadList() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := ParseList(data)
+	names, err := storage.ParseList(data)
 	if err != nil {
 		b.names = nil
 		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
@@ -78,7 +83,7 @@ func (b *dirBackend) ReadList() ([]string, error) {
 	return names, nil
 }
 
-func (b *dirBackend) ListChanged() (bool, error) {
+func (b *dirBackend) ListChanged(context.Context) (bool, error) {
 	if b.adopted {
 		return true, nil
 	}
@@ -92,7 +97,7 @@ type osTable struct {
 
 func (t *osTable) Size() int64 { return t.size }
 
-func (b *dirBackend) OpenTable(name string) (TableFile, error) {
+func (b *dirBackend) OpenTable(_ context.Context, name string) (storage.TableFile, error) {
 	f, err := b.fsys.OpenFile(b.path(name), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
@@ -105,8 +110,8 @@ func (b *dirBackend) OpenTable(name string) (TableFile, error) {
 	return &osTable{File: f, size: fi.Size()}, nil
 }
 
-func (b *dirBackend) Begin(timeout time.Duration) (Commit, error) {
-	l, err := acquireLock(b.fsys, b.path("tables.list.lock"), b.perm, timeout)
+func (b *dirBackend) Begin(ctx context.Context, timeout time.Duration) (storage.Commit, error) {
+	l, err := acquireLock(ctx, b.fsys, b.clean, b.path("tables.list.lock"), b.perm, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +153,7 @@ func (b *dirBackend) readListUncached() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := ParseList(data)
+	names, err := storage.ParseList(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v: %w", b.path("tables.list"), err, ErrCorrupt)
 	}
@@ -164,7 +169,7 @@ type dirCommit struct {
 
 func (c *dirCommit) Names() []string { return c.names }
 
-func (c *dirCommit) Publish(names []string) error {
+func (c *dirCommit) Publish(_ context.Context, names []string) error {
 	if c.done {
 		return ErrClosed
 	}
@@ -173,7 +178,7 @@ func (c *dirCommit) Publish(names []string) error {
 	// Elsewhere the published file stays open and goes to the reader
 	// cache, which then need not read back what was just written.
 	keepOpen := runtime.GOOS != "windows"
-	data := FormatList(names)
+	data := storage.FormatList(names)
 	err := func() error {
 		if l.recordsInside() {
 			// Replace the holder record by the list (the file is in
@@ -248,20 +253,20 @@ func (c *dirCommit) Release() error {
 	return c.lock.release()
 }
 
-func (b *dirBackend) CreateTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
+func (b *dirBackend) CreateTable(ctx context.Context, write func(io.Writer) (min, max uint64, keep bool, err error)) (string, error) {
 	t, err := b.stage(write)
 	if t == nil || err != nil {
 		return "", err
 	}
-	name, err := t.Place()
+	name, err := t.Place(ctx)
 	if err != nil {
-		t.Discard()
+		t.Discard(ctx)
 		return "", err
 	}
 	return name, nil
 }
 
-func (b *dirBackend) StageTable(write func(io.Writer) (min, max uint64, keep bool, err error)) (StagedTable, error) {
+func (b *dirBackend) StageTable(_ context.Context, write func(io.Writer) (min, max uint64, keep bool, err error)) (storage.StagedTable, error) {
 	t, err := b.stage(write)
 	if t == nil {
 		return nil, err // an untyped nil: no table
@@ -275,7 +280,6 @@ func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, er
 	var f vfs.File
 	var tmp string
 	var err error
-	callBeforeHold()
 	for range 10 {
 		tmp = b.path(fmt.Sprintf("tmp-%016x.temp", rand.Uint64()))
 		f, err = b.fsys.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, b.perm)
@@ -286,7 +290,7 @@ func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, er
 	if err != nil {
 		return nil, fmt.Errorf("write table in %s: %w", b.dir, err)
 	}
-	t := &dirStaged{b: b, tmp: tmp, held: hold(b.fsys, tmp, stat.Identity{})}
+	t := &dirStaged{b: b, tmp: tmp, held: b.clean.hold(b.fsys, tmp, stat.Identity{})}
 	keep, err := func() (bool, error) {
 		bw := tableWriters.Get().(*bufio.Writer)
 		bw.Reset(f)
@@ -320,7 +324,7 @@ func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, er
 		f.Close()
 	}
 	if err != nil || !keep {
-		t.Discard()
+		t.Discard(context.Background())
 		if err != nil {
 			return nil, fmt.Errorf("write table in %s: %w", b.dir, err)
 		}
@@ -343,7 +347,7 @@ type dirStaged struct {
 // that the temporary name still names the file written (a cleanup may
 // have removed it), and checks the result again. Table names are never
 // reused, so the rename can never replace a published table.
-func (t *dirStaged) Place() (string, error) {
+func (t *dirStaged) Place(context.Context) (string, error) {
 	b := t.b
 	if t.name != "" {
 		if err := t.check(b.path(t.name)); err != nil {
@@ -355,7 +359,7 @@ func (t *dirStaged) Place() (string, error) {
 		return "", err
 	}
 	for range 10 {
-		name := tableName(t.min, t.max)
+		name := storage.TableName(t.min, t.max)
 		if _, err := b.fsys.Stat(b.path(name)); !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -395,7 +399,7 @@ func sameStaged(a, b stat.Identity) bool {
 }
 
 // Discard removes the table, under its final name once placed.
-func (t *dirStaged) Discard() error {
+func (t *dirStaged) Discard(context.Context) error {
 	defer t.held.drop()
 	path := t.tmp
 	if t.name != "" {
@@ -411,7 +415,7 @@ func (t *dirStaged) Discard() error {
 // tableWriters pools the buffers tables are written through.
 var tableWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
-func (b *dirBackend) LockTables(names []string) (int, func(), error) {
+func (b *dirBackend) LockTables(ctx context.Context, names []string) (int, func(), error) {
 	var locks []*lockFile
 	release := func() {
 		for _, l := range locks {
@@ -419,7 +423,7 @@ func (b *dirBackend) LockTables(names []string) (int, func(), error) {
 		}
 	}
 	for i := len(names) - 1; i >= 0; i-- {
-		l, err := acquireLock(b.fsys, b.path(names[i]+".lock"), b.perm, NoWait)
+		l, err := acquireLock(ctx, b.fsys, b.clean, b.path(names[i]+".lock"), b.perm, NoWait)
 		if errors.Is(err, ErrLocked) {
 			break
 		}
@@ -446,7 +450,7 @@ func (b *dirBackend) TableLocked(name string) (bool, error) {
 	return false, err
 }
 
-func (b *dirBackend) RemoveTable(name string) error {
+func (b *dirBackend) RemoveTable(_ context.Context, name string) error {
 	err := b.fsys.Remove(b.path(name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -454,12 +458,12 @@ func (b *dirBackend) RemoveTable(name string) error {
 	return err
 }
 
-func (b *dirBackend) ListFiles() ([]FileInfo, error) {
+func (b *dirBackend) ListFiles(context.Context) ([]storage.FileInfo, error) {
 	ents, err := b.fsys.ReadDir(b.dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []FileInfo
+	var out []storage.FileInfo
 	for _, e := range ents {
 		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue // NFS leaves .nfsXXXX files behind open deleted files
@@ -468,7 +472,7 @@ func (b *dirBackend) ListFiles() ([]FileInfo, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		out = append(out, FileInfo{Name: e.Name(), Size: fi.Size(), ModTime: fi.ModTime()})
+		out = append(out, storage.FileInfo{Name: e.Name(), Size: fi.Size(), ModTime: fi.ModTime()})
 	}
 	return out, nil
 }

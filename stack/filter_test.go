@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"context"
 	"fmt"
+	"github.com/refstore/refstore/stack/storage"
 	"sync/atomic"
 	"testing"
 
@@ -15,7 +17,7 @@ type countReads struct {
 }
 
 type countedTable struct {
-	TableFile
+	storage.TableFile
 	n *atomic.Int64
 }
 
@@ -24,8 +26,8 @@ func (t countedTable) ReadAt(p []byte, off int64) (int, error) {
 	return t.TableFile.ReadAt(p, off)
 }
 
-func (c *countReads) OpenTable(name string) (TableFile, error) {
-	f, err := c.dirBackend.OpenTable(name)
+func (c *countReads) OpenTable(ctx context.Context, name string) (storage.TableFile, error) {
+	f, err := c.dirBackend.OpenTable(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +47,7 @@ func TestFiltersSurviveReload(t *testing.T) {
 	st := openStack(t, dir, noAutoCompaction())
 	add := func(st *Stack, prefix string, n int) {
 		t.Helper()
-		err := st.Add(func(w *reftable.Writer) error {
+		err := st.AddTable(ctx, func(w *reftable.Writer) error {
 			min, _ := w.Limits()
 			for i := range n {
 				r := reftable.RefRecord{Name: fmt.Appendf(nil, "%s%05d", prefix, i), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(i)}
@@ -69,14 +71,14 @@ func TestFiltersSurviveReload(t *testing.T) {
 	absentReads := func(st *Stack, c *countReads) int64 {
 		t.Helper()
 		c.reads[base].Store(0)
-		snap, err := st.Snapshot()
+		snap, err := st.Snapshot(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer snap.Close()
 		var r reftable.RefRecord
 		for i := range 300 {
-			if found, err := snap.Merged.LookupRef(fmt.Appendf(nil, "refs/heads/a%05d-gone", i*7), &r); err != nil || found {
+			if found, err := snap.Merged().LookupRef(fmt.Appendf(nil, "refs/heads/a%05d-gone", i*7), &r); err != nil || found {
 				t.Fatalf("lookup of an absent name: %v, %v", found, err)
 			}
 		}
@@ -85,7 +87,7 @@ func TestFiltersSurviveReload(t *testing.T) {
 	open := func() (*Stack, *countReads) {
 		t.Helper()
 		c := &countReads{dirBackend: newDirBackend(dir, noAutoCompaction().withDefaults()), reads: map[string]*atomic.Int64{}}
-		st, err := OpenBackend(c, dir, noAutoCompaction())
+		st, err := OpenBackend(ctx, c, dir, noAutoCompaction())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -156,6 +157,7 @@ const (
 	HolderGone                    // provably gone: no such process, or one started after the lock
 )
 
+// String returns "alive", "gone" or "unknown".
 func (l Liveness) String() string {
 	switch l {
 	case HolderAlive:
@@ -250,7 +252,7 @@ func (st *Stack) Locks() ([]LockInfo, error) {
 	if !ok {
 		return nil, nil // object stores take no locks
 	}
-	files, err := b.ListFiles()
+	files, err := b.ListFiles(context.Background())
 	if err != nil {
 		return nil, err
 	}

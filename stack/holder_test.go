@@ -41,10 +41,10 @@ func TestStaleLockHolder(t *testing.T) {
 	// A live holder: writers get an error naming it, and the lock cannot
 	// be broken.
 	writeLock(os.Getpid())
-	_, err := st.NewAddition()
+	_, err := st.newAddition(ctx)
 	var le *LockError
 	if !errors.As(err, &le) || !strings.Contains(le.Holder, fmt.Sprintf("pid %d (alive)", os.Getpid())) {
-		t.Fatalf("NewAddition = %v, want a LockError naming the live holder", err)
+		t.Fatalf("newAddition = %v, want a LockError naming the live holder", err)
 	}
 	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
 		t.Fatalf("BreakStaleLock of a live holder = %v", err)
@@ -57,9 +57,9 @@ func TestStaleLockHolder(t *testing.T) {
 	os.Remove(lock)
 	pid := deadPID(t)
 	writeLock(pid)
-	_, err = st.NewAddition()
+	_, err = st.newAddition(ctx)
 	if !errors.As(err, &le) || !strings.Contains(le.Holder, "(gone)") {
-		t.Fatalf("NewAddition = %v, want a LockError naming the gone holder", err)
+		t.Fatalf("newAddition = %v, want a LockError naming the gone holder", err)
 	}
 	locks, err := st.Locks()
 	if err != nil || len(locks) != 1 || locks[0].PID != pid || locks[0].Liveness != HolderGone {
@@ -74,9 +74,9 @@ func TestStaleLockHolder(t *testing.T) {
 	if err := os.WriteFile(lock, []byte("pid 1\nhost elsewhere.example\nstart 1\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.NewAddition()
+	_, err = st.newAddition(ctx)
 	if !errors.As(err, &le) || le.Holder != "pid 1 on elsewhere.example (unknown)" {
-		t.Fatalf("NewAddition = %v, want a LockError naming the remote holder", err)
+		t.Fatalf("newAddition = %v, want a LockError naming the remote holder", err)
 	}
 	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
 		t.Fatalf("BreakStaleLock of a remote holder = %v", err)
@@ -119,7 +119,7 @@ func TestHolderFileRemoved(t *testing.T) {
 	dir := t.TempDir()
 	st := openStack(t, dir, testOptions())
 	setRef(t, st, "refs/heads/a", 1)
-	a, err := st.NewAddition()
+	a, err := st.newAddition(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestHolderFileRemoved(t *testing.T) {
 	if err != nil || info.PID != os.Getpid() || info.Liveness != HolderAlive {
 		t.Errorf("holder while locked = %+v, %v; want pid %d, alive", info, err, os.Getpid())
 	}
-	a.Close()
+	a.close()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

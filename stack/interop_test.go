@@ -97,8 +97,8 @@ func testGitInterop(t *testing.T, format string, hash reftable.Hash, n int) {
 		defer st.Close()
 		for i := range n {
 			tx := st.NewTransaction(interopWho, stack.ReflogNormal)
-			tx.Add(stack.Update{Name: fmt.Sprintf("refs/heads/ours/%d", i), New: stack.Value{ID: oid}, Old: &stack.Missing, Message: "ours"})
-			if err := tx.Commit(); err != nil {
+			tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/heads/ours/%d", i), ID: oid}, Old: &stack.Ref{}, Message: "ours"})
+			if err := tx.Commit(ctx); err != nil {
 				ourErr = fmt.Errorf("commit %d: %w", i, err)
 				return
 			}
@@ -133,7 +133,7 @@ func testGitInterop(t *testing.T, format string, hash reftable.Hash, n int) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatalf("CompactAll: %v", err)
 	}
 	if tables := interopTables(t, dir); len(tables) != 1 {
@@ -192,11 +192,11 @@ func interopCheck(t *testing.T, r *gittest.Repo, opts stack.Options, want map[st
 	if diff := cmp.Diff(want, ours); diff != "" {
 		t.Errorf("our refs %s (-want +got):\n%s", when, diff)
 	}
-	head, err := st.Ref("HEAD")
+	head, err := st.Ref(ctx, "HEAD")
 	if err != nil {
 		t.Fatalf("HEAD %s: %v", when, err)
 	}
-	if head.Type != reftable.RefSymref || string(head.Target) != "refs/heads/main" {
+	if head.Target != "refs/heads/main" {
 		t.Errorf("HEAD %s: %+v, want a symref to refs/heads/main", when, head)
 	}
 	if got := strings.TrimSpace(r.Run("symbolic-ref", "HEAD")); got != "refs/heads/main" {
@@ -216,13 +216,13 @@ func interopReflogs(t *testing.T, r *gittest.Repo, opts stack.Options, oid []byt
 		t.Fatalf("open %s: %v", when, err)
 	}
 	defer st.Close()
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatalf("snapshot %s: %v", when, err)
 	}
 	defer snap.Close()
 	var news []string
-	for l, err := range snap.LogsFor([]byte("refs/heads/git/0")) {
+	for l, err := range snap.Merged().LogsFor([]byte("refs/heads/git/0")) {
 		if err != nil {
 			t.Fatalf("reflog of refs/heads/git/0 %s: %v", when, err)
 		}
@@ -236,11 +236,11 @@ func interopReflogs(t *testing.T, r *gittest.Repo, opts stack.Options, oid []byt
 // interopOurRefs lists the refs under refs/ as name -> hex object id.
 func interopOurRefs(st *stack.Stack) (map[string]string, error) {
 	got := map[string]string{}
-	for rec, err := range st.Refs("refs/") {
+	for rec, err := range st.Refs(ctx, "refs/") {
 		if err != nil {
 			return nil, err
 		}
-		got[string(rec.Name)] = hex.EncodeToString(rec.Value)
+		got[rec.Name] = hex.EncodeToString(rec.ID)
 	}
 	return got, nil
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,7 +37,7 @@ type lockFile struct {
 	holder string   // the holder name linked to the lock; "" for a lock recording its holder inside
 	f      vfs.File // open until the lock is published or released
 	id     stat.Identity
-	held   []*heldFile // registered for RemoveHeldFiles: the lock, the holder name
+	held   []*heldFile // registered for Cleanup.Remove: the lock, the holder name
 
 	released bool
 }
@@ -55,10 +56,9 @@ func (l *lockFile) closeFile() {
 func (l *lockFile) recordsInside() bool { return l.holder == "" }
 
 // acquireLock takes the lock at path, retrying with git's backoff (about
-// n² ms, jittered ±25 %, at most 1 s a sleep) until timeout passes;
-// timeout < 0 waits forever and NoWait tries once.
-func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Duration) (*lockFile, error) {
-	callBeforeHold()
+// n² ms, jittered ±25 %, at most 1 s a sleep) until timeout passes or ctx
+// is done; timeout < 0 waits forever and NoWait tries once.
+func acquireLock(ctx context.Context, fsys vfs.FS, c *Cleanup, path string, perm fs.FileMode, timeout time.Duration) (*lockFile, error) {
 	linking := true // until the file system shows it cannot link
 	var h *holderFile
 	defer func() {
@@ -72,7 +72,7 @@ func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Durati
 		var err error
 		if linking {
 			if h == nil {
-				if h, err = createHolder(fsys, path, perm); err != nil {
+				if h, err = createHolder(fsys, c, path, perm); err != nil {
 					return nil, err
 				}
 			}
@@ -86,7 +86,7 @@ func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Durati
 			}
 		}
 		if !linking {
-			l, err = createLock(fsys, path, perm)
+			l, err = createLock(fsys, c, path, perm)
 		}
 		if err == nil {
 			return l, nil
@@ -103,7 +103,10 @@ func acquireLock(fsys vfs.FS, path string, perm fs.FileMode, timeout time.Durati
 		if timeout >= 0 {
 			sleep = min(sleep, remaining)
 		}
-		time.Sleep(sleep)
+		if err := pause(ctx, sleep); err != nil {
+			le := lockError(fsys, path, ErrLocked).(*LockError)
+			return nil, fmt.Errorf("%w (stopped waiting: %w)", le, err)
+		}
 	}
 }
 
@@ -116,6 +119,7 @@ var errNoLinks = errors.New("no hard links or inode numbers")
 // write the list into.
 type holderFile struct {
 	fsys vfs.FS
+	c    *Cleanup
 	lock string // the lock's path
 	path string
 	f    vfs.File
@@ -124,7 +128,7 @@ type holderFile struct {
 }
 
 // createHolder creates a holder file for the lock at lockPath.
-func createHolder(fsys vfs.FS, lockPath string, perm fs.FileMode) (*holderFile, error) {
+func createHolder(fsys vfs.FS, c *Cleanup, lockPath string, perm fs.FileMode) (*holderFile, error) {
 	for range 10 {
 		path := holderName(lockPath)
 		f, err := fsys.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, perm)
@@ -134,7 +138,7 @@ func createHolder(fsys vfs.FS, lockPath string, perm fs.FileMode) (*holderFile, 
 		if err != nil {
 			return nil, err
 		}
-		h := &holderFile{fsys: fsys, lock: lockPath, path: path, f: f, held: hold(fsys, path, stat.Identity{})}
+		h := &holderFile{fsys: fsys, c: c, lock: lockPath, path: path, f: f, held: c.hold(fsys, path, stat.Identity{})}
 		fi, err := f.Stat()
 		if err != nil {
 			h.remove()
@@ -186,7 +190,7 @@ func (h *holderFile) link() (*lockFile, error) {
 		h.remove()
 		return nil, err
 	}
-	l.held = []*heldFile{hold(h.fsys, h.lock, h.id), h.held}
+	l.held = []*heldFile{h.c.hold(h.fsys, h.lock, h.id), h.held}
 	h.f, h.held = nil, nil
 	return l, nil
 }
@@ -205,7 +209,7 @@ func (h *holderFile) remove() {
 
 // createLock creates the lock at path with O_CREATE|O_EXCL and records
 // the holder inside, where locks cannot be linked.
-func createLock(fsys vfs.FS, path string, perm fs.FileMode) (*lockFile, error) {
+func createLock(fsys vfs.FS, c *Cleanup, path string, perm fs.FileMode) (*lockFile, error) {
 	f, err := fsys.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR|os.O_APPEND, perm)
 	if err != nil {
 		return nil, err
@@ -226,7 +230,7 @@ func createLock(fsys vfs.FS, path string, perm fs.FileMode) (*lockFile, error) {
 		}
 		return nil, err
 	}
-	l.held = []*heldFile{hold(fsys, path, l.id)}
+	l.held = []*heldFile{c.hold(fsys, path, l.id)}
 	writeHolder(f)
 	return l, nil
 }
@@ -292,7 +296,7 @@ func (l *lockFile) published() {
 	l.dropHeld()
 }
 
-// dropHeld unregisters the lock's files from RemoveHeldFiles.
+// dropHeld unregisters the lock's files from their Cleanup.
 func (l *lockFile) dropHeld() {
 	for _, h := range l.held {
 		h.drop()

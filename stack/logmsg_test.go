@@ -61,13 +61,13 @@ func addOddMessages(t *testing.T, st *Stack, ref string, hash reftable.Hash, id 
 	if msgs == nil {
 		msgs = oddMessages
 	}
-	a, err := st.NewAddition()
+	a, err := st.newAddition(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	first := a.NextUpdateIndex()
-	err = a.Add(func(w *reftable.Writer) error {
+	defer a.close()
+	first := a.next
+	err = a.add(ctx, func(w *reftable.Writer) error {
 		if err := w.SetLimits(first, first+uint64(len(msgs))-1); err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func addOddMessages(t *testing.T, st *Stack, ref string, hash reftable.Hash, id 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Commit(); err != nil {
+	if err := a.commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -107,8 +107,8 @@ func TestCompactNormalizesMessages(t *testing.T) {
 		raw.Write.ExactLogMessage = true
 		st := openStack(t, dir, raw)
 		tx := st.NewTransaction(testWho, ReflogNormal)
-		tx.Add(Update{Name: "refs/heads/main", New: val(1), Message: "first"})
-		if err := tx.Commit(); err != nil {
+		tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}, Message: "first"})
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		addOddMessages(t, st, "refs/heads/odd", reftable.SHA1, id, nil)
@@ -117,7 +117,7 @@ func TestCompactNormalizesMessages(t *testing.T) {
 		opts := noAutoCompaction()
 		opts.Write.ExactLogMessage = exact
 		st = openStack(t, dir, opts)
-		if err := st.CompactAll(nil); err != nil {
+		if err := st.CompactAll(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 		var want, got []string
@@ -128,14 +128,14 @@ func TestCompactNormalizesMessages(t *testing.T) {
 				want = append(want, m.want)
 			}
 		}
-		snap, err := st.Snapshot()
+		snap, err := st.Snapshot(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := len(snap.TableNames()); n != 1 {
 			t.Errorf("%d tables after compaction, want 1", n)
 		}
-		for l, err := range snap.Merged.LogsFor([]byte("refs/heads/odd")) {
+		for l, err := range snap.Merged().LogsFor([]byte("refs/heads/odd")) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestCompactMessagesAsGit(t *testing.T) {
 	copyFiles(t, r.ReftableDir(), ours)
 	r.Run("pack-refs")
 	st = openStack(t, ours, noAutoCompaction())
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(stackRecords(t, r.ReftableDir()), stackRecords(t, ours)); diff != "" {
@@ -191,7 +191,7 @@ func TestCompactMessagesAsGit(t *testing.T) {
 		t.Fatal("git pack-refs compacted a multi-line message; see logmsg.go")
 	}
 	st = openStack(t, r.ReftableDir(), noAutoCompaction())
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := r.Run("reflog", "show", "--format=%gs", "refs/heads/main")
@@ -225,13 +225,13 @@ func copyFiles(t *testing.T, src, dst string) {
 func stackRecords(t *testing.T, dir string) []string {
 	t.Helper()
 	st := openStack(t, dir, noAutoCompaction())
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snap.Close()
 	var out []string
-	for _, tbl := range snap.Tables() {
+	for _, tbl := range snap.Merged().Tables() {
 		for r, err := range tbl.Refs(nil) {
 			if err != nil {
 				t.Fatal(err)

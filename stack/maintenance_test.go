@@ -91,17 +91,17 @@ func testCompactionBesideGit(t *testing.T, git []string, full bool) {
 		tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
 		for j := range size {
 			name := fmt.Sprintf("refs/heads/t%d/r%04d", i, j)
-			tx.Add(stack.Update{Name: name, New: stack.Value{ID: oid}, Message: "test"})
+			tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid}, Message: "test"})
 			want[name] = oidHex
 		}
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 && full {
 			r.Run("pack-refs", "--all")
 		}
 	}
-	if err := st.Reload(); err != nil {
+	if err := st.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if full && st.CompactionRequired() {
@@ -118,9 +118,9 @@ func testCompactionBesideGit(t *testing.T, git []string, full bool) {
 	}
 	defer st.Close()
 	if full {
-		err = st.CompactAll(nil)
+		err = st.CompactAll(ctx, nil)
 	} else {
-		err = st.AutoCompact()
+		err = st.AutoCompact(ctx)
 	}
 	if hook.n > 0 {
 		t.Fatalf("the compaction did not take the lock again (err %v)", err)

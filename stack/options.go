@@ -20,7 +20,7 @@ type Options struct {
 	DisableAutoCompaction bool
 
 	// noFuse makes commits always publish their tables and auto-compact
-	// after (tests of that path; see Addition.fuse).
+	// after (tests of that path; see addition.fuse).
 	noFuse bool
 
 	// CompactionFactor is the geometric factor of auto-compaction; 0
@@ -37,8 +37,9 @@ type Options struct {
 	// as git's does (see logmsg.go).
 	Write reftable.WriterOptions
 
-	// NoSync skips fsync of tables, of tables.list and of the directory.
-	// Only for tests and benchmarks: a crash may then lose commits.
+	// NoSync skips fsync of tables, of tables.list and of the directory:
+	// a crash may then lose commits. For tests and benchmarks, and for
+	// repositories whose core.fsync leaves refs out (see package repo).
 	NoSync bool
 
 	// Perm is the mode of the files the stack creates, before the umask;
@@ -56,6 +57,11 @@ type Options struct {
 	// OnCompactionError receives errors of the auto-compaction that runs
 	// after a commit; they never fail the commit itself.
 	OnCompactionError func(error)
+
+	// Cleanup, when not nil, records the lock files and temporary
+	// tables the stack holds, for a signal handler to remove (see
+	// Cleanup); several stacks may share one.
+	Cleanup *Cleanup
 }
 
 // NoWait is a LockTimeout that tries to take the lock once.

@@ -97,8 +97,8 @@ func procRefID(name string) []byte {
 // exist yet.
 func procCreateRef(st *stack.Stack, name string, id []byte) error {
 	tx := st.NewTransaction(procWho, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: id}, Old: &stack.Missing, Message: "create"})
-	return tx.Commit()
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: id}, Old: &stack.Ref{}, Message: "create"})
+	return tx.Commit(ctx)
 }
 
 func runProcHelper(a procArgs, stdin io.Reader, stdout io.Writer) error {
@@ -206,7 +206,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 		}
 		defer held.Close()
 		n := 0
-		for r, err := range held.Refs(nil) {
+		for r, err := range held.Merged().Refs(nil) {
 			if err != nil {
 				rep.add(&rep.Errors, "iteration %d: held snapshot: %v", rep.Iterations, err)
 				return
@@ -223,11 +223,11 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 	}
 	read := func() (refs int) {
 		rep.Iterations++
-		if err := st.Reload(); err != nil {
+		if err := st.Reload(ctx); err != nil {
 			rep.add(&rep.Errors, "Reload: %v", err)
 			return -1
 		}
-		snap, err := st.Snapshot()
+		snap, err := st.Snapshot(ctx)
 		if err != nil {
 			rep.add(&rep.Errors, "Snapshot: %v", err)
 			return -1
@@ -238,7 +238,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 				snap.Close()
 			}
 		}()
-		maxIndex := snap.MaxUpdateIndex()
+		maxIndex := snap.Merged().MaxUpdateIndex()
 		if maxIndex < lastMax {
 			rep.add(&rep.Decreased, "iteration %d: max update index %d after %d (tables %v)", rep.Iterations, maxIndex, lastMax, snap.TableNames())
 		}
@@ -246,7 +246,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 		rep.MaxIndex = lastMax
 		cur := make(map[string]uint64, len(seen)+16)
 		indexes := make([]bool, maxIndex+1)
-		for r, err := range snap.Refs(nil) {
+		for r, err := range snap.Merged().Refs(nil) {
 			if err != nil {
 				rep.add(&rep.Errors, "iterate: %v", err)
 				return -1
@@ -294,7 +294,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 			}
 			for range 4 {
 				name := names[rng.IntN(len(names))]
-				r, err := st.Ref(name)
+				r, err := st.Ref(ctx, name)
 				if err != nil {
 					rep.add(&rep.Errors, "Ref(%s): %v", name, err)
 					continue
@@ -304,7 +304,7 @@ func runProcReader(a procArgs, stdin io.Reader, stdout io.Writer) error {
 				}
 			}
 		}
-		if _, err := st.Ref("refs/heads/never"); !errors.Is(err, reftable.ErrNotFound) {
+		if _, err := st.Ref(ctx, "refs/heads/never"); !errors.Is(err, reftable.ErrNotFound) {
 			rep.add(&rep.Errors, "Ref(refs/heads/never) = %v, want ErrNotFound", err)
 		}
 		return len(cur)
@@ -352,10 +352,10 @@ func runProcCompactor(a procArgs, stdout io.Writer) error {
 	for i := 0; ; i++ {
 		// A non-nil expiry that expires nothing makes CompactAll rewrite
 		// even a single table, so there is always work to interrupt.
-		if err := st.CompactAll(&stack.LogExpiry{}); err != nil {
+		if err := st.CompactAll(ctx, &stack.LogExpiry{}); err != nil {
 			return fmt.Errorf("CompactAll %d: %w", i, err)
 		}
-		if err := st.AutoCompact(); err != nil {
+		if err := st.AutoCompact(ctx); err != nil {
 			return fmt.Errorf("AutoCompact %d: %w", i, err)
 		}
 		fmt.Fprintln(stdout, "compacted", i)
@@ -451,11 +451,11 @@ func procReadAll(t *testing.T, dir string, opts stack.Options) (map[string]strin
 	defer st.Close()
 	got := map[string]string{}
 	var indexes []uint64
-	for r, err := range st.Refs("refs/") {
+	for r, err := range st.Refs(ctx, "refs/") {
 		if err != nil {
 			t.Fatalf("read %s: %v", dir, err)
 		}
-		got[string(r.Name)] = hex.EncodeToString(r.Value)
+		got[r.Name] = hex.EncodeToString(r.ID)
 		indexes = append(indexes, r.UpdateIndex)
 	}
 	return got, indexes
@@ -737,7 +737,7 @@ func TestProcessKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Errorf("CompactAll after the trials: %v", err)
 	}
 	st.Close()

@@ -3,7 +3,7 @@ package stack
 import (
 	"bytes"
 	"cmp"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -20,80 +20,39 @@ type Identity struct {
 	Time        time.Time // its zone is recorded too
 }
 
-// Value is what a ref holds: an object id (with its peeled id for an
-// annotated tag), a symbolic target, or nothing (Missing).
-type Value struct {
-	ID     []byte // object id; nil with Target or Missing
-	Peeled []byte // peeled object id of an annotated tag, optional
-	Target string // target of a symbolic ref
-}
-
-// Missing is the Value of a ref that does not exist.
-var Missing = Value{}
-
-// IsMissing reports whether v is the value of a ref that does not exist.
-func (v Value) IsMissing() bool { return v.ID == nil && v.Target == "" }
-
-// String formats v as git does: an id in hex, "ref: <target>", or
-// "missing".
-func (v Value) String() string {
-	switch {
-	case v.Target != "":
-		return "ref: " + v.Target
-	case v.ID != nil:
-		return hex.EncodeToString(v.ID)
-	}
-	return "missing"
-}
-
-func (v Value) equal(w Value) bool {
-	return bytes.Equal(v.ID, w.ID) && v.Target == w.Target
-}
-
-// valueOf returns the value of a ref record (Missing for a deletion).
-func valueOf(r *reftable.RefRecord) Value {
-	switch r.Type {
-	case reftable.RefVal1:
-		return Value{ID: bytes.Clone(r.Value)}
-	case reftable.RefVal2:
-		return Value{ID: bytes.Clone(r.Value), Peeled: bytes.Clone(r.Peeled)}
-	case reftable.RefSymref:
-		return Value{Target: string(r.Target)}
-	}
-	return Missing
-}
-
 // RefConflictError reports a ref whose value, read under the lock, is not
 // the one the transaction expected. It matches ErrRefConflict.
 type RefConflictError struct {
 	Name     string
-	Expected Value
-	Actual   Value
+	Expected Ref // the value expected (Update.Old)
+	Actual   Ref // the value found, missing if the ref does not exist
 }
 
 // Error implements error.
 func (e *RefConflictError) Error() string {
-	return fmt.Sprintf("ref %s: expected %v, found %v", e.Name, e.Expected, e.Actual)
+	return fmt.Sprintf("ref %s: expected %s, found %s", e.Name, e.Expected.value(), e.Actual.value())
 }
 
 // Unwrap returns ErrRefConflict.
 func (e *RefConflictError) Unwrap() error { return ErrRefConflict }
 
-// Update is one change of a transaction.
+// Update is one change of a transaction: the ref Name set to the value
+// of the embedded Ref.
 type Update struct {
-	Name string
-	// New is the value to store; Missing deletes the ref (and its
-	// reflog, unless the ref is symbolic: then, as git, its reflog logs
-	// the deletion). With Verify set nothing is stored. As git, a New
-	// that is the id the ref has already (not symbolic), or Missing for
-	// a missing ref, stores and logs nothing for it; HEAD still logs it
-	// when it points at the ref, as it logs the ref's deletion. A reflog
-	// entry records as old a symbolic ref's target's id, and HEAD's entry
-	// for its branch made symbolic records none as new.
-	New Value
+	// Ref is the ref to change, Name, and its new value; a missing
+	// value deletes the ref (and its reflog, unless the ref is symbolic:
+	// then, as git, its reflog logs the deletion). With Verify set
+	// nothing is stored. As git, a new value that is the id the ref has
+	// already (not symbolic), or a missing one for a missing ref, stores
+	// and logs nothing for it; HEAD still logs it when it points at the
+	// ref, as it logs the ref's deletion. A reflog entry records as old a
+	// symbolic ref's target's id, and HEAD's entry for its branch made
+	// symbolic records none as new. Its UpdateIndex is ignored.
+	Ref
 	// Old, when not nil, is the value the ref must have, checked under
-	// the lock: &Missing requires that the ref does not exist.
-	Old *Value
+	// the lock (its Name and UpdateIndex are ignored): &Ref{} requires
+	// that the ref does not exist.
+	Old *Ref
 	// Verify only checks Old and changes nothing.
 	Verify bool
 	// Deref applies the update to the ref a symbolic ref points at, as
@@ -104,10 +63,10 @@ type Update struct {
 	// it is logged as one space, none at either end, and it is cut at
 	// half the block size.
 	Message string
-	// LogOnly writes only a reflog entry for Name, from Old (nil:
-	// Missing) to New, and leaves the ref alone: git's entry in a linked
-	// worktree's HEAD reflog for a change of a branch that lives in the
-	// shared stack.
+	// LogOnly writes only a reflog entry for Name, from Old (nil: a
+	// missing ref) to the new value, and leaves the ref alone: git's
+	// entry in a linked worktree's HEAD reflog for a change of a branch
+	// that lives in the shared stack.
 	LogOnly bool
 }
 
@@ -141,12 +100,12 @@ type Transaction struct {
 
 	// Set by Lock until Prepare takes them over, or Close; locked stays
 	// set.
-	held     *Addition
+	held     *addition
 	heldSnap *Snapshot
 	locked   bool
 
 	// Set by Prepare until Commit or Close.
-	a       *Addition
+	a       *addition
 	snap    *Snapshot
 	changes []change
 }
@@ -177,20 +136,20 @@ func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 // list: a Commit that another writer beats to the list fails with
 // ErrConflict instead of being redone, since the caller decided on what it
 // read.
-func (tx *Transaction) Lock() (*Snapshot, error) {
+func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 	if tx.done || tx.a != nil || tx.held != nil {
 		return nil, ErrClosed
 	}
-	var a *Addition
-	err := tx.st.retryConflicts(func() (err error) {
-		a, err = tx.st.NewAddition()
+	var a *addition
+	err := tx.st.retryConflicts(ctx, func() (err error) {
+		a, err = tx.st.newAddition(ctx)
 		return err
 	})
 	if err != nil {
 		tx.done = true
 		return nil, err
 	}
-	tx.held, tx.heldSnap, tx.locked = a, a.Snapshot(), true
+	tx.held, tx.heldSnap, tx.locked = a, a.snapshot(), true
 	return tx.heldSnap, nil
 }
 
@@ -253,7 +212,7 @@ func (q *updateQueue) all() iter.Seq2[int, *Update] {
 // change is an update resolved under the lock.
 type change struct {
 	name   string
-	old    Value    // for a symbolic ref, with the id its target has
+	old    Ref      // for a symbolic ref, with the id its target has
 	u      *Update  // its new value and message (in the transaction's queue)
 	store  bool     // false for a LogOnly update and one that changes nothing
 	toHEAD bool     // logFor ends with HEAD, which points at name
@@ -269,9 +228,9 @@ type change struct {
 // beat to the list (ErrConflict) is redone against the new list, with its
 // expected old values checked again, after a jittered backoff, a bounded
 // number of times (not after Lock: see there).
-func (tx *Transaction) Commit() error {
+func (tx *Transaction) Commit(ctx context.Context) error {
 	if tx.a == nil {
-		if err := tx.Prepare(); err != nil {
+		if err := tx.Prepare(ctx); err != nil {
 			return err
 		}
 	}
@@ -284,26 +243,26 @@ func (tx *Transaction) Commit() error {
 	attempt := func() error {
 		if !first {
 			tx.release()
-			if err := tx.prepareOnce(); err != nil {
+			if err := tx.prepareOnce(ctx); err != nil {
 				return err
 			}
 		}
 		first = false
 		a, snap, changes := tx.a, tx.snap, tx.changes
 		if len(changes) == 0 {
-			return a.Commit()
+			return a.commit(ctx)
 		}
-		if err := a.addHeld(changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
-			return tx.write(w, snap, changes, a.NextUpdateIndex())
+		if err := a.addHeld(ctx, changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
+			return tx.write(w, snap, changes, a.next)
 		}); err != nil {
 			return err
 		}
-		return a.Commit()
+		return a.commit(ctx)
 	}
 	if tx.locked {
 		return attempt() // what the caller read under Lock may be stale
 	}
-	return tx.st.retryConflicts(attempt)
+	return tx.st.retryConflicts(ctx, attempt)
 }
 
 // Prepare takes the stack's lock, waiting up to the lock timeout, and
@@ -311,15 +270,16 @@ func (tx *Transaction) Commit() error {
 // held until Commit or Close, so other writers wait or fail meanwhile and
 // the checked values cannot change. A failed Prepare releases the lock
 // and ends the transaction.
-func (tx *Transaction) Prepare() error {
+func (tx *Transaction) Prepare(ctx context.Context) error {
 	if tx.done || tx.a != nil {
 		return ErrClosed
 	}
+	prepare := func() error { return tx.prepareOnce(ctx) }
 	var err error
 	if tx.locked {
-		err = tx.prepareOnce()
+		err = prepare()
 	} else {
-		err = tx.st.retryConflicts(tx.prepareOnce)
+		err = tx.st.retryConflicts(ctx, prepare)
 	}
 	if err != nil {
 		tx.done = true
@@ -330,8 +290,8 @@ func (tx *Transaction) Prepare() error {
 }
 
 // prepareOnce runs prepare and keeps what it returns.
-func (tx *Transaction) prepareOnce() error {
-	a, snap, changes, err := tx.prepare()
+func (tx *Transaction) prepareOnce(ctx context.Context) error {
+	a, snap, changes, err := tx.prepare(ctx)
 	if err != nil {
 		return err
 	}
@@ -350,11 +310,11 @@ func (tx *Transaction) Close() error {
 func (tx *Transaction) release() error {
 	var errs []error
 	if tx.held != nil {
-		errs = append(errs, tx.heldSnap.Close(), tx.held.Close())
+		errs = append(errs, tx.heldSnap.Close(), tx.held.close())
 		tx.held, tx.heldSnap = nil, nil
 	}
 	if tx.a != nil {
-		errs = append(errs, tx.snap.Close(), tx.a.Close())
+		errs = append(errs, tx.snap.Close(), tx.a.close())
 		tx.a, tx.snap, tx.changes = nil, nil, nil
 	}
 	return errors.Join(errs...)
@@ -374,33 +334,33 @@ func changesSize(changes []change, hashSize int) int {
 
 // prepare locks the stack and resolves the updates into changes under
 // the lock; on success the caller owns the addition and the snapshot.
-func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err error) {
+func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _ []change, err error) {
 	seen := make(map[string]bool, tx.updates.n)
 	for _, u := range tx.updates.all() {
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
 		}
-		if !u.New.IsMissing() && u.New.Target != "" {
-			if err := CheckRefName(u.New.Target); err != nil {
+		if u.Target != "" {
+			if err := CheckRefName(u.Target); err != nil {
 				return nil, nil, nil, fmt.Errorf("symref %s: target %w", u.Name, err)
 			}
 		}
-		if u.New.ID != nil && len(u.New.ID) != tx.st.opts.Hash.Size() {
-			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.New.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
+		if u.ID != nil && len(u.ID) != tx.st.opts.Hash.Size() {
+			return nil, nil, nil, fmt.Errorf("ref %s: object id of %d bytes for %v: %w", u.Name, len(u.ID), tx.st.opts.Hash, reftable.ErrHashMismatch)
 		}
 	}
 	a, snap := tx.held, tx.heldSnap // after Lock
 	tx.held, tx.heldSnap = nil, nil
 	if a == nil {
-		if a, err = tx.st.NewAddition(); err != nil {
+		if a, err = tx.st.newAddition(ctx); err != nil {
 			return nil, nil, nil, err
 		}
-		snap = a.Snapshot()
+		snap = a.snapshot()
 	}
 	defer func() {
 		if err != nil {
 			snap.Close()
-			a.Close()
+			a.close()
 		}
 	}()
 
@@ -426,7 +386,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		}
 		name := u.Name
 		var via []string
-		var cur Value
+		var cur Ref
 		var err error
 		if u.Deref {
 			name, via, cur, err = resolve(snap, u.Name, &sc)
@@ -440,7 +400,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
 		}
 		seen[name] = true
-		if u.Old != nil && !u.Old.equal(cur) {
+		if u.Old != nil && !u.Old.sameValue(cur) {
 			return nil, nil, nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
 		}
 		if u.Verify {
@@ -460,7 +420,7 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 		// the id it has (or a missing ref missing) writes nothing and
 		// logs nothing for it; the symbolic refs passed and HEAD still
 		// log it.
-		noop := cur.Target == "" && u.New.Target == "" && bytes.Equal(cur.ID, u.New.ID)
+		noop := cur.Target == "" && u.Target == "" && bytes.Equal(cur.ID, u.ID)
 		if via == nil {
 			own[i] = name
 			c.logFor = own[i : i+1 : i+1]
@@ -492,43 +452,72 @@ func (tx *Transaction) prepare() (_ *Addition, _ *Snapshot, _ []change, err erro
 type lookupScratch struct {
 	rec reftable.RefRecord
 	key []byte
+	// look looks names up in lookIn, for Follow.
+	look   func(name string) (Ref, error)
+	lookIn *Snapshot
 }
 
 // lookupRef looks name up in snap into s.rec.
 func (s *lookupScratch) lookupRef(snap *Snapshot, name string) (bool, error) {
 	s.key = append(s.key[:0], name...)
-	return snap.Merged.LookupRef(s.key, &s.rec)
+	return snap.merged.LookupRef(s.key, &s.rec)
 }
 
 // resolve follows symbolic refs from name to the ref they end at (which
-// may not exist), returning it, the symbolic refs passed and its value.
-func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Value, error) {
-	var via []string
-	rec := &sc.rec
-	for range 5 {
-		found, err := sc.lookupRef(snap, name)
-		if err != nil {
-			return "", nil, Missing, err
-		}
-		if !found {
-			return name, via, Missing, nil
-		}
-		if rec.Type != reftable.RefSymref {
-			return name, via, valueOf(rec), nil
-		}
-		via = append(via, name)
-		name = string(rec.Target)
+// may not exist), returning its name, the symbolic refs passed and its
+// value (see Follow).
+func resolve(snap *Snapshot, name string, sc *lookupScratch) (string, []string, Ref, error) {
+	if sc.lookIn != snap {
+		// One closure for all the lookups in snap: a bulk transaction
+		// resolves every name it updates.
+		sc.lookIn = snap
+		sc.look = func(name string) (Ref, error) { return lookup(snap, name, sc) }
 	}
-	return "", nil, Missing, fmt.Errorf("ref %s: symbolic refs nested too deeply: %w", via[0], ErrRefName)
+	r, via, err := Follow(name, sc.look)
+	return r.Name, via, r, err
 }
 
+// Follow follows symbolic refs from name as git resolves a ref to read
+// it: it reads name with lookup and, while the ref read is symbolic, the
+// ref it points at, at most five refs in all (git's SYMREF_MAXDEPTH). It
+// returns the last ref read, under its name, and the symbolic refs
+// passed, in order. lookup returns a missing Ref, and no error, for a
+// ref that does not exist: the ref returned is then missing, named. A
+// longer chain fails with an error matching ErrRefName.
+//
+// Snapshot.Resolve follows refs within a stack with it, and package repo
+// through the stacks of a linked worktree: it is git's rule, written
+// once.
+func Follow(name string, lookup func(name string) (Ref, error)) (Ref, []string, error) {
+	var via []string
+	for range maxSymrefDepth {
+		r, err := lookup(name)
+		if err != nil {
+			return Ref{}, nil, err
+		}
+		if !r.Symbolic() {
+			r.Name = name
+			return r, via, nil
+		}
+		via = append(via, name)
+		name = r.Target
+	}
+	return Ref{}, nil, fmt.Errorf("ref %s: more than %d levels of symbolic refs: %w", via[0], maxSymrefDepth-1, ErrRefName)
+}
+
+// maxSymrefDepth is how many refs git reads following symbolic refs
+// (SYMREF_MAXDEPTH): a chain of at most four symbolic refs.
+const maxSymrefDepth = 5
+
 // lookup returns the current value of name.
-func lookup(snap *Snapshot, name string, sc *lookupScratch) (Value, error) {
+func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 	found, err := sc.lookupRef(snap, name)
 	if err != nil || !found {
-		return Missing, err
+		return Ref{}, err
 	}
-	return valueOf(&sc.rec), nil
+	r := Ref{UpdateIndex: sc.rec.UpdateIndex}
+	r.setValue(&sc.rec, nil)
+	return r, nil
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
@@ -537,7 +526,7 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Value, error) {
 func checkDirFile(snap *Snapshot, changes []change) error {
 	live := make([]string, 0, len(changes)) // the refs it leaves existing, sorted
 	for _, c := range changes {
-		if c.store && !c.u.New.IsMissing() {
+		if c.store && !c.u.Missing() {
 			live = append(live, c.name)
 		}
 	}
@@ -547,7 +536,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(c.name, name) })
 		for ; i < len(changes) && changes[i].name == name; i++ {
 			if changes[i].store {
-				return !changes[i].u.New.IsMissing(), true
+				return !changes[i].u.Missing(), true
 			}
 		}
 		return false, false
@@ -575,7 +564,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		}
 	}()
 	for _, c := range changes {
-		if !c.store || c.u.New.IsMissing() || !c.old.IsMissing() {
+		if !c.store || c.u.Missing() || !c.old.Missing() {
 			continue
 		}
 		// A parent directory that is a ref.
@@ -589,7 +578,7 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		// A ref below name/ that survives the transaction.
 		prefix = append(append(prefix[:0], c.name...), '/')
 		if cur == nil {
-			cur = snap.Merged.RefCursor()
+			cur = snap.merged.RefCursor()
 		}
 		cur.Seek(prefix)
 		for {
@@ -634,7 +623,7 @@ func (tx *Transaction) logs(snap *Snapshot, name string) bool {
 		strings.HasPrefix(name, "refs/remotes/") || strings.HasPrefix(name, "refs/notes/")) {
 		return true
 	}
-	for range snap.Merged.LogsFor([]byte(name)) {
+	for range snap.merged.LogsFor([]byte(name)) {
 		return true
 	}
 	return false
@@ -678,22 +667,13 @@ func tzOffset(t time.Time) int16 {
 // sorted by name (prepare sorts them).
 func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
 	var name []byte // the name of each ref record in turn
+	var r reftable.RefRecord
 	for _, c := range changes {
 		if !c.store {
 			continue
 		}
 		name = append(name[:0], c.name...)
-		r := reftable.RefRecord{Name: name, UpdateIndex: index}
-		switch {
-		case c.u.New.Target != "":
-			r.Type, r.Target = reftable.RefSymref, []byte(c.u.New.Target)
-		case c.u.New.Peeled != nil:
-			r.Type, r.Value, r.Peeled = reftable.RefVal2, c.u.New.ID, c.u.New.Peeled
-		case c.u.New.ID != nil:
-			r.Type, r.Value = reftable.RefVal1, c.u.New.ID
-		default:
-			r.Type = reftable.RefDeletion
-		}
+		c.u.fill(&r, name, index)
 		if err := w.AddRef(&r); err != nil {
 			return err
 		}
@@ -717,10 +697,10 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
-			if c.u.New.IsMissing() && name == c.name && c.store && c.old.Target == "" {
+			if c.u.Missing() && name == c.name && c.store && c.old.Target == "" {
 				// Deleting a ref deletes its reflog. (As git, a
 				// deleted symbolic ref's reflog logs the deletion.)
-				for l, err := range snap.Merged.LogsFor([]byte(name)) {
+				for l, err := range snap.merged.LogsFor([]byte(name)) {
 					if err != nil {
 						return err
 					}
@@ -731,16 +711,16 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 			if !tx.logs(snap, name) {
 				continue
 			}
-			newID := c.u.New.ID
+			newID := c.u.ID
 			switch {
-			case c.u.New.Target == "":
+			case c.u.Target == "":
 			case c.toHEAD && name == "HEAD":
 				// As git: the branch HEAD points at made a symbolic
 				// ref logs in HEAD's reflog an entry to no id.
 			default:
 				// As git: a symbolic ref's entry records the id its
 				// new target has now; none if it dangles.
-				_, _, v, err := resolve(snap, c.u.New.Target, &sc)
+				_, _, v, err := resolve(snap, c.u.Target, &sc)
 				if err != nil {
 					return err
 				}

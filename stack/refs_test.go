@@ -18,12 +18,12 @@ func commitTx(st *Stack, updates ...Update) error {
 	for _, u := range updates {
 		tx.Add(u)
 	}
-	return tx.Commit()
+	return tx.Commit(ctx)
 }
 
-func val(i int) Value { return Value{ID: oid(i)} }
+func val(i int) Ref { return Ref{ID: oid(i)} }
 
-func ptr(v Value) *Value { return &v }
+func ptr(r Ref) *Ref { return &r }
 
 type logLine struct {
 	Ref, Old, New, Msg string
@@ -32,13 +32,13 @@ type logLine struct {
 
 func reflog(t *testing.T, st *Stack, name string) []logLine {
 	t.Helper()
-	s, err := st.Snapshot()
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	var out []logLine
-	for l, err := range s.LogsFor([]byte(name)) {
+	for l, err := range s.Merged().LogsFor([]byte(name)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,30 +49,30 @@ func reflog(t *testing.T, st *Stack, name string) []logLine {
 
 func TestTransactionCompareAndSwap(t *testing.T) {
 	st := openStack(t, t.TempDir(), testOptions())
-	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(1), Old: ptr(Missing), Message: "create"}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}, Old: &Ref{}, Message: "create"}); err != nil {
 		t.Fatal(err)
 	}
 	// create of an existing ref fails, naming expected and actual.
-	err := commitTx(st, Update{Name: "refs/heads/main", New: val(2), Old: ptr(Missing)})
+	err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(2)}, Old: &Ref{}})
 	var ce *RefConflictError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrRefConflict) || ce.Name != "refs/heads/main" || !ce.Actual.equal(val(1)) || !ce.Expected.IsMissing() {
+	if !errors.As(err, &ce) || !errors.Is(err, ErrRefConflict) || ce.Name != "refs/heads/main" || !ce.Actual.sameValue(val(1)) || !ce.Expected.Missing() {
 		t.Fatalf("create existing: %v", err)
 	}
 	// update with the wrong old value fails and changes nothing.
-	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(3), Old: ptr(val(7))}, Update{Name: "refs/heads/other", New: val(3)}); !errors.Is(err, ErrRefConflict) {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(3)}, Old: ptr(val(7))}, Update{Ref: Ref{Name: "refs/heads/other", ID: oid(3)}}); !errors.Is(err, ErrRefConflict) {
 		t.Fatalf("wrong old value: %v", err)
 	}
-	if _, err := st.Ref("refs/heads/other"); !errors.Is(err, reftable.ErrNotFound) {
+	if _, err := st.Ref(ctx, "refs/heads/other"); !errors.Is(err, reftable.ErrNotFound) {
 		t.Fatalf("a failed transaction wrote refs/heads/other: %v", err)
 	}
 	// update with the right old value succeeds.
-	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(2), Old: ptr(val(1)), Message: "move"}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(2)}, Old: ptr(val(1)), Message: "move"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitTx(st, Update{Name: "refs/heads/main", Verify: true, Old: ptr(val(2))}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main"}, Verify: true, Old: ptr(val(2))}); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if err := commitTx(st, Update{Name: "refs/heads/main", Verify: true, Old: ptr(val(1))}); !errors.Is(err, ErrRefConflict) {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main"}, Verify: true, Old: ptr(val(1))}); !errors.Is(err, ErrRefConflict) {
 		t.Fatalf("verify of a stale value: %v", err)
 	}
 	want := []logLine{
@@ -83,13 +83,13 @@ func TestTransactionCompareAndSwap(t *testing.T) {
 		t.Errorf("reflog (-want +got):\n%s", diff)
 	}
 	// Deleting the ref deletes its reflog.
-	if err := commitTx(st, Update{Name: "refs/heads/main", New: Missing, Old: ptr(val(2))}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main"}, Old: ptr(val(2))}); err != nil {
 		t.Fatal(err)
 	}
 	if got := reflog(t, st, "refs/heads/main"); len(got) != 0 {
 		t.Errorf("reflog after delete: %v", got)
 	}
-	if _, err := st.Ref("refs/heads/main"); !errors.Is(err, reftable.ErrNotFound) {
+	if _, err := st.Ref(ctx, "refs/heads/main"); !errors.Is(err, reftable.ErrNotFound) {
 		t.Errorf("deleted ref: %v", err)
 	}
 }
@@ -97,16 +97,16 @@ func TestTransactionCompareAndSwap(t *testing.T) {
 func TestTransactionSymrefDeref(t *testing.T) {
 	st := openStack(t, t.TempDir(), testOptions())
 	if err := commitTx(st,
-		Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}},
-		Update{Name: "refs/heads/main", New: val(1), Message: "init"},
+		Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/main"}},
+		Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}, Message: "init"},
 	); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitTx(st, Update{Name: "HEAD", Deref: true, New: val(2), Old: ptr(val(1)), Message: "commit: two"}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "HEAD", ID: oid(2)}, Deref: true, Old: ptr(val(1)), Message: "commit: two"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := st.Ref("HEAD")
-	if err != nil || r.Type != reftable.RefSymref || string(r.Target) != "refs/heads/main" {
+	r, err := st.Ref(ctx, "HEAD")
+	if err != nil || !r.Symbolic() || r.Target != "refs/heads/main" {
 		t.Fatalf("HEAD = %v, %v", r, err)
 	}
 	if got := refValue(t, st, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
@@ -119,7 +119,7 @@ func TestTransactionSymrefDeref(t *testing.T) {
 		t.Errorf("main reflog has %d entries, want 2", n)
 	}
 	// Updating the current branch directly logs HEAD too, as git does.
-	if err := commitTx(st, Update{Name: "refs/heads/main", New: val(3), Message: "reset: moving"}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(3)}, Message: "reset: moving"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := reflog(t, st, "HEAD"); len(got) != 2 || got[0].New != "0003" {
@@ -129,19 +129,19 @@ func TestTransactionSymrefDeref(t *testing.T) {
 
 func TestTransactionDirFileConflicts(t *testing.T) {
 	st := openStack(t, t.TempDir(), testOptions())
-	if err := commitTx(st, Update{Name: "refs/heads/a", New: val(1)}, Update{Name: "refs/heads/b/c", New: val(1)}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/a", ID: oid(1)}}, Update{Ref: Ref{Name: "refs/heads/b/c", ID: oid(1)}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"refs/heads/a/b", "refs/heads/b", "refs/heads/a/b/c"} {
-		if err := commitTx(st, Update{Name: name, New: val(2)}); !errors.Is(err, ErrRefName) {
+		if err := commitTx(st, Update{Ref: Ref{Name: name, ID: oid(2)}}); !errors.Is(err, ErrRefName) {
 			t.Errorf("create %s: %v, want a directory/file conflict", name, err)
 		}
 	}
 	// Deleting the blocking ref in the same transaction resolves it.
-	if err := commitTx(st, Update{Name: "refs/heads/a", New: Missing}, Update{Name: "refs/heads/a/b", New: val(2)}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/a"}}, Update{Ref: Ref{Name: "refs/heads/a/b", ID: oid(2)}}); err != nil {
 		t.Errorf("replace refs/heads/a by refs/heads/a/b: %v", err)
 	}
-	if err := commitTx(st, Update{Name: "refs/heads/x", New: val(2)}, Update{Name: "refs/heads/x/y", New: val(2)}); !errors.Is(err, ErrRefName) {
+	if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/x", ID: oid(2)}}, Update{Ref: Ref{Name: "refs/heads/x/y", ID: oid(2)}}); !errors.Is(err, ErrRefName) {
 		t.Errorf("conflict inside one transaction: %v", err)
 	}
 }
@@ -153,18 +153,18 @@ func TestTransactionRejects(t *testing.T) {
 		updates []Update
 		want    error
 	}{
-		{"invalid name", []Update{{Name: "refs/heads/a..b", New: val(1)}}, ErrRefName},
-		{"not under refs", []Update{{Name: "main", New: val(1)}}, ErrRefName},
-		{"invalid symref target", []Update{{Name: "HEAD", New: Value{Target: "refs/heads/a b"}}}, ErrRefName},
-		{"twice", []Update{{Name: "refs/heads/a", New: val(1)}, {Name: "refs/heads/a", New: val(2)}}, ErrRefName},
-		{"short id", []Update{{Name: "refs/heads/a", New: Value{ID: []byte{1, 2}}}}, reftable.ErrHashMismatch},
+		{"invalid name", []Update{{Ref: Ref{Name: "refs/heads/a..b", ID: oid(1)}}}, ErrRefName},
+		{"not under refs", []Update{{Ref: Ref{Name: "main", ID: oid(1)}}}, ErrRefName},
+		{"invalid symref target", []Update{{Ref: Ref{Name: "HEAD", Target: "refs/heads/a b"}}}, ErrRefName},
+		{"twice", []Update{{Ref: Ref{Name: "refs/heads/a", ID: oid(1)}}, {Ref: Ref{Name: "refs/heads/a", ID: oid(2)}}}, ErrRefName},
+		{"short id", []Update{{Ref: Ref{Name: "refs/heads/a", ID: []byte{1, 2}}}}, reftable.ErrHashMismatch},
 	}
 	for _, tt := range tests {
 		if err := commitTx(st, tt.updates...); !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if s, _ := st.Snapshot(); len(s.TableNames()) != 0 {
+	if s, _ := st.Snapshot(ctx); len(s.TableNames()) != 0 {
 		t.Errorf("rejected transactions wrote tables: %v", s.TableNames())
 	}
 }
@@ -180,33 +180,33 @@ func TestTransactionPrepare(t *testing.T) {
 	setRef(t, st, "refs/heads/main", 1)
 
 	tx := st.NewTransaction(testWho, ReflogNormal)
-	tx.Add(Update{Name: "refs/heads/main", New: val(2), Old: ptr(val(1))})
-	if err := tx.Prepare(); err != nil {
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(2)}, Old: ptr(val(1))})
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(3)}); !errors.Is(err, ErrLocked) {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/x", ID: oid(3)}}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("commit while prepared elsewhere: %v, want ErrLocked", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
 		t.Errorf("main = %x after commit", got)
 	}
-	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+	if err := tx.Commit(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("second commit: %v", err)
 	}
 
 	// Close after Prepare releases the lock and writes nothing.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	tx.Add(Update{Name: "refs/heads/main", New: val(4)})
-	if err := tx.Prepare(); err != nil {
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(4)}})
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(3)}); err != nil {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/x", ID: oid(3)}}); err != nil {
 		t.Fatalf("commit after close: %v", err)
 	}
 	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
@@ -215,14 +215,14 @@ func TestTransactionPrepare(t *testing.T) {
 
 	// A failed Prepare releases the lock.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	tx.Add(Update{Name: "refs/heads/main", New: val(5), Old: ptr(val(1))})
-	if err := tx.Prepare(); !errors.Is(err, ErrRefConflict) {
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(5)}, Old: ptr(val(1))})
+	if err := tx.Prepare(ctx); !errors.Is(err, ErrRefConflict) {
 		t.Fatalf("prepare with a wrong old value: %v", err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/y", New: val(3)}); err != nil {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/y", ID: oid(3)}}); err != nil {
 		t.Fatalf("commit after failed prepare: %v", err)
 	}
-	if err := tx.Commit(); !errors.Is(err, ErrClosed) {
+	if err := tx.Commit(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("commit after failed prepare: %v", err)
 	}
 }
@@ -233,12 +233,12 @@ func TestTransactionLogOnly(t *testing.T) {
 	st := openStack(t, t.TempDir(), testOptions())
 	setRef(t, st, "refs/heads/main", 1)
 	if err := commitTx(st,
-		Update{Name: "HEAD", New: val(2), Old: ptr(val(1)), LogOnly: true, Message: "moved elsewhere"},
-		Update{Name: "refs/heads/x", New: val(3), Message: "create"},
+		Update{Ref: Ref{Name: "HEAD", ID: oid(2)}, Old: ptr(val(1)), LogOnly: true, Message: "moved elsewhere"},
+		Update{Ref: Ref{Name: "refs/heads/x", ID: oid(3)}, Message: "create"},
 	); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Ref("HEAD"); !errors.Is(err, reftable.ErrNotFound) {
+	if _, err := st.Ref(ctx, "HEAD"); !errors.Is(err, reftable.ErrNotFound) {
 		t.Errorf("HEAD exists after a log-only update: %v", err)
 	}
 	want := []logLine{{"HEAD", "0000", "0000", "moved elsewhere\n", 530}}
@@ -252,14 +252,14 @@ func TestTransactionLogOnly(t *testing.T) {
 // HEAD's branch out of HEAD's reflog.
 func TestTransactionSkipHEADLog(t *testing.T) {
 	st := openStack(t, t.TempDir(), testOptions())
-	if err := commitTx(st, Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}}, Update{Name: "refs/heads/main", New: val(1), Message: "init"}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/main"}}, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}, Message: "init"}); err != nil {
 		t.Fatal(err)
 	}
 	n := len(reflog(t, st, "HEAD"))
 	tx := st.NewTransaction(testWho, ReflogNormal)
 	tx.SkipHEADLog()
-	tx.Add(Update{Name: "refs/heads/main", New: val(2), Message: "elsewhere"})
-	if err := tx.Commit(); err != nil {
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(2)}, Message: "elsewhere"})
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(reflog(t, st, "HEAD")); got != n {
@@ -279,7 +279,7 @@ func TestUpdateQueue(t *testing.T) {
 		if i == 100 || i == 9000 {
 			q.grow(3000)
 		}
-		q.add(Update{Name: fmt.Sprint(i)})
+		q.add(Update{Ref: Ref{Name: fmt.Sprint(i)}})
 		want++
 	}
 	if q.n != want {
@@ -316,19 +316,19 @@ func TestTransactionLogsAsGit(t *testing.T) {
 		tables int       // tables added
 		logs   []logLine // entries added, by ref name, newest first
 	}{
-		{"no-op", Update{Name: "refs/heads/topic", New: val(2)}, 0, nil},
-		{"no-op of HEAD's branch", Update{Name: "refs/heads/main", New: val(1), Message: "m"}, 1,
+		{"no-op", Update{Ref: Ref{Name: "refs/heads/topic", ID: oid(2)}}, 0, nil},
+		{"no-op of HEAD's branch", Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}, Message: "m"}, 1,
 			[]logLine{{"HEAD", "0001", "0001", "m\n", 530}}},
-		{"no-op through HEAD", Update{Name: "HEAD", Deref: true, New: val(1), Message: "m"}, 1,
+		{"no-op through HEAD", Update{Ref: Ref{Name: "HEAD", ID: oid(1)}, Deref: true, Message: "m"}, 1,
 			[]logLine{{"HEAD", "0001", "0001", "m\n", 530}}},
-		{"deleting a missing ref", Update{Name: "refs/heads/none", New: Missing}, 0, nil},
-		{"symbolic ref replaced", Update{Name: "HEAD", New: Value{Target: "refs/heads/topic"}, Message: "m"}, 1,
+		{"deleting a missing ref", Update{Ref: Ref{Name: "refs/heads/none"}}, 0, nil},
+		{"symbolic ref replaced", Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/topic"}, Message: "m"}, 1,
 			[]logLine{{"HEAD", "0001", "0002", "m\n", 530}}},
-		{"HEAD's branch made symbolic", Update{Name: "refs/heads/main", New: Value{Target: "refs/heads/topic"}, Message: "m"}, 1,
+		{"HEAD's branch made symbolic", Update{Ref: Ref{Name: "refs/heads/main", Target: "refs/heads/topic"}, Message: "m"}, 1,
 			[]logLine{{"HEAD", "0001", "0000", "m\n", 530}, {"refs/heads/main", "0001", "0002", "m\n", 530}}},
-		{"HEAD's branch deleted", Update{Name: "refs/heads/main", New: Missing, Message: "m"}, 1,
+		{"HEAD's branch deleted", Update{Ref: Ref{Name: "refs/heads/main"}, Message: "m"}, 1,
 			[]logLine{{"HEAD", "0001", "0000", "m\n", 530}}},
-		{"symbolic ref deleted", Update{Name: "refs/heads/sym", New: Missing, Message: "m"}, 1,
+		{"symbolic ref deleted", Update{Ref: Ref{Name: "refs/heads/sym"}, Message: "m"}, 1,
 			[]logLine{{"refs/heads/sym", "0002", "0000", "m\n", 530}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -336,17 +336,17 @@ func TestTransactionLogsAsGit(t *testing.T) {
 			opts.DisableAutoCompaction = true
 			st := openStack(t, t.TempDir(), opts)
 			tableCount := func() int {
-				s, err := st.Snapshot()
+				s, err := st.Snapshot(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer s.Close()
 				return len(s.TableNames())
 			}
-			if err := commitTx(st, Update{Name: "refs/heads/main", New: val(1)}, Update{Name: "refs/heads/topic", New: val(2)}); err != nil {
+			if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}}, Update{Ref: Ref{Name: "refs/heads/topic", ID: oid(2)}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := commitTx(st, Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}}, Update{Name: "refs/heads/sym", New: Value{Target: "refs/heads/topic"}}); err != nil {
+			if err := commitTx(st, Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/main"}}, Update{Ref: Ref{Name: "refs/heads/sym", Target: "refs/heads/topic"}}); err != nil {
 				t.Fatal(err)
 			}
 			names := []string{"HEAD", "refs/heads/main", "refs/heads/sym", "refs/heads/topic"}
@@ -389,15 +389,15 @@ func TestReflogPolicies(t *testing.T) {
 		st := openStack(t, t.TempDir(), testOptions())
 		// refs/other/logged has a reflog already.
 		tx := st.NewTransaction(testWho, ReflogAlways)
-		tx.Add(Update{Name: "refs/other/logged", New: val(1)})
-		if err := tx.Commit(); err != nil {
+		tx.Add(Update{Ref: Ref{Name: "refs/other/logged", ID: oid(1)}})
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		tx = st.NewTransaction(testWho, tc.policy)
 		for _, n := range names {
-			tx.Add(Update{Name: n, New: val(2), Message: "m"})
+			tx.Add(Update{Ref: Ref{Name: n, ID: oid(2)}, Message: "m"})
 		}
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var logged []string

@@ -1,10 +1,10 @@
 package stack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"iter"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // Stack is a reftable stack: immutable tables, oldest first, named by a
@@ -19,7 +20,7 @@ import (
 // by several goroutines; several processes may open the same stack.
 type Stack struct {
 	opts   Options
-	b      Backend
+	b      storage.Backend
 	dir    string
 	mu     sync.Mutex // guards the fields below and serializes reloads
 	tables []*handle  // current tables, oldest first
@@ -51,13 +52,13 @@ type Stats struct {
 // closed when the last one lets go.
 type handle struct {
 	name string
-	f    TableFile
+	f    storage.TableFile
 	t    *reftable.Table
 	refs atomic.Int32
 }
 
 // newHandle returns a handle of the open table t, with one reference.
-func newHandle(name string, f TableFile, t *reftable.Table) *handle {
+func newHandle(name string, f storage.TableFile, t *reftable.Table) *handle {
 	h := &handle{name: name, f: f, t: t}
 	h.incref()
 	return h
@@ -72,16 +73,20 @@ func (h *handle) decref() {
 }
 
 // Open opens the stack in directory dir, creating nothing: a directory
-// without tables.list is an empty stack.
+// without tables.list is an empty stack. It takes no context: calls on
+// a file system cannot be cancelled, and opening reads one small file
+// (the calls of the Stack that wait take a context, for the time they
+// wait for locks).
 func Open(dir string, opts Options) (*Stack, error) {
 	o := opts.withDefaults()
-	return OpenBackend(newDirBackend(dir, o), dir, opts)
+	return OpenBackend(context.Background(), newDirBackend(dir, o), dir, opts)
 }
 
-// OpenBackend opens a stack stored in b; name is used in errors.
-func OpenBackend(b Backend, name string, opts Options) (*Stack, error) {
+// OpenBackend opens a stack stored in b, reading its list; name is used
+// in errors. The Stack owns b from then on, also when opening fails.
+func OpenBackend(ctx context.Context, b storage.Backend, name string, opts Options) (*Stack, error) {
 	st := &Stack{opts: opts.withDefaults(), b: b, dir: name}
-	if err := st.Reload(); err != nil {
+	if err := st.Reload(ctx); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -110,10 +115,10 @@ func (st *Stack) Close() error {
 // to reloadTime; a listed table missing while the list has not changed
 // is damage, ErrCorrupt. On failure the stack keeps serving its previous
 // tables.
-func (st *Stack) Reload() error {
+func (st *Stack) Reload(ctx context.Context) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.reloadLocked()
+	return st.reloadLocked(ctx)
 }
 
 // reloadTime bounds how long a reload retries while every list it reads
@@ -121,12 +126,12 @@ func (st *Stack) Reload() error {
 // faster than its tables open): it then fails, without ErrCorrupt.
 const reloadTime = 30 * time.Second
 
-func (st *Stack) reloadLocked() error {
+func (st *Stack) reloadLocked(ctx context.Context) error {
 	if st.closed {
 		return ErrClosed
 	}
 	if st.loaded && !st.stale {
-		changed, err := st.b.ListChanged()
+		changed, err := st.b.ListChanged(ctx)
 		if err != nil {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
@@ -139,18 +144,18 @@ func (st *Stack) reloadLocked() error {
 	deadline := time.Now().Add(reloadTime)
 	delay := time.Millisecond
 	for try := 1; ; try++ {
-		names, err := st.b.ReadList()
+		names, err := st.b.ReadList(ctx)
 		if err != nil {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
-		err = st.loadLocked(names)
+		err = st.loadLocked(ctx, names)
 		// The backend now remembers a list version the stack failed to
 		// load: until a load succeeds, every reload must read again.
 		st.stale = err != nil
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		changed, cerr := st.b.ListChanged()
+		changed, cerr := st.b.ListChanged(ctx)
 		switch {
 		case cerr != nil:
 			return fmt.Errorf("%w (reading %s again: %w)", err, st.dir, cerr)
@@ -162,8 +167,22 @@ func (st *Stack) reloadLocked() error {
 			return fmt.Errorf("%w (the list changed %d times while its tables were opened, for %v; tables vanish faster than they open)",
 				err, try, reloadTime)
 		}
-		time.Sleep(delay/2 + rand.N(delay/2+1))
+		if err := pause(ctx, delay/2+rand.N(delay/2+1)); err != nil {
+			return fmt.Errorf("reload %s: %w", st.dir, err)
+		}
 		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// pause waits for d, or until ctx is done: then it returns ctx's error.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
 }
 
@@ -173,8 +192,8 @@ func (st *Stack) reloadLocked() error {
 // is damaged (ErrCorrupt); otherwise a compaction removed it after the
 // list was read, and err is returned wrapped in retry (ErrConflict or
 // ErrOutdated).
-func (st *Stack) missingTable(names []string, err, retry error) error {
-	c, berr := st.b.Begin(st.opts.LockTimeout)
+func (st *Stack) missingTable(ctx context.Context, names []string, err, retry error) error {
+	c, berr := st.b.Begin(ctx, st.opts.LockTimeout)
 	if berr != nil {
 		return fmt.Errorf("%w: %w", retry, err)
 	}
@@ -196,7 +215,7 @@ func (st *Stack) dropKept() {
 
 // loadLocked makes names the current tables, reusing open ones. On
 // failure nothing changes.
-func (st *Stack) loadLocked(names []string) error {
+func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 	old := map[string]*handle{}
 	for _, h := range st.tables {
 		old[h.name] = h
@@ -236,7 +255,7 @@ func (st *Stack) loadLocked(names []string) error {
 			tables = append(tables, h)
 			continue
 		}
-		f, err := st.b.OpenTable(name)
+		f, err := st.b.OpenTable(ctx, name)
 		if err != nil {
 			return fail(fmt.Errorf("open table %s in %s: %w", name, st.dir, err))
 		}
@@ -291,120 +310,6 @@ func (st *Stack) forgetVanished(err error) {
 	}
 	st.vanished[ioe.Table] = true
 	st.stale = true
-}
-
-// Snapshot is a consistent view of the stack at one moment. It stays
-// valid, with its tables open, until Close, whatever happens to the stack
-// meanwhile. A Snapshot is safe for concurrent use; Close it once.
-type Snapshot struct {
-	*reftable.Merged
-	tables []*handle
-	closed atomic.Bool
-}
-
-// Snapshot reloads the stack and returns a view of it.
-func (st *Stack) Snapshot() (*Snapshot, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := st.reloadLocked(); err != nil {
-		return nil, err
-	}
-	return st.snapshotLocked(), nil
-}
-
-func (st *Stack) snapshotLocked() *Snapshot {
-	for _, h := range st.tables {
-		h.incref()
-	}
-	return &Snapshot{Merged: st.merged, tables: slices.Clone(st.tables)}
-}
-
-// Close releases the snapshot's tables.
-func (s *Snapshot) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	for _, h := range s.tables {
-		h.decref()
-	}
-	return nil
-}
-
-// TableNames returns the names of the snapshot's tables, oldest first.
-func (s *Snapshot) TableNames() []string {
-	names := make([]string, len(s.tables))
-	for i, h := range s.tables {
-		names[i] = h.name
-	}
-	return names
-}
-
-// readRetries bounds how often a read whose table vanished (removed by
-// a compaction after the list was read: object stores, where an open
-// table does not keep its bytes) reloads and tries again.
-const readRetries = 3
-
-// Ref reloads the stack and returns the ref named name, or an error
-// matching reftable.ErrNotFound.
-func (st *Stack) Ref(name string) (reftable.RefRecord, error) {
-	for try := 1; ; try++ {
-		s, err := st.Snapshot()
-		if err != nil {
-			return reftable.RefRecord{}, err
-		}
-		r, err := s.Merged.Ref([]byte(name))
-		s.Close()
-		if try < readRetries && errors.Is(err, fs.ErrNotExist) {
-			st.forgetVanished(err)
-			continue
-		}
-		return r, err
-	}
-}
-
-// Refs reloads the stack and iterates the live refs whose names start
-// with prefix, in name order. If a table vanishes under the iteration (a
-// compaction on an object store removed it), it goes on after the last
-// name yielded in the reloaded stack.
-func (st *Stack) Refs(prefix string) iter.Seq2[reftable.RefRecord, error] {
-	return func(yield func(reftable.RefRecord, error) bool) {
-		var last []byte
-		for try := 1; ; try++ {
-			retry, ok := st.refsFrom(prefix, last, try < readRetries, func(r reftable.RefRecord, err error) bool {
-				if err == nil {
-					last = append(last[:0], r.Name...)
-				}
-				return yield(r, err)
-			})
-			if !ok || !retry {
-				return
-			}
-		}
-	}
-}
-
-// refsFrom yields the refs after after (all if nil) with prefix from one
-// snapshot; retry reports a vanished table when mayRetry is set, ok
-// whether the caller still wants more.
-func (st *Stack) refsFrom(prefix string, after []byte, mayRetry bool, yield func(reftable.RefRecord, error) bool) (retry, ok bool) {
-	s, err := st.Snapshot()
-	if err != nil {
-		return false, yield(reftable.RefRecord{}, err)
-	}
-	defer s.Close()
-	for r, err := range s.Merged.Refs([]byte(prefix)) {
-		if mayRetry && errors.Is(err, fs.ErrNotExist) {
-			st.forgetVanished(err)
-			return true, true
-		}
-		if err == nil && after != nil && string(r.Name) <= string(after) {
-			continue
-		}
-		if !yield(r, err) {
-			return false, false
-		}
-	}
-	return false, true
 }
 
 // Stats returns counters of what the stack did.

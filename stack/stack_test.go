@@ -2,8 +2,10 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"github.com/refstore/refstore/stack/storage"
 	"io/fs"
 	"math"
 	"os"
@@ -40,7 +42,7 @@ func oid(i int) []byte {
 // setRef commits one table setting name to oid(v).
 func setRef(t *testing.T, st *Stack, name string, v int) {
 	t.Helper()
-	err := st.Add(func(w *reftable.Writer) error {
+	err := st.AddTable(ctx, func(w *reftable.Writer) error {
 		min, _ := w.Limits()
 		return w.AddRef(&reftable.RefRecord{Name: []byte(name), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(v)})
 	})
@@ -51,14 +53,14 @@ func setRef(t *testing.T, st *Stack, name string, v int) {
 
 func refValue(t *testing.T, st *Stack, name string) []byte {
 	t.Helper()
-	r, err := st.Ref(name)
+	r, err := st.Ref(ctx, name)
 	if errors.Is(err, reftable.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.Value
+	return r.ID
 }
 
 func listFile(t *testing.T, dir string) []string {
@@ -67,7 +69,7 @@ func listFile(t *testing.T, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := ParseList(data)
+	names, err := storage.ParseList(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestAutoCompactionDepth(t *testing.T) {
 					continue
 				}
 				limit := float64(factor) * math.Log(float64(i)) / math.Log(float64(factor))
-				s, _ := st.Snapshot()
+				s, _ := st.Snapshot(ctx)
 				tables := len(s.TableNames())
 				s.Close()
 				if float64(tables) >= max(limit, 2) {
@@ -149,7 +151,7 @@ func TestAutoCompactionDepth(t *testing.T) {
 				}
 			}
 			count := 0
-			for _, err := range st.Refs("") {
+			for _, err := range st.Refs(ctx, "") {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -183,7 +185,7 @@ func TestConcurrentWriters(t *testing.T) {
 			defer st.Close()
 			for i := range commits {
 				name := fmt.Sprintf("refs/heads/w%d/c%03d", w, i)
-				err := st.Add(func(wr *reftable.Writer) error {
+				err := st.AddTable(ctx, func(wr *reftable.Writer) error {
 					min, _ := wr.Limits()
 					return wr.AddRef(&reftable.RefRecord{Name: []byte(name), UpdateIndex: min, Type: reftable.RefVal1, Value: oid(i)})
 				})
@@ -201,7 +203,7 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	st := openStack(t, dir, testOptions())
 	count := 0
-	for _, err := range st.Refs("refs/heads/") {
+	for _, err := range st.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,10 +220,33 @@ func TestStaleLock(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "tables.list.lock"), nil, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	_, err := st.NewAddition()
+	_, err := st.newAddition(ctx)
 	var le *LockError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Path != filepath.Join(dir, "tables.list.lock") {
-		t.Fatalf("NewAddition with a held lock: %v", err)
+		t.Fatalf("newAddition with a held lock: %v", err)
+	}
+}
+
+// TestLockWaitCancelled: a writer waiting for the lock, even with no
+// timeout, stops when its context is done, with an error matching both
+// ErrLocked and the context's.
+func TestLockWaitCancelled(t *testing.T) {
+	dir := t.TempDir()
+	st := openStack(t, dir, Options{NoSync: true, LockTimeout: -1})
+	if err := os.WriteFile(filepath.Join(dir, "tables.list.lock"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(1)}})
+	err := tx.Commit(cctx)
+	if !errors.Is(err, ErrLocked) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("commit waiting for a held lock past its deadline: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the commit waited %v after its deadline of 50ms", d)
 	}
 }
 
@@ -230,12 +255,12 @@ func TestStaleLock(t *testing.T) {
 func TestLockDeletedUnderUs(t *testing.T) {
 	dir := t.TempDir()
 	st := openStack(t, dir, testOptions())
-	a, err := st.NewAddition()
+	a, err := st.newAddition(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	if err := a.Add(func(w *reftable.Writer) error {
+	defer a.close()
+	if err := a.add(ctx, func(w *reftable.Writer) error {
 		return w.AddRef(&reftable.RefRecord{Name: []byte("refs/heads/x"), UpdateIndex: 1, Type: reftable.RefVal1, Value: oid(1)})
 	}); err != nil {
 		t.Fatal(err)
@@ -247,7 +272,7 @@ func TestLockDeletedUnderUs(t *testing.T) {
 	if err := os.WriteFile(lock, []byte("someone else\n"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Commit(); !errors.Is(err, ErrLockLost) {
+	if err := a.commit(ctx); !errors.Is(err, ErrLockLost) {
 		t.Fatalf("Commit = %v, want ErrLockLost", err)
 	}
 	if data, _ := os.ReadFile(lock); string(data) != "someone else\n" {
@@ -272,7 +297,7 @@ func TestMissingTable(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, names[1])); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Reload(); !errors.Is(err, ErrCorrupt) || !errors.Is(err, fs.ErrNotExist) {
+	if err := st.Reload(ctx); !errors.Is(err, ErrCorrupt) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Reload = %v", err)
 	}
 	s := st.snapshotUnlocked(t)
@@ -298,23 +323,23 @@ func TestSnapshotSurvivesCompaction(t *testing.T) {
 	for i := range 5 {
 		setRef(t, st, fmt.Sprintf("refs/heads/b%d", i), i)
 	}
-	s, err := st.Snapshot()
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	other := openStack(t, dir, opts)
-	if err := other.CompactAll(nil); err != nil {
+	if err := other.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(listFile(t, dir)); n != 1 {
 		t.Fatalf("CompactAll left %d tables", n)
 	}
-	if err := st.Reload(); err != nil {
+	if err := st.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 	count := 0
-	for _, err := range s.Refs(nil) {
+	for _, err := range s.Refs("") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +402,7 @@ func TestClean(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "garbage"), []byte("x"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Clean(time.Hour)
+	res, err := st.Clean(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,47 +20,47 @@ func TestTransactionLock(t *testing.T) {
 	st := openStack(t, dir, opts)
 	other := openStack(t, dir, opts)
 	setRef(t, st, "refs/heads/main", 1)
-	if err := commitTx(st, Update{Name: "HEAD", New: Value{Target: "refs/heads/main"}}); err != nil {
+	if err := commitTx(st, Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/main"}}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Read under the lock, then decide what to write.
 	tx := st.NewTransaction(testWho, ReflogNormal)
-	snap, err := tx.Lock()
+	snap, err := tx.Lock(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var head reftable.RefRecord
-	if found, err := snap.Merged.LookupRef([]byte("HEAD"), &head); err != nil || !found || string(head.Target) != "refs/heads/main" {
+	if found, err := snap.Merged().LookupRef([]byte("HEAD"), &head); err != nil || !found || string(head.Target) != "refs/heads/main" {
 		t.Fatalf("HEAD under the lock: %v, %v, %v", head, found, err)
 	}
-	if err := commitTx(other, Update{Name: "HEAD", New: Value{Target: "refs/heads/other"}}); !errors.Is(err, ErrLocked) {
+	if err := commitTx(other, Update{Ref: Ref{Name: "HEAD", Target: "refs/heads/other"}}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("another writer while locked: %v, want ErrLocked", err)
 	}
-	tx.Add(Update{Name: string(head.Target), New: val(2), Old: ptr(val(1))})
-	tx.Add(Update{Name: "HEAD", New: val(3), Deref: true, Old: ptr(val(1))}) // resolved under the same lock
-	if _, err := tx.Lock(); !errors.Is(err, ErrClosed) {
+	tx.Add(Update{Ref: Ref{Name: string(head.Target), ID: oid(2)}, Old: ptr(val(1))})
+	tx.Add(Update{Ref: Ref{Name: "HEAD", ID: oid(3)}, Deref: true, Old: ptr(val(1))}) // resolved under the same lock
+	if _, err := tx.Lock(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Lock twice: %v, want ErrClosed", err)
 	}
-	if err := tx.Commit(); err == nil || !errors.Is(err, ErrRefName) {
+	if err := tx.Commit(ctx); err == nil || !errors.Is(err, ErrRefName) {
 		t.Fatalf("HEAD's branch updated twice: %v, want ErrRefName", err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/x", New: val(9)}); err != nil {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/x", ID: oid(9)}}); err != nil {
 		t.Fatalf("commit after a failed commit: %v", err)
 	}
 
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx.Lock(); err != nil {
+	if _, err := tx.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tx.Add(Update{Name: "HEAD", New: val(2), Deref: true, Old: ptr(val(1))})
-	if err := tx.Prepare(); err != nil {
+	tx.Add(Update{Ref: Ref{Name: "HEAD", ID: oid(2)}, Deref: true, Old: ptr(val(1))})
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/y", New: val(9)}); !errors.Is(err, ErrLocked) {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/y", ID: oid(9)}}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("another writer while prepared after Lock: %v, want ErrLocked", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
@@ -72,14 +72,14 @@ func TestTransactionLock(t *testing.T) {
 
 	// Close after Lock releases the lock and writes nothing.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx.Lock(); err != nil {
+	if _, err := tx.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tx.Add(Update{Name: "refs/heads/main", New: val(4)})
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/main", ID: oid(4)}})
 	if err := tx.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/z", New: val(9)}); err != nil {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/z", ID: oid(9)}}); err != nil {
 		t.Fatalf("commit after Close: %v", err)
 	}
 	if got := refValue(t, other, "refs/heads/main"); !bytes.Equal(got, oid(2)) {
@@ -88,31 +88,31 @@ func TestTransactionLock(t *testing.T) {
 
 	// A Prepare that fails before reading, on a bad name, releases it.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx.Lock(); err != nil {
+	if _, err := tx.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tx.Add(Update{Name: "refs/heads/a..b", New: val(4)})
-	if err := tx.Prepare(); !errors.Is(err, ErrRefName) {
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/a..b", ID: oid(4)}})
+	if err := tx.Prepare(ctx); !errors.Is(err, ErrRefName) {
 		t.Fatalf("prepare of a bad name: %v", err)
 	}
-	if err := commitTx(other, Update{Name: "refs/heads/w", New: val(9)}); err != nil {
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/w", ID: oid(9)}}); err != nil {
 		t.Fatalf("commit after a failed prepare: %v", err)
 	}
 
 	// Lock after Prepare, and a Lock that cannot take the lock.
 	tx = st.NewTransaction(testWho, ReflogNormal)
-	tx.Add(Update{Name: "refs/heads/v", New: val(4)})
-	if err := tx.Prepare(); err != nil {
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/v", ID: oid(4)}})
+	if err := tx.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Lock(); !errors.Is(err, ErrClosed) {
+	if _, err := tx.Lock(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Lock after Prepare: %v, want ErrClosed", err)
 	}
 	tx2 := other.NewTransaction(testWho, ReflogNormal)
-	if _, err := tx2.Lock(); !errors.Is(err, ErrLocked) {
+	if _, err := tx2.Lock(ctx); !errors.Is(err, ErrLocked) {
 		t.Errorf("Lock while another holds it: %v, want ErrLocked", err)
 	}
-	if err := tx2.Commit(); !errors.Is(err, ErrClosed) {
+	if err := tx2.Commit(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Commit after a failed Lock: %v, want ErrClosed", err)
 	}
 	tx.Close()

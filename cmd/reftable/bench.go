@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -331,9 +332,9 @@ func (b *bench) ownTemplate() error {
 		return err
 	}
 	tx := st.NewTransaction(stack.Identity{Name: "reftable bench", Email: "bench@example.com", Time: time.Now()}, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: "HEAD", New: stack.Value{Target: "refs/heads/main"}})
-	tx.Add(stack.Update{Name: "refs/heads/main", New: stack.Value{ID: id[:]}, Message: "reftable bench"})
-	return errors.Join(tx.Commit(), st.Close())
+	tx.Add(stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/main"}})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: "refs/heads/main", ID: id[:]}, Message: "reftable bench"})
+	return errors.Join(tx.Commit(context.Background()), st.Close())
 }
 
 // sides lists the sides that run.
@@ -536,7 +537,7 @@ func (b *bench) compact() error {
 				return err
 			}
 			times[s] = append(times[s], d)
-			after, err := summarize(repo)
+			after, err := summarize(b.e.ctx, repo)
 			if err != nil {
 				return err
 			}
@@ -565,18 +566,28 @@ type summary struct {
 	tables int
 }
 
-func summarize(repo string) (summary, error) {
-	_, v, err := openTarget(repo)
+func summarize(ctx context.Context, repo string) (summary, error) {
+	t, err := openPath(repo, readOnly, stack.Options{})
+	if err != nil {
+		return summary{}, err
+	}
+	defer t.Close()
+	v, err := t.view(ctx)
 	if err != nil {
 		return summary{}, err
 	}
 	defer v.Close()
-	d, err := digestOf(v.Refs(nil))
+	rd, err := t.reader(ctx)
+	if err != nil {
+		return summary{}, err
+	}
+	defer rd.Close()
+	d, err := digestOf(rd.RefRecords(""))
 	if err != nil {
 		return summary{}, err
 	}
 	s := summary{digest: d, tables: len(v.Names)}
-	for _, err := range v.Refs([]byte("refs/")) {
+	for _, err := range rd.RefRecords("refs/") {
 		if err != nil {
 			return summary{}, err
 		}
@@ -591,7 +602,7 @@ func (b *bench) checkSame(after string, want int) ([2]summary, error) {
 	var sum [2]summary
 	for _, s := range b.sides() {
 		var err error
-		if sum[s], err = summarize(b.repo[s]); err != nil {
+		if sum[s], err = summarize(b.e.ctx, b.repo[s]); err != nil {
 			return sum, fmt.Errorf("check after %s: %s: %w", after, s, err)
 		}
 		if sum[s].refs != want {

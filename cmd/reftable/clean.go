@@ -28,12 +28,16 @@ Examples:
 		return fs.Duration("grace", time.Hour, "keep temporary files younger than this")
 	},
 	Run: func(e *env, flags any, args []string) error {
-		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		t, err := e.openArg(args, maintain, stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		left, err := st.Clean(*flags.(*time.Duration))
+		defer t.Close()
+		st, err := t.stack()
+		if err != nil {
+			return err
+		}
+		left, err := st.Clean(e.ctx, *flags.(*time.Duration))
 		if err != nil {
 			return err
 		}

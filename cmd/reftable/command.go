@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/refstore/refstore/stack"
 	"io"
 	"strings"
 )
@@ -61,7 +62,11 @@ func lookup(name string) *command {
 
 // env is what a running command sees of the world.
 type env struct {
-	ctx    context.Context
+	ctx context.Context
+	// held records the lock files and temporary files of the command,
+	// for the interrupt's handler to remove: every stack the command
+	// writes gets it (stack.Options.Cleanup).
+	held   *stack.Cleanup
 	cmd    *command
 	stdin  io.Reader
 	stdout io.Writer

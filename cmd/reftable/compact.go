@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -79,26 +80,24 @@ func runCompact(e *env, flags any, args []string) error {
 			}
 		}
 	}
-	t, err := resolveArg(args)
+	opts := stack.Options{DisableAutoCompaction: true}
+	f.lockTimeout.apply(&opts)
+	t, err := e.openArg(args, write, opts)
 	if err != nil {
 		return err
 	}
-	opts, err := t.writeOptions(stack.Options{DisableAutoCompaction: true}, f.lockTimeout)
+	defer t.Close()
+	st, err := t.stack()
 	if err != nil {
 		return err
 	}
-	st, err := t.openStack(opts)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	before, err := tableCount(st)
+	before, err := tableCount(e.ctx, st)
 	if err != nil {
 		return err
 	}
 	stop := func() {}
 	if isTerminal(e.stderr) {
-		tables, records, err := stackSize(st)
+		tables, records, err := stackSize(e.ctx, st)
 		if err != nil {
 			return err
 		}
@@ -107,15 +106,15 @@ func runCompact(e *env, flags any, args []string) error {
 		}
 	}
 	if f.auto {
-		err = st.AutoCompact()
+		err = st.AutoCompact(e.ctx)
 	} else {
-		err = st.CompactAll(expiry)
+		err = st.CompactAll(e.ctx, expiry)
 	}
 	stop()
 	if err != nil {
 		return err
 	}
-	after, err := tableCount(st)
+	after, err := tableCount(e.ctx, st)
 	if err != nil {
 		return err
 	}
@@ -123,17 +122,8 @@ func runCompact(e *env, flags any, args []string) error {
 	return nil
 }
 
-// openWritable opens the stack named by the optional PATH argument.
-func openWritable(args []string, opts stack.Options) (*stack.Stack, error) {
-	t, err := resolveArg(args)
-	if err != nil {
-		return nil, err
-	}
-	return t.openStack(opts)
-}
-
-func tableCount(st *stack.Stack) (int, error) {
-	s, err := st.Snapshot()
+func tableCount(ctx context.Context, st *stack.Stack) (int, error) {
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -157,13 +147,13 @@ func showProgress(tty bool, tables, records int) bool {
 // stackSize returns the number of tables of st and of their records
 // (refs, logs and objects, deletions included), read from the block
 // headers.
-func stackSize(st *stack.Stack) (tables, records int, err error) {
-	s, err := st.Snapshot()
+func stackSize(ctx context.Context, st *stack.Stack) (tables, records int, err error) {
+	s, err := st.Snapshot(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer s.Close()
-	for _, tbl := range s.Tables() {
+	for _, tbl := range s.Merged().Tables() {
 		tables++
 		for b, err := range tbl.Blocks() {
 			if err != nil {

@@ -35,7 +35,7 @@ func TestCompactProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables, records, err := stackSize(st)
+	tables, records, err := stackSize(ctx, st)
 	st.Close()
 	// stats: 15 tables, 15 refs and 14 logs.
 	if err != nil || tables != 15 || records != 29 {

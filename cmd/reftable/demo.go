@@ -355,14 +355,14 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 		return err
 	}
 	defer st.Close()
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(context.Background())
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
-	fprintf(w, "final tables (%d), as 'reftable stats' counts them:\n", len(snap.Tables()))
+	fprintf(w, "final tables (%d), as 'reftable stats' counts them:\n", len(snap.Merged().Tables()))
 	total := countsJSON{Kind: "total"}
-	for _, tbl := range snap.Tables() {
+	for _, tbl := range snap.Merged().Tables() {
 		c, err := tableCounts(tbl)
 		if err != nil {
 			return err
@@ -377,7 +377,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	total.BytesPerRef = perRef(total.Size, total.Refs)
 	fprintf(w, "  %s\n", countsText(total))
 
-	digest, err := digestOf(snap.Refs(nil))
+	digest, err := digestOf(snap.Merged().Refs(nil))
 	if err != nil {
 		return err
 	}
@@ -385,7 +385,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	fmt.Sscanf(digest[strings.IndexByte(digest, ' ')+1:], "%d", &nrefs)
 	fprintf(w, "refs (%d):\n", nrefs)
 	shown := 0
-	for r, err := range snap.Refs(nil) {
+	for r, err := range snap.Merged().Refs(nil) {
 		if err != nil {
 			return err
 		}
@@ -403,7 +403,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	fprintf(w, "digest: %s\n", digest)
 
 	want := f.writers * f.commits
-	present, lost := demoCheck(snap.Merged, f.writers, f.commits)
+	present, lost := demoCheck(snap.Merged(), f.writers, f.commits)
 	if reader.NumProblems > 0 {
 		for _, p := range reader.Problems {
 			fprintf(w, "reader: %s\n", p)
@@ -476,7 +476,7 @@ func runDemoWorker(e *env, raw string) error {
 	var err error
 	switch a.Role {
 	case "writer":
-		rep, err = demoWrite(ctx, a)
+		rep, err = demoWrite(ctx, a, e.held)
 	case "reader":
 		rep, err = demoRead(ctx, a)
 	default:
@@ -490,9 +490,10 @@ func runDemoWorker(e *env, raw string) error {
 
 // demoWrite commits a.Commits transactions, each creating one branch
 // and advancing the counter, retrying lost compare-and-swaps.
-func demoWrite(ctx context.Context, a demoArgs) (*demoWriterReport, error) {
+func demoWrite(ctx context.Context, a demoArgs, held *stack.Cleanup) (*demoWriterReport, error) {
 	rep := &demoWriterReport{}
 	st, err := stack.Open(string(a.Dir), stack.Options{
+		Cleanup:           held,
 		LockTimeout:       10 * time.Second,
 		OnCompactionError: func(err error) { rep.CompactionErrors = append(rep.CompactionErrors, err.Error()) },
 	})
@@ -530,23 +531,23 @@ func demoWrite(ctx context.Context, a demoArgs) (*demoWriterReport, error) {
 // demoCommit creates the branch name and advances the counter from the
 // value it reads, in one transaction.
 func demoCommit(st *stack.Stack, who stack.Identity, name string) error {
-	old := &stack.Missing
+	old := &stack.Ref{}
 	var n uint64
-	r, err := st.Ref(demoCounter)
+	r, err := st.Ref(context.Background(), demoCounter)
 	switch {
 	case err == nil:
 		var ok bool
-		if n, ok = counterValue(r.Value); !ok {
-			return fmt.Errorf("%s = %s, not a counter value", demoCounter, refText(&r))
+		if n, ok = counterValue(r.ID); !ok {
+			return fmt.Errorf("%s = %s, not a counter value", demoCounter, r)
 		}
-		old = &stack.Value{ID: r.Value}
+		old = &stack.Ref{ID: r.ID}
 	case !errors.Is(err, reftable.ErrNotFound):
 		return err
 	}
 	tx := st.NewTransaction(who, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: demoID(name)}, Old: &stack.Missing, Message: "demo: branch"})
-	tx.Add(stack.Update{Name: demoCounter, New: stack.Value{ID: counterID(n + 1)}, Old: old, Message: fmt.Sprintf("demo: counter %d", n+1)})
-	return tx.Commit()
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: demoID(name)}, Old: &stack.Ref{}, Message: "demo: branch"})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: demoCounter, ID: counterID(n + 1)}, Old: old, Message: fmt.Sprintf("demo: counter %d", n+1)})
+	return tx.Commit(context.Background())
 }
 
 // demoRead checks states of the stack until ctx is done, then once more.
@@ -566,21 +567,21 @@ func demoRead(ctx context.Context, a demoArgs) (*demoReaderReport, error) {
 	}
 	check := func() {
 		rep.Snapshots++
-		snap, err := st.Snapshot() // reloads; fails if a listed table cannot be opened
+		snap, err := st.Snapshot(context.Background()) // reloads; fails if a listed table cannot be opened
 		if err != nil {
 			problem("%v", err)
 			return
 		}
 		defer snap.Close()
 		rep.MaxTables = max(rep.MaxTables, len(snap.TableNames()))
-		if idx := snap.MaxUpdateIndex(); idx < lastIndex {
+		if idx := snap.Merged().MaxUpdateIndex(); idx < lastIndex {
 			problem("update index went back from %d to %d", lastIndex, idx)
 		} else {
 			lastIndex = idx
 		}
 		var counter uint64
 		branches := 0
-		for r, err := range snap.Refs(nil) {
+		for r, err := range snap.Merged().Refs(nil) {
 			if err != nil {
 				problem("%v", err)
 				return

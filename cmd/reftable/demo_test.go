@@ -240,10 +240,10 @@ func TestDemoLoss(t *testing.T) {
 		want   string
 	}{
 		{"branch", func(string) stack.Update {
-			return stack.Update{Name: demoBranch(2, 3), New: stack.Missing}
+			return stack.Update{Ref: stack.Ref{Name: demoBranch(2, 3)}}
 		}, "updates lost: 9 of 10 present; refs/heads/writer-2/commit-0003: "},
 		{"counter", func(string) stack.Update {
-			return stack.Update{Name: demoCounter, New: stack.Value{ID: counterID(9)}}
+			return stack.Update{Ref: stack.Ref{Name: demoCounter, ID: counterID(9)}}
 		}, "updates lost: 9 of 10 present; refs/heads/counter = 9, want 10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,7 +256,7 @@ func TestDemoLoss(t *testing.T) {
 				defer st.Close()
 				tx := st.NewTransaction(who, stack.ReflogNormal)
 				tx.Add(tc.update(dir))
-				return tx.Commit()
+				return tx.Commit(ctx)
 			}
 			defer func() { demoBeforeCheck = nil }()
 			r := runTool(t, "", "demo", "-writers", "2", "-commits", "5")
@@ -332,10 +332,10 @@ func TestDemoReaderDetects(t *testing.T) {
 	}
 	defer st.Close()
 	tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
-	tx.Add(stack.Update{Name: demoCounter, New: stack.Value{ID: counterID(3)}})
-	tx.Add(stack.Update{Name: demoBranch(1, 0), New: stack.Value{ID: demoID(demoBranch(1, 0))}})
-	tx.Add(stack.Update{Name: demoBranch(1, 1), New: stack.Value{ID: demoID(demoBranch(1, 0))}})
-	if err := tx.Commit(); err != nil {
+	tx.Add(stack.Update{Ref: stack.Ref{Name: demoCounter, ID: counterID(3)}})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: demoBranch(1, 0), ID: demoID(demoBranch(1, 0))}})
+	tx.Add(stack.Update{Ref: stack.Ref{Name: demoBranch(1, 1), ID: demoID(demoBranch(1, 0))}})
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"iter"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 var cmdDigest = &command{
@@ -63,12 +64,17 @@ type digestJSON struct {
 }
 
 func runDigest(e *env, flags any, args []string) error {
-	_, v, err := openArg(args)
+	t, err := e.openArg(args, readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
-	defer v.Close()
-	sum, n, err := digestSum(v.Reader.Refs(nil))
+	defer t.Close()
+	rd, err := t.reader(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	sum, n, err := digestSum(rd.RefRecords(""))
 	if err != nil {
 		return err
 	}

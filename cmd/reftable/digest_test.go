@@ -59,18 +59,18 @@ func TestDigestLayoutIndependent(t *testing.T) {
 			before := mustRun(t, "", "digest", src)
 			repo := makeRepo(t, name, strings.TrimSpace(readFile(t, filepath.Join(fixtures, name, "object-format.txt"))))
 			dir := filepath.Join(repo, ".git", "reftable")
-			tgt, err := resolve(dir)
+			tgt, err := openPath(dir, write, stack.Options{DisableAutoCompaction: true, NoSync: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := tgt.openStack(stack.Options{DisableAutoCompaction: true, NoSync: true})
+			st, err := tgt.stack()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.CompactAll(nil); err != nil {
+			if err := st.CompactAll(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Close(); err != nil {
+			if err := tgt.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(strings.Fields(readFile(t, filepath.Join(dir, "tables.list")))); n != 1 {

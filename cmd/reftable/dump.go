@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/refstore/refstore/stack"
 	"path/filepath"
 
 	"github.com/refstore/refstore/reftable"
@@ -117,17 +118,18 @@ func runDump(e *env, flags any, args []string) error {
 	if len(args) != 1 {
 		return usagef("want PATH, got %d arguments", len(args))
 	}
-	t, err := resolve(args[0])
+	t, err := e.openPath(args[0], readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
-	_, v, err := t.openWithView()
+	defer t.Close()
+	v, err := t.view(e.ctx)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	src := source(dirSource(filepath.Dir(t.File)))
-	if t.File == "" {
+	src := source(dirSource(filepath.Dir(t.file)))
+	if t.file == "" {
 		if src, err = sourceOf(t); err != nil {
 			return err
 		}

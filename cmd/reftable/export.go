@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/refstore/refstore/stack"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -74,7 +75,12 @@ func runExport(e *env, flags any, args []string) error {
 	if err := checkNew(dst); err != nil {
 		return err
 	}
-	_, v, err := openTarget(src)
+	t, err := e.openPath(src, readOnly, stack.Options{})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	v, err := t.view(e.ctx)
 	if err != nil {
 		return err
 	}

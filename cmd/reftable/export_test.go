@@ -88,7 +88,7 @@ func TestExportBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	one := bytes.Repeat([]byte{1}, 20)
-	if err := st.Add(func(w *reftable.Writer) error {
+	if err := st.AddTable(ctx, func(w *reftable.Writer) error {
 		for _, name := range []string{"refs/heads/a", "refs/heads/a/b"} { // reflogs of deleted refs
 			err := w.AddLog(&reftable.LogRecord{RefName: []byte(name), UpdateIndex: 1, Type: reftable.LogUpdate,
 				Old: one, New: one, Name: []byte("n"), Email: []byte("e"), Time: 1, Message: []byte("m")})

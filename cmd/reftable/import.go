@@ -3,14 +3,15 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/refstore/refstore/repo"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/refstore/refstore/filesrefs"
 	"github.com/refstore/refstore/reftable"
@@ -103,12 +104,7 @@ func runImport(e *env, flags any, args []string) error {
 	}
 	// As git's migration, which writes the new stack with the
 	// repository's settings.
-	settings, err := parseWriteSettings(cfg)
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(gitDir, "config"), err)
-	}
-	opts := stack.Options{DisableAutoCompaction: true}
-	settings.apply(&opts)
+	opts := cfg.Options(stack.Options{DisableAutoCompaction: true, Cleanup: e.held})
 	c, err := filesrefs.Read(vfs.OS, gitDir, hash)
 	if err != nil && !exists(filepath.Join(gitDir, "config")) && errors.Is(err, filesrefs.ErrSyntax) {
 		// A layout export wrote has no config to name the object
@@ -144,10 +140,10 @@ func runImport(e *env, flags any, args []string) error {
 		}
 	}
 	opts.Hash = hash
-	if err := importStack(dst, opts, c); err != nil {
+	if err := importStack(e.ctx, dst, opts, c); err != nil {
 		return errors.Join(err, removeDst(dst, existed))
 	}
-	got, logs, err := stackDigest(dst)
+	got, logs, err := stackDigest(e.ctx, dst)
 	if err == nil && (got != want || logs != len(c.Logs)) {
 		err = fmt.Errorf("verification failed: %s has %s and %d reflog entries, %s has %s and %d; removed %s",
 			src, want, len(c.Logs), dst, got, logs, dst)
@@ -160,47 +156,41 @@ func runImport(e *env, flags any, args []string) error {
 }
 
 // filesRepo finds the git directory of the files-backend repository at
-// path, its object format and its config (nil if it has none).
-func filesRepo(path string) (string, reftable.Hash, map[string]string, error) {
+// path (package repo finds it as git does), its object format and its
+// config, whose reftable.* settings import writes with. A directory
+// export wrote (HEAD and refs, no objects, no config) is taken as a git
+// directory without a config.
+func filesRepo(path string) (string, reftable.Hash, repo.Config, error) {
+	var cfg repo.Config
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", 0, nil, err
+		return "", 0, cfg, err
 	}
-	if !fi.IsDir() {
-		return "", 0, nil, fmt.Errorf("%s: not a git repository", path)
-	}
-	gitDir := path
-	dotgit := filepath.Join(path, ".git")
-	if fi, err := os.Stat(dotgit); err == nil {
-		gitDir = dotgit
-		if !fi.IsDir() {
-			if gitDir, err = readGitFile(dotgit); err != nil {
-				return "", 0, nil, err
-			}
+	gitDir, commonDir, err := repo.Find(path, repo.Options{NoParents: true})
+	switch {
+	case !fi.IsDir():
+		return "", 0, cfg, fmt.Errorf("%s: not a git repository", path)
+	case errors.Is(err, repo.ErrNotRepository):
+		if !exists(filepath.Join(path, "HEAD")) || !exists(filepath.Join(path, "refs")) {
+			return "", 0, cfg, fmt.Errorf("%s: not a git repository", path)
 		}
-	} else if !isGitDir(path) && !(exists(filepath.Join(path, "HEAD")) && exists(filepath.Join(path, "refs"))) {
-		return "", 0, nil, fmt.Errorf("%s: not a git repository", path)
+		gitDir, commonDir = path, path
+	case err != nil:
+		return "", 0, cfg, err
 	}
-	if exists(filepath.Join(gitDir, "commondir")) {
-		return "", 0, nil, fmt.Errorf("%s: a linked worktree; import its main repository", gitDir)
+	if gitDir != commonDir {
+		return "", 0, cfg, fmt.Errorf("%s: a linked worktree; import its main repository", gitDir)
 	}
-	cfg, err := readConfig(filepath.Join(gitDir, "config"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", 0, nil, err
+	if cfg, err = repo.ReadConfig(gitDir); err != nil {
+		return "", 0, cfg, err
 	}
-	if strings.EqualFold(cfg["extensions.refstorage"], "reftable") || exists(filepath.Join(gitDir, "reftable")) {
-		return "", 0, nil, fmt.Errorf("%s: already uses the reftable ref backend; nothing to import", gitDir)
+	if cfg.RefStorage == "reftable" || exists(filepath.Join(gitDir, "reftable")) {
+		return "", 0, cfg, fmt.Errorf("%s: already uses the reftable ref backend; nothing to import", gitDir)
 	}
 	if wts, _ := os.ReadDir(filepath.Join(gitDir, "worktrees")); len(wts) > 0 {
-		return "", 0, nil, fmt.Errorf("%s: has linked worktrees, whose refs import cannot convert (git refs migrate refuses them too)", gitDir)
+		return "", 0, cfg, fmt.Errorf("%s: has linked worktrees, whose refs import cannot convert (git refs migrate refuses them too)", gitDir)
 	}
-	hash := reftable.SHA1
-	if v, ok := cfg["extensions.objectformat"]; ok {
-		if hash, err = reftable.ParseHash(strings.ToLower(v)); err != nil {
-			return "", 0, nil, fmt.Errorf("%s: extensions.objectFormat: %w", gitDir, err)
-		}
-	}
-	return gitDir, hash, cfg, nil
+	return gitDir, cfg.ObjectFormat, cfg, nil
 }
 
 // checkImportDst checks that dst does not exist or is an empty
@@ -244,19 +234,14 @@ func dropPeeled(refs []reftable.RefRecord) {
 // opts, as git's migration does: refs at the table's first update index,
 // each reflog entry at its own one, counting up in the order of c.Logs;
 // messages longer than half a block are cut.
-func importStack(dir string, opts stack.Options, c *filesrefs.Contents) error {
+func importStack(ctx context.Context, dir string, opts stack.Options, c *filesrefs.Contents) error {
 	st, err := stack.Open(dir, opts)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	a, err := st.NewAddition()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	err = a.Add(func(w *reftable.Writer) error {
-		first := a.NextUpdateIndex()
+	return st.AddTable(ctx, func(w *reftable.Writer) error {
+		first, _ := w.Limits()
 		last := first
 		if n := len(c.Logs); n > 0 {
 			last += uint64(n) - 1
@@ -294,26 +279,27 @@ func importStack(dir string, opts stack.Options, c *filesrefs.Contents) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return a.Commit()
 }
 
 // stackDigest reopens the stack in dir and returns the digest of its refs
 // and the number of its reflog entries (existence markers are none).
-func stackDigest(dir string) (string, int, error) {
-	_, v, err := openTarget(dir)
+func stackDigest(ctx context.Context, dir string) (string, int, error) {
+	t, err := openPath(dir, readOnly, stack.Options{})
 	if err != nil {
 		return "", 0, err
 	}
-	defer v.Close()
-	d, err := digestOf(v.Refs(nil))
+	defer t.Close()
+	rd, err := t.reader(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rd.Close()
+	d, err := digestOf(rd.RefRecords(""))
 	if err != nil {
 		return "", 0, err
 	}
 	n := 0
-	for l, err := range v.Logs(nil) {
+	for l, err := range rd.Logs("") {
 		if err != nil {
 			return "", 0, err
 		}

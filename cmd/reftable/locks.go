@@ -38,15 +38,15 @@ Examples:
 		return fs.Bool("json", false, "print JSON Lines: kind, path, age_seconds, pid, host, liveness")
 	},
 	Run: func(e *env, flags any, args []string) error {
-		t, err := resolveArg(args)
+		t, err := e.openArg(args, readOnly, stack.Options{})
 		if err != nil {
 			return err
 		}
-		st, err := t.openReadOnly(stack.Options{DisableAutoCompaction: true})
+		defer t.Close()
+		st, err := t.stack()
 		if err != nil {
 			return err
 		}
-		defer st.Close()
 		locks, err := st.Locks()
 		if err != nil {
 			return err

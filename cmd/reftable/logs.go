@@ -6,6 +6,7 @@ import (
 	"iter"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 var cmdLogs = &command{
@@ -67,16 +68,19 @@ type logsFlags struct {
 
 func runLogs(e *env, flags any, args []string) error {
 	f := flags.(*logsFlags)
-	_, v, err := openArg(args)
+	t, err := e.openArg(args, readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
-	defer v.Close()
-	var logs iter.Seq2[reftable.LogRecord, error]
+	defer t.Close()
+	rd, err := t.reader(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	logs := rd.Logs(f.ref)
 	if f.ref != "" {
-		logs = v.Reader.LogsFor([]byte(f.ref))
-	} else {
-		logs = v.Reader.Logs(nil)
+		logs = logsOf(logs, f.ref)
 	}
 	p := &printer{w: e.stdout, json: f.json}
 	for l, err := range logs {
@@ -97,4 +101,19 @@ func runLogs(e *env, flags any, args []string) error {
 		}
 	}
 	return nil
+}
+
+// logsOf yields the records of logs, which are sorted by ref name
+// starting with name's, that are of the ref name.
+func logsOf(logs iter.Seq2[reftable.LogRecord, error], name string) iter.Seq2[reftable.LogRecord, error] {
+	return func(yield func(reftable.LogRecord, error) bool) {
+		for l, err := range logs {
+			if err == nil && string(l.RefName) != name {
+				return // past name's records
+			}
+			if !yield(l, err) || err != nil {
+				return
+			}
+		}
+	}
 }

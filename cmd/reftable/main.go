@@ -42,15 +42,16 @@ func main() {
 // command that only reads keeps the signals' default actions.
 func runInterruptible(args []string) int {
 	c := lookupArgs(args)
+	held := stack.NewCleanup()
 	if c != nil && c.ReadOnly {
-		code := run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr)
+		code := runWith(context.Background(), held, args, os.Stdin, os.Stdout, os.Stderr)
 		stopHelpers()
 		return code
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	handleStops(cancel, c != nil && c.Interruptible)
-	code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	handleStops(cancel, c != nil && c.Interruptible, held)
+	code := runWith(ctx, held, args, os.Stdin, os.Stdout, os.Stderr)
 	stopHelpers()
 	return code
 }
@@ -59,10 +60,10 @@ func runInterruptible(args []string) int {
 // and exits.
 var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
-// handleStops installs the handler of the stop signals. With
-// interruptible, the first SIGINT only cancels the command's context (it
-// winds down and cleans up itself).
-func handleStops(cancel func(), interruptible bool) {
+// handleStops installs the handler of the stop signals, which removes
+// the files held records. With interruptible, the first SIGINT only
+// cancels the command's context (it winds down and cleans up itself).
+func handleStops(cancel func(), interruptible bool, held *stack.Cleanup) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, stopSignals...)
 	go func() {
@@ -71,7 +72,7 @@ func handleStops(cancel func(), interruptible bool) {
 			cancel()
 			sig = <-sigs
 		}
-		stack.RemoveHeldFiles()
+		held.Remove()
 		stopHelpers()
 		fprintf(os.Stderr, "reftable: %v\n", sig)
 		os.Exit(exitSignal(sig))
@@ -108,6 +109,12 @@ const (
 // runs one command and returns the exit code. It never calls os.Exit and
 // keeps no global state, so tests call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, stack.NewCleanup(), args, stdin, stdout, stderr)
+}
+
+// runWith is run with the Cleanup the stacks the command opens record
+// their lock files and temporary tables in, for an interrupt's handler.
+func runWith(ctx context.Context, held *stack.Cleanup, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		printOverview(stderr)
 		return exitUsage
@@ -123,6 +130,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fprintf(stderr, "reftable: unknown command %q\nRun 'reftable help' for usage.\n", name)
 		return exitUsage
 	}
-	env := &env{ctx: ctx, cmd: cmd, stdin: stdin, stdout: stdout, stderr: stderr}
+	env := &env{ctx: ctx, held: held, cmd: cmd, stdin: stdin, stdout: stdout, stderr: stderr}
 	return env.exec(args[1:])
 }

@@ -3,37 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/refstore/refstore/internal/odb"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/vfs"
 )
-
-// objectsOf returns the objects directory of the repository t is in, and
-// its object format: that of its git directory, or for a stack directory
-// given by path, of the git directory holding it (.git/reftable,
-// .git/worktrees/<id>/reftable). ok is false when t is in no repository
-// that has one: a bare stack directory, a table file, a stack on S3.
-func objectsOf(t *target) (dir string, hash reftable.Hash, ok bool) {
-	common, hash := t.Common, t.Hash
-	if common == "" && t.Dir != "" && t.S3 == "" {
-		parent := filepath.Dir(filepath.Clean(t.Dir))
-		if isGitDir(parent) {
-			if gt, err := atGitDir(parent); err == nil && sameDir(gt.Dir, t.Dir) {
-				common, hash = gt.Common, gt.Hash
-			}
-		}
-	}
-	if common == "" {
-		return "", hash, false
-	}
-	dir = filepath.Join(common, "objects")
-	fi, err := os.Stat(dir)
-	return dir, hash, err == nil && fi.IsDir()
-}
 
 // An objectCheck checks the object ids update writes as git does when it
 // reads a command: the id must name an object of the repository (loose,

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 // A printer writes a command's records: one text line each, or with
@@ -126,6 +127,12 @@ func appendRefText(dst []byte, r *reftable.RefRecord) []byte {
 		return append(append(dst, " ref: "...), r.Target...)
 	}
 	return append(dst, " deleted"...)
+}
+
+// refJSONOf is the JSON form of a ref.
+func refJSONOf(r stack.Ref) refJSON {
+	rec := r.Record(r.UpdateIndex)
+	return toRefJSON(&rec)
 }
 
 // logJSON is the JSON form of a log record, with X_bytes fields as

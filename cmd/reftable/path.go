@@ -1,59 +1,72 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/refstore/refstore/internal/storepipe"
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/repo"
 	"github.com/refstore/refstore/stack"
-	"github.com/refstore/refstore/vfs"
+	"github.com/refstore/refstore/stack/storage"
 )
 
-// A target is what a PATH argument names, resolved.
+// A PATH argument names s3://bucket/prefix (a stack on S3, see
+// s3path.go), a single table file, a stack directory (one with
+// tables.list), or else a place in a git repository, which package repo
+// finds and reads as git does; without PATH, the repository of the
+// current directory, or the stack directory it is.
+
+// An openMode says what a command does with its PATH.
+type openMode int
+
+const (
+	// readOnly commands read: a store on S3 is not probed, and a
+	// repository's reftable.* settings are not parsed (only writing
+	// uses them).
+	readOnly openMode = iota
+	// maintain commands change files but write no table (clean,
+	// unlock): a store on S3 is probed.
+	maintain
+	// write commands write tables with the repository's settings.
+	write
+)
+
+// A target is what a PATH argument names, opened.
 type target struct {
-	// Dir is the stack directory; empty for a single table file.
-	Dir string
-	// File is the table file when PATH names one; empty for a stack.
-	File string
-	// GitDir is the repository's git directory (a linked worktree's own
-	// one), empty for a bare stack directory or a table file.
-	GitDir string
-	// MainDir is the shared (main) stack of a linked worktree, whose Dir
-	// then holds only the per-worktree refs; empty otherwise.
-	MainDir string
-	// Common is the repository's common git directory (the main
-	// worktree's), empty for a bare stack directory or a table file.
-	Common string
-	// Hash is the object format: from extensions.objectFormat for a
-	// repository, from the first table for a bare stack.
-	Hash reftable.Hash
-	// Policy is the reflog policy from core.logAllRefUpdates.
-	Policy stack.ReflogPolicy
-	// Config is the repository's config (readConfig's map), whose
-	// reftable.* settings the commands that write honour (see
-	// config.go); ConfigPath is its file. Both are empty for a stack
-	// outside a repository.
-	Config     map[string]string
-	ConfigPath string
-	// S3 is the s3://bucket/prefix URL of a stack on S3 (see s3path.go).
-	S3 string
-	// helper serves the S3 stack this process opened last (closing that
-	// stack stops it).
-	helper *storepipe.Client
+	file string        // a single table file; nothing else is set
+	dir  string        // the stack's directory ("" on S3)
+	s3   string        // s3://bucket/prefix of a stack on S3
+	hash reftable.Hash // the object format
+	// repo is the repository PATH is in; dir is its worktree's stack.
+	repo *repo.Repository
+	// objects is the objects directory of the repository PATH is in or
+	// whose stack it names directly (.git/reftable); "" when none.
+	objects string
+	// policy is the reflog policy of transactions on a stack that is
+	// not opened through its repository.
+	policy stack.ReflogPolicy
+	// opts are the options of the stacks opened, the repository's
+	// settings applied.
+	opts stack.Options
+	mode openMode
+
+	st     *stack.Stack      // opened by stack; a repository's is the repository's
+	helper *storepipe.Client // serves the S3 stack, stopped when it closes
 }
 
-// errFilesBackend reports a repository whose refs are not in reftable.
-var errFilesBackend = errors.New(`uses the "files" ref backend, not reftable (convert it with 'reftable import')`)
+// errNoStack reports a PATH that is neither a repository nor a stack.
+var errNoStack = errors.New("not a git repository or reftable stack directory")
 
-// resolveArg resolves the optional PATH argument of a command that takes
-// at most that one argument.
-func resolveArg(args []string) (*target, error) {
+// openArg opens the optional PATH argument of a command that takes at
+// most that one argument (see openPath).
+func (e *env) openArg(args []string, mode openMode, opts stack.Options) (*target, error) {
 	if err := maxArgs(args, 1); err != nil {
 		return nil, err
 	}
@@ -61,236 +74,263 @@ func resolveArg(args []string) (*target, error) {
 	if len(args) == 1 {
 		path = args[0]
 	}
-	return resolve(path)
+	return e.openPath(path, mode, opts)
 }
 
-// resolve finds what path names; an empty path means the repository of
-// the current directory or one of its parents.
-func resolve(path string) (*target, error) {
-	if path == "" {
-		return discover()
+// openPath opens what path names, with the interrupt cleanup of e.
+func (e *env) openPath(path string, mode openMode, opts stack.Options) (*target, error) {
+	opts.Cleanup = e.held
+	return openPath(path, mode, opts)
+}
+
+// openPath opens what path names ("" for the current directory) for
+// mode; stacks are opened with opts, what a repository's config says
+// filling in what they leave zero.
+func openPath(path string, mode openMode, opts stack.Options) (*target, error) {
+	if mode == readOnly {
+		opts.DisableAutoCompaction = true
 	}
+	t := &target{opts: opts, mode: mode, hash: reftable.SHA1, policy: stack.ReflogNormal}
 	if strings.HasPrefix(path, "s3://") {
-		return resolveS3(path)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return &target{File: path}, nil
-	}
-	if t, ok, err := atDir(path); ok || err != nil {
-		return t, err
-	}
-	return nil, fmt.Errorf("%s: not a git repository or reftable stack directory", path)
-}
-
-// discover walks up from the current directory to a repository.
-func discover() (*target, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	for dir := wd; ; {
-		if t, ok, err := atDir(dir); ok || err != nil {
-			return t, err
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return nil, fmt.Errorf("not a git repository (or any parent up to /): %s", wd)
-		}
-		dir = parent
-	}
-}
-
-// atDir recognizes dir as a stack directory, a working tree or a git
-// directory. ok is false when dir is none of them.
-func atDir(dir string) (t *target, ok bool, err error) {
-	if exists(filepath.Join(dir, "tables.list")) {
-		t := &target{Dir: dir, Hash: stackHash(dir)}
-		if parent := filepath.Dir(dir); filepath.Base(dir) == "reftable" && isGitDir(parent) {
-			// A repository's stack, named directly: its settings apply.
-			common, _ := commonDir(parent)
-			t.ConfigPath = filepath.Join(common, "config")
-			cfg, err := readConfig(t.ConfigPath)
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, true, err
-			}
-			t.Config = cfg
-		}
-		return t, true, nil
-	}
-	dotgit := filepath.Join(dir, ".git")
-	if fi, err := os.Stat(dotgit); err == nil {
-		gitDir := dotgit
-		if !fi.IsDir() {
-			if gitDir, err = readGitFile(dotgit); err != nil {
-				return nil, true, err
-			}
-		}
-		t, err := atGitDir(gitDir)
-		return t, true, err
-	}
-	if isGitDir(dir) {
-		t, err := atGitDir(dir)
-		return t, true, err
-	}
-	return nil, false, nil
-}
-
-// readGitFile reads a ".git" file ("gitdir: <path>") of a linked worktree
-// or submodule.
-func readGitFile(path string) (string, error) {
-	data, err := vfs.ReadFile(vfs.OS, path)
-	if err != nil {
-		return "", err
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	dir, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
-	if !ok {
-		return "", fmt.Errorf("%s: not a gitdir file", path)
-	}
-	dir = strings.TrimSpace(dir)
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(filepath.Dir(path), dir)
-	}
-	return dir, nil
-}
-
-// isGitDir reports whether dir looks like a git directory: a HEAD file and
-// an objects directory, or a commondir file (linked worktree).
-func isGitDir(dir string) bool {
-	if !exists(filepath.Join(dir, "HEAD")) {
-		return false
-	}
-	return exists(filepath.Join(dir, "objects")) || exists(filepath.Join(dir, "commondir"))
-}
-
-// atGitDir resolves a git directory to its reftable stack and settings.
-func atGitDir(gitDir string) (*target, error) {
-	common, linked := commonDir(gitDir)
-	cfgPath := filepath.Join(common, "config")
-	cfg, err := readConfig(cfgPath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	t := &target{GitDir: gitDir, Common: common, Hash: reftable.SHA1, Policy: stack.ReflogNormal, Config: cfg, ConfigPath: cfgPath}
-	if v, ok := cfg["extensions.objectformat"]; ok {
-		h, err := reftable.ParseHash(strings.ToLower(v))
-		if err != nil {
-			return nil, fmt.Errorf("%s: extensions.objectFormat: %w", common, err)
-		}
-		t.Hash = h
-	}
-	switch strings.ToLower(cfg["core.logallrefupdates"]) {
-	case "always":
-		t.Policy = stack.ReflogAlways
-	case "false", "no", "off", "0":
-		t.Policy = stack.ReflogExisting
-	case "":
-		if isTrue(cfg["core.bare"]) {
-			t.Policy = stack.ReflogExisting
-		}
-	}
-	dir := filepath.Join(gitDir, "reftable")
-	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-		t.Dir = dir
-		if linked {
-			t.MainDir = filepath.Join(common, "reftable")
-			if !exists(t.MainDir) {
-				return nil, fmt.Errorf("%s: linked worktree whose main stack %s is missing", gitDir, t.MainDir)
-			}
-		}
+		t.s3 = path
 		return t, nil
 	}
-	if strings.EqualFold(cfg["extensions.refstorage"], "reftable") {
-		return nil, fmt.Errorf("%s: repository uses reftable but has no reftable directory", gitDir)
+	searched := path == ""
+	if searched {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		path = wd
+	} else {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			t.file = path
+			return t, nil
+		}
 	}
-	return nil, fmt.Errorf("%s %w", gitDir, errFilesBackend)
+	if exists(filepath.Join(path, "tables.list")) {
+		return t, t.atStack(path)
+	}
+	r, err := repo.Open(path, repo.Options{Stack: opts, NoParents: !searched, ReadOnly: mode != write})
+	switch {
+	case errors.Is(err, repo.ErrNotRepository) && !searched:
+		return nil, fmt.Errorf("%s: %w", path, errNoStack)
+	case errors.Is(err, repo.ErrFilesBackend):
+		return nil, fmt.Errorf("%w (convert it with 'reftable import')", err)
+	case err != nil:
+		return nil, err
+	}
+	cfg := r.Config()
+	t.repo, t.dir, t.hash, t.opts = r, r.StackDir(), cfg.ObjectFormat, cfg.Options(opts)
+	t.setObjects(r.CommonDir())
+	return t, nil
 }
 
-// commonDir returns the common git directory of gitDir: the one its
-// commondir file names (linked is then true), else gitDir itself.
-func commonDir(gitDir string) (common string, linked bool) {
-	data, err := vfs.ReadFile(vfs.OS, filepath.Join(gitDir, "commondir"))
-	if err != nil {
-		return gitDir, false
+// atStack makes t the stack directory dir. A repository's stack named
+// directly (<git dir>/reftable) is written with its settings, and its
+// object ids checked against the repository's objects.
+func (t *target) atStack(dir string) error {
+	t.dir, t.hash = dir, stackHash(dir)
+	if filepath.Base(filepath.Clean(dir)) != "reftable" {
+		return nil
 	}
-	c := strings.TrimSpace(string(data))
-	if !filepath.IsAbs(c) {
-		c = filepath.Join(gitDir, c)
+	parent := filepath.Dir(filepath.Clean(dir))
+	gitDir, commonDir, err := repo.Find(parent, repo.Options{NoParents: true})
+	if err != nil || filepath.Clean(gitDir) != parent {
+		return nil
 	}
-	return c, true
+	t.setObjects(commonDir)
+	if t.mode == write {
+		cfg, err := repo.ReadConfig(commonDir)
+		if err != nil {
+			return err
+		}
+		t.opts = cfg.Options(t.opts)
+		t.opts.Hash = t.hash
+	}
+	return nil
 }
 
-func isTrue(v string) bool {
-	switch strings.ToLower(v) {
-	case "true", "yes", "on", "1":
-		return true
+// setObjects records the objects directory of the repository whose
+// common directory is common, if it has one.
+func (t *target) setObjects(common string) {
+	dir := filepath.Join(common, "objects")
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		t.objects = dir
 	}
-	return false
 }
 
-// readConfig reads the plain "section.key" settings of a git config file,
-// keys lowercased; settings of subsections ([remote "origin"]) are
-// skipped, as are includes. A key without value is "true".
-func readConfig(path string) (map[string]string, error) {
-	f, err := vfs.OS.OpenFile(path, os.O_RDONLY, 0)
+// Close closes what t opened.
+func (t *target) Close() error {
+	var errs []error
+	if t.repo != nil {
+		errs = append(errs, t.repo.Close()) // its stack with it
+	} else if t.st != nil {
+		errs = append(errs, t.st.Close()) // and the S3 helper
+	}
+	return errors.Join(errs...)
+}
+
+// stack returns the target's stack, opened at the first call: a
+// repository's own (its worktree's), a stack directory's or the one on
+// S3. A single table file has none.
+func (t *target) stack() (*stack.Stack, error) {
+	if t.st != nil {
+		return t.st, nil
+	}
+	var err error
+	switch {
+	case t.file != "":
+		return nil, fmt.Errorf("%s: a single table file cannot be changed; give a stack or repository", t.file)
+	case t.repo != nil:
+		t.st, err = t.repo.Stack()
+	case t.s3 != "":
+		t.st, err = t.openS3(t.opts, t.mode != readOnly)
+	default:
+		opts := t.opts
+		opts.Hash = t.hash
+		t.st, err = stack.Open(t.dir, opts)
+	}
+	return t.st, err
+}
+
+// A reader reads the refs and reflogs of a target as git reads them: a
+// repository's as its worktree sees them (see package repo), a stack's
+// or a table's as they are.
+type reader interface {
+	Ref(name string) (stack.Ref, error)
+	Resolve(name string) (stack.Ref, []string, error)
+	// RefRecords and Logs yield the ref and reflog records of the refs
+	// under prefix, each valid until the next step, reflog existence
+	// markers included.
+	RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error]
+	Logs(prefix string) iter.Seq2[reftable.LogRecord, error]
+	Close() error
+}
+
+// reader returns a reader of the target at one moment.
+func (t *target) reader(ctx context.Context) (reader, error) {
+	switch {
+	case t.file != "":
+		tbl, f, err := openTableFile(t.file)
+		if err != nil {
+			return nil, err
+		}
+		m, err := reftable.NewMerged([]*reftable.Table{tbl}, reftable.MergedOptions{})
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return mergedReader{m, f}, nil
+	case t.repo != nil:
+		return t.repo.Snapshot(ctx)
+	}
+	st, err := t.stack()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cfg := map[string]string{}
-	section := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if line[0] == '[' {
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				continue
-			}
-			section = strings.ToLower(strings.TrimSpace(line[1:end]))
-			if strings.ContainsAny(section, " \"") {
-				section = "" // a subsection
-			}
-			line = strings.TrimSpace(line[end+1:])
-			if line == "" {
-				continue
-			}
-		}
-		if section == "" {
-			continue
-		}
-		key, val, found := strings.Cut(line, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		val = stripComment(strings.TrimSpace(val))
-		if !found {
-			val = "true"
-		}
-		cfg[section+"."+key] = val
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return cfg, sc.Err()
+	return snapshotReader{snap}, nil
 }
 
-// stripComment removes a trailing comment and surrounding quotes.
-func stripComment(v string) string {
-	inQuote := false
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '"':
-			inQuote = !inQuote
-		case '#', ';':
-			if !inQuote {
-				v = strings.TrimSpace(v[:i])
-			}
-		}
+// snapshotReader reads a stack's snapshot.
+type snapshotReader struct{ *stack.Snapshot }
+
+func (r snapshotReader) RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error] {
+	return r.Merged().Refs([]byte(prefix))
+}
+
+func (r snapshotReader) Logs(prefix string) iter.Seq2[reftable.LogRecord, error] {
+	return r.Merged().Logs([]byte(prefix))
+}
+
+// mergedReader reads a single table.
+type mergedReader struct {
+	m *reftable.Merged
+	f storage.TableFile
+}
+
+func (r mergedReader) Ref(name string) (stack.Ref, error) {
+	var rec reftable.RefRecord
+	found, err := r.m.LookupRef([]byte(name), &rec)
+	if err != nil {
+		return stack.Ref{}, err
 	}
-	return strings.ReplaceAll(v, `"`, "")
+	if !found {
+		return stack.Ref{}, fmt.Errorf("%s: %w", name, reftable.ErrNotFound)
+	}
+	return stack.RefOf(&rec), nil
+}
+
+func (r mergedReader) Resolve(name string) (stack.Ref, []string, error) {
+	return stack.Follow(name, func(name string) (stack.Ref, error) {
+		ref, err := r.Ref(name)
+		if errors.Is(err, reftable.ErrNotFound) {
+			return stack.Ref{}, nil
+		}
+		return ref, err
+	})
+}
+
+func (r mergedReader) RefRecords(prefix string) iter.Seq2[reftable.RefRecord, error] {
+	return r.m.Refs([]byte(prefix))
+}
+
+func (r mergedReader) Logs(prefix string) iter.Seq2[reftable.LogRecord, error] {
+	return r.m.Logs([]byte(prefix))
+}
+
+func (r mergedReader) Close() error { return r.f.Close() }
+
+// A view is a read-only merged view of a target's own tables, for the
+// commands that look at tables (dump, stats, export): a repository's
+// worktree stack (in a linked worktree, its per-worktree stack, as git
+// pack-refs compacts it), a stack, or one table.
+type view struct {
+	*reftable.Merged
+	Names []string // table names, oldest first
+	Paths []string // table file paths, oldest first
+	close func() error
+}
+
+// Close releases the view's tables.
+func (v *view) Close() error { return v.close() }
+
+// view opens the target's view.
+func (t *target) view(ctx context.Context) (*view, error) {
+	if t.file != "" {
+		tbl, f, err := openTableFile(t.file)
+		if err != nil {
+			return nil, err
+		}
+		m, err := reftable.NewMerged([]*reftable.Table{tbl}, reftable.MergedOptions{})
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.file}, close: f.Close}, nil
+	}
+	st, err := t.stack()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := snap.TableNames()
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(t.dir, n)
+	}
+	return &view{Merged: snap.Merged(), Names: names, Paths: paths, close: snap.Close}, nil
 }
 
 // stackHash guesses the object format of a bare stack directory from its
@@ -319,167 +359,39 @@ func exists(path string) bool {
 }
 
 // openTableFile opens one table file for reading.
-func openTableFile(path string) (*reftable.Table, stack.TableFile, error) {
+func openTableFile(path string) (*reftable.Table, storage.TableFile, error) {
 	return openTable(dirSource(filepath.Dir(path)), filepath.Base(path))
 }
 
-// openStack opens the stack of a target that is not a table file, to
-// change it.
-func (t *target) openStack(opts stack.Options) (*stack.Stack, error) {
-	return t.openStackTo(opts, true)
+// lockTimeoutFlag is the -lock-timeout flag of the commands that write: a
+// duration that remembers whether it was given.
+type lockTimeoutFlag struct {
+	d   time.Duration
+	set bool
 }
 
-// openReadOnly opens the stack of a target that is not a table file only
-// to read it: a store on S3 is not probed (the probe writes).
-func (t *target) openReadOnly(opts stack.Options) (*stack.Stack, error) {
-	return t.openStackTo(opts, false)
-}
+func (f *lockTimeoutFlag) String() string { return f.d.String() }
 
-func (t *target) openStackTo(opts stack.Options, write bool) (*stack.Stack, error) {
-	if t.S3 != "" {
-		return t.openS3(opts, write)
-	}
-	if t.Dir == "" {
-		return nil, fmt.Errorf("%s: a single table file cannot be changed; give a stack or repository", t.File)
-	}
-	opts.Hash = t.Hash
-	return stack.Open(t.Dir, opts)
-}
-
-// A view is a read-only merged view of a target, with its tables.
-type view struct {
-	// Merged is the view of the target's own stack or table: in a linked
-	// worktree, of its per-worktree stack (as git pack-refs compacts).
-	*reftable.Merged
-	Names []string // table names, oldest first
-	Paths []string // table file paths, oldest first
-	// Reader reads refs and reflogs as git does: Merged, or in a linked
-	// worktree its own refs merged with the shared ones.
-	Reader refReader
-	close  func() error
-}
-
-// Close releases the view's tables.
-func (v *view) Close() error { return v.close() }
-
-// openTarget resolves path and opens its merged view.
-func openTarget(path string) (*target, *view, error) {
-	t, err := resolve(path)
+func (f *lockTimeoutFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
 	if err != nil {
-		return nil, nil, err
+		return errors.New("not a duration such as 500ms or 2s")
 	}
-	return t.openWithView()
+	f.d, f.set = d, true
+	return nil
 }
 
-// openArg resolves the optional PATH argument and opens its merged view.
-func openArg(args []string) (*target, *view, error) {
-	t, err := resolveArg(args)
-	if err != nil {
-		return nil, nil, err
+// apply sets opts.LockTimeout to the flag's value if it was given: the
+// flag wins over reftable.lockTimeout, and its 0 means git's default.
+func (f lockTimeoutFlag) apply(opts *stack.Options) {
+	switch {
+	case !f.set:
+	case f.d == 0:
+		opts.LockTimeout = 100 * time.Millisecond
+	default:
+		opts.LockTimeout = f.d
 	}
-	return t.openWithView()
 }
 
-func (t *target) openWithView() (*target, *view, error) {
-	v, err := t.openView()
-	if err != nil {
-		return nil, nil, err
-	}
-	return t, v, nil
-}
-
-// openView opens a read-only view of a stack or a single table.
-func (t *target) openView() (*view, error) {
-	if t.File != "" {
-		tbl, f, err := openTableFile(t.File)
-		if err != nil {
-			return nil, err
-		}
-		m, err := reftable.NewMerged([]*reftable.Table{tbl}, reftable.MergedOptions{})
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		return &view{Merged: m, Names: []string{tbl.Name()}, Paths: []string{t.File}, Reader: m, close: f.Close}, nil
-	}
-	ro := stack.Options{DisableAutoCompaction: true}
-	snap, closeSnap, err := openSnapshot(t.openReadOnly(ro))
-	if err != nil {
-		return nil, err
-	}
-	names := snap.TableNames()
-	paths := make([]string, len(names))
-	for i, n := range names {
-		paths[i] = filepath.Join(t.Dir, n)
-	}
-	v := &view{Merged: snap.Merged, Names: names, Paths: paths, Reader: snap.Merged, close: closeSnap}
-	if t.MainDir != "" {
-		main, closeMain, err := openSnapshot(stack.Open(t.MainDir, stack.Options{Hash: t.Hash, DisableAutoCompaction: true}))
-		if err != nil {
-			closeSnap()
-			return nil, err
-		}
-		v.Reader = worktreeView{wt: snap.Merged, main: main.Merged}
-		v.close = func() error { return errors.Join(closeMain(), closeSnap()) }
-	}
-	if t.Common != "" {
-		r := &routedReader{refReader: v.Reader, t: t, own: snap.Merged, byDir: map[string]*reftable.Merged{}}
-		if wt, ok := v.Reader.(worktreeView); ok {
-			r.main = wt.main
-		}
-		closeStacks := v.close
-		v.Reader = r
-		v.close = func() error { return errors.Join(r.close(), closeStacks()) }
-	}
-	return v, nil
-}
-
-// routeRef applies git's worktree prefixes to name: main-worktree/X is
-// the main worktree's X and worktrees/<id>/X worktree <id>'s X, when X is
-// a per-worktree ref (otherwise the whole name is an ordinary shared
-// ref). It returns the stack directory holding X, and X; ok is false for
-// other names and for targets that are not git repositories.
-func (t *target) routeRef(name string) (dir, bare string, ok bool) {
-	if t.Common == "" {
-		return "", "", false
-	}
-	if rest, found := strings.CutPrefix(name, "main-worktree/"); found && perWorktree(rest) {
-		return filepath.Join(t.Common, "reftable"), rest, true
-	}
-	if rest, found := strings.CutPrefix(name, "worktrees/"); found {
-		if id, rest, found := strings.Cut(rest, "/"); found && id != "" && perWorktree(rest) {
-			return filepath.Join(t.Common, "worktrees", id, "reftable"), rest, true
-		}
-	}
-	return "", "", false
-}
-
-// sameDir reports whether the directory paths a and b name the same
-// directory: equal once absolute, or the same file.
-func sameDir(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	if errA == nil && errB == nil && absA == absB {
-		return true
-	}
-	fa, errA := os.Stat(a)
-	fb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(fa, fb)
-}
-
-// openSnapshot takes a snapshot of a stack just opened and returns it
-// with the function that closes it and the stack.
-func openSnapshot(st *stack.Stack, err error) (*stack.Snapshot, func() error, error) {
-	if err != nil {
-		return nil, nil, err
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return snap, func() error { return errors.Join(snap.Close(), st.Close()) }, nil
-}
+// lockTimeoutUsage is the help of -lock-timeout.
+const lockTimeoutUsage = "wait at most `duration` for tables.list.lock, instead of reftable.lockTimeout (0: 100ms as git, negative: forever)"

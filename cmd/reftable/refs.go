@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/refstore/refstore/stack"
 )
 
 var cmdRefs = &command{
@@ -50,15 +52,20 @@ func runRefs(e *env, flags any, args []string) error {
 	case 2:
 		path, prefix = args[0], args[1]
 	}
-	_, v, err := openTarget(path)
+	t, err := e.openPath(path, readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
-	defer v.Close()
+	defer t.Close()
+	rd, err := t.reader(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
 	json := *flags.(*bool)
 	p := &printer{w: e.stdout, json: true}
 	var line []byte
-	for r, err := range v.Reader.Refs([]byte(prefix)) {
+	for r, err := range rd.RefRecords(prefix) {
 		if err != nil {
 			return err
 		}

@@ -135,7 +135,7 @@ func runRewrite(e *env, flags any, args []string) error {
 	if f.unpadded.set {
 		opts.Unpadded, opts.UnalignedHeader = f.unpadded.v, f.unpadded.v
 	}
-	st, err := writeFileAtomic(out, func(w *os.File) (rewriteStats, error) {
+	st, err := writeFileAtomic(e.held, out, func(w *os.File) (rewriteStats, error) {
 		return copyTable(w, tbl, opts)
 	})
 	if err != nil {
@@ -189,11 +189,11 @@ func copyTable(w *os.File, tbl *reftable.Table, opts reftable.WriterOptions) (re
 // writeFileAtomic creates path by writing a temporary file in its
 // directory with fill, syncing it and renaming it to path, which must
 // not exist. The temporary file is removed on failure, and by the
-// interrupt handler (it is held, see stack.Hold).
-func writeFileAtomic[T any](path string, fill func(*os.File) (T, error)) (res T, err error) {
+// interrupt handler (it is held in held, see stack.Cleanup.Hold).
+func writeFileAtomic[T any](held *stack.Cleanup, path string, fill func(*os.File) (T, error)) (res T, err error) {
 	dir := filepath.Dir(path)
 	name := filepath.Join(dir, "."+filepath.Base(path)+"."+strconv.FormatUint(rand.Uint64(), 36)+".temp")
-	release := stack.Hold(name)
+	release := held.Hold(nil, name)
 	defer release()
 	tmp, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {

@@ -199,20 +199,21 @@ func TestRewriteOptions(t *testing.T) {
 }
 
 // TestWriteFileAtomicHeld: the temporary file of a rewrite is held, so an
-// interrupt's handler (stack.RemoveHeldFiles) removes it; the rewrite then
+// interrupt's handler (stack.Cleanup.Remove) removes it; the rewrite then
 // fails without creating OUT, and nothing is left in the directory. On
 // success nothing stays registered.
 func TestWriteFileAtomicHeld(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.ref")
-	_, err := writeFileAtomic(out, func(w *os.File) (int, error) {
+	held := stack.NewCleanup()
+	_, err := writeFileAtomic(held, out, func(w *os.File) (int, error) {
 		if _, err := w.WriteString("partial"); err != nil {
 			return 0, err
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 			t.Errorf("directory while writing: %v, want the temporary file", entries)
 		}
-		stack.RemoveHeldFiles() // what the interrupt handler does
+		held.Remove() // what the interrupt handler does
 		return 0, nil
 	})
 	if err == nil {
@@ -222,10 +223,10 @@ func TestWriteFileAtomicHeld(t *testing.T) {
 		t.Fatalf("left after the interrupt: %v", entries)
 	}
 
-	if _, err := writeFileAtomic(out, func(w *os.File) (int, error) { return w.WriteString("table") }); err != nil {
+	if _, err := writeFileAtomic(held, out, func(w *os.File) (int, error) { return w.WriteString("table") }); err != nil {
 		t.Fatal(err)
 	}
-	stack.RemoveHeldFiles()
+	held.Remove()
 	if b, err := os.ReadFile(out); err != nil || string(b) != "table" {
 		t.Fatalf("OUT after a later interrupt: %q, %v", b, err)
 	}

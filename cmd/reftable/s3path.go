@@ -31,17 +31,12 @@ const (
 	helperEnv  = "REFTABLE_S3_HELPER"
 )
 
-// resolveS3 resolves an s3:// PATH. The helper checks the URL.
-func resolveS3(url string) (*target, error) {
-	return &target{S3: url, Hash: reftable.SHA1, Policy: stack.ReflogNormal}, nil
-}
-
 // openS3 opens the stack of an s3:// target. Opening it to write probes
 // the store and refuses one that does not honour conditional writes;
 // reading needs no write permission. The object format is SHA-1 unless
 // the stack's tables are SHA-256. Closing the stack stops the helper.
 func (t *target) openS3(opts stack.Options, write bool) (*stack.Stack, error) {
-	c, err := startS3(t.S3)
+	c, err := startS3(t.s3)
 	if err != nil {
 		return nil, err
 	}
@@ -50,15 +45,15 @@ func (t *target) openS3(opts stack.Options, write bool) (*stack.Stack, error) {
 		stopS3(c)
 		return nil, err
 	}
-	opts.Hash = t.Hash
+	opts.Hash = t.hash
 	sb := &s3Backend{Backend: b}
-	st, err := stack.OpenBackend(sb, c.URL(), opts)
-	if errors.Is(err, reftable.ErrHashMismatch) && t.Hash == reftable.SHA1 {
-		t.Hash, opts.Hash = reftable.SHA256, reftable.SHA256
+	st, err := stack.OpenBackend(context.Background(), sb, c.URL(), opts)
+	if errors.Is(err, reftable.ErrHashMismatch) && t.hash == reftable.SHA1 {
+		t.hash, opts.Hash = reftable.SHA256, reftable.SHA256
 		// The store passed the probe already.
 		if b, err = objstore.NewBackend(context.Background(), c, objstore.Options{AllowUnsafe: true}); err == nil {
 			sb = &s3Backend{Backend: b}
-			st, err = stack.OpenBackend(sb, c.URL(), opts)
+			st, err = stack.OpenBackend(context.Background(), sb, c.URL(), opts)
 		}
 	}
 	if err != nil {

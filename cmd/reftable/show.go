@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 var cmdShow = &command{
@@ -35,25 +36,27 @@ Examples:
 	Run: runShow,
 }
 
-// maxSymrefDepth is how many symbolic refs git follows.
-const maxSymrefDepth = 5
-
 func runShow(e *env, flags any, args []string) error {
 	if len(args) != 2 {
 		return usagef("want PATH and REFNAME, got %d arguments", len(args))
 	}
-	_, v, err := openTarget(args[0])
+	t, err := e.openPath(args[0], readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
-	defer v.Close()
-	chain, err := resolveRef(v.Reader, args[1])
+	defer t.Close()
+	rd, err := t.reader(e.ctx)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	chain, err := resolveShort(rd, args[1])
 	if err != nil {
 		return err
 	}
 	p := &printer{w: e.stdout, json: *flags.(*bool)}
 	for _, r := range chain {
-		if err := p.record(refText(&r), toRefJSON(&r)); err != nil {
+		if err := p.record(r.String(), refJSONOf(r)); err != nil {
 			return err
 		}
 	}
@@ -64,13 +67,20 @@ func runShow(e *env, flags any, args []string) error {
 // prefix and the suffix to put around it.
 var dwimRules = [][2]string{{"", ""}, {"refs/", ""}, {"refs/tags/", ""}, {"refs/heads/", ""}, {"refs/remotes/", ""}, {"refs/remotes/", "/HEAD"}}
 
-// resolveRef looks name up (with git's short-name rules) and follows
-// symbolic refs, returning every ref on the way.
-func resolveRef(m refGetter, name string) ([]reftable.RefRecord, error) {
-	var first reftable.RefRecord
+// A refLookup reads refs: a reader, or update's view of the refs.
+type refLookup interface {
+	Ref(name string) (stack.Ref, error)
+	Resolve(name string) (stack.Ref, []string, error)
+}
+
+// resolveShort looks name up with git's short-name rules, as git
+// rev-parse does, and follows symbolic refs from the ref found, returning
+// every ref on the way, the last one holding an object id.
+func resolveShort(rd refLookup, name string) ([]stack.Ref, error) {
+	var first stack.Ref
 	found := false
 	for _, rule := range dwimRules {
-		r, err := m.Ref([]byte(rule[0] + name + rule[1]))
+		r, err := rd.Ref(rule[0] + name + rule[1])
 		if errors.Is(err, reftable.ErrNotFound) {
 			continue
 		}
@@ -83,20 +93,24 @@ func resolveRef(m refGetter, name string) ([]reftable.RefRecord, error) {
 	if !found {
 		return nil, fmt.Errorf("%s: %w", name, reftable.ErrNotFound)
 	}
-	chain := []reftable.RefRecord{first}
-	for r := first; r.Type == reftable.RefSymref; {
-		if len(chain) > maxSymrefDepth {
-			return nil, fmt.Errorf("%s: more than %d levels of symbolic refs", name, maxSymrefDepth)
-		}
-		next, err := m.Ref(r.Target)
-		if errors.Is(err, reftable.ErrNotFound) {
-			return nil, fmt.Errorf("%s: symbolic ref to missing %s: %w", r.Name, r.Target, err)
-		}
+	if !first.Symbolic() {
+		return []stack.Ref{first}, nil
+	}
+	end, via, err := rd.Resolve(first.Name)
+	if err != nil {
+		return nil, err
+	}
+	chain := []stack.Ref{first}
+	for _, n := range via[1:] {
+		r, err := rd.Ref(n)
 		if err != nil {
 			return nil, err
 		}
-		chain = append(chain, next)
-		r = next
+		chain = append(chain, r)
 	}
-	return chain, nil
+	if end.Missing() {
+		last := chain[len(chain)-1]
+		return nil, fmt.Errorf("%s: symbolic ref to missing %s: %w", last.Name, last.Target, reftable.ErrNotFound)
+	}
+	return append(chain, end), nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/refstore/refstore/internal/storepipe"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/reftable"
-	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // A source is where dump and verify read a stack's files byte for byte:
@@ -21,7 +21,7 @@ type source interface {
 	// ReadFile reads a whole file, such as tables.list.
 	ReadFile(name string) ([]byte, error)
 	// Open opens a table file.
-	Open(name string) (stack.TableFile, error)
+	Open(name string) (storage.TableFile, error)
 	// Files lists the names of the stack's files.
 	Files() ([]string, error)
 	// Close releases the source.
@@ -32,13 +32,13 @@ type source interface {
 // helper of the target's open stack, if any (the source is then closed
 // first), else starts one.
 func sourceOf(t *target) (source, error) {
-	if t.S3 == "" {
-		return dirSource(t.Dir), nil
+	if t.s3 == "" {
+		return dirSource(t.dir), nil
 	}
 	c, own := t.helper, false
 	if c == nil {
 		var err error
-		if c, err = startS3(t.S3); err != nil {
+		if c, err = startS3(t.s3); err != nil {
 			return nil, err
 		}
 		own = true
@@ -61,7 +61,7 @@ func (d dirSource) ReadFile(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(string(d), name))
 }
 
-func (d dirSource) Open(name string) (stack.TableFile, error) {
+func (d dirSource) Open(name string) (storage.TableFile, error) {
 	f, err := os.Open(filepath.Join(string(d), name))
 	if err != nil {
 		return nil, err
@@ -109,7 +109,9 @@ func (s s3Source) ReadFile(name string) ([]byte, error) {
 	return data, err
 }
 
-func (s s3Source) Open(name string) (stack.TableFile, error) { return s.b.OpenTable(name) }
+func (s s3Source) Open(name string) (storage.TableFile, error) {
+	return s.b.OpenTable(context.Background(), name)
+}
 
 // Close stops the helper if it is the source's.
 func (s s3Source) Close() error {
@@ -120,7 +122,7 @@ func (s s3Source) Close() error {
 }
 
 // openTable opens and parses the table name of src.
-func openTable(src source, name string) (*reftable.Table, stack.TableFile, error) {
+func openTable(src source, name string) (*reftable.Table, storage.TableFile, error) {
 	f, err := src.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -134,7 +136,7 @@ func openTable(src source, name string) (*reftable.Table, stack.TableFile, error
 }
 
 func (s s3Source) Files() ([]string, error) {
-	infos, err := s.b.ListFiles()
+	infos, err := s.b.ListFiles(context.Background())
 	if err != nil {
 		return nil, err
 	}

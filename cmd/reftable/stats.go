@@ -69,7 +69,12 @@ type lockJSON struct {
 }
 
 func runStats(e *env, flags any, args []string) error {
-	t, v, err := openArg(args)
+	t, err := e.openArg(args, readOnly, stack.Options{})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	v, err := t.view(e.ctx)
 	if err != nil {
 		return err
 	}
@@ -104,14 +109,13 @@ func runStats(e *env, flags any, args []string) error {
 	if err := p.record(text, cj); err != nil {
 		return err
 	}
-	if t.Dir == "" {
-		return nil
+	if t.dir == "" {
+		return nil // a table file; a stack on S3 takes no locks
 	}
-	st, err := t.openStack(stack.Options{DisableAutoCompaction: true})
+	st, err := t.stack()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	locks, err := st.Locks()
 	if err != nil {
 		return err

@@ -27,11 +27,15 @@ Examples:
 		if !*flags.(*bool) {
 			return usagef("only -stale is supported: unlock never removes a lock that may be in use")
 		}
-		st, err := openWritable(args, stack.Options{DisableAutoCompaction: true})
+		t, err := e.openArg(args, maintain, stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer t.Close()
+		st, err := t.stack()
+		if err != nil {
+			return err
+		}
 		locks, err := st.Locks()
 		if err != nil {
 			return err

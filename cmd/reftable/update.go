@@ -2,16 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/refstore/refstore/repo"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -142,41 +142,34 @@ type updateFlags struct {
 
 func runUpdate(e *env, flags any, args []string) error {
 	f := flags.(*updateFlags)
-	t, err := resolveArg(args)
+	opts := stack.Options{
+		OnCompactionError: func(err error) {
+			fprintf(e.stderr, "reftable update: warning: auto-compaction: %v\n", err)
+		},
+	}
+	f.lockTimeout.apply(&opts)
+	t, err := e.openArg(args, write, opts)
 	if err != nil {
 		return err
 	}
+	defer t.Close()
 	who, err := identity()
 	if err != nil {
 		return err
 	}
-	u := &updater{target: t, who: who, policy: t.Policy}
-	if dir, hash, ok := objectsOf(t); ok {
-		u.objs = &objectCheck{dir: dir, hash: hash}
+	u := &updater{e: e, target: t, who: who}
+	if t.objects != "" {
+		u.objs = &objectCheck{dir: t.objects, hash: t.hash}
 		defer u.objs.close()
 	}
-	defer func() { u.closeView() }()
-	defer u.closeOthers()
-	opts, err := t.writeOptions(stack.Options{
-		OnCompactionError: func(err error) {
-			fprintf(e.stderr, "reftable update: warning: auto-compaction: %v\n", err)
-		},
-	}, f.lockTimeout)
-	if err != nil {
-		return err
-	}
-	if u.own, err = t.openStack(opts); err != nil {
-		return err
-	}
-	defer u.own.Close()
-	if t.MainDir != "" {
-		opts.Hash = t.Hash
-		if u.main, err = stack.Open(t.MainDir, opts); err != nil {
+	defer u.closeView()
+	if t.repo == nil {
+		// Written directly, as a stack: its transactions need it open
+		// (a table file fails here).
+		if _, err := t.stack(); err != nil {
 			return err
 		}
-		defer u.main.Close()
 	}
-	u.opts = opts
 	defer u.abort()
 
 	// Commands are read and run one by one, as git does, so that a caller
@@ -186,7 +179,7 @@ func runUpdate(e *env, flags any, args []string) error {
 	// The parser keeps git's framing (see txState) and refuses a command
 	// that may not come where it does.
 	in := bufio.NewReaderSize(e.stdin, maxInputLine+1)
-	p := &updateParser{src: &tokenSource{r: in, z: f.z}, block: opts.Write.BlockSize, hash: t.Hash, msg: f.msg, names: u}
+	p := &updateParser{src: &tokenSource{r: in, z: f.z}, block: t.opts.Write.BlockSize, hash: t.hash, msg: f.msg, names: u}
 	prepared := false
 	for {
 		c, ok, err := p.next()
@@ -245,33 +238,33 @@ func runUpdate(e *env, flags any, args []string) error {
 	return nil
 }
 
-// An updater applies update commands to a stack, or in a linked worktree
-// to the worktree's stack and the shared one, each ref to the stack its
-// name belongs to; a name with git's worktree prefixes (main-worktree/X,
-// worktrees/<id>/X) goes to that worktree's stack.
+// A transaction is a repository's (package repo: refs routed to the
+// stacks of a linked worktree) or a stack's.
+type transaction interface {
+	Add(us ...stack.Update)
+	Prepare(ctx context.Context) error
+	Commit(ctx context.Context) error
+	Close() error
+}
+
+// An updater applies update commands to its target: through its
+// repository, which routes each ref to the stack its name belongs to,
+// or to a stack directly.
 type updater struct {
+	e      *env
 	target *target
-	own    *stack.Stack // the target's stack (a linked worktree's own)
-	main   *stack.Stack // a linked worktree's shared stack, else nil
-	view   refReader    // both, for names given as ids, read when the command is; nil until needed
-	vw     *view        // what view reads
-	// others are other worktrees' stacks by directory, opened with opts
-	// when a name first needs one; routes, the stack of each directory
-	// a name was routed to.
-	others map[string]*stack.Stack
-	routes map[string]*stack.Stack
-	opts   stack.Options
-
 	who    stack.Identity
-	policy stack.ReflogPolicy
-	txs    []*stack.Transaction // prepared, until commit or abort
-
-	// The update commands read since the last prepare or abort: with
-	// one stack, straight in its transaction (a bulk update is held
-	// once); in a linked worktree, or naming another worktree's ref, as
-	// commands that build routes.
-	tx   *stack.Transaction
-	cmds []updateCmd
+	// tx is the transaction of the commands read since the last commit
+	// or abort; nil until a command comes. It is rtx or stx, which
+	// queue adds to directly: an update passed through the interface
+	// would be copied to the heap, and a bulk update is held once.
+	tx       transaction
+	rtx      *repo.Transaction
+	stx      *stack.Transaction
+	prepared bool
+	// view reads refs for names given as ids, read when the command
+	// is; nil until needed, and closed after a commit.
+	view reader
 	// objs checks the new object id of each command queued; nil
 	// outside a repository.
 	objs *objectCheck
@@ -280,71 +273,53 @@ type updater struct {
 // queue adds an update command to the transaction being read, once its
 // new object id, if any, passes git's checks.
 func (u *updater) queue(c updateCmd) error {
-	if u.objs != nil && c.u.New.ID != nil {
-		if err := u.objs.check(c.u.Name, c.u.New.ID); err != nil {
+	if u.objs != nil && c.u.ID != nil {
+		if err := u.objs.check(c.u.Name, c.u.ID); err != nil {
 			return err
 		}
 	}
-	if u.main == nil {
-		dir, bare, routed := u.target.routeRef(c.u.Name)
-		if routed && sameDir(dir, u.target.Dir) {
-			c.u.Name, routed = bare, false // the main worktree's own ref
-		}
-		if !routed {
-			if u.tx == nil {
-				u.tx = u.own.NewTransaction(u.who, u.policy)
-			}
-			u.tx.Add(c.u)
-			return nil
+	if u.tx == nil {
+		if r := u.target.repo; r != nil {
+			u.rtx, u.stx = r.NewTransaction(u.who), nil
+			u.tx = u.rtx
+		} else {
+			u.rtx, u.stx = nil, u.target.st.NewTransaction(u.who, u.target.policy)
+			u.tx = u.stx
 		}
 	}
-	u.cmds = appendDoubling(u.cmds, c)
+	if u.rtx != nil {
+		u.rtx.Add(c.u)
+	} else {
+		u.stx.Add(c.u)
+	}
 	return nil
 }
 
-// prepare builds the transactions of the queued commands and prepares
-// them: it takes each stack's lock, resolves the commands under the locks
-// and checks every expected value.
+// prepare takes the locks of the stacks the transaction writes and
+// checks it under them (see repo.Transaction).
 func (u *updater) prepare() error {
-	defer u.dropQueue() // the transactions are txs' now, or closed
-	var txs []*stack.Transaction
-	switch {
-	case len(u.cmds) > 0:
-		var err error
-		if txs, err = u.lockAndRoute(u.cmds); err != nil {
-			return err
-		}
-	case u.tx != nil:
-		txs = []*stack.Transaction{u.tx}
+	if u.tx == nil {
+		u.prepared = true
+		return nil
 	}
-	for _, tx := range txs {
-		if err := tx.Prepare(); err != nil {
-			for _, other := range txs {
-				other.Close()
-			}
-			return err
-		}
+	if err := u.tx.Prepare(u.e.ctx); err != nil {
+		u.tx = nil
+		return err
 	}
-	u.txs = txs
+	u.prepared = true
 	return nil
 }
 
 func (u *updater) commit() error {
-	txs := u.txs
-	u.txs = nil
-	var err error
-	for _, tx := range txs {
-		if err == nil {
-			err = tx.Commit()
-		} else {
-			tx.Close()
-		}
+	tx := u.tx
+	u.tx, u.prepared = nil, false
+	if tx == nil {
+		return nil
 	}
-	if len(txs) > 0 {
-		// Later commands resolve names against what was just written:
-		// the view is read again when next needed.
-		u.closeView()
-	}
+	err := tx.Commit(u.e.ctx)
+	// Later commands resolve names against what was just written: the
+	// view is read again when next needed.
+	u.closeView()
 	return err
 }
 
@@ -355,43 +330,43 @@ func (u *updater) openView() error {
 	if u.view != nil {
 		return nil
 	}
-	v, err := u.target.openView()
+	v, err := u.target.reader(u.e.ctx)
 	if err != nil {
 		return err
 	}
-	u.vw, u.view = v, v.Reader
+	u.view = v
 	return nil
 }
 
 func (u *updater) closeView() {
-	if u.vw != nil {
-		u.vw.Close()
-		u.vw, u.view = nil, nil
+	if u.view != nil {
+		u.view.Close()
+		u.view = nil
 	}
 }
 
 // Ref reads a ref of the current view, for name resolution.
-func (u *updater) Ref(name []byte) (reftable.RefRecord, error) {
+func (u *updater) Ref(name string) (stack.Ref, error) {
 	if err := u.openView(); err != nil {
-		return reftable.RefRecord{}, err
+		return stack.Ref{}, err
 	}
 	return u.view.Ref(name)
 }
 
-func (u *updater) abort() {
-	for _, tx := range u.txs {
-		tx.Close()
+// Resolve follows symbolic refs in the current view.
+func (u *updater) Resolve(name string) (stack.Ref, []string, error) {
+	if err := u.openView(); err != nil {
+		return stack.Ref{}, nil, err
 	}
-	u.txs = nil
+	return u.view.Resolve(name)
+}
+
+func (u *updater) abort() {
 	if u.tx != nil {
 		u.tx.Close()
 	}
-	u.dropQueue()
+	u.tx, u.prepared = nil, false
 }
-
-// dropQueue forgets the queued commands (their transaction, if any, now
-// belongs to txs or is closed).
-func (u *updater) dropQueue() { u.tx, u.cmds = nil, nil }
 
 // identity returns who makes the changes, from git's environment.
 func identity() (stack.Identity, error) {
@@ -444,14 +419,4 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("cannot parse date " + strconv.Quote(s))
-}
-
-// appendDoubling appends v to s, doubling its capacity when full: append
-// grows large slices by a quarter, which copies a bulk update's commands
-// many times.
-func appendDoubling[T any](s []T, v T) []T {
-	if len(s) == cap(s) {
-		s = slices.Grow(s, len(s)+1)
-	}
-	return append(s, v)
 }

@@ -170,38 +170,3 @@ func TestUpdateObjectsAgreeWithGit(t *testing.T) {
 		})
 	}
 }
-
-// TestUpdateWorktreeLocksAgainstGit: while update, in a linked worktree,
-// holds the locks of the stacks it writes (a hook runs then, before it
-// reads what to write), git cannot move the worktree's HEAD: it fails on
-// the lock, and the branch HEAD points at is the one updated. Afterwards
-// git moves HEAD, and git fsck is clean.
-func TestUpdateWorktreeLocksAgainstGit(t *testing.T) {
-	r := newGitRepo(t, "sha1")
-	r.in(r.wt, "checkout", "-q", "wtbranch")
-	c1 := strings.TrimSpace(r.Run("rev-parse", "HEAD~2"))
-	topic := strings.TrimSpace(r.Run("rev-parse", "topic"))
-	var gitErr error
-	testHookLocked = func() {
-		_, gitErr = r.RunInput("", "-C", r.wt, "-c", "reftable.lockTimeout=0", "symbolic-ref", "HEAD", "refs/heads/topic")
-	}
-	defer func() { testHookLocked = nil }()
-	mustRun(t, "update HEAD "+c1+"\n", "update", "-m", "under locks", r.wt)
-	if gitErr == nil || !strings.Contains(gitErr.Error(), "lock") {
-		t.Errorf("git symbolic-ref while update held the locks: %v, want a failure to lock", gitErr)
-	}
-	if got := strings.TrimSpace(r.in(r.wt, "symbolic-ref", "HEAD")); got != "refs/heads/wtbranch" {
-		t.Errorf("HEAD: %s, want refs/heads/wtbranch", got)
-	}
-	if got := strings.TrimSpace(r.Run("rev-parse", "wtbranch")); got != c1 {
-		t.Errorf("wtbranch: %s, want %s", got, c1)
-	}
-	if got := strings.TrimSpace(r.Run("rev-parse", "topic")); got != topic {
-		t.Errorf("topic changed: %s, was %s", got, topic)
-	}
-	if got := r.in(r.wt, "log", "-g", "-1", "--format=%H %gs", "HEAD"); got != c1+" under locks\n" {
-		t.Errorf("the worktree's HEAD reflog: %q", got)
-	}
-	r.in(r.wt, "symbolic-ref", "HEAD", "refs/heads/topic")
-	r.checkGitHappy(t)
-}

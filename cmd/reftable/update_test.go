@@ -13,10 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/refstore/refstore/stack"
 )
 
 const (
@@ -335,106 +333,5 @@ func TestUpdateLongNames(t *testing.T) {
 	mustRun(t, "create "+long+" "+oidA+"\n", "update", repo)
 	if got := mustRun(t, "", "refs", repo, long); got != long+" "+oidA+"\n" {
 		t.Errorf("refs %.40s...: %.100q", long, got)
-	}
-}
-
-// linkedWorktree lays out, without git, a linked worktree id of the
-// repository main (made by makeRepo from sha1-basic), with its HEAD at
-// refs/heads/feature/x. It returns the worktree and its own stack.
-func linkedWorktree(t *testing.T, main, id string) (wt, wtStack string) {
-	t.Helper()
-	wtGit := filepath.Join(main, ".git", "worktrees", id)
-	if err := os.MkdirAll(filepath.Join(wtGit, "reftable"), 0o777); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(wtGit, "reftable", "tables.list"), "")
-	writeFile(t, filepath.Join(wtGit, "commondir"), "../..\n")
-	writeFile(t, filepath.Join(wtGit, "HEAD"), "ref: refs/heads/.invalid\n")
-	wt = t.TempDir()
-	writeFile(t, filepath.Join(wt, ".git"), "gitdir: "+wtGit+"\n")
-	mustRun(t, "option no-deref\nsymref-update HEAD refs/heads/feature/x\n", "update", wt)
-	return wt, filepath.Join(wtGit, "reftable")
-}
-
-// TestUpdateWorktreeResolvesUnderLocks checks that in a linked worktree
-// update follows HEAD into the shared stack under the locks of both
-// stacks (a regression test: it followed HEAD before locking, and a HEAD
-// moved in between had its old branch updated). A hook that update calls
-// once it holds its locks, and before it reads what to write, has another
-// goroutine move HEAD to refs/heads/main: the move must fail on the lock,
-// and the branch HEAD points at afterwards must be the one updated.
-func TestUpdateWorktreeResolvesUnderLocks(t *testing.T) {
-	wt, wtStack := linkedWorktree(t, makeRepo(t, "sha1-basic", ""), "wt")
-	newID := strings.Repeat("5", 40)
-	calls := 0
-	var moveErr error
-	testHookLocked = func() {
-		calls++
-		done := make(chan error)
-		go func() {
-			st, err := stack.Open(wtStack, stack.Options{LockTimeout: stack.NoWait})
-			if err != nil {
-				done <- err
-				return
-			}
-			defer st.Close()
-			tx := st.NewTransaction(stack.Identity{Name: "mover", Email: "mover@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
-			tx.Add(stack.Update{Name: "HEAD", New: stack.Value{Target: "refs/heads/main"}})
-			done <- tx.Commit()
-		}()
-		moveErr = <-done
-	}
-	defer func() { testHookLocked = nil }()
-	r := runTool(t, "update HEAD "+newID+"\n", "update", "-m", "under locks", wt)
-	if r.code != 0 || calls == 0 {
-		t.Fatalf("update: %v; the hook ran %d times", r, calls)
-	}
-	if !errors.Is(moveErr, stack.ErrLocked) {
-		t.Errorf("moving HEAD while update holds the locks: %v, want ErrLocked", moveErr)
-	}
-	show := mustRun(t, "", "show", wt, "HEAD")
-	lines := strings.Split(strings.TrimSpace(show), "\n")
-	if last := lines[len(lines)-1]; !strings.HasSuffix(last, " "+newID) {
-		t.Errorf("show HEAD:\n%s\nwant the branch HEAD points at to hold %s", show, newID)
-	}
-	if got := mustRun(t, "", "refs", wt, "refs/heads/main"); got != "refs/heads/main "+oidB+"\n" {
-		t.Errorf("refs/heads/main changed: %q", got)
-	}
-	if logs := mustRun(t, "", "logs", "-ref", "HEAD", wt); !strings.Contains(strings.SplitN(logs, "\n", 2)[0], newID) {
-		t.Errorf("HEAD's reflog does not start with the update:\n%s", logs)
-	}
-}
-
-// TestUpdateSymrefIntoUnlockedStack: a symbolic ref that leads into a
-// stack update did not lock (another worktree's, through a
-// worktrees/<id>/ target) has that stack locked too, and the commands
-// routed again, before anything is written.
-func TestUpdateSymrefIntoUnlockedStack(t *testing.T) {
-	main := makeRepo(t, "sha1-basic", "")
-	wt, _ := linkedWorktree(t, main, "wt")
-	_, wt2Stack := linkedWorktree(t, main, "wt2")
-	mustRun(t, "option no-deref\nsymref-update refs/heads/to-wt2 worktrees/wt2/refs/worktree/x\n", "update", wt)
-	newID := strings.Repeat("6", 40)
-	var errs []error
-	testHookLocked = func() {
-		st, err := stack.Open(wt2Stack, stack.Options{LockTimeout: stack.NoWait})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		tx := st.NewTransaction(stack.Identity{Name: "other", Email: "other@example.com", Time: time.Unix(1700003000, 0)}, stack.ReflogNormal)
-		tx.Add(stack.Update{Name: fmt.Sprintf("refs/worktree/other%d", len(errs)), New: stack.Value{ID: []byte(oidA[:20])}})
-		errs = append(errs, tx.Commit())
-	}
-	defer func() { testHookLocked = nil }()
-	mustRun(t, "update refs/heads/to-wt2 "+newID+"\n", "update", wt)
-	if len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], stack.ErrLocked) {
-		t.Errorf("writing wt2's stack at each round: %v; want success, then ErrLocked", errs)
-	}
-	if got := mustRun(t, "", "refs", wt2Stack, "refs/worktree/x"); got != "refs/worktree/x "+newID+"\n" {
-		t.Errorf("wt2's refs/worktree/x: %q", got)
-	}
-	if logs := mustRun(t, "", "logs", "-ref", "refs/heads/to-wt2", wt); !strings.Contains(logs, newID) {
-		t.Errorf("the symbolic ref passed logs nothing:\n%s", logs)
 	}
 }

@@ -118,6 +118,10 @@ func (s *tokenSource) lookahead() (string, bool, error) {
 	return *s.peek, true, nil
 }
 
+// absent is the old value of a ref that must not exist, which create and
+// verify commands share: a transaction only reads it.
+var absent stack.Ref
+
 // An updateCmd is one parsed command of the update language.
 type updateCmd struct {
 	line int    // line (command, with -z) number, from 1
@@ -130,7 +134,7 @@ type updateParser struct {
 	block   int // the block size of the tables written; 0: git's default
 	hash    reftable.Hash
 	msg     string
-	names   refGetter
+	names   refLookup
 	line    int
 	noDeref bool
 	state   txState  // where the commands read are in git's framing
@@ -291,7 +295,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if len(args) > knownVerbs[verb] {
 		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[knownVerbs[verb]:], " ")))
 	}
-	u := stack.Update{Name: strings.Clone(ref), Deref: !noDeref} // not the whole line
+	u := stack.Update{Ref: stack.Ref{Name: strings.Clone(ref)}, Deref: !noDeref} // not the whole line
 	has := func(i int) bool { return i < len(args) }
 	arg := func(i int) string {
 		if has(i) {
@@ -308,14 +312,16 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		return err
 	}
 	var err error
+	var v stack.Ref // an id parsed
 	switch verb {
 	case "update":
 		if !has(0) {
 			return c, fmt.Errorf("update %s: missing <new-oid>", shown)
 		}
-		if u.New, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
+		if v, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
+		u.ID, u.Peeled = v.ID, v.Peeled
 		if err := old(1); err != nil {
 			return c, err
 		}
@@ -323,18 +329,19 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		if !has(0) {
 			return c, fmt.Errorf("create %s: missing <new-oid>", shown)
 		}
-		if u.New, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
+		if v, err = p.oid(arg(0), verb, ref, "new-oid"); err != nil {
 			return c, err
 		}
-		if u.New.IsMissing() {
+		u.ID, u.Peeled = v.ID, v.Peeled
+		if u.Missing() {
 			return c, fmt.Errorf("create %s: zero <new-oid>", shown)
 		}
-		u.Old = &stack.Missing
+		u.Old = &absent
 	case "delete":
 		if err := old(0); err != nil {
 			return c, err
 		}
-		if u.Old != nil && u.Old.IsMissing() {
+		if u.Old != nil && u.Old.Missing() {
 			return c, fmt.Errorf("delete %s: zero <old-oid>", shown)
 		}
 	case "verify":
@@ -343,7 +350,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			return c, err
 		}
 		if u.Old == nil {
-			u.Old = &stack.Missing
+			u.Old = &absent
 		}
 	case "symref-update", "symref-create":
 		// Without no-deref, as git, the new target is given to the ref
@@ -354,9 +361,9 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		if err := p.checkTarget(arg(0)); err != nil {
 			return c, err
 		}
-		u.New = stack.Value{Target: arg(0)}
+		u.Target = arg(0)
 		if verb == "symref-create" {
-			u.Old = &stack.Missing
+			u.Old = &absent
 			break
 		}
 		switch kind := arg(1); kind {
@@ -365,7 +372,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			if arg(2) == "" {
 				return c, fmt.Errorf("symref-update %s: missing old value after %q", shown, kind)
 			}
-			old := stack.Value{Target: arg(2)}
+			old := stack.Ref{Target: arg(2)}
 			if kind == "oid" {
 				if old, err = p.oid(arg(2), verb, ref, "old-oid"); err != nil {
 					return c, err
@@ -387,9 +394,9 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			if err := p.checkTarget(arg(0)); err != nil {
 				return c, err
 			}
-			u.Old = &stack.Value{Target: arg(0)}
+			u.Old = &stack.Ref{Target: arg(0)}
 		} else if u.Verify {
-			u.Old = &stack.Missing
+			u.Old = &absent
 		}
 	}
 	c.u = u
@@ -505,31 +512,30 @@ func (p *updateParser) isCommand(tok string) bool {
 // git's short-name rules; "@" is HEAD), whose current value it takes.
 // Abbreviated ids and revision expressions would need a search or a walk
 // of the object database, and are rejected saying so.
-func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
+func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 	hexLen := 2 * p.hash.Size()
 	if s == "" {
-		return stack.Missing, nil
+		return stack.Ref{}, nil
 	}
 	if len(s) == hexLen && isHex(s) {
 		id, _ := hex.DecodeString(strings.ToLower(s))
 		if bytes.Count(id, []byte{0}) == len(id) {
-			return stack.Missing, nil
+			return stack.Ref{}, nil
 		}
-		return stack.Value{ID: id}, nil
+		return stack.Ref{ID: id}, nil
 	}
 	if p.names != nil {
 		name := s
 		if name == "@" {
 			name = "HEAD"
 		}
-		chain, err := resolveRef(p.names, name)
+		chain, err := resolveShort(p.names, name)
 		if err == nil {
-			last := chain[len(chain)-1]
-			if v := valueOf(&last); v.ID != nil {
-				return v, nil
+			if last := chain[len(chain)-1]; last.ID != nil {
+				return stack.Ref{ID: last.ID, Peeled: last.Peeled}, nil
 			}
 		} else if !errors.Is(err, reftable.ErrNotFound) {
-			return stack.Value{}, fmt.Errorf("%s %s: <%s> %q: %w", verb, clip(ref), which, clip(s), clipName(err, s))
+			return stack.Ref{}, fmt.Errorf("%s %s: <%s> %q: %w", verb, clip(ref), which, clip(s), clipName(err, s))
 		}
 	}
 	why := "not a full object id or the name of an existing ref"
@@ -541,7 +547,7 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Value, error) {
 	case strings.ContainsAny(s, "~^:{"):
 		why = "update does not evaluate revision expressions; give a full object id or a ref name"
 	}
-	return stack.Value{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
+	return stack.Ref{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
 }
 
 func isHex(s string) bool {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 var cmdVerify = &command{
@@ -250,18 +251,19 @@ func (v *verifier) reportErr(file string, err error) {
 
 func runVerify(e *env, flags any, args []string) error {
 	f := flags.(*verifyFlags)
-	t, err := resolveArg(args)
+	t, err := e.openArg(args, readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}
+	defer t.Close()
 	v := &verifier{p: &printer{w: e.stdout, json: f.json}}
-	if t.File != "" {
-		v.verifyFile(dirSource(filepath.Dir(t.File)), filepath.Base(t.File), false)
+	if t.file != "" {
+		v.verifyFile(dirSource(filepath.Dir(t.file)), filepath.Base(t.file), false)
 	} else if src, err := sourceOf(t); err != nil {
 		return err
 	} else {
 		defer src.Close()
-		if err := v.verifyStack(src, cmp.Or(t.Dir, t.S3)); err != nil {
+		if err := v.verifyStack(src, cmp.Or(t.dir, t.s3)); err != nil {
 			return err
 		}
 	}
@@ -364,7 +366,7 @@ func (v *verifier) verifyFile(src source, file string, checkName bool) (updateRa
 	var nameMin, nameMax uint64
 	nameOK := false
 	if checkName {
-		if nameMin, nameMax, nameOK = stack.ParseTableName(file); !nameOK {
+		if nameMin, nameMax, nameOK = storage.ParseTableName(file); !nameOK {
 			v.report(file, -1, "bad table name: want 0x<min>-0x<max>-<random>.ref")
 		}
 	}

@@ -275,11 +275,11 @@ func TestVerifyLiveStack(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "tables.list"), "")
 	for _, where := range []string{dir, "s3://bkt/live"} {
 		mustRun(t, "create refs/heads/main "+oidA+"\n", "update", where)
-		st, err := resolveArg([]string{where})
+		tgt, err := openPath(where, write, stack.Options{DisableAutoCompaction: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := st.openStack(stack.Options{DisableAutoCompaction: true})
+		w, err := tgt.stack()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +296,7 @@ func TestVerifyLiveStack(t *testing.T) {
 					t.Errorf("commit: %v", err)
 					return
 				}
-				if err := w.CompactAll(nil); err != nil && !errors.Is(err, stack.ErrOutdated) {
+				if err := w.CompactAll(ctx, nil); err != nil && !errors.Is(err, stack.ErrOutdated) {
 					t.Errorf("compaction: %v", err)
 					return
 				}
@@ -310,6 +310,6 @@ func TestVerifyLiveStack(t *testing.T) {
 		}
 		close(done)
 		wg.Wait()
-		w.Close()
+		tgt.Close()
 	}
 }

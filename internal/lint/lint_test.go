@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +89,17 @@ func TestImports(t *testing.T) {
 				ours && pkgOf(f) == "vfs" && path != module+"/stat" {
 				t.Errorf("%s imports %s: stat imports nothing of ours, vfs only stat", f.path, path)
 			}
+			// Arrows go one way: cmd -> repo -> stack -> {reftable, stat,
+			// vfs}. No library package imports the repository package or
+			// a command, and the repository package uses only the stack
+			// and what is below it.
+			ours := strings.HasPrefix(path, module+"/")
+			if ours && !f.test && pkgOf(f) != "cmd" && pkgOf(f) != "repo" && (path == module+"/repo" || strings.HasPrefix(path, module+"/cmd/")) {
+				t.Errorf("%s imports %s: only commands use the repository package", f.path, path)
+			}
+			if ours && !f.test && pkgOf(f) == "repo" && !slices.Contains(repoDeps, path) {
+				t.Errorf("%s imports %s: the repository package uses only %v", f.path, path, repoDeps)
+			}
 			// The format package (with its codec, reftable/internal/zlib)
 			// may use only that codec of ours.
 			if pkgOf(f) == "reftable" && !f.test &&
@@ -97,6 +109,9 @@ func TestImports(t *testing.T) {
 		}
 	}
 }
+
+// repoDeps are the packages of ours the repository package may import.
+var repoDeps = []string{module + "/stack", module + "/reftable", module + "/vfs", module + "/stat"}
 
 // s3Client is the S3 client library. Only package s3store imports it.
 const s3Client = "github.com/minio/minio-go/v7"
@@ -205,7 +220,7 @@ func TestLibraryCode(t *testing.T) {
 		"MkdirAll": true, "Chmod": true, "Link": true, "Symlink": true,
 	}
 	for _, f := range parseModule(t) {
-		library := !f.test && (pkgOf(f) == "reftable" || strings.HasPrefix(f.path, "internal/odb/") || pkgOf(f) == "stack" || pkgOf(f) == "stat" || pkgOf(f) == "vfs" || pkgOf(f) == "objstore" || pkgOf(f) == "filesrefs" || pkgOf(f) == "s3store")
+		library := !f.test && (pkgOf(f) == "reftable" || pkgOf(f) == "repo" || strings.HasPrefix(f.path, "internal/odb/") || pkgOf(f) == "stack" || pkgOf(f) == "stat" || pkgOf(f) == "vfs" || pkgOf(f) == "objstore" || pkgOf(f) == "filesrefs" || pkgOf(f) == "s3store")
 		ast.Inspect(f.ast, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:

@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/refstore/refstore/objstore"
-	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
 )
 
 // serverRole makes the test binary a server over stdin and stdout when
@@ -595,7 +595,7 @@ func TestReadBodyBounded(t *testing.T) {
 func TestStack(t *testing.T) {
 	stacktest.Run(t, func(t *testing.T) stacktest.Storage {
 		m := objstore.NewMem()
-		return func() stack.Backend {
+		return func() storage.Backend {
 			b, err := objstore.NewBackend(t.Context(), connect(t, m), objstore.Options{Prefix: "repo/"})
 			if err != nil {
 				t.Fatal(err)

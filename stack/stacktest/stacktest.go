@@ -1,4 +1,4 @@
-// Package stacktest is a test suite for stack.Backend implementations:
+// Package stacktest is a test suite for storage.Backend implementations:
 // commits, reloads, ref transactions with compare-and-swap between
 // several Stacks on one storage, compaction (automatic, full, and rebased
 // over a concurrent commit), cleanup, tables vanishing under a reader,
@@ -7,6 +7,7 @@
 package stacktest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +19,14 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/storage"
 )
 
+// ctx is the context of the suite's calls.
+var ctx = context.Background()
+
 // Storage returns a new Backend on one storage each time it is called.
-type Storage func() stack.Backend
+type Storage func() storage.Backend
 
 // Run runs the suite; newStorage returns a Storage on a new, empty
 // storage for each test.
@@ -54,7 +59,7 @@ func Options() stack.Options {
 // Open opens a Stack on a new Backend of s, closed at the end of the test.
 func Open(t testing.TB, s Storage, opts stack.Options) *stack.Stack {
 	t.Helper()
-	st, err := stack.OpenBackend(s(), "stacktest", opts)
+	st, err := stack.OpenBackend(ctx, s(), "stacktest", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,10 +77,10 @@ func OID(i int) []byte {
 var who = stack.Identity{Name: "A U Thor", Email: "author@example.com", Time: time.Unix(1700000000, 0).UTC()}
 
 // Set commits one update of name to OID(v), checking old when not nil.
-func Set(st *stack.Stack, name string, v int, old *stack.Value) error {
+func Set(st *stack.Stack, name string, v int, old *stack.Ref) error {
 	tx := st.NewTransaction(who, stack.ReflogAlways)
-	tx.Add(stack.Update{Name: name, New: stack.Value{ID: OID(v)}, Old: old, Message: fmt.Sprintf("set %d", v)})
-	return tx.Commit()
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: OID(v)}, Old: old, Message: fmt.Sprintf("set %d", v)})
+	return tx.Commit(ctx)
 }
 
 // Check opens a fresh Stack on s, reads every table it lists and returns
@@ -85,18 +90,18 @@ func Check(t testing.TB, s Storage) map[string]string {
 	t.Helper()
 	st := Open(t, s, Options())
 	refs := map[string]string{}
-	for r, err := range st.Refs("") {
+	for r, err := range st.Refs(ctx, "") {
 		if err != nil {
 			t.Fatalf("reading the stack: %v", err)
 		}
-		refs[string(r.Name)] = fmt.Sprintf("%x", r.Value)
+		refs[string(r.Name)] = fmt.Sprintf("%x", r.ID)
 	}
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snap.Close()
-	for l, err := range snap.Merged.Logs(nil) {
+	for l, err := range snap.Merged().Logs(nil) {
 		if err != nil {
 			t.Fatalf("reading the reflogs: %v (%v)", err, l.RefName)
 		}
@@ -106,7 +111,7 @@ func Check(t testing.TB, s Storage) map[string]string {
 
 func listed(t testing.TB, st *stack.Stack) []string {
 	t.Helper()
-	snap, err := st.Snapshot()
+	snap, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +124,7 @@ func files(t testing.TB, s Storage) []string {
 	t.Helper()
 	b := s()
 	defer b.Close()
-	fis, err := b.ListFiles()
+	fis, err := b.ListFiles(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,34 +138,34 @@ func files(t testing.TB, s Storage) []string {
 	return names
 }
 
-func lockFree(b stack.Backend) bool {
-	_, ok := b.(stack.NoTableLocks)
+func lockFree(b storage.Backend) bool {
+	_, ok := b.(storage.NoTableLocks)
 	return ok
 }
 
 func testCommitReload(t *testing.T, s Storage) {
 	a := Open(t, s, Options())
 	b := Open(t, s, Options())
-	if err := Set(a, "refs/heads/main", 1, &stack.Missing); err != nil {
+	if err := Set(a, "refs/heads/main", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := b.Ref("refs/heads/main")
-	if err != nil || string(r.Value) != string(OID(1)) {
-		t.Fatalf("the other stack reads %x, %v", r.Value, err)
+	r, err := b.Ref(ctx, "refs/heads/main")
+	if err != nil || string(r.ID) != string(OID(1)) {
+		t.Fatalf("the other stack reads %x, %v", r.ID, err)
 	}
-	if err := Set(b, "refs/heads/main", 2, &stack.Value{ID: OID(1)}); err != nil {
+	if err := Set(b, "refs/heads/main", 2, &stack.Ref{ID: OID(1)}); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := a.Ref("refs/heads/main"); err != nil || string(r.Value) != string(OID(2)) {
-		t.Fatalf("after a commit by the other stack: %x, %v", r.Value, err)
+	if r, err := a.Ref(ctx, "refs/heads/main"); err != nil || string(r.ID) != string(OID(2)) {
+		t.Fatalf("after a commit by the other stack: %x, %v", r.ID, err)
 	}
-	snap, err := a.Snapshot()
+	snap, err := a.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snap.Close()
 	n := 0
-	for l, err := range snap.Merged.LogsFor([]byte("refs/heads/main")) {
+	for l, err := range snap.Merged().LogsFor([]byte("refs/heads/main")) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,14 +184,14 @@ func testCommitReload(t *testing.T, s Storage) {
 func testCompareAndSwap(t *testing.T, s Storage) {
 	a := Open(t, s, Options())
 	b := Open(t, s, Options())
-	if err := Set(a, "refs/heads/main", 1, &stack.Missing); err != nil {
+	if err := Set(a, "refs/heads/main", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Set(b, "refs/heads/main", 2, &stack.Value{ID: OID(1)}); err != nil {
+	if err := Set(b, "refs/heads/main", 2, &stack.Ref{ID: OID(1)}); err != nil {
 		t.Fatal(err)
 	}
 	before := listed(t, b)
-	err := Set(a, "refs/heads/main", 3, &stack.Value{ID: OID(1)})
+	err := Set(a, "refs/heads/main", 3, &stack.Ref{ID: OID(1)})
 	var conflict *stack.RefConflictError
 	if !errors.As(err, &conflict) || !errors.Is(err, stack.ErrRefConflict) {
 		t.Fatalf("stale compare-and-swap: %v, want a *RefConflictError", err)
@@ -197,10 +202,10 @@ func testCompareAndSwap(t *testing.T, s Storage) {
 	if after := listed(t, b); !slices.Equal(before, after) {
 		t.Errorf("a failed transaction changed the list: %v -> %v", before, after)
 	}
-	if err := Set(a, "refs/heads/new", 1, &stack.Missing); err != nil {
+	if err := Set(a, "refs/heads/new", 1, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Set(b, "refs/heads/new", 2, &stack.Missing); !errors.Is(err, stack.ErrRefConflict) {
+	if err := Set(b, "refs/heads/new", 2, &stack.Ref{}); !errors.Is(err, stack.ErrRefConflict) {
 		t.Errorf("creating an existing ref: %v, want ErrRefConflict", err)
 	}
 }
@@ -209,7 +214,7 @@ func testCompareAndSwap(t *testing.T, s Storage) {
 // compare-and-swap; every increment that succeeded is there, once.
 func testCounter(t *testing.T, s Storage) {
 	const writers, each = 4, 10
-	if err := Set(Open(t, s, Options()), "refs/heads/counter", 0, &stack.Missing); err != nil {
+	if err := Set(Open(t, s, Options()), "refs/heads/counter", 0, &stack.Ref{}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -218,13 +223,13 @@ func testCounter(t *testing.T, s Storage) {
 		st := Open(t, s, Options())
 		wg.Go(func() {
 			for done := 0; done < each; {
-				r, err := st.Ref("refs/heads/counter")
+				r, err := st.Ref(ctx, "refs/heads/counter")
 				if err != nil {
 					errs <- err
 					return
 				}
-				v := int(r.Value[0])<<16 | int(r.Value[1])<<8 | int(r.Value[2])
-				err = Set(st, "refs/heads/counter", v+1, &stack.Value{ID: r.Value})
+				v := int(r.ID[0])<<16 | int(r.ID[1])<<8 | int(r.ID[2])
+				err = Set(st, "refs/heads/counter", v+1, &stack.Ref{ID: r.ID})
 				if errors.Is(err, stack.ErrRefConflict) {
 					continue
 				}
@@ -242,14 +247,14 @@ func testCounter(t *testing.T, s Storage) {
 		t.Fatal(err)
 	}
 	st := Open(t, s, Options())
-	r, err := st.Ref("refs/heads/counter")
-	if err != nil || string(r.Value) != string(OID(writers*each)) {
-		t.Fatalf("counter = %x, %v; want %x", r.Value, err, OID(writers*each))
+	r, err := st.Ref(ctx, "refs/heads/counter")
+	if err != nil || string(r.ID) != string(OID(writers*each)) {
+		t.Fatalf("counter = %x, %v; want %x", r.ID, err, OID(writers*each))
 	}
-	snap, _ := st.Snapshot()
+	snap, _ := st.Snapshot(ctx)
 	defer snap.Close()
 	n := 0
-	for range snap.Merged.LogsFor([]byte("refs/heads/counter")) {
+	for range snap.Merged().LogsFor([]byte("refs/heads/counter")) {
 		n++
 	}
 	if n != writers*each+1 {
@@ -268,7 +273,7 @@ func testNothingLost(t *testing.T, s Storage) {
 		st := Open(t, s, Options())
 		wg.Go(func() {
 			for i := range each {
-				if err := Set(st, fmt.Sprintf("refs/heads/w%d/%d", w, i), w*1000+i, &stack.Missing); err != nil {
+				if err := Set(st, fmt.Sprintf("refs/heads/w%d/%d", w, i), w*1000+i, &stack.Ref{}); err != nil {
 					errs <- fmt.Errorf("writer %d, commit %d: %w", w, i, err)
 					return
 				}
@@ -293,7 +298,7 @@ func testNothingLost(t *testing.T, s Storage) {
 	if len(refs) != writers*each {
 		t.Errorf("%d refs, want %d", len(refs), writers*each)
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := listed(t, st)
@@ -317,7 +322,7 @@ func testCompaction(t *testing.T, s Storage) {
 		t.Error("no auto-compaction ran")
 	}
 	before := Check(t, s)
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	names := listed(t, st)
@@ -335,7 +340,7 @@ func testCompaction(t *testing.T, s Storage) {
 
 // hooked wraps a Backend to run code in the middle of a compaction.
 type hooked struct {
-	stack.Backend
+	storage.Backend
 	created       int
 	afterCreate   func() // once, after the next CreateTable or StageTable
 	beforePublish func() // once, before the next Publish
@@ -345,7 +350,7 @@ type hookedLockFree struct{ *hooked }
 
 func (h hookedLockFree) NoTableLocks() {}
 
-func hook(b stack.Backend) (*hooked, stack.Backend) {
+func hook(b storage.Backend) (*hooked, storage.Backend) {
 	h := &hooked{Backend: b}
 	if lockFree(b) {
 		return h, hookedLockFree{h}
@@ -353,8 +358,8 @@ func hook(b stack.Backend) (*hooked, stack.Backend) {
 	return h, h
 }
 
-func (h *hooked) CreateTable(w func(io.Writer) (uint64, uint64, bool, error)) (string, error) {
-	name, err := h.Backend.CreateTable(w)
+func (h *hooked) CreateTable(ctx context.Context, w func(io.Writer) (uint64, uint64, bool, error)) (string, error) {
+	name, err := h.Backend.CreateTable(ctx, w)
 	h.created++
 	if f := h.afterCreate; f != nil {
 		h.afterCreate = nil
@@ -363,8 +368,8 @@ func (h *hooked) CreateTable(w func(io.Writer) (uint64, uint64, bool, error)) (s
 	return name, err
 }
 
-func (h *hooked) StageTable(w func(io.Writer) (uint64, uint64, bool, error)) (stack.StagedTable, error) {
-	t, err := h.Backend.StageTable(w)
+func (h *hooked) StageTable(ctx context.Context, w func(io.Writer) (uint64, uint64, bool, error)) (storage.StagedTable, error) {
+	t, err := h.Backend.StageTable(ctx, w)
 	h.created++
 	if f := h.afterCreate; f != nil {
 		h.afterCreate = nil
@@ -373,8 +378,8 @@ func (h *hooked) StageTable(w func(io.Writer) (uint64, uint64, bool, error)) (st
 	return t, err
 }
 
-func (h *hooked) Begin(timeout time.Duration) (stack.Commit, error) {
-	c, err := h.Backend.Begin(timeout)
+func (h *hooked) Begin(ctx context.Context, timeout time.Duration) (storage.Commit, error) {
+	c, err := h.Backend.Begin(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -382,16 +387,16 @@ func (h *hooked) Begin(timeout time.Duration) (stack.Commit, error) {
 }
 
 type hookedCommit struct {
-	stack.Commit
+	storage.Commit
 	h *hooked
 }
 
-func (c hookedCommit) Publish(names []string) error {
+func (c hookedCommit) Publish(ctx context.Context, names []string) error {
 	if f := c.h.beforePublish; f != nil {
 		c.h.beforePublish = nil
 		f()
 	}
-	return c.Commit.Publish(names)
+	return c.Commit.Publish(ctx, names)
 }
 
 // compactor opens a Stack without auto-compaction on a hooked backend,
@@ -400,7 +405,7 @@ func compactor(t *testing.T, s Storage) (*stack.Stack, *hooked, bool) {
 	h, b := hook(s())
 	opts := Options()
 	opts.DisableAutoCompaction = true
-	st, err := stack.OpenBackend(b, "compactor", opts)
+	st, err := stack.OpenBackend(ctx, b, "compactor", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +428,7 @@ func testCompactionRebase(t *testing.T, s Storage) {
 	opts.DisableAutoCompaction = true
 	other := Open(t, s, opts)
 	during := func() {
-		if err := Set(other, "refs/heads/during", 9, &stack.Missing); err != nil {
+		if err := Set(other, "refs/heads/during", 9, &stack.Ref{}); err != nil {
 			t.Errorf("commit during the compaction: %v", err)
 		}
 	}
@@ -432,7 +437,7 @@ func testCompactionRebase(t *testing.T, s Storage) {
 	} else {
 		h.afterCreate = during
 	}
-	if err := st.CompactAll(nil); err != nil {
+	if err := st.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if h.created != 1 {
@@ -459,11 +464,11 @@ func testCompactionAbandoned(t *testing.T, s Storage) {
 	}
 	other := Open(t, s, Options())
 	h.beforePublish = func() {
-		if err := other.CompactAll(nil); err != nil {
+		if err := other.CompactAll(ctx, nil); err != nil {
 			t.Errorf("the other compaction: %v", err)
 		}
 	}
-	if err := st.CompactAll(nil); !errors.Is(err, stack.ErrOutdated) {
+	if err := st.CompactAll(ctx, nil); !errors.Is(err, stack.ErrOutdated) {
 		t.Fatalf("the losing compaction: %v, want ErrOutdated", err)
 	}
 	names := listed(t, other)
@@ -486,7 +491,7 @@ func testCleanGrace(t *testing.T, s Storage) {
 	}
 	b := s()
 	defer b.Close()
-	orphan, err := b.CreateTable(func(w io.Writer) (uint64, uint64, bool, error) {
+	orphan, err := b.CreateTable(ctx, func(w io.Writer) (uint64, uint64, bool, error) {
 		tw, err := reftable.NewWriter(w, reftable.WriterOptions{MinUpdateIndex: 1, MaxUpdateIndex: 1})
 		if err != nil {
 			return 0, 0, false, err
@@ -497,14 +502,14 @@ func testCleanGrace(t *testing.T, s Storage) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Clean(time.Hour)
+	res, err := st.Clean(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := slices.Contains(res.Removed, orphan), !lockFree(b); got != want {
 		t.Errorf("Clean with an hour's grace removed the young orphan: %v, want %v (%+v)", got, want, res)
 	}
-	if _, err := st.Clean(0); err != nil {
+	if _, err := st.Clean(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := listed(t, st)
@@ -531,16 +536,16 @@ func testVanishingTables(t *testing.T, s Storage) {
 		}
 	}
 	r := Open(t, s, opts)
-	if _, err := r.Ref("refs/heads/b00"); err != nil {
+	if _, err := r.Ref(ctx, "refs/heads/b00"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.CompactAll(nil); err != nil {
+	if err := w.CompactAll(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		got, err := r.Ref(fmt.Sprintf("refs/heads/b%02d", i))
-		if err != nil || string(got.Value) != string(OID(i)) {
-			t.Fatalf("b%02d after the compaction: %x, %v", i, got.Value, err)
+		got, err := r.Ref(ctx, fmt.Sprintf("refs/heads/b%02d", i))
+		if err != nil || string(got.ID) != string(OID(i)) {
+			t.Fatalf("b%02d after the compaction: %x, %v", i, got.ID, err)
 		}
 	}
 	for i := range n {
@@ -549,13 +554,13 @@ func testVanishingTables(t *testing.T, s Storage) {
 		}
 	}
 	var names []string
-	for ref, err := range r.Refs("refs/heads/") {
+	for ref, err := range r.Refs(ctx, "refs/heads/") {
 		if err != nil {
 			t.Fatalf("iteration: %v", err)
 		}
 		names = append(names, string(ref.Name))
 		if len(names) == 1 {
-			if err := w.CompactAll(nil); err != nil {
+			if err := w.CompactAll(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,4 +1,4 @@
-package stack
+package storage
 
 import (
 	"bytes"
@@ -8,9 +8,10 @@ import (
 	"strings"
 )
 
-// tableName returns a fresh table name for update indexes min..max, as git
-// forms them: 0x<min>-0x<max>-<32 random bits>.ref.
-func tableName(min, max uint64) string {
+// TableName returns a fresh table name for update indexes min..max, as
+// git forms them: 0x<min>-0x<max>-<32 random bits>.ref. A backend that
+// finds the name taken asks for another.
+func TableName(min, max uint64) string {
 	return fmt.Sprintf("0x%012x-0x%012x-%08x.ref", min, max, rand.Uint32())
 }
 

@@ -1,0 +1,6 @@
+package main
+
+import "context"
+
+// ctx is the context of the tests' calls into the library.
+var ctx = context.Background()

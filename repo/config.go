@@ -1,0 +1,448 @@
+package repo
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/vfs"
+)
+
+// Config is what a repository's config file says about its refs, read as
+// git reads it. ReadConfig returns it; Options turns it into the options
+// of the repository's stacks.
+//
+// The reftable.* settings shape what git writes into its stack, and
+// writing here honours them as git does:
+//
+//	reftable.blockSize        block size in bytes; 0 or unset: 4096; at
+//	                          most 16777215
+//	reftable.restartInterval  records between restart points; 0 or
+//	                          unset: 16; at most 65535
+//	reftable.indexObjects     whether to write the object index; unset:
+//	                          true
+//	reftable.geometricFactor  the factor of auto-compaction; 0 or unset:
+//	                          2; at most 255
+//	reftable.lockTimeout      milliseconds to wait for tables.list.lock;
+//	                          unset: 100; 0: try once; -1: wait forever
+//
+// Numbers are read as git reads them: decimal, 0x hexadecimal or 0 octal,
+// with an optional unit suffix k, m or g (times 1024, 1024², 1024³);
+// booleans as true/yes/on, false/no/off, empty (false) or a number. git
+// refuses to run on an invalid value (a number that does not parse, one
+// out of range, a negative lock timeout other than -1), and so do
+// ReadConfig and Open, but for a repository opened only to read
+// (Options.ReadOnly), which ignores these settings.
+//
+// core.fsync lists the components git flushes to disk; its "reference"
+// component (also named by "committed", "added" and "all", and by any
+// prefix of those names, as git matches them) covers the stack's tables
+// and list. Unset, git flushes no refs; a stack here flushes them unless
+// core.fsync is set and leaves the component out (NoSync): the stack's
+// guarantee that a commit reported done survives a crash is kept unless
+// the repository asks otherwise.
+//
+// Only the repository's own config file is read (the common directory's
+// "config", without its includes), not the system or global config, a
+// worktree's config.worktree or "git -c": the settings belong to the
+// repository's stack, and git's tests and users set them there.
+type Config struct {
+	// ObjectFormat is the hash of object ids: extensions.objectFormat,
+	// SHA-1 when unset.
+	ObjectFormat reftable.Hash
+	// RefStorage is extensions.refStorage, lowercased: "reftable", or
+	// "files" when unset.
+	RefStorage string
+	// Bare is core.bare.
+	Bare bool
+	// LogAllRefUpdates is core.logAllRefUpdates as a reflog policy:
+	// "always" logs every ref, true the refs git logs by default
+	// (ReflogNormal), false only refs that have a reflog already
+	// (ReflogExisting); unset, ReflogNormal, or ReflogExisting in a bare
+	// repository, as git.
+	LogAllRefUpdates stack.ReflogPolicy
+	// NoSync is set when core.fsync leaves out its "reference"
+	// component: the stacks then flush nothing to disk (see above).
+	NoSync bool
+
+	// The reftable.* settings, parsed; zero values mean unset (git's
+	// defaults).
+	BlockSize        int
+	RestartInterval  int
+	SkipIndexObjects bool // reftable.indexObjects is false
+	GeometricFactor  int
+	// LockTimeout is reftable.lockTimeout as stack.Options.LockTimeout
+	// takes it: 0 unset, stack.NoWait for git's 0, negative for -1.
+	LockTimeout time.Duration
+}
+
+// ReadConfig reads the config file of the repository whose common git
+// directory is commonDir (a linked worktree shares its main worktree's)
+// and parses what it says about refs. A repository without a config file
+// has git's defaults. An invalid setting fails with an error matching
+// ErrConfig that names the file and the setting.
+func ReadConfig(commonDir string) (Config, error) {
+	return readConfig(commonDir, true)
+}
+
+// readConfig is ReadConfig; without strict, the reftable.* settings are
+// not parsed (a repository opened only to read ignores them).
+func readConfig(commonDir string, strict bool) (Config, error) {
+	path := filepath.Join(commonDir, "config")
+	m, err := readConfigFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Config{}, err
+	}
+	c, err := parseConfig(m, strict)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseConfig parses the settings of m, as readConfigFile returns them
+// (keys lowercased); without strict, the reftable.* settings are left
+// unset.
+func parseConfig(m map[string]string, strict bool) (Config, error) {
+	c := Config{ObjectFormat: reftable.SHA1, RefStorage: "files"}
+	if v, ok := m["extensions.objectformat"]; ok {
+		h, err := reftable.ParseHash(strings.ToLower(v))
+		if err != nil {
+			return c, fmt.Errorf("extensions.objectFormat: %w", err)
+		}
+		c.ObjectFormat = h
+	}
+	if v, ok := m["extensions.refstorage"]; ok {
+		c.RefStorage = strings.ToLower(v)
+	}
+	if v, ok := m["core.bare"]; ok {
+		b, err := gitBool(v)
+		c.Bare = err == nil && b
+	}
+	switch v, ok := m["core.logallrefupdates"]; {
+	case !ok:
+		if c.Bare {
+			c.LogAllRefUpdates = stack.ReflogExisting
+		}
+	case strings.EqualFold(v, "always"):
+		c.LogAllRefUpdates = stack.ReflogAlways
+	default:
+		if b, err := gitBool(v); err == nil && !b {
+			c.LogAllRefUpdates = stack.ReflogExisting
+		}
+	}
+	if v, ok := m["core.fsync"]; ok {
+		c.NoSync = !fsyncsRefs(v)
+	}
+	if strict {
+		if err := c.parseWriteSettings(m); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// fsyncComponents are git's names of core.fsync components; refs are
+// those that include its "reference" component.
+var fsyncComponents = []struct {
+	name string
+	refs bool
+}{
+	{"loose-object", false}, {"pack", false}, {"pack-metadata", false}, {"commit-graph", false},
+	{"index", false}, {"objects", false}, {"reference", true}, {"derived-metadata", false},
+	{"committed", true}, {"added", true}, {"all", true},
+}
+
+// fsyncsRefs reports whether the core.fsync value v makes git flush refs,
+// parsing it as git's parse_fsync_components does: comma-separated
+// tokens, "none" (as the last one) clearing the set, a leading '-'
+// removing, and each token naming every component it is a prefix of;
+// unknown tokens are ignored. git's default set has no refs, so only a
+// token that adds them counts.
+func fsyncsRefs(v string) bool {
+	refs := false
+	for tok := range strings.SplitSeq(v, ",") {
+		tok = strings.TrimLeft(tok, " \t\n\r")
+		if tok == "" || tok == "none" {
+			continue
+		}
+		removed := strings.HasPrefix(tok, "-")
+		tok = strings.TrimPrefix(tok, "-")
+		for _, c := range fsyncComponents {
+			if tok != "" && strings.HasPrefix(c.name, tok) && c.refs && !removed {
+				refs = true
+			}
+		}
+	}
+	return refs
+}
+
+// Options returns base with what the config configures filled in where
+// base leaves it zero: the object format (always the config's), the
+// reftable.* settings, and NoSync. A caller's own settings (a lock
+// timeout given on a command line) thus win over the config's.
+func (c Config) Options(base stack.Options) stack.Options {
+	o := base
+	o.Hash = c.ObjectFormat
+	if o.Write.BlockSize == 0 {
+		o.Write.BlockSize = c.BlockSize
+	}
+	if o.Write.RestartInterval == 0 {
+		o.Write.RestartInterval = c.RestartInterval
+	}
+	o.Write.SkipIndexObjects = o.Write.SkipIndexObjects || c.SkipIndexObjects
+	if o.CompactionFactor == 0 {
+		o.CompactionFactor = c.GeometricFactor
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = c.LockTimeout
+	}
+	o.NoSync = o.NoSync || c.NoSync
+	return o
+}
+
+// parseWriteSettings parses the reftable.* settings of m into c.
+func (c *Config) parseWriteSettings(m map[string]string) error {
+	if v, ok := m["reftable.blocksize"]; ok {
+		n, err := gitUnsigned(v, math.MaxUint64)
+		if err == nil && n > reftable.MaxBlockSize {
+			err = fmt.Errorf("cannot exceed %d (16MB)", reftable.MaxBlockSize)
+		}
+		if err != nil {
+			return settingError("blockSize", v, err)
+		}
+		c.BlockSize = int(n)
+	}
+	if v, ok := m["reftable.restartinterval"]; ok {
+		n, err := gitUnsigned(v, math.MaxUint64)
+		if err == nil && n > math.MaxUint16 {
+			err = fmt.Errorf("cannot exceed %d", math.MaxUint16)
+		}
+		if err != nil {
+			return settingError("restartInterval", v, err)
+		}
+		c.RestartInterval = int(n)
+	}
+	if v, ok := m["reftable.indexobjects"]; ok {
+		b, err := gitBool(v)
+		if err != nil {
+			return settingError("indexObjects", v, err)
+		}
+		c.SkipIndexObjects = !b
+	}
+	if v, ok := m["reftable.geometricfactor"]; ok {
+		n, err := gitUnsigned(v, math.MaxUint64)
+		if err == nil && n > math.MaxUint8 {
+			err = fmt.Errorf("cannot exceed %d", math.MaxUint8)
+		}
+		if err != nil {
+			return settingError("geometricFactor", v, err)
+		}
+		c.GeometricFactor = int(n)
+	}
+	if v, ok := m["reftable.locktimeout"]; ok {
+		ms, err := gitSigned(v, math.MaxInt64)
+		if err == nil && ms < -1 {
+			err = errors.New("no negative value other than -1 (wait forever)")
+		}
+		if err != nil {
+			return settingError("lockTimeout", v, err)
+		}
+		switch {
+		case ms == 0:
+			c.LockTimeout = stack.NoWait
+		case ms < 0 || ms > int64(math.MaxInt64/time.Millisecond):
+			c.LockTimeout = -1 // forever, or longer than a Duration holds
+		default:
+			c.LockTimeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return nil
+}
+
+func settingError(key, v string, err error) error {
+	return fmt.Errorf("reftable.%s = %q: %w: %w", key, v, ErrConfig, err)
+}
+
+// readConfigFile reads the plain "section.key" settings of a git config
+// file, keys lowercased; settings of subsections ([remote "origin"]) are
+// skipped, as are includes. A key without value is "true".
+func readConfigFile(path string) (map[string]string, error) {
+	f, err := vfs.OS.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cfg := map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			end := strings.IndexByte(line, ']')
+			if end < 0 {
+				continue
+			}
+			section = strings.ToLower(strings.TrimSpace(line[1:end]))
+			if strings.ContainsAny(section, " \"") {
+				section = "" // a subsection
+			}
+			line = strings.TrimSpace(line[end+1:])
+			if line == "" {
+				continue
+			}
+		}
+		if section == "" {
+			continue
+		}
+		key, val, found := strings.Cut(line, "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		val = stripComment(strings.TrimSpace(val))
+		if !found {
+			val = "true"
+		}
+		cfg[section+"."+key] = val
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// stripComment removes a trailing comment and surrounding quotes.
+func stripComment(v string) string {
+	inQuote := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '"':
+			inQuote = !inQuote
+		case '#', ';':
+			if !inQuote {
+				v = strings.TrimSpace(v[:i])
+			}
+		}
+	}
+	return strings.ReplaceAll(v, `"`, "")
+}
+
+// gitUnsigned parses v as git_parse_unsigned does: no '-' anywhere, then a
+// number that is at most max once multiplied by its unit.
+func gitUnsigned(v string, max uint64) (uint64, error) {
+	if strings.Contains(v, "-") {
+		return 0, errors.New("not a number of at least 0")
+	}
+	_, n, err := gitNumber(v)
+	if err != nil {
+		return 0, err
+	}
+	if n > max {
+		return 0, errors.New("out of range")
+	}
+	return n, nil
+}
+
+// gitSigned parses v as git_parse_signed does: a number whose magnitude,
+// multiplied by its unit, is at most max.
+func gitSigned(v string, max int64) (int64, error) {
+	neg, n, err := gitNumber(v)
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(max) {
+		return 0, errors.New("out of range")
+	}
+	if neg {
+		return -int64(n), nil
+	}
+	return int64(n), nil
+}
+
+// gitNumber parses a number as C's strtoimax with base 0 followed by
+// git's unit suffix: leading white space, a sign, then 0x and hex digits,
+// 0 and octal digits, or decimal digits, and right after them nothing or
+// one of k, m, g (either case). It returns the sign and the magnitude
+// multiplied by the unit.
+func gitNumber(v string) (neg bool, n uint64, err error) {
+	s := strings.TrimLeft(v, " \t\n\v\f\r")
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	base := uint64(10)
+	switch {
+	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && digitValue(s[2]) < 16:
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base = 8
+	}
+	i := 0
+	for ; i < len(s) && digitValue(s[i]) < base; i++ {
+		hi, lo := bits.Mul64(n, base)
+		lo, carry := bits.Add64(lo, digitValue(s[i]), 0)
+		if hi != 0 || carry != 0 {
+			return false, 0, errors.New("out of range")
+		}
+		n = lo
+	}
+	if i == 0 {
+		return false, 0, errors.New("not a number")
+	}
+	var unit uint64
+	switch strings.ToLower(s[i:]) {
+	case "":
+		unit = 1
+	case "k":
+		unit = 1 << 10
+	case "m":
+		unit = 1 << 20
+	case "g":
+		unit = 1 << 30
+	default:
+		return false, 0, fmt.Errorf("invalid unit %q (want k, m or g)", s[i:])
+	}
+	hi, lo := bits.Mul64(n, unit)
+	if hi != 0 {
+		return false, 0, errors.New("out of range")
+	}
+	return neg, lo, nil
+}
+
+// digitValue is the value of the digit c in bases up to 16, or 16.
+func digitValue(c byte) uint64 {
+	switch {
+	case c >= '0' && c <= '9':
+		return uint64(c - '0')
+	case c >= 'a' && c <= 'f':
+		return uint64(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return uint64(c-'A') + 10
+	}
+	return 16
+}
+
+// gitBool parses v as git_config_bool does: true, yes, on; false, no,
+// off and the empty value; otherwise a number, true unless 0.
+func gitBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on":
+		return true, nil
+	case "false", "no", "off", "":
+		return false, nil
+	}
+	n, err := gitSigned(v, math.MaxInt32)
+	if err != nil {
+		return false, errors.New("not a boolean")
+	}
+	return n != 0, nil
+}

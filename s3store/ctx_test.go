@@ -1,0 +1,6 @@
+package s3store_test
+
+import "context"
+
+// ctx is the context of the tests' calls.
+var ctx = context.Background()

@@ -32,6 +32,10 @@ type dirBackend struct {
 	clean *Cleanup // of the lock and temporary files, or nil
 	perm  fs.FileMode
 	sync  bool
+	// mu guards the list cache and the two fields after it: the
+	// goroutines of one Stack commit (Begin, Publish) and reload
+	// (ReadList, ListChanged) at once.
+	mu    sync.Mutex
 	cache *listCache
 	names []string // the list the cache holds, as ReadList returned it
 	// adopted is set when Publish handed the list it wrote to the cache:
@@ -64,6 +68,8 @@ func newDirBackend(dir string, o Options) *dirBackend {
 func (b *dirBackend) path(name string) string { return filepath.Join(b.dir, name) }
 
 func (b *dirBackend) ReadList(context.Context) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.adopted {
 		b.adopted = false
 		if changed, err := b.cache.Changed(); err == nil && !changed {
@@ -84,6 +90,8 @@ func (b *dirBackend) ReadList(context.Context) ([]string, error) {
 }
 
 func (b *dirBackend) ListChanged(context.Context) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.adopted {
 		return true, nil
 	}
@@ -127,6 +135,8 @@ func (b *dirBackend) Begin(ctx context.Context, timeout time.Duration) (storage.
 // holds if the cache says the file is still that one (a stat), else
 // the file read anew.
 func (b *dirBackend) lockedList() ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.names != nil {
 		changed, err := b.cache.Changed()
 		if err != nil {
@@ -233,9 +243,11 @@ func (c *dirCommit) Publish(_ context.Context, names []string) error {
 	c.done = true
 	l.published()
 	if l.f != nil {
+		b.mu.Lock()
 		b.cache.Adopt(l.f, l.id, data)
 		l.f = nil
 		b.names, b.adopted = slices.Clone(names), true
+		b.mu.Unlock()
 	}
 	if b.sync {
 		if err := b.fsys.SyncDir(b.dir); err != nil {
@@ -477,4 +489,8 @@ func (b *dirBackend) ListFiles(context.Context) ([]storage.FileInfo, error) {
 	return out, nil
 }
 
-func (b *dirBackend) Close() error { return b.cache.Close() }
+func (b *dirBackend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cache.Close()
+}

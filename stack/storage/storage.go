@@ -39,8 +39,10 @@ import (
 // Backend is the storage beneath a stack: where tables and the list of
 // tables live, and how a new list is published. Every method that may
 // reach the storage takes a context, which bounds that call only.
-// Implementations must be safe for use by one Stack at a time; different
-// processes coordinate through the storage itself.
+// Implementations serve one Stack at a time and must be safe for
+// concurrent use by its goroutines (two transactions and a reload may
+// call at once); different processes coordinate through the storage
+// itself.
 type Backend interface {
 	// ReadList returns the current table names, oldest first, and
 	// remembers the version read for ListChanged.

@@ -13,23 +13,23 @@ import (
 )
 
 // unchecked are the commands whose output changes from run to run: the
-// README shows them in ```text blocks, which are not run.
+// docs/cli.md shows them in ```text blocks, which are not run.
 var unchecked = map[string]bool{"demo": true, "bench": true, "doctor": true}
 
-// readmeTmp is the prefix of the scratch paths README examples write to;
+// readmeTmp is the prefix of the scratch paths the examples write to;
 // the test maps it into a temporary directory.
 const readmeTmp = "/tmp/refstore-"
 
-// TestREADMEExamples runs every "$ go run ./cmd/reftable ..." example in
-// the plain ``` blocks of README.md, in order, from the repository's
+// TestDocExamples runs every "$ go run ./cmd/reftable ..." example in
+// the plain ``` blocks of docs/cli.md, in order, from the repository's
 // root, and compares its standard output with the lines that follow it.
 // An example may read standard input from "echo '...' | ", and may end in
 // "  # exit N" when it is meant to fail: then its standard error is
 // compared too. Every other example must exit 0. Paths starting with
 // /tmp/refstore- go to a temporary directory. Every command has a run
 // example, except demo and bench, which have one in a ```text block.
-func TestREADMEExamples(t *testing.T) {
-	data, err := os.ReadFile("../../README.md")
+func TestDocExamples(t *testing.T) {
+	data, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestREADMEExamples(t *testing.T) {
 		if echo, after, ok := strings.Cut(rest, " | "); ok && strings.HasPrefix(echo, "echo ") {
 			words, err := splitWords(echo[len("echo "):])
 			if err != nil {
-				t.Fatalf("README.md:%d: %v", i+1, err)
+				t.Fatalf("docs/cli.md:%d: %v", i+1, err)
 			}
 			stdin, rest = strings.Join(words, " ")+"\n", after
 		}
@@ -62,13 +62,13 @@ func TestREADMEExamples(t *testing.T) {
 		wantCode := 0
 		if c, code, ok := strings.Cut(cmdline, "  # exit "); ok {
 			if wantCode, err = strconv.Atoi(code); err != nil {
-				t.Fatalf("README.md:%d: bad exit status %q", i+1, code)
+				t.Fatalf("docs/cli.md:%d: bad exit status %q", i+1, code)
 			}
 			cmdline = c
 		}
 		args, err := splitWords(cmdline)
 		if err != nil || len(args) == 0 {
-			t.Fatalf("README.md:%d: %q: %v", i+1, cmdline, err)
+			t.Fatalf("docs/cli.md:%d: %q: %v", i+1, cmdline, err)
 		}
 		if lang != "" {
 			shown[args[0]] = true
@@ -87,7 +87,7 @@ func TestREADMEExamples(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr)
 		if code != wantCode {
-			t.Errorf("README.md:%d: %s: exit %d, want %d: %s", i+1, cmdline, code, wantCode, stderr.String())
+			t.Errorf("docs/cli.md:%d: %s: exit %d, want %d: %s", i+1, cmdline, code, wantCode, stderr.String())
 		}
 		out := stdout.String()
 		if wantCode != 0 {
@@ -99,16 +99,16 @@ func TestREADMEExamples(t *testing.T) {
 			got = nil
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("README.md:%d: example %q (-want +got):\n%s", i+1, cmdline, diff)
+			t.Errorf("docs/cli.md:%d: example %q (-want +got):\n%s", i+1, cmdline, diff)
 		}
 		checked[args[0]] = true
 	}
 	for _, c := range commands {
 		switch {
 		case unchecked[c.Name] && !shown[c.Name]:
-			t.Errorf("README.md shows no example of %s in a ```text block", c.Name)
+			t.Errorf("docs/cli.md shows no example of %s in a ```text block", c.Name)
 		case !unchecked[c.Name] && !checked[c.Name]:
-			t.Errorf("README.md has no checked example of %s", c.Name)
+			t.Errorf("docs/cli.md has no checked example of %s", c.Name)
 		}
 	}
 }

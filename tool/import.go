@@ -187,7 +187,9 @@ func filesRepo(path string) (string, reftable.Hash, repo.Config, error) {
 	if cfg.RefStorage == "reftable" || exists(filepath.Join(gitDir, "reftable")) {
 		return "", 0, cfg, fmt.Errorf("%s: already uses the reftable ref backend; nothing to import", gitDir)
 	}
-	if wts, _ := os.ReadDir(filepath.Join(gitDir, "worktrees")); len(wts) > 0 {
+	if wts, err := repo.LinkedWorktrees(gitDir); err != nil {
+		return "", 0, cfg, err
+	} else if len(wts) > 0 {
 		return "", 0, cfg, fmt.Errorf("%s: has linked worktrees, whose refs import cannot convert (git refs migrate refuses them too)", gitDir)
 	}
 	return gitDir, cfg.ObjectFormat, cfg, nil

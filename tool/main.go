@@ -1,10 +1,10 @@
 // Package tool is the reftable command-line tool as a library: every
 // command of the reftable program (refs, show, logs, dump, stats,
 // verify, digest, update, compact, rewrite, locks, unlock, clean,
-// import, export, help), run by Main, and the extension points a main
-// program wires in through a Config: the opener of s3:// stores, extra
-// commands (the demo, the benchmark, doctor) and a delegate for what
-// the program itself cannot do.
+// import, export, demo, bench, help), run by Main, and the extension
+// points a main program wires in through a Config: the opener of s3://
+// stores, extra commands (doctor, in package tool/doctor) and a delegate
+// for what the program itself cannot do.
 //
 // Two programs are built on it. cmd/reftable links no HTTP, TLS or S3
 // client code, which would cost every command its start-up time; when a
@@ -40,9 +40,9 @@ type Config struct {
 	// method is named by it in output. When OpenS3 is nil, a command
 	// line that needs S3 goes to Delegate.
 	OpenS3 func(ctx context.Context, url string) (objstore.Store, error)
-	// Commands are commands beyond the built-in ones, such as demo,
-	// bench and doctor; help lists them after the built-in ones, and a
-	// name here hides a built-in command of the same name.
+	// Commands are commands beyond the built-in ones, such as doctor;
+	// help lists them after the built-in ones, and a name here hides a
+	// built-in command of the same name.
 	Commands []*Command
 	// Delegate, if set, runs a command line that needs S3 when OpenS3 is
 	// nil (one with an argument starting with s3://, or naming a

@@ -1,6 +1,6 @@
 // Command reftable looks inside, checks, repairs and changes reftable
-// stacks: the .git/reftable directory of a git repository, a linked
-// worktree's own stack, a bare stack directory or a single table file.
+// stacks: the .git/reftable directory of a git repository, the stack of
+// a linked working tree, a bare stack directory or a single table file.
 // It is package tool's commands without S3: a command line that needs
 // S3 (an s3:// argument, or doctor) runs reftable-s3 in its place (see
 // tool.ExecS3), so that this program links no HTTP or S3 client.

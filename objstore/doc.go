@@ -43,10 +43,7 @@
 // A commit reports success (and the reftable command exits 0) only when
 // the store accepted its PUT of the list: the 2xx reply of a request
 // sent once (s3store sends writes once; Go's HTTP client re-sends a PUT
-// only when none of it was written), and carried back by the
-// reftable-s3 helper with the identity of its error, if any, intact
-// (package storepipe: a failed condition stays ErrPrecondition, a
-// missing object ErrNotFound).
+// only when none of it was written).
 //
 // Interleaving: a store that checks a condition and then writes in a
 // separate step (a HEAD, then a plain PUT, as a naive gateway does)

@@ -153,3 +153,24 @@ func exists(path string) bool {
 	_, err := vfs.OS.Stat(path)
 	return err == nil
 }
+
+// LinkedWorktrees returns the ids of the linked worktrees of the
+// repository whose common directory is commonDir, sorted: the
+// directories under its worktrees/ directory, each a linked worktree's
+// git directory, as git lists them. A repository without one has none.
+func LinkedWorktrees(commonDir string) ([]string, error) {
+	entries, err := vfs.OS.ReadDir(filepath.Join(commonDir, "worktrees"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the linked worktrees of %s: %w", commonDir, err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}

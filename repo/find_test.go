@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refstore/refstore/internal/gittest"
 	"github.com/refstore/refstore/reftable"
 )
 
@@ -182,5 +183,29 @@ func TestOpenWorkTree(t *testing.T) {
 		if got := r.WorkTree(); got != tt.workTree && !sameDir(got, tt.workTree) {
 			t.Errorf("%s: working tree %q, want %q", tt.name, got, tt.workTree)
 		}
+	}
+}
+
+// TestLinkedWorktrees lists the linked worktrees git adds, none in a
+// repository without any, and ignores what is not a directory.
+func TestLinkedWorktrees(t *testing.T) {
+	g := gittest.Init(t, "sha1")
+	g.Run("commit", "-q", "--allow-empty", "-m", "first")
+	common := strings.TrimSpace(g.Run("rev-parse", "--path-format=absolute", "--git-common-dir"))
+	if ids, err := LinkedWorktrees(common); err != nil || ids != nil {
+		t.Errorf("LinkedWorktrees before worktree add = %q, %v; want none", ids, err)
+	}
+	dir := t.TempDir()
+	g.Run("worktree", "add", "-q", filepath.Join(dir, "wt-b"))
+	g.Run("worktree", "add", "-q", filepath.Join(dir, "wt-a"))
+	if err := os.WriteFile(filepath.Join(common, "worktrees", "stray"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := LinkedWorktrees(common)
+	if want := "wt-a wt-b"; err != nil || strings.Join(ids, " ") != want {
+		t.Errorf("LinkedWorktrees = %q, %v; want %q", ids, err, want)
+	}
+	if _, err := LinkedWorktrees(filepath.Join(common, "HEAD")); err == nil || !strings.Contains(err.Error(), "list the linked worktrees of") {
+		t.Errorf("LinkedWorktrees of a file: %v", err)
 	}
 }

@@ -39,7 +39,7 @@ fi
 # run next without it.
 multiprocess='^(TestProcess|TestGitInterop|TestVersitygwWriters)'
 go test -race -count=1 -skip "$multiprocess" ./...
-go test -count=1 -run "$multiprocess" ./stack ./s3store ./cmd/reftable
+go test -count=1 -run "$multiprocess" ./stack ./s3store ./tool
 # The stack suite once more, detecting list changes by content (the
 # fallback for Windows and network file systems).
 REFSTORE_CONTENT_COMPARE=1 go test -count=1 ./stack

@@ -1,20 +1,37 @@
-// Command reftable-s3 is the S3 helper of the reftable command, which
-// starts it for every s3://bucket/prefix PATH; it keeps the HTTP and S3
-// client code out of reftable. Build both with
+// Command reftable-s3 is the reftable command with S3: every command of
+// reftable, a PATH of the form s3://bucket/prefix naming a stack on
+// S3-compatible storage (package s3store, configured by
+// AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY), and doctor, which checks such a store.
+// reftable runs it for the command lines that need S3; install both:
 //
-//	go build -o bin/ ./cmd/...
+//	go install github.com/refstore/refstore/cmd/reftable@latest github.com/refstore/refstore/cmd/reftable-s3@latest
 //
 // Usage:
 //
-//	reftable-s3 serve s3://bucket/prefix
+//	reftable-s3 <command> [flags] [arguments]
 package main
 
 import (
+	"context"
 	"os"
 
-	"github.com/refstore/refstore/internal/s3helper"
+	"github.com/refstore/refstore/objstore"
+	"github.com/refstore/refstore/s3store"
+	"github.com/refstore/refstore/tool"
+	"github.com/refstore/refstore/tool/doctor"
 )
 
 func main() {
-	os.Exit(s3helper.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	cfg := tool.Config{
+		OpenS3:   openS3,
+		Commands: []*tool.Command{doctor.Command},
+	}
+	os.Exit(tool.Process(cfg, os.Args[1:]))
+}
+
+// openS3 opens the store of an s3:// URL, configured from the
+// environment.
+func openS3(_ context.Context, url string) (objstore.Store, error) {
+	return s3store.FromEnv(url)
 }

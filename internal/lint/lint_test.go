@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,6 +85,11 @@ func TestImports(t *testing.T) {
 			if !ok {
 				t.Errorf("%s imports %s, which is not an allowed dependency", f.path, path)
 			}
+			// The S3 client is package s3store's; of the programs only
+			// reftable-s3 links it (and tests, and the S3 test rigs).
+			if path == module+"/s3store" && !f.test && !s3Users[filepath.Dir(f.path)] {
+				t.Errorf("%s imports %s: only %v and tests use the S3 client", f.path, path, slices.Sorted(maps.Keys(s3Users)))
+			}
 			// stat (file identity) is a leaf; vfs uses only stat.
 			if ours := strings.HasPrefix(path, module+"/"); ours && pkgOf(f) == "stat" ||
 				ours && pkgOf(f) == "vfs" && path != module+"/stat" {
@@ -94,8 +100,11 @@ func TestImports(t *testing.T) {
 			// a command, and the repository package uses only the stack
 			// and what is below it.
 			ours := strings.HasPrefix(path, module+"/")
-			if ours && !f.test && pkgOf(f) != "cmd" && pkgOf(f) != "repo" && (path == module+"/repo" || strings.HasPrefix(path, module+"/cmd/")) {
-				t.Errorf("%s imports %s: only commands use the repository package", f.path, path)
+			if ours && !f.test && pkgOf(f) != "cmd" && pkgOf(f) != "tool" && pkgOf(f) != "repo" && (path == module+"/repo" || strings.HasPrefix(path, module+"/cmd/")) {
+				t.Errorf("%s imports %s: only the tool and commands use the repository package", f.path, path)
+			}
+			if ours && pkgOf(f) != "cmd" && strings.HasPrefix(path, module+"/cmd/") {
+				t.Errorf("%s imports %s: nothing imports a command", f.path, path)
 			}
 			if ours && !f.test && pkgOf(f) == "repo" && !slices.Contains(repoDeps, path) {
 				t.Errorf("%s imports %s: the repository package uses only %v", f.path, path, repoDeps)
@@ -115,6 +124,11 @@ var repoDeps = []string{module + "/stack", module + "/reftable", module + "/vfs"
 
 // s3Client is the S3 client library. Only package s3store imports it.
 const s3Client = "github.com/minio/minio-go/v7"
+
+// s3Users are the directories whose code (tests aside) may import
+// package s3store, the S3 client: the reftable-s3 program and the S3
+// test rigs.
+var s3Users = map[string]bool{"cmd/reftable-s3": true, "internal/s3fake": true, "internal/versitygw": true}
 
 // TestCoreWithoutS3Client: the core packages do not depend on the S3
 // client library, not even indirectly.
@@ -166,9 +180,10 @@ func TestCoreWithoutGoGit(t *testing.T) {
 	}
 }
 
-// TestCLIWithoutNetwork: the reftable command links no network, HTTP,
-// TLS or S3 client code (every linked package costs start-up time, and
-// most commands are one short process); S3 is the reftable-s3 helper's.
+// TestCLIWithoutNetwork: the reftable command, and package tool, link no
+// network, HTTP, TLS or S3 client code (every linked package costs
+// start-up time, and most commands are one short process); S3 is
+// reftable-s3's, which reftable runs for the command lines that need it.
 func TestCLIWithoutNetwork(t *testing.T) {
 	deps := func(pkg string) map[string]bool {
 		cmd := exec.Command("go", "list", "-deps", pkg)
@@ -183,11 +198,18 @@ func TestCLIWithoutNetwork(t *testing.T) {
 		}
 		return m
 	}
-	for dep := range deps("./cmd/reftable") {
-		switch {
-		case dep == "net", dep == "net/http", dep == "crypto/tls", dep == module+"/s3store",
-			strings.HasPrefix(dep, "github.com/minio/"):
-			t.Errorf("cmd/reftable depends on %s; S3 access belongs in cmd/reftable-s3", dep)
+	for _, pkg := range []string{"./cmd/reftable", "./tool/..."} {
+		n := 0
+		for dep := range deps(pkg) {
+			n++
+			switch {
+			case dep == "net", dep == "net/http", dep == "crypto/tls", dep == module+"/s3store",
+				strings.HasPrefix(dep, "github.com/minio/"):
+				t.Errorf("%s depends on %s; S3 access belongs in cmd/reftable-s3", pkg, dep)
+			}
+		}
+		if n == 0 {
+			t.Errorf("go list -deps %s listed nothing", pkg)
 		}
 	}
 	if !deps("./cmd/reftable-s3")[module+"/s3store"] {

@@ -1,6 +1,0 @@
-package main
-
-import "context"
-
-// ctx is the context of the tests' calls into the library.
-var ctx = context.Background()

@@ -1,6 +1,0 @@
-//go:build !(aix || darwin || dragonfly || freebsd || linux || netbsd || openbsd || solaris)
-
-package main
-
-// isTerminalFd is false where terminals are not detected.
-func isTerminalFd(int) bool { return false }

@@ -1,0 +1,6 @@
+package tool
+
+import "context"
+
+// ctx is the context of the tests' calls into the library.
+var ctx = context.Background()

@@ -1,0 +1,13 @@
+package tool
+
+import (
+	"io"
+	"os"
+)
+
+// isTerminal reports whether w is a terminal: an *os.File whose
+// descriptor answers the terminal's ioctl on Unix; never elsewhere.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminalFd(int(f.Fd()))
+}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/peakmem"
+	"github.com/refstore/refstore/internal/testutil/peakmem"
 )
 
 // A scaleGen makes the refs of a scale table without holding them: ref i

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/versitygw"
+	"github.com/refstore/refstore/internal/testutil/versitygw"
 	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/stack"
 )

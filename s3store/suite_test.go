@@ -3,8 +3,8 @@ package s3store_test
 import (
 	"testing"
 
-	"github.com/refstore/refstore/internal/s3fake"
-	"github.com/refstore/refstore/internal/versitygw"
+	"github.com/refstore/refstore/internal/testutil/s3fake"
+	"github.com/refstore/refstore/internal/testutil/versitygw"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/stack/stacktest"

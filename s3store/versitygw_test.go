@@ -1,7 +1,7 @@
 package s3store_test
 
 // The conformance tier: the same store against versitygw, a real S3
-// server, on 127.0.0.1 (see internal/versitygw).
+// server, on 127.0.0.1 (see internal/testutil/versitygw).
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/versitygw"
+	"github.com/refstore/refstore/internal/testutil/versitygw"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/s3store"

@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# versitygw, the S3 server of the conformance tests (internal/versitygw),
+# versitygw, the S3 server of the conformance tests (internal/testutil/versitygw),
 # builds in the background while git is installed and the code vetted.
 vgwlog=$root/.cache/versitygw-install.log
 mkdir -p "$root/.cache"

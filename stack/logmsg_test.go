@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/reftable"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/vfs"
 )

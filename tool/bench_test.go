@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 )
 
 // asCLI is the environment variable under which the test binary acts as

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 )
 
 // gitRepo is a repository written by real git, with a linked worktree.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 )
 
 // TestProcessKillUpdates kills `reftable update` processes with SIGKILL at

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 )
 
 // TestProcessGitMaintenance runs, on one repository at once, two loops

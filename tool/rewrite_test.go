@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/refstore/refstore/internal/s3fake"
+	"github.com/refstore/refstore/internal/testutil/s3fake"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/s3store"
 )

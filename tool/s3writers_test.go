@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refstore/refstore/internal/versitygw"
+	"github.com/refstore/refstore/internal/testutil/versitygw"
 	"github.com/refstore/refstore/objstore"
 )
 

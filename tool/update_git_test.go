@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 )
 
 // gitPair is two identical repositories written by real git: one changed

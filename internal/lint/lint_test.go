@@ -128,7 +128,7 @@ const s3Client = "github.com/minio/minio-go/v7"
 // s3Users are the directories whose code (tests aside) may import
 // package s3store, the S3 client: the reftable-s3 program and the S3
 // test rigs.
-var s3Users = map[string]bool{"cmd/reftable-s3": true, "internal/s3fake": true, "internal/versitygw": true}
+var s3Users = map[string]bool{"cmd/reftable-s3": true, "internal/testutil/s3fake": true, "internal/testutil/versitygw": true}
 
 // TestCoreWithoutS3Client: the core packages do not depend on the S3
 // client library, not even indirectly.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refstore/refstore/internal/gittest"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/vfs"
 )
 

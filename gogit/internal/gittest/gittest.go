@@ -2,7 +2,7 @@
 // tests of package gogit, and runs it with fixed identities and a clock.
 //
 // It is this module's small equivalent of the root module's
-// internal/gittest, which another module cannot import. As that one, it
+// internal/testutil/gittest, which another module cannot import. As that one, it
 // fails a test, rather than skipping it, when CI=true and no such git is
 // found, so that CI cannot pass without the interop tests.
 package gittest

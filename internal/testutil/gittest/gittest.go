@@ -46,7 +46,7 @@ func Git(t testing.TB) string {
 func candidates() []string {
 	c := []string{os.Getenv("REFTABLE_GIT")}
 	if _, file, _, ok := runtime.Caller(0); ok {
-		root := filepath.Join(filepath.Dir(file), "..", "..")
+		root := filepath.Join(filepath.Dir(file), "..", "..", "..")
 		c = append(c, filepath.Join(root, ".cache", "reftable-git", "bin", "git"))
 	}
 	c = append(c, "/opt/reftable-git/bin/git")

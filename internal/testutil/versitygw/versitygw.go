@@ -42,7 +42,7 @@ func Binary() (string, error) {
 	var tried []string
 	c := []string{os.Getenv("VERSITYGW")}
 	if _, file, _, ok := runtime.Caller(0); ok {
-		c = append(c, filepath.Join(filepath.Dir(file), "..", "..", ".cache", "bin", "versitygw"))
+		c = append(c, filepath.Join(filepath.Dir(file), "..", "..", "..", ".cache", "bin", "versitygw"))
 	}
 	if p, err := exec.LookPath("versitygw"); err == nil {
 		c = append(c, p)

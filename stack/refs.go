@@ -832,7 +832,58 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 		c     int    // the change recorded; -1 for the tombstone of an old record
 		newID []byte // the id logged as new (a symbolic ref's: its target's)
 	}
-	logs := make([]pendingLog, 0, len(changes))
+	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
+	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
+	blockSize := tx.st.opts.Write.BlockSize
+	if blockSize == 0 {
+		blockSize = reftable.DefaultBlockSize
+	}
+	var lastMsg string // the message of the previous change, and as logged
+	var msg []byte
+	var lr reftable.LogRecord
+	emit := func(l pendingLog) error {
+		name = append(name[:0], l.name...)
+		if l.c < 0 {
+			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
+		} else {
+			c := &changes[l.c]
+			if msg == nil || c.u.Message != lastMsg {
+				// As git: one line, at most half a block.
+				m := reflogMessage(c.u.Message)
+				lastMsg, msg = c.u.Message, m[:min(len(m), blockSize/2)]
+			}
+			lr = reftable.LogRecord{
+				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
+				Old: idOr0(c.oldID), New: idOr0(l.newID),
+				Name: who, Email: email, Time: when, TZOffset: tz,
+				Message: msg,
+			}
+		}
+		return w.AddLog(&lr)
+	}
+	// When each change logs its own ref at most, and deletes no reflog,
+	// the entries come in the order of their keys, each key once: they
+	// are written as they come, rather than held, sorted and written (a
+	// bulk update would hold one for each ref).
+	stream := true
+	for i, c := range changes {
+		own := len(c.logFor) == 0 || len(c.logFor) == 1 && c.logFor[0] == c.name
+		if !own || c.u.Missing() && c.store || i > 0 && changes[i-1].name >= c.name {
+			stream = false
+			break
+		}
+	}
+	var logs []pendingLog
+	if !stream {
+		logs = make([]pendingLog, 0, len(changes))
+	}
+	add := func(l pendingLog) error {
+		if stream {
+			return emit(l)
+		}
+		logs = append(logs, l)
+		return nil
+	}
 	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
@@ -843,7 +894,9 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 					if err != nil {
 						return err
 					}
-					logs = append(logs, pendingLog{name: name, index: l.UpdateIndex, c: -1})
+					if err := add(pendingLog{name: name, index: l.UpdateIndex, c: -1}); err != nil {
+						return err
+					}
 				}
 				continue
 			}
@@ -868,8 +921,13 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 				}
 				newID = v.ID
 			}
-			logs = append(logs, pendingLog{name: name, index: index, c: i, newID: newID})
+			if err := add(pendingLog{name: name, index: index, c: i, newID: newID}); err != nil {
+				return err
+			}
 		}
+	}
+	if stream {
+		return nil
 	}
 	byKey := func(a, b pendingLog) int {
 		if c := strings.Compare(a.name, b.name); c != 0 {
@@ -877,40 +935,14 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 		}
 		return cmp.Compare(b.index, a.index)
 	}
-	if !slices.IsSortedFunc(logs, byKey) { // they are when each change logs its own ref
+	if !slices.IsSortedFunc(logs, byKey) {
 		slices.SortStableFunc(logs, byKey)
 	}
-	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
-	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
-	blockSize := tx.st.opts.Write.BlockSize
-	if blockSize == 0 {
-		blockSize = reftable.DefaultBlockSize
-	}
-	var lastMsg string // the message of the previous change, and as logged
-	var msg []byte
-	var lr reftable.LogRecord
 	for i, l := range logs {
 		if i > 0 && byKey(logs[i-1], l) == 0 {
 			continue // one record a key: the first change's
 		}
-		name = append(name[:0], l.name...)
-		if l.c < 0 {
-			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
-		} else {
-			c := &changes[l.c]
-			if msg == nil || c.u.Message != lastMsg {
-				// As git: one line, at most half a block.
-				m := reflogMessage(c.u.Message)
-				lastMsg, msg = c.u.Message, m[:min(len(m), blockSize/2)]
-			}
-			lr = reftable.LogRecord{
-				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
-				Old: idOr0(c.oldID), New: idOr0(l.newID),
-				Name: who, Email: email, Time: when, TZOffset: tz,
-				Message: msg,
-			}
-		}
-		if err := w.AddLog(&lr); err != nil {
+		if err := emit(l); err != nil {
 			return err
 		}
 	}

@@ -34,6 +34,13 @@ type addition struct {
 	opened  []*handle           // added tables fuse opened, one reference each
 	probe   *reftable.RefRecord // a ref the addition sets, to find it after the commit (see lostCommit)
 	closed  bool
+	// fused is the list addFused wrote the merged table for (not nil
+	// then, maybe empty), fusedName that table and fusedReplaced the
+	// tables it replaces: what fuse returns, for commit to publish.
+	fused         []string
+	fusedName     string
+	fusedReplaced []string
+	fuseErr       error // addFused failed to write the merged table
 }
 
 // heldTable is an added table the addition keeps in memory: when the
@@ -210,11 +217,17 @@ func (a *addition) commit(ctx context.Context) error {
 	if a.closed {
 		return ErrClosed
 	}
-	if len(a.added)+len(a.held) == 0 {
+	if len(a.added)+len(a.held) == 0 && a.fused == nil {
 		return a.close()
 	}
 	st := a.st
-	fused, merged, replaced, ferr := a.fuse(ctx)
+	fused, merged, replaced, ferr := a.fused, a.fusedName, a.fusedReplaced, error(nil)
+	switch {
+	case a.fuseErr != nil:
+		ferr = a.fuseErr
+	case fused == nil:
+		fused, merged, replaced, ferr = a.fuse(ctx)
+	}
 	if ferr != nil {
 		// The commit does not depend on its compaction: it publishes
 		// its tables as without fusing, the failure is reported as an
@@ -240,6 +253,7 @@ func (a *addition) commit(ctx context.Context) error {
 		} else if merged != "" {
 			st.b.RemoveTable(a.cleanup, merged)
 		}
+		a.fusedName = "" // removed, or maybe listed
 		a.close()
 		return perr
 	}
@@ -472,6 +486,9 @@ func (a *addition) close() error {
 	var errs []error
 	for _, name := range a.added {
 		errs = append(errs, a.st.b.RemoveTable(a.cleanup, name))
+	}
+	if a.fusedName != "" {
+		errs = append(errs, a.st.b.RemoveTable(a.cleanup, a.fusedName))
 	}
 	errs = append(errs, a.c.Release())
 	return errors.Join(errs...)

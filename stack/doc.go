@@ -71,7 +71,12 @@
 // publishing and then compacting would give, with a third of the file
 // operations. A transaction keeps its table in memory until then: a
 // table merged away is never written itself, one that is not is written
-// before step 4. If the merge fails, the commit publishes its table
+// before step 4. When the transaction's records alone make the fuse
+// certain (a lower bound of its table's size already has auto-compaction
+// merge the whole stack), it does not even make its table: it writes the
+// merged table from its records and the listed tables, checking the
+// listed tables only, as the merge checks tables read from storage and
+// its records never were there (see fusewrite.go). If the merge fails, the commit publishes its table
 // alone and the failure goes to Options.OnCompactionError, as when an
 // auto-compaction after a commit fails.
 //

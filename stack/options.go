@@ -22,6 +22,9 @@ type Options struct {
 	// noFuse makes commits always publish their tables and auto-compact
 	// after (tests of that path; see addition.fuse).
 	noFuse bool
+	// noFusedWrite makes transactions write their table before the
+	// commit fuses it (tests comparing that with addFused).
+	noFusedWrite bool
 
 	// CompactionFactor is the geometric factor of auto-compaction; 0
 	// means 2.

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -27,5 +28,35 @@ func TestCheckRefName(t *testing.T) {
 		if err := CheckRefName(name); !errors.Is(err, ErrRefName) {
 			t.Errorf("CheckRefName(%q) = %v, want ErrRefName", name, err)
 		}
+	}
+}
+
+// TestPlainRefName checks that every name the one-pass check accepts
+// passes git's rules, over random names of the characters that matter.
+func TestPlainRefName(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "ab/.-_@{}:lock~ \x7f*"
+	accepted := 0
+	for range 200000 {
+		b := make([]byte, 1+rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		name := string(b)
+		if !plainRefName(name) {
+			continue
+		}
+		accepted++
+		if err := checkRefFormatRules(name); err != nil {
+			t.Errorf("plainRefName accepts %q, which breaks a rule: %v", name, err)
+		}
+	}
+	for _, name := range []string{"refs/heads/main", "refs/tags/v1.0", "HEAD", "refs/heads/b/000001"} {
+		if !plainRefName(name) {
+			t.Errorf("plainRefName(%q) = false", name)
+		}
+	}
+	if accepted < 1000 {
+		t.Errorf("only %d random names accepted: the test tests little", accepted)
 	}
 }

@@ -209,15 +209,21 @@ func (q *updateQueue) all() iter.Seq2[int, *Update] {
 	}
 }
 
-// change is an update resolved under the lock.
+// change is an update resolved under the lock. A bulk transaction holds
+// one for each ref it changes, so it keeps of the old value only what the
+// reflog and the checks need.
 type change struct {
 	name   string
-	old    Ref      // for a symbolic ref, with the id its target has
+	oldID  []byte   // the id the ref had; for a symbolic ref its target's
 	u      *Update  // its new value and message (in the transaction's queue)
+	oldSym bool     // the ref was a symbolic ref
 	store  bool     // false for a LogOnly update and one that changes nothing
 	toHEAD bool     // logFor ends with HEAD, which points at name
 	logFor []string // refs whose reflog records this change
 }
+
+// oldMissing reports whether the ref did not exist.
+func (c *change) oldMissing() bool { return c.oldID == nil && !c.oldSym }
 
 // Commit locks the stack, checks every expected old value against the
 // current stack, checks names and directory/file conflicts, and writes one
@@ -252,10 +258,17 @@ func (tx *Transaction) Commit(ctx context.Context) error {
 		if len(changes) == 0 {
 			return a.commit(ctx)
 		}
-		if err := a.addHeld(ctx, changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
-			return tx.write(w, snap, changes, a.next)
-		}); err != nil {
+		write := func(w recordSink) error { return tx.write(w, snap, changes, a.next) }
+		fused, err := a.addFused(ctx, refsSize(changes), write)
+		if err != nil {
 			return err
+		}
+		if !fused {
+			if err := a.addHeld(ctx, changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
+				return write(w)
+			}); err != nil {
+				return err
+			}
 		}
 		return a.commit(ctx)
 	}
@@ -335,7 +348,6 @@ func changesSize(changes []change, hashSize int) int {
 // prepare locks the stack and resolves the updates into changes under
 // the lock; on success the caller owns the addition and the snapshot.
 func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _ []change, err error) {
-	seen := make(map[string]bool, tx.updates.n)
 	for _, u := range tx.updates.all() {
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
@@ -371,6 +383,41 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 	if found, err := sc.lookupRef(snap, "HEAD"); err == nil && found && sc.rec.Type == reftable.RefSymref && !tx.noHEAD {
 		headTarget = string(sc.rec.Target)
 	}
+	changes, err := tx.resolveAll(snap, headTarget, &sc, true)
+	if err == errUnordered {
+		changes, err = tx.resolveAll(snap, headTarget, &sc, false)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Sorted by name for the table, and for checkDirFile to search.
+	if !slices.IsSortedFunc(changes, byName) {
+		slices.SortStableFunc(changes, byName)
+	}
+	if err := checkDirFile(snap, changes); err != nil {
+		return nil, nil, nil, err
+	}
+	return a, snap, changes, nil
+}
+
+// errUnordered stops resolveAll in ordered mode at a name that is not
+// greater than the one before.
+var errUnordered = errors.New("names not in increasing order")
+
+// resolveAll resolves the updates under the lock into the changes to write,
+// in the order of the updates, checking their expected old values. Each
+// ref may be updated once: with ordered set, resolveAll takes the names to
+// come in increasing order, as a bulk update's do, which needs no set of
+// them, and returns errUnordered at the first that does not, for the
+// caller to start again without ordered. The errors are the same either
+// way: the names before the first out of order are all different.
+func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupScratch, ordered bool) ([]change, error) {
+	var seen map[string]bool
+	if !ordered {
+		seen = make(map[string]bool, tx.updates.n)
+	}
+	var last string // the name resolved last, in ordered mode
+	resolved := 0
 	changes := make([]change, 0, tx.updates.n)
 	// The reflog names of the changes, one each unless symbolic refs or
 	// HEAD add more (then append copies).
@@ -379,7 +426,7 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 		if u.LogOnly {
 			c := change{name: u.Name, u: u, logFor: []string{u.Name}}
 			if u.Old != nil {
-				c.old = *u.Old
+				c.oldID, c.oldSym = u.Old.ID, u.Old.Target != ""
 			}
 			changes = append(changes, c)
 			continue
@@ -389,32 +436,44 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 		var cur Ref
 		var err error
 		if u.Deref {
-			name, via, cur, err = resolve(snap, u.Name, &sc)
+			name, via, cur, err = resolve(snap, u.Name, sc)
 		} else {
-			cur, err = lookup(snap, name, &sc)
+			cur, err = lookup(snap, name, sc)
 		}
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
-		if seen[name] {
-			return nil, nil, nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
+		if ordered {
+			// Names in increasing order cannot repeat an earlier one.
+			if resolved > 0 && name <= last {
+				if name < last {
+					return nil, errUnordered
+				}
+				return nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
+			}
+			last = name
+		} else {
+			if seen[name] {
+				return nil, fmt.Errorf("ref %s: updated twice in one transaction: %w", name, ErrRefName)
+			}
+			seen[name] = true
 		}
-		seen[name] = true
+		resolved++
 		if u.Old != nil && !u.Old.sameValue(cur) {
-			return nil, nil, nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
+			return nil, &RefConflictError{Name: name, Expected: *u.Old, Actual: cur}
 		}
 		if u.Verify {
 			continue
 		}
-		c := change{name: name, old: cur, u: u, store: true}
+		c := change{name: name, oldID: cur.ID, oldSym: cur.Target != "", u: u, store: true}
 		if cur.Target != "" {
 			// A symbolic ref's reflog entry records as old the id its
 			// target has, as git.
-			_, _, v, err := resolve(snap, cur.Target, &sc)
+			_, _, v, err := resolve(snap, cur.Target, sc)
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
-			c.old.ID = v.ID
+			c.oldID = v.ID
 		}
 		// As git: an update that leaves a ref that is not symbolic at
 		// the id it has (or a missing ref missing) writes nothing and
@@ -438,14 +497,7 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 			changes = append(changes, c)
 		}
 	}
-	// Sorted by name for the table, and for checkDirFile to search.
-	if !slices.IsSortedFunc(changes, byName) {
-		slices.SortStableFunc(changes, byName)
-	}
-	if err := checkDirFile(snap, changes); err != nil {
-		return nil, nil, nil, err
-	}
-	return a, snap, changes, nil
+	return changes, nil
 }
 
 // lookupScratch is the memory a transaction's lookups reuse.
@@ -521,8 +573,14 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
-// directory of another (refs/a and refs/a/b), using seeks only. changes
-// are sorted by name.
+// directory of another (refs/a and refs/a/b). changes are sorted by name.
+//
+// A bulk transaction checks each of its names, so the checks move
+// forward with the names rather than search afresh: the parents of a
+// name are mostly those of the name before (a cache by depth), and the
+// refs below name/, in the stack and in the transaction, are found by
+// stepping a cursor and an index from where the previous name left them
+// (a few steps, else a seek). The answers are those of searching.
 func checkDirFile(snap *Snapshot, changes []change) error {
 	live := make([]string, 0, len(changes)) // the refs it leaves existing, sorted
 	for _, c := range changes {
@@ -541,66 +599,147 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		}
 		return false, false
 	}
-	absent := map[string]bool{} // parent names already looked up and not found
 	var sc lookupScratch
 	exists := func(name string) (bool, error) {
 		if v, ok := final(name); ok {
 			return v, nil
 		}
-		if absent[name] {
-			return false, nil
-		}
-		found, err := sc.lookupRef(snap, name)
-		if err == nil && !found {
-			absent[name] = true
-		}
-		return found, err
+		return sc.lookupRef(snap, name)
 	}
-	var cur *reftable.RefCursor // one cursor for every scan below a name
-	var prefix []byte           // name/ of the change checked
-	defer func() {
-		if cur != nil {
-			cur.Close()
-		}
-	}()
+	// parents[k] is the parent name of depth k of the name checked
+	// last, and whether it exists.
+	type parent struct {
+		name   string
+		exists bool
+	}
+	var parents []parent
+	var below refsBelow
+	defer below.close()
+	below.snap = snap
+	var prefix []byte // name/ of the change checked
+	var lastPrefix []byte
+	j := 0 // where the refs of live below lastPrefix start
 	for _, c := range changes {
-		if !c.store || c.u.Missing() || !c.old.Missing() {
+		if !c.store || c.u.Missing() || !c.oldMissing() {
 			continue
 		}
 		// A parent directory that is a ref.
-		for i := strings.IndexByte(c.name, '/'); i >= 0; i = next(c.name, i) {
-			if ok, err := exists(c.name[:i]); err != nil {
-				return err
-			} else if ok {
-				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, c.name[:i], ErrRefName)
+		k := 0
+		for i := strings.IndexByte(c.name, '/'); i >= 0; i, k = next(c.name, i), k+1 {
+			dir := c.name[:i]
+			if k >= len(parents) || parents[k].name != dir {
+				ok, err := exists(dir)
+				if err != nil {
+					return err
+				}
+				parents = append(parents[:k], parent{dir, ok})
+			}
+			if parents[k].exists {
+				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, dir, ErrRefName)
 			}
 		}
 		// A ref below name/ that survives the transaction.
 		prefix = append(append(prefix[:0], c.name...), '/')
-		if cur == nil {
-			cur = snap.merged.RefCursor()
+		name, err := below.first(prefix, func(name []byte) bool {
+			v, ok := final(string(name))
+			return ok && !v
+		})
+		if err != nil {
+			return err
 		}
-		cur.Seek(prefix)
-		for {
-			r, ok, err := cur.Next()
-			if err != nil {
-				return err
-			}
-			if !ok || !bytes.HasPrefix(r.Name, prefix) {
-				break
-			}
-			if v, ok := final(string(r.Name)); ok && !v {
-				continue
-			}
-			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, r.Name, ErrRefName)
+		if name != nil {
+			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, name, ErrRefName)
 		}
 		// Names starting with prefix sort right after it.
-		i, _ := slices.BinarySearchFunc(live, prefix, compareStringBytes)
-		if i < len(live) && len(live[i]) >= len(prefix) && compareStringBytes(live[i][:len(prefix)], prefix) == 0 {
-			return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, live[i], ErrRefName)
+		if lastPrefix == nil || bytes.Compare(prefix, lastPrefix) < 0 {
+			j = 0
+		}
+		j = searchFrom(live, j, prefix)
+		lastPrefix = append(lastPrefix[:0], prefix...)
+		if j < len(live) && len(live[j]) >= len(prefix) && compareStringBytes(live[j][:len(prefix)], prefix) == 0 {
+			return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, live[j], ErrRefName)
 		}
 	}
 	return nil
+}
+
+// searchFrom returns the index of the first of the sorted names at or
+// after from that is not less than key (all before from are less): a few
+// steps from there, else a binary search of the rest.
+func searchFrom(names []string, from int, key []byte) int {
+	for range 8 {
+		if from == len(names) || compareStringBytes(names[from], key) >= 0 {
+			return from
+		}
+		from++
+	}
+	i, _ := slices.BinarySearchFunc(names[from:], key, compareStringBytes)
+	return from + i
+}
+
+// refsBelow finds, for keys that mostly increase, the first ref of a
+// snapshot under a key (a name and a slash) that a transaction leaves:
+// its cursor stays where the last search stopped, and a key not less
+// than the last one steps on from there.
+type refsBelow struct {
+	snap *Snapshot
+	cur  *reftable.RefCursor
+	rec  reftable.RefRecord // the cursor's current ref, if ok
+	ok   bool
+	// key is the last key searched: every ref from it up to rec is
+	// under a key searched and deleted by the transaction.
+	key []byte
+}
+
+// first returns the name of the first ref under key that gone does not
+// say the transaction deletes, or nil. The name is valid until the next
+// call.
+func (b *refsBelow) first(key []byte, gone func(name []byte) bool) ([]byte, error) {
+	if err := b.seek(key); err != nil {
+		return nil, err
+	}
+	for b.ok && bytes.HasPrefix(b.rec.Name, key) {
+		if !gone(b.rec.Name) {
+			return b.rec.Name, nil
+		}
+		if err := b.next(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// seek moves the cursor to the first ref not less than key.
+func (b *refsBelow) seek(key []byte) error {
+	if b.cur != nil && bytes.Compare(key, b.key) >= 0 {
+		for range 8 {
+			if !b.ok || bytes.Compare(b.rec.Name, key) >= 0 {
+				b.key = append(b.key[:0], key...)
+				return nil
+			}
+			if err := b.next(); err != nil {
+				return err
+			}
+		}
+	}
+	if b.cur == nil {
+		b.cur = b.snap.merged.RefCursor()
+	}
+	b.cur.Seek(key)
+	b.key = append(b.key[:0], key...)
+	return b.next()
+}
+
+func (b *refsBelow) next() error {
+	r, ok, err := b.cur.Next()
+	b.rec, b.ok = r, ok
+	return err
+}
+
+func (b *refsBelow) close() {
+	if b.cur != nil {
+		b.cur.Close()
+	}
 }
 
 func next(s string, i int) int {
@@ -665,7 +804,7 @@ func tzOffset(t time.Time) int16 {
 // write writes the transaction's table: the new refs, then the reflog
 // entries, and tombstones for the reflogs of deleted refs. changes are
 // sorted by name (prepare sorts them).
-func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []change, index uint64) error {
+func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, index uint64) error {
 	var name []byte // the name of each ref record in turn
 	var r reftable.RefRecord
 	for _, c := range changes {
@@ -693,18 +832,71 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 		c     int    // the change recorded; -1 for the tombstone of an old record
 		newID []byte // the id logged as new (a symbolic ref's: its target's)
 	}
-	logs := make([]pendingLog, 0, len(changes))
+	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
+	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
+	blockSize := tx.st.opts.Write.BlockSize
+	if blockSize == 0 {
+		blockSize = reftable.DefaultBlockSize
+	}
+	var lastMsg string // the message of the previous change, and as logged
+	var msg []byte
+	var lr reftable.LogRecord
+	emit := func(l pendingLog) error {
+		name = append(name[:0], l.name...)
+		if l.c < 0 {
+			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
+		} else {
+			c := &changes[l.c]
+			if msg == nil || c.u.Message != lastMsg {
+				// As git: one line, at most half a block.
+				m := reflogMessage(c.u.Message)
+				lastMsg, msg = c.u.Message, m[:min(len(m), blockSize/2)]
+			}
+			lr = reftable.LogRecord{
+				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
+				Old: idOr0(c.oldID), New: idOr0(l.newID),
+				Name: who, Email: email, Time: when, TZOffset: tz,
+				Message: msg,
+			}
+		}
+		return w.AddLog(&lr)
+	}
+	// When each change logs its own ref at most, and deletes no reflog,
+	// the entries come in the order of their keys, each key once: they
+	// are written as they come, rather than held, sorted and written (a
+	// bulk update would hold one for each ref).
+	stream := true
+	for i, c := range changes {
+		own := len(c.logFor) == 0 || len(c.logFor) == 1 && c.logFor[0] == c.name
+		if !own || c.u.Missing() && c.store || i > 0 && changes[i-1].name >= c.name {
+			stream = false
+			break
+		}
+	}
+	var logs []pendingLog
+	if !stream {
+		logs = make([]pendingLog, 0, len(changes))
+	}
+	add := func(l pendingLog) error {
+		if stream {
+			return emit(l)
+		}
+		logs = append(logs, l)
+		return nil
+	}
 	var sc lookupScratch
 	for i, c := range changes {
 		for _, name := range c.logFor {
-			if c.u.Missing() && name == c.name && c.store && c.old.Target == "" {
+			if c.u.Missing() && name == c.name && c.store && !c.oldSym {
 				// Deleting a ref deletes its reflog. (As git, a
 				// deleted symbolic ref's reflog logs the deletion.)
 				for l, err := range snap.merged.LogsFor([]byte(name)) {
 					if err != nil {
 						return err
 					}
-					logs = append(logs, pendingLog{name: name, index: l.UpdateIndex, c: -1})
+					if err := add(pendingLog{name: name, index: l.UpdateIndex, c: -1}); err != nil {
+						return err
+					}
 				}
 				continue
 			}
@@ -729,8 +921,13 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 				}
 				newID = v.ID
 			}
-			logs = append(logs, pendingLog{name: name, index: index, c: i, newID: newID})
+			if err := add(pendingLog{name: name, index: index, c: i, newID: newID}); err != nil {
+				return err
+			}
 		}
+	}
+	if stream {
+		return nil
 	}
 	byKey := func(a, b pendingLog) int {
 		if c := strings.Compare(a.name, b.name); c != 0 {
@@ -738,40 +935,14 @@ func (tx *Transaction) write(w *reftable.Writer, snap *Snapshot, changes []chang
 		}
 		return cmp.Compare(b.index, a.index)
 	}
-	if !slices.IsSortedFunc(logs, byKey) { // they are when each change logs its own ref
+	if !slices.IsSortedFunc(logs, byKey) {
 		slices.SortStableFunc(logs, byKey)
 	}
-	who, email := []byte(tx.who.Name), []byte(tx.who.Email)
-	when, tz := uint64(max(tx.who.Time.Unix(), 0)), tzOffset(tx.who.Time)
-	blockSize := tx.st.opts.Write.BlockSize
-	if blockSize == 0 {
-		blockSize = reftable.DefaultBlockSize
-	}
-	var lastMsg string // the message of the previous change, and as logged
-	var msg []byte
-	var lr reftable.LogRecord
 	for i, l := range logs {
 		if i > 0 && byKey(logs[i-1], l) == 0 {
 			continue // one record a key: the first change's
 		}
-		name = append(name[:0], l.name...)
-		if l.c < 0 {
-			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
-		} else {
-			c := &changes[l.c]
-			if msg == nil || c.u.Message != lastMsg {
-				// As git: one line, at most half a block.
-				m := reflogMessage(c.u.Message)
-				lastMsg, msg = c.u.Message, m[:min(len(m), blockSize/2)]
-			}
-			lr = reftable.LogRecord{
-				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
-				Old: idOr0(c.old.ID), New: idOr0(l.newID),
-				Name: who, Email: email, Time: when, TZOffset: tz,
-				Message: msg,
-			}
-		}
-		if err := w.AddLog(&lr); err != nil {
+		if err := emit(l); err != nil {
 			return err
 		}
 	}

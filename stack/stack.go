@@ -29,7 +29,9 @@ type Stack struct {
 	stale  bool // the last reload failed after reading the list
 	closed bool
 	stats  Stats
-	spare  []*handle // tables a commit opened already, for its reload to take
+	// fusedWrites counts the commits addFused wrote, for tests.
+	fusedWrites int
+	spare       []*handle // tables a commit opened already, for its reload to take
 	// kept holds, during a reload, the tables a failed try opened, one
 	// reference each, for the next try to take: a name denotes the same
 	// bytes forever, so only the tables new in the next list are opened.

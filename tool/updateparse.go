@@ -3,7 +3,6 @@ package tool
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -139,6 +138,19 @@ type updateParser struct {
 	noDeref bool
 	state   txState  // where the commands read are in git's framing
 	args    []string // reused by splitArgs
+	ids     []byte   // room for the ids parsed next (see newID)
+}
+
+// newID returns room for an object id of n bytes, cut from a larger
+// array: a bulk update holds an id for each command, which would
+// otherwise be an allocation each. The ids never share memory.
+func (p *updateParser) newID(n int) []byte {
+	if len(p.ids) < n {
+		p.ids = make([]byte, 256*n)
+	}
+	id := p.ids[:n:n]
+	p.ids = p.ids[n:]
+	return id
 }
 
 // blockSize returns the block size of the tables update writes.
@@ -518,7 +530,10 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 		return stack.Ref{}, nil
 	}
 	if len(s) == hexLen && isHex(s) {
-		id, _ := hex.DecodeString(strings.ToLower(s))
+		id := p.newID(hexLen / 2)
+		for i := range id { // s is hex, of either case (as git)
+			id[i] = unhex(s[2*i])<<4 | unhex(s[2*i+1])
+		}
 		if bytes.Count(id, []byte{0}) == len(id) {
 			return stack.Ref{}, nil
 		}
@@ -548,6 +563,17 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 		why = "update does not evaluate revision expressions; give a full object id or a ref name"
 	}
 	return stack.Ref{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
+}
+
+// unhex returns the value of the hex digit c.
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 func isHex(s string) bool {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/refstore/refstore/internal/peakmem"
+	"github.com/refstore/refstore/internal/testutil/peakmem"
 	"github.com/refstore/refstore/stack"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/refstore/refstore/internal/peakmem"
+	"github.com/refstore/refstore/internal/testutil/peakmem"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/vfs"
 )

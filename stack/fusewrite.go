@@ -38,12 +38,10 @@ type recordSink interface {
 // more. Reflog records, restart points and indexes only add to it.
 func (tx *Transaction) refsSize(p *prepared) uint64 {
 	n := uint64(1)
-	var u Update
-	var old Ref
 	for i := range p.changes {
 		if c := &p.changes[i]; c.store() {
-			tx.updates.get(int(c.u), &u, &old)
-			n += 3 + uint64(len(u.ID)+len(u.Peeled)+len(u.Target))
+			id, peeled, target := tx.updates.value(int(c.u))
+			n += 3 + uint64(len(id)+len(peeled)+len(target))
 		}
 	}
 	return n

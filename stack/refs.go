@@ -154,8 +154,8 @@ func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 
 // Add queues updates. Updates added after Prepare are not applied.
 func (tx *Transaction) Add(us ...Update) {
-	for _, u := range us {
-		tx.updates.add(u, tx.st.opts.Hash.Size())
+	for i := range us {
+		tx.updates.add(&us[i], tx.st.opts.Hash.Size())
 	}
 }
 
@@ -483,12 +483,10 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 // here, under the lock, with the checks, makes write a pure function of
 // the changes.
 func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch) error {
-	var u Update
-	var old Ref
 	var buf [1]string
 	for i := range p.changes {
 		c := &p.changes[i]
-		tx.updates.get(int(c.u), &u, &old)
+		_, _, target := tx.updates.value(int(c.u))
 		needTarget := false
 		for k, name := range p.logFor(c, &buf) {
 			if c.missing() && name == c.name && c.store() && !c.oldSym() {
@@ -510,7 +508,7 @@ func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch
 				continue
 			}
 			c.logs |= 1 << k
-			if u.Target != "" && !(c.bits&cToHEAD != 0 && name == "HEAD") {
+			if target != "" && !(c.bits&cToHEAD != 0 && name == "HEAD") {
 				needTarget = true
 			}
 		}
@@ -519,7 +517,7 @@ func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch
 		}
 		// As git: a symbolic ref's entry records the id its new target
 		// has now; none if it dangles.
-		_, _, v, err := resolve(snap, u.Target, sc)
+		_, _, v, err := resolve(snap, target, sc)
 		if err != nil {
 			return err
 		}
@@ -849,16 +847,15 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 	changes := p.changes
 	var name []byte // the name of each ref record in turn
 	var r reftable.RefRecord
-	var u Update
-	var old Ref
+	var v Ref // the new value of each ref record
 	for i := range changes {
 		c := &changes[i]
 		if !c.store() {
 			continue
 		}
-		tx.updates.get(int(c.u), &u, &old)
+		v.ID, v.Peeled, v.Target = tx.updates.value(int(c.u))
 		name = append(name[:0], c.name...)
-		u.fill(&r, name, index)
+		v.fill(&r, name, index)
 		if err := w.AddRef(&r); err != nil {
 			return err
 		}
@@ -893,11 +890,10 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
 		} else {
 			c := &changes[l.c]
-			tx.updates.get(int(c.u), &u, &old)
-			if msg == nil || u.Message != lastMsg {
+			if m := tx.updates.message(int(c.u)); msg == nil || m != lastMsg {
 				// As git: one line, at most half a block.
-				m := reflogMessage(u.Message)
-				lastMsg, msg = u.Message, m[:min(len(m), blockSize/2)]
+				b := reflogMessage(m)
+				lastMsg, msg = m, b[:min(len(b), blockSize/2)]
 			}
 			lr = reftable.LogRecord{
 				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
@@ -956,10 +952,9 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 			if c.logs&(1<<k) == 0 {
 				continue
 			}
-			tx.updates.get(int(c.u), &u, &old)
-			newID := u.ID
+			newID, _, target := tx.updates.value(int(c.u))
 			switch {
-			case u.Target == "":
+			case target == "":
 			case c.bits&cToHEAD != 0 && name == "HEAD":
 				// As git: the branch HEAD points at made a symbolic
 				// ref logs in HEAD's reflog an entry to no id.

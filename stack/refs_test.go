@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/refstore/refstore/reftable"
 )
 
@@ -311,7 +312,8 @@ func TestUpdateQueue(t *testing.T) {
 		if i == 100 || i == 3000 {
 			q.grow(3000)
 		}
-		q.add(mk(i), 20)
+		u := mk(i)
+		q.add(&u, 20)
 	}
 	if q.n != n {
 		t.Fatalf("queue holds %d updates, want %d", q.n, n)
@@ -322,6 +324,11 @@ func TestUpdateQueue(t *testing.T) {
 		q.get(i, &u, &old)
 		if diff := cmp.Diff(mk(i), u); diff != "" {
 			t.Fatalf("update %d (-want +got):\n%s", i, diff)
+		}
+		var v Ref
+		v.ID, v.Peeled, v.Target = q.value(i)
+		if diff := cmp.Diff(u.Ref, v, cmpopts.IgnoreFields(Ref{}, "Name")); diff != "" || q.message(i) != u.Message {
+			t.Fatalf("update %d: value (-want +got):\n%s\nmessage %q, want %q", i, diff, q.message(i), u.Message)
 		}
 	}
 	if len(q.msgs) > n/3+1 {

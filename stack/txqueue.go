@@ -112,8 +112,8 @@ type updateQueue struct {
 	n       int
 }
 
-// add queues u; hashSize is the size of the stack's ids.
-func (q *updateQueue) add(u Update, hashSize int) {
+// add queues *u; hashSize is the size of the stack's ids.
+func (q *updateQueue) add(u *Update, hashSize int) {
 	q.n++
 	e := queued{name: u.Name}
 	old := u.Old
@@ -123,7 +123,7 @@ func (q *updateQueue) add(u Update, hashSize int) {
 			(old.ID == nil || len(old.ID) == hashSize))
 	if !plain {
 		e.bits, e.ref = qWhole, uint32(len(q.whole))
-		q.whole = append(q.whole, u)
+		q.whole = append(q.whole, *u)
 		q.entries.add(e)
 		return
 	}
@@ -178,6 +178,29 @@ func (q *updateQueue) get(i int, u *Update, old *Ref) {
 		}
 		u.Old = old
 	}
+}
+
+// value returns the new value of the update at position i: what write
+// needs of it, without making the whole Update.
+func (q *updateQueue) value(i int) (id, peeled []byte, target string) {
+	e := q.entries.at(i)
+	if e.bits&qWhole != 0 {
+		u := &q.whole[e.ref]
+		return u.ID, u.Peeled, u.Target
+	}
+	if e.bits&qID != 0 {
+		id = q.ids.at(e.ref)
+	}
+	return id, nil, ""
+}
+
+// message returns the message of the update at position i.
+func (q *updateQueue) message(i int) string {
+	e := q.entries.at(i)
+	if e.bits&qWhole != 0 {
+		return q.whole[e.ref].Message
+	}
+	return q.msgs[e.msg]
 }
 
 // A change is an update resolved under the lock, as prepare leaves it

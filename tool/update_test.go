@@ -15,6 +15,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/stack"
 )
 
 const (
@@ -333,5 +336,50 @@ func TestUpdateLongNames(t *testing.T) {
 	mustRun(t, "create "+long+" "+oidA+"\n", "update", repo)
 	if got := mustRun(t, "", "refs", repo, long); got != long+" "+oidA+"\n" {
 		t.Errorf("refs %.40s...: %.100q", long, got)
+	}
+}
+
+// TestUpdateParserKeepsNoLine: the parser reads lines in the reader's
+// buffer, without copying them, so what a command keeps of its line
+// (its verb, ref name, new and old targets, ids) must be copied: after
+// more than a buffer of later lines, every command parsed is as it was.
+func TestUpdateParserKeepsNoLine(t *testing.T) {
+	var in strings.Builder
+	var want []updateCmd
+	id := strings.Repeat("ab", 20)
+	for i := 0; in.Len() < 3*maxInputLine; i++ {
+		name := fmt.Sprintf("refs/heads/b%06d", i)
+		var c updateCmd
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&in, "create %s %s\n", name, id)
+			c = updateCmd{verb: "create", u: stack.Update{Ref: stack.Ref{Name: name, ID: bytes.Repeat([]byte{0xab}, 20)}, Old: &absent, Deref: true}}
+		case 1:
+			fmt.Fprintf(&in, "symref-update %s refs/heads/t%d ref refs/heads/o%d\n", name, i, i)
+			c = updateCmd{verb: "symref-update", u: stack.Update{Ref: stack.Ref{Name: name, Target: fmt.Sprint("refs/heads/t", i)}, Old: &stack.Ref{Target: fmt.Sprint("refs/heads/o", i)}, Deref: true}}
+		case 2:
+			fmt.Fprintf(&in, "option no-deref\nsymref-delete %s refs/heads/d%d\n", name, i)
+			c = updateCmd{verb: "symref-delete", u: stack.Update{Ref: stack.Ref{Name: name}, Old: &stack.Ref{Target: fmt.Sprint("refs/heads/d", i)}}}
+		case 3:
+			fmt.Fprintf(&in, "update \"%s\" %s\n", name, id)
+			c = updateCmd{verb: "update", u: stack.Update{Ref: stack.Ref{Name: name, ID: bytes.Repeat([]byte{0xab}, 20)}, Deref: true}}
+		}
+		want = append(want, c)
+	}
+	p := &updateParser{src: &tokenSource{r: bufio.NewReaderSize(strings.NewReader(in.String()), maxInputLine+1)}, hash: reftable.SHA1}
+	var got []updateCmd
+	for {
+		c, ok, err := p.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		c.line = 0
+		got = append(got, c)
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(updateCmd{})); diff != "" {
+		t.Errorf("commands (-want +got):\n%s", diff)
 	}
 }

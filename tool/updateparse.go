@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
@@ -63,6 +64,14 @@ func clipName(err error, name string) error {
 // A tokenSource reads the input of update on demand: lines, or with -z
 // NUL-terminated fields, each at most maxInputLine bytes (r's buffer must
 // hold one and its terminator).
+//
+// A line is returned without a copy: its string is the reader's buffer,
+// valid only until the next call, so that a bulk update's million lines
+// allocate nothing (a copy each was a third of the bytes allocated, and
+// garbage that lets the heap grow to GOGC times its live size). What the
+// parser keeps of a line (a ref name, a target) it copies, and the verb
+// it keeps is a constant (see canonicalVerb). A -z field is copied, since
+// lookahead holds one while reading the next.
 type tokenSource struct {
 	r    *bufio.Reader
 	z    bool
@@ -102,7 +111,11 @@ func (s *tokenSource) next() (tok string, ok bool, err error) {
 		return "", false, err
 	}
 	s.n++
-	return string(line[:len(line)-1]), true, nil
+	line = line[:len(line)-1]
+	if s.z {
+		return string(line), true, nil
+	}
+	return unsafe.String(unsafe.SliceData(line), len(line)), true, nil
 }
 
 // lookahead returns the next token without taking it.
@@ -130,10 +143,11 @@ type updateCmd struct {
 
 type updateParser struct {
 	src     *tokenSource
-	block   int // the block size of the tables written; 0: git's default
+	names   nameArena // copies of the ref names, which commands keep
+	block   int       // the block size of the tables written; 0: git's default
 	hash    reftable.Hash
 	msg     string
-	names   refLookup
+	lookup  refLookup
 	line    int
 	noDeref bool
 	state   txState  // where the commands read are in git's framing
@@ -251,8 +265,9 @@ var knownVerbs = map[string]int{ // verb: most arguments after <ref>
 func (p *updateParser) command(head string) (updateCmd, error) {
 	noDeref := p.noDeref
 	verb, rest, hasArg := strings.Cut(head, " ")
+	verb, ok := canonicalVerb(verb) // not the line's memory
 	c := updateCmd{line: p.line, verb: verb}
-	if _, ok := knownVerbs[verb]; !ok {
+	if !ok {
 		return c, fmt.Errorf("unknown command %q", clip(head))
 	}
 	// As git, the framing is checked before the arguments are.
@@ -307,7 +322,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if len(args) > knownVerbs[verb] {
 		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[knownVerbs[verb]:], " ")))
 	}
-	u := stack.Update{Ref: stack.Ref{Name: strings.Clone(ref)}, Deref: !noDeref} // not the whole line
+	u := stack.Update{Ref: stack.Ref{Name: p.names.clone(ref)}, Deref: !noDeref} // not the line's memory
 	has := func(i int) bool { return i < len(args) }
 	arg := func(i int) string {
 		if has(i) {
@@ -373,7 +388,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		if err := p.checkTarget(arg(0)); err != nil {
 			return c, err
 		}
-		u.Target = arg(0)
+		u.Target = strings.Clone(arg(0))
 		if verb == "symref-create" {
 			u.Old = &absent
 			break
@@ -384,7 +399,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			if arg(2) == "" {
 				return c, fmt.Errorf("symref-update %s: missing old value after %q", shown, kind)
 			}
-			old := stack.Ref{Target: arg(2)}
+			old := stack.Ref{Target: strings.Clone(arg(2))}
 			if kind == "oid" {
 				if old, err = p.oid(arg(2), verb, ref, "old-oid"); err != nil {
 					return c, err
@@ -406,13 +421,45 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			if err := p.checkTarget(arg(0)); err != nil {
 				return c, err
 			}
-			u.Old = &stack.Ref{Target: arg(0)}
+			u.Old = &stack.Ref{Target: strings.Clone(arg(0))}
 		} else if u.Verify {
 			u.Old = &absent
 		}
 	}
 	c.u = u
 	return c, nil
+}
+
+// canonicalVerb returns verb as the constant string of the command word
+// it is, and whether it is one.
+func canonicalVerb(verb string) (string, bool) {
+	for _, v := range [...]string{"create", "update", "delete", "verify", "symref-update", "symref-create",
+		"symref-delete", "symref-verify", "option", "start", "prepare", "commit", "abort"} {
+		if verb == v {
+			return v, true
+		}
+	}
+	return verb, false
+}
+
+// A nameArena copies strings into chunks of 64 KiB shared by many, rather
+// than one allocation each. Its zero value is ready to use.
+type nameArena struct{ b strings.Builder }
+
+// clone returns a copy of s. A strings.Builder never changes what it
+// has written, so each copy stays valid as later ones are appended.
+func (a *nameArena) clone(s string) string {
+	const chunk = 64 << 10
+	if len(s) > chunk/16 {
+		return strings.Clone(s)
+	}
+	if a.b.Cap()-a.b.Len() < len(s) {
+		a.b.Reset() // the strings handed out keep the old chunk
+		a.b.Grow(chunk)
+	}
+	a.b.WriteString(s)
+	all := a.b.String()
+	return all[len(all)-len(s):]
 }
 
 // splitArgs splits the arguments of a text-mode command as git
@@ -539,12 +586,12 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 		}
 		return stack.Ref{ID: id}, nil
 	}
-	if p.names != nil {
+	if p.lookup != nil {
 		name := s
 		if name == "@" {
 			name = "HEAD"
 		}
-		chain, err := resolveShort(p.names, name)
+		chain, err := resolveShort(p.lookup, name)
 		if err == nil {
 			if last := chain[len(chain)-1]; last.ID != nil {
 				return stack.Ref{ID: last.ID, Peeled: last.Peeled}, nil

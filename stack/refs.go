@@ -69,6 +69,18 @@ type Update struct {
 	LogOnly bool
 }
 
+// Clone returns a copy of u whose ids, and Old, share no memory with
+// u's.
+func (u Update) Clone() Update {
+	u.ID, u.Peeled = bytes.Clone(u.ID), bytes.Clone(u.Peeled)
+	if u.Old != nil {
+		old := *u.Old
+		old.ID, old.Peeled = bytes.Clone(old.ID), bytes.Clone(old.Peeled)
+		u.Old = &old
+	}
+	return u
+}
+
 // ReflogPolicy says which refs get reflog entries.
 type ReflogPolicy int
 
@@ -152,7 +164,10 @@ func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 	return tx.heldSnap, nil
 }
 
-// Add queues updates. Updates added after Prepare are not applied.
+// Add queues updates. Updates added after Prepare are not applied. The
+// transaction keeps copies of their object ids: the caller may reuse the
+// memory of the ids once Add returns (a bulk update decodes each
+// command's ids into the same bytes).
 func (tx *Transaction) Add(us ...Update) {
 	for i := range us {
 		tx.updates.add(&us[i], tx.st.opts.Hash.Size())
@@ -290,10 +305,15 @@ func changesSize(p *prepared, hashSize int) int {
 // Everything write needs to know of the stack is decided here: write
 // reads only what prepare returns.
 func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _ *prepared, err error) {
-	var u Update
-	var old Ref
 	for i := range tx.updates.n {
-		tx.updates.get(i, &u, &old)
+		u := tx.updates.wholeAt(i)
+		if u == nil {
+			// A name, and ids of the stack's size.
+			if err := CheckRefName(tx.updates.name(i)); err != nil {
+				return nil, nil, nil, err
+			}
+			continue
+		}
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
 		}

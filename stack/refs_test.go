@@ -541,3 +541,34 @@ func TestTransactionDecidesUnderLock(t *testing.T) {
 		}
 	}
 }
+
+// TestAddCopiesIDs: a transaction keeps copies of the ids it is given,
+// in the compact form and kept whole (a peeled id), so that a caller may
+// reuse their memory once Add returns.
+func TestAddCopiesIDs(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	id, peeled, old := oid(1), oid(2), Ref{}
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/a", ID: id}, Old: &old},
+		Update{Ref: Ref{Name: "refs/tags/b", ID: id, Peeled: peeled}, Old: &old})
+	copy(id, oid(7))
+	copy(peeled, oid(8))
+	old.ID = oid(9) // a reused Old
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, want := range []Ref{{Name: "refs/heads/a", ID: oid(1)}, {Name: "refs/tags/b", ID: oid(1), Peeled: oid(2)}} {
+		got, err := s.Ref(want.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Ref{}, "UpdateIndex")); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", want.Name, diff)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func (q *updateQueue) add(u *Update, hashSize int) {
 			(old.ID == nil || len(old.ID) == hashSize))
 	if !plain {
 		e.bits, e.ref = qWhole, uint32(len(q.whole))
-		q.whole = append(q.whole, *u)
+		q.whole = append(q.whole, u.Clone())
 		q.entries.add(e)
 		return
 	}
@@ -193,6 +193,19 @@ func (q *updateQueue) value(i int) (id, peeled []byte, target string) {
 	}
 	return id, nil, ""
 }
+
+// wholeAt returns the update at position i if the queue keeps it whole,
+// else nil: then it has the form add keeps compactly, its ids of the
+// stack's size and no target, and its name is name(i).
+func (q *updateQueue) wholeAt(i int) *Update {
+	if e := q.entries.at(i); e.bits&qWhole != 0 {
+		return &q.whole[e.ref]
+	}
+	return nil
+}
+
+// name returns the name of the update at position i.
+func (q *updateQueue) name(i int) string { return q.entries.at(i).name }
 
 // message returns the message of the update at position i.
 func (q *updateQueue) message(i int) string {

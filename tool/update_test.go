@@ -341,8 +341,9 @@ func TestUpdateLongNames(t *testing.T) {
 
 // TestUpdateParserKeepsNoLine: the parser reads lines in the reader's
 // buffer, without copying them, so what a command keeps of its line
-// (its verb, ref name, new and old targets, ids) must be copied: after
-// more than a buffer of later lines, every command parsed is as it was.
+// (its verb, ref name, new and old targets) must be copied: after more
+// than a buffer of later lines, every command parsed is as it was. (Its
+// ids are the parser's until the next command: transactions copy them.)
 func TestUpdateParserKeepsNoLine(t *testing.T) {
 	var in strings.Builder
 	var want []updateCmd

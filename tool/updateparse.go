@@ -152,19 +152,20 @@ type updateParser struct {
 	noDeref bool
 	state   txState  // where the commands read are in git's framing
 	args    []string // reused by splitArgs
-	ids     []byte   // room for the ids parsed next (see newID)
+	ids     [3][64]byte // room for the ids of the command parsed (see newID)
+	nids    int
 }
 
-// newID returns room for an object id of n bytes, cut from a larger
-// array: a bulk update holds an id for each command, which would
-// otherwise be an allocation each. The ids never share memory.
+// newID returns room for an object id of n bytes, of the command being
+// parsed: the parser reuses it for the next command, since transactions
+// copy the ids they queue (stack.Transaction.Add, repo.Transaction.Add).
+// A bulk update would otherwise allocate, and keep, every id twice.
 func (p *updateParser) newID(n int) []byte {
-	if len(p.ids) < n {
-		p.ids = make([]byte, 256*n)
+	if p.nids == len(p.ids) || n > len(p.ids[0]) {
+		return make([]byte, n)
 	}
-	id := p.ids[:n:n]
-	p.ids = p.ids[n:]
-	return id
+	p.nids++
+	return p.ids[p.nids-1][:n:n]
 }
 
 // blockSize returns the block size of the tables update writes.
@@ -264,6 +265,7 @@ var knownVerbs = map[string]int{ // verb: most arguments after <ref>
 // command parses the next command.
 func (p *updateParser) command(head string) (updateCmd, error) {
 	noDeref := p.noDeref
+	p.nids = 0 // the ids of the command before are queued, as copies
 	verb, rest, hasArg := strings.Cut(head, " ")
 	verb, ok := canonicalVerb(verb) // not the line's memory
 	c := updateCmd{line: p.line, verb: verb}
@@ -479,9 +481,11 @@ func splitArgs(args []string, s string) ([]string, error) {
 			}
 			arg, s = v, rest
 		} else {
-			i := strings.IndexFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
-			if i < 0 {
-				i = len(s)
+			// The first ASCII white space: no byte of a multi-byte
+			// UTF-8 sequence, or of an invalid one, is one.
+			i := 0
+			for i < len(s) && !isSpace(s[i]) {
+				i++
 			}
 			arg, s = s[:i], s[i:]
 		}

@@ -69,16 +69,23 @@ type Update struct {
 	LogOnly bool
 }
 
-// Clone returns a copy of u whose ids, and Old, share no memory with
-// u's.
+// Clone returns a copy of u that shares no memory with u: its ids, its
+// strings and Old are copied.
 func (u Update) Clone() Update {
-	u.ID, u.Peeled = bytes.Clone(u.ID), bytes.Clone(u.Peeled)
+	u.Ref = u.Ref.clone()
+	u.Message = strings.Clone(u.Message)
 	if u.Old != nil {
-		old := *u.Old
-		old.ID, old.Peeled = bytes.Clone(old.ID), bytes.Clone(old.Peeled)
+		old := u.Old.clone()
 		u.Old = &old
 	}
 	return u
+}
+
+// clone returns a copy of r that shares no memory with r.
+func (r Ref) clone() Ref {
+	r.Name, r.Target = strings.Clone(r.Name), strings.Clone(r.Target)
+	r.ID, r.Peeled = bytes.Clone(r.ID), bytes.Clone(r.Peeled)
+	return r
 }
 
 // ReflogPolicy says which refs get reflog entries.
@@ -165,9 +172,10 @@ func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 }
 
 // Add queues updates. Updates added after Prepare are not applied. The
-// transaction keeps copies of their object ids: the caller may reuse the
-// memory of the ids once Add returns (a bulk update decodes each
-// command's ids into the same bytes).
+// transaction keeps copies of them: the caller may reuse the memory of
+// their ids and strings once Add returns (a bulk update decodes each
+// command's ids into the same bytes, and its names are views of the
+// input's buffer).
 func (tx *Transaction) Add(us ...Update) {
 	for i := range us {
 		tx.updates.add(&us[i], tx.st.opts.Hash.Size())
@@ -295,7 +303,7 @@ func changesSize(p *prepared, hashSize int) int {
 	var buf [1]string
 	for i := range p.changes {
 		c := &p.changes[i]
-		n += len(c.name) + hashSize + 16 + len(p.logFor(c, &buf))*(hashSize+8)
+		n += len(p.name(c)) + hashSize + 16 + len(p.logFor(c, &buf))*(hashSize+8)
 	}
 	return n
 }
@@ -356,10 +364,10 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 		return nil, nil, nil, err
 	}
 	// Sorted by name for the table, and for checkDirFile to search.
-	if !slices.IsSortedFunc(p.changes, byName) {
-		slices.SortStableFunc(p.changes, byName)
+	if !slices.IsSortedFunc(p.changes, p.byName) {
+		slices.SortStableFunc(p.changes, p.byName)
 	}
-	if err := checkDirFile(snap, p.changes); err != nil {
+	if err := checkDirFile(snap, p); err != nil {
 		return nil, nil, nil, err
 	}
 	if err := tx.decideLogs(snap, p, &sc); err != nil {
@@ -386,7 +394,7 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 	}
 	var last string // the name resolved last, in ordered mode
 	resolved := 0
-	p := &prepared{changes: make([]change, 0, tx.updates.n)}
+	p := &prepared{q: &tx.updates, changes: make([]change, 0, tx.updates.n)}
 	p.olds.size = tx.st.opts.Hash.Size()
 	setOld := func(c *change, id []byte) {
 		if id != nil {
@@ -398,7 +406,7 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 	for i := range tx.updates.n {
 		tx.updates.get(i, &u, &uOld)
 		if u.LogOnly {
-			c := change{name: u.Name, u: uint32(i)}
+			c := change{u: uint32(i)}
 			if u.Old != nil {
 				setOld(&c, u.Old.ID)
 				if u.Old.Target != "" {
@@ -445,7 +453,11 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 		if u.Verify {
 			continue
 		}
-		c := change{name: name, u: uint32(i), bits: cStore}
+		c := change{u: uint32(i), bits: cStore}
+		if name != u.Name {
+			c.bits |= cRenamed
+			p.extra(&c).name = name
+		}
 		if u.Missing() {
 			c.bits |= cMissing
 		}
@@ -509,7 +521,7 @@ func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch
 		_, _, target := tx.updates.value(int(c.u))
 		needTarget := false
 		for k, name := range p.logFor(c, &buf) {
-			if c.missing() && name == c.name && c.store() && !c.oldSym() {
+			if c.missing() && name == p.name(c) && c.store() && !c.oldSym() {
 				// Deleting a ref deletes its reflog. (As git, a
 				// deleted symbolic ref's reflog logs the deletion.)
 				var tombs []uint64
@@ -621,7 +633,8 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
-// directory of another (refs/a and refs/a/b). changes are sorted by name.
+// directory of another (refs/a and refs/a/b). p's changes are sorted by
+// name.
 //
 // A bulk transaction checks each of its names, so the checks move
 // forward with the names rather than search afresh: the parents of a
@@ -629,7 +642,8 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 // refs below name/, in the stack and in the transaction, are found by
 // stepping a cursor and an index from where the previous name left them
 // (a few steps, else a seek). The answers are those of searching.
-func checkDirFile(snap *Snapshot, changes []change) error {
+func checkDirFile(snap *Snapshot, p *prepared) error {
+	changes := p.changes
 	// The refs it leaves existing, sorted: positions in changes.
 	live := make([]int32, 0, len(changes))
 	for i := range changes {
@@ -640,8 +654,8 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 	// final reports whether the transaction creates or deletes name, and
 	// whether name exists after it.
 	final := func(name string) (exists, ok bool) {
-		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(c.name, name) })
-		for ; i < len(changes) && changes[i].name == name; i++ {
+		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(p.name(&c), name) })
+		for ; i < len(changes) && p.name(&changes[i]) == name; i++ {
 			if changes[i].store() {
 				return !changes[i].missing(), true
 			}
@@ -673,10 +687,11 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 		if !c.store() || c.missing() || !c.oldMissing() {
 			continue
 		}
+		cname := p.name(c)
 		// A parent directory that is a ref.
 		k := 0
-		for i := strings.IndexByte(c.name, '/'); i >= 0; i, k = next(c.name, i), k+1 {
-			dir := c.name[:i]
+		for i := strings.IndexByte(cname, '/'); i >= 0; i, k = next(cname, i), k+1 {
+			dir := cname[:i]
 			if k >= len(parents) || parents[k].name != dir {
 				ok, err := exists(dir)
 				if err != nil {
@@ -685,11 +700,11 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 				parents = append(parents[:k], parent{dir, ok})
 			}
 			if parents[k].exists {
-				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, dir, ErrRefName)
+				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, dir, ErrRefName)
 			}
 		}
 		// A ref below name/ that survives the transaction.
-		prefix = append(append(prefix[:0], c.name...), '/')
+		prefix = append(append(prefix[:0], cname...), '/')
 		name, err := below.first(prefix, func(name []byte) bool {
 			v, ok := final(string(name))
 			return ok && !v
@@ -698,17 +713,17 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 			return err
 		}
 		if name != nil {
-			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, name, ErrRefName)
+			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, name, ErrRefName)
 		}
 		// Names starting with prefix sort right after it.
 		if lastPrefix == nil || bytes.Compare(prefix, lastPrefix) < 0 {
 			j = 0
 		}
-		j = searchFrom(changes, live, j, prefix)
+		j = searchFrom(p, live, j, prefix)
 		lastPrefix = append(lastPrefix[:0], prefix...)
 		if j < len(live) {
-			if l := changes[live[j]].name; len(l) >= len(prefix) && compareStringBytes(l[:len(prefix)], prefix) == 0 {
-				return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, l, ErrRefName)
+			if l := p.name(&changes[live[j]]); len(l) >= len(prefix) && compareStringBytes(l[:len(prefix)], prefix) == 0 {
+				return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", cname, l, ErrRefName)
 			}
 		}
 	}
@@ -719,15 +734,15 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 // the changes at positions live) at or after from that is not less than
 // key (all before from are less): a few steps from there, else a binary
 // search of the rest.
-func searchFrom(changes []change, live []int32, from int, key []byte) int {
+func searchFrom(p *prepared, live []int32, from int, key []byte) int {
 	for range 8 {
-		if from == len(live) || compareStringBytes(changes[live[from]].name, key) >= 0 {
+		if from == len(live) || compareStringBytes(p.name(&p.changes[live[from]]), key) >= 0 {
 			return from
 		}
 		from++
 	}
 	i, _ := slices.BinarySearchFunc(live[from:], key, func(j int32, key []byte) int {
-		return compareStringBytes(changes[j].name, key)
+		return compareStringBytes(p.name(&p.changes[j]), key)
 	})
 	return from + i
 }
@@ -874,7 +889,7 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 			continue
 		}
 		v.ID, v.Peeled, v.Target = tx.updates.value(int(c.u))
-		name = append(name[:0], c.name...)
+		name = append(name[:0], p.name(c)...)
 		v.fill(&r, name, index)
 		if err := w.AddRef(&r); err != nil {
 			return err
@@ -933,8 +948,8 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 	for i := range changes {
 		c := &changes[i]
 		logFor := p.logFor(c, &buf)
-		own := len(logFor) == 1 && logFor[0] == c.name
-		if !own || c.missing() && c.store() || i > 0 && changes[i-1].name >= c.name {
+		own := len(logFor) == 1 && logFor[0] == p.name(c)
+		if !own || c.missing() && c.store() || i > 0 && p.name(&changes[i-1]) >= p.name(c) {
 			stream = false
 			break
 		}
@@ -957,7 +972,7 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 			x = &p.extras[c.x-1]
 		}
 		for k, name := range p.logFor(c, &buf) {
-			if c.missing() && name == c.name && c.store() && !c.oldSym() {
+			if c.missing() && name == p.name(c) && c.store() && !c.oldSym() {
 				// Deleting a ref deletes its reflog (see decideLogs).
 				if x == nil {
 					continue
@@ -1013,9 +1028,6 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 	}
 	return nil
 }
-
-// byName orders changes by ref name.
-func byName(a, b change) int { return strings.Compare(a.name, b.name) }
 
 // compareStringBytes compares s and b as strings.Compare would, without
 // converting either.

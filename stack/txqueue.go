@@ -1,17 +1,24 @@
 package stack
 
+import "strings"
+
 // How a transaction holds its updates and, once prepared, its changes.
 //
 // A bulk update queues a million updates and prepares as many changes, so
 // both are held compactly: a queued update of the common form (a name,
 // an object id or none, an expected old id or absence, a shared message)
-// is 32 bytes and its ids sit in one array of ids, where a whole Update
-// is 120 bytes with a slice header for each id; any other update is kept
-// whole beside them. A change is 32 bytes, naming its update by its
-// position in the queue, its old id by its position in an array of ids,
-// and what only some changes need (the reflogs of symbolic refs passed,
-// the entries of a deleted reflog, a symbolic ref's new target's id) in
-// a changeExtra, of which most changes have none.
+// is 24 bytes, its name copied into chunks of names and its ids into one
+// array of ids, where a whole Update is 120 bytes with a slice header
+// for each id; any other update is kept whole beside them. A change is
+// 16 bytes, naming its update by its position in the queue, its old id
+// by its position in an array of ids, and what only some changes need
+// (another name, when symbolic refs were followed; the reflogs of those
+// refs; the entries of a deleted reflog; a symbolic ref's new target's
+// id) in a changeExtra, of which most changes have none. Neither holds a
+// pointer: the collector does not scan them.
+//
+// A transaction copies what it queues, strings too (the caller's may
+// be views of memory it reuses, as update's input lines are).
 
 // chunkLen is the number of entries or ids in every chunk of a queue or
 // an id array but the first, which grows by appending up to it: a small
@@ -82,9 +89,38 @@ func (a *idArray) at(i uint32) []byte {
 	return a.chunks[c][j : j+a.size : j+a.size]
 }
 
+// A nameArena holds copies of strings in chunks shared by many. Its zero
+// value is empty.
+type nameArena struct {
+	chunks []*strings.Builder // a Builder never changes what it wrote
+	size   int                // bytes held
+}
+
+// add copies s and returns where it is: its chunk and its offset there.
+func (a *nameArena) add(s string) (uint32, uint32) {
+	n := len(a.chunks)
+	if n == 0 || a.chunks[n-1].Cap()-a.chunks[n-1].Len() < len(s) {
+		b := new(strings.Builder)
+		b.Grow(max(len(s), min(64<<10, max(256, a.size))))
+		a.chunks = append(a.chunks, b)
+		n++
+	}
+	b := a.chunks[n-1]
+	off := b.Len()
+	b.WriteString(s)
+	a.size += len(s)
+	return uint32(n - 1), uint32(off)
+}
+
+// at returns the string of length n at offset off of chunk c.
+func (a *nameArena) at(c, off, n uint32) string {
+	return a.chunks[c].String()[off : off+n]
+}
+
 // queued is an update as a transaction's queue holds it.
 type queued struct {
-	name string
+	// The name: its chunk, offset and length in the queue's names.
+	chunk, off, nameLen uint32
 	// ref is, for a whole update (qWhole), its position in the queue's
 	// whole updates; else the position of its first id in the queue's
 	// ids: the new id, if any, then the old one, if any.
@@ -106,16 +142,17 @@ const (
 // updateQueue holds a transaction's updates, in order (see above).
 type updateQueue struct {
 	entries chunked[queued]
+	names   nameArena
 	whole   []Update
 	ids     idArray
 	msgs    []string // the messages, each once where they repeat
 	n       int
 }
 
-// add queues *u; hashSize is the size of the stack's ids.
+// add queues a copy of *u; hashSize is the size of the stack's ids.
 func (q *updateQueue) add(u *Update, hashSize int) {
 	q.n++
-	e := queued{name: u.Name}
+	var e queued
 	old := u.Old
 	plain := u.Target == "" && u.Peeled == nil && u.UpdateIndex == 0 && !u.LogOnly &&
 		(u.ID == nil || len(u.ID) == hashSize) &&
@@ -127,8 +164,10 @@ func (q *updateQueue) add(u *Update, hashSize int) {
 		q.entries.add(e)
 		return
 	}
+	e.chunk, e.off = q.names.add(u.Name)
+	e.nameLen = uint32(len(u.Name))
 	if len(q.msgs) == 0 || q.msgs[len(q.msgs)-1] != u.Message {
-		q.msgs = append(q.msgs, u.Message)
+		q.msgs = append(q.msgs, strings.Clone(u.Message))
 	}
 	e.msg = uint32(len(q.msgs) - 1)
 	q.ids.size = hashSize
@@ -165,7 +204,7 @@ func (q *updateQueue) get(i int, u *Update, old *Ref) {
 		*u = q.whole[e.ref]
 		return
 	}
-	*u = Update{Ref: Ref{Name: e.name}, Message: q.msgs[e.msg], Deref: e.bits&qDeref != 0, Verify: e.bits&qVerify != 0}
+	*u = Update{Ref: Ref{Name: q.names.at(e.chunk, e.off, e.nameLen)}, Message: q.msgs[e.msg], Deref: e.bits&qDeref != 0, Verify: e.bits&qVerify != 0}
 	k := e.ref
 	if e.bits&qID != 0 {
 		u.ID = q.ids.at(k)
@@ -205,7 +244,13 @@ func (q *updateQueue) wholeAt(i int) *Update {
 }
 
 // name returns the name of the update at position i.
-func (q *updateQueue) name(i int) string { return q.entries.at(i).name }
+func (q *updateQueue) name(i int) string {
+	e := q.entries.at(i)
+	if e.bits&qWhole != 0 {
+		return q.whole[e.ref].Name
+	}
+	return q.names.at(e.chunk, e.off, e.nameLen)
+}
 
 // message returns the message of the update at position i.
 func (q *updateQueue) message(i int) string {
@@ -217,10 +262,9 @@ func (q *updateQueue) message(i int) string {
 }
 
 // A change is an update resolved under the lock, as prepare leaves it
-// for write (see above).
+// for write (see above). Its name is its update's (prepared.name).
 type change struct {
-	name string
-	u    uint32 // the position of its update in the queue
+	u uint32 // the position of its update in the queue
 	// old is 1 + the position in prepared.olds of the id the ref had,
 	// for a symbolic ref its target's; 0 for none.
 	old uint32
@@ -241,6 +285,7 @@ const (
 	cStore                     // the ref is written: not for a LogOnly update or one that changes nothing
 	cToHEAD                    // it logs to HEAD, last, which points at the ref
 	cMissing                   // the new value is missing: a deletion
+	cRenamed                   // its name is not its update's: changeExtra.name
 )
 
 func (c *change) store() bool   { return c.bits&cStore != 0 }
@@ -252,6 +297,7 @@ func (c *change) oldMissing() bool { return c.old == 0 && !c.oldSym() }
 
 // changeExtra is what some changes need besides a change.
 type changeExtra struct {
+	name   string   // the ref changed, when symbolic refs were followed to it
 	logFor []string // refs whose reflog records the change, when not just its own
 	tombs  []uint64 // the update indexes of the reflog entries a deletion deletes
 	target []byte   // the id of a symbolic ref's new target, if its entries record it
@@ -260,10 +306,22 @@ type changeExtra struct {
 // prepared is a transaction resolved under the lock: all that write
 // needs besides the queue of updates and the transaction's settings.
 type prepared struct {
+	q       *updateQueue // the transaction's, for the changes' names
 	changes []change
 	extras  []changeExtra
 	olds    idArray
 }
+
+// name returns the name of the ref c changes.
+func (p *prepared) name(c *change) string {
+	if c.bits&cRenamed != 0 {
+		return p.extras[c.x-1].name
+	}
+	return p.q.name(int(c.u))
+}
+
+// byName orders changes by ref name.
+func (p *prepared) byName(a, b change) int { return strings.Compare(p.name(&a), p.name(&b)) }
 
 // logFor returns the refs whose reflogs record c (buf holds c's name
 // when that is all).
@@ -271,7 +329,7 @@ func (p *prepared) logFor(c *change, buf *[1]string) []string {
 	if c.x != 0 && p.extras[c.x-1].logFor != nil {
 		return p.extras[c.x-1].logFor
 	}
-	buf[0] = c.name
+	buf[0] = p.name(c)
 	return buf[:]
 }
 

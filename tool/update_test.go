@@ -15,9 +15,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/refstore/refstore/reftable"
-	"github.com/refstore/refstore/stack"
 )
 
 const (
@@ -339,48 +336,31 @@ func TestUpdateLongNames(t *testing.T) {
 	}
 }
 
-// TestUpdateParserKeepsNoLine: the parser reads lines in the reader's
-// buffer, without copying them, so what a command keeps of its line
-// (its verb, ref name, new and old targets) must be copied: after more
-// than a buffer of later lines, every command parsed is as it was. (Its
-// ids are the parser's until the next command: transactions copy them.)
-func TestUpdateParserKeepsNoLine(t *testing.T) {
-	var in strings.Builder
-	var want []updateCmd
-	id := strings.Repeat("ab", 20)
+// TestUpdateLongInput: update parses each line in the reader's buffer
+// and hands the names and targets it reads there to the transaction,
+// which copies them: after more than three buffers of input, every ref
+// and target written is the one its line named, as are the expected old
+// targets checked.
+func TestUpdateLongInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	var in, in2 strings.Builder
+	var want []string
 	for i := 0; in.Len() < 3*maxInputLine; i++ {
-		name := fmt.Sprintf("refs/heads/b%06d", i)
-		var c updateCmd
-		switch i % 4 {
-		case 0:
-			fmt.Fprintf(&in, "create %s %s\n", name, id)
-			c = updateCmd{verb: "create", u: stack.Update{Ref: stack.Ref{Name: name, ID: bytes.Repeat([]byte{0xab}, 20)}, Old: &absent, Deref: true}}
-		case 1:
-			fmt.Fprintf(&in, "symref-update %s refs/heads/t%d ref refs/heads/o%d\n", name, i, i)
-			c = updateCmd{verb: "symref-update", u: stack.Update{Ref: stack.Ref{Name: name, Target: fmt.Sprint("refs/heads/t", i)}, Old: &stack.Ref{Target: fmt.Sprint("refs/heads/o", i)}, Deref: true}}
-		case 2:
-			fmt.Fprintf(&in, "option no-deref\nsymref-delete %s refs/heads/d%d\n", name, i)
-			c = updateCmd{verb: "symref-delete", u: stack.Update{Ref: stack.Ref{Name: name}, Old: &stack.Ref{Target: fmt.Sprint("refs/heads/d", i)}}}
-		case 3:
-			fmt.Fprintf(&in, "update \"%s\" %s\n", name, id)
-			c = updateCmd{verb: "update", u: stack.Update{Ref: stack.Ref{Name: name, ID: bytes.Repeat([]byte{0xab}, 20)}, Deref: true}}
-		}
-		want = append(want, c)
+		fmt.Fprintf(&in, "create refs/heads/b%06d %s\n", i, oidA)
+		fmt.Fprintf(&in, "symref-create refs/heads/s%06d refs/heads/b%06d\n", i, i)
+		fmt.Fprintf(&in2, "option no-deref\nsymref-update refs/heads/s%06d refs/heads/c%06d ref refs/heads/b%06d\n", i, i, i)
+		want = append(want, fmt.Sprintf("refs/heads/b%06d %s", i, oidA), fmt.Sprintf("refs/heads/s%06d ref: refs/heads/c%06d", i, i))
 	}
-	p := &updateParser{src: &tokenSource{r: bufio.NewReaderSize(strings.NewReader(in.String()), maxInputLine+1)}, hash: reftable.SHA1}
-	var got []updateCmd
-	for {
-		c, ok, err := p.next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		c.line = 0
-		got = append(got, c)
+	mustRun(t, in.String(), "update", dir)
+	mustRun(t, in2.String(), "update", dir) // fails unless each old target was s's
+	got := map[string]bool{}
+	for _, l := range strings.Split(mustRun(t, "", "refs", dir), "\n") {
+		got[l] = true
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(updateCmd{})); diff != "" {
-		t.Errorf("commands (-want +got):\n%s", diff)
+	for _, w := range want {
+		if !got[w] {
+			t.Fatalf("refs lacks %q", w)
+		}
 	}
 }

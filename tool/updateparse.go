@@ -68,10 +68,12 @@ func clipName(err error, name string) error {
 // A line is returned without a copy: its string is the reader's buffer,
 // valid only until the next call, so that a bulk update's million lines
 // allocate nothing (a copy each was a third of the bytes allocated, and
-// garbage that lets the heap grow to GOGC times its live size). What the
-// parser keeps of a line (a ref name, a target) it copies, and the verb
-// it keeps is a constant (see canonicalVerb). A -z field is copied, since
-// lookahead holds one while reading the next.
+// garbage that lets the heap grow to GOGC times its live size). So are
+// the names and targets of the command parsed from it (the verb is a
+// constant, see canonicalVerb): the transactions the command goes to
+// copy what they keep (stack.Transaction.Add, repo.Transaction.Add),
+// and nothing else keeps them. A -z field is copied, since lookahead
+// holds one while reading the next.
 type tokenSource struct {
 	r    *bufio.Reader
 	z    bool
@@ -143,15 +145,14 @@ type updateCmd struct {
 
 type updateParser struct {
 	src     *tokenSource
-	names   nameArena // copies of the ref names, which commands keep
-	block   int       // the block size of the tables written; 0: git's default
+	block   int // the block size of the tables written; 0: git's default
 	hash    reftable.Hash
 	msg     string
 	lookup  refLookup
 	line    int
 	noDeref bool
-	state   txState  // where the commands read are in git's framing
-	args    []string // reused by splitArgs
+	state   txState     // where the commands read are in git's framing
+	args    []string    // reused by splitArgs
 	ids     [3][64]byte // room for the ids of the command parsed (see newID)
 	nids    int
 }
@@ -324,7 +325,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if len(args) > knownVerbs[verb] {
 		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[knownVerbs[verb]:], " ")))
 	}
-	u := stack.Update{Ref: stack.Ref{Name: p.names.clone(ref)}, Deref: !noDeref} // not the line's memory
+	u := stack.Update{Ref: stack.Ref{Name: ref}, Deref: !noDeref} // the line's memory: see tokenSource
 	has := func(i int) bool { return i < len(args) }
 	arg := func(i int) string {
 		if has(i) {
@@ -390,7 +391,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		if err := p.checkTarget(arg(0)); err != nil {
 			return c, err
 		}
-		u.Target = strings.Clone(arg(0))
+		u.Target = arg(0)
 		if verb == "symref-create" {
 			u.Old = &absent
 			break
@@ -401,7 +402,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			if arg(2) == "" {
 				return c, fmt.Errorf("symref-update %s: missing old value after %q", shown, kind)
 			}
-			old := stack.Ref{Target: strings.Clone(arg(2))}
+			old := stack.Ref{Target: arg(2)}
 			if kind == "oid" {
 				if old, err = p.oid(arg(2), verb, ref, "old-oid"); err != nil {
 					return c, err
@@ -423,7 +424,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			if err := p.checkTarget(arg(0)); err != nil {
 				return c, err
 			}
-			u.Old = &stack.Ref{Target: strings.Clone(arg(0))}
+			u.Old = &stack.Ref{Target: arg(0)}
 		} else if u.Verify {
 			u.Old = &absent
 		}
@@ -442,26 +443,6 @@ func canonicalVerb(verb string) (string, bool) {
 		}
 	}
 	return verb, false
-}
-
-// A nameArena copies strings into chunks of 64 KiB shared by many, rather
-// than one allocation each. Its zero value is ready to use.
-type nameArena struct{ b strings.Builder }
-
-// clone returns a copy of s. A strings.Builder never changes what it
-// has written, so each copy stays valid as later ones are appended.
-func (a *nameArena) clone(s string) string {
-	const chunk = 64 << 10
-	if len(s) > chunk/16 {
-		return strings.Clone(s)
-	}
-	if a.b.Cap()-a.b.Len() < len(s) {
-		a.b.Reset() // the strings handed out keep the old chunk
-		a.b.Grow(chunk)
-	}
-	a.b.WriteString(s)
-	all := a.b.String()
-	return all[len(all)-len(s):]
 }
 
 // splitArgs splits the arguments of a text-mode command as git

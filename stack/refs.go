@@ -423,10 +423,11 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 		var via []string
 		var cur Ref
 		var err error
-		if u.Deref {
+		cur, err = lookup(snap, name, sc)
+		if err == nil && u.Deref && cur.Target != "" {
+			// Follow reads name again: a ref that is not symbolic,
+			// as most are, is resolved by the one read.
 			name, via, cur, err = resolve(snap, u.Name, sc)
-		} else {
-			cur, err = lookup(snap, name, sc)
 		}
 		if err != nil {
 			return nil, err

@@ -364,3 +364,26 @@ func TestUpdateLongInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeHex: decodeHex takes hex digits of either case and nothing
+// else, and says whether the id is all zeros.
+func TestDecodeHex(t *testing.T) {
+	for _, tc := range []struct {
+		s           string
+		want        string // hex of the id, lowercase
+		nonzero, ok bool
+	}{
+		{"00ff7Fa9", "00ff7fa9", true, true},
+		{"00000000", "00000000", false, true},
+		{"0000000g", "", false, false},
+		{"G0000000", "", false, false},
+		{"0000 000", "", false, false},
+		{"\xc3\xa90000000", "", false, false},
+	} {
+		id := make([]byte, len(tc.s)/2)
+		nonzero, ok := decodeHex(id, tc.s)
+		if ok != tc.ok || ok && (nonzero != tc.nonzero || fmt.Sprintf("%x", id) != tc.want) {
+			t.Errorf("decodeHex(%q) = %x, %v, %v; want %s, %v, %v", tc.s, id, nonzero, ok, tc.want, tc.nonzero, tc.ok)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package tool
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -561,15 +560,14 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 	if s == "" {
 		return stack.Ref{}, nil
 	}
-	if len(s) == hexLen && isHex(s) {
+	if len(s) == hexLen {
 		id := p.newID(hexLen / 2)
-		for i := range id { // s is hex, of either case (as git)
-			id[i] = unhex(s[2*i])<<4 | unhex(s[2*i+1])
+		if nonzero, ok := decodeHex(id, s); ok {
+			if !nonzero {
+				return stack.Ref{}, nil // all zeros
+			}
+			return stack.Ref{ID: id}, nil
 		}
-		if bytes.Count(id, []byte{0}) == len(id) {
-			return stack.Ref{}, nil
-		}
-		return stack.Ref{ID: id}, nil
 	}
 	if p.lookup != nil {
 		name := s
@@ -595,6 +593,32 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 		why = "update does not evaluate revision expressions; give a full object id or a ref name"
 	}
 	return stack.Ref{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
+}
+
+// hexDigits maps a byte to the value of the hex digit it is (of either
+// case, as git takes them), or to 0xff.
+var hexDigits = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 0xff
+		if isHex(string(rune(c))) {
+			t[c] = unhex(byte(c))
+		}
+	}
+	return t
+}()
+
+// decodeHex decodes the 2*len(dst) hex digits of s into dst, in one
+// pass: ok is false if s has something else, and nonzero whether some
+// byte is not zero.
+func decodeHex(dst []byte, s string) (nonzero, ok bool) {
+	var or, bad byte
+	for i := range dst {
+		hi, lo := hexDigits[s[2*i]], hexDigits[s[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0x0f
+		or |= dst[i]
+	}
+	return or != 0, bad&0xf0 == 0
 }
 
 // unhex returns the value of the hex digit c.

@@ -251,10 +251,11 @@ func TestRefsBelowSteps(t *testing.T) {
 	}
 }
 
-// TestRefWalker: the forward lookups of a bulk transaction answer as a
-// search for each name does, in a stack of several tables with refs
-// deleted and changed in newer ones, for names that increase densely,
-// skip ahead, go back, or are absent.
+// TestRefWalker: the forward lookups of a bulk transaction, of refs and
+// of reflogs, answer as a search for each name does, in a stack of
+// several tables with refs deleted (and their reflogs) and changed in
+// newer ones, for names that increase densely, skip ahead, go back,
+// repeat, or are absent.
 func TestRefWalker(t *testing.T) {
 	opts := testOptions()
 	opts.DisableAutoCompaction = true
@@ -284,14 +285,17 @@ func TestRefWalker(t *testing.T) {
 	defer snap.Close()
 	walk := refWalker{snap: snap}
 	defer walk.close()
+	logs := logWalker{snap: snap}
+	defer logs.close()
 	var sc lookupScratch
 	i := 0
 	for range 5000 {
 		switch r := rng.IntN(20); {
 		case r < 14:
 			i++
-		case r < 18:
+		case r < 17:
 			i += rng.IntN(100)
+		case r < 18: // the same name again
 		default:
 			i = max(0, i-rng.IntN(200))
 		}
@@ -306,6 +310,20 @@ func TestRefWalker(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("%s (-search +walk):\n%s", n, diff)
+		}
+		var wantLogs []uint64
+		for l, err := range snap.merged.LogsFor([]byte(n)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLogs = append(wantLogs, l.UpdateIndex)
+		}
+		gotLogs, err := logs.indexes(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantLogs, gotLogs); diff != "" {
+			t.Fatalf("%s reflog (-search +walk):\n%s", n, diff)
 		}
 	}
 }

@@ -519,6 +519,8 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 // the changes.
 func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch) error {
 	var buf [1]string
+	logs := logWalker{snap: snap}
+	defer logs.close()
 	for i := range p.changes {
 		c := &p.changes[i]
 		_, _, target := tx.updates.value(int(c.u))
@@ -527,15 +529,12 @@ func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch
 			if c.missing() && name == p.name(c) && c.store() && !c.oldSym() {
 				// Deleting a ref deletes its reflog. (As git, a
 				// deleted symbolic ref's reflog logs the deletion.)
-				var tombs []uint64
-				for l, err := range snap.merged.LogsFor([]byte(name)) {
-					if err != nil {
-						return err
-					}
-					tombs = append(tombs, l.UpdateIndex)
+				if p.tombAt == nil {
+					p.tombAt = make([]uint32, len(p.changes)+1)
 				}
-				if tombs != nil {
-					p.extra(c).tombs = tombs
+				var err error
+				if p.tombs, err = logs.indexes(name, p.tombs); err != nil {
+					return err
 				}
 				continue
 			}
@@ -546,6 +545,9 @@ func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch
 			if target != "" && !(c.bits&cToHEAD != 0 && name == "HEAD") {
 				needTarget = true
 			}
+		}
+		if p.tombAt != nil {
+			p.tombAt[i+1] = uint32(len(p.tombs))
 		}
 		if !needTarget {
 			continue
@@ -620,6 +622,66 @@ func (w *refWalker) next() {
 }
 
 func (w *refWalker) close() {
+	if w.cur != nil {
+		w.cur.Close()
+	}
+}
+
+// logWalker finds the reflog entries of names that mostly increase, as
+// those of a bulk deletion do, with a cursor that steps forward from
+// where the last search left it (a few steps, else a seek), as refWalker
+// finds refs. The answers are those of Merged.LogsFor.
+type logWalker struct {
+	snap *Snapshot
+	cur  *reftable.LogCursor
+	rec  reftable.LogRecord // the cursor's current record, if ok
+	ok   bool
+	key  []byte // the last name searched: rec is the first record of a ref after it
+	err  error
+}
+
+// indexes appends the update indexes of the reflog entries of name,
+// newest first, to dst.
+func (w *logWalker) indexes(name string, dst []uint64) ([]uint64, error) {
+	if w.err != nil {
+		return dst, w.err
+	}
+	if w.cur == nil || compareStringBytes(name, w.key) <= 0 {
+		w.seek(name)
+	} else {
+		for n := 0; w.ok && compareStringBytes(name, w.rec.RefName) > 0; n++ {
+			if n == 16 {
+				w.seek(name)
+				break
+			}
+			w.next()
+		}
+	}
+	w.key = append(w.key[:0], name...)
+	for w.ok && compareStringBytes(name, w.rec.RefName) == 0 {
+		dst = append(dst, w.rec.UpdateIndex)
+		w.next()
+	}
+	return dst, w.err
+}
+
+func (w *logWalker) seek(name string) {
+	if w.cur == nil {
+		w.cur = w.snap.merged.LogCursor()
+	}
+	w.key = append(w.key[:0], name...)
+	w.cur.Seek(w.key)
+	w.next()
+}
+
+func (w *logWalker) next() {
+	w.rec, w.ok, w.err = w.cur.Next()
+	if w.err != nil {
+		w.ok = false
+	}
+}
+
+func (w *logWalker) close() {
 	if w.cur != nil {
 		w.cur.Close()
 	}
@@ -1004,17 +1066,18 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 		}
 		return w.AddLog(&lr)
 	}
-	// When each change logs its own ref at most, and deletes no reflog,
-	// the entries come in the order of their keys, each key once: they
-	// are written as they come, rather than held, sorted and written (a
-	// bulk update would hold one for each ref).
+	// When each change logs its own ref at most, the entries come in the
+	// order of their keys, each key once (a deleted reflog's tombstones
+	// newest first, as its entries are): they are written as they come,
+	// rather than held, sorted and written (a bulk update would hold one
+	// for each ref).
 	stream := true
 	var buf [1]string
 	for i := range changes {
 		c := &changes[i]
 		logFor := p.logFor(c, &buf)
 		own := len(logFor) == 1 && logFor[0] == p.name(c)
-		if !own || c.missing() && c.store() || i > 0 && p.name(&changes[i-1]) >= p.name(c) {
+		if !own || i > 0 && p.name(&changes[i-1]) >= p.name(c) {
 			stream = false
 			break
 		}
@@ -1039,10 +1102,7 @@ func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
 		for k, name := range p.logFor(c, &buf) {
 			if c.missing() && name == p.name(c) && c.store() && !c.oldSym() {
 				// Deleting a ref deletes its reflog (see decideLogs).
-				if x == nil {
-					continue
-				}
-				for _, t := range x.tombs {
+				for _, t := range p.tombsOf(i) {
 					if err := add(pendingLog{name: name, index: t, c: -1}); err != nil {
 						return err
 					}

@@ -299,7 +299,6 @@ func (c *change) oldMissing() bool { return c.old == 0 && !c.oldSym() }
 type changeExtra struct {
 	name   string   // the ref changed, when symbolic refs were followed to it
 	logFor []string // refs whose reflog records the change, when not just its own
-	tombs  []uint64 // the update indexes of the reflog entries a deletion deletes
 	target []byte   // the id of a symbolic ref's new target, if its entries record it
 }
 
@@ -310,6 +309,20 @@ type prepared struct {
 	changes []change
 	extras  []changeExtra
 	olds    idArray
+	// The update indexes of the reflog entries deletions delete, the
+	// changes' one after another, newest first: those of the i-th
+	// change from tombAt[i] to tombAt[i+1]. tombAt is nil without any.
+	tombs  []uint64
+	tombAt []uint32
+}
+
+// tombsOf returns the update indexes of the reflog entries the i-th
+// change deletes.
+func (p *prepared) tombsOf(i int) []uint64 {
+	if p.tombAt == nil {
+		return nil
+	}
+	return p.tombs[p.tombAt[i]:p.tombAt[i+1]]
 }
 
 // name returns the name of the ref c changes.

@@ -153,6 +153,7 @@ type updateParser struct {
 	state   txState     // where the commands read are in git's framing
 	args    []string    // reused by splitArgs
 	ids     [3][64]byte // room for the ids of the command parsed (see newID)
+	old     stack.Ref   // the expected old value of the command parsed
 	nids    int
 }
 
@@ -337,7 +338,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			return nil
 		}
 		v, err := p.oid(arg(i), verb, ref, "old-oid")
-		u.Old = &v
+		p.old = v
+		u.Old = &p.old // the parser's, as its ids: transactions copy it
 		return err
 	}
 	var err error
@@ -409,7 +411,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			} else if err := p.checkTarget(arg(2)); err != nil {
 				return c, err
 			}
-			u.Old = &old
+			p.old = old
+			u.Old = &p.old
 		default:
 			return c, fmt.Errorf("symref-update %s: want \"ref\" or \"oid\" before the old value, got %q", shown, clip(kind))
 		}

@@ -1,22 +1,60 @@
-package tool
+package bench
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/refstore/refstore/internal/testutil/gittest"
+	"github.com/refstore/refstore/tool"
 )
 
 // asCLI is the environment variable under which the test binary acts as
 // the reftable program, so bench (which runs os.Executable) can be tested
 // in-process.
 const asCLI = "REFTABLE_TEST_AS_CLI"
+
+// config is the tool with bench, as the reftable programs configure it.
+var config = tool.Config{Commands: []*tool.Command{Command}}
+
+// TestMain makes the test binary the reftable program when asCLI is set:
+// the processes bench starts.
+func TestMain(m *testing.M) {
+	if os.Getenv(asCLI) == "1" {
+		os.Exit(tool.Process(config, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// result is what one run of the tool did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n-- stdout --\n%s-- stderr --\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs the tool with bench in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return tool.Main(ctx, config, args, stdin, stdout, stderr)
+}
+
+func runTool(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
 
 var benchWorkloads = []string{"create", "list", "lookup", "commit", "compact"}
 
@@ -158,9 +196,9 @@ func TestBenchCheckFails(t *testing.T) {
 		{"delete refs/heads/branch-0000007\n", "check after create: reftable has 200 refs under refs/, want 201"},
 		{"option no-deref\nsymref-update refs/heads/branch-0000007 refs/heads/main\n", "check after create: digest of reftable's stack"},
 	} {
-		benchAfterCreate = func(repo string) error {
+		benchAfterCreate = func(dir string) error {
 			var stdout, stderr bytes.Buffer
-			if code := run(context.Background(), []string{"update", repo}, strings.NewReader(tc.change), &stdout, &stderr); code != 0 {
+			if code := run(context.Background(), []string{"update", dir}, strings.NewReader(tc.change), &stdout, &stderr); code != 0 {
 				t.Fatalf("%q: exit %d: %s", tc.change, code, stderr.String())
 			}
 			return nil

@@ -1,4 +1,4 @@
-package tool
+package bench
 
 import (
 	"bytes"
@@ -23,10 +23,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/refstore/refstore/repo"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/tool"
 )
 
-var cmdBench = &Command{
+// Command is the bench command: "reftable bench" times this program
+// against git, running this program (os.Executable) for every step, so
+// a program that offers it must offer the other commands too, as the
+// reftable programs do. It is not changed once made.
+var Command = &tool.Command{
 	Interruptible: true,
 	Name:          "bench",
 	Usage:         "[-n N] [-commits C] [-lookups L] [-git PATH] [-json] [-keep]",
@@ -103,7 +109,7 @@ const (
 
 // benchAfterCreate, when set by a test, runs on our repository after the
 // bulk creation and before its checks.
-var benchAfterCreate func(repo string) error
+var benchAfterCreate func(dir string) error
 
 // A benchRow is the result of one workload.
 type benchRow struct {
@@ -132,7 +138,7 @@ type op struct {
 }
 
 type bench struct {
-	e        *Env
+	e        *tool.Env
 	f        *benchFlags
 	self     string // this program
 	git      string // the git binary; empty to time ours only
@@ -145,19 +151,19 @@ type bench struct {
 	rows     []benchRow
 }
 
-func runBench(e *Env, flags any, args []string) error {
+func runBench(e *tool.Env, flags any, args []string) error {
 	f := flags.(*benchFlags)
-	if err := maxArgs(args, 0); err != nil {
+	if err := tool.MaxArgs(args, 0); err != nil {
 		return err
 	}
 	if f.n < 1 || f.commits < 1 || f.lookups < 1 {
-		return usagef("-n, -commits and -lookups must be at least 1")
+		return tool.Usagef("-n, -commits and -lookups must be at least 1")
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	b := &bench{e: e, f: f, self: self, prog: progress{w: e.stderr, tty: isTerminal(e.stderr)}}
+	b := &bench{e: e, f: f, self: self, prog: progress{w: e.Stderr(), tty: tool.IsTerminal(e.Stderr())}}
 	git, note, err := findGit(f.git)
 	if err != nil {
 		return err
@@ -167,7 +173,7 @@ func runBench(e *Env, flags any, args []string) error {
 		return err
 	}
 	if f.keep {
-		defer fprintf(e.stderr, "reftable bench: kept %s\n", b.dir)
+		defer fmt.Fprintf(e.Stderr(), "reftable bench: kept %s\n", b.dir)
 	} else {
 		defer os.RemoveAll(b.dir)
 	}
@@ -281,7 +287,7 @@ func (b *bench) gitTemplate() error {
 }
 
 func (b *bench) gitOut(dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(b.e.ctx, b.git, args...)
+	cmd := exec.CommandContext(b.e.Context(), b.git, args...)
 	cmd.Dir, cmd.Env = dir, b.environ
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -345,14 +351,14 @@ func (b *bench) sides() []side {
 	return []side{ours, theirs}
 }
 
-// exec runs o on side s in repo and returns its wall time and output.
-func (b *bench) exec(s side, repo string, o op) (time.Duration, []byte, error) {
+// exec runs o on side s in dir and returns its wall time and output.
+func (b *bench) exec(s side, dir string, o op) (time.Duration, []byte, error) {
 	name, args := b.self, o.ours
 	if s == theirs {
 		name, args = b.git, o.git
 	}
-	cmd := exec.CommandContext(b.e.ctx, name, args...)
-	cmd.Dir, cmd.Env = repo, b.environ
+	cmd := exec.CommandContext(b.e.Context(), name, args...)
+	cmd.Dir, cmd.Env = dir, b.environ
 	if o.stdin != nil {
 		cmd.Stdin = bytes.NewReader(o.stdin)
 	}
@@ -366,7 +372,7 @@ func (b *bench) exec(s side, repo string, o op) (time.Duration, []byte, error) {
 		if s == theirs {
 			prog = "git"
 		}
-		return d, nil, fmt.Errorf("%s %s in %s: %w: %s", prog, strings.Join(args, " "), repo, err, bytes.TrimSpace(stderr.Bytes()))
+		return d, nil, fmt.Errorf("%s %s in %s: %w: %s", prog, strings.Join(args, " "), dir, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return d, stdout.Bytes(), nil
 }
@@ -406,11 +412,11 @@ func (b *bench) create() error {
 	for run := range createRuns {
 		for _, s := range b.sides() {
 			b.prog.say("create %d refs: %s, run %d of %d", b.f.n, s, run+1, createRuns)
-			repo, err := b.copyRepo(b.template, fmt.Sprintf("create-%s-%d", s, run))
+			dir, err := b.copyRepo(b.template, fmt.Sprintf("create-%s-%d", s, run))
 			if err != nil {
 				return err
 			}
-			d, _, err := b.exec(s, repo, o)
+			d, _, err := b.exec(s, dir, o)
 			if err != nil {
 				return err
 			}
@@ -420,7 +426,7 @@ func (b *bench) create() error {
 					return err
 				}
 			}
-			b.repo[s] = repo
+			b.repo[s] = dir
 		}
 	}
 	b.add("create", fmt.Sprintf("%d refs in one transaction (update vs update-ref --stdin)", b.f.n), times)
@@ -528,16 +534,16 @@ func (b *bench) compact() error {
 	for run := range compactRuns {
 		for _, s := range b.sides() {
 			b.prog.say("compact: %s, run %d of %d", s, run+1, compactRuns)
-			repo, err := b.copyRepo(b.repo[s], fmt.Sprintf("compact-%s-%d", s, run))
+			dir, err := b.copyRepo(b.repo[s], fmt.Sprintf("compact-%s-%d", s, run))
 			if err != nil {
 				return err
 			}
-			d, _, err := b.exec(s, repo, o)
+			d, _, err := b.exec(s, dir, o)
 			if err != nil {
 				return err
 			}
 			times[s] = append(times[s], d)
-			after, err := summarize(b.e.ctx, repo)
+			after, err := summarize(b.e.Context(), dir)
 			if err != nil {
 				return err
 			}
@@ -545,7 +551,7 @@ func (b *bench) compact() error {
 				return fmt.Errorf("check after compact: %s left %d tables, digest %s, want 1 table, digest %s",
 					s, after.tables, after.digest, before[s].digest)
 			}
-			if err := os.RemoveAll(repo); err != nil {
+			if err := os.RemoveAll(dir); err != nil {
 				return err
 			}
 		}
@@ -566,28 +572,32 @@ type summary struct {
 	tables int
 }
 
-func summarize(ctx context.Context, repo string) (summary, error) {
-	t, err := openPath(repo, readOnly, stack.Options{})
+func summarize(ctx context.Context, dir string) (summary, error) {
+	r, err := repo.Open(dir, repo.Options{NoParents: true, ReadOnly: true})
 	if err != nil {
 		return summary{}, err
 	}
-	defer t.Close()
-	v, err := t.view(ctx)
+	defer r.Close()
+	snap, err := r.Snapshot(ctx)
 	if err != nil {
 		return summary{}, err
 	}
-	defer v.Close()
-	rd, err := t.reader(ctx)
+	defer snap.Close()
+	st, err := r.Stack()
 	if err != nil {
 		return summary{}, err
 	}
-	defer rd.Close()
-	d, err := digestOf(rd.RefRecords(""))
+	own, err := st.Snapshot(ctx)
 	if err != nil {
 		return summary{}, err
 	}
-	s := summary{digest: d, tables: len(v.Names)}
-	for _, err := range rd.RefRecords("refs/") {
+	defer own.Close()
+	d, err := tool.Digest(snap.RefRecords(""))
+	if err != nil {
+		return summary{}, err
+	}
+	s := summary{digest: d, tables: len(own.TableNames())}
+	for _, err := range snap.RefRecords("refs/") {
 		if err != nil {
 			return summary{}, err
 		}
@@ -602,7 +612,7 @@ func (b *bench) checkSame(after string, want int) ([2]summary, error) {
 	var sum [2]summary
 	for _, s := range b.sides() {
 		var err error
-		if sum[s], err = summarize(b.e.ctx, b.repo[s]); err != nil {
+		if sum[s], err = summarize(b.e.Context(), b.repo[s]); err != nil {
 			return sum, fmt.Errorf("check after %s: %s: %w", after, s, err)
 		}
 		if sum[s].refs != want {
@@ -634,7 +644,7 @@ func median(ds []time.Duration) time.Duration {
 // print writes the table, or JSON Lines with -json.
 func (b *bench) print(note string) error {
 	if b.f.json {
-		enc := json.NewEncoder(b.e.stdout)
+		enc := json.NewEncoder(b.e.Stdout())
 		for _, r := range b.rows {
 			if err := enc.Encode(r); err != nil {
 				return err
@@ -642,9 +652,9 @@ func (b *bench) print(note string) error {
 		}
 		return nil
 	}
-	fprintf(b.e.stdout, "reftable bench -n %d -commits %d -lookups %d; %s; %d CPUs, %s/%s\n",
+	fmt.Fprintf(b.e.Stdout(), "reftable bench -n %d -commits %d -lookups %d; %s; %d CPUs, %s/%s\n",
 		b.f.n, b.f.commits, b.f.lookups, note, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-	tw := tabwriter.NewWriter(b.e.stdout, 0, 8, 2, ' ', 0)
+	tw := tabwriter.NewWriter(b.e.Stdout(), 0, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "workload\truns\treftable\tgit\tgit/reftable\twhat\n")
 	for _, r := range b.rows {
 		g, ratio := "-", "-"
@@ -656,7 +666,7 @@ func (b *bench) print(note string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fprintf(b.e.stdout, "checks passed: ref counts, digests, listings, lookups, one table after compaction\n")
+	fmt.Fprintf(b.e.Stdout(), "checks passed: ref counts, digests, listings, lookups, one table after compaction\n")
 	return nil
 }
 
@@ -688,17 +698,17 @@ type progress struct {
 func (p *progress) say(format string, args ...any) {
 	msg := "reftable bench: " + fmt.Sprintf(format, args...)
 	if !p.tty {
-		fprintf(p.w, "%s\n", msg)
+		fmt.Fprintf(p.w, "%s\n", msg)
 		return
 	}
-	fprintf(p.w, "\r%-*s", p.last, msg)
+	fmt.Fprintf(p.w, "\r%-*s", p.last, msg)
 	p.last = len(msg)
 }
 
 // clear removes the terminal line.
 func (p *progress) clear() {
 	if p.tty && p.last > 0 {
-		fprintf(p.w, "\r%*s\r", p.last, "")
+		fmt.Fprintf(p.w, "\r%*s\r", p.last, "")
 		p.last = 0
 	}
 }

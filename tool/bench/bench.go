@@ -1,15 +1,18 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -23,7 +26,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/refstore/refstore/repo"
 	"github.com/refstore/refstore/stack"
 	"github.com/refstore/refstore/tool"
 )
@@ -35,59 +37,103 @@ import (
 var Command = &tool.Command{
 	Interruptible: true,
 	Name:          "bench",
-	Usage:         "[-n N] [-commits C] [-lookups L] [-git PATH] [-json] [-keep]",
+	Usage:         "[-n N] [-n-large N] [-commits C] [-lookups L] [-git PATH] [-versitygw PATH] [-s3-commits S] [-json] [-keep]",
 	Short:         "time reftable against git on the same workloads",
 	Long: `Bench times this program against git, end to end, as separate processes
 on the same inputs in the same run. In a temporary directory it makes a
 repository with git init --ref-format=reftable and one commit, copies it
 for each side, and runs (reftable command vs git command):
 
-	create   N refs refs/heads/branch-%07d in one transaction, each side
-	         on a fresh copy (update vs update-ref --stdin)
-	list     all refs under refs/ (refs vs for-each-ref with
-	         --format='%(refname) %(objectname)')
-	lookup   L lookups of random existing refs, one process each
-	         (show vs rev-parse --verify)
-	commit   C single-ref commits with auto-compaction on the N-ref
-	         repository, one process each (update vs update-ref REF OID)
-	compact  full compaction of the resulting stack, each side on a copy
-	         (compact vs pack-refs --all)
+	create        N refs refs/heads/branch-%07d in one transaction, each
+	              side on a fresh copy (update vs update-ref --stdin)
+	list          all refs under refs/ (refs vs for-each-ref with
+	              --format='%(refname) %(objectname)')
+	lookup        L lookups of random existing refs, one process each
+	              (show vs rev-parse --verify)
+	commit        C single-ref commits with auto-compaction on the N-ref
+	              repository, one process each (update vs update-ref
+	              REF OID)
+	compact       full compaction of the resulting stack, each side on a
+	              copy (compact vs pack-refs --all)
+	create-large  as create, once, with -n-large refs: by default ten
+	              times N, 1,000,000 with the default N; -n-large 0
+	              leaves the row out
 
 create, list and compact report the median of several runs, lookup and
-commit the total of their processes. git is configured with
-core.fsync=reference so that both sides flush tables and tables.list to
-disk, and runs without any user or system configuration.
+commit the total of their processes. Beside the times are the peak
+resident set sizes of each program: the largest of the row's processes,
+as the system accounts for a child that exited (Linux and macOS; n/a
+elsewhere). On Linux that account includes the pages the child held
+before it started the program, which are bench's: a figure is never
+below bench's own peak at the time, which the header line gives ("bench
+itself"), and one near it is an upper bound. bench keeps its own small:
+inputs are files, outputs are hashed as they come, and the checks run
+in child processes. git is configured with core.fsync=reference so that both
+sides flush tables and tables.list to disk, and runs without any user or
+system configuration.
 
-Between workloads bench checks the results with the library: after
+With -versitygw PATH, bench also starts that versitygw (an S3 server)
+on 127.0.0.1 with its posix backend in the temporary directory, and
+times this project on a stack there; git has no S3 counterpart, so
+these rows time reftable only. The steps run the reftable-s3 program,
+found as reftable finds it for an s3:// PATH ($REFTABLE_S3, next to this
+program, PATH): reftable links no S3 client, and given an s3:// PATH it
+runs reftable-s3 in its place. The rows:
+
+	s3-create     N refs in one transaction (update)
+	s3-commit     S single-ref commits with auto-compaction, one
+	              process each (update)
+	s3-reload     L lookups of random refs, one process each, each
+	              loading the stack's list and tables anew (show)
+	s3-writers-W  S single-ref commits by W writers at once, for W = 1,
+	              2, 4 and 8, each writer running one process a commit
+	              (update -lock-timeout 1m); the row gives their wall
+	              time and the commits per second
+
+Between workloads bench checks the results, with this program's digest
+and refs commands and the stacks' tables.list: after
 create both stores hold N+1 refs under refs/ and have the same digest
 (see digest), both listings are identical, every lookup prints the ref's
-object id, after the commits the digests agree again, and after
-compaction each stack has one table and the same digest. A failed check
-exits 1.
+object id, after the commits the digests agree again, after compaction
+each stack has one table and the same digest, and after create-large
+both hold its refs with the same digest. On S3 every lookup prints its
+ref and the stack ends with every ref committed (digest). A failed
+check exits 1.
 
 git is -git, else $REFTABLE_GIT, else git on PATH; it needs the reftable
 backend (2.45 or newer). Without one bench times this program only and
-says so. Progress goes to standard error, the table to standard output;
-with -json one JSON object a workload (JSON Lines):
+says so. Progress goes to standard error, the table to standard output:
+a header line, the columns workload, runs, reftable (time), git (time),
+git/reftable (ratio), reftable-rss, git-rss (MiB) and what, one row a
+workload, and the line of the checks passed. With -json bench prints one
+JSON object a workload instead (JSON Lines):
 
 	{"workload": "create", "what": "...", "runs": 3, "reftable_ns": 123,
-	 "git_ns": 456, "ratio": 3.7}
+	 "git_ns": 456, "ratio": 3.7, "reftable_rss": 31457280,
+	 "git_rss": 20971520}
 
-where ratio is git_ns / reftable_ns (above 1: this program is faster);
-git_ns and ratio are absent without git. -keep keeps the temporary
-directory and prints its path.
+where ratio is git_ns / reftable_ns (above 1: this program is faster)
+and the rss fields are peak resident set sizes in bytes. git_ns, ratio
+and git_rss are absent without git and in the S3 rows, the rss fields
+where the system does not report them; the s3-writers rows add
+"commits_per_second". -keep keeps the temporary directory and prints its
+path.
 
 Examples:
 
 	reftable bench -git /opt/reftable-git/bin/git
-	reftable bench -n 10000 -commits 100 -lookups 20 -json`,
+	reftable bench -n 10000 -commits 100 -lookups 20 -json
+	reftable bench -n 2000 -commits 20 -lookups 10 -versitygw ~/go/bin/versitygw`,
 	Flags: func(fs *flag.FlagSet) any {
 		f := &benchFlags{}
 		fs.IntVar(&f.n, "n", 100000, "number of refs `N` to create")
+		fs.Var(&f.large, "n-large", "number of refs `N` of the create-large row (default ten times -n; 0: no such row)")
 		fs.IntVar(&f.commits, "commits", 1000, "number of single-ref commits `C`")
 		fs.IntVar(&f.lookups, "lookups", 100, "number of one-ref lookups `L`")
 		fs.StringVar(&f.git, "git", "", "git binary to compare with (default $REFTABLE_GIT, then PATH)")
-		fs.BoolVar(&f.json, "json", false, "print JSON Lines: workload, what, runs, reftable_ns, git_ns, ratio")
+		fs.StringVar(&f.versitygw, "versitygw", "", "versitygw binary to run the S3 rows with (default: no S3 rows)")
+		fs.IntVar(&f.s3Commits, "s3-commits", 100, "number of single-ref commits `S` of s3-commit and of each s3-writers row")
+		fs.BoolVar(&f.json, "json", false, "print JSON Lines: workload, what, runs, reftable_ns, git_ns, ratio, reftable_rss, git_rss, commits_per_second")
 		fs.BoolVar(&f.keep, "keep", false, "keep the temporary directory")
 		return f
 	},
@@ -96,8 +142,41 @@ Examples:
 
 type benchFlags struct {
 	n, commits, lookups int
-	git                 string
+	large               largeFlag
+	git, versitygw      string
+	s3Commits           int
 	json, keep          bool
+}
+
+// largeFlag is -n-large: a number of refs, or unset for ten times -n.
+type largeFlag struct {
+	n   int
+	set bool
+}
+
+// String returns "" when unset, so that help shows no default.
+func (f *largeFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.Itoa(f.n)
+}
+
+func (f *largeFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	f.n, f.set = n, true
+	return nil
+}
+
+// nLarge returns the refs of the create-large row; 0 for none.
+func (f *benchFlags) nLarge() int {
+	if f.large.set {
+		return f.large.n
+	}
+	return 10 * f.n
 }
 
 // Repetitions of the workloads that are cheap enough to repeat.
@@ -119,6 +198,14 @@ type benchRow struct {
 	Reftable int64   `json:"reftable_ns"`
 	Git      int64   `json:"git_ns,omitempty"`
 	Ratio    float64 `json:"ratio,omitempty"`
+	// ReftableRSS and GitRSS are peak resident set sizes in bytes; 0
+	// where the system does not report them.
+	ReftableRSS int64 `json:"reftable_rss,omitempty"`
+	GitRSS      int64 `json:"git_rss,omitempty"`
+	// CommitsPerSecond is the throughput of the s3-writers rows.
+	CommitsPerSecond float64 `json:"commits_per_second,omitempty"`
+
+	hasGit bool // git ran this workload
 }
 
 // A side is the program a step runs: ours or git.
@@ -135,6 +222,67 @@ func (s side) String() string { return [...]string{"reftable", "git"}[s] }
 type op struct {
 	ours, git []string
 	stdin     []byte
+	input     string // a file to read stdin from, instead of stdin
+	stdout    func(side) io.Writer
+}
+
+// A proc is one process to run.
+type proc struct {
+	prog   string // its name in errors
+	path   string
+	args   []string
+	dir    string
+	env    []string
+	stdin  []byte
+	input  string    // a file to read stdin from, instead of stdin
+	stdout io.Writer // where its output goes; nil for ran.stdout
+}
+
+// A ran is what one process did.
+type ran struct {
+	d      time.Duration // wall time
+	rss    int64         // peak resident set size in bytes
+	rssOK  bool          // whether the system reported rss
+	stdout []byte
+}
+
+// A tally collects the times and peak RSS of one row's processes.
+type tally struct {
+	times [2][]time.Duration
+	rss   [2]int64
+	nrss  [2]int // processes whose rss is unknown
+}
+
+// run records r as one run of side s: rows of several runs report the
+// median.
+func (t *tally) run(s side, r ran) {
+	t.times[s] = append(t.times[s], r.d)
+	t.peak(s, r)
+}
+
+// sum adds r to the single total of side s.
+func (t *tally) sum(s side, r ran) {
+	if len(t.times[s]) == 0 {
+		t.times[s] = []time.Duration{0}
+	}
+	t.times[s][0] += r.d
+	t.peak(s, r)
+}
+
+func (t *tally) peak(s side, r ran) {
+	if !r.rssOK {
+		t.nrss[s]++
+	}
+	t.rss[s] = max(t.rss[s], r.rss)
+}
+
+// peakRSS returns the largest peak RSS of side s, 0 if a process's was
+// not reported.
+func (t *tally) peakRSS(s side) int64 {
+	if t.nrss[s] > 0 {
+		return 0
+	}
+	return t.rss[s]
 }
 
 type bench struct {
@@ -149,6 +297,7 @@ type bench struct {
 	repo     [2]string
 	prog     progress
 	rows     []benchRow
+	s3       *s3bench // the S3 rows' setting; nil without -versitygw
 }
 
 func runBench(e *tool.Env, flags any, args []string) error {
@@ -156,8 +305,11 @@ func runBench(e *tool.Env, flags any, args []string) error {
 	if err := tool.MaxArgs(args, 0); err != nil {
 		return err
 	}
-	if f.n < 1 || f.commits < 1 || f.lookups < 1 {
-		return tool.Usagef("-n, -commits and -lookups must be at least 1")
+	if f.n < 1 || f.commits < 1 || f.lookups < 1 || f.s3Commits < 1 {
+		return tool.Usagef("-n, -commits, -lookups and -s3-commits must be at least 1")
+	}
+	if f.nLarge() < 0 {
+		return tool.Usagef("-n-large must not be negative")
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -169,6 +321,13 @@ func runBench(e *tool.Env, flags any, args []string) error {
 		return err
 	}
 	b.git = git
+	if f.versitygw != "" {
+		// Both programs must be there before the first workload.
+		if b.s3, err = newS3Bench(f.versitygw); err != nil {
+			return err
+		}
+		note += fmt.Sprintf("; versitygw at %s, reftable-s3 at %s", f.versitygw, b.s3.program)
+	}
 	if b.dir, err = os.MkdirTemp("", "reftable-bench-"); err != nil {
 		return err
 	}
@@ -191,7 +350,11 @@ func runBench(e *tool.Env, flags any, args []string) error {
 	if err != nil {
 		return fmt.Errorf("making the repository: %w", err)
 	}
-	for _, w := range []func() error{b.create, b.list, b.lookup, b.commit, b.compact} {
+	workloads := []func() error{b.create, b.list, b.lookup, b.commit, b.compact, b.createLarge}
+	if b.s3 != nil {
+		workloads = append(workloads, b.s3Rows)
+	}
+	for _, w := range workloads {
 		if err := w(); err != nil {
 			b.prog.clear()
 			return err
@@ -351,31 +514,71 @@ func (b *bench) sides() []side {
 	return []side{ours, theirs}
 }
 
-// exec runs o on side s in dir and returns its wall time and output.
-func (b *bench) exec(s side, dir string, o op) (time.Duration, []byte, error) {
-	name, args := b.self, o.ours
+// exec runs o on side s in dir.
+func (b *bench) exec(s side, dir string, o op) (ran, error) {
+	p := proc{prog: "reftable", path: b.self, args: o.ours, dir: dir, env: b.environ, stdin: o.stdin, input: o.input}
 	if s == theirs {
-		name, args = b.git, o.git
+		p.prog, p.path, p.args = "git", b.git, o.git
 	}
-	cmd := exec.CommandContext(b.e.Context(), name, args...)
-	cmd.Dir, cmd.Env = dir, b.environ
-	if o.stdin != nil {
-		cmd.Stdin = bytes.NewReader(o.stdin)
+	if o.stdout != nil {
+		p.stdout = o.stdout(s)
+	}
+	return b.start(p)
+}
+
+// start runs p and returns what it did. Its wall time runs from just
+// before the start to just after the exit, and its peak RSS is what the
+// system accounts for the child.
+//
+// On Linux that account starts with the resident pages of the process
+// before it executes the program, which are bench's own: bench keeps
+// them few, reading no large input or output into memory (inputs are
+// files, outputs are hashed as they come, the checks run in child
+// processes).
+func (b *bench) start(p proc) (ran, error) {
+	cmd := exec.CommandContext(b.e.Context(), p.path, p.args...)
+	cmd.Dir, cmd.Env = p.dir, p.env
+	switch {
+	case p.input != "":
+		f, err := os.Open(p.input)
+		if err != nil {
+			return ran{}, err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	case p.stdin != nil:
+		cmd.Stdin = bytes.NewReader(p.stdin)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if p.stdout != nil {
+		cmd.Stdout = p.stdout
+	}
 	start := time.Now()
 	err := cmd.Run()
-	d := time.Since(start)
+	r := ran{d: time.Since(start), stdout: stdout.Bytes()}
 	if err != nil {
-		prog := "reftable"
-		if s == theirs {
-			prog = "git"
-		}
-		return d, nil, fmt.Errorf("%s %s in %s: %w: %s", prog, strings.Join(args, " "), dir, err, bytes.TrimSpace(stderr.Bytes()))
+		return r, fmt.Errorf("%s %s in %s: %w: %s", p.prog, strings.Join(p.args, " "), p.dir, err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return d, stdout.Bytes(), nil
+	r.rss, r.rssOK = peakRSS(cmd.ProcessState)
+	return r, nil
 }
+
+// A lines hashes what is written to it and counts its lines, to compare
+// large outputs without keeping them.
+type lines struct {
+	h hash.Hash
+	n int
+}
+
+func newLines() *lines { return &lines{h: sha256.New()} }
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.n += bytes.Count(p, []byte("\n"))
+	return l.h.Write(p)
+}
+
+func (l *lines) sum() string { return hex.EncodeToString(l.h.Sum(nil)) }
 
 // copyRepo copies the repository src to a new directory named name.
 func (b *bench) copyRepo(src, name string) (string, error) {
@@ -400,66 +603,123 @@ func (b *bench) copyRepo(src, name string) (string, error) {
 	})
 }
 
-// create times the bulk creation of N refs, each run on a fresh copy of
-// the template; the last run's repositories serve the later workloads.
-func (b *bench) create() error {
-	var in bytes.Buffer
-	for i := range b.f.n {
-		fmt.Fprintf(&in, "create refs/heads/branch-%07d %s\n", i, b.oid)
+// createInput returns a file of the update commands that create n refs
+// named refs/heads/branch-%07d, written once.
+func (b *bench) createInput(n int) (string, error) {
+	path := filepath.Join(b.dir, fmt.Sprintf("create-%d.in", n))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
 	}
-	o := op{ours: []string{"update"}, git: []string{"update-ref", "--stdin"}, stdin: in.Bytes()}
-	var times [2][]time.Duration
-	for run := range createRuns {
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriter(f)
+	for i := range n {
+		fmt.Fprintf(w, "create refs/heads/branch-%07d %s\n", i, b.oid)
+	}
+	return path, errors.Join(w.Flush(), f.Close())
+}
+
+// createRefs times runs bulk creations of n refs, each on a fresh copy of
+// the template, and returns the last run's repositories, the others
+// removed.
+func (b *bench) createRefs(workload string, n, runs int, t *tally) ([2]string, error) {
+	var repos [2]string
+	input, err := b.createInput(n)
+	if err != nil {
+		return repos, err
+	}
+	o := op{ours: []string{"update"}, git: []string{"update-ref", "--stdin"}, input: input}
+	for run := range runs {
 		for _, s := range b.sides() {
-			b.prog.say("create %d refs: %s, run %d of %d", b.f.n, s, run+1, createRuns)
-			dir, err := b.copyRepo(b.template, fmt.Sprintf("create-%s-%d", s, run))
+			b.prog.say("%s %d refs: %s, run %d of %d", workload, n, s, run+1, runs)
+			dir, err := b.copyRepo(b.template, fmt.Sprintf("%s-%s-%d", workload, s, run))
 			if err != nil {
-				return err
+				return repos, err
 			}
-			d, _, err := b.exec(s, dir, o)
+			r, err := b.exec(s, dir, o)
 			if err != nil {
-				return err
+				return repos, err
 			}
-			times[s] = append(times[s], d)
-			if old := b.repo[s]; old != "" {
+			t.run(s, r)
+			if old := repos[s]; old != "" {
 				if err := os.RemoveAll(old); err != nil {
-					return err
+					return repos, err
 				}
 			}
-			b.repo[s] = dir
+			repos[s] = dir
 		}
 	}
-	b.add("create", fmt.Sprintf("%d refs in one transaction (update vs update-ref --stdin)", b.f.n), times)
+	return repos, nil
+}
+
+// create times the bulk creation of N refs; the last run's repositories
+// serve the later workloads.
+func (b *bench) create() error {
+	var t tally
+	repos, err := b.createRefs("create", b.f.n, createRuns, &t)
+	if err != nil {
+		return err
+	}
+	b.repo = repos
+	b.add("create", fmt.Sprintf("%d refs in one transaction (update vs update-ref --stdin)", b.f.n), &t)
 	if benchAfterCreate != nil {
 		if err := benchAfterCreate(b.repo[ours]); err != nil {
 			return err
 		}
 	}
-	_, err := b.checkSame("create", b.f.n+1)
+	_, err = b.checkSame("create", b.repo, b.f.n+1)
 	return err
+}
+
+// createLarge times one bulk creation of -n-large refs, checks it and
+// removes its repositories.
+func (b *bench) createLarge() error {
+	n := b.f.nLarge()
+	if n == 0 {
+		return nil
+	}
+	var t tally
+	repos, err := b.createRefs("create-large", n, 1, &t)
+	if err != nil {
+		return err
+	}
+	b.add("create-large", fmt.Sprintf("%d refs in one transaction (update vs update-ref --stdin)", n), &t)
+	if _, err := b.checkSame("create-large", repos, n+1); err != nil {
+		return err
+	}
+	for _, dir := range repos {
+		if dir != "" {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // list times listing every ref and checks both listings are the same.
 func (b *bench) list() error {
-	o := op{ours: []string{"refs", ".", "refs/"}, git: []string{"for-each-ref", "--format=%(refname) %(objectname)"}}
-	var times [2][]time.Duration
-	var out [2][]byte
+	var out [2]*lines
+	o := op{ours: []string{"refs", ".", "refs/"}, git: []string{"for-each-ref", "--format=%(refname) %(objectname)"},
+		stdout: func(s side) io.Writer { out[s] = newLines(); return out[s] }}
+	var t tally
 	for run := range listRuns {
 		for _, s := range b.sides() {
 			b.prog.say("list: %s, run %d of %d", s, run+1, listRuns)
-			d, stdout, err := b.exec(s, b.repo[s], o)
+			r, err := b.exec(s, b.repo[s], o)
 			if err != nil {
 				return err
 			}
-			times[s] = append(times[s], d)
-			out[s] = stdout
+			t.run(s, r)
 		}
 	}
-	b.add("list", fmt.Sprintf("%d refs (refs vs for-each-ref)", b.f.n+1), times)
-	if n := bytes.Count(out[ours], []byte("\n")); n != b.f.n+1 {
+	b.add("list", fmt.Sprintf("%d refs (refs vs for-each-ref)", b.f.n+1), &t)
+	if n := out[ours].n; n != b.f.n+1 {
 		return fmt.Errorf("check after list: reftable refs printed %d lines, want %d", n, b.f.n+1)
 	}
-	if b.git != "" && !bytes.Equal(out[ours], out[theirs]) {
+	if b.git != "" && out[ours].sum() != out[theirs].sum() {
 		return fmt.Errorf("check after list: reftable refs and git for-each-ref differ")
 	}
 	return nil
@@ -468,8 +728,7 @@ func (b *bench) list() error {
 // lookup times one-ref lookups of random existing refs.
 func (b *bench) lookup() error {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var times [2][]time.Duration
-	total := [2]time.Duration{}
+	var t tally
 	for i := range b.f.lookups {
 		name := fmt.Sprintf("refs/heads/branch-%07d", rng.IntN(b.f.n))
 		o := op{ours: []string{"show", ".", name}, git: []string{"rev-parse", "--verify", name}}
@@ -478,27 +737,23 @@ func (b *bench) lookup() error {
 			b.prog.say("lookup: %d of %d", i+1, b.f.lookups)
 		}
 		for _, s := range b.sides() {
-			d, out, err := b.exec(s, b.repo[s], o)
+			r, err := b.exec(s, b.repo[s], o)
 			if err != nil {
 				return err
 			}
-			if string(out) != want[s] {
-				return fmt.Errorf("check after lookup: %s printed %q for %s, want %q", s, out, name, want[s])
+			if string(r.stdout) != want[s] {
+				return fmt.Errorf("check after lookup: %s printed %q for %s, want %q", s, r.stdout, name, want[s])
 			}
-			total[s] += d
+			t.sum(s, r)
 		}
 	}
-	for _, s := range b.sides() {
-		times[s] = []time.Duration{total[s]}
-	}
-	b.add("lookup", fmt.Sprintf("%d refs, one process each (show vs rev-parse --verify)", b.f.lookups), times)
+	b.add("lookup", fmt.Sprintf("%d refs, one process each (show vs rev-parse --verify)", b.f.lookups), &t)
 	return nil
 }
 
 // commit times single-ref commits with auto-compaction, one process each.
 func (b *bench) commit() error {
-	var times [2][]time.Duration
-	total := [2]time.Duration{}
+	var t tally
 	for i := range b.f.commits {
 		name := fmt.Sprintf("refs/heads/commit-%04d", i)
 		o := op{ours: []string{"update"}, git: []string{"update-ref", name, b.oid},
@@ -507,30 +762,27 @@ func (b *bench) commit() error {
 			b.prog.say("commit: %d of %d", i+1, b.f.commits)
 		}
 		for _, s := range b.sides() {
-			d, _, err := b.exec(s, b.repo[s], o)
+			r, err := b.exec(s, b.repo[s], o)
 			if err != nil {
 				return err
 			}
-			total[s] += d
+			t.sum(s, r)
 		}
 	}
-	for _, s := range b.sides() {
-		times[s] = []time.Duration{total[s]}
-	}
-	b.add("commit", fmt.Sprintf("%d single-ref commits, one process each (update vs update-ref)", b.f.commits), times)
-	_, err := b.checkSame("commit", b.f.n+1+b.f.commits)
+	b.add("commit", fmt.Sprintf("%d single-ref commits, one process each (update vs update-ref)", b.f.commits), &t)
+	_, err := b.checkSame("commit", b.repo, b.f.n+1+b.f.commits)
 	return err
 }
 
 // compact times full compaction, each run on a copy of the stack the
 // commits left.
 func (b *bench) compact() error {
-	before, err := b.checkSame("compact", b.f.n+1+b.f.commits)
+	before, err := b.checkSame("compact", b.repo, b.f.n+1+b.f.commits)
 	if err != nil {
 		return err
 	}
 	o := op{ours: []string{"compact"}, git: []string{"pack-refs", "--all"}}
-	var times [2][]time.Duration
+	var t tally
 	for run := range compactRuns {
 		for _, s := range b.sides() {
 			b.prog.say("compact: %s, run %d of %d", s, run+1, compactRuns)
@@ -538,12 +790,12 @@ func (b *bench) compact() error {
 			if err != nil {
 				return err
 			}
-			d, _, err := b.exec(s, dir, o)
+			r, err := b.exec(s, dir, o)
 			if err != nil {
 				return err
 			}
-			times[s] = append(times[s], d)
-			after, err := summarize(b.e.Context(), dir)
+			t.run(s, r)
+			after, err := b.summarize(dir)
 			if err != nil {
 				return err
 			}
@@ -560,59 +812,53 @@ func (b *bench) compact() error {
 	if b.git != "" && before[theirs].tables != before[ours].tables {
 		tables += "/" + fmt.Sprint(before[theirs].tables)
 	}
-	b.add("compact", fmt.Sprintf("%d refs in %s tables into one (compact vs pack-refs --all)", b.f.n+1+b.f.commits, tables), times)
+	b.add("compact", fmt.Sprintf("%d refs in %s tables into one (compact vs pack-refs --all)", b.f.n+1+b.f.commits, tables), &t)
 	return nil
 }
 
-// A summary is what the checks compare of a repository, read with the
-// library.
+// A summary is what the checks compare of a repository, read by this
+// program's digest and refs commands in child processes (so that bench
+// itself stays small) and from its tables.list.
 type summary struct {
 	digest string // as reftable digest computes it
 	refs   int    // live refs under refs/
 	tables int
 }
 
-func summarize(ctx context.Context, dir string) (summary, error) {
-	r, err := repo.Open(dir, repo.Options{NoParents: true, ReadOnly: true})
+func (b *bench) summarize(dir string) (summary, error) {
+	var s summary
+	r, err := b.start(proc{prog: "reftable", path: b.self, args: []string{"digest", "-json", "."}, dir: dir, env: b.environ})
 	if err != nil {
-		return summary{}, err
+		return s, err
 	}
-	defer r.Close()
-	snap, err := r.Snapshot(ctx)
+	var d struct {
+		Digest string `json:"digest"`
+		Refs   int    `json:"refs"`
+	}
+	if err := json.Unmarshal(r.stdout, &d); err != nil {
+		return s, fmt.Errorf("reftable digest -json printed %q: %w", r.stdout, err)
+	}
+	s.digest = fmt.Sprintf("%s %d refs", d.Digest, d.Refs)
+	count := newLines()
+	if _, err := b.start(proc{prog: "reftable", path: b.self, args: []string{"refs", ".", "refs/"}, dir: dir, env: b.environ, stdout: count}); err != nil {
+		return s, err
+	}
+	s.refs = count.n
+	list, err := os.ReadFile(filepath.Join(dir, ".git", "reftable", "tables.list"))
 	if err != nil {
-		return summary{}, err
+		return s, err
 	}
-	defer snap.Close()
-	st, err := r.Stack()
-	if err != nil {
-		return summary{}, err
-	}
-	own, err := st.Snapshot(ctx)
-	if err != nil {
-		return summary{}, err
-	}
-	defer own.Close()
-	d, err := tool.Digest(snap.RefRecords(""))
-	if err != nil {
-		return summary{}, err
-	}
-	s := summary{digest: d, tables: len(own.TableNames())}
-	for _, err := range snap.RefRecords("refs/") {
-		if err != nil {
-			return summary{}, err
-		}
-		s.refs++
-	}
+	s.tables = len(strings.Fields(string(list)))
 	return s, nil
 }
 
-// checkSame checks that each side's repository has want refs under refs/
-// and that both have the same digest.
-func (b *bench) checkSame(after string, want int) ([2]summary, error) {
+// checkSame checks that each side's repository of repos has want refs
+// under refs/ and that both have the same digest.
+func (b *bench) checkSame(after string, repos [2]string, want int) ([2]summary, error) {
 	var sum [2]summary
 	for _, s := range b.sides() {
 		var err error
-		if sum[s], err = summarize(b.e.Context(), b.repo[s]); err != nil {
+		if sum[s], err = b.summarize(repos[s]); err != nil {
 			return sum, fmt.Errorf("check after %s: %s: %w", after, s, err)
 		}
 		if sum[s].refs != want {
@@ -625,12 +871,16 @@ func (b *bench) checkSame(after string, want int) ([2]summary, error) {
 	return sum, nil
 }
 
-// add records a workload's row from the times of each side.
-func (b *bench) add(workload, what string, times [2][]time.Duration) {
-	r := benchRow{Workload: workload, What: what, Runs: len(times[ours]), Reftable: int64(median(times[ours]))}
-	if b.git != "" {
-		r.Git = int64(median(times[theirs]))
+// add records a workload's row from the tally of its processes; git's
+// side is in it when git ran.
+func (b *bench) add(workload, what string, t *tally) {
+	r := benchRow{Workload: workload, What: what, Runs: len(t.times[ours]), Reftable: int64(median(t.times[ours])),
+		ReftableRSS: t.peakRSS(ours)}
+	if len(t.times[theirs]) > 0 {
+		r.hasGit = true
+		r.Git = int64(median(t.times[theirs]))
 		r.Ratio = float64(r.Git) / float64(max(r.Reftable, 1))
+		r.GitRSS = t.peakRSS(theirs)
 	}
 	b.rows = append(b.rows, r)
 }
@@ -643,8 +893,9 @@ func median(ds []time.Duration) time.Duration {
 
 // print writes the table, or JSON Lines with -json.
 func (b *bench) print(note string) error {
+	w := b.e.Stdout()
 	if b.f.json {
-		enc := json.NewEncoder(b.e.Stdout())
+		enc := json.NewEncoder(w)
 		for _, r := range b.rows {
 			if err := enc.Encode(r); err != nil {
 				return err
@@ -652,22 +903,39 @@ func (b *bench) print(note string) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(b.e.Stdout(), "reftable bench -n %d -commits %d -lookups %d; %s; %d CPUs, %s/%s\n",
-		b.f.n, b.f.commits, b.f.lookups, note, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-	tw := tabwriter.NewWriter(b.e.Stdout(), 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "workload\truns\treftable\tgit\tgit/reftable\twhat\n")
+	fmt.Fprintf(w, "reftable bench -n %d -n-large %d -commits %d -lookups %d", b.f.n, b.f.nLarge(), b.f.commits, b.f.lookups)
+	if b.s3 != nil {
+		fmt.Fprintf(w, " -s3-commits %d", b.f.s3Commits)
+	}
+	self, _ := selfPeakRSS()
+	fmt.Fprintf(w, "; %s; %d CPUs, %s/%s; bench itself %s\n", note, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, fmtRSS(self))
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "workload\truns\treftable\tgit\tgit/reftable\treftable-rss\tgit-rss\twhat\n")
 	for _, r := range b.rows {
-		g, ratio := "-", "-"
-		if b.git != "" {
-			g, ratio = fmtDuration(time.Duration(r.Git)), fmt.Sprintf("%.2f", r.Ratio)
+		g, ratio, grss := "-", "-", "-"
+		if r.hasGit {
+			g, ratio, grss = fmtDuration(time.Duration(r.Git)), fmt.Sprintf("%.2f", r.Ratio), fmtRSS(r.GitRSS)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.Workload, r.Runs, fmtDuration(time.Duration(r.Reftable)), g, ratio, r.What)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Workload, r.Runs, fmtDuration(time.Duration(r.Reftable)),
+			g, ratio, fmtRSS(r.ReftableRSS), grss, r.What)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(b.e.Stdout(), "checks passed: ref counts, digests, listings, lookups, one table after compaction\n")
+	checks := "ref counts, digests, listings, lookups, one table after compaction"
+	if b.s3 != nil {
+		checks += ", S3 lookups and ref count"
+	}
+	fmt.Fprintf(w, "checks passed: %s\n", checks)
 	return nil
+}
+
+// fmtRSS prints a peak RSS in MiB, or n/a for 0 (not reported).
+func fmtRSS(n int64) string {
+	if n <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
 }
 
 // fmtDuration prints d with three significant digits.

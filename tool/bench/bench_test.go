@@ -8,12 +8,17 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/refstore/refstore/internal/testutil/gittest"
+	"github.com/refstore/refstore/internal/testutil/versitygw"
+	"github.com/refstore/refstore/objstore"
+	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/tool"
 )
 
@@ -23,7 +28,12 @@ import (
 const asCLI = "REFTABLE_TEST_AS_CLI"
 
 // config is the tool with bench, as the reftable programs configure it.
-var config = tool.Config{Commands: []*tool.Command{Command}}
+// The test binary is reftable-s3 too (REFTABLE_S3 names it in
+// TestBenchS3), with package s3store's opener.
+var config = tool.Config{
+	OpenS3:   func(_ context.Context, url string) (objstore.Store, error) { return s3store.FromEnv(url) },
+	Commands: []*tool.Command{Command},
+}
 
 // TestMain makes the test binary the reftable program when asCLI is set:
 // the processes bench starts.
@@ -56,13 +66,83 @@ func runTool(t *testing.T, stdin string, args ...string) result {
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
-var benchWorkloads = []string{"create", "list", "lookup", "commit", "compact"}
+var benchWorkloads = []string{"create", "list", "lookup", "commit", "compact", "create-large"}
+
+var s3Workloads = []string{"s3-create", "s3-commit", "s3-reload", "s3-writers-1", "s3-writers-2", "s3-writers-4", "s3-writers-8"}
 
 // benchArgs are small sizes: the test checks behaviour, not speed.
-var benchArgs = []string{"bench", "-n", "200", "-commits", "4", "-lookups", "3"}
+var benchArgs = []string{"bench", "-n", "200", "-n-large", "300", "-commits", "4", "-lookups", "3", "-s3-commits", "3"}
+
+// benchColumns is the column header of the table.
+const benchColumns = "workload runs reftable git git/reftable reftable-rss git-rss what"
+
+// checkTable checks the shape of bench's table: the header line, the
+// column header, one row a workload in order, whose times and sizes
+// parse (git's "-" without git), and the checks' line. It asserts
+// nothing about speed: under load any ratio may show.
+func checkTable(t *testing.T, out string, workloads []string, withGit bool) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3+len(workloads) {
+		t.Fatalf("bench printed %d lines, want %d:\n%s", len(lines), 3+len(workloads), out)
+	}
+	if !strings.HasPrefix(lines[0], "reftable bench -n ") || !strings.Contains(lines[0], " CPUs, ") {
+		t.Errorf("header %q", lines[0])
+	}
+	if f := strings.Fields(lines[1]); len(f) != 8 || strings.Join(f, " ") != benchColumns {
+		t.Errorf("column header %q, want %q", lines[1], benchColumns)
+	}
+	for i, w := range workloads {
+		line := lines[2+i]
+		f := strings.Fields(line)
+		if len(f) < 8 || f[0] != w {
+			t.Errorf("row %d = %q, want workload %s", i, line, w)
+			continue
+		}
+		if runs, err := strconv.Atoi(f[1]); err != nil || runs < 1 {
+			t.Errorf("%s: runs %q", w, f[1])
+		}
+		checkDuration(t, w, f[2])
+		checkRSS(t, w, f[5])
+		if !withGit || strings.HasPrefix(w, "s3-") {
+			if f[3] != "-" || f[4] != "-" || f[6] != "-" {
+				t.Errorf("%s: git columns %q, want - without git", w, f[3:7])
+			}
+			continue
+		}
+		checkDuration(t, w, f[3])
+		if ratio, err := strconv.ParseFloat(f[4], 64); err != nil || !(ratio >= 0) {
+			t.Errorf("%s: ratio %q is not a number >= 0", w, f[4])
+		}
+		checkRSS(t, w, f[6])
+	}
+	if !strings.HasPrefix(lines[len(lines)-1], "checks passed: ") {
+		t.Errorf("last line %q, want the checks' line", lines[len(lines)-1])
+	}
+}
+
+func checkDuration(t *testing.T, w, s string) {
+	t.Helper()
+	if d, err := time.ParseDuration(s); err != nil || d < 0 {
+		t.Errorf("%s: time %q is not a duration", w, s)
+	}
+}
+
+// checkRSS checks a peak RSS: n/a, or MiB where the system reports it.
+func checkRSS(t *testing.T, w, s string) {
+	t.Helper()
+	if s == "n/a" && runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		return
+	}
+	mib, ok := strings.CutSuffix(s, "MiB")
+	if v, err := strconv.ParseFloat(mib, 64); !ok || err != nil || !(v > 0) {
+		t.Errorf("%s: peak RSS %q, want a size in MiB", w, s)
+	}
+}
 
 // TestBench runs bench against real git and checks the table: every
-// workload, positive times and ratios, and the checks' line.
+// workload with times, ratios and sizes that parse, and the checks'
+// line.
 func TestBench(t *testing.T) {
 	git := gittest.Git(t)
 	t.Setenv(asCLI, "1")
@@ -70,36 +150,9 @@ func TestBench(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("bench: %v", r)
 	}
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 3+len(benchWorkloads) {
-		t.Fatalf("bench printed %d lines, want %d:\n%s", len(lines), 3+len(benchWorkloads), r.stdout)
-	}
-	if !strings.Contains(lines[0], "git 2.") || !strings.Contains(lines[0], git) {
-		t.Errorf("header %q does not name git", lines[0])
-	}
-	if f := strings.Fields(lines[1]); strings.Join(f[:5], " ") != "workload runs reftable git git/reftable" {
-		t.Errorf("column header %q", lines[1])
-	}
-	for i, w := range benchWorkloads {
-		f := strings.Fields(lines[2+i])
-		if len(f) < 6 || f[0] != w {
-			t.Errorf("row %d = %q, want workload %s", i, lines[2+i], w)
-			continue
-		}
-		if runs, err := strconv.Atoi(f[1]); err != nil || runs < 1 {
-			t.Errorf("%s: runs %q", w, f[1])
-		}
-		for _, d := range f[2:4] {
-			if v, err := time.ParseDuration(d); err != nil || v <= 0 {
-				t.Errorf("%s: time %q is not a positive duration", w, d)
-			}
-		}
-		if ratio, err := strconv.ParseFloat(f[4], 64); err != nil || !(ratio > 0) {
-			t.Errorf("%s: ratio %q is not a positive number", w, f[4])
-		}
-	}
-	if !strings.HasPrefix(lines[len(lines)-1], "checks passed") {
-		t.Errorf("last line %q, want the checks' line", lines[len(lines)-1])
+	checkTable(t, r.stdout, benchWorkloads, true)
+	if first, _, _ := strings.Cut(r.stdout, "\n"); !strings.Contains(first, "git 2.") || !strings.Contains(first, git) {
+		t.Errorf("header %q does not name git", first)
 	}
 	for _, w := range benchWorkloads {
 		if !strings.Contains(r.stderr, "reftable bench: "+w) {
@@ -111,17 +164,37 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// jsonRow is the documented JSON shape of a row.
-type jsonRow struct {
-	Workload string   `json:"workload"`
-	What     string   `json:"what"`
-	Runs     int      `json:"runs"`
-	Reftable int64    `json:"reftable_ns"`
-	Git      *int64   `json:"git_ns"`
-	Ratio    *float64 `json:"ratio"`
+// TestBenchNoLarge: -n-large 0 leaves the create-large row out.
+func TestBenchNoLarge(t *testing.T) {
+	t.Setenv(asCLI, "1")
+	t.Setenv("REFTABLE_GIT", "")
+	t.Setenv("PATH", t.TempDir())
+	r := runTool(t, "", "bench", "-n", "20", "-n-large", "0", "-commits", "2", "-lookups", "1")
+	if r.code != 0 {
+		t.Fatalf("bench -n-large 0: %v", r)
+	}
+	checkTable(t, r.stdout, benchWorkloads[:len(benchWorkloads)-1], false)
+	for _, args := range [][]string{{"-n-large", "-1"}, {"-n-large", "x"}, {"-s3-commits", "0"}} {
+		if r := runTool(t, "", append([]string{"bench"}, args...)...); r.code != 2 {
+			t.Errorf("bench %v: %v, want exit 2", args, r)
+		}
+	}
 }
 
-func decodeRows(t *testing.T, out string) []jsonRow {
+// jsonRow is the documented JSON shape of a row.
+type jsonRow struct {
+	Workload         string   `json:"workload"`
+	What             string   `json:"what"`
+	Runs             int      `json:"runs"`
+	Reftable         int64    `json:"reftable_ns"`
+	Git              *int64   `json:"git_ns"`
+	Ratio            *float64 `json:"ratio"`
+	ReftableRSS      *int64   `json:"reftable_rss"`
+	GitRSS           *int64   `json:"git_rss"`
+	CommitsPerSecond *float64 `json:"commits_per_second"`
+}
+
+func decodeRows(t *testing.T, out string, workloads []string) []jsonRow {
 	t.Helper()
 	var rows []jsonRow
 	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
@@ -133,12 +206,20 @@ func decodeRows(t *testing.T, out string) []jsonRow {
 		}
 		rows = append(rows, r)
 	}
-	if len(rows) != len(benchWorkloads) {
-		t.Fatalf("%d rows, want %d:\n%s", len(rows), len(benchWorkloads), out)
+	if len(rows) != len(workloads) {
+		t.Fatalf("%d rows, want %d:\n%s", len(rows), len(workloads), out)
 	}
+	rssReported := runtime.GOOS == "linux" || runtime.GOOS == "darwin"
 	for i, r := range rows {
-		if r.Workload != benchWorkloads[i] || r.What == "" || r.Runs < 1 || r.Reftable <= 0 {
+		if r.Workload != workloads[i] || r.What == "" || r.Runs < 1 || r.Reftable <= 0 {
 			t.Errorf("row %d: %+v", i, r)
+		}
+		if (r.ReftableRSS != nil) != rssReported || r.ReftableRSS != nil && *r.ReftableRSS <= 0 {
+			t.Errorf("%s: reftable_rss %v", r.Workload, r.ReftableRSS)
+		}
+		if writers := strings.HasPrefix(r.Workload, "s3-writers-"); writers != (r.CommitsPerSecond != nil) ||
+			writers && !(*r.CommitsPerSecond > 0) {
+			t.Errorf("%s: commits_per_second %v", r.Workload, r.CommitsPerSecond)
 		}
 	}
 	return rows
@@ -151,13 +232,16 @@ func TestBenchJSON(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("bench -json: %v", r)
 	}
-	for _, row := range decodeRows(t, r.stdout) {
+	for _, row := range decodeRows(t, r.stdout, benchWorkloads) {
 		if row.Git == nil || *row.Git <= 0 || row.Ratio == nil {
 			t.Errorf("%s: git_ns %v, ratio %v", row.Workload, row.Git, row.Ratio)
 			continue
 		}
 		if want := float64(*row.Git) / float64(row.Reftable); math.Abs(*row.Ratio-want) > 1e-9*want {
 			t.Errorf("%s: ratio %v, want git_ns/reftable_ns = %v", row.Workload, *row.Ratio, want)
+		}
+		if (row.GitRSS != nil) != (row.ReftableRSS != nil) {
+			t.Errorf("%s: git_rss %v, reftable_rss %v", row.Workload, row.GitRSS, row.ReftableRSS)
 		}
 	}
 }
@@ -172,17 +256,49 @@ func TestBenchWithoutGit(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "timing reftable only") {
 		t.Fatalf("bench without git does not say it times reftable only: %v", r)
 	}
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 3+len(benchWorkloads) {
-		t.Fatalf("bench printed %d lines, want %d:\n%s", len(lines), 3+len(benchWorkloads), r.stdout)
-	}
-	for i, w := range benchWorkloads {
-		if f := strings.Fields(lines[2+i]); len(f) < 6 || f[0] != w || f[3] != "-" || f[4] != "-" {
-			t.Errorf("row %q, want %s without git time and ratio", lines[2+i], w)
-		}
-	}
+	checkTable(t, r.stdout, benchWorkloads, false)
 	if r := runTool(t, "", "bench", "-git", "/nonexistent/git"); r.code != 1 || !strings.Contains(r.stderr, "-git /nonexistent/git") {
 		t.Errorf("bench with a missing -git: %v", r)
+	}
+}
+
+// TestBenchS3 runs the S3 rows against versitygw, with the test binary
+// as reftable-s3, and checks the table and the JSON rows.
+func TestBenchS3(t *testing.T) {
+	bin, err := versitygw.Binary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(asCLI, "1")
+	t.Setenv(tool.S3ProgramEnv, exe)
+	t.Setenv("REFTABLE_GIT", "")
+	t.Setenv("PATH", t.TempDir())
+	r := runTool(t, "", append(benchArgs, "-versitygw", bin)...)
+	if r.code != 0 {
+		t.Fatalf("bench -versitygw: %v", r)
+	}
+	checkTable(t, r.stdout, append(slices.Clone(benchWorkloads), s3Workloads...), false)
+	if !strings.Contains(r.stdout, "versitygw at "+bin+", reftable-s3 at "+exe) {
+		t.Errorf("header does not name versitygw and reftable-s3:\n%s", r.stdout)
+	}
+	r = runTool(t, "", append(benchArgs, "-versitygw", bin, "-json", "-n-large", "0")...)
+	if r.code != 0 {
+		t.Fatalf("bench -versitygw -json: %v", r)
+	}
+	for _, row := range decodeRows(t, r.stdout, append(slices.Clone(benchWorkloads[:len(benchWorkloads)-1]), s3Workloads...)) {
+		if strings.HasPrefix(row.Workload, "s3-") && (row.Git != nil || row.Ratio != nil || row.GitRSS != nil) {
+			t.Errorf("%s: git fields in an S3 row: %+v", row.Workload, row)
+		}
+	}
+	if r := runTool(t, "", "bench", "-versitygw", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "not the versitygw binary") {
+		t.Errorf("bench -versitygw DIR: %v", r)
 	}
 }
 

@@ -136,3 +136,20 @@ func writeLocked(path string, data []byte) (err error) {
 	}
 	return os.Rename(lock, path)
 }
+
+// readConfigFile reads a git config file as go-git parses it; a missing
+// one is empty.
+func readConfigFile(path string) (*formatcfg.Config, error) {
+	cfg := formatcfg.New()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := formatcfg.NewDecoder(f).Decode(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}

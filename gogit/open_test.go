@@ -130,12 +130,12 @@ func TestOpenRefusals(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(noStack, "reftable")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(noStack); err == nil || !strings.Contains(err.Error(), "not a directory") {
+	if _, err := Open(noStack); err == nil || !strings.Contains(err.Error(), "has no reftable directory") {
 		t.Errorf("Open of a reftable repository without reftable/: %v", err)
 	}
 	badSetting := newEmptyRepo(t, t.TempDir())
 	writeFiles(t, badSetting, map[string]string{"config": readFile(t, filepath.Join(badSetting, "config")) + "[reftable]\n\tblockSize = lots\n"})
-	if _, err := Open(badSetting); err == nil || !strings.Contains(err.Error(), "blocksize") {
+	if _, err := Open(badSetting); err == nil || !strings.Contains(strings.ToLower(err.Error()), "blocksize") {
 		t.Errorf("Open with reftable.blockSize = lots: %v", err)
 	}
 }
@@ -220,6 +220,18 @@ func TestLinkedWorktree(t *testing.T) {
 			t.Errorf("%s from the main worktree: %v", name, err)
 		}
 	}
+	// PackRefs compacts the worktree's own stack, as git pack-refs
+	// there does, and leaves the main one.
+	mainTables := tablesIn(t, mainSt.GitDir())
+	if err := st.PackRefs(); err != nil {
+		t.Fatal(err)
+	}
+	if n := tablesIn(t, st.GitDir()); n != 1 {
+		t.Errorf("%d tables in the worktree's stack after PackRefs, want 1", n)
+	}
+	if n := tablesIn(t, mainSt.GitDir()); n != mainTables {
+		t.Errorf("PackRefs in the linked worktree changed the main stack: %d tables, had %d", n, mainTables)
+	}
 	want := []string{
 		c1.String() + " HEAD",
 		c2.String() + " refs/bisect/bad",
@@ -244,5 +256,57 @@ func TestLinkedWorktree(t *testing.T) {
 	}
 	if h, err := r.Head(); err != nil || h.Hash() != c1 {
 		t.Errorf("HEAD = %v, %v", h, err)
+	}
+}
+
+// TestOtherWorktreesRefs: git's names for other worktrees' per-worktree
+// refs, worktrees/<id>/X and main-worktree/X, reach those worktrees'
+// stacks, as git update-ref routes them; a worktree that does not exist
+// is refused.
+func TestOtherWorktreesRefs(t *testing.T) {
+	setIdentity(t)
+	mainWT := newWorkTree(t)
+	linked := linkWorktree(t, mainWT, "wt")
+	mainSt, err := OpenStorage(mainWT, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mainSt.Close()
+	st, err := OpenStorage(linked, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	head, err := mainSt.Reference("refs/heads/main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := head.Hash()
+
+	// The linked worktree's HEAD, set from the main worktree, logs in
+	// the worktree's stack the id of the branch it points at.
+	setRef(t, mainSt, symRef("worktrees/wt/HEAD", "refs/heads/main"))
+	if h, err := st.Reference(plumbing.HEAD); err != nil || h.Target() != plumbing.Main {
+		t.Errorf("the linked worktree's HEAD: %v, %v", h, err)
+	}
+	if l := lastLog(t, st, "HEAD"); hashOf(l.new) != c {
+		t.Errorf("the linked worktree's HEAD logged %x -> %x, want -> %v", l.old, l.new, c)
+	}
+	setRef(t, mainSt, hashRef("worktrees/wt/refs/bisect/bad", c))
+	if r, err := st.Reference("refs/bisect/bad"); err != nil || r.Hash() != c {
+		t.Errorf("refs/bisect/bad in the linked worktree: %v, %v", r, err)
+	}
+	if _, err := mainSt.Reference("refs/bisect/bad"); err != plumbing.ErrReferenceNotFound {
+		t.Errorf("refs/bisect/bad in the main worktree: %v", err)
+	}
+	setRef(t, st, hashRef("main-worktree/refs/bisect/good", c))
+	if r, err := mainSt.Reference("refs/bisect/good"); err != nil || r.Hash() != c {
+		t.Errorf("refs/bisect/good in the main worktree: %v, %v", r, err)
+	}
+	if r, err := st.Reference("main-worktree/refs/bisect/good"); err != nil || r.Hash() != c {
+		t.Errorf("main-worktree/refs/bisect/good read from the linked worktree: %v, %v", r, err)
+	}
+	if err := mainSt.SetReference(hashRef("worktrees/nosuch/HEAD", c)); err == nil {
+		t.Error("SetReference(worktrees/nosuch/HEAD) succeeded")
 	}
 }

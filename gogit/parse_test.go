@@ -7,36 +7,6 @@ import (
 	"time"
 )
 
-func TestParseInt(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"4096", 4096, true}, {"8k", 8192, true}, {"1M", 1 << 20, true}, {"0x10", 16, true},
-		{"010", 8, true}, {"-1", -1, true}, {" 12 ", 12, true},
-		{"", 0, false}, {"k", 0, false}, {"12kb", 0, false}, {"1_000", 0, false}, {"lots", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := parseInt(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseInt(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestParseBool(t *testing.T) {
-	for in, want := range map[string]bool{"true": true, "Yes": true, "on": true, "1": true, "2": true,
-		"false": false, "NO": false, "off": false, "": false, "0": false} {
-		if got, err := parseBool(in); err != nil || got != want {
-			t.Errorf("parseBool(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	if _, err := parseBool("maybe"); err == nil {
-		t.Error("parseBool(maybe) succeeded")
-	}
-}
-
 func TestParseGitDate(t *testing.T) {
 	tests := []struct {
 		in     string
@@ -63,7 +33,10 @@ func TestParseGitDate(t *testing.T) {
 	}
 }
 
-func TestStackSettings(t *testing.T) {
+// TestReftableSettings: the reftable.* settings of the config reach the
+// stacks (package repo reads them): an invalid one is refused, and a
+// table is written with the block size set.
+func TestReftableSettings(t *testing.T) {
 	for _, bad := range []string{"blockSize = 32m", "blockSize = lots", "restartInterval = 70000", "geometricFactor = 256",
 		"indexObjects = maybe", "lockTimeout = -2", "lockTimeout = soon"} {
 		dir := newEmptyRepo(t, t.TempDir())

@@ -42,13 +42,14 @@ import (
 // forced update.
 const maxAncestorWalk = 10000
 
-// reflogMessage returns the message of the change of name from cur (as
-// stored, not followed) to value; cas tells CheckAndSetReference from
-// SetReference.
-func (s *Storage) reflogMessage(name string, cur, value refValue, cas bool) (string, error) {
-	if value.missing() {
+// reflogMessage returns the message of the change of the ref value.Name
+// from cur (as stored, not followed) to value; cas tells
+// CheckAndSetReference from SetReference.
+func (s *Storage) reflogMessage(cur, value refValue, cas bool) (string, error) {
+	if value.Missing() {
 		return "", nil
 	}
+	name := value.Name
 	head, err := s.refs.read("HEAD")
 	if err != nil {
 		return "", err
@@ -59,40 +60,40 @@ func (s *Storage) reflogMessage(name string, cur, value refValue, cas bool) (str
 	}
 	switch {
 	case name == "HEAD":
-		if value.target == "" {
-			if m := s.commitMessage(oldID, value.id); m != "" {
+		if !value.Symbolic() {
+			if m := s.commitMessage(oldID, value.ID); m != "" {
 				return m, nil
 			}
-			return "checkout: moving from " + describe(cur) + " to " + hex.EncodeToString(value.id), nil
+			return "checkout: moving from " + describe(cur) + " to " + hex.EncodeToString(value.ID), nil
 		}
 		return "checkout: moving from " + describe(cur) + " to " + describe(value), nil
-	case name == head.target && value.target == "":
-		if m := s.commitMessage(oldID, value.id); m != "" {
+	case name == head.Target && !value.Symbolic():
+		if m := s.commitMessage(oldID, value.ID); m != "" {
 			return m, nil
 		}
-		return "reset: moving to " + hex.EncodeToString(value.id), nil
-	case strings.HasPrefix(name, "refs/heads/") && value.target == "":
-		if !cur.missing() {
-			return "branch: Reset to " + hex.EncodeToString(value.id), nil
+		return "reset: moving to " + hex.EncodeToString(value.ID), nil
+	case strings.HasPrefix(name, "refs/heads/") && !value.Symbolic():
+		if !cur.Missing() {
+			return "branch: Reset to " + hex.EncodeToString(value.ID), nil
 		}
-		from := hex.EncodeToString(value.id)
-		if headID, err := s.resolve(head); err == nil && slices.Equal(headID, value.id) {
+		from := hex.EncodeToString(value.ID)
+		if headID, err := s.resolve(head); err == nil && slices.Equal(headID, value.ID) {
 			from = "HEAD"
-			if head.target != "" {
+			if head.Symbolic() {
 				from = describe(head)
 			}
 		}
 		return "branch: Created from " + from, nil
-	case strings.HasPrefix(name, "refs/remotes/") && value.target == "":
+	case strings.HasPrefix(name, "refs/remotes/") && !value.Symbolic():
 		if !cas {
 			return "update by push", nil
 		}
 		remote, _, _ := strings.Cut(strings.TrimPrefix(name, "refs/remotes/"), "/")
 		what := "forced-update"
 		switch {
-		case cur.missing():
+		case cur.Missing():
 			what = "storing head"
-		case oldID != nil && s.isAncestor(hashOf(oldID), hashOf(value.id)):
+		case oldID != nil && s.isAncestor(hashOf(oldID), hashOf(value.ID)):
 			what = "fast-forward"
 		}
 		return "fetch " + remote + ": " + what, nil
@@ -103,21 +104,24 @@ func (s *Storage) reflogMessage(name string, cur, value refValue, cas bool) (str
 // describe names a value as git's checkout messages do: a branch by its
 // short name, another ref by its full name, an id in hex.
 func describe(v refValue) string {
-	if v.target != "" {
-		return strings.TrimPrefix(v.target, "refs/heads/")
+	if v.Symbolic() {
+		return strings.TrimPrefix(v.Target, "refs/heads/")
 	}
-	return hex.EncodeToString(v.id)
+	return hex.EncodeToString(v.ID)
 }
 
+// maxSymrefDepth is how many refs git reads following symbolic refs.
+const maxSymrefDepth = 5
+
 // resolve follows symbolic refs from v to the id they end at; nil when
-// they end at a missing ref.
+// they end at a missing ref, or pass more refs than git follows.
 func (s *Storage) resolve(v refValue) ([]byte, error) {
 	for range maxSymrefDepth {
-		if v.target == "" {
-			return v.id, nil
+		if !v.Symbolic() {
+			return v.ID, nil
 		}
 		var err error
-		if v, err = s.refs.read(v.target); err != nil {
+		if v, err = s.refs.read(v.Target); err != nil {
 			return nil, err
 		}
 	}
@@ -183,38 +187,38 @@ func (s *Storage) isAncestor(old, h plumbing.Hash) bool {
 // the repository's config, then of the global one; then EMAIL; then the
 // user's account and host name, as git falls back.
 func (s *Storage) identity() identity {
-	who := identity{name: os.Getenv("GIT_COMMITTER_NAME"), email: os.Getenv("GIT_COMMITTER_EMAIL"), when: time.Now()}
+	who := identity{Name: os.Getenv("GIT_COMMITTER_NAME"), Email: os.Getenv("GIT_COMMITTER_EMAIL"), Time: time.Now()}
 	if t, ok := parseGitDate(os.Getenv("GIT_COMMITTER_DATE")); ok {
-		who.when = t
+		who.Time = t
 	}
 	fill := func(name, email string) {
-		if who.name == "" {
-			who.name = name
+		if who.Name == "" {
+			who.Name = name
 		}
-		if who.email == "" {
-			who.email = email
+		if who.Email == "" {
+			who.Email = email
 		}
 	}
-	if who.name == "" || who.email == "" {
+	if who.Name == "" || who.Email == "" {
 		if cfg, err := s.Config(); err == nil {
 			fill(cfg.Committer.Name, cfg.Committer.Email)
 			fill(cfg.User.Name, cfg.User.Email)
 		}
 		s.globalOnce.Do(func() {
 			if cfg, err := config.LoadConfig(config.GlobalScope); err == nil {
-				s.global = identity{name: cfg.Committer.Name, email: cfg.Committer.Email}
-				if s.global.name == "" {
-					s.global.name = cfg.User.Name
+				s.global = identity{Name: cfg.Committer.Name, Email: cfg.Committer.Email}
+				if s.global.Name == "" {
+					s.global.Name = cfg.User.Name
 				}
-				if s.global.email == "" {
-					s.global.email = cfg.User.Email
+				if s.global.Email == "" {
+					s.global.Email = cfg.User.Email
 				}
 			}
 		})
-		fill(s.global.name, s.global.email)
+		fill(s.global.Name, s.global.Email)
 		fill("", os.Getenv("EMAIL"))
 	}
-	if who.name == "" || who.email == "" {
+	if who.Name == "" || who.Email == "" {
 		login, full := "unknown", ""
 		if u, err := user.Current(); err == nil {
 			login, full = u.Username, u.Name

@@ -1,6 +1,7 @@
 package gogit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -45,24 +46,23 @@ func (s *Storage) set(ref *plumbing.Reference, cas bool) error {
 	if err != nil {
 		return err
 	}
-	name := ref.Name().String()
 	for try := 1; ; try++ {
-		cur, err := s.refs.read(name)
+		cur, err := s.refs.read(value.Name)
 		if err != nil {
 			return err
 		}
-		if cur.target == "" && value.target == "" && cur.equal(value) {
+		if !cur.Symbolic() && !value.Symbolic() && bytes.Equal(cur.ID, value.ID) {
 			// go-git stores refs as they are (its Checkout resets the
 			// branch it just checked out): nothing to write or log.
 			return nil
 		}
-		u := refUpdate{name: name, value: value, expect: &cur}
-		u.message, err = s.reflogMessage(name, cur, value, cas)
+		u := refUpdate{Ref: value, Old: &cur}
+		u.Message, err = s.reflogMessage(cur, value, cas)
 		if err != nil {
 			return err
 		}
 		if try == maxSetTries {
-			u.expect = nil
+			u.Old = nil
 		}
 		err = s.refs.commit(s.identity(), []refUpdate{u})
 		if errors.Is(err, errRefChanged) && try < maxSetTries {
@@ -94,28 +94,28 @@ func (s *Storage) CheckAndSetReference(ref, old *plumbing.Reference) error {
 	switch old.Type() {
 	case plumbing.HashReference:
 		if !old.Hash().IsZero() {
-			expect.id = idOf(old.Hash())
+			expect.ID = idOf(old.Hash())
 		}
 	case plumbing.SymbolicReference:
-		expect.target = old.Target().String()
+		expect.Target = old.Target().String()
 	default:
 		return fmt.Errorf("gogit: old value of %s: %w", old.Name(), plumbing.ErrInvalidType)
 	}
-	name := ref.Name().String()
-	cur, err := s.refs.read(name)
+	cur, err := s.refs.read(value.Name)
 	if err != nil {
 		return err
 	}
-	u := refUpdate{name: name, value: value}
-	u.message, err = s.reflogMessage(name, cur, value, true)
+	u := refUpdate{Ref: value}
+	u.Message, err = s.reflogMessage(cur, value, true)
 	if err != nil {
 		return err
 	}
 	updates := []refUpdate{u}
 	if old.Name() == ref.Name() {
-		updates[0].expect = &expect
+		updates[0].Old = &expect
 	} else {
-		updates = append(updates, refUpdate{name: old.Name().String(), expect: &expect, verify: true})
+		expect.Name = old.Name().String()
+		updates = append(updates, refUpdate{Ref: expect, Old: &expect, Verify: true})
 	}
 	err = s.refs.commit(s.identity(), updates)
 	if errors.Is(err, errRefChanged) {
@@ -129,15 +129,16 @@ func (s *Storage) CheckAndSetReference(ref, old *plumbing.Reference) error {
 // peels to when the object is here (as git records it), or its target;
 // for the zero id, as git's update-ref takes it, nothing (a deletion).
 func (s *Storage) valueOf(ref *plumbing.Reference) (refValue, error) {
+	v := refValue{Name: ref.Name().String()}
 	switch ref.Type() {
 	case plumbing.HashReference:
-		h := ref.Hash()
-		if h.IsZero() {
-			return refValue{}, nil // as git: the zero id deletes
+		if h := ref.Hash(); !h.IsZero() { // as git: the zero id deletes
+			v.ID, v.Peeled = idOf(h), s.peel(h)
 		}
-		return refValue{id: idOf(h), peeled: s.peel(h)}, nil
+		return v, nil
 	case plumbing.SymbolicReference:
-		return refValue{target: ref.Target().String()}, nil
+		v.Target = ref.Target().String()
+		return v, nil
 	}
 	return refValue{}, fmt.Errorf("gogit: reference %s: %w", ref.Name(), plumbing.ErrInvalidType)
 }
@@ -149,22 +150,22 @@ func (s *Storage) Reference(name plumbing.ReferenceName) (*plumbing.Reference, e
 	if err != nil {
 		return nil, err
 	}
-	if v.missing() {
+	if v.Missing() {
 		return nil, plumbing.ErrReferenceNotFound
 	}
-	return s.reference(name.String(), v)
+	return reference(name.String(), v)
 }
 
-// reference returns the go-git reference of a value.
-func (s *Storage) reference(name string, v refValue) (*plumbing.Reference, error) {
-	if v.target != "" {
-		return plumbing.NewSymbolicReference(plumbing.ReferenceName(name), plumbing.ReferenceName(v.target)), nil
+// reference returns the go-git reference name of a value.
+func reference(name string, v refValue) (*plumbing.Reference, error) {
+	if v.Symbolic() {
+		return plumbing.NewSymbolicReference(plumbing.ReferenceName(name), plumbing.ReferenceName(v.Target)), nil
 	}
 	var h plumbing.Hash
-	if len(v.id) != len(h) {
-		return nil, fmt.Errorf("gogit: ref %s: object id of %d bytes, want %d", name, len(v.id), len(h))
+	if len(v.ID) != len(h) {
+		return nil, fmt.Errorf("gogit: ref %s: object id of %d bytes, want %d", name, len(v.ID), len(h))
 	}
-	copy(h[:], v.id)
+	copy(h[:], v.ID)
 	return plumbing.NewHashReference(plumbing.ReferenceName(name), h), nil
 }
 
@@ -178,7 +179,7 @@ func (s *Storage) IterReferences() (storer.ReferenceIter, error) {
 	}
 	out := make([]*plumbing.Reference, 0, len(refs))
 	for _, r := range refs {
-		ref, err := s.reference(r.name, r.refValue)
+		ref, err := reference(r.Name, r)
 		if err != nil {
 			return nil, err
 		}
@@ -191,14 +192,16 @@ func (s *Storage) IterReferences() (storer.ReferenceIter, error) {
 // (unless it is symbolic: then, as git, its reflog logs the deletion);
 // removing a missing ref does nothing.
 func (s *Storage) RemoveReference(name plumbing.ReferenceName) error {
-	return s.refs.commit(s.identity(), []refUpdate{{name: name.String()}})
+	return s.refs.commit(s.identity(), []refUpdate{{Ref: refValue{Name: name.String()}}})
 }
 
 // CountLooseRefs returns 0: a reftable repository has no loose refs.
 func (s *Storage) CountLooseRefs() (int, error) { return 0, nil }
 
-// PackRefs compacts the repository's stacks, each into one table (in a
-// linked worktree its own and the main one), as git pack-refs does.
+// PackRefs compacts the worktree's stack into one table, as git
+// pack-refs --all does: in a linked worktree its own stack, which holds
+// its per-worktree refs, and not the main one (git pack-refs there
+// leaves it too).
 func (s *Storage) PackRefs() error { return s.refs.compact() }
 
 // peel returns the id the object h peels to if it is an annotated tag

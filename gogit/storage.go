@@ -60,19 +60,13 @@ func OpenStorage(path string, o Options) (*Storage, error) {
 // openStorage opens the storage of the repository at path, and returns
 // the file system of its working tree (nil for a bare repository).
 func openStorage(path string, o Options) (*Storage, billy.Filesystem, error) {
-	info, err := locateRepo(path, o.DetectDotGit)
+	info, refs, err := openRepo(path, o.DetectDotGit)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !info.reftable {
-		return nil, nil, fmt.Errorf("%s: %w", info.gitDir, ErrNotReftable)
 	}
 	if want := formatOfBuild(); info.objectFormat != want {
+		refs.close()
 		return nil, nil, fmt.Errorf("%s: %w: the repository's is %s, this build's %s", info.gitDir, ErrObjectFormat, info.objectFormat, want)
-	}
-	refs, err := openRefBackend(info)
-	if err != nil {
-		return nil, nil, err
 	}
 	var fsys billy.Filesystem = osfs.New(info.gitDir)
 	if info.linked {

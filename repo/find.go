@@ -20,57 +20,88 @@ import (
 // too. When there is none it fails with an error matching
 // ErrNotRepository.
 func Find(path string, opts Options) (gitDir, commonDir string, err error) {
+	gitDir, commonDir, _, err = find(path, opts)
+	return gitDir, commonDir, err
+}
+
+// find is Find, and returns as workTree the directory whose .git led to
+// the git directory, "" when path is a git directory itself.
+func find(path string, opts Options) (gitDir, commonDir, workTree string, err error) {
 	if path == "" {
 		path = "."
 	}
 	fi, err := vfs.OS.Stat(path)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if !fi.IsDir() {
-		return "", "", fmt.Errorf("%s: %w", path, ErrNotRepository)
+		return "", "", "", fmt.Errorf("%s: %w", path, ErrNotRepository)
 	}
 	for dir := path; ; {
-		gitDir, ok, err := gitDirAt(dir)
+		gitDir, dotgit, err := gitDirAt(dir)
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		if ok {
+		if gitDir != "" {
+			if dotgit {
+				workTree = dir
+			}
 			common, err := commonDirOf(gitDir)
-			return gitDir, common, err
+			return gitDir, common, workTree, err
 		}
 		if opts.NoParents {
-			return "", "", fmt.Errorf("%s: %w", path, ErrNotRepository)
+			return "", "", "", fmt.Errorf("%s: %w", path, ErrNotRepository)
 		}
 		abs, err := filepath.Abs(dir)
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		parent := filepath.Dir(abs)
 		if parent == abs {
 			start, _ := filepath.Abs(path)
-			return "", "", fmt.Errorf("%w (or any parent up to %s): %s", ErrNotRepository, abs, start)
+			return "", "", "", fmt.Errorf("%w (or any parent up to %s): %s", ErrNotRepository, abs, start)
 		}
 		dir = parent
 	}
 }
 
 // gitDirAt recognizes dir as a working tree (with a .git directory or
-// file) or a git directory, and returns its git directory; ok is false
-// when dir is neither.
-func gitDirAt(dir string) (gitDir string, ok bool, err error) {
-	dotgit := filepath.Join(dir, ".git")
-	if fi, err := vfs.OS.Stat(dotgit); err == nil {
+// file: dotgit is then true) or a git directory, and returns its git
+// directory; "" when dir is neither.
+func gitDirAt(dir string) (gitDir string, dotgit bool, err error) {
+	path := filepath.Join(dir, ".git")
+	if fi, err := vfs.OS.Stat(path); err == nil {
 		if fi.IsDir() {
-			return dotgit, true, nil
+			return path, true, nil
 		}
-		gitDir, err := readGitFile(dotgit)
+		gitDir, err := readGitFile(path)
 		return gitDir, true, err
 	}
 	if isGitDir(dir) {
-		return dir, true, nil
+		return dir, false, nil
 	}
 	return "", false, nil
+}
+
+// impliedWorkTree returns the working tree of a git directory found
+// without one: a linked worktree's, which its gitdir file names (the
+// path of the worktree's .git file), or the parent of a .git directory
+// of a repository that is not bare; else "".
+func impliedWorkTree(gitDir string, linked, bare bool) string {
+	if linked {
+		data, err := vfs.ReadFile(vfs.OS, filepath.Join(gitDir, "gitdir"))
+		if err != nil {
+			return ""
+		}
+		if dotgit := strings.TrimSpace(string(data)); dotgit != "" {
+			return filepath.Dir(dotgit)
+		}
+		return ""
+	}
+	if !bare && filepath.Base(filepath.Clean(gitDir)) == ".git" {
+		return filepath.Dir(filepath.Clean(gitDir))
+	}
+	return ""
 }
 
 // readGitFile reads a ".git" file ("gitdir: <path>") of a linked worktree

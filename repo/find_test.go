@@ -144,3 +144,43 @@ func TestOpenConfig(t *testing.T) {
 		t.Errorf("writing a repository opened read-only: %v", err)
 	}
 }
+
+// TestOpenWorkTree: the working tree is the directory whose .git led to
+// the repository, or the one a git directory opened directly implies;
+// none for a bare repository.
+func TestOpenWorkTree(t *testing.T) {
+	main := newRepo(t, "")
+	sub := filepath.Join(main, "a")
+	if err := os.MkdirAll(sub, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	wt := addWorktree(t, main, "wt")
+	// A .git file naming a git directory elsewhere (git clone
+	// --separate-git-dir).
+	sep := t.TempDir()
+	sepGit := filepath.Join(newRepo(t, ""), ".git")
+	writeFile(t, filepath.Join(sep, ".git"), "gitdir: "+sepGit+"\n")
+	bare := t.TempDir()
+	writeFile(t, filepath.Join(bare, "config"), "[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\trefStorage = reftable\n")
+	writeFile(t, filepath.Join(bare, "HEAD"), "ref: refs/heads/.invalid\n")
+	writeFile(t, filepath.Join(bare, "reftable", "tables.list"), "")
+	if err := os.MkdirAll(filepath.Join(bare, "objects"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, path, workTree string
+	}{
+		{"working tree", main, main},
+		{"subdirectory", sub, main},
+		{".git directory", filepath.Join(main, ".git"), main},
+		{".git file", sep, sep},
+		{"linked worktree", wt, wt},
+		{"linked worktree's git directory", filepath.Join(main, ".git", "worktrees", "wt"), wt},
+		{"bare repository", bare, ""},
+	} {
+		r := open(t, tt.path, Options{})
+		if got := r.WorkTree(); got != tt.workTree && !sameDir(got, tt.workTree) {
+			t.Errorf("%s: working tree %q, want %q", tt.name, got, tt.workTree)
+		}
+	}
+}

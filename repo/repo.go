@@ -67,6 +67,7 @@ type Options struct {
 // package's and git's) may use one repository at once.
 type Repository struct {
 	gitDir, commonDir string
+	workTree          string // "" for none
 	cfg               Config
 	readOnly          bool
 	opts              stack.Options // of every stack opened
@@ -84,7 +85,7 @@ type Repository struct {
 // their lists read, when first used: a tool that checks a damaged stack
 // file by file can open its repository.
 func Open(path string, opts Options) (*Repository, error) {
-	gitDir, commonDir, err := Find(path, opts)
+	gitDir, commonDir, workTree, err := find(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,10 @@ func Open(path string, opts Options) (*Repository, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repository{gitDir: gitDir, commonDir: commonDir, cfg: cfg, readOnly: opts.ReadOnly}
+	r := &Repository{gitDir: gitDir, commonDir: commonDir, workTree: workTree, cfg: cfg, readOnly: opts.ReadOnly}
+	if r.workTree == "" {
+		r.workTree = impliedWorkTree(gitDir, r.linked(), cfg.Bare)
+	}
 	r.opts = cfg.Options(opts.Stack)
 	if opts.ReadOnly {
 		r.opts.DisableAutoCompaction = true
@@ -175,6 +179,16 @@ func (r *Repository) GitDir() string { return r.gitDir }
 // CommonDir returns the repository's common git directory, which its
 // worktrees share: GitDir but in a linked worktree.
 func (r *Repository) CommonDir() string { return r.commonDir }
+
+// WorkTree returns the working tree of the worktree the repository was
+// opened at, "" for none: the directory whose .git (a directory, or a
+// file naming the git directory) led to the repository; for a git
+// directory opened directly, a linked worktree's working tree (which its
+// gitdir file names) or the parent of the .git directory of a repository
+// that is not bare (core.bare); for a bare repository, none. Programs
+// that also read the working tree, as go-git does, take it from here;
+// core.worktree and GIT_WORK_TREE are not read.
+func (r *Repository) WorkTree() string { return r.workTree }
 
 // Config returns the repository's config.
 func (r *Repository) Config() Config { return r.cfg }

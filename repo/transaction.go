@@ -26,7 +26,9 @@ import (
 // at shared), checks every expected old value, and decides the reflog
 // entries: a symbolic ref passed and the worktree's HEAD log in their own
 // stack, and no other stack logs its HEAD, which belongs to another
-// worktree. A symbolic ref leading into a stack not locked yet (another
+// worktree; a ref whose old or new value is a symbolic ref into another
+// stack (HEAD on a shared branch, detached or moved to another branch)
+// logs the ids they resolve to through the stacks, as git. A symbolic ref leading into a stack not locked yet (another
 // worktree's) has that stack locked too, after the others, and the
 // updates routed again. Then Commit writes each stack's table, in the
 // same order: every check was made under all the locks, so only a
@@ -348,6 +350,11 @@ func (tx *Transaction) route(s *Snapshot) ([]routed, error) {
 			up.Name, via = end.Name, passed
 		}
 		up.Deref = false
+		if !up.Verify && !up.LogOnly {
+			if err := logAcross(s, up, sameStack, add); err != nil {
+				return nil, err
+			}
+		}
 		if err := add(up); err != nil {
 			return nil, err
 		}
@@ -357,14 +364,6 @@ func (tx *Transaction) route(s *Snapshot) ([]routed, error) {
 		logged := up.Ref // what the refs passed (and HEAD) log
 		logged.Name = ""
 		if t := up.Target; t != "" {
-			// A symbolic ref's stack cannot see a target in another
-			// stack; its reflog entry records the target's id. (A
-			// target in a worktree that does not exist dangles.)
-			if same, err := sameStack(t, up.Name); err == nil && !same {
-				if err := logSymref(s, up, add); err != nil {
-					return nil, err
-				}
-			}
 			// The symbolic refs followed to it log the id the new
 			// target resolves to, as git; nothing if it dangles.
 			if len(via) == 0 {
@@ -402,19 +401,44 @@ func (tx *Transaction) route(s *Snapshot) ([]routed, error) {
 	return plan, nil
 }
 
-// logSymref adds the reflog entry of a symbolic ref update whose target
-// lives in another stack: from the ref's object id (none when it is
-// symbolic) to the id its new target has, as git; none if it dangles.
-func logSymref(s *Snapshot, up stack.Update, add func(stack.Update) error) error {
-	next, err := targetID(s, up.Target)
-	if err != nil || next.ID == nil {
-		return err
-	}
-	cur, err := targetID(s, up.Name)
+// logAcross adds the reflog entry of the update up when its ref's old or
+// new value is a symbolic ref to a ref in another stack (a linked
+// worktree's HEAD on a branch, which is shared): the ref's own stack,
+// which does not hold the target, would log none as its id. As git, the
+// entry records the ids the old and the new value resolve to through the
+// stacks (none as old for a missing ref); a new symbolic ref that
+// dangles logs nothing. It is added before the update itself: a stack
+// keeps one reflog entry a ref a transaction, the first, so the entry
+// the ref's stack would make of the update is left out. (A target in a
+// worktree that does not exist dangles.)
+func logAcross(s *Snapshot, up stack.Update, sameStack func(a, b string) (bool, error), add func(stack.Update) error) error {
+	cur, err := s.lookup(up.Name)
 	if err != nil {
 		return err
 	}
-	return add(stack.Update{Ref: named(up.Name, next), Old: &cur, Message: up.Message, LogOnly: true})
+	across := false
+	for _, t := range []string{cur.Target, up.Target} {
+		if t == "" {
+			continue
+		}
+		if same, err := sameStack(t, up.Name); err == nil && !same {
+			across = true
+		}
+	}
+	if !across {
+		return nil
+	}
+	next := stack.Ref{ID: up.ID, Peeled: up.Peeled}
+	if up.Target != "" {
+		if next, err = targetID(s, up.Target); err != nil || next.ID == nil {
+			return err
+		}
+	}
+	old, err := targetID(s, up.Name)
+	if err != nil {
+		return err
+	}
+	return add(stack.Update{Ref: named(up.Name, next), Old: &old, Message: up.Message, LogOnly: true})
 }
 
 // targetID returns the object id the ref target has, following symbolic

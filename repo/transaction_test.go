@@ -257,3 +257,69 @@ func TestTransactionLocksAgainstGit(t *testing.T) {
 	g.Run("-C", wt, "symbolic-ref", "HEAD", "refs/heads/topic")
 	g.Run("fsck", "--no-progress")
 }
+
+// TestTransactionNoDerefHEADAgainstGit: in a linked worktree, detaching
+// HEAD without following it (git update-ref --no-deref HEAD <id>) logs in
+// HEAD's reflog as old the id of the branch HEAD pointed at, which lives
+// in the shared stack, as git logs it; and so does making HEAD point at
+// another branch. The same changes by git and by a Transaction leave the
+// same reflog entries.
+func TestTransactionNoDerefHEADAgainstGit(t *testing.T) {
+	g := gittest.Init(t, "sha1")
+	g.Run("commit", "-q", "--allow-empty", "-m", "c1")
+	g.Run("commit", "-q", "--allow-empty", "-m", "c2")
+	g.Run("branch", "other", "HEAD~1")
+	wt := filepath.Join(t.TempDir(), "wt")
+	g.Run("worktree", "add", "-q", "-b", "wtbranch", wt)
+	c1 := strings.TrimSpace(g.Run("rev-parse", "HEAD~1"))
+	c2 := strings.TrimSpace(g.Run("rev-parse", "HEAD"))
+	id1, err := hex.DecodeString(c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := open(t, wt, Options{})
+	// newest returns HEAD's newest reflog entry in the worktree as
+	// "<old> <new> <message>".
+	newest := func() string {
+		for l, err := range w.Reflog(ctx, "HEAD") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%x %x %s", l.Old, l.New, strings.TrimSuffix(string(l.Message), "\n"))
+		}
+		return ""
+	}
+	steps := []struct {
+		before []string // the state HEAD is put in first
+		git    []string
+		up     stack.Update
+		old    string // the old id logged
+	}{
+		{[]string{"symbolic-ref", "HEAD", "refs/heads/wtbranch"},
+			[]string{"update-ref", "--no-deref", "-m", "detach", "HEAD", c1},
+			stack.Update{Ref: stack.Ref{Name: "HEAD", ID: id1}, Message: "detach"}, c2},
+		{[]string{"update-ref", "--no-deref", "HEAD", c1},
+			[]string{"symbolic-ref", "-m", "attach", "HEAD", "refs/heads/wtbranch"},
+			stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/wtbranch"}, Message: "attach"}, c1},
+		{[]string{"symbolic-ref", "HEAD", "refs/heads/wtbranch"},
+			[]string{"symbolic-ref", "-m", "switch", "HEAD", "refs/heads/other"},
+			stack.Update{Ref: stack.Ref{Name: "HEAD", Target: "refs/heads/other"}, Message: "switch"}, c2},
+		{[]string{"symbolic-ref", "HEAD", "refs/heads/other"},
+			[]string{"update-ref", "--no-deref", "-m", "detach again", "HEAD", c1},
+			stack.Update{Ref: stack.Ref{Name: "HEAD", ID: id1}, Message: "detach again"}, c1},
+	}
+	for i, s := range steps {
+		g.Run(append([]string{"-C", wt}, s.before...)...)
+		g.Run(append([]string{"-C", wt}, s.git...)...)
+		byGit := newest()
+		if old, _, _ := strings.Cut(byGit, " "); old != s.old {
+			t.Errorf("step %d: git logged %q, old id %s expected", i, byGit, s.old)
+		}
+		g.Run(append([]string{"-C", wt}, s.before...)...)
+		commit(t, w, s.up)
+		if got := newest(); got != byGit {
+			t.Errorf("step %d: the transaction logged\n%q, git\n%q", i, got, byGit)
+		}
+	}
+	g.Run("fsck", "--no-progress")
+}

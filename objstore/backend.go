@@ -167,13 +167,30 @@ func (b *Backend) ListChanged(ctx context.Context) (bool, error) {
 
 // OpenTable implements storage.Backend: a HEAD for the size, then ranged
 // reads through the block cache, under the backend's own context (see
-// Backend). A missing table matches fs.ErrNotExist.
+// Backend). On a HeadReader the first block's read brings the size, in
+// one request. A missing table matches fs.ErrNotExist.
 func (b *Backend) OpenTable(ctx context.Context, name string) (storage.TableFile, error) {
-	size, etag, err := b.s.Head(ctx, b.key(name))
+	key := b.key(name)
+	if hr, ok := b.s.(HeadReader); ok {
+		blk := make([]byte, b.opts.BlockSize)
+		n, size, etag, err := hr.ReadHead(ctx, key, blk)
+		if err != nil {
+			return nil, err
+		}
+		t := &table{b: b, name: name, key: key, id: key + "\x00" + etag, size: size}
+		if int64(n) == min(int64(len(blk)), size) {
+			if n < len(blk)/2 {
+				blk = bytes.Clone(blk[:n])
+			}
+			b.cache.put(t.id, 0, blk[:n])
+		}
+		return t, nil
+	}
+	size, etag, err := b.s.Head(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return &table{b: b, name: name, key: b.key(name), id: b.key(name) + "\x00" + etag, size: size}, nil
+	return &table{b: b, name: name, key: key, id: key + "\x00" + etag, size: size}, nil
 }
 
 // Begin implements storage.Backend: it reads the list and its ETag. There is

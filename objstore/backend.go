@@ -68,14 +68,19 @@ type Backend struct {
 	stop context.CancelFunc
 
 	mu      sync.Mutex   // guards the fields below
-	etag    string       // version of the list ReadList returned; "" when there was none
+	etag    string       // version of the list the stack loaded (see ReadList, commit.Adopt); "" when there was none
 	pending *listVersion // the list ListChanged found, for the next ReadList
+	// known is the newest version of the list this backend read or
+	// wrote, for Begin's conditional GET; nil when it knows none.
+	known *listVersion
 }
 
-// listVersion is a list read by ListChanged, handed to the next ReadList.
+// listVersion is a version of the list: one ListChanged found, handed
+// to the next ReadList, or the newest one known (Backend.known).
 type listVersion struct {
-	data []byte
-	etag string
+	data  []byte
+	names []string // parsed, for known
+	etag  string
 }
 
 // NewBackend returns a backend storing a stack in s under opts.Prefix.
@@ -133,6 +138,7 @@ func (b *Backend) ReadList(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
 		}
 		b.etag = p.etag
+		b.knowLocked(names, p.etag)
 		return names, nil
 	}
 	names, etag, err := b.getList(ctx, "")
@@ -140,7 +146,18 @@ func (b *Backend) ReadList(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	b.etag = etag
+	b.knowLocked(names, etag)
 	return names, nil
+}
+
+// knowLocked records names, of ETag etag, as the newest version of the
+// list known. b.mu is held.
+func (b *Backend) knowLocked(names []string, etag string) {
+	if etag == "" {
+		b.known = nil // no list, or a store that gives no ETags
+		return
+	}
+	b.known = &listVersion{names: slices.Clone(names), etag: etag}
 }
 
 // ListChanged implements storage.Backend with a conditional GET: "not
@@ -162,6 +179,9 @@ func (b *Backend) ListChanged(ctx context.Context) (bool, error) {
 		return false, nil // a store that ignores If-None-Match on reads
 	}
 	b.pending = &listVersion{data: data, etag: etag}
+	if names, err := storage.ParseList(data); err == nil {
+		b.knowLocked(names, etag)
+	}
 	return true, nil
 }
 
@@ -193,16 +213,35 @@ func (b *Backend) OpenTable(ctx context.Context, name string) (storage.TableFile
 	return &table{b: b, name: name, key: key, id: key + "\x00" + etag, size: size}, nil
 }
 
-// Begin implements storage.Backend: it reads the list and its ETag. There is
-// no lock to wait for; timeout is ignored.
+// Begin implements storage.Backend: it reads the list and its ETag, with
+// a conditional GET when the backend knows a version of the list (the
+// one it last read or published): "not modified" means that version is
+// current, and its names are used. There is no lock to wait for; timeout
+// is ignored.
 func (b *Backend) Begin(ctx context.Context, _ time.Duration) (storage.Commit, error) {
 	b.mu.Lock()
 	b.pending = nil // a later ReadList must see at least this list
+	known := b.known
 	b.mu.Unlock()
-	names, etag, err := b.getList(ctx, "")
+	var names []string
+	var etag string
+	var err error
+	if known != nil {
+		names, etag, err = b.getList(ctx, known.etag)
+		if errors.Is(err, ErrNotModified) {
+			names, etag, err = slices.Clone(known.names), known.etag, nil
+		}
+	} else {
+		names, etag, err = b.getList(ctx, "")
+	}
 	if err != nil {
 		return nil, err
 	}
+	b.mu.Lock()
+	if b.known == known {
+		b.knowLocked(names, etag)
+	}
+	b.mu.Unlock()
 	return &commit{b: b, names: names, etag: etag}, nil
 }
 
@@ -212,6 +251,26 @@ type commit struct {
 	names []string
 	etag  string
 	done  bool
+	// published is the version of the list Publish wrote (nil before),
+	// for Adopt.
+	published *listVersion
+}
+
+// Adopt implements storage.ListAdopter: the list the commit published,
+// with the ETag the store returned for it, becomes the version
+// ListChanged compares with, as if ReadList had read it back. It reports
+// false when there is none (no Publish, or a store that returned no
+// ETag); the stack then reloads.
+func (c *commit) Adopt() bool {
+	p := c.published
+	if p == nil {
+		return false
+	}
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.etag, b.pending = p.etag, nil
+	return true
 }
 
 func (c *commit) Names() []string { return c.names }
@@ -240,8 +299,14 @@ func (c *commit) Publish(ctx context.Context, names []string) error {
 	if c.etag == "" {
 		cond = Cond{IfNoneMatch: true}
 	}
-	_, err := b.s.Put(ctx, b.key(listName), storage.FormatList(names), cond)
+	etag, err := b.s.Put(ctx, b.key(listName), storage.FormatList(names), cond)
 	if err == nil {
+		if etag != "" {
+			c.published = &listVersion{names: slices.Clone(names), etag: etag}
+			b.mu.Lock()
+			b.knowLocked(names, etag)
+			b.mu.Unlock()
+		}
 		return nil
 	}
 	if errors.Is(err, ErrPrecondition) {

@@ -41,7 +41,11 @@
 // requests, the GET answered 304, the table's PUT and the list's PUT, and
 // a reload when nothing changed one GET answered 304.
 //
-// A transaction whose swap was lost keeps its uploaded table and, after
+// A writer whose swap was lost waits at least a few times as long as the
+// attempt took, and while the list keeps changing (one conditional GET
+// after each pause), up to three times longer, before it tries again: a
+// lost attempt costs an upload, a refused swap and a deletion. A
+// transaction whose swap was lost keeps its uploaded table and, after
 // the backoff, rebases it: it reads the list again and publishes it with
 // the table appended, without uploading again, when the table is what
 // the transaction would write on that list. That needs three things

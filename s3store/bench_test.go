@@ -42,7 +42,7 @@ func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
-func set(st *stack.Stack, name string, i int) error {
+func commit(st *stack.Stack, name string, i int) error {
 	tx := st.NewTransaction(stack.Identity{Name: "B", Email: "b@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
 	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid(i + 1)}, Message: "bench"})
 	return tx.Commit(ctx)
@@ -64,7 +64,7 @@ func BenchmarkCommit(b *testing.B) {
 			b.ResetTimer()
 			requests.Store(0)
 			for i := range b.N {
-				if err := set(st, fmt.Sprintf("refs/heads/b%d", i%100), i); err != nil {
+				if err := commit(st, fmt.Sprintf("refs/heads/b%d", i%100), i); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -78,7 +78,7 @@ func BenchmarkCommit(b *testing.B) {
 func BenchmarkReloadUnchanged(b *testing.B) {
 	var requests atomic.Int64
 	st := countingStack(b, versitygw.Start(b, ""), "reload/", stack.Options{}, &requests)
-	if err := set(st, "refs/heads/main", 1); err != nil {
+	if err := commit(st, "refs/heads/main", 1); err != nil {
 		b.Fatal(err)
 	}
 	if err := st.Reload(ctx); err != nil {
@@ -97,9 +97,12 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 // BenchmarkWriters: 1, 2, 4 and 8 writers, each with its own stack (as
 // that many processes would have), commit one ref per transaction to one
 // prefix with auto-compaction, b.N commits in all: commits/s is their
-// total throughput and requests/commit what they sent per commit. With
-// -benchtime 400x, 8 writers make 50 commits each. At the end every
-// commit is checked to be there.
+// total throughput, requests/commit what they sent per commit and
+// rebases/commit how many commits published the table of a lost swap
+// again (see objstore's documentation). With -benchtime 400x, 8 writers
+// make 50 commits each. At the end every commit is checked to be there,
+// each ref with the value its writer set last and a reflog entry for
+// every value it set, newest first.
 func BenchmarkWriters(b *testing.B) {
 	g := versitygw.Start(b, "")
 	for _, writers := range []int{1, 2, 4, 8} {
@@ -110,14 +113,14 @@ func BenchmarkWriters(b *testing.B) {
 			for i := range stacks {
 				stacks[i] = countingStack(b, g, prefix, stack.Options{}, &requests)
 			}
-			// last[w] is what writer w set each of its refs to last.
-			last := make([]map[string]int, writers)
+			// set[w] is what writer w set each of its refs to, in order.
+			set := make([]map[string][]int, writers)
 			var n atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
 			requests.Store(0)
 			for w, st := range stacks {
-				last[w] = map[string]int{}
+				set[w] = map[string][]int{}
 				wg.Go(func() {
 					for {
 						i := int(n.Add(1))
@@ -125,11 +128,11 @@ func BenchmarkWriters(b *testing.B) {
 							return
 						}
 						name := fmt.Sprintf("refs/heads/w%d/b%d", w, i%100)
-						if err := set(st, name, i); err != nil {
+						if err := commit(st, name, i); err != nil {
 							b.Error(err)
 							return
 						}
-						last[w][name] = i
+						set[w][name] = append(set[w][name], i)
 					}
 				})
 			}
@@ -137,14 +140,33 @@ func BenchmarkWriters(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
 			b.ReportMetric(float64(requests.Load())/float64(b.N), "requests/commit")
+			rebases := 0
+			for _, st := range stacks {
+				rebases += st.Stats().Rebases
+			}
+			b.ReportMetric(float64(rebases)/float64(b.N), "rebases/commit")
 			b.ReportMetric(0, "ns/op")
 
 			check := openStack(b, gatewayStore(b, g, prefix), stack.Options{})
 			for w := range writers {
-				for name, i := range last[w] {
+				for name, values := range set[w] {
+					i := values[len(values)-1]
 					r, err := check.Ref(ctx, name)
 					if err != nil || !bytes.Equal(r.ID, oid(i+1)) {
 						b.Errorf("%s = %x, %v; writer %d committed %x: lost", name, r.ID, err, w, oid(i+1))
+					}
+					n := len(values)
+					for l, err := range check.Reflog(ctx, name) {
+						if err != nil {
+							b.Fatal(err)
+						}
+						if n--; n < 0 || !bytes.Equal(l.New, oid(values[n]+1)) {
+							b.Errorf("%s: reflog entry %x, want the %d values writer %d set, newest first", name, l.New, len(values), w)
+							break
+						}
+					}
+					if n > 0 {
+						b.Errorf("%s: %d reflog entries missing", name, n)
 					}
 				}
 			}

@@ -712,7 +712,11 @@ const (
 // store an upload, a refused swap and a deletion (8 writers on
 // versitygw made 18 requests a commit with the delay starting at a
 // millisecond, 12 so); on a local store, where attempts take
-// microseconds, it changes nothing.
+// microseconds, it changes nothing. On a backend without locks it then
+// listens before it writes: it reads the list after each pause and
+// pauses again, up to conflictQuiet times, while the list changed since
+// the last read (8 writers on versitygw: 8 requests a commit instead of
+// 12 to 14).
 func (st *Stack) retryConflicts(ctx context.Context, attempt func() error) error {
 	deadline := time.Now().Add(max(conflictTime, st.opts.LockTimeout))
 	delay := time.Millisecond
@@ -732,9 +736,40 @@ func (st *Stack) retryConflicts(ctx context.Context, attempt func() error) error
 			return fmt.Errorf("%w (gave up after %d attempts)", err, n)
 		}
 		delay = min(max(delay, conflictBackoff*time.Since(start)), conflictMaxDelay)
-		if serr := pause(ctx, delay/2+rand.N(delay/2+1)); serr != nil {
-			return fmt.Errorf("%w (gave up after %d attempts: %w)", err, n, serr)
+		var seen []string // the list after the last pause
+		for quiet := 0; ; quiet++ {
+			if serr := pause(ctx, delay/2+rand.N(delay/2+1)); serr != nil {
+				return fmt.Errorf("%w (gave up after %d attempts: %w)", err, n, serr)
+			}
+			delay = min(2*delay, conflictMaxDelay)
+			if quiet == conflictQuiet || !lockFree(st.b) || st.opts.LockTimeout >= 0 && time.Now().After(deadline) {
+				break
+			}
+			// Listen before writing: while the list keeps changing,
+			// another writer is committing; attempting now would most
+			// likely lose, at the cost of an upload, a refused swap
+			// and a deletion, where reading the list costs one request.
+			names, ok := st.peekList(ctx)
+			if !ok || quiet > 0 && slices.Equal(names, seen) {
+				break
+			}
+			seen = names
 		}
-		delay = min(2*delay, conflictMaxDelay)
 	}
+}
+
+// conflictQuiet bounds how many times in a row a retry after a lost swap
+// waits again because the list changed while it waited.
+const conflictQuiet = 3
+
+// peekList reads the backend's list without loading it: on an object
+// store a conditional GET, answered "not modified" when it is the list
+// read last. ok is false when it could not be read.
+func (st *Stack) peekList(ctx context.Context) ([]string, bool) {
+	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	if err != nil {
+		return nil, false
+	}
+	defer c.Release()
+	return c.Names(), true
 }

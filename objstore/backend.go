@@ -36,6 +36,17 @@ type Options struct {
 	// CacheSize bounds the bytes the block cache holds; 0 means 32 MiB,
 	// a negative value disables the cache.
 	CacheSize int64
+
+	// ConfirmCommits makes every commit read the list back after its
+	// swap, one request more, so that a commit another writer overwrote
+	// (on a store that stopped honouring conditional writes after it
+	// passed the probe) fails with stack.ErrLostCommit before it reports
+	// success. Without it a commit that only added its table adopts the
+	// list it published, and such a loss is reported by the next
+	// operation that loads another list (see "Consistency" in the
+	// package documentation): a program that commits once and exits,
+	// as the reftable command does, wants it.
+	ConfirmCommits bool
 }
 
 func (o Options) withDefaults() Options {
@@ -263,7 +274,7 @@ type commit struct {
 // ETag); the stack then reloads.
 func (c *commit) Adopt() bool {
 	p := c.published
-	if p == nil {
+	if p == nil || c.b.opts.ConfirmCommits {
 		return false
 	}
 	b := c.b

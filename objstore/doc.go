@@ -108,7 +108,10 @@
 // in two runs with no check, and none in 10 runs when every commit read
 // its list back, 11 to 24 commits failing with ErrLostCommit instead;
 // now that a commit that only adds adopts its list, such a loss is
-// reported by the writer's next operation instead.
+// reported by the writer's next operation instead. With
+// Options.ConfirmCommits every commit reads its list back, one request
+// more, and fails before it reports success: the reftable command's
+// choice, whose process ends after one commit.
 //
 // There is no ABA problem. The state of the stack is a function of the
 // list's content alone, because a table name denotes one sequence of

@@ -63,11 +63,22 @@ func (s *staleStore) Put(ctx context.Context, key string, data []byte, c Cond) (
 // commit reported success for a ref that was not there, and the
 // compaction deleted listed tables.)
 func TestLostCommitDetected(t *testing.T) {
-	for _, work := range []string{"commit", "fused commit", "compaction"} {
+	for _, work := range []string{"commit", "confirmed commit", "fused commit", "compaction"} {
 		t.Run(strings.ReplaceAll(work, " ", "-"), func(t *testing.T) {
 			m := NewMem()
 			opts := stack.Options{DisableAutoCompaction: work != "fused commit"}
 			a := openMem(t, m, opts)
+			if work == "confirmed commit" {
+				// As the reftable command opens a stack on S3.
+				ab, err := NewBackend(t.Context(), m, Options{Prefix: "repo/", ConfirmCommits: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a, err = stack.OpenBackend(ctx, ab, "mem:repo", opts); err != nil {
+					t.Fatal(err)
+				}
+				defer a.Close()
+			}
 			for i, name := range []string{"refs/heads/a1", "refs/heads/a2", "refs/heads/a3"} {
 				if err := stacktest.Set(a, name, i+1, nil); err != nil {
 					t.Fatal(err)

@@ -36,6 +36,17 @@ type Options struct {
 	// CacheSize bounds the bytes the block cache holds; 0 means 32 MiB,
 	// a negative value disables the cache.
 	CacheSize int64
+
+	// ConfirmCommits makes every commit read the list back after its
+	// swap, one request more, so that a commit another writer overwrote
+	// (on a store that stopped honouring conditional writes after it
+	// passed the probe) fails with stack.ErrLostCommit before it reports
+	// success. Without it a commit that only added its table adopts the
+	// list it published, and such a loss is reported by the next
+	// operation that loads another list (see "Consistency" in the
+	// package documentation): a program that commits once and exits,
+	// as the reftable command does, wants it.
+	ConfirmCommits bool
 }
 
 func (o Options) withDefaults() Options {
@@ -68,14 +79,19 @@ type Backend struct {
 	stop context.CancelFunc
 
 	mu      sync.Mutex   // guards the fields below
-	etag    string       // version of the list ReadList returned; "" when there was none
+	etag    string       // version of the list the stack loaded (see ReadList, commit.Adopt); "" when there was none
 	pending *listVersion // the list ListChanged found, for the next ReadList
+	// known is the newest version of the list this backend read or
+	// wrote, for Begin's conditional GET; nil when it knows none.
+	known *listVersion
 }
 
-// listVersion is a list read by ListChanged, handed to the next ReadList.
+// listVersion is a version of the list: one ListChanged found, handed
+// to the next ReadList, or the newest one known (Backend.known).
 type listVersion struct {
-	data []byte
-	etag string
+	data  []byte
+	names []string // parsed, for known
+	etag  string
 }
 
 // NewBackend returns a backend storing a stack in s under opts.Prefix.
@@ -133,6 +149,7 @@ func (b *Backend) ReadList(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("%s: %v: %w", b.key(listName), err, stack.ErrCorrupt)
 		}
 		b.etag = p.etag
+		b.knowLocked(names, p.etag)
 		return names, nil
 	}
 	names, etag, err := b.getList(ctx, "")
@@ -140,7 +157,18 @@ func (b *Backend) ReadList(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	b.etag = etag
+	b.knowLocked(names, etag)
 	return names, nil
+}
+
+// knowLocked records names, of ETag etag, as the newest version of the
+// list known. b.mu is held.
+func (b *Backend) knowLocked(names []string, etag string) {
+	if etag == "" {
+		b.known = nil // no list, or a store that gives no ETags
+		return
+	}
+	b.known = &listVersion{names: slices.Clone(names), etag: etag}
 }
 
 // ListChanged implements storage.Backend with a conditional GET: "not
@@ -162,30 +190,69 @@ func (b *Backend) ListChanged(ctx context.Context) (bool, error) {
 		return false, nil // a store that ignores If-None-Match on reads
 	}
 	b.pending = &listVersion{data: data, etag: etag}
+	if names, err := storage.ParseList(data); err == nil {
+		b.knowLocked(names, etag)
+	}
 	return true, nil
 }
 
 // OpenTable implements storage.Backend: a HEAD for the size, then ranged
 // reads through the block cache, under the backend's own context (see
-// Backend). A missing table matches fs.ErrNotExist.
+// Backend). On a HeadReader the first block's read brings the size, in
+// one request. A missing table matches fs.ErrNotExist.
 func (b *Backend) OpenTable(ctx context.Context, name string) (storage.TableFile, error) {
-	size, etag, err := b.s.Head(ctx, b.key(name))
+	key := b.key(name)
+	if hr, ok := b.s.(HeadReader); ok {
+		blk := make([]byte, b.opts.BlockSize)
+		n, size, etag, err := hr.ReadHead(ctx, key, blk)
+		if err != nil {
+			return nil, err
+		}
+		t := &table{b: b, name: name, key: key, id: key + "\x00" + etag, size: size}
+		if int64(n) == min(int64(len(blk)), size) {
+			if n < len(blk)/2 {
+				blk = bytes.Clone(blk[:n])
+			}
+			b.cache.put(t.id, 0, blk[:n])
+		}
+		return t, nil
+	}
+	size, etag, err := b.s.Head(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return &table{b: b, name: name, key: b.key(name), id: b.key(name) + "\x00" + etag, size: size}, nil
+	return &table{b: b, name: name, key: key, id: key + "\x00" + etag, size: size}, nil
 }
 
-// Begin implements storage.Backend: it reads the list and its ETag. There is
-// no lock to wait for; timeout is ignored.
+// Begin implements storage.Backend: it reads the list and its ETag, with
+// a conditional GET when the backend knows a version of the list (the
+// one it last read or published): "not modified" means that version is
+// current, and its names are used. There is no lock to wait for; timeout
+// is ignored.
 func (b *Backend) Begin(ctx context.Context, _ time.Duration) (storage.Commit, error) {
 	b.mu.Lock()
 	b.pending = nil // a later ReadList must see at least this list
+	known := b.known
 	b.mu.Unlock()
-	names, etag, err := b.getList(ctx, "")
+	var names []string
+	var etag string
+	var err error
+	if known != nil {
+		names, etag, err = b.getList(ctx, known.etag)
+		if errors.Is(err, ErrNotModified) {
+			names, etag, err = slices.Clone(known.names), known.etag, nil
+		}
+	} else {
+		names, etag, err = b.getList(ctx, "")
+	}
 	if err != nil {
 		return nil, err
 	}
+	b.mu.Lock()
+	if b.known == known {
+		b.knowLocked(names, etag)
+	}
+	b.mu.Unlock()
 	return &commit{b: b, names: names, etag: etag}, nil
 }
 
@@ -195,6 +262,26 @@ type commit struct {
 	names []string
 	etag  string
 	done  bool
+	// published is the version of the list Publish wrote (nil before),
+	// for Adopt.
+	published *listVersion
+}
+
+// Adopt implements storage.ListAdopter: the list the commit published,
+// with the ETag the store returned for it, becomes the version
+// ListChanged compares with, as if ReadList had read it back. It reports
+// false when there is none (no Publish, or a store that returned no
+// ETag); the stack then reloads.
+func (c *commit) Adopt() bool {
+	p := c.published
+	if p == nil || c.b.opts.ConfirmCommits {
+		return false
+	}
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.etag, b.pending = p.etag, nil
+	return true
 }
 
 func (c *commit) Names() []string { return c.names }
@@ -223,8 +310,14 @@ func (c *commit) Publish(ctx context.Context, names []string) error {
 	if c.etag == "" {
 		cond = Cond{IfNoneMatch: true}
 	}
-	_, err := b.s.Put(ctx, b.key(listName), storage.FormatList(names), cond)
+	etag, err := b.s.Put(ctx, b.key(listName), storage.FormatList(names), cond)
 	if err == nil {
+		if etag != "" {
+			c.published = &listVersion{names: slices.Clone(names), etag: etag}
+			b.mu.Lock()
+			b.knowLocked(names, etag)
+			b.mu.Unlock()
+		}
 		return nil
 	}
 	if errors.Is(err, ErrPrecondition) {

@@ -30,15 +30,48 @@
 // with If-None-Match: *, so two writers of an empty stack cannot both
 // win. A lost swap is stack.ErrConflict; the stack re-reads, re-checks
 // and retries with jittered backoff (a ref whose value changed meanwhile
-// is then a *stack.RefConflictError, as on disk). A commit that merges
+// is then a *stack.RefConflictError, as on disk).
+//
+// Begin's read is a GET with If-None-Match: <etag> of the newest list the
+// backend knows (the one it last read, or the one it published, whose
+// ETag the PUT returned): "not modified" means that list is current, and
+// its names are used. A commit that only added its table then takes the
+// list it published as the stack's without reading it back
+// (storage.ListAdopter): an uncontended commit of one ref is three
+// requests, the GET answered 304, the table's PUT and the list's PUT, and
+// a reload when nothing changed one GET answered 304.
+//
+// A writer whose swap was lost waits at least a few times as long as the
+// attempt took, and while the list keeps changing (one conditional GET
+// after each pause), up to three times longer, before it tries again: a
+// lost attempt costs an upload, a refused swap and a deletion. A
+// transaction whose swap was lost keeps its uploaded table and, after
+// the backoff, rebases it: it reads the list again and publishes it with
+// the table appended, without uploading again, when the table is what
+// the transaction would write on that list. That needs three things
+// (stack's addition.rebaseOnce): the list still names a table of the list
+// the commit extended (so none in between was empty, and the highest
+// update index of the lists in between never went down); its highest
+// update index is below the table's, so that indexes keep increasing
+// (only compactions came in between, or commits that took fewer indexes
+// than the table left free: a retried transaction writes its table
+// three indexes above the next one, see addition.contend); and the
+// transaction's checks, run again on that list, pass and give the same
+// bytes at the same index, so nothing it depends on (old values,
+// reflogs, symbolic refs, directory/file conflicts) changed. The list
+// published is then the one a writer that began on it would publish. A
+// failed check is reported as before (*stack.RefConflictError); a table
+// that cannot be rebased is deleted and the transaction starts again. A
+// retried transaction does not merge listed tables, which would make its
+// table impossible to rebase: the writers that win at once compact. A commit that merges
 // its table with listed ones (stack's fused auto-compaction) swaps the
 // same way: its list replaces the one it merged, or nothing. A compaction
 // that loses rebases: it swaps again without rewriting if the tables it
 // merged are still listed as one run, and is abandoned otherwise. A
 // writer whose swap was refused deletes the tables it uploaded for that
-// attempt (a compaction reuses its table for the rebase); so does a
-// fused commit after its swap, for the listed tables it replaced, and a
-// compaction for its run.
+// attempt unless it rebases them (a compaction reuses its table for the
+// rebase, a transaction its table); so does a fused commit after its
+// swap, for the listed tables it replaced, and a compaction for its run.
 //
 // A commit reports success (and the reftable command exits 0) only when
 // the store accepted its PUT of the list: the 2xx reply of a request
@@ -54,18 +87,31 @@
 // time; RaceProbe races concurrent conditional writes of which exactly
 // one may win, and NewBackend runs it with Probe (see "What the store
 // must do"). A store that starts to fail after it passed is caught on
-// the commit path where the list shows it: a commit reloads the list
-// right after its swap, and when the tables it replaced are listed again,
-// or the ref it set has no record of its update index or a later one,
-// another writer overwrote it: the commit fails with stack.ErrLostCommit
-// instead of reporting success, a compaction keeps the tables it merged
-// (listed again) instead of deleting them from under the stack, and the
-// probe's marker is removed (Backend.StoreUnsafe). This misses a loss
-// only when, before the reload, later commits deleted the ref and a
-// compaction of the oldest tables dropped the deletion. On such a store
-// (s3fake.Server.NonAtomic, its marker planted), 8 writers of 25 commits
-// each lost 13 and 16 reported commits in two runs before, and none in
-// 10 runs after, 11 to 24 commits failing with ErrLostCommit instead.
+// the commit path where the list shows it. A commit that replaced listed
+// tables (a fused commit) and a compaction read the list back right
+// after their swap, before they delete anything: when the tables they
+// replaced are listed again, or the ref the commit set has no record of
+// its update index or a later one, another writer overwrote it: the
+// commit fails with stack.ErrLostCommit instead of reporting success, a
+// compaction keeps the tables it merged (listed again) instead of
+// deleting them from under the stack, and the probe's marker is removed
+// (Backend.StoreUnsafe). A commit that only added its table deletes
+// nothing and does not read back (it adopts its list, see Consistency):
+// the same check runs on the next list its stack loads that differs
+// from the one it published (its next commit's Begin, a reload), and
+// that operation fails with ErrLostCommit, after the lost commit
+// reported success. This misses a loss only when, before the check,
+// later commits deleted the ref and a compaction of the oldest tables
+// dropped the deletion, or when the stack loads no other list before it
+// is closed. On such a store (s3fake.Server.NonAtomic, its marker
+// planted), 8 writers of 25 commits each lost 13 and 16 reported commits
+// in two runs with no check, and none in 10 runs when every commit read
+// its list back, 11 to 24 commits failing with ErrLostCommit instead;
+// now that a commit that only adds adopts its list, such a loss is
+// reported by the writer's next operation instead. With
+// Options.ConfirmCommits every commit reads its list back, one request
+// more, and fails before it reports success: the reftable command's
+// choice, whose process ends after one commit.
 //
 // There is no ABA problem. The state of the stack is a function of the
 // list's content alone, because a table name denotes one sequence of
@@ -78,7 +124,8 @@
 // derived from content (S3's MD5 of a single-part upload, versitygw's),
 // because equal content is an equal state. And a list's content never
 // comes back: every swap adds a name never listed before, or removes
-// names, and a removed name is never published again, since only lists
+// names (a rebased table, too, was never listed), and a removed name is
+// never published again, since only lists
 // that name it are read to build on (the one content that can recur is
 // the empty list, of a stack whose every ref was deleted and compacted
 // away, and an empty stack is one state). A deleted name could only come
@@ -91,7 +138,9 @@
 // ETag. A writer building on that content swaps with If-Match on the old
 // ETag, which the store refuses (the list has the new ETag): a
 // conflict, retried. A conditional GET with the old ETag answers "not
-// modified" only while the old object is in place. The other mix, old
+// modified" only while the old object is in place; were it answered in
+// the race, Begin would use the names it knows for the old ETag, and
+// the swap, If-Match on that ETag, is refused the same way. The other mix, old
 // content with the new ETag, would let a writer overwrite the newer list;
 // no store that links a fully written object into place returns it.
 //
@@ -147,13 +196,23 @@
 // tables it replaces, and is kept while a run of listed tables spans
 // them. Once neither holds, the list the writer checked is gone and never
 // comes back (no ABA, above), and its swap cannot succeed: the table is
-// removed, whatever its age and whatever the clocks say. A swap names a
+// removed, whatever its age and whatever the clocks say. A transaction
+// that rebases its table publishes it on a later list than the one it
+// extends, but only on one that still names a table of that list and
+// whose highest index is below the table's (see Consistency): every list
+// from the one it extended to that one names that table, so none was
+// empty, and the highest index of a list that is not empty never goes
+// down (a swap appends a table above it or replaces a run by a table of
+// the same range; only a compaction of every table into nothing empties
+// the list). So each list in between, any Clean read, had its highest
+// index below the table's, and Clean kept it. A swap names a
 // table it confirmed under the same condition: a compaction checks its
 // table (StagedTable.Place: still there, same ETag) after it read the
 // list it swaps with If-Match, and Clean keeps the table for as long as
 // that list's run is listed. Place also refuses a table uploaded longer
 // than MaxPublishDelay ago, for a Clean of an earlier version, which
-// judged by age alone.
+// judged by age alone; a transaction rebases a table stored at most as
+// long ago, and writes it again otherwise.
 //
 // Interleaving: Clean used to remove an unlisted table older than its
 // grace period. A compaction's table is unlisted from its upload to its

@@ -52,19 +52,33 @@ func (s *staleStore) Put(ctx context.Context, key string, data []byte, c Cond) (
 
 // TestLostCommitDetected: on a store that lets a writer's conditional
 // list PUT overwrite another's accepted one, the writer whose commit was
-// overwritten finds out from the list it reloads right after: a commit
-// (with its own table, or fused with listed ones) reports ErrLostCommit
-// instead of success, and a compaction keeps the tables it merged, which
-// the other writer listed again, instead of deleting them from under the
-// stack. Either way the probe's marker is removed, so the next backend
-// probes the store again. (Before, the commit reported success for a ref
-// that was not there, and the compaction deleted listed tables.)
+// overwritten finds out: a commit fused with listed tables, which reads
+// its list back before removing them, reports ErrLostCommit instead of
+// success, and a compaction keeps the tables it merged, which the other
+// writer listed again, instead of deleting them from under the stack; a
+// commit that only added its table, which takes its list as published
+// without reading it back, is reported lost by the stack's next commit,
+// which fails with ErrLostCommit. Either way the probe's marker is
+// removed, so the next backend probes the store again. (Before, the
+// commit reported success for a ref that was not there, and the
+// compaction deleted listed tables.)
 func TestLostCommitDetected(t *testing.T) {
-	for _, work := range []string{"commit", "fused commit", "compaction"} {
+	for _, work := range []string{"commit", "confirmed commit", "fused commit", "compaction"} {
 		t.Run(strings.ReplaceAll(work, " ", "-"), func(t *testing.T) {
 			m := NewMem()
 			opts := stack.Options{DisableAutoCompaction: work != "fused commit"}
 			a := openMem(t, m, opts)
+			if work == "confirmed commit" {
+				// As the reftable command opens a stack on S3.
+				ab, err := NewBackend(t.Context(), m, Options{Prefix: "repo/", ConfirmCommits: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a, err = stack.OpenBackend(ctx, ab, "mem:repo", opts); err != nil {
+					t.Fatal(err)
+				}
+				defer a.Close()
+			}
 			for i, name := range []string{"refs/heads/a1", "refs/heads/a2", "refs/heads/a3"} {
 				if err := stacktest.Set(a, name, i+1, nil); err != nil {
 					t.Fatal(err)
@@ -106,6 +120,14 @@ func TestLostCommitDetected(t *testing.T) {
 			m.SetHook(nil)
 			if !overwritten {
 				t.Fatal("no list written")
+			}
+			if work == "commit" {
+				// A commit that replaced no tables does not read its
+				// list back: its stack's next operation finds the loss.
+				if err != nil {
+					t.Errorf("overwritten commit: %v; its loss is found later", err)
+				}
+				err = stacktest.Set(a, "refs/heads/y", 8, nil)
 			}
 			if !errors.Is(err, stack.ErrLostCommit) {
 				t.Errorf("%s overwritten: %v, want ErrLostCommit", work, err)

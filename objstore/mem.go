@@ -166,6 +166,21 @@ func (m *Mem) ReadAt(ctx context.Context, key string, p []byte, off int64) (n in
 	return n, err
 }
 
+// ReadHead implements HeadReader; it counts as a ranged read (OpReadAt).
+func (m *Mem) ReadHead(ctx context.Context, key string, p []byte) (n int, size int64, etag string, err error) {
+	err = m.do(ctx, OpReadAt, key, func() error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		o, ok := m.objs[key]
+		if !ok {
+			return notFound(OpReadAt, key)
+		}
+		n, size, etag = copy(p, o.data), int64(len(o.data)), o.etag
+		return nil
+	})
+	return n, size, etag, err
+}
+
 // Head implements Store.
 func (m *Mem) Head(ctx context.Context, key string) (size int64, etag string, err error) {
 	err = m.do(ctx, OpHead, key, func() error {

@@ -44,7 +44,7 @@ func TestReloadWhileCompacted(t *testing.T) {
 			set("refs/heads/next")
 			vanished, inWriter := 0, false
 			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
-				if op != OpHead || inWriter || vanished == tc.vanish {
+				if op != OpReadAt || inWriter || vanished == tc.vanish {
 					return apply()
 				}
 				vanished++

@@ -34,6 +34,18 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]Object, error)
 }
 
+// HeadReader is implemented by a Store that reads the start of an object
+// together with its size and ETag in one request (an S3 ranged GET
+// answers them in Content-Range and ETag). Backend.OpenTable then opens
+// a table with that request, which also brings its first block, instead
+// of a HEAD and a ranged read.
+type HeadReader interface {
+	// ReadHead reads the first len(p) bytes of key into p, or the whole
+	// object when it is shorter, and returns how many bytes it read and
+	// the object's size and ETag. A missing object is ErrNotFound.
+	ReadHead(ctx context.Context, key string, p []byte) (n int, size int64, etag string, err error)
+}
+
 // Cond is the precondition of a Put. The zero value writes unconditionally.
 type Cond struct {
 	IfNoneMatch bool   // create only: fail if the key exists (If-None-Match: *)

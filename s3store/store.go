@@ -11,6 +11,7 @@
 //	  412, 409 (a racing conditional write), 404 on If-Match  -> objstore.ErrPrecondition
 //	Get with ifNoneMatch           GET with If-None-Match: "etag"; 304 -> objstore.ErrNotModified
 //	ReadAt                         GET with Range: bytes=off-end
+//	ReadHead                       GET with Range: bytes=0-end; the size from Content-Range
 //	NoSuchKey                      objstore.ErrNotFound
 //
 // A conditional PUT is sent exactly once: the client's own retries are
@@ -39,6 +40,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -243,6 +245,43 @@ func (s *Store) ReadAt(ctx context.Context, key string, p []byte, off int64) (in
 		return n, s.fail(fmt.Sprintf("read %d bytes at %d of", len(p), off), key, err)
 	}
 	return n, nil
+}
+
+// ReadHead implements objstore.HeadReader with a ranged GET, whose
+// Content-Range gives the object's size.
+func (s *Store) ReadHead(ctx context.Context, key string, p []byte) (int, int64, string, error) {
+	if len(p) == 0 {
+		size, etag, err := s.Head(ctx, key)
+		return 0, size, etag, err
+	}
+	var opts minio.GetObjectOptions
+	if err := opts.SetRange(0, int64(len(p))-1); err != nil {
+		return 0, 0, "", s.fail("read", key, err)
+	}
+	body, info, h, err := s.read.GetObject(ctx, s.bucket, s.prefix+key, opts)
+	if err != nil {
+		if minio.ToErrorResponse(err).StatusCode == http.StatusRequestedRangeNotSatisfiable {
+			size, etag, err := s.Head(ctx, key) // an empty object
+			return 0, size, etag, err
+		}
+		return 0, 0, "", s.fail(fmt.Sprintf("read %d bytes at 0 of", len(p)), key, err)
+	}
+	defer body.Close()
+	size := info.Size // the whole object, if the server ignored the range
+	if cr := h.Get("Content-Range"); cr != "" {
+		_, total, ok := strings.Cut(cr, "/")
+		v, err := strconv.ParseInt(total, 10, 64)
+		if !ok || err != nil || v < 0 {
+			return 0, 0, "", s.fail("read", key, fmt.Errorf("Content-Range %q", cr))
+		}
+		size = v
+	}
+	want := int(min(int64(len(p)), size))
+	n, err := io.ReadFull(body, p[:want])
+	if err != nil {
+		return n, 0, "", s.fail(fmt.Sprintf("read %d bytes at 0 of", want), key, err)
+	}
+	return n, size, info.ETag, nil
 }
 
 // Head implements objstore.Store.

@@ -126,6 +126,42 @@ func TestStoreReadAt(t *testing.T) {
 	}
 }
 
+// TestStoreReadHead: the first bytes of an object with its size and ETag,
+// in one ranged GET; an empty object and a missing one too.
+func TestStoreReadHead(t *testing.T) {
+	ctx := t.Context()
+	_, s := fake(t)
+	etag, err := s.Put(ctx, "t", []byte("0123456789"), objstore.Cond{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := s.Put(ctx, "e", nil, objstore.Cond{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key  string
+		len  int
+		want string
+		size int64
+		etag string
+	}{
+		{"t", 4, "0123", 10, etag},
+		{"t", 10, "0123456789", 10, etag},
+		{"t", 64, "0123456789", 10, etag},
+		{"e", 8, "", 0, empty},
+	} {
+		p := make([]byte, c.len)
+		n, size, got, err := s.ReadHead(ctx, c.key, p)
+		if string(p[:n]) != c.want || size != c.size || got != c.etag || err != nil {
+			t.Errorf("ReadHead(%s, %d bytes) = %q, %d, %s, %v; want %q, %d, %s", c.key, c.len, p[:n], size, got, err, c.want, c.size, c.etag)
+		}
+	}
+	if _, _, _, err := s.ReadHead(ctx, "missing", make([]byte, 1)); !errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("ReadHead of a missing key: %v", err)
+	}
+}
+
 // TestStoreList: keys come back relative to the Store's prefix, across
 // pages, and nothing outside the prefix is listed.
 func TestStoreList(t *testing.T) {

@@ -35,11 +35,11 @@ if [ -n "${vgw:-}" ] && ! wait "$vgw"; then
 	exit 1
 fi
 # Every test with the race detector, but for those whose concurrency is
-# between processes, where it sees nothing and slows every child: they
-# run next without it.
-multiprocess='^(TestProcess|TestGitInterop|TestVersitygwWriters)'
+# between processes, where it sees nothing and slows every child (and
+# bench's, which times its children): they run next without it.
+multiprocess='^(TestProcess|TestGitInterop|TestVersitygwWriters|TestBench)'
 go test -race -count=1 -skip "$multiprocess" ./...
-go test -count=1 -run "$multiprocess" ./stack ./s3store ./tool
+go test -count=1 -run "$multiprocess" ./stack ./s3store ./tool ./tool/bench
 # The stack suite once more, detecting list changes by content (the
 # fallback for Windows and network file systems).
 REFSTORE_CONTENT_COMPARE=1 go test -count=1 ./stack

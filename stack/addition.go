@@ -41,6 +41,42 @@ type addition struct {
 	fusedName     string
 	fusedReplaced []string
 	fuseErr       error // addFused failed to write the merged table
+	// rebase, when not nil, tells whether the added tables are still
+	// what the addition would write on the stack of snap (see
+	// addition.rebase); nil: the addition is never rebased.
+	rebase func(snap *Snapshot, tables [][]byte) (bool, error)
+	stored [][]byte // the bytes of the added tables storeHeld wrote, for rebase
+	// contended is set for a commit retried after lost swaps (see
+	// contend): it does not fuse.
+	contended bool
+	lost      bool      // the swap was lost; the tables are kept for recommit
+	stored0   time.Time // when storeHeld began writing the tables, for rebaseMaxAge
+}
+
+// rebaseMaxAge is the longest a commit's tables may have been stored
+// when it rebases them; older ones are written again. It is objstore's
+// MaxPublishDelay, which a Clean of an earlier version relied on.
+const rebaseMaxAge = 10 * time.Minute
+
+// rebaseGap is how many update indexes a commit retried after a lost
+// swap leaves free below its own (see contend).
+const rebaseGap = 3
+
+// contend readies an addition that retries a commit which lost swaps of
+// the list, before it writes its tables, for the race it is in: its
+// tables take the update index rebaseGap above the next one, so that
+// they can still be rebased (see rebaseOnce) after up to rebaseGap
+// commits of other writers win the list first, and it does not merge
+// listed tables (see fuse), which would make it impossible to rebase and
+// its loss costlier. Update indexes only need to increase: the gap is
+// harmless, and the writers that win the list at once, uncontended,
+// compact. Only on backends without locks, whose commits can lose.
+func (a *addition) contend() {
+	if !lockFree(a.st.b) {
+		return
+	}
+	a.contended = true
+	a.next += rebaseGap
 }
 
 // heldTable is an added table the addition keeps in memory: when the
@@ -144,6 +180,9 @@ func (a *addition) addHeld(ctx context.Context, size int, write func(w *reftable
 // open from memory for the commit's reload to take (see Stack.spare); a
 // larger one the reload opens, so that the stack does not hold its bytes.
 func (a *addition) storeHeld(ctx context.Context) error {
+	if len(a.held) > 0 && a.stored0.IsZero() {
+		a.stored0 = time.Now()
+	}
 	for len(a.held) > 0 {
 		h := a.held[0]
 		name, err := a.st.b.CreateTable(ctx, func(out io.Writer) (uint64, uint64, bool, error) {
@@ -158,6 +197,7 @@ func (a *addition) storeHeld(ctx context.Context) error {
 		if len(h.data) > maxFuse {
 			continue
 		}
+		a.stored = append(a.stored, h.data)
 		t, err := reftable.NewTableBytes(h.data, name)
 		if err != nil {
 			continue // the reload opens it and reports the problem
@@ -172,7 +212,7 @@ func (a *addition) storeHeld(ctx context.Context) error {
 // listed ones under its lock (see fuse).
 func (a *addition) mayFuse() bool {
 	st := a.st
-	if st.opts.DisableAutoCompaction || st.opts.noFuse {
+	if st.opts.DisableAutoCompaction || st.opts.noFuse || a.contended {
 		return false
 	}
 	_, prober := st.b.(tableLockProber)
@@ -212,7 +252,9 @@ func (a *addition) writeTable(out io.Writer, write func(w *reftable.Writer) erro
 // newAddition: commit then fails with ErrConflict and removes the
 // addition's tables; the caller starts a new addition, which sees the
 // other writer's changes, and redoes its work (Transaction.Commit and
-// Stack.AddTable do this themselves).
+// Stack.AddTable do this themselves). An addition that can be rebased
+// (a.rebase, set by a transaction) and merged no listed tables keeps
+// its tables instead, lost, for the caller to recommit or close.
 func (a *addition) commit(ctx context.Context) error {
 	if a.closed {
 		return ErrClosed
@@ -246,6 +288,43 @@ func (a *addition) commit(ctx context.Context) error {
 		names = append(append([]string{}, a.base...), a.added...)
 	}
 	perr := a.c.Publish(ctx, names)
+	if errors.Is(perr, ErrConflict) && fused == nil && a.rebase != nil && lockFree(st.b) {
+		// Keep the tables: the caller may rebase them (recommit).
+		a.lost = true
+		return perr
+	}
+	return a.finish(ctx, names, fused, merged, replaced, ferr, perr)
+}
+
+// recommit commits again an addition whose swap was lost (a.lost), after
+// the caller's backoff, by rebasing its tables (see rebaseOnce). done is
+// false when they cannot be rebased: the caller then closes the addition
+// and, unless err is set, starts again; a swap lost again leaves the
+// addition lost, with done set and ErrConflict.
+func (a *addition) recommit(ctx context.Context) (done bool, err error) {
+	if a == nil || a.closed || !a.lost {
+		return false, nil
+	}
+	names, ok, perr := a.rebaseOnce(ctx)
+	if !ok {
+		return false, perr
+	}
+	if errors.Is(perr, ErrConflict) {
+		return true, perr
+	}
+	a.lost = false
+	a.st.mu.Lock()
+	a.st.stats.Rebases++
+	a.st.mu.Unlock()
+	return true, a.finish(ctx, names, nil, "", nil, nil, perr)
+}
+
+// finish ends a commit after the swap of the list: perr is Publish's
+// error, and names the list published, fused (with the table merged and
+// the tables it replaced) when the commit merged listed tables, ferr what
+// failed merging them.
+func (a *addition) finish(ctx context.Context, names, fused []string, merged string, replaced []string, ferr, perr error) error {
+	st := a.st
 	var committed *CommittedError
 	if perr != nil && !errors.As(perr, &committed) {
 		if errors.Is(perr, ErrCommitUncertain) {
@@ -267,10 +346,31 @@ func (a *addition) commit(ctx context.Context) error {
 	// them again; the addition's references go before the replaced
 	// tables do (Windows cannot remove an open file).
 	st.spare = a.opened
-	err := st.reloadLocked(ctx)
+	// A commit that replaced no tables takes the list it published as
+	// the stack's, where the backend can (an object store: no request);
+	// one that replaced tables reads the list back before removing them.
+	var err error
+	adopted := false
+	if perr == nil && len(replaced) == 0 {
+		if ad, ok := a.c.(storage.ListAdopter); ok && ad.Adopt() {
+			adopted = true
+			err = st.loadLocked(ctx, names)
+			st.stale = err != nil
+		}
+	}
+	if !adopted {
+		err = st.reloadLocked(ctx)
+	}
 	st.spare = nil
 	var lost error
-	if err == nil && lockFree(st.b) {
+	switch {
+	case err != nil || !lockFree(st.b):
+	case adopted:
+		// The list was not read back: the next list the stack loads
+		// is checked to continue it (see checkPublishedLocked).
+		own := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(a.base, n) })
+		st.published = &publishedCommit{names: names, own: own, probe: a.probe}
+	default:
 		lost = a.lostCommit(names, replaced)
 	}
 	st.mu.Unlock()
@@ -289,7 +389,7 @@ func (a *addition) commit(ctx context.Context) error {
 		// Committed; a later reload catches up. Auto-compaction waits.
 		return perr
 	}
-	if fused == nil && ferr == nil && !st.opts.DisableAutoCompaction && st.CompactionRequired() {
+	if fused == nil && ferr == nil && !a.contended && !st.opts.DisableAutoCompaction && st.CompactionRequired() {
 		if err := st.AutoCompact(ctx); err != nil && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrOutdated) {
 			st.compactionFailed(err)
 		}
@@ -310,9 +410,17 @@ func (a *addition) commit(ctx context.Context) error {
 // a compaction of the oldest tables dropped the deletion before the
 // reload. st.mu is held.
 func (a *addition) lostCommit(names, replaced []string) error {
-	st := a.st
+	own := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(a.base, n) })
+	return lostCommit(a.st.tables, own, replaced, a.probe)
+}
+
+// lostCommit tells whether tables, a list loaded after a commit, lost
+// it: the tables the commit replaced are listed again, or one of its own
+// tables is not listed and the ref probe, which it set, has no record
+// of its update index or a later one (see addition.lostCommit).
+func lostCommit(tables []*handle, own, replaced []string, probe *reftable.RefRecord) error {
 	listed := map[string]bool{}
-	for _, h := range st.tables {
+	for _, h := range tables {
 		listed[h.name] = true
 	}
 	for _, n := range replaced {
@@ -320,16 +428,15 @@ func (a *addition) lostCommit(names, replaced []string) error {
 			return fmt.Errorf("table %s, which the commit replaced, is listed again: %w", n, ErrLostCommit)
 		}
 	}
-	own := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(a.base, n) })
-	if a.probe == nil || !slices.ContainsFunc(own, func(n string) bool { return !listed[n] }) {
+	if probe == nil || !slices.ContainsFunc(own, func(n string) bool { return !listed[n] }) {
 		return nil
 	}
 	// Every list built on this commit's has a record of the ref at its
 	// update index or a later one (a deletion, too), but for a
 	// compaction of the oldest tables, which drops deletions.
-	p := a.probe
-	rts := make([]*reftable.Table, len(st.tables))
-	for i, h := range st.tables {
+	p := probe
+	rts := make([]*reftable.Table, len(tables))
+	for i, h := range tables {
 		rts[i] = h.t
 	}
 	m, err := reftable.NewMerged(rts, reftable.MergedOptions{ShowDeletions: true})
@@ -351,6 +458,75 @@ func (a *addition) lostCommit(names, replaced []string) error {
 		return nil
 	}
 	return fmt.Errorf("ref %s set at update index %d has no record: %w", p.Name, p.UpdateIndex, ErrLostCommit)
+}
+
+// rebaseOnce reads the list again after a lost swap and publishes it with
+// the added tables appended, when that list is the state the tables were
+// written for:
+//
+//   - it still names a table of the list the addition extended, so no
+//     list in between was empty; as the highest update index of a
+//     list that is not empty never decreases, it is at least the one of
+//     the list extended;
+//   - its highest update index is below the added tables' (a.next), so
+//     that they keep the stack's update indexes increasing: only
+//     compactions came in between, or commits that took fewer indexes
+//     than the addition left free (see contend);
+//   - a.rebase finds the tables are what the addition would write on it
+//     (a transaction's checks pass there and give the same bytes: what
+//     came in between changed nothing the tables depend on);
+//   - they were stored at most rebaseMaxAge ago.
+//
+// Clean removes an unlisted table only once the highest update index of
+// a list it read reaches the table's (see Stack.Clean); by the first two
+// conditions every list from the one extended to the one rebased on had
+// a lower one, so Clean never judged a table rebased removable.
+//
+// ok is false when it did not publish: err is then nil when the caller
+// should start again (ErrConflict), or what failed.
+func (a *addition) rebaseOnce(ctx context.Context) (names []string, ok bool, err error) {
+	st := a.st
+	if a.stored0.IsZero() || time.Since(a.stored0) > rebaseMaxAge {
+		return nil, false, nil
+	}
+	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	if err != nil {
+		return nil, false, fmt.Errorf("lock stack %s: %w", st.dir, err)
+	}
+	cur := c.Names()
+	if !slices.ContainsFunc(cur, func(n string) bool { return slices.Contains(a.base, n) }) {
+		c.Release()
+		return nil, false, nil
+	}
+	st.mu.Lock()
+	err = st.loadLocked(ctx, cur)
+	var snap *Snapshot
+	if err == nil {
+		snap = st.snapshotLocked()
+	}
+	next := st.nextUpdateIndexLocked()
+	st.mu.Unlock()
+	if err != nil {
+		c.Release()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil // a compaction removed a table: start again
+		}
+		return nil, false, err
+	}
+	defer snap.Close()
+	if next > a.next {
+		c.Release()
+		return nil, false, nil
+	}
+	same, err := a.rebase(snap, a.stored)
+	if err != nil || !same {
+		c.Release()
+		return nil, false, err
+	}
+	a.c.Release()
+	a.c, a.base = c, cur
+	names = append(slices.Clone(cur), a.added...)
+	return names, true, c.Publish(ctx, names)
 }
 
 // firstSet returns the first ref a table sets (not a deletion), or nil.
@@ -535,6 +711,9 @@ const (
 	conflictAttempts = 100
 	conflictTime     = 10 * time.Second // or the lock timeout, if longer
 	conflictMaxDelay = 100 * time.Millisecond
+	// conflictBackoff times the duration of an attempt that lost is the
+	// least delay before the next (see retryConflicts).
+	conflictBackoff = 4
 )
 
 // retryConflicts runs attempt again while it fails with ErrConflict
@@ -542,10 +721,24 @@ const (
 // between, for at most conflictAttempts attempts and conflictTime (or the
 // lock timeout if longer; forever if it is negative). The file backend
 // never conflicts, so its commits run once.
+//
+// The delay is at least conflictBackoff times as long as the attempt
+// that lost took: the writer that won commits again meanwhile, finding
+// the list it knows current, without contention. A retry sooner mostly
+// races those commits and loses again, each lost attempt costing the
+// store an upload, a refused swap and a deletion (8 writers on
+// versitygw made 18 requests a commit with the delay starting at a
+// millisecond, 12 so); on a local store, where attempts take
+// microseconds, it changes nothing. On a backend without locks it then
+// listens before it writes: it reads the list after each pause and
+// pauses again, up to conflictQuiet times, while the list changed since
+// the last read (8 writers on versitygw: 8 requests a commit instead of
+// 12 to 14).
 func (st *Stack) retryConflicts(ctx context.Context, attempt func() error) error {
 	deadline := time.Now().Add(max(conflictTime, st.opts.LockTimeout))
 	delay := time.Millisecond
 	for n := 1; ; n++ {
+		start := time.Now()
 		err := attempt()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrCorrupt) {
 			st.forgetVanished(err)
@@ -559,9 +752,41 @@ func (st *Stack) retryConflicts(ctx context.Context, attempt func() error) error
 		if st.opts.LockTimeout >= 0 && (n >= conflictAttempts || time.Now().After(deadline)) {
 			return fmt.Errorf("%w (gave up after %d attempts)", err, n)
 		}
-		if serr := pause(ctx, delay/2+rand.N(delay/2+1)); serr != nil {
-			return fmt.Errorf("%w (gave up after %d attempts: %w)", err, n, serr)
+		delay = min(max(delay, conflictBackoff*time.Since(start)), conflictMaxDelay)
+		var seen []string // the list after the last pause
+		for quiet := 0; ; quiet++ {
+			if serr := pause(ctx, delay/2+rand.N(delay/2+1)); serr != nil {
+				return fmt.Errorf("%w (gave up after %d attempts: %w)", err, n, serr)
+			}
+			delay = min(2*delay, conflictMaxDelay)
+			if quiet == conflictQuiet || !lockFree(st.b) || st.opts.LockTimeout >= 0 && time.Now().After(deadline) {
+				break
+			}
+			// Listen before writing: while the list keeps changing,
+			// another writer is committing; attempting now would most
+			// likely lose, at the cost of an upload, a refused swap
+			// and a deletion, where reading the list costs one request.
+			names, ok := st.peekList(ctx)
+			if !ok || quiet > 0 && slices.Equal(names, seen) {
+				break
+			}
+			seen = names
 		}
-		delay = min(2*delay, conflictMaxDelay)
 	}
+}
+
+// conflictQuiet bounds how many times in a row a retry after a lost swap
+// waits again because the list changed while it waited.
+const conflictQuiet = 3
+
+// peekList reads the backend's list without loading it: on an object
+// store a conditional GET, answered "not modified" when it is the list
+// read last. ok is false when it could not be read.
+func (st *Stack) peekList(ctx context.Context) ([]string, bool) {
+	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	if err != nil {
+		return nil, false
+	}
+	defer c.Release()
+	return c.Names(), true
 }

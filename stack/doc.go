@@ -116,4 +116,10 @@
 // (package objstore) without changes to the commit, reload or compaction
 // logic. Calls that may reach the storage take a context.Context: on a
 // directory it bounds the time spent waiting for a lock.
+//
+// Without a lock a commit can lose the swap of the list to another
+// writer (ErrConflict): a transaction then retries after a backoff, and
+// first tries to rebase the table it wrote, publishing it unchanged on
+// the new list when its checks pass there and give the same table at an
+// update index still above the list's (see package objstore).
 package stack

@@ -194,7 +194,8 @@ func (tx *Transaction) Grow(n int) { tx.updates.grow(n) }
 // an object store, where nothing is locked, a commit that another writer
 // beat to the list (ErrConflict) is redone against the new list, with its
 // expected old values checked again, after a jittered backoff, a bounded
-// number of times (not after Lock: see there).
+// number of times (not after Lock: see there); the table it wrote is
+// published again, rebased, when the checks give the same table there.
 func (tx *Transaction) Commit(ctx context.Context) error {
 	if tx.a == nil {
 		if err := tx.Prepare(ctx); err != nil {
@@ -209,15 +210,26 @@ func (tx *Transaction) Commit(ctx context.Context) error {
 	first := true
 	attempt := func() error {
 		if !first {
+			// Rebase the table of the swap lost, when it is still
+			// what the transaction writes; else start again.
+			if done, err := tx.a.recommit(ctx); done || err != nil {
+				return err
+			}
 			tx.release()
 			if err := tx.prepareOnce(ctx); err != nil {
 				return err
 			}
+			tx.a.contend()
 		}
 		first = false
 		a, p := tx.a, tx.prep
 		if len(p.changes) == 0 {
 			return a.commit(ctx)
+		}
+		if !tx.locked {
+			a.rebase = func(snap *Snapshot, tables [][]byte) (bool, error) {
+				return tx.sameTable(a, snap, tables)
+			}
 		}
 		write := func(w recordSink) error { return tx.write(w, p, a.next) }
 		fused, err := a.addFused(ctx, tx.refsSize(p), write)
@@ -237,6 +249,26 @@ func (tx *Transaction) Commit(ctx context.Context) error {
 		return attempt() // what the caller read under Lock may be stale
 	}
 	return tx.st.retryConflicts(ctx, attempt)
+}
+
+// sameTable reports whether tables, the table a's commit lost the swap
+// with, is the one the transaction writes on snap (see
+// addition.rebaseOnce): its checks pass there, and give the same bytes
+// at the same update index. A failed check is returned, as prepare
+// returns it.
+func (tx *Transaction) sameTable(a *addition, snap *Snapshot, tables [][]byte) (bool, error) {
+	if len(tables) != 1 || len(a.added) != 1 {
+		return false, nil // not kept in memory (see storeHeld)
+	}
+	p, err := tx.resolve(snap)
+	if err != nil {
+		return false, err
+	}
+	var buf bytes.Buffer
+	_, _, keep, err := a.writeTable(&buf, func(w *reftable.Writer) error {
+		return tx.write(w, p, a.next)
+	})
+	return err == nil && keep && bytes.Equal(buf.Bytes(), tables[0]), err
 }
 
 // Prepare takes the stack's lock, waiting up to the lock timeout, and
@@ -348,7 +380,18 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 			a.close()
 		}
 	}()
+	p, err := tx.resolve(snap)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a, snap, p, nil
+}
 
+// resolve resolves the updates into changes against snap: their current
+// values, checked against the expected ones, the reflogs that record
+// them, the directory/file conflicts they would make, and all else
+// write needs to know of snap (decideLogs).
+func (tx *Transaction) resolve(snap *Snapshot) (*prepared, error) {
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
 	var sc lookupScratch
@@ -361,19 +404,19 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 		p, err = tx.resolveAll(snap, headTarget, &sc, false)
 	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	// Sorted by name for the table, and for checkDirFile to search.
 	if !slices.IsSortedFunc(p.changes, p.byName) {
 		slices.SortStableFunc(p.changes, p.byName)
 	}
 	if err := checkDirFile(snap, p); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := tx.decideLogs(snap, p, &sc); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return a, snap, p, nil
+	return p, nil
 }
 
 // errUnordered stops resolveAll in ordered mode at a name that is not

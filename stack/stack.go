@@ -40,6 +40,18 @@ type Stack struct {
 	// vanished names tables whose reads found them missing: the next
 	// load opens them again rather than reuse their handles.
 	vanished map[string]bool
+	// published is the last commit whose list the stack took without
+	// reading it back (storage.ListAdopter), until a list loaded after
+	// it shows it was not lost (see checkPublishedLocked).
+	published *publishedCommit
+}
+
+// publishedCommit is a commit whose list the stack adopted: the list it
+// published, the tables it added and a ref it set.
+type publishedCommit struct {
+	names []string
+	own   []string
+	probe *reftable.RefRecord
 }
 
 // Stats counts what a Stack did.
@@ -47,6 +59,7 @@ type Stats struct {
 	Reloads            int // reloads that read tables.list
 	Commits            int
 	Compactions        int // compactions committed
+	Rebases            int // commits that published their tables on a list another writer changed after losing its swap
 	CompactionFailures int // auto-compactions that could not run
 }
 
@@ -294,6 +307,27 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 	st.tables, st.merged, st.loaded = tables, m, true
 	st.vanished = nil
 	st.stats.Reloads++
+	return st.checkPublishedLocked(names)
+}
+
+// checkPublishedLocked checks, once the stack loaded names, a list other
+// than the one its last adopted commit published, that the list
+// continues that commit (see lostCommit): a commit adopting its list
+// did not read it back, so a store that let another writer overwrite it
+// is found by the next list the stack loads, and the operation loading
+// it fails with ErrLostCommit (the tables are loaded: the stack is as
+// the store has it). The store is reported unsafe.
+func (st *Stack) checkPublishedLocked(names []string) error {
+	p := st.published
+	if p == nil || slices.Equal(names, p.names) {
+		return nil
+	}
+	st.published = nil
+	if err := lostCommit(st.tables, p.own, nil, p.probe); err != nil {
+		err = fmt.Errorf("stack %s: an earlier commit of this stack: %w", st.dir, err)
+		reportUnsafe(st.b, err)
+		return err
+	}
 	return nil
 }
 

@@ -54,7 +54,7 @@ func builtin() table {
 		cmdRefs, cmdShow, cmdLogs,
 		cmdDump, cmdStats, cmdDigest, cmdVerify,
 		cmdUpdate, cmdCompact, cmdRewrite, cmdLocks, cmdUnlock, cmdClean,
-		cmdImport, cmdExport, cmdDemo, cmdBench,
+		cmdImport, cmdExport,
 	}
 }
 

@@ -96,7 +96,7 @@ func runCompact(e *Env, flags any, args []string) error {
 		return err
 	}
 	stop := func() {}
-	if isTerminal(e.stderr) {
+	if IsTerminal(e.stderr) {
 		tables, records, err := stackSize(e.ctx, st)
 		if err != nil {
 			return err

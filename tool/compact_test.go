@@ -61,8 +61,8 @@ func TestIsTerminal(t *testing.T) {
 	}
 	defer null.Close()
 	for _, w := range []io.Writer{f, null, &strings.Builder{}} {
-		if isTerminal(w) {
-			t.Errorf("isTerminal(%T %v) = true", w, w)
+		if IsTerminal(w) {
+			t.Errorf("IsTerminal(%T %v) = true", w, w)
 		}
 	}
 }

@@ -82,9 +82,11 @@ func runDigest(e *Env, flags any, args []string) error {
 	return p.record(digestLine(sum, n), digestJSON{Digest: sum, Refs: n})
 }
 
-// digestOf returns the digest line "sha256:<hex> <n> refs" of refs, in
-// name order, as the help of digest defines it. Deletions are skipped.
-func digestOf(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
+// Digest returns the line reftable digest prints for refs, which must
+// come in name order: "sha256:<hex> <n> refs", as the help of digest
+// defines it. Deletions are skipped. Two stores with the same live refs
+// have the same digest, whatever their tables.
+func Digest(refs iter.Seq2[reftable.RefRecord, error]) (string, error) {
 	sum, n, err := digestSum(refs)
 	if err != nil {
 		return "", err

@@ -187,7 +187,7 @@ func dumpTable(p *printer, tbl *reftable.Table, src source, records bool) error 
 			return err
 		}
 		rj := toRefJSON(&r)
-		if err := p.record(fmt.Sprintf("ref %s update_index=%d", refText(&r), r.UpdateIndex),
+		if err := p.record(fmt.Sprintf("ref %s update_index=%d", RefText(&r), r.UpdateIndex),
 			recordJSON{Kind: "ref", Table: name, Ref: &rj}); err != nil {
 			return err
 		}

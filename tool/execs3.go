@@ -38,7 +38,7 @@ const s3Install = "go install github.com/refstore/refstore/cmd/reftable-s3@lates
 // executable, else in PATH; without it, it prints what is missing and
 // how to install it, and returns 1.
 func ExecS3(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	path, err := findS3Program()
+	path, err := FindS3Program()
 	if err != nil {
 		fprintf(stderr, "reftable: %v\n", err)
 		return exitFailure
@@ -87,9 +87,12 @@ func childStatus(err error, path string, stderr io.Writer) int {
 	return exitFailure
 }
 
-// findS3Program finds the reftable-s3 program: $REFTABLE_S3, else next
-// to this program's executable, else in PATH.
-func findS3Program() (string, error) {
+// FindS3Program returns the path of the reftable-s3 program, as ExecS3
+// finds it: $REFTABLE_S3, else next to this program's executable, else
+// in PATH. Without it, the error says what is missing and how to
+// install it. A command that runs reftable-s3 itself, such as bench for
+// its S3 rows, finds it here.
+func FindS3Program() (string, error) {
 	if p := os.Getenv(S3ProgramEnv); p != "" {
 		if _, err := exec.LookPath(p); err != nil {
 			return "", fmt.Errorf("S3 needs %s, the reftable program with S3: %s=%s: %w", S3Program, S3ProgramEnv, p, err)

@@ -93,7 +93,7 @@ func runExport(e *Env, flags any, args []string) error {
 	if f.noPeeled {
 		dropPeeled(c.Refs)
 	}
-	want, err := digestOf(records(c.Refs))
+	want, err := Digest(records(c.Refs))
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func runExport(e *Env, flags any, args []string) error {
 	}
 	if f.dryRun {
 		for i := range c.Refs {
-			fprintf(e.stdout, "%s\n", refText(&c.Refs[i]))
+			fprintf(e.stdout, "%s\n", RefText(&c.Refs[i]))
 		}
 		fprintf(e.stdout, "would export %d refs and %d reflog entries from %s into %s\n%s\n", len(c.Refs), len(c.Logs), src, dst, want)
 		return nil
@@ -180,7 +180,7 @@ func exportFiles(dst string, hash reftable.Hash, c *filesrefs.Contents, want str
 	if err != nil {
 		return fmt.Errorf("reading back what was written: %w", err)
 	}
-	got, err := digestOf(records(back.Refs))
+	got, err := Digest(records(back.Refs))
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ func runImport(e *Env, flags any, args []string) error {
 	if f.noPeeled {
 		dropPeeled(c.Refs)
 	}
-	want, err := digestOf(records(c.Refs))
+	want, err := Digest(records(c.Refs))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func runImport(e *Env, flags any, args []string) error {
 	}
 	if f.dryRun {
 		for i := range c.Refs {
-			fprintf(e.stdout, "%s\n", refText(&c.Refs[i]))
+			fprintf(e.stdout, "%s\n", RefText(&c.Refs[i]))
 		}
 		fprintf(e.stdout, "would import %d refs and %d reflog entries from %s into %s\n%s\n", len(c.Refs), len(c.Logs), src, dst, want)
 		return nil
@@ -296,7 +296,7 @@ func stackDigest(ctx context.Context, dir string) (string, int, error) {
 		return "", 0, err
 	}
 	defer rd.Close()
-	d, err := digestOf(rd.RefRecords(""))
+	d, err := Digest(rd.RefRecords(""))
 	if err != nil {
 		return "", 0, err
 	}

@@ -1,17 +1,19 @@
 // Package tool is the reftable command-line tool as a library: every
 // command of the reftable program (refs, show, logs, dump, stats,
 // verify, digest, update, compact, rewrite, locks, unlock, clean,
-// import, export, demo, bench, help), run by Main, and the extension
-// points a main program wires in through a Config: the opener of s3://
-// stores, extra commands (doctor, in package tool/doctor) and a delegate
-// for what the program itself cannot do.
+// import, export, help), run by Main, and the extension points a main
+// program wires in through a Config: the opener of s3:// stores, extra
+// commands and a delegate for what the program itself cannot do. The
+// extra commands of the reftable programs live in subpackages, each a
+// Command built on this package's exported names only: demo
+// (tool/demo), bench (tool/bench) and doctor (tool/doctor).
 //
 // Two programs are built on it. cmd/reftable links no HTTP, TLS or S3
 // client code, which would cost every command its start-up time; when a
 // command line needs S3 (an argument starting with s3://, or the doctor
 // command) it runs the reftable-s3 program in its place (ExecS3).
 // cmd/reftable-s3 is the whole tool with the S3 opener of package
-// s3store, and doctor:
+// s3store. Both add demo, bench and doctor:
 //
 //	go install github.com/refstore/refstore/cmd/reftable@latest github.com/refstore/refstore/cmd/reftable-s3@latest
 //

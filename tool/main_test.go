@@ -33,11 +33,37 @@ func (r result) String() string {
 }
 
 // testConfig is the tool as reftable-s3 configures it, with package
-// s3store's opener (configured by the AWS_* variables s3Env sets); the
-// test binary is this program when it runs as the CLI (see TestMain).
+// s3store's opener (configured by the AWS_* variables s3Env sets) and
+// the commands of the subpackages, which programs_test.go adds; the test
+// binary is this program when it runs as the CLI (see TestMain).
 var testConfig = Config{OpenS3: func(_ context.Context, url string) (objstore.Store, error) {
 	return s3store.FromEnv(url)
 }}
+
+// AddTestCommands adds cmds to the configuration of the tests, as a
+// main program lists them in Config.Commands. The external test package
+// calls it from an init function: it can import the subpackages that
+// define commands (demo, bench, doctor), which import this package, so
+// that the tests of help and of docs/cli.md see every command of the
+// reftable programs, in their order.
+func AddTestCommands(cmds ...*Command) {
+	testConfig.Commands = append(testConfig.Commands, cmds...)
+}
+
+// asCLI is the environment variable under which the test binary acts as
+// the reftable program (with S3, as reftable-s3 is), for the tests that
+// run it as a process.
+const asCLI = "REFTABLE_TEST_AS_CLI"
+
+// TestMain makes the test binary the CLI when asCLI is set.
+func TestMain(m *testing.M) {
+	if os.Getenv(asCLI) == "1" {
+		os.Exit(Process(testConfig, os.Args[1:]))
+	}
+	code := m.Run()
+	removeBuilt()
+	os.Exit(code)
+}
 
 // run runs the tool with testConfig in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

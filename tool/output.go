@@ -109,12 +109,12 @@ func toRefJSON(r *reftable.RefRecord) refJSON {
 	return j
 }
 
-// refText formats r as git's expected.txt does: "<name> <oid>",
-// "<name> <oid> <peeled>" or "<name> ref: <target>" ("<name> deleted"
-// for a tombstone).
-func refText(r *reftable.RefRecord) string { return string(appendRefText(nil, r)) }
+// RefText formats r as reftable refs prints it, and git's expected.txt
+// lists it: "<name> <oid>", "<name> <oid> <peeled>" or "<name> ref:
+// <target>" ("<name> deleted" for a tombstone), ids in lowercase hex.
+func RefText(r *reftable.RefRecord) string { return string(appendRefText(nil, r)) }
 
-// appendRefText appends refText(r) to dst.
+// appendRefText appends RefText(r) to dst.
 func appendRefText(dst []byte, r *reftable.RefRecord) []byte {
 	dst = append(dst, r.Name...)
 	switch r.Type {

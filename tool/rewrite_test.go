@@ -55,7 +55,7 @@ func readContents(t *testing.T, path string, shapes bool) tableContents {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Refs = append(c.Refs, fmt.Sprintf("%s update_index=%d", refText(&r), r.UpdateIndex))
+		c.Refs = append(c.Refs, fmt.Sprintf("%s update_index=%d", RefText(&r), r.UpdateIndex))
 	}
 	for l, err := range tbl.Logs(nil) {
 		if err != nil {

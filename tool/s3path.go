@@ -47,7 +47,10 @@ func (t *target) openS3(opts stack.Options, write bool) (*stack.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := objstore.NewBackend(ctx, s, objstore.Options{AllowUnsafe: !write})
+	// One commit a process: confirm it before reporting success, as a
+	// later operation of this stack that would catch a lost commit
+	// never comes (see objstore.Options.ConfirmCommits).
+	b, err := objstore.NewBackend(ctx, s, objstore.Options{AllowUnsafe: !write, ConfirmCommits: true})
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +59,7 @@ func (t *target) openS3(opts stack.Options, write bool) (*stack.Stack, error) {
 	if errors.Is(err, reftable.ErrHashMismatch) && t.hash == reftable.SHA1 {
 		t.hash, opts.Hash = reftable.SHA256, reftable.SHA256
 		// The store passed the probe already.
-		if b, err = objstore.NewBackend(ctx, s, objstore.Options{AllowUnsafe: true}); err == nil {
+		if b, err = objstore.NewBackend(ctx, s, objstore.Options{AllowUnsafe: true, ConfirmCommits: true}); err == nil {
 			st, err = stack.OpenBackend(ctx, b, storeURL(s, t.s3), opts)
 		}
 	}

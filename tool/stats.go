@@ -89,11 +89,7 @@ func runStats(e *Env, flags any, args []string) error {
 		if err := p.record(countsText(c), c); err != nil {
 			return err
 		}
-		total.Tables++
-		total.Size += c.Size
-		total.Refs += c.Refs
-		total.Logs += c.Logs
-		total.Objs += c.Objs
+		total.add(c)
 	}
 	total.BytesPerRef = perRef(total.Size, total.Refs)
 	if err := p.record(countsText(total), total); err != nil {
@@ -126,6 +122,34 @@ func runStats(e *Env, flags any, args []string) error {
 		}
 	}
 	return nil
+}
+
+// StatsText returns the lines reftable stats prints for tables, oldest
+// first: one a table ("table <name> size=... refs=... logs=... objs=...
+// bytes_per_ref=...", records counted by block, deletions included) and
+// the total ("total tables=<n> ..."), without newlines.
+func StatsText(tables []*reftable.Table) ([]string, error) {
+	var lines []string
+	total := countsJSON{Kind: "total"}
+	for _, tbl := range tables {
+		c, err := tableCounts(tbl)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, countsText(c))
+		total.add(c)
+	}
+	total.BytesPerRef = perRef(total.Size, total.Refs)
+	return append(lines, countsText(total)), nil
+}
+
+// add adds the counts of table c to the total t.
+func (t *countsJSON) add(c countsJSON) {
+	t.Tables++
+	t.Size += c.Size
+	t.Refs += c.Refs
+	t.Logs += c.Logs
+	t.Objs += c.Objs
 }
 
 func countsText(c countsJSON) string {

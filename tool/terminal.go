@@ -5,9 +5,9 @@ import (
 	"os"
 )
 
-// isTerminal reports whether w is a terminal: an *os.File whose
+// IsTerminal reports whether w is a terminal: an *os.File whose
 // descriptor answers the terminal's ioctl on Unix; never elsewhere.
-func isTerminal(w io.Writer) bool {
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isTerminalFd(int(f.Fd()))
 }

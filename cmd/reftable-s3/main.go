@@ -19,13 +19,15 @@ import (
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/s3store"
 	"github.com/refstore/refstore/tool"
+	"github.com/refstore/refstore/tool/bench"
+	"github.com/refstore/refstore/tool/demo"
 	"github.com/refstore/refstore/tool/doctor"
 )
 
 func main() {
 	cfg := tool.Config{
 		OpenS3:   openS3,
-		Commands: []*tool.Command{doctor.Command},
+		Commands: []*tool.Command{demo.Command, bench.Command, doctor.Command},
 	}
 	os.Exit(tool.Process(cfg, os.Args[1:]))
 }

@@ -18,6 +18,8 @@ import (
 	"runtime/debug"
 
 	"github.com/refstore/refstore/tool"
+	"github.com/refstore/refstore/tool/bench"
+	"github.com/refstore/refstore/tool/demo"
 	"github.com/refstore/refstore/tool/doctor"
 )
 
@@ -31,7 +33,7 @@ func main() {
 		debug.SetGCPercent(200)
 	}
 	cfg := tool.Config{
-		Commands: []*tool.Command{doctor.Command},
+		Commands: []*tool.Command{demo.Command, bench.Command, doctor.Command},
 		Delegate: tool.ExecS3,
 	}
 	os.Exit(tool.Process(cfg, os.Args[1:]))

@@ -12,8 +12,9 @@
 //	method        directory                         object store
 //	ReadList      read tables.list, keep it open    GET tables.list, remember ETag
 //	ListChanged   stat, compare device and inode    conditional GET (304)
-//	Begin         create tables.list.lock (O_EXCL)  GET tables.list and its ETag
+//	Begin         create tables.list.lock (O_EXCL)  GET tables.list If-None-Match (304: the list known)
 //	Publish       write lock, fsync, rename         PUT If-Match: ETag
+//	  Adopt       (not implemented)                 the list published is the one loaded
 //	CreateTable   temp file, fsync, rename          PUT If-None-Match: *
 //	StageTable    temp file, fsync                  PUT If-None-Match: *
 //	  Place       rename under the commit lock      HEAD: same ETag, young enough
@@ -159,4 +160,17 @@ type NoTableLocks interface {
 // then forgets that the store passed its probe.
 type UnsafeStoreReporter interface {
 	StoreUnsafe(err error)
+}
+
+// ListAdopter is implemented by a Commit that can hand the list it
+// published to the stack without reading it back. After a successful
+// Publish the stack calls Adopt, serialized with its reloads (no ReadList
+// or ListChanged runs meanwhile), and when it reports true loads the
+// names it published itself: from then on ListChanged compares with the
+// published version. A backend whose reads of the list cost a request
+// (an object store) saves one request a commit so. A commit whose outcome
+// is not known to be a success (Publish failed, even with a
+// *stack.CommittedError) is never adopted.
+type ListAdopter interface {
+	Adopt() bool
 }

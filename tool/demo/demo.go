@@ -1,4 +1,4 @@
-package tool
+package demo
 
 import (
 	"bytes"
@@ -19,9 +19,15 @@ import (
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/tool"
 )
 
-var cmdDemo = &Command{
+// Command is the demo command: "reftable demo" runs writer processes and
+// a reader on a new stack, each of them this program run again with the
+// same command and REFTABLE_DEMO_WORKER set, so a program that offers it
+// must list it in its Config.Commands under its name. It is not changed
+// once made.
+var Command = &tool.Command{
 	Interruptible: true,
 	Name:          "demo",
 	Usage:         "[-writers N] [-commits N] [-keep] [DIR]",
@@ -147,19 +153,19 @@ func counterValue(id []byte) (n uint64, ok bool) {
 	return binary.BigEndian.Uint64(id[len(id)-8:]), true
 }
 
-func runDemo(e *Env, flags any, args []string) error {
+func runDemo(e *tool.Env, flags any, args []string) error {
 	if raw := os.Getenv(demoWorkerEnv); raw != "" {
 		return runDemoWorker(e, raw)
 	}
 	f := flags.(*demoFlags)
-	if err := maxArgs(args, 1); err != nil {
+	if err := tool.MaxArgs(args, 1); err != nil {
 		return err
 	}
 	if f.writers < 1 || f.writers > 64 {
-		return usagef("-writers %d: want 1 to 64", f.writers)
+		return tool.Usagef("-writers %d: want 1 to 64", f.writers)
 	}
 	if f.commits < 1 || f.commits > 100000 {
-		return usagef("-commits %d: want 1 to 100000", f.commits)
+		return tool.Usagef("-commits %d: want 1 to 100000", f.commits)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -176,14 +182,14 @@ func runDemo(e *Env, flags any, args []string) error {
 	if !remove || f.keep {
 		where = dir + " (kept)"
 	}
-	fprintf(e.stdout, "stack: %s\n", where)
-	fprintf(e.stdout, "running %d writer processes, %d commits each, and a reader process...\n", f.writers, f.commits)
-	if fl, ok := e.stdout.(interface{ Flush() error }); ok {
+	fmt.Fprintf(e.Stdout(), "stack: %s\n", where)
+	fmt.Fprintf(e.Stdout(), "running %d writer processes, %d commits each, and a reader process...\n", f.writers, f.commits)
+	if fl, ok := e.Stdout().(interface{ Flush() error }); ok {
 		fl.Flush()
 	}
 	start := time.Now()
-	writers, reader, err := runDemoProcs(e.ctx, exe, dir, f.writers, f.commits)
-	if e.ctx.Err() != nil {
+	writers, reader, err := runDemoProcs(e.Context(), exe, dir, f.writers, f.commits)
+	if e.Context().Err() != nil {
 		return errors.New("interrupted; every worker process was stopped")
 	}
 	if err != nil {
@@ -195,11 +201,11 @@ func runDemo(e *Env, flags any, args []string) error {
 			return err
 		}
 	}
-	if err := demoSummary(e.stdout, dir, f, writers, reader, elapsed); err != nil {
+	if err := demoSummary(e.Stdout(), dir, f, writers, reader, elapsed); err != nil {
 		return err
 	}
 	if !remove || f.keep {
-		fprintf(e.stdout, "look around: reftable stats %s; reftable logs -ref %s %s\n", dir, demoCounter, dir)
+		fmt.Fprintf(e.Stdout(), "look around: reftable stats %s; reftable logs -ref %s %s\n", dir, demoCounter, dir)
 	}
 	return nil
 }
@@ -337,17 +343,17 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 		skipped += r.Stats.CompactionFailures - len(r.CompactionErrors)
 		compactionErrs = append(compactionErrs, r.CompactionErrors...)
 	}
-	fprintf(w, "writers: %d processes made %d commits in %.1fs\n", len(writers), commits, elapsed.Seconds())
-	fprintf(w, "compare-and-swap: %d conflicts on %s, each retried after reading it again\n", conflicts, demoCounter)
-	fprintf(w, "auto-compaction: %d compactions by the writers", compactions)
+	fmt.Fprintf(w, "writers: %d processes made %d commits in %.1fs\n", len(writers), commits, elapsed.Seconds())
+	fmt.Fprintf(w, "compare-and-swap: %d conflicts on %s, each retried after reading it again\n", conflicts, demoCounter)
+	fmt.Fprintf(w, "auto-compaction: %d compactions by the writers", compactions)
 	if skipped > 0 {
-		fprintf(w, " (%d skipped: another process was compacting those tables)", skipped)
+		fmt.Fprintf(w, " (%d skipped: another process was compacting those tables)", skipped)
 	}
-	fprintf(w, "\n")
+	fmt.Fprintf(w, "\n")
 	if len(compactionErrs) > 0 {
-		fprintf(w, "auto-compaction: %d failed after their commits, first: %s\n", len(compactionErrs), compactionErrs[0])
+		fmt.Fprintf(w, "auto-compaction: %d failed after their commits, first: %s\n", len(compactionErrs), compactionErrs[0])
 	}
-	fprintf(w, "reader: %d states checked, %d reloads of a new tables.list, at most %d tables, %d inconsistencies\n",
+	fmt.Fprintf(w, "reader: %d states checked, %d reloads of a new tables.list, at most %d tables, %d inconsistencies\n",
 		reader.Snapshots, reader.Reloads, reader.MaxTables, reader.NumProblems)
 
 	st, err := stack.Open(dir, stack.Options{DisableAutoCompaction: true})
@@ -360,58 +366,50 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 		return err
 	}
 	defer snap.Close()
-	fprintf(w, "final tables (%d), as 'reftable stats' counts them:\n", len(snap.Merged().Tables()))
-	total := countsJSON{Kind: "total"}
-	for _, tbl := range snap.Merged().Tables() {
-		c, err := tableCounts(tbl)
-		if err != nil {
-			return err
-		}
-		fprintf(w, "  %s\n", countsText(c))
-		total.Tables++
-		total.Size += c.Size
-		total.Refs += c.Refs
-		total.Logs += c.Logs
-		total.Objs += c.Objs
+	fmt.Fprintf(w, "final tables (%d), as 'reftable stats' counts them:\n", len(snap.Merged().Tables()))
+	lines, err := tool.StatsText(snap.Merged().Tables())
+	if err != nil {
+		return err
 	}
-	total.BytesPerRef = perRef(total.Size, total.Refs)
-	fprintf(w, "  %s\n", countsText(total))
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 
-	digest, err := digestOf(snap.Merged().Refs(nil))
+	digest, err := tool.Digest(snap.Merged().Refs(nil))
 	if err != nil {
 		return err
 	}
 	var nrefs int
 	fmt.Sscanf(digest[strings.IndexByte(digest, ' ')+1:], "%d", &nrefs)
-	fprintf(w, "refs (%d):\n", nrefs)
+	fmt.Fprintf(w, "refs (%d):\n", nrefs)
 	shown := 0
 	for r, err := range snap.Merged().Refs(nil) {
 		if err != nil {
 			return err
 		}
 		if shown == 4 {
-			fprintf(w, "  ... and %d more\n", nrefs-shown)
+			fmt.Fprintf(w, "  ... and %d more\n", nrefs-shown)
 			break
 		}
-		fprintf(w, "  %s", refText(&r))
+		fmt.Fprintf(w, "  %s", tool.RefText(&r))
 		if n, ok := counterValue(r.Value); ok && string(r.Name) == demoCounter {
-			fprintf(w, " (%d)", n)
+			fmt.Fprintf(w, " (%d)", n)
 		}
-		fprintf(w, "\n")
+		fmt.Fprintf(w, "\n")
 		shown++
 	}
-	fprintf(w, "digest: %s\n", digest)
+	fmt.Fprintf(w, "digest: %s\n", digest)
 
 	want := f.writers * f.commits
 	present, lost := demoCheck(snap.Merged(), f.writers, f.commits)
 	if reader.NumProblems > 0 {
 		for _, p := range reader.Problems {
-			fprintf(w, "reader: %s\n", p)
+			fmt.Fprintf(w, "reader: %s\n", p)
 		}
 	}
 	if len(lost) > 0 {
 		for _, l := range lost {
-			fprintf(w, "LOST: %s\n", l)
+			fmt.Fprintf(w, "LOST: %s\n", l)
 		}
 		return fmt.Errorf("updates lost: %d of %d present; %s", present, want, lost[0])
 	}
@@ -421,7 +419,7 @@ func demoSummary(w io.Writer, dir string, f *demoFlags, writers []demoWriterRepo
 	if reader.NumProblems > 0 {
 		return fmt.Errorf("the reader saw %d inconsistent states; first: %s", reader.NumProblems, reader.Problems[0])
 	}
-	fprintf(w, "nothing lost: %d of %d updates present (every branch, and %s = %d)\n", present, want, demoCounter, want)
+	fmt.Fprintf(w, "nothing lost: %d of %d updates present (every branch, and %s = %d)\n", present, want, demoCounter, want)
 	return nil
 }
 
@@ -437,7 +435,7 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 			case err != nil:
 				lost = append(lost, fmt.Sprintf("%s: %v", name, err))
 			case !bytes.Equal(r.Value, demoID(name)):
-				lost = append(lost, fmt.Sprintf("%s = %s, want %x", name, refText(&r), demoID(name)))
+				lost = append(lost, fmt.Sprintf("%s = %s, want %x", name, tool.RefText(&r), demoID(name)))
 			default:
 				present++
 			}
@@ -450,7 +448,7 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 	case err != nil:
 		lost = append(lost, fmt.Sprintf("%s: %v", demoCounter, err))
 	case !ok:
-		lost = append(lost, fmt.Sprintf("%s = %s, not a counter value", demoCounter, refText(&r)))
+		lost = append(lost, fmt.Sprintf("%s = %s, not a counter value", demoCounter, tool.RefText(&r)))
 	case n != want:
 		lost = append(lost, fmt.Sprintf("%s = %d, want %d", demoCounter, n, want))
 	}
@@ -461,22 +459,22 @@ func demoCheck(m *reftable.Merged, writers, commits int) (present int, lost []st
 // runDemoWorker is the body of a worker process. It stops when its
 // stdin reaches end of file: the reader's signal to finish, and for a
 // writer a sign that the demo is gone.
-func runDemoWorker(e *Env, raw string) error {
+func runDemoWorker(e *tool.Env, raw string) error {
 	var a demoArgs
 	if err := decodeDemo([]byte(raw), &a); err != nil {
 		return fmt.Errorf("%s: %w", demoWorkerEnv, err)
 	}
-	ctx, cancel := context.WithCancel(e.ctx)
+	ctx, cancel := context.WithCancel(e.Context())
 	defer cancel()
 	go func() {
-		io.Copy(io.Discard, e.stdin)
+		io.Copy(io.Discard, e.Stdin())
 		cancel()
 	}()
 	var rep any
 	var err error
 	switch a.Role {
 	case "writer":
-		rep, err = demoWrite(ctx, a, e.held)
+		rep, err = demoWrite(ctx, a, e.Cleanup())
 	case "reader":
 		rep, err = demoRead(ctx, a)
 	default:
@@ -485,7 +483,7 @@ func runDemoWorker(e *Env, raw string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(e.stdout).Encode(rep)
+	return json.NewEncoder(e.Stdout()).Encode(rep)
 }
 
 // demoWrite commits a.Commits transactions, each creating one branch
@@ -590,14 +588,14 @@ func demoRead(ctx context.Context, a demoArgs) (*demoReaderReport, error) {
 			if name == demoCounter {
 				n, ok := counterValue(r.Value)
 				if !ok {
-					problem("%s", refText(&r))
+					problem("%s", tool.RefText(&r))
 				}
 				counter = n
 				continue
 			}
 			branches++
 			if !bytes.Equal(r.Value, demoID(name)) {
-				problem("%s", refText(&r))
+				problem("%s", tool.RefText(&r))
 			}
 		}
 		if counter < rep.Counter {

@@ -1,0 +1,368 @@
+package objstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/stack/stacktest"
+	"github.com/refstore/refstore/stack/storage"
+)
+
+// request is one request a Mem store served, as a hook saw it.
+type request struct {
+	op  Op
+	key string // without the prefix
+	err error
+}
+
+func (r request) String() string {
+	s := string(r.op) + " " + r.key
+	if r.err != nil {
+		s += " (" + r.err.Error() + ")"
+	}
+	return s
+}
+
+// recordRequests makes m record the requests it serves into *reqs, from
+// now on (and resets its call counts).
+func recordRequests(m *Mem, reqs *[]request) {
+	*reqs = nil
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		err := apply()
+		*reqs = append(*reqs, request{op: op, key: strings.TrimPrefix(key, "repo/"), err: err})
+		return err
+	})
+}
+
+// TestCommitRequests: an uncontended commit of one ref without
+// compaction makes three requests: a conditional GET of tables.list
+// answered "not modified" (the backend knows the list it published
+// last), the table's PUT and the list's PUT. The commit takes the list
+// it published without reading it back, so a reload when nothing changed
+// is one conditional GET, answered "not modified". (Before, a commit
+// read the whole list at its start and again after its swap: 4 requests.)
+func TestCommitRequests(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	if err := stacktest.Set(st, "refs/heads/main", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []request
+	for i := range 3 {
+		recordRequests(m, &reqs)
+		if err := stacktest.Set(st, fmt.Sprintf("refs/heads/b%d", i), i, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.SetHook(nil)
+		if len(reqs) != 3 || reqs[0].op != OpGet || reqs[0].key != listName || !errors.Is(reqs[0].err, ErrNotModified) ||
+			reqs[1].op != OpPut || !strings.HasSuffix(reqs[1].key, ".ref") || reqs[1].err != nil ||
+			reqs[2].op != OpPut || reqs[2].key != listName || reqs[2].err != nil {
+			t.Errorf("commit %d: requests %v; want a GET of %s answered not modified, a PUT of the table, a PUT of the list", i, reqs, listName)
+		}
+	}
+	recordRequests(m, &reqs)
+	if err := st.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ref(ctx, "refs/heads/b2"); err != nil {
+		t.Fatal(err)
+	}
+	m.SetHook(nil)
+	if len(reqs) != 2 || reqs[0].op != OpGet || !errors.Is(reqs[0].err, ErrNotModified) || reqs[1].op != OpGet || !errors.Is(reqs[1].err, ErrNotModified) {
+		t.Errorf("two reads of an unchanged stack: requests %v; want one GET answered not modified each", reqs)
+	}
+	// Another writer's commit is seen by the next read.
+	other := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	if err := stacktest.Set(other, "refs/heads/main", 7, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := st.Ref(ctx, "refs/heads/main"); err != nil || !bytes.Equal(r.ID, stacktest.OID(7)) {
+		t.Errorf("main after the other writer's commit: %v, %v", r, err)
+	}
+}
+
+// bigTable commits 200 tags in one transaction: a table that
+// auto-compaction leaves alone while it merges small tables after it.
+func bigTable(t *testing.T, st *stack.Stack) {
+	t.Helper()
+	tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNever)
+	for i := range 200 {
+		tx.Add(stack.Update{Ref: stack.Ref{Name: fmt.Sprintf("refs/tags/t%03d", i), ID: stacktest.OID(1000 + i)}})
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkIndexes fails the test unless the tables listed in m have
+// increasing update indexes, as the format wants, and every table stored
+// is listed (no leftover).
+func checkIndexes(t *testing.T, m *Mem) []string {
+	t.Helper()
+	data, _, err := m.Get(ctx, "repo/"+listName, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := storage.ParseList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for i, n := range names {
+		min, max, ok := storage.ParseTableName(n)
+		if !ok || i > 0 && min <= last {
+			t.Errorf("listed %q: update indexes not increasing", names)
+		}
+		last = max
+	}
+	objs, err := m.List(ctx, "repo/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if name := strings.TrimPrefix(o.Key, "repo/"); strings.HasSuffix(name, ".ref") && !slices.Contains(names, name) {
+			t.Errorf("table %s stored but not listed (%q)", name, names)
+		}
+	}
+	return names
+}
+
+// loseSwap makes the next PUT of tables.list in m lose to what other
+// does first (another writer's commit or compaction), and counts the
+// tables uploaded meanwhile but for other's. It returns a function that
+// removes the hook and reports the count.
+func loseSwap(t *testing.T, m *Mem, other func() error) func() int {
+	t.Helper()
+	done, inOther, puts := false, false, 0
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if op == OpPut && strings.HasSuffix(key, ".ref") && !inOther {
+			puts++
+		}
+		if op == OpPut && strings.HasSuffix(key, listName) && !done {
+			done, inOther = true, true
+			if err := other(); err != nil {
+				t.Errorf("the writer that wins the swap: %v", err)
+			}
+			inOther = false
+		}
+		return apply()
+	})
+	return func() int {
+		m.SetHook(nil)
+		if !done {
+			t.Fatal("no list written")
+		}
+		return puts
+	}
+}
+
+// TestRebase: a commit that loses the swap of the list to a compaction
+// of newer tables rebases: it publishes the table it uploaded, unchanged,
+// on the new list, after checking its expected old value there: one
+// upload, both kept, update indexes increasing, reflogs whole. When the
+// compaction merged every table, none of the list the commit extended is
+// listed, and it does not rebase (see addition.rebaseOnce): it writes its
+// table again on the new list.
+func TestRebase(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		compact func(*stack.Stack) error
+		uploads int
+	}{
+		{"auto-compaction", func(st *stack.Stack) error { return st.AutoCompact(ctx) }, 1},
+		{"whole stack", func(st *stack.Stack) error { return st.CompactAll(ctx, nil) }, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMem()
+			opts := stack.Options{DisableAutoCompaction: true}
+			a, b := openMem(t, m, opts), openMem(t, m, opts)
+			bigTable(t, a)
+			for i, name := range []string{"refs/heads/x", "refs/heads/y"} {
+				if err := stacktest.Set(a, name, i+1, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := loseSwap(t, m, func() error { return tc.compact(b) })
+			err := stacktest.Set(a, "refs/heads/x", 3, &stack.Ref{ID: stacktest.OID(1)})
+			if puts := done(); puts != tc.uploads {
+				t.Errorf("%d tables uploaded by the commit, want %d", puts, tc.uploads)
+			}
+			if err != nil {
+				t.Fatalf("commit after the lost swap: %v", err)
+			}
+			names := checkIndexes(t, m)
+			if len(names) != 3 && tc.uploads == 1 || len(names) != 2 && tc.uploads == 2 {
+				t.Errorf("listed %q", names)
+			}
+			refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) })
+			if len(refs) != 202 || refs["refs/heads/x"] != fmt.Sprintf("%x", stacktest.OID(3)) || refs["refs/heads/y"] != fmt.Sprintf("%x", stacktest.OID(2)) {
+				t.Errorf("x = %s, y = %s, %d refs", refs["refs/heads/x"], refs["refs/heads/y"], len(refs))
+			}
+			var msgs []string
+			for l, err := range a.Reflog(ctx, "refs/heads/x") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				msgs = append(msgs, strings.TrimSpace(string(l.Message)))
+			}
+			if !slices.Equal(msgs, []string{"set 3", "set 1"}) {
+				t.Errorf("reflog of x: %q", msgs)
+			}
+		})
+	}
+}
+
+// TestRebaseRefused: a commit that loses the swap to another writer's
+// commit does not rebase, its update index being taken: it starts again,
+// and when that commit changed the ref it expects the old value of, it
+// fails with a *stack.RefConflictError, as without rebasing, leaving no
+// table behind. Another ref's change is kept beside it.
+func TestRebaseRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ref      string
+		conflict bool
+	}{{"same ref", "refs/heads/x", true}, {"other ref", "refs/heads/z", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMem()
+			opts := stack.Options{DisableAutoCompaction: true}
+			a, b := openMem(t, m, opts), openMem(t, m, opts)
+			if err := stacktest.Set(a, "refs/heads/x", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+			done := loseSwap(t, m, func() error { return stacktest.Set(b, tc.ref, 5, nil) })
+			err := stacktest.Set(a, "refs/heads/x", 3, &stack.Ref{ID: stacktest.OID(1)})
+			done()
+			var rc *stack.RefConflictError
+			if tc.conflict != errors.As(err, &rc) || !tc.conflict && err != nil {
+				t.Fatalf("commit after losing to a commit of %s: %v", tc.ref, err)
+			}
+			checkIndexes(t, m)
+			refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) })
+			want := map[string]string{"refs/heads/x": fmt.Sprintf("%x", stacktest.OID(5))}
+			if !tc.conflict {
+				want = map[string]string{"refs/heads/x": fmt.Sprintf("%x", stacktest.OID(3)), "refs/heads/z": fmt.Sprintf("%x", stacktest.OID(5))}
+			}
+			if !maps.Equal(refs, want) {
+				t.Errorf("refs %v, want %v", refs, want)
+			}
+		})
+	}
+}
+
+// TestRebaseUncertain: when the rebased swap's outcome is unknown (the
+// PUT failed and the list read back does not name the table), the commit
+// fails with ErrCommitUncertain and keeps its table: Clean keeps it while
+// it may still be published (its update index above the stack's), and
+// removes it once another commit took that index and a compaction that
+// index's table. The stack stays readable throughout.
+func TestRebaseUncertain(t *testing.T) {
+	m := NewMem()
+	opts := stack.Options{DisableAutoCompaction: true}
+	a, b := openMem(t, m, opts), openMem(t, m, opts)
+	bigTable(t, a)
+	for i, name := range []string{"refs/heads/x", "refs/heads/y"} {
+		if err := stacktest.Set(a, name, i+1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lists := 0
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if op != OpPut || !strings.HasSuffix(key, listName) {
+			return apply()
+		}
+		lists++
+		switch lists {
+		case 1: // the commit's swap: lost to a compaction
+			if err := b.AutoCompact(ctx); err != nil {
+				t.Errorf("compaction: %v", err)
+			}
+		case 3: // the rebased swap, after the compaction's: never arrives
+			return errors.New("connection reset")
+		}
+		return apply()
+	})
+	err := stacktest.Set(a, "refs/heads/x", 3, nil)
+	m.SetHook(nil)
+	if !errors.Is(err, stack.ErrCommitUncertain) {
+		t.Fatalf("commit whose rebased swap failed: %v, want ErrCommitUncertain", err)
+	}
+	refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) })
+	if refs["refs/heads/x"] != fmt.Sprintf("%x", stacktest.OID(1)) {
+		t.Errorf("x = %s after the failed swap", refs["refs/heads/x"])
+	}
+	res, err := b.Clean(ctx, 0)
+	if err != nil || len(res.Removed) != 0 || len(res.Kept) != 1 || !strings.Contains(res.Kept[0], "unpublished addition") {
+		t.Errorf("Clean after the uncertain commit: %+v, %v", res, err)
+	}
+	// The next commit takes the table's update index; its table spans
+	// exactly the same indexes, so Clean cannot tell the uncertain one
+	// from a compaction of it and keeps it until that is compacted.
+	if err := stacktest.Set(b, "refs/heads/z", 9, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CompactAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err = b.Clean(ctx, 0)
+	if err != nil || len(res.Removed) != 1 {
+		t.Errorf("Clean after the next commit and a compaction: %+v, %v", res, err)
+	}
+	checkIndexes(t, m)
+}
+
+// TestRebaseAfterCommits: a commit that lost the swap to another
+// writer's commit retries with a table whose update index leaves room
+// for a few more (see stack's addition.contend); when it loses again, to
+// another commit of a ref it does not touch, it rebases that table
+// instead of writing a third: two uploads in all, every commit kept,
+// update indexes increasing.
+func TestRebaseAfterCommits(t *testing.T) {
+	m := NewMem()
+	opts := stack.Options{DisableAutoCompaction: true}
+	a, b := openMem(t, m, opts), openMem(t, m, opts)
+	if err := stacktest.Set(a, "refs/heads/x", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	lists, inOther, puts := 0, false, 0
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if op == OpPut && strings.HasSuffix(key, ".ref") && !inOther {
+			puts++
+		}
+		if op == OpPut && strings.HasSuffix(key, listName) && !inOther {
+			if lists++; lists <= 2 {
+				inOther = true
+				if err := stacktest.Set(b, fmt.Sprintf("refs/heads/b%d", lists), lists, nil); err != nil {
+					t.Errorf("the other writer: %v", err)
+				}
+				inOther = false
+			}
+		}
+		return apply()
+	})
+	err := stacktest.Set(a, "refs/heads/x", 3, &stack.Ref{ID: stacktest.OID(1)})
+	m.SetHook(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lists != 3 || puts != 2 {
+		t.Errorf("%d swaps and %d uploads of the commit; want 3 (lost, lost and rebased) and 2", lists, puts)
+	}
+	checkIndexes(t, m)
+	refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) })
+	want := map[string]string{
+		"refs/heads/x":  fmt.Sprintf("%x", stacktest.OID(3)),
+		"refs/heads/b1": fmt.Sprintf("%x", stacktest.OID(1)),
+		"refs/heads/b2": fmt.Sprintf("%x", stacktest.OID(2)),
+	}
+	if !maps.Equal(refs, want) {
+		t.Errorf("refs %v, want %v", refs, want)
+	}
+}

@@ -75,20 +75,32 @@ func (b *blockWriter) add(key []byte, extra byte, val []byte) bool {
 // blocks, compresses everything after the block header. It returns the
 // bytes to write, including the reserved file header space.
 func (b *blockWriter) finish() ([]byte, error) {
+	b.seal()
+	if b.typ != blockTypeLog {
+		return b.buf, nil
+	}
+	b.buf, b.zbuf = compressLog(b.buf, b.headerOff+4, b.zbuf)
+	return b.buf, nil
+}
+
+// seal appends the restart table and fills in the block length: the
+// block, uncompressed.
+func (b *blockWriter) seal() {
 	for _, r := range b.restarts {
 		b.buf = appendUint24(b.buf, r)
 	}
 	b.buf = binary.BigEndian.AppendUint16(b.buf, uint16(len(b.restarts)))
 	putUint24(b.buf[b.headerOff+1:], uint32(len(b.buf)))
-	if b.typ != blockTypeLog {
-		return b.buf, nil
-	}
-	skip := b.headerOff + 4
+}
+
+// compressLog compresses a sealed log block in place, all after its
+// first skip bytes (the file header, if any, and the block header),
+// using zbuf as scratch; it returns the block and the scratch.
+func compressLog(block []byte, skip int, zbuf []byte) ([]byte, []byte) {
 	zc := compressors.Get().(*zlib.Compressor)
-	b.zbuf = zc.AppendZlib(b.zbuf[:0], b.buf[skip:])
+	zbuf = zc.AppendZlib(zbuf[:0], block[skip:])
 	compressors.Put(zc)
-	b.buf = append(b.buf[:skip], b.zbuf...)
-	return b.buf, nil
+	return append(block[:skip], zbuf...), zbuf
 }
 
 // compressors pools log block compressors, which hold tens of kilobytes

@@ -474,3 +474,40 @@ func (c *RefCursor) Next() (RefRecord, bool, error) {
 
 // Close releases the cursor's pooled state.
 func (c *RefCursor) Close() { c.mi.close() }
+
+// LogCursor steps through the log records of a merged view, by ref name
+// and newest first within a ref, from positions Seek chooses, reusing
+// its state, as RefCursor does for refs. It is not safe for concurrent
+// use; Close releases it.
+type LogCursor struct {
+	mi  *mergedIter
+	key []byte
+}
+
+// LogCursor returns a cursor over the log records of m, positioned at
+// the first.
+func (m *Merged) LogCursor() *LogCursor {
+	c := &LogCursor{mi: m.newIter(blockTypeLog)}
+	c.mi.seek(nil)
+	return c
+}
+
+// Seek positions the cursor at the newest log record of the ref named
+// name, or, if it has none, at the first record of the refs after it.
+func (c *LogCursor) Seek(name []byte) {
+	c.key = append(append(c.key[:0], name...), 0)
+	c.mi.seek(c.key)
+}
+
+// Next returns the next log record, or false at the end. The record is
+// valid until the next call.
+func (c *LogCursor) Next() (LogRecord, bool, error) {
+	it := c.mi.next()
+	if it == nil {
+		return LogRecord{}, false, c.mi.err
+	}
+	return it.log, true, nil
+}
+
+// Close releases the cursor's pooled state.
+func (c *LogCursor) Close() { c.mi.close() }

@@ -419,6 +419,53 @@ func TestRefCursor(t *testing.T) {
 	}
 }
 
+// TestLogCursor: a log cursor seeked to a name yields what iterating the
+// merged view's logs yields from that ref's newest record on (records of
+// several tables interleaved, newest first within a ref), seeking
+// backwards as well as forwards.
+func TestLogCursor(t *testing.T) {
+	var older, newer []LogRecord
+	for i := range 200 {
+		name := []byte(fmt.Sprintf("refs/heads/b%03d", i))
+		for idx := uint64(1); idx <= 2; idx++ {
+			older = append(older, LogRecord{RefName: name, UpdateIndex: 3 - idx, Type: LogUpdate, Old: utID(SHA1, 0), New: utID(SHA1, i), Message: []byte("m\n")})
+		}
+		if i%3 == 0 {
+			newer = append(newer, LogRecord{RefName: name, UpdateIndex: 3, Type: LogUpdate, Old: utID(SHA1, i), New: utID(SHA1, i+1), Message: []byte("n\n")})
+		}
+	}
+	m := utMergedOf(t,
+		utOpen(t, utWrite(t, WriterOptions{BlockSize: 256, MinUpdateIndex: 1, MaxUpdateIndex: 2}, nil, older)),
+		utOpen(t, utWrite(t, WriterOptions{BlockSize: 256, MinUpdateIndex: 3, MaxUpdateIndex: 3}, nil, newer)))
+	var all []string
+	for l, err := range m.Logs(nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, fmt.Sprintf("%s %d", l.RefName, l.UpdateIndex))
+	}
+	c := m.LogCursor()
+	defer c.Close()
+	for _, name := range []string{"refs/heads/b150", "", "refs/heads/b0", "refs/heads/b199", "refs/heads/b15", "zzz", "refs/heads/b003"} {
+		c.Seek([]byte(name))
+		var got []string
+		for {
+			l, ok, err := c.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			got = append(got, fmt.Sprintf("%s %d", l.RefName, l.UpdateIndex))
+		}
+		i := sort.SearchStrings(all, name) // a name sorts before its records' lines
+		if diff := cmp.Diff(all[i:], got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("after Seek(%q) (-iteration +cursor):\n%s", name, diff)
+		}
+	}
+}
+
 // TestMergedTournament checks the merge of every number of tables from
 // 1 to 13 (odd counts leave uneven tournament trees) against a model:
 // names shared by several tables, deletions, tables running out early,

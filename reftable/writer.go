@@ -115,6 +115,12 @@ type Writer struct {
 
 	quirks     writerQuirks
 	headerOwed bool // the header stands alone and is not written yet
+
+	// Log blocks being compressed, oldest first, and spares (see
+	// logpipe.go).
+	inflight  []*inflightLog
+	spareLogs []*inflightLog
+	pipeline  bool
 }
 
 // writerQuirks make a Writer lay tables out as other writers (JGit) do,
@@ -155,6 +161,7 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 		version:  o.Hash.version(),
 		section:  blockTypeRef,
 		objs:     objIDs{hashSize: o.Hash.Size()},
+		pipeline: pipelineLogs(),
 	}
 	return wr, nil
 }
@@ -397,6 +404,12 @@ func (w *Writer) flushBlock() error {
 		return nil
 	}
 	typ := w.bw.typ
+	if typ == blockTypeLog && w.pipeline && w.next > 0 && !w.headerOwed && w.bw.headerOff == 0 {
+		return w.submitLog()
+	}
+	if err := w.drainLogs(0); err != nil {
+		return err
+	}
 	raw, err := w.bw.finish()
 	if err != nil {
 		return fmt.Errorf("reftable: compressing log block: %w", err)
@@ -487,6 +500,9 @@ func (w *Writer) putHeader(dst []byte) []byte {
 // most threshold blocks. It returns the offset of the highest level, or 0.
 func (w *Writer) finishSection() (int64, error) {
 	if err := w.flushBlock(); err != nil {
+		return 0, err
+	}
+	if err := w.drainLogs(0); err != nil {
 		return 0, err
 	}
 	threshold := 3
@@ -600,6 +616,9 @@ func (w *Writer) Close() error {
 		return fmt.Errorf("reftable: Close called twice: %w", ErrWriterState)
 	}
 	if err := w.finishPublicSection(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.drainLogs(0); err != nil { // finishSection did, unless no section was open
 		return w.fail(err)
 	}
 	w.closed = true

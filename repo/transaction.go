@@ -57,7 +57,8 @@ func (r *Repository) NewTransaction(who stack.Identity) *Transaction {
 
 // Add queues updates (see stack.Update). Names are as git names them in
 // the worktree: HEAD is the worktree's, main-worktree/HEAD the main
-// worktree's. Updates added after Prepare are not applied.
+// worktree's. Updates added after Prepare are not applied. As
+// stack.Transaction.Add, it keeps copies of the updates' ids.
 func (tx *Transaction) Add(us ...stack.Update) {
 	r := tx.r
 	if tx.own == nil {
@@ -87,7 +88,7 @@ func (tx *Transaction) Add(us ...stack.Update) {
 			// copies a bulk update many times.
 			tx.queued = slices.Grow(tx.queued, len(tx.queued)+1)
 		}
-		tx.queued = append(tx.queued, u)
+		tx.queued = append(tx.queued, u.Clone()) // the caller may reuse the ids' memory
 	}
 }
 

@@ -250,3 +250,80 @@ func TestRefsBelowSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestRefWalker: the forward lookups of a bulk transaction, of refs and
+// of reflogs, answer as a search for each name does, in a stack of
+// several tables with refs deleted (and their reflogs) and changed in
+// newer ones, for names that increase densely, skip ahead, go back,
+// repeat, or are absent.
+func TestRefWalker(t *testing.T) {
+	opts := testOptions()
+	opts.DisableAutoCompaction = true
+	st := openStack(t, t.TempDir(), opts)
+	rng := rand.New(rand.NewPCG(3, 4))
+	name := func(i int) string { return fmt.Sprintf("refs/heads/r%05d", i) }
+	for table := range 3 {
+		var us []Update
+		for i := range 3000 {
+			switch {
+			case table == 0 && i%2 == 0:
+				us = append(us, Update{Ref: Ref{Name: name(i), ID: oid(i%50 + 1)}})
+			case table > 0 && rng.IntN(10) == 0:
+				us = append(us, Update{Ref: Ref{Name: name(i)}}) // a deletion
+			case table > 0 && rng.IntN(10) == 0:
+				us = append(us, Update{Ref: Ref{Name: name(i), ID: oid(table)}})
+			}
+		}
+		if err := commitTx(st, us...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	walk := refWalker{snap: snap}
+	defer walk.close()
+	logs := logWalker{snap: snap}
+	defer logs.close()
+	var sc lookupScratch
+	i := 0
+	for range 5000 {
+		switch r := rng.IntN(20); {
+		case r < 14:
+			i++
+		case r < 17:
+			i += rng.IntN(100)
+		case r < 18: // the same name again
+		default:
+			i = max(0, i-rng.IntN(200))
+		}
+		n := name(i % 3100)
+		want, err := lookup(snap, n, &sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := walk.lookup(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("%s (-search +walk):\n%s", n, diff)
+		}
+		var wantLogs []uint64
+		for l, err := range snap.merged.LogsFor([]byte(n)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLogs = append(wantLogs, l.UpdateIndex)
+		}
+		gotLogs, err := logs.indexes(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantLogs, gotLogs); diff != "" {
+			t.Fatalf("%s reflog (-search +walk):\n%s", n, diff)
+		}
+	}
+}

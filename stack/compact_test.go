@@ -397,7 +397,7 @@ func TestChangesSize(t *testing.T) {
 		if err := tx.Prepare(ctx); err != nil {
 			t.Fatal(err)
 		}
-		estimate := changesSize(tx.changes, 20)
+		estimate := changesSize(tx.prep, 20)
 		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}

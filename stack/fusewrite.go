@@ -36,11 +36,12 @@ type recordSink interface {
 // at least a byte for its prefix length, one for its suffix length and
 // type, one for its update index, and its value; the table at least one
 // more. Reflog records, restart points and indexes only add to it.
-func refsSize(changes []change) uint64 {
+func (tx *Transaction) refsSize(p *prepared) uint64 {
 	n := uint64(1)
-	for _, c := range changes {
-		if c.store {
-			n += 3 + uint64(len(c.u.ID)+len(c.u.Peeled)+len(c.u.Target))
+	for i := range p.changes {
+		if c := &p.changes[i]; c.store() {
+			id, peeled, target := tx.updates.value(int(c.u))
+			n += 3 + uint64(len(id)+len(peeled)+len(target))
 		}
 	}
 	return n

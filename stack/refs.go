@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -70,6 +69,25 @@ type Update struct {
 	LogOnly bool
 }
 
+// Clone returns a copy of u that shares no memory with u: its ids, its
+// strings and Old are copied.
+func (u Update) Clone() Update {
+	u.Ref = u.Ref.clone()
+	u.Message = strings.Clone(u.Message)
+	if u.Old != nil {
+		old := u.Old.clone()
+		u.Old = &old
+	}
+	return u
+}
+
+// clone returns a copy of r that shares no memory with r.
+func (r Ref) clone() Ref {
+	r.Name, r.Target = strings.Clone(r.Name), strings.Clone(r.Target)
+	r.ID, r.Peeled = bytes.Clone(r.ID), bytes.Clone(r.Peeled)
+	return r
+}
+
 // ReflogPolicy says which refs get reflog entries.
 type ReflogPolicy int
 
@@ -105,9 +123,9 @@ type Transaction struct {
 	locked   bool
 
 	// Set by Prepare until Commit or Close.
-	a       *addition
-	snap    *Snapshot
-	changes []change
+	a    *addition
+	snap *Snapshot
+	prep *prepared
 }
 
 // NewTransaction starts a transaction whose reflog entries are made by
@@ -153,77 +171,20 @@ func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 	return tx.heldSnap, nil
 }
 
-// Add queues updates. Updates added after Prepare are not applied.
+// Add queues updates. Updates added after Prepare are not applied. The
+// transaction keeps copies of them: the caller may reuse the memory of
+// their ids and strings once Add returns (a bulk update decodes each
+// command's ids into the same bytes, and its names are views of the
+// input's buffer).
 func (tx *Transaction) Add(us ...Update) {
-	for _, u := range us {
-		tx.updates.add(u)
+	for i := range us {
+		tx.updates.add(&us[i], tx.st.opts.Hash.Size())
 	}
 }
 
 // Grow makes room for n more updates, so that adding them one by one
 // allocates once.
 func (tx *Transaction) Grow(n int) { tx.updates.grow(n) }
-
-// updateQueue holds a transaction's updates in chunks, so that adding a
-// million of them one by one copies none: a slice grown by doubling
-// copies them about once more and leaves its old arrays to the collector.
-type updateQueue struct {
-	chunks [][]Update
-	n      int
-}
-
-// maxChunk is the most updates a chunk that add allocates holds.
-const maxChunk = 4096
-
-func (q *updateQueue) add(u Update) {
-	if len(q.chunks) == 0 || len(q.chunks[len(q.chunks)-1]) == cap(q.chunks[len(q.chunks)-1]) {
-		q.grow(min(max(8, q.n), maxChunk))
-	}
-	last := &q.chunks[len(q.chunks)-1]
-	*last = append(*last, u)
-	q.n++
-}
-
-// grow makes room for n more updates in one chunk.
-func (q *updateQueue) grow(n int) {
-	if len(q.chunks) > 0 {
-		if last := q.chunks[len(q.chunks)-1]; cap(last)-len(last) >= n {
-			return
-		}
-	}
-	q.chunks = append(q.chunks, make([]Update, 0, n))
-}
-
-// all yields the updates in order, with their positions.
-func (q *updateQueue) all() iter.Seq2[int, *Update] {
-	return func(yield func(int, *Update) bool) {
-		i := 0
-		for _, c := range q.chunks {
-			for j := range c {
-				if !yield(i, &c[j]) {
-					return
-				}
-				i++
-			}
-		}
-	}
-}
-
-// change is an update resolved under the lock. A bulk transaction holds
-// one for each ref it changes, so it keeps of the old value only what the
-// reflog and the checks need.
-type change struct {
-	name   string
-	oldID  []byte   // the id the ref had; for a symbolic ref its target's
-	u      *Update  // its new value and message (in the transaction's queue)
-	oldSym bool     // the ref was a symbolic ref
-	store  bool     // false for a LogOnly update and one that changes nothing
-	toHEAD bool     // logFor ends with HEAD, which points at name
-	logFor []string // refs whose reflog records this change
-}
-
-// oldMissing reports whether the ref did not exist.
-func (c *change) oldMissing() bool { return c.oldID == nil && !c.oldSym }
 
 // Commit locks the stack, checks every expected old value against the
 // current stack, checks names and directory/file conflicts, and writes one
@@ -261,8 +222,8 @@ func (tx *Transaction) Commit(ctx context.Context) error {
 			tx.a.contend()
 		}
 		first = false
-		a, snap, changes := tx.a, tx.snap, tx.changes
-		if len(changes) == 0 {
+		a, p := tx.a, tx.prep
+		if len(p.changes) == 0 {
 			return a.commit(ctx)
 		}
 		if !tx.locked {
@@ -270,13 +231,13 @@ func (tx *Transaction) Commit(ctx context.Context) error {
 				return tx.sameTable(a, snap, tables)
 			}
 		}
-		write := func(w recordSink) error { return tx.write(w, snap, changes, a.next) }
-		fused, err := a.addFused(ctx, refsSize(changes), write)
+		write := func(w recordSink) error { return tx.write(w, p, a.next) }
+		fused, err := a.addFused(ctx, tx.refsSize(p), write)
 		if err != nil {
 			return err
 		}
 		if !fused {
-			if err := a.addHeld(ctx, changesSize(changes, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
+			if err := a.addHeld(ctx, changesSize(p, tx.st.opts.Hash.Size()), func(w *reftable.Writer) error {
 				return write(w)
 			}); err != nil {
 				return err
@@ -299,13 +260,13 @@ func (tx *Transaction) sameTable(a *addition, snap *Snapshot, tables [][]byte) (
 	if len(tables) != 1 || len(a.added) != 1 {
 		return false, nil // not kept in memory (see storeHeld)
 	}
-	changes, err := tx.resolve(snap)
+	p, err := tx.resolve(snap)
 	if err != nil {
 		return false, err
 	}
 	var buf bytes.Buffer
 	_, _, keep, err := a.writeTable(&buf, func(w *reftable.Writer) error {
-		return tx.write(w, snap, changes, a.next)
+		return tx.write(w, p, a.next)
 	})
 	return err == nil && keep && bytes.Equal(buf.Bytes(), tables[0]), err
 }
@@ -336,11 +297,11 @@ func (tx *Transaction) Prepare(ctx context.Context) error {
 
 // prepareOnce runs prepare and keeps what it returns.
 func (tx *Transaction) prepareOnce(ctx context.Context) error {
-	a, snap, changes, err := tx.prepare(ctx)
+	a, snap, p, err := tx.prepare(ctx)
 	if err != nil {
 		return err
 	}
-	tx.a, tx.snap, tx.changes = a, snap, changes
+	tx.a, tx.snap, tx.prep = a, snap, p
 	return nil
 }
 
@@ -360,7 +321,7 @@ func (tx *Transaction) release() error {
 	}
 	if tx.a != nil {
 		errs = append(errs, tx.snap.Close(), tx.a.close())
-		tx.a, tx.snap, tx.changes = nil, nil, nil
+		tx.a, tx.snap, tx.prep = nil, nil, nil
 	}
 	return errors.Join(errs...)
 }
@@ -369,18 +330,30 @@ func (tx *Transaction) release() error {
 // and some for each ref (prefix compression takes more off than varints
 // and the index add), an id and some for each reflog entry (the rest
 // compresses well), and a kilobyte for the header, footer and indexes.
-func changesSize(changes []change, hashSize int) int {
+func changesSize(p *prepared, hashSize int) int {
 	n := 1 << 10
-	for _, c := range changes {
-		n += len(c.name) + hashSize + 16 + len(c.logFor)*(hashSize+8)
+	var buf [1]string
+	for i := range p.changes {
+		c := &p.changes[i]
+		n += len(p.name(c)) + hashSize + 16 + len(p.logFor(c, &buf))*(hashSize+8)
 	}
 	return n
 }
 
 // prepare locks the stack and resolves the updates into changes under
 // the lock; on success the caller owns the addition and the snapshot.
-func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _ []change, err error) {
-	for _, u := range tx.updates.all() {
+// Everything write needs to know of the stack is decided here: write
+// reads only what prepare returns.
+func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _ *prepared, err error) {
+	for i := range tx.updates.n {
+		u := tx.updates.wholeAt(i)
+		if u == nil {
+			// A name, and ids of the stack's size.
+			if err := CheckRefName(tx.updates.name(i)); err != nil {
+				return nil, nil, nil, err
+			}
+			continue
+		}
 		if err := CheckRefName(u.Name); err != nil {
 			return nil, nil, nil, err
 		}
@@ -407,17 +380,18 @@ func (tx *Transaction) prepare(ctx context.Context) (_ *addition, _ *Snapshot, _
 			a.close()
 		}
 	}()
-	changes, err := tx.resolve(snap)
+	p, err := tx.resolve(snap)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return a, snap, changes, nil
+	return a, snap, p, nil
 }
 
 // resolve resolves the updates into changes against snap: their current
 // values, checked against the expected ones, the reflogs that record
-// them, and the directory/file conflicts they would make.
-func (tx *Transaction) resolve(snap *Snapshot) ([]change, error) {
+// them, the directory/file conflicts they would make, and all else
+// write needs to know of snap (decideLogs).
+func (tx *Transaction) resolve(snap *Snapshot) (*prepared, error) {
 	// As git, a change of the branch HEAD points at is logged in HEAD's
 	// reflog too.
 	var sc lookupScratch
@@ -425,21 +399,24 @@ func (tx *Transaction) resolve(snap *Snapshot) ([]change, error) {
 	if found, err := sc.lookupRef(snap, "HEAD"); err == nil && found && sc.rec.Type == reftable.RefSymref && !tx.noHEAD {
 		headTarget = string(sc.rec.Target)
 	}
-	changes, err := tx.resolveAll(snap, headTarget, &sc, true)
+	p, err := tx.resolveAll(snap, headTarget, &sc, true)
 	if err == errUnordered {
-		changes, err = tx.resolveAll(snap, headTarget, &sc, false)
+		p, err = tx.resolveAll(snap, headTarget, &sc, false)
 	}
 	if err != nil {
 		return nil, err
 	}
 	// Sorted by name for the table, and for checkDirFile to search.
-	if !slices.IsSortedFunc(changes, byName) {
-		slices.SortStableFunc(changes, byName)
+	if !slices.IsSortedFunc(p.changes, p.byName) {
+		slices.SortStableFunc(p.changes, p.byName)
 	}
-	if err := checkDirFile(snap, changes); err != nil {
+	if err := checkDirFile(snap, p); err != nil {
 		return nil, err
 	}
-	return changes, nil
+	if err := tx.decideLogs(snap, p, &sc); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // errUnordered stops resolveAll in ordered mode at a name that is not
@@ -453,34 +430,49 @@ var errUnordered = errors.New("names not in increasing order")
 // them, and returns errUnordered at the first that does not, for the
 // caller to start again without ordered. The errors are the same either
 // way: the names before the first out of order are all different.
-func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupScratch, ordered bool) ([]change, error) {
+func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupScratch, ordered bool) (*prepared, error) {
 	var seen map[string]bool
 	if !ordered {
 		seen = make(map[string]bool, tx.updates.n)
 	}
 	var last string // the name resolved last, in ordered mode
 	resolved := 0
-	changes := make([]change, 0, tx.updates.n)
-	// The reflog names of the changes, one each unless symbolic refs or
-	// HEAD add more (then append copies).
-	own := make([]string, tx.updates.n)
-	for i, u := range tx.updates.all() {
+	p := &prepared{q: &tx.updates, changes: make([]change, 0, tx.updates.n)}
+	p.olds.size = tx.st.opts.Hash.Size()
+	setOld := func(c *change, id []byte) {
+		if id != nil {
+			c.old = p.olds.add(id) + 1
+		}
+	}
+	var u Update
+	var uOld Ref
+	walk := refWalker{snap: snap}
+	defer walk.close()
+	for i := range tx.updates.n {
+		tx.updates.get(i, &u, &uOld)
 		if u.LogOnly {
-			c := change{name: u.Name, u: u, logFor: []string{u.Name}}
+			c := change{u: uint32(i)}
 			if u.Old != nil {
-				c.oldID, c.oldSym = u.Old.ID, u.Old.Target != ""
+				setOld(&c, u.Old.ID)
+				if u.Old.Target != "" {
+					c.bits |= cOldSym
+				}
 			}
-			changes = append(changes, c)
+			if u.Missing() {
+				c.bits |= cMissing
+			}
+			p.changes = append(p.changes, c)
 			continue
 		}
 		name := u.Name
 		var via []string
 		var cur Ref
 		var err error
-		if u.Deref {
+		cur, err = walk.lookup(name)
+		if err == nil && u.Deref && cur.Target != "" {
+			// Follow reads name again: a ref that is not symbolic,
+			// as most are, is resolved by the one read.
 			name, via, cur, err = resolve(snap, u.Name, sc)
-		} else {
-			cur, err = lookup(snap, name, sc)
 		}
 		if err != nil {
 			return nil, err
@@ -507,39 +499,235 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 		if u.Verify {
 			continue
 		}
-		c := change{name: name, oldID: cur.ID, oldSym: cur.Target != "", u: u, store: true}
+		c := change{u: uint32(i), bits: cStore}
+		if name != u.Name {
+			c.bits |= cRenamed
+			p.extra(&c).name = name
+		}
+		if u.Missing() {
+			c.bits |= cMissing
+		}
+		oldID := cur.ID
 		if cur.Target != "" {
+			c.bits |= cOldSym
 			// A symbolic ref's reflog entry records as old the id its
 			// target has, as git.
 			_, _, v, err := resolve(snap, cur.Target, sc)
 			if err != nil {
 				return nil, err
 			}
-			c.oldID = v.ID
+			oldID = v.ID
 		}
+		setOld(&c, oldID)
 		// As git: an update that leaves a ref that is not symbolic at
 		// the id it has (or a missing ref missing) writes nothing and
 		// logs nothing for it; the symbolic refs passed and HEAD still
 		// log it.
 		noop := cur.Target == "" && u.Target == "" && bytes.Equal(cur.ID, u.ID)
-		if via == nil {
-			own[i] = name
-			c.logFor = own[i : i+1 : i+1]
-		} else {
-			c.logFor = append(via, name)
+		var logFor []string // nil: its own ref alone
+		if via != nil {
+			logFor = append(via, name)
 		}
 		if noop {
-			c.store, c.logFor = false, c.logFor[:len(c.logFor)-1]
+			c.bits &^= cStore
+			if logFor == nil {
+				logFor = []string{}
+			} else {
+				logFor = logFor[:len(logFor)-1]
+			}
 		}
 		if name == headTarget && !slices.Contains(via, "HEAD") {
-			c.logFor = append(c.logFor, "HEAD")
-			c.toHEAD = true
+			if logFor == nil {
+				logFor = []string{name}
+			}
+			logFor = append(logFor, "HEAD")
+			c.bits |= cToHEAD
 		}
-		if len(c.logFor) > 0 {
-			changes = append(changes, c)
+		if logFor != nil && len(logFor) == 0 {
+			continue // it logs nothing
+		}
+		if logFor != nil {
+			p.extra(&c).logFor = logFor
+		}
+		p.changes = append(p.changes, c)
+	}
+	return p, nil
+}
+
+// decideLogs decides, for each change and each ref whose reflog records
+// it, the reflog records write makes: whether the policy logs the ref,
+// the reflog entries a deleted ref's tombstones delete, and the id a
+// symbolic ref's entry records as new: its new target's now. Deciding
+// here, under the lock, with the checks, makes write a pure function of
+// the changes.
+func (tx *Transaction) decideLogs(snap *Snapshot, p *prepared, sc *lookupScratch) error {
+	var buf [1]string
+	logs := logWalker{snap: snap}
+	defer logs.close()
+	for i := range p.changes {
+		c := &p.changes[i]
+		_, _, target := tx.updates.value(int(c.u))
+		needTarget := false
+		for k, name := range p.logFor(c, &buf) {
+			if c.missing() && name == p.name(c) && c.store() && !c.oldSym() {
+				// Deleting a ref deletes its reflog. (As git, a
+				// deleted symbolic ref's reflog logs the deletion.)
+				if p.tombAt == nil {
+					p.tombAt = make([]uint32, len(p.changes)+1)
+				}
+				var err error
+				if p.tombs, err = logs.indexes(name, p.tombs); err != nil {
+					return err
+				}
+				continue
+			}
+			if !tx.logs(snap, name) {
+				continue
+			}
+			c.logs |= 1 << k
+			if target != "" && !(c.bits&cToHEAD != 0 && name == "HEAD") {
+				needTarget = true
+			}
+		}
+		if p.tombAt != nil {
+			p.tombAt[i+1] = uint32(len(p.tombs))
+		}
+		if !needTarget {
+			continue
+		}
+		// As git: a symbolic ref's entry records the id its new target
+		// has now; none if it dangles.
+		_, _, v, err := resolve(snap, target, sc)
+		if err != nil {
+			return err
+		}
+		if v.ID != nil {
+			p.extra(c).target = v.ID
 		}
 	}
-	return changes, nil
+	return nil
+}
+
+// refWalker looks up names that mostly increase, as a bulk update's do,
+// with a cursor that steps forward from where the last lookup left it (a
+// few steps, else a seek), instead of a search for each name: a million
+// lookups in a large stack each read blocks anew. The answers are those
+// of Merged.LookupRef.
+type refWalker struct {
+	snap *Snapshot
+	cur  *reftable.RefCursor
+	rec  reftable.RefRecord // the cursor's current ref, if ok
+	ok   bool
+	key  []byte // the last name looked up: rec is the first ref not below it
+	err  error
+}
+
+// lookup returns the current value of name, as the package's lookup.
+func (w *refWalker) lookup(name string) (Ref, error) {
+	if w.err != nil {
+		return Ref{}, w.err
+	}
+	if w.cur == nil || compareStringBytes(name, w.key) < 0 {
+		w.seek(name)
+	} else {
+		for n := 0; w.ok && compareStringBytes(name, w.rec.Name) > 0; n++ {
+			if n == 8 {
+				w.seek(name)
+				break
+			}
+			w.next()
+		}
+	}
+	w.key = append(w.key[:0], name...)
+	if w.err != nil || !w.ok || compareStringBytes(name, w.rec.Name) != 0 {
+		return Ref{}, w.err
+	}
+	r := Ref{UpdateIndex: w.rec.UpdateIndex}
+	r.setValue(&w.rec, nil)
+	return r, nil
+}
+
+// seek moves the cursor to the first ref not less than name.
+func (w *refWalker) seek(name string) {
+	if w.cur == nil {
+		w.cur = w.snap.merged.RefCursor()
+	}
+	w.key = append(w.key[:0], name...)
+	w.cur.Seek(w.key)
+	w.next()
+}
+
+func (w *refWalker) next() {
+	w.rec, w.ok, w.err = w.cur.Next()
+	if w.err != nil {
+		w.ok = false
+	}
+}
+
+func (w *refWalker) close() {
+	if w.cur != nil {
+		w.cur.Close()
+	}
+}
+
+// logWalker finds the reflog entries of names that mostly increase, as
+// those of a bulk deletion do, with a cursor that steps forward from
+// where the last search left it (a few steps, else a seek), as refWalker
+// finds refs. The answers are those of Merged.LogsFor.
+type logWalker struct {
+	snap *Snapshot
+	cur  *reftable.LogCursor
+	rec  reftable.LogRecord // the cursor's current record, if ok
+	ok   bool
+	key  []byte // the last name searched: rec is the first record of a ref after it
+	err  error
+}
+
+// indexes appends the update indexes of the reflog entries of name,
+// newest first, to dst.
+func (w *logWalker) indexes(name string, dst []uint64) ([]uint64, error) {
+	if w.err != nil {
+		return dst, w.err
+	}
+	if w.cur == nil || compareStringBytes(name, w.key) <= 0 {
+		w.seek(name)
+	} else {
+		for n := 0; w.ok && compareStringBytes(name, w.rec.RefName) > 0; n++ {
+			if n == 16 {
+				w.seek(name)
+				break
+			}
+			w.next()
+		}
+	}
+	w.key = append(w.key[:0], name...)
+	for w.ok && compareStringBytes(name, w.rec.RefName) == 0 {
+		dst = append(dst, w.rec.UpdateIndex)
+		w.next()
+	}
+	return dst, w.err
+}
+
+func (w *logWalker) seek(name string) {
+	if w.cur == nil {
+		w.cur = w.snap.merged.LogCursor()
+	}
+	w.key = append(w.key[:0], name...)
+	w.cur.Seek(w.key)
+	w.next()
+}
+
+func (w *logWalker) next() {
+	w.rec, w.ok, w.err = w.cur.Next()
+	if w.err != nil {
+		w.ok = false
+	}
+}
+
+func (w *logWalker) close() {
+	if w.cur != nil {
+		w.cur.Close()
+	}
 }
 
 // lookupScratch is the memory a transaction's lookups reuse.
@@ -615,7 +803,8 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 }
 
 // checkDirFile rejects a transaction after which one ref would be a
-// directory of another (refs/a and refs/a/b). changes are sorted by name.
+// directory of another (refs/a and refs/a/b). p's changes are sorted by
+// name.
 //
 // A bulk transaction checks each of its names, so the checks move
 // forward with the names rather than search afresh: the parents of a
@@ -623,20 +812,22 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 // refs below name/, in the stack and in the transaction, are found by
 // stepping a cursor and an index from where the previous name left them
 // (a few steps, else a seek). The answers are those of searching.
-func checkDirFile(snap *Snapshot, changes []change) error {
-	live := make([]string, 0, len(changes)) // the refs it leaves existing, sorted
-	for _, c := range changes {
-		if c.store && !c.u.Missing() {
-			live = append(live, c.name)
+func checkDirFile(snap *Snapshot, p *prepared) error {
+	changes := p.changes
+	// The refs it leaves existing, sorted: positions in changes.
+	live := make([]int32, 0, len(changes))
+	for i := range changes {
+		if c := &changes[i]; c.store() && !c.missing() {
+			live = append(live, int32(i))
 		}
 	}
 	// final reports whether the transaction creates or deletes name, and
 	// whether name exists after it.
 	final := func(name string) (exists, ok bool) {
-		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(c.name, name) })
-		for ; i < len(changes) && changes[i].name == name; i++ {
-			if changes[i].store {
-				return !changes[i].u.Missing(), true
+		i, _ := slices.BinarySearchFunc(changes, name, func(c change, name string) int { return strings.Compare(p.name(&c), name) })
+		for ; i < len(changes) && p.name(&changes[i]) == name; i++ {
+			if changes[i].store() {
+				return !changes[i].missing(), true
 			}
 		}
 		return false, false
@@ -661,14 +852,16 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 	var prefix []byte // name/ of the change checked
 	var lastPrefix []byte
 	j := 0 // where the refs of live below lastPrefix start
-	for _, c := range changes {
-		if !c.store || c.u.Missing() || !c.oldMissing() {
+	for i := range changes {
+		c := &changes[i]
+		if !c.store() || c.missing() || !c.oldMissing() {
 			continue
 		}
+		cname := p.name(c)
 		// A parent directory that is a ref.
 		k := 0
-		for i := strings.IndexByte(c.name, '/'); i >= 0; i, k = next(c.name, i), k+1 {
-			dir := c.name[:i]
+		for i := strings.IndexByte(cname, '/'); i >= 0; i, k = next(cname, i), k+1 {
+			dir := cname[:i]
 			if k >= len(parents) || parents[k].name != dir {
 				ok, err := exists(dir)
 				if err != nil {
@@ -677,11 +870,11 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 				parents = append(parents[:k], parent{dir, ok})
 			}
 			if parents[k].exists {
-				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, dir, ErrRefName)
+				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, dir, ErrRefName)
 			}
 		}
 		// A ref below name/ that survives the transaction.
-		prefix = append(append(prefix[:0], c.name...), '/')
+		prefix = append(append(prefix[:0], cname...), '/')
 		name, err := below.first(prefix, func(name []byte) bool {
 			v, ok := final(string(name))
 			return ok && !v
@@ -690,32 +883,37 @@ func checkDirFile(snap *Snapshot, changes []change) error {
 			return err
 		}
 		if name != nil {
-			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", c.name, name, ErrRefName)
+			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, name, ErrRefName)
 		}
 		// Names starting with prefix sort right after it.
 		if lastPrefix == nil || bytes.Compare(prefix, lastPrefix) < 0 {
 			j = 0
 		}
-		j = searchFrom(live, j, prefix)
+		j = searchFrom(p, live, j, prefix)
 		lastPrefix = append(lastPrefix[:0], prefix...)
-		if j < len(live) && len(live[j]) >= len(prefix) && compareStringBytes(live[j][:len(prefix)], prefix) == 0 {
-			return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", c.name, live[j], ErrRefName)
+		if j < len(live) {
+			if l := p.name(&changes[live[j]]); len(l) >= len(prefix) && compareStringBytes(l[:len(prefix)], prefix) == 0 {
+				return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", cname, l, ErrRefName)
+			}
 		}
 	}
 	return nil
 }
 
-// searchFrom returns the index of the first of the sorted names at or
-// after from that is not less than key (all before from are less): a few
-// steps from there, else a binary search of the rest.
-func searchFrom(names []string, from int, key []byte) int {
+// searchFrom returns the index of the first of the sorted names (of
+// the changes at positions live) at or after from that is not less than
+// key (all before from are less): a few steps from there, else a binary
+// search of the rest.
+func searchFrom(p *prepared, live []int32, from int, key []byte) int {
 	for range 8 {
-		if from == len(names) || compareStringBytes(names[from], key) >= 0 {
+		if from == len(live) || compareStringBytes(p.name(&p.changes[live[from]]), key) >= 0 {
 			return from
 		}
 		from++
 	}
-	i, _ := slices.BinarySearchFunc(names[from:], key, compareStringBytes)
+	i, _ := slices.BinarySearchFunc(live[from:], key, func(j int32, key []byte) int {
+		return compareStringBytes(p.name(&p.changes[j]), key)
+	})
 	return from + i
 }
 
@@ -844,17 +1042,25 @@ func tzOffset(t time.Time) int16 {
 }
 
 // write writes the transaction's table: the new refs, then the reflog
-// entries, and tombstones for the reflogs of deleted refs. changes are
-// sorted by name (prepare sorts them).
-func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, index uint64) error {
+// entries, and tombstones for the reflogs of deleted refs. It is a pure
+// function of the prepared changes (sorted by name), the queue of
+// updates and the transaction's settings: it reads nothing of the stack,
+// since prepare decided, under the lock, everything that depends on it.
+// A commit may call it twice (a fused write that fails, then the table
+// alone), and gets the same records.
+func (tx *Transaction) write(w recordSink, p *prepared, index uint64) error {
+	changes := p.changes
 	var name []byte // the name of each ref record in turn
 	var r reftable.RefRecord
-	for _, c := range changes {
-		if !c.store {
+	var v Ref // the new value of each ref record
+	for i := range changes {
+		c := &changes[i]
+		if !c.store() {
 			continue
 		}
-		name = append(name[:0], c.name...)
-		c.u.fill(&r, name, index)
+		v.ID, v.Peeled, v.Target = tx.updates.value(int(c.u))
+		name = append(name[:0], p.name(c)...)
+		v.fill(&r, name, index)
 		if err := w.AddRef(&r); err != nil {
 			return err
 		}
@@ -889,28 +1095,32 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 			lr = reftable.LogRecord{RefName: name, UpdateIndex: l.index, Type: reftable.LogDeletion}
 		} else {
 			c := &changes[l.c]
-			if msg == nil || c.u.Message != lastMsg {
+			if m := tx.updates.message(int(c.u)); msg == nil || m != lastMsg {
 				// As git: one line, at most half a block.
-				m := reflogMessage(c.u.Message)
-				lastMsg, msg = c.u.Message, m[:min(len(m), blockSize/2)]
+				b := reflogMessage(m)
+				lastMsg, msg = m, b[:min(len(b), blockSize/2)]
 			}
 			lr = reftable.LogRecord{
 				RefName: name, UpdateIndex: l.index, Type: reftable.LogUpdate,
-				Old: idOr0(c.oldID), New: idOr0(l.newID),
+				Old: idOr0(p.oldID(c)), New: idOr0(l.newID),
 				Name: who, Email: email, Time: when, TZOffset: tz,
 				Message: msg,
 			}
 		}
 		return w.AddLog(&lr)
 	}
-	// When each change logs its own ref at most, and deletes no reflog,
-	// the entries come in the order of their keys, each key once: they
-	// are written as they come, rather than held, sorted and written (a
-	// bulk update would hold one for each ref).
+	// When each change logs its own ref at most, the entries come in the
+	// order of their keys, each key once (a deleted reflog's tombstones
+	// newest first, as its entries are): they are written as they come,
+	// rather than held, sorted and written (a bulk update would hold one
+	// for each ref).
 	stream := true
-	for i, c := range changes {
-		own := len(c.logFor) == 0 || len(c.logFor) == 1 && c.logFor[0] == c.name
-		if !own || c.u.Missing() && c.store || i > 0 && changes[i-1].name >= c.name {
+	var buf [1]string
+	for i := range changes {
+		c := &changes[i]
+		logFor := p.logFor(c, &buf)
+		own := len(logFor) == 1 && logFor[0] == p.name(c)
+		if !own || i > 0 && p.name(&changes[i-1]) >= p.name(c) {
 			stream = false
 			break
 		}
@@ -926,42 +1136,38 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 		logs = append(logs, l)
 		return nil
 	}
-	var sc lookupScratch
-	for i, c := range changes {
-		for _, name := range c.logFor {
-			if c.u.Missing() && name == c.name && c.store && !c.oldSym {
-				// Deleting a ref deletes its reflog. (As git, a
-				// deleted symbolic ref's reflog logs the deletion.)
-				for l, err := range snap.merged.LogsFor([]byte(name)) {
-					if err != nil {
-						return err
-					}
-					if err := add(pendingLog{name: name, index: l.UpdateIndex, c: -1}); err != nil {
+	for i := range changes {
+		c := &changes[i]
+		var x *changeExtra
+		if c.x != 0 {
+			x = &p.extras[c.x-1]
+		}
+		for k, name := range p.logFor(c, &buf) {
+			if c.missing() && name == p.name(c) && c.store() && !c.oldSym() {
+				// Deleting a ref deletes its reflog (see decideLogs).
+				for _, t := range p.tombsOf(i) {
+					if err := add(pendingLog{name: name, index: t, c: -1}); err != nil {
 						return err
 					}
 				}
 				continue
 			}
-			if !tx.logs(snap, name) {
+			if c.logs&(1<<k) == 0 {
 				continue
 			}
-			newID := c.u.ID
+			newID, _, target := tx.updates.value(int(c.u))
 			switch {
-			case c.u.Target == "":
-			case c.toHEAD && name == "HEAD":
+			case target == "":
+			case c.bits&cToHEAD != 0 && name == "HEAD":
 				// As git: the branch HEAD points at made a symbolic
 				// ref logs in HEAD's reflog an entry to no id.
 			default:
 				// As git: a symbolic ref's entry records the id its
-				// new target has now; none if it dangles.
-				_, _, v, err := resolve(snap, c.u.Target, &sc)
-				if err != nil {
-					return err
-				}
-				if v.ID == nil {
+				// new target had under the lock; none if it dangles.
+				if x == nil || x.target == nil {
 					continue
 				}
-				newID = v.ID
+				newID = x.target
 			}
 			if err := add(pendingLog{name: name, index: index, c: i, newID: newID}); err != nil {
 				return err
@@ -990,9 +1196,6 @@ func (tx *Transaction) write(w recordSink, snap *Snapshot, changes []change, ind
 	}
 	return nil
 }
-
-// byName orders changes by ref name.
-func byName(a, b change) int { return strings.Compare(a.name, b.name) }
 
 // compareStringBytes compares s and b as strings.Compare would, without
 // converting either.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/refstore/refstore/reftable"
 )
 
@@ -270,35 +271,68 @@ func TestTransactionSkipHEADLog(t *testing.T) {
 	}
 }
 
-// TestUpdateQueue: updates come back in the order added, across chunks
-// of every size, with Grow in between.
+// TestUpdateQueue: updates come back as added, in order, across chunks,
+// with Grow in between, whether the queue holds them compactly (a name,
+// ids of the stack's size, an expected id or absence, flags, a message
+// shared with the update before) or whole (anything else).
 func TestUpdateQueue(t *testing.T) {
 	var q updateQueue
-	want := 0
-	for i := range 20000 {
-		if i == 100 || i == 9000 {
+	id := func(i, n int) []byte {
+		b := make([]byte, n)
+		b[0], b[1] = byte(i), byte(i>>8)
+		return b
+	}
+	mk := func(i int) Update {
+		u := Update{Ref: Ref{Name: fmt.Sprint("refs/heads/", i)}, Message: fmt.Sprint("m", i/3)}
+		switch i % 9 {
+		case 0:
+			u.ID, u.Old = id(i, 20), &Ref{}
+		case 1:
+			u.ID, u.Old, u.Deref = id(i, 20), &Ref{ID: id(i+1, 20)}, true
+		case 2:
+			u.Old, u.Verify = &Ref{ID: id(i, 20)}, true
+		case 3:
+			u.ID = id(i, 32) // not the stack's size: kept whole
+		case 4:
+			u.Target = "refs/heads/main"
+		case 5:
+			u.ID, u.Peeled = id(i, 20), id(i+2, 20)
+		case 6:
+			u.Old = &Ref{Target: "refs/heads/x"}
+		case 7:
+			u.LogOnly, u.ID = true, id(i, 20)
+		case 8:
+			u.ID, u.Message = id(i, 20), "" // a delete
+			u.ID = nil
+		}
+		return u
+	}
+	const n = 5000
+	for i := range n {
+		if i == 100 || i == 3000 {
 			q.grow(3000)
 		}
-		q.add(Update{Ref: Ref{Name: fmt.Sprint(i)}})
-		want++
+		u := mk(i)
+		q.add(&u, 20)
 	}
-	if q.n != want {
-		t.Fatalf("queue holds %d updates, want %d", q.n, want)
+	if q.n != n {
+		t.Fatalf("queue holds %d updates, want %d", q.n, n)
 	}
-	next := 0
-	for i, u := range q.all() {
-		if i != next || u.Name != fmt.Sprint(i) {
-			t.Fatalf("update %d is %q at position %d", next, u.Name, i)
+	var u Update
+	var old Ref
+	for i := range n {
+		q.get(i, &u, &old)
+		if diff := cmp.Diff(mk(i), u); diff != "" {
+			t.Fatalf("update %d (-want +got):\n%s", i, diff)
 		}
-		next++
-	}
-	if next != want {
-		t.Fatalf("all yielded %d updates, want %d", next, want)
-	}
-	for _, c := range q.chunks {
-		if cap(c) > maxChunk {
-			t.Fatalf("a chunk of %d updates", cap(c))
+		var v Ref
+		v.ID, v.Peeled, v.Target = q.value(i)
+		if diff := cmp.Diff(u.Ref, v, cmpopts.IgnoreFields(Ref{}, "Name")); diff != "" || q.message(i) != u.Message {
+			t.Fatalf("update %d: value (-want +got):\n%s\nmessage %q, want %q", i, diff, q.message(i), u.Message)
 		}
+	}
+	if len(q.msgs) > n/3+1 {
+		t.Errorf("%d messages held for %d different ones", len(q.msgs), n/3+1)
 	}
 }
 
@@ -428,6 +462,113 @@ func TestReflogMessage(t *testing.T) {
 	} {
 		if got := string(reflogMessage(in)); got != want {
 			t.Errorf("reflogMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// recordedSink records what a transaction writes, as text.
+type recordedSink struct{ lines []string }
+
+func (s *recordedSink) AddRef(r *reftable.RefRecord) error {
+	s.lines = append(s.lines, fmt.Sprintf("ref %s %d %d %x %s", r.Name, r.UpdateIndex, r.Type, r.Value, r.Target))
+	return nil
+}
+
+func (s *recordedSink) AddLog(l *reftable.LogRecord) error {
+	s.lines = append(s.lines, fmt.Sprintf("log %s %d %d %x %x %q", l.RefName, l.UpdateIndex, l.Type, l.Old, l.New, l.Message))
+	return nil
+}
+
+// TestTransactionDecidesUnderLock: what a transaction's records depend on
+// in the stack (a deleted ref's reflog entries, in every table that holds
+// some; whether a ref has a reflog; the id a symbolic ref's new target
+// has, or that it dangles) is read by Prepare, and writing is a function
+// of what it prepared: twice the same records, and the reflogs git's
+// rules give.
+func TestTransactionDecidesUnderLock(t *testing.T) {
+	opts := testOptions()
+	opts.DisableAutoCompaction = true
+	st := openStack(t, t.TempDir(), opts)
+	// refs/heads/old's reflog spans three tables; refs/tags/t has a
+	// reflog (made under ReflogAlways), so the default policy logs it.
+	for i := 1; i <= 3; i++ {
+		if err := commitTx(st, Update{Ref: Ref{Name: "refs/heads/old", ID: oid(i)}, Message: fmt.Sprint("m", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	always := st.NewTransaction(testWho, ReflogAlways)
+	always.Add(Update{Ref: Ref{Name: "refs/tags/t", ID: oid(1)}})
+	if err := always.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(reflog(t, st, "refs/heads/old")); n != 3 {
+		t.Fatalf("refs/heads/old has %d reflog entries, want 3", n)
+	}
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/old"}, Message: "delete"},
+		Update{Ref: Ref{Name: "refs/tags/t", ID: oid(2)}, Message: "tag"},
+		Update{Ref: Ref{Name: "refs/tags/u", ID: oid(2)}, Message: "untagged"},
+		Update{Ref: Ref{Name: "refs/heads/dangling", Target: "refs/heads/none"}, Message: "dangles"},
+		Update{Ref: Ref{Name: "refs/heads/sym", Target: "refs/tags/t"}, Message: "to t"})
+	if err := tx.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var a, b recordedSink
+	if err := tx.write(&a, tx.prep, tx.a.next); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.write(&b, tx.prep, tx.a.next); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a.lines, b.lines); diff != "" {
+		t.Fatalf("a second write differs (-first +second):\n%s", diff)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want []logLine
+	}{
+		{"refs/heads/old", nil}, // all three tables' entries deleted
+		{"refs/tags/t", []logLine{{"refs/tags/t", "0001", "0002", "tag\n", 530}, {"refs/tags/t", "0000", "0001", "\n", 530}}},
+		{"refs/tags/u", nil},         // no reflog, and the policy does not log tags
+		{"refs/heads/dangling", nil}, // its target dangles: no entry, as git
+		{"refs/heads/sym", []logLine{{"refs/heads/sym", "0000", "0001", "to t\n", 530}}}, // t's id under the lock
+	} {
+		if diff := cmp.Diff(tc.want, reflog(t, st, tc.name)); diff != "" {
+			t.Errorf("%s reflog (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+// TestAddCopiesIDs: a transaction keeps copies of the ids it is given,
+// in the compact form and kept whole (a peeled id), so that a caller may
+// reuse their memory once Add returns.
+func TestAddCopiesIDs(t *testing.T) {
+	st := openStack(t, t.TempDir(), testOptions())
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	id, peeled, old := oid(1), oid(2), Ref{}
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/a", ID: id}, Old: &old},
+		Update{Ref: Ref{Name: "refs/tags/b", ID: id, Peeled: peeled}, Old: &old})
+	copy(id, oid(7))
+	copy(peeled, oid(8))
+	old.ID = oid(9) // a reused Old
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, want := range []Ref{{Name: "refs/heads/a", ID: oid(1)}, {Name: "refs/tags/b", ID: oid(1), Peeled: oid(2)}} {
+		got, err := s.Ref(want.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Ref{}, "UpdateIndex")); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", want.Name, diff)
 		}
 	}
 }

@@ -179,7 +179,7 @@ func runUpdate(e *Env, flags any, args []string) error {
 	// The parser keeps git's framing (see txState) and refuses a command
 	// that may not come where it does.
 	in := bufio.NewReaderSize(e.stdin, maxInputLine+1)
-	p := &updateParser{src: &tokenSource{r: in, z: f.z}, block: t.opts.Write.BlockSize, hash: t.hash, msg: f.msg, names: u}
+	p := &updateParser{src: &tokenSource{r: in, z: f.z}, block: t.opts.Write.BlockSize, hash: t.hash, msg: f.msg, lookup: u}
 	prepared := false
 	for {
 		c, ok, err := p.next()

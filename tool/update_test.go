@@ -335,3 +335,55 @@ func TestUpdateLongNames(t *testing.T) {
 		t.Errorf("refs %.40s...: %.100q", long, got)
 	}
 }
+
+// TestUpdateLongInput: update parses each line in the reader's buffer
+// and hands the names and targets it reads there to the transaction,
+// which copies them: after more than three buffers of input, every ref
+// and target written is the one its line named, as are the expected old
+// targets checked.
+func TestUpdateLongInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reftable")
+	copyDir(t, filepath.Join(fixtures, "sha1-basic", "reftable"), dir)
+	var in, in2 strings.Builder
+	var want []string
+	for i := 0; in.Len() < 3*maxInputLine; i++ {
+		fmt.Fprintf(&in, "create refs/heads/b%06d %s\n", i, oidA)
+		fmt.Fprintf(&in, "symref-create refs/heads/s%06d refs/heads/b%06d\n", i, i)
+		fmt.Fprintf(&in2, "option no-deref\nsymref-update refs/heads/s%06d refs/heads/c%06d ref refs/heads/b%06d\n", i, i, i)
+		want = append(want, fmt.Sprintf("refs/heads/b%06d %s", i, oidA), fmt.Sprintf("refs/heads/s%06d ref: refs/heads/c%06d", i, i))
+	}
+	mustRun(t, in.String(), "update", dir)
+	mustRun(t, in2.String(), "update", dir) // fails unless each old target was s's
+	got := map[string]bool{}
+	for _, l := range strings.Split(mustRun(t, "", "refs", dir), "\n") {
+		got[l] = true
+	}
+	for _, w := range want {
+		if !got[w] {
+			t.Fatalf("refs lacks %q", w)
+		}
+	}
+}
+
+// TestDecodeHex: decodeHex takes hex digits of either case and nothing
+// else, and says whether the id is all zeros.
+func TestDecodeHex(t *testing.T) {
+	for _, tc := range []struct {
+		s           string
+		want        string // hex of the id, lowercase
+		nonzero, ok bool
+	}{
+		{"00ff7Fa9", "00ff7fa9", true, true},
+		{"00000000", "00000000", false, true},
+		{"0000000g", "", false, false},
+		{"G0000000", "", false, false},
+		{"0000 000", "", false, false},
+		{"\xc3\xa90000000", "", false, false},
+	} {
+		id := make([]byte, len(tc.s)/2)
+		nonzero, ok := decodeHex(id, tc.s)
+		if ok != tc.ok || ok && (nonzero != tc.nonzero || fmt.Sprintf("%x", id) != tc.want) {
+			t.Errorf("decodeHex(%q) = %x, %v, %v; want %s, %v, %v", tc.s, id, nonzero, ok, tc.want, tc.nonzero, tc.ok)
+		}
+	}
+}

@@ -2,13 +2,13 @@ package tool
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
@@ -63,6 +63,16 @@ func clipName(err error, name string) error {
 // A tokenSource reads the input of update on demand: lines, or with -z
 // NUL-terminated fields, each at most maxInputLine bytes (r's buffer must
 // hold one and its terminator).
+//
+// A line is returned without a copy: its string is the reader's buffer,
+// valid only until the next call, so that a bulk update's million lines
+// allocate nothing (a copy each was a third of the bytes allocated, and
+// garbage that lets the heap grow to GOGC times its live size). So are
+// the names and targets of the command parsed from it (the verb is a
+// constant, see canonicalVerb): the transactions the command goes to
+// copy what they keep (stack.Transaction.Add, repo.Transaction.Add),
+// and nothing else keeps them. A -z field is copied, since lookahead
+// holds one while reading the next.
 type tokenSource struct {
 	r    *bufio.Reader
 	z    bool
@@ -102,7 +112,11 @@ func (s *tokenSource) next() (tok string, ok bool, err error) {
 		return "", false, err
 	}
 	s.n++
-	return string(line[:len(line)-1]), true, nil
+	line = line[:len(line)-1]
+	if s.z {
+		return string(line), true, nil
+	}
+	return unsafe.String(unsafe.SliceData(line), len(line)), true, nil
 }
 
 // lookahead returns the next token without taking it.
@@ -133,24 +147,26 @@ type updateParser struct {
 	block   int // the block size of the tables written; 0: git's default
 	hash    reftable.Hash
 	msg     string
-	names   refLookup
+	lookup  refLookup
 	line    int
 	noDeref bool
-	state   txState  // where the commands read are in git's framing
-	args    []string // reused by splitArgs
-	ids     []byte   // room for the ids parsed next (see newID)
+	state   txState     // where the commands read are in git's framing
+	args    []string    // reused by splitArgs
+	ids     [3][64]byte // room for the ids of the command parsed (see newID)
+	old     stack.Ref   // the expected old value of the command parsed
+	nids    int
 }
 
-// newID returns room for an object id of n bytes, cut from a larger
-// array: a bulk update holds an id for each command, which would
-// otherwise be an allocation each. The ids never share memory.
+// newID returns room for an object id of n bytes, of the command being
+// parsed: the parser reuses it for the next command, since transactions
+// copy the ids they queue (stack.Transaction.Add, repo.Transaction.Add).
+// A bulk update would otherwise allocate, and keep, every id twice.
 func (p *updateParser) newID(n int) []byte {
-	if len(p.ids) < n {
-		p.ids = make([]byte, 256*n)
+	if p.nids == len(p.ids) || n > len(p.ids[0]) {
+		return make([]byte, n)
 	}
-	id := p.ids[:n:n]
-	p.ids = p.ids[n:]
-	return id
+	p.nids++
+	return p.ids[p.nids-1][:n:n]
 }
 
 // blockSize returns the block size of the tables update writes.
@@ -250,9 +266,11 @@ var knownVerbs = map[string]int{ // verb: most arguments after <ref>
 // command parses the next command.
 func (p *updateParser) command(head string) (updateCmd, error) {
 	noDeref := p.noDeref
+	p.nids = 0 // the ids of the command before are queued, as copies
 	verb, rest, hasArg := strings.Cut(head, " ")
+	verb, ok := canonicalVerb(verb) // not the line's memory
 	c := updateCmd{line: p.line, verb: verb}
-	if _, ok := knownVerbs[verb]; !ok {
+	if !ok {
 		return c, fmt.Errorf("unknown command %q", clip(head))
 	}
 	// As git, the framing is checked before the arguments are.
@@ -307,7 +325,7 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	if len(args) > knownVerbs[verb] {
 		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[knownVerbs[verb]:], " ")))
 	}
-	u := stack.Update{Ref: stack.Ref{Name: strings.Clone(ref)}, Deref: !noDeref} // not the whole line
+	u := stack.Update{Ref: stack.Ref{Name: ref}, Deref: !noDeref} // the line's memory: see tokenSource
 	has := func(i int) bool { return i < len(args) }
 	arg := func(i int) string {
 		if has(i) {
@@ -320,7 +338,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			return nil
 		}
 		v, err := p.oid(arg(i), verb, ref, "old-oid")
-		u.Old = &v
+		p.old = v
+		u.Old = &p.old // the parser's, as its ids: transactions copy it
 		return err
 	}
 	var err error
@@ -392,7 +411,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 			} else if err := p.checkTarget(arg(2)); err != nil {
 				return c, err
 			}
-			u.Old = &old
+			p.old = old
+			u.Old = &p.old
 		default:
 			return c, fmt.Errorf("symref-update %s: want \"ref\" or \"oid\" before the old value, got %q", shown, clip(kind))
 		}
@@ -415,6 +435,18 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	return c, nil
 }
 
+// canonicalVerb returns verb as the constant string of the command word
+// it is, and whether it is one.
+func canonicalVerb(verb string) (string, bool) {
+	for _, v := range [...]string{"create", "update", "delete", "verify", "symref-update", "symref-create",
+		"symref-delete", "symref-verify", "option", "start", "prepare", "commit", "abort"} {
+		if verb == v {
+			return v, true
+		}
+	}
+	return verb, false
+}
+
 // splitArgs splits the arguments of a text-mode command as git
 // update-ref --stdin does: separated by single spaces, each either
 // C-quoted ("refs/heads/a\"b", with git's escapes) or running to the next
@@ -432,9 +464,11 @@ func splitArgs(args []string, s string) ([]string, error) {
 			}
 			arg, s = v, rest
 		} else {
-			i := strings.IndexFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
-			if i < 0 {
-				i = len(s)
+			// The first ASCII white space: no byte of a multi-byte
+			// UTF-8 sequence, or of an invalid one, is one.
+			i := 0
+			for i < len(s) && !isSpace(s[i]) {
+				i++
 			}
 			arg, s = s[:i], s[i:]
 		}
@@ -529,22 +563,21 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 	if s == "" {
 		return stack.Ref{}, nil
 	}
-	if len(s) == hexLen && isHex(s) {
+	if len(s) == hexLen {
 		id := p.newID(hexLen / 2)
-		for i := range id { // s is hex, of either case (as git)
-			id[i] = unhex(s[2*i])<<4 | unhex(s[2*i+1])
+		if nonzero, ok := decodeHex(id, s); ok {
+			if !nonzero {
+				return stack.Ref{}, nil // all zeros
+			}
+			return stack.Ref{ID: id}, nil
 		}
-		if bytes.Count(id, []byte{0}) == len(id) {
-			return stack.Ref{}, nil
-		}
-		return stack.Ref{ID: id}, nil
 	}
-	if p.names != nil {
+	if p.lookup != nil {
 		name := s
 		if name == "@" {
 			name = "HEAD"
 		}
-		chain, err := resolveShort(p.names, name)
+		chain, err := resolveShort(p.lookup, name)
 		if err == nil {
 			if last := chain[len(chain)-1]; last.ID != nil {
 				return stack.Ref{ID: last.ID, Peeled: last.Peeled}, nil
@@ -563,6 +596,32 @@ func (p *updateParser) oid(s, verb, ref, which string) (stack.Ref, error) {
 		why = "update does not evaluate revision expressions; give a full object id or a ref name"
 	}
 	return stack.Ref{}, fmt.Errorf("%s %s: invalid <%s> %q: %s", verb, clip(ref), which, clip(s), why)
+}
+
+// hexDigits maps a byte to the value of the hex digit it is (of either
+// case, as git takes them), or to 0xff.
+var hexDigits = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 0xff
+		if isHex(string(rune(c))) {
+			t[c] = unhex(byte(c))
+		}
+	}
+	return t
+}()
+
+// decodeHex decodes the 2*len(dst) hex digits of s into dst, in one
+// pass: ok is false if s has something else, and nonzero whether some
+// byte is not zero.
+func decodeHex(dst []byte, s string) (nonzero, ok bool) {
+	var or, bad byte
+	for i := range dst {
+		hi, lo := hexDigits[s[2*i]], hexDigits[s[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0x0f
+		or |= dst[i]
+	}
+	return or != 0, bad&0xf0 == 0
 }
 
 // unhex returns the value of the hex digit c.

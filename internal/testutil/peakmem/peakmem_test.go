@@ -15,8 +15,12 @@ func TestPeak(t *testing.T) {
 	}
 	peak := s.Stop()
 	runtime.KeepAlive(buf)
-	if peak < 64<<20 {
-		t.Errorf("peak %.1f MiB while holding 64 MiB", MiB(peak))
+	// The baseline's own garbage (the test's, the runtime's) may be
+	// freed by a collection the 64 MiB trigger: a reading above the
+	// baseline can fall short of 64 MiB by that much (once 64.0 MiB
+	// rounded, under load in CI), never by megabytes.
+	if peak < 63<<20 {
+		t.Errorf("peak %.2f MiB while holding 64 MiB", MiB(peak))
 	}
 
 	s = Start()

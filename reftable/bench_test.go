@@ -10,6 +10,8 @@ import (
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/internal/testutil/cputime"
 )
 
 // benchRefs returns n refs named refs/heads/branch-%07d with random ids,
@@ -86,10 +88,10 @@ func BenchmarkWriteRefs(b *testing.B) {
 }
 
 // reportPer reports wall and CPU time per item of a benchmark that handles
-// n items an iteration; cpu is cpuTime() before the loop.
+// n items an iteration; cpu is cputime.Used() before the loop.
 func reportPer(b *testing.B, cpu int64, n int, unit string) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/"+unit)
-	if c := cpuTime(); c > 0 {
+	if c := cputime.Used(); c > 0 {
 		b.ReportMetric(float64(c-cpu)/float64(b.N*n), "cpu-ns/"+unit)
 	}
 }
@@ -425,5 +427,5 @@ func heapBytes() uint64 {
 // CPU time the process has used so far.
 func startCPU() int64 {
 	runtime.GC()
-	return cpuTime()
+	return cputime.Used()
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/refstore/refstore/internal/testutil/cputime"
 	"github.com/refstore/refstore/internal/testutil/peakmem"
 	"github.com/refstore/refstore/stack"
 )
@@ -46,7 +47,7 @@ func benchBulkCreate(b *testing.B, n int) {
 		}
 		commit(b, r, symref("HEAD", "refs/heads/main"), set("refs/heads/main", 1))
 		s := peakmem.Start()
-		c := cpuTime()
+		c := cputime.Used()
 		b.StartTimer()
 		tx := r.NewTransaction(testWho)
 		for i := range n {
@@ -56,7 +57,7 @@ func benchBulkCreate(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += uint64(cpuTime() - c)
+		cpu += uint64(cputime.Used() - c)
 		peak = max(peak, s.Stop())
 		if err := r.Close(); err != nil {
 			b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/refstore/refstore/internal/testutil/cputime"
 	"github.com/refstore/refstore/internal/testutil/peakmem"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/vfs"
@@ -162,10 +163,10 @@ func BenchmarkWriteAmplification(b *testing.B) {
 	}
 }
 
-// reportCPU reports the CPU time per iteration (cpu is cpuTime() before
+// reportCPU reports the CPU time per iteration (cpu is cputime.Used() before
 // the loop): on a shared machine it varies less than wall time.
 func reportCPU(b *testing.B, cpu int64) {
-	if c := cpuTime(); c > 0 {
+	if c := cputime.Used(); c > 0 {
 		b.ReportMetric(float64(c-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -257,7 +258,7 @@ func BenchmarkReadDuringCompaction(b *testing.B) {
 // CPU time the process has used so far.
 func startCPU() int64 {
 	runtime.GC()
-	return cpuTime()
+	return cputime.Used()
 }
 
 // BenchmarkBulkCreate100k creates 100,000 branches in one transaction, as
@@ -311,7 +312,7 @@ func benchBulkCreate(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		s := peakmem.Start()
-		c := cpuTime()
+		c := cputime.Used()
 		b.StartTimer()
 		tx := st.NewTransaction(testWho, ReflogNormal)
 		tx.Grow(n)
@@ -322,7 +323,7 @@ func benchBulkCreate(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += uint64(cpuTime() - c)
+		cpu += uint64(cputime.Used() - c)
 		peak = max(peak, s.Stop())
 		if err := st.Close(); err != nil {
 			b.Fatal(err)

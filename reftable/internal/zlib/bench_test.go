@@ -4,6 +4,8 @@ import (
 	"bytes"
 	stdzlib "compress/zlib"
 	"testing"
+
+	"github.com/refstore/refstore/internal/testutil/cputime"
 )
 
 // benchInputs are the benchmark inputs: 4 KiB log blocks (the reftable
@@ -28,7 +30,7 @@ func BenchmarkCompress(b *testing.B) {
 			ref := zlibDeflate(b, in.data, stdzlib.BestCompression, -1)
 			b.SetBytes(int64(len(in.data)))
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := cputime.Used()
 			for b.Loop() {
 				buf = c.AppendZlib(buf[:0], in.data)
 			}
@@ -45,7 +47,7 @@ func BenchmarkCompressStdlib(b *testing.B) {
 			var buf bytes.Buffer
 			zw, _ := stdzlib.NewWriterLevel(&buf, stdzlib.BestCompression)
 			b.SetBytes(int64(len(in.data)))
-			cpu := cpuTime()
+			cpu := cputime.Used()
 			defer func() { reportCPU(b, cpu, len(in.data)) }()
 			for b.Loop() {
 				buf.Reset()
@@ -66,7 +68,7 @@ func BenchmarkInflate(b *testing.B) {
 			dst := make([]byte, len(in.data))
 			b.SetBytes(int64(len(in.data)))
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := cputime.Used()
 			for b.Loop() {
 				if _, err := d.InflateZlib(dst, stream); err != nil {
 					b.Fatal(err)
@@ -81,7 +83,7 @@ func BenchmarkInflate(b *testing.B) {
 // gives (n bytes an iteration), which unlike wall time is not inflated by
 // other processes on a shared machine.
 func reportCPU(b *testing.B, cpu int64, n int) {
-	if c := cpuTime(); c > cpu && cpu > 0 {
+	if c := cputime.Used(); c > cpu && cpu > 0 {
 		ns := float64(c-cpu) / float64(b.N)
 		b.ReportMetric(ns, "cpu-ns/op")
 		b.ReportMetric(float64(n)/ns*1e3, "cpu-MB/s")

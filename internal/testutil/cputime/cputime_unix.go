@@ -1,12 +1,12 @@
 //go:build unix
 
-package zlib
+package cputime
 
 import "syscall"
 
-// cpuTime returns the CPU time the process has used, in nanoseconds, for
-// benchmarks on shared machines, where wall time counts other processes.
-func cpuTime() int64 {
+// Used returns the CPU time the process has used, user and system, in
+// nanoseconds; 0 if the system does not say.
+func Used() int64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

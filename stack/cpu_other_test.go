@@ -1,7 +1,0 @@
-//go:build !unix
-
-package stack
-
-// cpuTime returns 0: this platform has no getrusage, and benchmarks
-// report wall time only.
-func cpuTime() int64 { return 0 }

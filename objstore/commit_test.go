@@ -88,6 +88,94 @@ func TestCommitRequests(t *testing.T) {
 	}
 }
 
+// TestFusedCommitRequests: an uncontended commit that merges its table
+// with listed ones (auto-compaction done under the commit, see stack's
+// fuse) makes the same three requests as one that does not: it keeps the
+// merged table it wrote in memory instead of reading it back, and takes
+// its list as published. The tables it replaced are removed by the next
+// commit, once its conditional GET shows the list is still the one
+// published (one DELETE each); none is left behind. (Before, such a
+// commit read the list and the merged table back and deleted at once:
+// five requests and the deletions.)
+func TestFusedCommitRequests(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{})
+	if err := stacktest.Set(st, "refs/heads/main", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []request
+	fused := 0
+	var pending []string // tables the last commit replaced, still stored
+	for i := range 12 {
+		before := listedNames(t, m)
+		recordRequests(m, &reqs)
+		if err := stacktest.Set(st, fmt.Sprintf("refs/heads/b%d", i), i, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.SetHook(nil)
+		after := listedNames(t, m)
+		var ops []request
+		var deleted []string
+		for _, r := range reqs {
+			if r.op == OpDelete {
+				deleted = append(deleted, r.key)
+			} else {
+				ops = append(ops, r)
+			}
+		}
+		slices.Sort(deleted)
+		if !slices.Equal(deleted, pending) {
+			t.Errorf("commit %d deleted %q; want the tables the commit before replaced, %q", i, deleted, pending)
+		}
+		if len(ops) != 3 || ops[0].op != OpGet || ops[0].key != listName || !errors.Is(ops[0].err, ErrNotModified) ||
+			ops[1].op != OpPut || !strings.HasSuffix(ops[1].key, ".ref") || ops[1].err != nil ||
+			ops[2].op != OpPut || ops[2].key != listName || ops[2].err != nil {
+			t.Errorf("commit %d: requests %v; want a GET of %s answered not modified, a PUT of the table, a PUT of the list, and deletions", i, reqs, listName)
+		}
+		pending = nil
+		for _, n := range before {
+			if !slices.Contains(after, n) {
+				pending = append(pending, n)
+			}
+		}
+		slices.Sort(pending)
+		if len(pending) > 0 {
+			fused++
+		}
+	}
+	if fused < 3 {
+		t.Fatalf("%d of 12 commits merged listed tables; the test wants at least 3", fused)
+	}
+	recordRequests(m, &reqs)
+	if err := st.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.SetHook(nil)
+	var deleted []string
+	for _, r := range reqs[1:] {
+		deleted = append(deleted, r.key)
+	}
+	slices.Sort(deleted)
+	if len(reqs) == 0 || reqs[0].op != OpGet || !errors.Is(reqs[0].err, ErrNotModified) || !slices.Equal(deleted, pending) {
+		t.Errorf("reload after the last commit: requests %v; want a GET answered not modified and the deletion of %q", reqs, pending)
+	}
+	checkIndexes(t, m)
+}
+
+// listedNames returns the tables m's list names.
+func listedNames(t *testing.T, m *Mem) []string {
+	t.Helper()
+	data, _, err := m.Get(ctx, "repo/"+listName, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := storage.ParseList(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
 // bigTable commits 200 tags in one transaction: a table that
 // auto-compaction leaves alone while it merges small tables after it.
 func bigTable(t *testing.T, st *stack.Stack) {

@@ -35,11 +35,15 @@
 // Begin's read is a GET with If-None-Match: <etag> of the newest list the
 // backend knows (the one it last read, or the one it published, whose
 // ETag the PUT returned): "not modified" means that list is current, and
-// its names are used. A commit that only added its table then takes the
-// list it published as the stack's without reading it back
-// (storage.ListAdopter): an uncontended commit of one ref is three
-// requests, the GET answered 304, the table's PUT and the list's PUT, and
-// a reload when nothing changed one GET answered 304.
+// its names are used. A commit then takes the list it published as the
+// stack's without reading it back (storage.ListAdopter), and one that
+// merged its table with listed ones (stack's fused auto-compaction)
+// keeps the merged table it wrote in memory: an uncontended commit of
+// one ref is three requests, the GET answered 304, the table's PUT and
+// the list's PUT, with or without auto-compaction, and a reload when
+// nothing changed one GET answered 304. The tables a fused commit
+// replaced are deleted, one DELETE each, by the stack's next read of
+// the list (see Interleaving).
 //
 // A writer whose swap was lost waits at least a few times as long as the
 // attempt took, and while the list keeps changing (one conditional GET
@@ -70,8 +74,9 @@
 // merged are still listed as one run, and is abandoned otherwise. A
 // writer whose swap was refused deletes the tables it uploaded for that
 // attempt unless it rebases them (a compaction reuses its table for the
-// rebase, a transaction its table); so does a fused commit after its
-// swap, for the listed tables it replaced, and a compaction for its run.
+// rebase, a transaction its table); a compaction deletes its run after
+// its swap, and a fused commit the listed tables it replaced once a
+// later read of the list shows its swap stood.
 //
 // A commit reports success (and the reftable command exits 0) only when
 // the store accepted its PUT of the list: the 2xx reply of a request
@@ -87,28 +92,28 @@
 // time; RaceProbe races concurrent conditional writes of which exactly
 // one may win, and NewBackend runs it with Probe (see "What the store
 // must do"). A store that starts to fail after it passed is caught on
-// the commit path where the list shows it. A commit that replaced listed
-// tables (a fused commit) and a compaction read the list back right
-// after their swap, before they delete anything: when the tables they
-// replaced are listed again, or the ref the commit set has no record of
-// its update index or a later one, another writer overwrote it: the
-// commit fails with stack.ErrLostCommit instead of reporting success, a
-// compaction keeps the tables it merged (listed again) instead of
-// deleting them from under the stack, and the probe's marker is removed
-// (Backend.StoreUnsafe). A commit that only added its table deletes
-// nothing and does not read back (it adopts its list, see Consistency):
-// the same check runs on the next list its stack loads that differs
-// from the one it published (its next commit's Begin, a reload), and
-// that operation fails with ErrLostCommit, after the lost commit
-// reported success. This misses a loss only when, before the check,
-// later commits deleted the ref and a compaction of the oldest tables
-// dropped the deletion, or when the stack loads no other list before it
-// is closed. On such a store (s3fake.Server.NonAtomic, its marker
+// the commit path where the list shows it. A compaction reads the list
+// back right after its swap, before it deletes anything: when the tables
+// it merged are listed again, another writer overwrote it: it fails with
+// stack.ErrLostCommit and keeps them instead of deleting them from under
+// the stack, and the probe's marker is removed (Backend.StoreUnsafe). A
+// commit does not read back (it adopts its list, see Consistency): the
+// same check (the tables it replaced are not listed again, and the ref
+// it set has a record of its update index or a later one) runs on the
+// next list its stack loads that differs from the one it published (its
+// next commit's Begin, a reload), and that operation fails with
+// ErrLostCommit, after the lost commit reported success. The tables a
+// fused commit replaced are deleted only once that check passed, or the
+// store answered "not modified" for the list it published; a stack
+// closed before leaves them to Clean. This misses a loss only when,
+// before the check, later commits deleted the ref and a compaction of
+// the oldest tables dropped the deletion, or when the stack loads no
+// other list before it is closed. On such a store (s3fake.Server.NonAtomic, its marker
 // planted), 8 writers of 25 commits each lost 13 and 16 reported commits
 // in two runs with no check, and none in 10 runs when every commit read
 // its list back, 11 to 24 commits failing with ErrLostCommit instead;
-// now that a commit that only adds adopts its list, such a loss is
-// reported by the writer's next operation instead. With
+// now that a commit adopts its list, such a loss is reported by the
+// writer's next operation instead. With
 // Options.ConfirmCommits every commit reads its list back, one request
 // more, and fails before it reports success: the reftable command's
 // choice, whose process ends after one commit.

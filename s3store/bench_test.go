@@ -32,6 +32,11 @@ func countingStack(b *testing.B, g *versitygw.Gateway, prefix string, opts stack
 	return openStack(b, s, opts)
 }
 
+// runs numbers the benchmarks' runs, for prefixes of their own: a stack
+// a run (-count, or the first run with b.N = 1) left behind would
+// otherwise start the next one's with its refs and reflogs.
+var runs atomic.Int64
+
 type requestCounter struct {
 	n    *atomic.Int64
 	next http.RoundTripper
@@ -60,7 +65,7 @@ func BenchmarkCommit(b *testing.B) {
 	}{{"auto-compaction", stack.Options{}}, {"no-compaction", stack.Options{DisableAutoCompaction: true}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var requests atomic.Int64
-			st := countingStack(b, g, fmt.Sprintf("commit-%s-%d/", tc.name, b.N), tc.opts, &requests)
+			st := countingStack(b, g, fmt.Sprintf("commit-%s-%d/", tc.name, runs.Add(1)), tc.opts, &requests)
 			b.ResetTimer()
 			requests.Store(0)
 			for i := range b.N {
@@ -107,7 +112,7 @@ func BenchmarkWriters(b *testing.B) {
 	g := versitygw.Start(b, "")
 	for _, writers := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			prefix := fmt.Sprintf("writers-%d-%d/", writers, b.N)
+			prefix := fmt.Sprintf("writers-%d-%d/", writers, runs.Add(1))
 			var requests atomic.Int64
 			stacks := make([]*stack.Stack, writers)
 			for i := range stacks {

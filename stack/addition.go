@@ -208,6 +208,61 @@ func (a *addition) storeHeld(ctx context.Context) error {
 	return nil
 }
 
+// keptTable keeps the bytes of a table a commit writes while they are
+// at most maxFuse, on a backend without locks: the commit's reload then
+// takes the table from memory (see openKept) instead of reading it back
+// from the store, a request. Its zero value keeps nothing.
+type keptTable struct {
+	buf  []byte
+	over bool
+}
+
+// keepWritten returns a keptTable for a table the addition is about to
+// write: nil (keeping nothing) on a backend with locks, whose reload
+// opens a local file.
+func (a *addition) keepWritten() *keptTable {
+	if !lockFree(a.st.b) {
+		return nil
+	}
+	return &keptTable{}
+}
+
+// wrap returns write with what it writes also kept by k (a nil k keeps
+// nothing). Each call of the result starts afresh.
+func (k *keptTable) wrap(write func(io.Writer) (uint64, uint64, bool, error)) func(io.Writer) (uint64, uint64, bool, error) {
+	if k == nil {
+		return write
+	}
+	return func(out io.Writer) (uint64, uint64, bool, error) {
+		k.buf, k.over = k.buf[:0], false
+		return write(io.MultiWriter(out, k))
+	}
+}
+
+// Write keeps p unless the table grew past maxFuse.
+func (k *keptTable) Write(p []byte) (int, error) {
+	if !k.over && len(k.buf)+len(p) > maxFuse {
+		k.buf, k.over = nil, true
+	}
+	if !k.over {
+		k.buf = append(k.buf, p...)
+	}
+	return len(p), nil
+}
+
+// openKept opens the table stored as name from the bytes k kept, for
+// the commit's reload to take; it does nothing when k kept nothing.
+func (a *addition) openKept(name string, k *keptTable) {
+	if k == nil || k.over || name == "" || len(k.buf) == 0 {
+		return
+	}
+	t, err := reftable.NewTableBytes(k.buf, name)
+	if err != nil {
+		return // the reload opens it and reports the problem
+	}
+	a.opened = append(a.opened, newHandle(name, memTable{bytes.NewReader(k.buf)}, t))
+}
+
 // mayFuse reports whether the commit may merge its tables with newer
 // listed ones under its lock (see fuse).
 func (a *addition) mayFuse() bool {
@@ -346,12 +401,15 @@ func (a *addition) finish(ctx context.Context, names, fused []string, merged str
 	// them again; the addition's references go before the replaced
 	// tables do (Windows cannot remove an open file).
 	st.spare = a.opened
-	// A commit that replaced no tables takes the list it published as
-	// the stack's, where the backend can (an object store: no request);
-	// one that replaced tables reads the list back before removing them.
+	// The commit takes the list it published as the stack's, where the
+	// backend can (an object store: no request). The tables it replaced
+	// are then removed once a list read later shows that the store kept
+	// its list (see checkPublishedLocked); the file backend, which
+	// adopts only lists that replaced nothing, reads the list back
+	// first.
 	var err error
 	adopted := false
-	if perr == nil && len(replaced) == 0 {
+	if perr == nil && (len(replaced) == 0 || lockFree(st.b)) {
 		if ad, ok := a.c.(storage.ListAdopter); ok && ad.Adopt() {
 			adopted = true
 			err = st.loadLocked(ctx, names)
@@ -369,7 +427,7 @@ func (a *addition) finish(ctx context.Context, names, fused []string, merged str
 		// The list was not read back: the next list the stack loads
 		// is checked to continue it (see checkPublishedLocked).
 		own := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(a.base, n) })
-		st.published = &publishedCommit{names: names, own: own, probe: a.probe}
+		st.published = &publishedCommit{names: names, own: own, probe: a.probe, replaced: replaced, cleanup: a.cleanup}
 	default:
 		lost = a.lostCommit(names, replaced)
 	}
@@ -380,7 +438,7 @@ func (a *addition) finish(ctx context.Context, names, fused []string, merged str
 		reportUnsafe(st.b, lost)
 		return fmt.Errorf("commit %s: %w", st.dir, lost)
 	}
-	if err == nil || !lockFree(st.b) {
+	if !adopted && (err == nil || !lockFree(st.b)) {
 		for _, n := range replaced {
 			st.b.RemoveTable(a.cleanup, n) // best effort: Clean retries
 		}
@@ -638,10 +696,12 @@ func (a *addition) fuse(ctx context.Context) (list []string, merged string, repl
 			}
 		}
 	}
-	name, err := st.writeCompacted(ctx, tables[start:], start == 0, nil)
+	keep := a.keepWritten()
+	name, err := st.b.CreateTable(ctx, keep.wrap(st.compactedTable(tables[start:], start == 0, nil)))
 	if err != nil {
 		return nil, "", nil, err
 	}
+	a.openKept(name, keep)
 	list = append([]string{}, a.base[:start]...)
 	if name != "" {
 		list = append(list, name)

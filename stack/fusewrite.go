@@ -107,7 +107,8 @@ func (a *addition) addFused(ctx context.Context, low uint64, write func(w record
 	opts.MinUpdateIndex, opts.MaxUpdateIndex = tables[0].MinUpdateIndex(), a.next
 	var s *fuseSink
 	var werr error // write's own error, not the merge's
-	name, err := st.b.CreateTable(ctx, func(out io.Writer) (uint64, uint64, bool, error) {
+	keep := a.keepWritten()
+	name, err := st.b.CreateTable(ctx, keep.wrap(func(out io.Writer) (uint64, uint64, bool, error) {
 		w, err := reftable.NewWriter(out, opts)
 		if err != nil {
 			return 0, 0, false, err
@@ -128,7 +129,7 @@ func (a *addition) addFused(ctx context.Context, low uint64, write func(w record
 		}
 		ws := w.Stats()
 		return opts.MinUpdateIndex, opts.MaxUpdateIndex, ws.Refs+ws.Logs > 0, nil
-	})
+	}))
 	switch {
 	case werr != nil:
 		return false, werr
@@ -140,6 +141,7 @@ func (a *addition) addFused(ctx context.Context, low uint64, write func(w record
 	case s.ours == 0:
 		return true, nil
 	}
+	a.openKept(name, keep)
 	if lockFree(st.b) {
 		a.probe = s.first
 	}

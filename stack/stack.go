@@ -52,6 +52,11 @@ type publishedCommit struct {
 	names []string
 	own   []string
 	probe *reftable.RefRecord
+	// replaced are the tables the commit's list replaced, to remove
+	// once a list read later shows the store kept the commit (see
+	// checkPublishedLocked), with cleanup's context.
+	replaced []string
+	cleanup  context.Context
 }
 
 // Stats counts what a Stack did.
@@ -151,6 +156,7 @@ func (st *Stack) reloadLocked(ctx context.Context) error {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
 		if !changed {
+			st.removeReplacedLocked()
 			return nil
 		}
 	}
@@ -316,19 +322,44 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 // did not read it back, so a store that let another writer overwrite it
 // is found by the next list the stack loads, and the operation loading
 // it fails with ErrLostCommit (the tables are loaded: the stack is as
-// the store has it). The store is reported unsafe.
+// the store has it). The store is reported unsafe. The tables that
+// commit replaced are removed once names is its list or continues it,
+// and kept when the commit was lost.
 func (st *Stack) checkPublishedLocked(names []string) error {
 	p := st.published
-	if p == nil || slices.Equal(names, p.names) {
+	if p == nil {
+		return nil
+	}
+	if slices.Equal(names, p.names) {
+		st.removeReplacedLocked()
 		return nil
 	}
 	st.published = nil
-	if err := lostCommit(st.tables, p.own, nil, p.probe); err != nil {
+	if err := lostCommit(st.tables, p.own, p.replaced, p.probe); err != nil {
 		err = fmt.Errorf("stack %s: an earlier commit of this stack: %w", st.dir, err)
 		reportUnsafe(st.b, err)
-		return err
+		return err // the tables it replaced are kept
 	}
+	st.published = p
+	st.removeReplacedLocked()
+	st.published = nil
 	return nil
+}
+
+// removeReplacedLocked removes the tables that the last adopted commit
+// replaced, once a list read from the backend named that commit's list
+// or one continuing it: no list a writer builds on from then on names
+// them (best effort: Clean removes what is left, as it does when the
+// stack is closed first).
+func (st *Stack) removeReplacedLocked() {
+	p := st.published
+	if p == nil || len(p.replaced) == 0 {
+		return
+	}
+	for _, n := range p.replaced {
+		st.b.RemoveTable(p.cleanup, n)
+	}
+	p.replaced = nil
 }
 
 // forgetVanished makes the next load open the table that err, a read

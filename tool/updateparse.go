@@ -69,7 +69,7 @@ func clipName(err error, name string) error {
 // allocate nothing (a copy each was a third of the bytes allocated, and
 // garbage that lets the heap grow to GOGC times its live size). So are
 // the names and targets of the command parsed from it (the verb is a
-// constant, see canonicalVerb): the transactions the command goes to
+// constant, see verbs): the transactions the command goes to
 // copy what they keep (stack.Transaction.Add, repo.Transaction.Add),
 // and nothing else keeps them. A -z field is copied, since lookahead
 // holds one while reading the next.
@@ -256,11 +256,26 @@ func (p *updateParser) next() (updateCmd, bool, error) {
 	}
 }
 
-// knownVerbs are the command words of the update language.
-var knownVerbs = map[string]int{ // verb: most arguments after <ref>
-	"update": 2, "create": 1, "delete": 1, "verify": 1,
-	"symref-update": 3, "symref-create": 1, "symref-delete": 1, "symref-verify": 1,
-	"option": 0, "start": 0, "prepare": 0, "commit": 0, "abort": 0,
+// verbs are the command words of the update language, the most frequent
+// first, with the most arguments each takes after <ref> (max) and, with
+// -z, how many of those fields are always there (fixed).
+var verbs = [...]struct {
+	name       string
+	max, fixed int
+}{
+	{"create", 1, 1}, {"update", 2, 2}, {"delete", 1, 1}, {"verify", 1, 1},
+	{"symref-update", 3, 1}, {"symref-create", 1, 1}, {"symref-delete", 1, 0}, {"symref-verify", 1, 0},
+	{"option", 0, 0}, {"start", 0, 0}, {"prepare", 0, 0}, {"commit", 0, 0}, {"abort", 0, 0},
+}
+
+// verbIndex returns the position of verb in verbs, or -1.
+func verbIndex(verb string) int {
+	for i := range verbs {
+		if verb == verbs[i].name {
+			return i
+		}
+	}
+	return -1
 }
 
 // command parses the next command.
@@ -268,11 +283,12 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	noDeref := p.noDeref
 	p.nids = 0 // the ids of the command before are queued, as copies
 	verb, rest, hasArg := strings.Cut(head, " ")
-	verb, ok := canonicalVerb(verb) // not the line's memory
-	c := updateCmd{line: p.line, verb: verb}
-	if !ok {
-		return c, fmt.Errorf("unknown command %q", clip(head))
+	vi := verbIndex(verb)
+	if vi < 0 {
+		return updateCmd{line: p.line, verb: verb}, fmt.Errorf("unknown command %q", clip(head))
 	}
+	verb = verbs[vi].name // a constant, not the line's memory
+	c := updateCmd{line: p.line, verb: verb}
 	// As git, the framing is checked before the arguments are.
 	if err := p.state.enter(verb); err != nil {
 		return c, err
@@ -322,8 +338,8 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 		return c, fmt.Errorf("%s: %w", verb, err)
 	}
 	shown := clip(ref) // ref as messages show it
-	if len(args) > knownVerbs[verb] {
-		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[knownVerbs[verb]:], " ")))
+	if max := verbs[vi].max; len(args) > max {
+		return c, fmt.Errorf("%s %s: extra input %q", verb, shown, clip(strings.Join(args[max:], " ")))
 	}
 	u := stack.Update{Ref: stack.Ref{Name: ref}, Deref: !noDeref} // the line's memory: see tokenSource
 	has := func(i int) bool { return i < len(args) }
@@ -435,18 +451,6 @@ func (p *updateParser) command(head string) (updateCmd, error) {
 	return c, nil
 }
 
-// canonicalVerb returns verb as the constant string of the command word
-// it is, and whether it is one.
-func canonicalVerb(verb string) (string, bool) {
-	for _, v := range [...]string{"create", "update", "delete", "verify", "symref-update", "symref-create",
-		"symref-delete", "symref-verify", "option", "start", "prepare", "commit", "abort"} {
-		if verb == v {
-			return v, true
-		}
-	}
-	return verb, false
-}
-
 // splitArgs splits the arguments of a text-mode command as git
 // update-ref --stdin does: separated by single spaces, each either
 // C-quoted ("refs/heads/a\"b", with git's escapes) or running to the next
@@ -483,8 +487,11 @@ func splitArgs(args []string, s string) ([]string, error) {
 	}
 }
 
+// isSpace reports whether c is ASCII white space (C's isspace): one
+// comparison for the bytes of names and ids.
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+	const set = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r' | 1<<'\v' | 1<<'\f'
+	return c <= ' ' && set&(1<<c) != 0
 }
 
 // unquoteC decodes the C-quoted string at the start of s (git's
@@ -525,9 +532,10 @@ func unquoteC(s string) (string, string, error) {
 // ones always (possibly empty), the optional ones only when the next
 // field is not a command.
 func (p *updateParser) zArgs(verb string) ([]string, error) {
-	fixed := map[string]int{"update": 2, "create": 1, "delete": 1, "verify": 1, "symref-update": 1, "symref-create": 1}[verb]
+	v := verbs[verbIndex(verb)]
+	fixed := v.fixed
 	var args []string
-	for len(args) < knownVerbs[verb] {
+	for len(args) < v.max {
 		tok, ok, err := p.src.lookahead()
 		if err != nil {
 			return nil, err
@@ -549,8 +557,7 @@ func (p *updateParser) zArgs(verb string) ([]string, error) {
 
 func (p *updateParser) isCommand(tok string) bool {
 	verb, _, _ := strings.Cut(tok, " ")
-	_, ok := knownVerbs[verb]
-	return ok
+	return verbIndex(verb) >= 0
 }
 
 // oid parses the object id argument s of verb on ref: full hex (all

@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -170,4 +171,161 @@ func TestCleanBesideWriters(t *testing.T) {
 	}
 	t.Logf("%d commits, %d refs, %d cleans", len(want), len(got), cleans)
 	checkClean(t, "after the writers", compactor, m, "repo/")
+}
+
+// gateStore is a Mem whose first PUT of tables.list, once armed, stops
+// before it reaches the store: it closes reached and waits for release,
+// as a writer suspended between its upload and its swap.
+type gateStore struct {
+	*Mem
+	reached, release chan struct{}
+	once             sync.Once
+}
+
+func (s *gateStore) Put(ctx context.Context, key string, data []byte, c Cond) (string, error) {
+	if strings.HasSuffix(key, "tables.list") {
+		stopped := false
+		s.once.Do(func() { stopped = true })
+		if stopped {
+			close(s.reached)
+			<-s.release
+		}
+	}
+	return s.Mem.Put(ctx, key, data, c)
+}
+
+// TestCleanBesideEmptiedStack: Clean reads the list, and before it lists
+// the objects every ref is deleted and the stack compacted, and a writer
+// uploads the table of its commit on the stack as it is then and is
+// suspended before its swap. Clean keeps the table, and the writer's
+// commit is there after its swap: a compaction that leaves no record
+// keeps a table without records spanning the update indexes it merged,
+// so the next commit's indexes are above every list's Clean read. (Before,
+// the compaction published an empty list, the commit took update index 1
+// again, below the list Clean had read, Clean removed its table as one
+// no list could take, and the swap published a list naming a missing
+// table.)
+func TestCleanBesideEmptiedStack(t *testing.T) {
+	m := NewMem()
+	opts := stack.Options{DisableAutoCompaction: true}
+	a := openMem(t, m, opts)
+	names := []string{"refs/heads/x", "refs/heads/y", "refs/heads/z"}
+	set := func(st *stack.Stack, name string, id []byte) error {
+		tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNever)
+		tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: id}})
+		return tx.Commit(ctx)
+	}
+	for i, name := range names {
+		if err := set(a, name, stacktest.OID(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One table spanning their update indexes: no run of the list Clean
+	// reads spans exactly the writer's update index.
+	if err := a.CompactAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	cleaner := openMem(t, m, opts)
+	gate := &gateStore{Mem: m, reached: make(chan struct{}), release: make(chan struct{})}
+	wb, err := NewBackend(t.Context(), gate, Options{Prefix: "repo/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := stack.OpenBackend(ctx, wb, "writer", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var werr error
+	done := make(chan struct{})
+	listed := false
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if op == OpList && !listed {
+			listed = true
+			for _, name := range names {
+				if err := set(a, name, nil); err != nil {
+					t.Errorf("delete %s: %v", name, err)
+				}
+			}
+			if err := a.CompactAll(ctx, nil); err != nil {
+				t.Errorf("compaction of the deleted refs: %v", err)
+			}
+			if got := listedNames(t, m); len(got) != 1 {
+				t.Errorf("list after every ref was deleted and compacted: %q; want one table without records", got)
+			}
+			go func() {
+				defer close(done)
+				werr = set(w, "refs/heads/new", stacktest.OID(9))
+			}()
+			<-gate.reached
+		}
+		return apply()
+	})
+	res, err := cleaner.Clean(ctx, 0)
+	m.SetHook(nil)
+	close(gate.release)
+	<-done
+	if err != nil {
+		t.Fatalf("Clean: %v", err)
+	}
+	if werr != nil {
+		t.Fatalf("the writer's commit: %v", werr)
+	}
+	for _, name := range res.Removed {
+		if !strings.HasSuffix(name, ".ref") {
+			continue
+		}
+		if slices.Contains(listedNames(t, m), name) {
+			t.Errorf("Clean removed %s, listed now (%+v)", name, res)
+		}
+	}
+	refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) })
+	if len(refs) != 1 || refs["refs/heads/new"] == "" {
+		t.Errorf("refs after the commit: %v; want refs/heads/new alone", refs)
+	}
+	checkIndexes(t, m)
+}
+
+// TestEmptiedStackKeepsIndexes: on an object store, deleting every ref
+// and compacting (a compaction, or a commit that merges the whole stack
+// with its deletions) leaves one table without records that spans the
+// update indexes merged, so the next commit's index is above them (see
+// TestCleanBesideEmptiedStack for why).
+func TestEmptiedStackKeepsIndexes(t *testing.T) {
+	for _, how := range []string{"compaction", "fused commit"} {
+		t.Run(strings.ReplaceAll(how, " ", "-"), func(t *testing.T) {
+			m := NewMem()
+			st := openMem(t, m, stack.Options{DisableAutoCompaction: how == "compaction"})
+			commit := func(name string, id []byte) {
+				t.Helper()
+				tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNever)
+				tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: id}})
+				if err := tx.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			commit("refs/heads/x", stacktest.OID(1))
+			commit("refs/heads/x", nil)
+			if how == "compaction" {
+				if err := st.CompactAll(ctx, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			names := listedNames(t, m)
+			if len(names) != 1 {
+				t.Fatalf("list after deleting every ref: %q; want one table", names)
+			}
+			if min, max, _ := storage.ParseTableName(names[0]); min != 1 || max != 2 {
+				t.Errorf("table %s: want update indexes 1 to 2", names[0])
+			}
+			commit("refs/heads/y", stacktest.OID(2))
+			names = listedNames(t, m)
+			if _, max, _ := storage.ParseTableName(names[len(names)-1]); max != 3 {
+				t.Errorf("list %q after the next commit: want it to have taken update index 3", names)
+			}
+			if refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) }); len(refs) != 1 || refs["refs/heads/y"] == "" {
+				t.Errorf("refs: %v; want refs/heads/y alone", refs)
+			}
+		})
+	}
 }

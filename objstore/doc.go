@@ -130,10 +130,10 @@
 // because equal content is an equal state. And a list's content never
 // comes back: every swap adds a name never listed before, or removes
 // names (a rebased table, too, was never listed), and a removed name is
-// never published again, since only lists
-// that name it are read to build on (the one content that can recur is
-// the empty list, of a stack whose every ref was deleted and compacted
-// away, and an empty stack is one state). A deleted name could only come
+// never published again, since only lists that name it are read to build
+// on. Not even the empty list comes back: a compaction that leaves no
+// record keeps a table without records spanning the update indexes it
+// merged (see Cleanup and readers). A deleted name could only come
 // back if a later table drew the same 32-bit random part for the same
 // update index range; the block cache keys blocks by name and ETag, so it
 // never serves another object's bytes even then.
@@ -206,11 +206,20 @@
 // extends, but only on one that still names a table of that list and
 // whose highest index is below the table's (see Consistency): every list
 // from the one it extended to that one names that table, so none was
-// empty, and the highest index of a list that is not empty never goes
-// down (a swap appends a table above it or replaces a run by a table of
-// the same range; only a compaction of every table into nothing empties
-// the list). So each list in between, any Clean read, had its highest
-// index below the table's, and Clean kept it. A swap names a
+// empty, and the highest index of a list never goes down (a swap appends
+// a table above it or replaces a run by a table of the same range, one
+// without records when the merge left none: the list is never emptied
+// again once a commit listed a table). So each list in between, any
+// Clean read, had its highest index below the table's, and Clean kept
+// it.
+//
+// Interleaving: a compaction that merged every table into nothing used
+// to publish an empty list, and the next commit took update index 1
+// again. A Clean that had read the list before (highest index 3, say)
+// and listed the objects after that commit uploaded its table judged the
+// table one no list could take, and removed it; the commit's swap then
+// published a list naming a missing table, after reporting success
+// (TestCleanBesideEmptiedStack). A swap names a
 // table it confirmed under the same condition: a compaction checks its
 // table (StagedTable.Place: still there, same ETag) after it read the
 // list it swaps with If-Match, and Clean keeps the table for as long as

@@ -283,19 +283,16 @@ func findRun(list, run []string) int {
 	return -1
 }
 
-// writeCompacted merges the tables into a new table stored under its
-// final name, while the caller holds the commit (see addition.fuse).
-func (st *Stack) writeCompacted(ctx context.Context, tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) (string, error) {
-	return st.b.CreateTable(ctx, st.compactedTable(tables, dropTombstones, expiry))
-}
-
 // compactedTable returns the function writing the merge of the tables,
 // which first checks each of them (reftable.Table.Check) and refuses to
 // merge a damaged one. Deletions are kept unless the segment starts at
 // the oldest table (dropTombstones). Reflog messages are normalised as
 // git's compaction normalises them, unless Options.Write.ExactLogMessage
-// is set (see logmsg.go).
+// is set (see logmsg.go). On a backend without locks, a merge from the
+// oldest table that leaves no record is kept as a table without records
+// (see keepsIndexes).
 func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, expiry *LogExpiry) func(io.Writer) (uint64, uint64, bool, error) {
+	keepEmpty := dropTombstones && st.keepsIndexes()
 	opts := st.opts.Write
 	opts.MinUpdateIndex = tables[0].MinUpdateIndex()
 	opts.MaxUpdateIndex = tables[len(tables)-1].MaxUpdateIndex()
@@ -342,6 +339,20 @@ func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, e
 			return 0, 0, false, err
 		}
 		s := w.Stats()
-		return opts.MinUpdateIndex, opts.MaxUpdateIndex, s.Refs+s.Logs > 0, nil
+		return opts.MinUpdateIndex, opts.MaxUpdateIndex, s.Refs+s.Logs > 0 || keepEmpty, nil
 	}
 }
+
+// keepsIndexes reports whether the stack keeps a merge of its oldest
+// tables that leaves no record as a table without records, spanning
+// their update indexes, instead of dropping it: on a backend without
+// locks, so that the highest update index of the list never goes down
+// once a commit listed a table. Clean relies on it (see objstore's
+// "Cleanup and readers"): it removes an unlisted table once a list it
+// read has reached the table's update indexes, which then no list can
+// take. Were the list emptied by compacting away every ref, the next
+// commit would take update index 1 again, below what a Clean had read
+// just before, and that Clean would remove the commit's table before
+// the commit listed it. (git, on files, drops the empty table; there the
+// lock keeps Clean and commits apart.)
+func (st *Stack) keepsIndexes() bool { return lockFree(st.b) }

@@ -128,7 +128,7 @@ func (a *addition) addFused(ctx context.Context, low uint64, write func(w record
 			return 0, 0, false, err
 		}
 		ws := w.Stats()
-		return opts.MinUpdateIndex, opts.MaxUpdateIndex, ws.Refs+ws.Logs > 0, nil
+		return opts.MinUpdateIndex, opts.MaxUpdateIndex, ws.Refs+ws.Logs > 0 || st.keepsIndexes(), nil
 	}))
 	switch {
 	case werr != nil:

@@ -165,15 +165,7 @@ func TestFusedCommitRequests(t *testing.T) {
 // listedNames returns the tables m's list names.
 func listedNames(t *testing.T, m *Mem) []string {
 	t.Helper()
-	data, _, err := m.Get(ctx, "repo/"+listName, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := storage.ParseList(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
+	return tableKeys(t, m, "repo/"+listName)
 }
 
 // bigTable commits 200 tags in one transaction: a table that
@@ -194,14 +186,7 @@ func bigTable(t *testing.T, st *stack.Stack) {
 // is listed (no leftover).
 func checkIndexes(t *testing.T, m *Mem) []string {
 	t.Helper()
-	data, _, err := m.Get(ctx, "repo/"+listName, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := storage.ParseList(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	names := listedNames(t, m)
 	var last uint64
 	for i, n := range names {
 		min, max, ok := storage.ParseTableName(n)

@@ -205,6 +205,7 @@ func checkClean(t *testing.T, where string, st *stack.Stack, m *Mem, prefix stri
 }
 
 func tableKeys(t *testing.T, m *Mem, key string) []string {
+	t.Helper()
 	data, _, err := m.Get(t.Context(), key, "")
 	if err != nil {
 		t.Fatal(err)

@@ -109,6 +109,10 @@ func TestImports(t *testing.T) {
 			if ours && !f.test && pkgOf(f) == "repo" && !slices.Contains(repoDeps, path) {
 				t.Errorf("%s imports %s: the repository package uses only %v", f.path, path, repoDeps)
 			}
+			// unsafe stays where it is argued for (see unsafeUsers).
+			if path == "unsafe" && !f.test && !unsafeUsers[f.path] {
+				t.Errorf("%s imports unsafe: only %v may", f.path, slices.Sorted(maps.Keys(unsafeUsers)))
+			}
 			// The format package (with its codec, reftable/internal/zlib)
 			// may use only that codec of ours.
 			if pkgOf(f) == "reftable" && !f.test &&
@@ -121,6 +125,13 @@ func TestImports(t *testing.T) {
 
 // repoDeps are the packages of ours the repository package may import.
 var repoDeps = []string{module + "/stack", module + "/reftable", module + "/vfs", module + "/stat"}
+
+// unsafeUsers are the files (tests aside) that may import unsafe:
+// update's parser, whose tokens are strings over the reader's buffer
+// that only the transactions, which copy what they keep, receive (see
+// tokenSource); and vfs's stat without allocation, which a reader makes
+// of tables.list at every reload (see StatID).
+var unsafeUsers = map[string]bool{"tool/updateparse.go": true, "vfs/statid_linux.go": true}
 
 // s3Client is the S3 client library. Only package s3store imports it.
 const s3Client = "github.com/minio/minio-go/v7"

@@ -156,7 +156,7 @@ func (st *Stack) reloadLocked(ctx context.Context) error {
 			return fmt.Errorf("reload %s: %w", st.dir, err)
 		}
 		if !changed {
-			st.removeReplacedLocked()
+			st.removeReplaced(st.published)
 			return nil
 		}
 	}
@@ -331,7 +331,7 @@ func (st *Stack) checkPublishedLocked(names []string) error {
 		return nil
 	}
 	if slices.Equal(names, p.names) {
-		st.removeReplacedLocked()
+		st.removeReplaced(p)
 		return nil
 	}
 	st.published = nil
@@ -340,20 +340,17 @@ func (st *Stack) checkPublishedLocked(names []string) error {
 		reportUnsafe(st.b, err)
 		return err // the tables it replaced are kept
 	}
-	st.published = p
-	st.removeReplacedLocked()
-	st.published = nil
+	st.removeReplaced(p)
 	return nil
 }
 
-// removeReplacedLocked removes the tables that the last adopted commit
-// replaced, once a list read from the backend named that commit's list
-// or one continuing it: no list a writer builds on from then on names
-// them (best effort: Clean removes what is left, as it does when the
-// stack is closed first).
-func (st *Stack) removeReplacedLocked() {
-	p := st.published
-	if p == nil || len(p.replaced) == 0 {
+// removeReplaced removes the tables that p, an adopted commit, replaced,
+// once a list read from the backend was p's list or one continuing it:
+// no list a writer builds on from then on names them (best effort:
+// Clean removes what is left, as it does when the stack is closed
+// first). p may be nil.
+func (st *Stack) removeReplaced(p *publishedCommit) {
+	if p == nil {
 		return
 	}
 	for _, n := range p.replaced {

@@ -329,3 +329,79 @@ func TestEmptiedStackKeepsIndexes(t *testing.T) {
 		})
 	}
 }
+
+// putRecorder is a Mem that records the keys written through it.
+type putRecorder struct {
+	*Mem
+	mu   sync.Mutex
+	keys []string
+}
+
+func (s *putRecorder) Put(ctx context.Context, key string, data []byte, c Cond) (string, error) {
+	s.mu.Lock()
+	s.keys = append(s.keys, key)
+	s.mu.Unlock()
+	return s.Mem.Put(ctx, key, data, c)
+}
+
+// TestCleanRemovesProbeLeftovers: the scratch keys a probe leaves when
+// it dies before removing them are temporary files to Clean, kept for
+// the grace period and removed after it. (Before, Clean kept them as
+// "not a stack file", forever.)
+func TestCleanRemovesProbeLeftovers(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	if err := stacktest.Set(st, "refs/heads/main", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := &putRecorder{Mem: m}
+	if err := Probe(ctx, rec, "repo/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := RaceProbe(ctx, rec, "repo/", 2, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The probes died before removing what they wrote.
+	for _, key := range rec.keys {
+		if _, err := m.Put(ctx, key, []byte("left"), Cond{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var left []string
+	objs, err := m.List(ctx, "repo/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if name := strings.TrimPrefix(o.Key, "repo/"); strings.HasPrefix(name, "probe-") || strings.HasPrefix(name, "race-") {
+			left = append(left, name)
+		}
+	}
+	if len(left) < 2 {
+		t.Fatalf("scratch keys left by the probes: %q; want some", left)
+	}
+	res, err := st.Clean(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 0 || len(res.Kept) != len(left) {
+		t.Errorf("Clean within the grace period: %+v; want %q kept as young temporary files", res, left)
+	}
+	for _, k := range res.Kept {
+		if !strings.Contains(k, "temporary file younger than the grace period") {
+			t.Errorf("kept %s", k)
+		}
+	}
+	res, err = st.Clean(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(res.Removed)
+	slices.Sort(left)
+	if !slices.Equal(res.Removed, left) || len(res.Kept) != 0 {
+		t.Errorf("Clean after the grace period: %+v; want %q removed", res, left)
+	}
+	if refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) }); len(refs) != 1 {
+		t.Errorf("refs: %v", refs)
+	}
+}

@@ -23,8 +23,11 @@ var ErrUnsafeStore = errors.New("store does not honour conditional requests")
 // matching ErrUnsafeStore that names it; a store that answers success to
 // everything fails the second check.
 func Probe(ctx context.Context, s Store, prefix string) error {
-	key := fmt.Sprintf("%sprobe-%016x.tmp", prefix, rand.Uint64())
-	missing := key + ".missing"
+	// Scratch keys end in .temp: those a crashed probe leaves behind are
+	// temporary files to stack.Clean, removed after its grace period.
+	id := rand.Uint64()
+	key := fmt.Sprintf("%sprobe-%016x.temp", prefix, id)
+	missing := fmt.Sprintf("%sprobe-%016x-missing.temp", prefix, id)
 	defer s.Delete(context.WithoutCancel(ctx), key)
 	fail := func(check string, err error) error {
 		if err != nil {
@@ -128,7 +131,7 @@ func put(ctx context.Context, s Store, key, data string, cond Cond) error {
 // A failed check is an error matching ErrUnsafeStore.
 func RaceProbe(ctx context.Context, s Store, prefix string, writers, rounds int, report func(round int)) (err error) {
 	base := fmt.Sprintf("%srace-%016x", prefix, rand.Uint64())
-	cas := base + ".tmp"
+	cas := base + ".temp" // see Probe
 	keys := []string{cas}
 	defer func() {
 		for _, k := range keys {
@@ -142,7 +145,7 @@ func RaceProbe(ctx context.Context, s Store, prefix string, writers, rounds int,
 		return fmt.Errorf("race: create %s: %w", cas, err)
 	}
 	for r := range rounds {
-		create := fmt.Sprintf("%s-%d.tmp", base, r)
+		create := fmt.Sprintf("%s-%d.temp", base, r)
 		keys = append(keys, create)
 		if _, err := race(ctx, s, create, Cond{IfNoneMatch: true}, writers, r); err != nil {
 			return err

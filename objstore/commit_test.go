@@ -94,9 +94,10 @@ func TestCommitRequests(t *testing.T) {
 // merged table it wrote in memory instead of reading it back, and takes
 // its list as published. The tables it replaced are removed by the next
 // commit, once its conditional GET shows the list is still the one
-// published (one DELETE each); none is left behind. (Before, such a
-// commit read the list and the merged table back and deleted at once:
-// five requests and the deletions.)
+// published (one DELETE each), or by a reload, or when the stack is
+// closed; none is left behind. (Before, such a commit read the list and
+// the merged table back and deleted at once: five requests and the
+// deletions.)
 func TestFusedCommitRequests(t *testing.T) {
 	m := NewMem()
 	st := openMem(t, m, stack.Options{})
@@ -146,18 +147,46 @@ func TestFusedCommitRequests(t *testing.T) {
 	if fused < 3 {
 		t.Fatalf("%d of 12 commits merged listed tables; the test wants at least 3", fused)
 	}
-	recordRequests(m, &reqs)
-	if err := st.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	m.SetHook(nil)
-	var deleted []string
-	for _, r := range reqs[1:] {
-		deleted = append(deleted, r.key)
-	}
-	slices.Sort(deleted)
-	if len(reqs) == 0 || reqs[0].op != OpGet || !errors.Is(reqs[0].err, ErrNotModified) || !slices.Equal(deleted, pending) {
-		t.Errorf("reload after the last commit: requests %v; want a GET answered not modified and the deletion of %q", reqs, pending)
+	for _, end := range []string{"reload", "close"} {
+		// One more commit that merges listed tables, then the stack's
+		// next read of the list removes what it replaced: a reload, or
+		// the read Close makes.
+		for len(pending) == 0 {
+			before := listedNames(t, m)
+			fused++
+			if err := stacktest.Set(st, fmt.Sprintf("refs/heads/c%d", fused), fused, nil); err != nil {
+				t.Fatal(err)
+			}
+			after := listedNames(t, m)
+			for _, n := range before {
+				if !slices.Contains(after, n) {
+					pending = append(pending, n)
+				}
+			}
+		}
+		slices.Sort(pending)
+		recordRequests(m, &reqs)
+		var err error
+		if end == "reload" {
+			err = st.Reload(ctx)
+		} else {
+			err = st.Close()
+		}
+		m.SetHook(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var deleted []string
+		for i, r := range reqs {
+			if i > 0 {
+				deleted = append(deleted, r.key)
+			}
+		}
+		slices.Sort(deleted)
+		if len(reqs) == 0 || reqs[0].op != OpGet || !errors.Is(reqs[0].err, ErrNotModified) || !slices.Equal(deleted, pending) {
+			t.Errorf("%s after the last commit: requests %v; want a GET answered not modified and the deletion of %q", end, reqs, pending)
+		}
+		pending = nil
 	}
 	checkIndexes(t, m)
 }

@@ -104,8 +104,9 @@
 // next commit's Begin, a reload), and that operation fails with
 // ErrLostCommit, after the lost commit reported success. The tables a
 // fused commit replaced are deleted only once that check passed, or the
-// store answered "not modified" for the list it published; a stack
-// closed before leaves them to Clean. This misses a loss only when,
+// store answered "not modified" for the list it published (a stack
+// that is closed reads the list for that; a process that dies first
+// leaves them to Clean). This misses a loss only when,
 // before the check, later commits deleted the ref and a compaction of
 // the oldest tables dropped the deletion, or when the stack loads no
 // other list before it is closed. On such a store (s3fake.Server.NonAtomic, its marker

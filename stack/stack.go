@@ -114,11 +114,22 @@ func OpenBackend(ctx context.Context, b storage.Backend, name string, opts Optio
 }
 
 // Close releases the stack's tables; snapshots still open keep theirs.
+// On an object store, when the last commit replaced tables (an
+// auto-compaction merged them), Close first reads the list, with that
+// commit's context, and removes them if the list shows the commit stood
+// (see objstore's documentation).
 func (st *Stack) Close() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
 		return nil
+	}
+	if p := st.published; p != nil && len(p.replaced) > 0 {
+		// The tables the last commit replaced wait for a read of the
+		// list that shows the commit stood (see checkPublishedLocked):
+		// one conditional request, with that commit's context, instead
+		// of leaving them to Clean. Best effort.
+		st.reloadLocked(p.cleanup)
 	}
 	st.closed = true
 	for _, h := range st.tables {

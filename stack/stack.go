@@ -113,11 +113,15 @@ func OpenBackend(ctx context.Context, b storage.Backend, name string, opts Optio
 	return st, nil
 }
 
+// closeCleanupTime bounds what Close spends removing the tables the last
+// commit replaced.
+const closeCleanupTime = 10 * time.Second
+
 // Close releases the stack's tables; snapshots still open keep theirs.
 // On an object store, when the last commit replaced tables (an
 // auto-compaction merged them), Close first reads the list, with that
 // commit's context, and removes them if the list shows the commit stood
-// (see objstore's documentation).
+// (see objstore's documentation), within closeCleanupTime.
 func (st *Stack) Close() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -128,8 +132,11 @@ func (st *Stack) Close() error {
 		// The tables the last commit replaced wait for a read of the
 		// list that shows the commit stood (see checkPublishedLocked):
 		// one conditional request, with that commit's context, instead
-		// of leaving them to Clean. Best effort.
-		st.reloadLocked(p.cleanup)
+		// of leaving them to Clean. Best effort, and bounded: a store
+		// out of reach leaves them to Clean.
+		ctx, cancel := context.WithTimeout(p.cleanup, closeCleanupTime)
+		st.reloadLocked(ctx)
+		cancel()
 	}
 	st.closed = true
 	for _, h := range st.tables {

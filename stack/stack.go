@@ -121,7 +121,7 @@ const closeCleanupTime = 10 * time.Second
 // On an object store, when the last commit replaced tables (an
 // auto-compaction merged them), Close first reads the list, with that
 // commit's context, and removes them if the list shows the commit stood
-// (see objstore's documentation), within closeCleanupTime.
+// (see objstore's documentation), spending at most ten seconds on it.
 func (st *Stack) Close() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -323,3 +323,44 @@ func TestLockTimeoutSetting(t *testing.T) {
 	}
 	<-released
 }
+
+// TestStatsGeometricFactor: stats says what auto-compaction would merge
+// with the repository's reftable.geometricFactor (it always used 2),
+// and with 2 when the setting is unset or invalid.
+func TestStatsGeometricFactor(t *testing.T) {
+	wt := makeRepo(t, "sha1-basic", "")
+	cfg := filepath.Join(wt, ".git", "config")
+	base := readFile(t, cfg)
+	var bulk strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&bulk, "create refs/tags/bulk%03d %s\n", i, oidA)
+	}
+	mustRun(t, bulk.String(), "update", wt)
+	mustRun(t, "create refs/heads/small "+oidA+"\n", "update", wt)
+	for _, tc := range []struct {
+		setting string
+		needed  bool
+	}{
+		{"", false},       // factor 2: the small table is far smaller than the one below it
+		{"255", true},     // it is not 255 times smaller
+		{"banana", false}, // invalid: git's 2
+	} {
+		if tc.setting != "" {
+			writeFile(t, cfg, base+"[reftable]\n\tgeometricFactor = "+tc.setting+"\n")
+		}
+		out := mustRun(t, "", "stats", "-json", wt)
+		want := fmt.Sprintf(`"kind":"compaction","needed":%v`, tc.needed)
+		if !strings.Contains(out, want) {
+			t.Errorf("stats with reftable.geometricFactor %q:\n%s\nwant %s", tc.setting, out, want)
+		}
+	}
+	// The stack named directly reads its repository's setting too (a
+	// git directory has an objects directory).
+	if err := os.MkdirAll(filepath.Join(wt, ".git", "objects"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfg, base+"[reftable]\n\tgeometricFactor = 255\n")
+	if out := mustRun(t, "", "stats", "-json", filepath.Join(wt, ".git", "reftable")); !strings.Contains(out, `"needed":true`) {
+		t.Errorf("stats of the stack directory with factor 255:\n%s", out)
+	}
+}

@@ -46,9 +46,10 @@ type target struct {
 	hash reftable.Hash // the object format
 	// repo is the repository PATH is in; dir is its worktree's stack.
 	repo *repo.Repository
-	// objects is the objects directory of the repository PATH is in or
-	// whose stack it names directly (.git/reftable); "" when none.
-	objects string
+	// common is the common git directory of the repository PATH is in
+	// or whose stack it names directly (.git/reftable), objects its
+	// objects directory; "" when none.
+	common, objects string
 	// policy is the reflog policy of transactions on a stack that is
 	// not opened through its repository.
 	policy stack.ReflogPolicy
@@ -161,9 +162,10 @@ func (t *target) atStack(dir string) error {
 	return nil
 }
 
-// setObjects records the objects directory of the repository whose
-// common directory is common, if it has one.
+// setObjects records the common directory of a repository, and its
+// objects directory if it has one.
 func (t *target) setObjects(common string) {
+	t.common = common
 	dir := filepath.Join(common, "objects")
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		t.objects = dir

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/refstore/refstore/reftable"
+	"github.com/refstore/refstore/repo"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -17,8 +18,9 @@ var cmdStats = &Command{
 	Short:    "summarize tables, record counts and compaction health",
 	Long: `Stats prints one line per table (size, ref, log and object records,
 deletions included, and bytes per ref), a total line, what geometric
-auto-compaction (factor 2, as git) would merge next, and the lock files
-present in the stack directory.
+auto-compaction would merge next (with the repository's
+reftable.geometricFactor, 2 when unset or invalid, as git's), and the
+lock files present in the stack directory.
 
 With -json each line is one JSON object (JSON Lines) with a "kind":
 
@@ -95,7 +97,7 @@ func runStats(e *Env, flags any, args []string) error {
 	if err := p.record(countsText(total), total); err != nil {
 		return err
 	}
-	start, end := stack.CompactionSegment(v.Tables(), 2)
+	start, end := stack.CompactionSegment(v.Tables(), compactionFactor(t))
 	cj := compactionJSON{Kind: "compaction", Needed: end-start > 1, Start: start, End: end, Tables: []string{}}
 	text := "compaction none needed"
 	if cj.Needed {
@@ -197,4 +199,17 @@ func tableCounts(tbl *reftable.Table) (countsJSON, error) {
 	}
 	c.BytesPerRef = perRef(c.Size, c.Refs)
 	return c, nil
+}
+
+// compactionFactor is the geometric factor of t's auto-compaction: the
+// repository's reftable.geometricFactor, which a command that only reads
+// does not parse otherwise, or git's 2 when it is unset, t is in no
+// repository, or its config is invalid (git would refuse to write).
+func compactionFactor(t *target) int {
+	if t.common != "" {
+		if cfg, err := repo.ReadConfig(t.common); err == nil && cfg.GeometricFactor > 0 {
+			return cfg.GeometricFactor
+		}
+	}
+	return 2
 }

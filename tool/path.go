@@ -224,16 +224,11 @@ type reader interface {
 func (t *target) reader(ctx context.Context) (reader, error) {
 	switch {
 	case t.file != "":
-		tbl, f, err := openTableFile(t.file)
+		v, err := t.view(ctx)
 		if err != nil {
 			return nil, err
 		}
-		m, err := reftable.NewMerged([]*reftable.Table{tbl}, reftable.MergedOptions{})
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		return mergedReader{m, f}, nil
+		return mergedReader{v.Merged, v}, nil
 	case t.repo != nil:
 		return t.repo.Snapshot(ctx)
 	}
@@ -259,10 +254,10 @@ func (r snapshotReader) Logs(prefix string) iter.Seq2[reftable.LogRecord, error]
 	return r.Merged().Logs([]byte(prefix))
 }
 
-// mergedReader reads a single table.
+// mergedReader reads a single table: the view of a table file.
 type mergedReader struct {
 	m *reftable.Merged
-	f storage.TableFile
+	v *view
 }
 
 func (r mergedReader) Ref(name string) (stack.Ref, error) {
@@ -295,7 +290,7 @@ func (r mergedReader) Logs(prefix string) iter.Seq2[reftable.LogRecord, error] {
 	return r.m.Logs([]byte(prefix))
 }
 
-func (r mergedReader) Close() error { return r.f.Close() }
+func (r mergedReader) Close() error { return r.v.Close() }
 
 // A view is a read-only merged view of a target's own tables, for the
 // commands that look at tables (dump, stats, export): a repository's

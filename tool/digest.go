@@ -8,7 +8,6 @@ import (
 	"iter"
 
 	"github.com/refstore/refstore/reftable"
-	"github.com/refstore/refstore/stack"
 )
 
 var cmdDigest = &Command{
@@ -64,12 +63,11 @@ type digestJSON struct {
 }
 
 func runDigest(e *Env, flags any, args []string) error {
-	t, err := e.openArg(args, readOnly, stack.Options{})
+	path, err := onePath(args)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	rd, err := t.reader(e.ctx)
+	rd, err := e.openReader(path)
 	if err != nil {
 		return err
 	}

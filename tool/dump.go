@@ -3,8 +3,9 @@ package tool
 import (
 	"flag"
 	"fmt"
-	"github.com/refstore/refstore/stack"
 	"path/filepath"
+
+	"github.com/refstore/refstore/stack"
 
 	"github.com/refstore/refstore/reftable"
 )

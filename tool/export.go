@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/refstore/refstore/stack"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/refstore/refstore/stack"
 
 	"github.com/refstore/refstore/filesrefs"
 	"github.com/refstore/refstore/reftable"

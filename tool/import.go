@@ -7,11 +7,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/refstore/refstore/repo"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/refstore/refstore/repo"
 
 	"github.com/refstore/refstore/filesrefs"
 	"github.com/refstore/refstore/reftable"

@@ -6,7 +6,6 @@ import (
 	"iter"
 
 	"github.com/refstore/refstore/reftable"
-	"github.com/refstore/refstore/stack"
 )
 
 var cmdLogs = &Command{
@@ -68,12 +67,11 @@ type logsFlags struct {
 
 func runLogs(e *Env, flags any, args []string) error {
 	f := flags.(*logsFlags)
-	t, err := e.openArg(args, readOnly, stack.Options{})
+	path, err := onePath(args)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	rd, err := t.reader(e.ctx)
+	rd, err := e.openReader(path)
 	if err != nil {
 		return err
 	}

@@ -70,15 +70,47 @@ var errNoStack = errors.New("not a git repository or reftable stack directory")
 // openArg opens the optional PATH argument of a command that takes at
 // most that one argument (see openPath).
 func (e *Env) openArg(args []string, mode openMode, opts stack.Options) (*target, error) {
-	if err := maxArgs(args, 1); err != nil {
+	path, err := onePath(args)
+	if err != nil {
 		return nil, err
-	}
-	path := ""
-	if len(args) == 1 {
-		path = args[0]
 	}
 	return e.openPath(path, mode, opts)
 }
+
+// onePath returns the optional PATH argument of a command that takes at
+// most that one argument: "" when it is not given.
+func onePath(args []string) (string, error) {
+	if err := maxArgs(args, 1); err != nil {
+		return "", err
+	}
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	return "", nil
+}
+
+// openReader opens what path names (see openPath) to read its refs and
+// reflogs; closing the reader closes what it opened.
+func (e *Env) openReader(path string) (reader, error) {
+	t, err := e.openPath(path, readOnly, stack.Options{})
+	if err != nil {
+		return nil, err
+	}
+	rd, err := t.reader(e.ctx)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return targetReader{rd, t}, nil
+}
+
+// targetReader is a reader that closes its target with it.
+type targetReader struct {
+	reader
+	t *target
+}
+
+func (r targetReader) Close() error { return errors.Join(r.reader.Close(), r.t.Close()) }
 
 // openPath opens what path names, with the interrupt cleanup of e.
 func (e *Env) openPath(path string, mode openMode, opts stack.Options) (*target, error) {

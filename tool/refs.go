@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-
-	"github.com/refstore/refstore/stack"
 )
 
 var cmdRefs = &Command{
@@ -52,12 +50,7 @@ func runRefs(e *Env, flags any, args []string) error {
 	case 2:
 		path, prefix = args[0], args[1]
 	}
-	t, err := e.openPath(path, readOnly, stack.Options{})
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	rd, err := t.reader(e.ctx)
+	rd, err := e.openReader(path)
 	if err != nil {
 		return err
 	}

@@ -40,12 +40,7 @@ func runShow(e *Env, flags any, args []string) error {
 	if len(args) != 2 {
 		return usagef("want PATH and REFNAME, got %d arguments", len(args))
 	}
-	t, err := e.openPath(args[0], readOnly, stack.Options{})
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	rd, err := t.reader(e.ctx)
+	rd, err := e.openReader(args[0])
 	if err != nil {
 		return err
 	}

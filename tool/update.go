@@ -6,11 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/refstore/refstore/repo"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/refstore/refstore/repo"
 
 	"github.com/refstore/refstore/stack"
 )

@@ -3,9 +3,10 @@ package reftable
 import "runtime"
 
 // Log blocks are compressed while the next one fills: a block once sealed
-// goes to a goroutine of its own that deflates it, and the writer writes
-// the compressed blocks in order as they come back, at most
-// maxInflightLogs behind. Deflating is most of the cost of writing a log
+// goes to a goroutine of its own that deflates it (or, when enough are
+// busy, the writer deflates it itself), and the writer writes the
+// compressed blocks in order as they come back, at most
+// 2*maxInflightLogs behind. Deflating is most of the cost of writing a log
 // section (a quarter of a million-ref bulk update's), and each block is a
 // zlib stream of its own, so the bytes are those of compressing them one
 // by one. Only a block that starts past the file header goes this way:
@@ -14,11 +15,13 @@ import "runtime"
 // every block). A writer that fails or is dropped leaves the goroutines
 // to finish their block and end.
 
-// maxInflightLogs is the most log blocks being compressed at once: the
-// writer waits for the oldest before handing over another.
+// maxInflightLogs is the most log blocks goroutines compress at once;
+// twice as many may wait to be written, after which the writer waits
+// for the oldest.
 const maxInflightLogs = 4
 
-// inflightLog is a log block handed to a goroutine to compress.
+// inflightLog is a log block handed to a goroutine to compress, or
+// compressed by the writer, waiting to be written.
 type inflightLog struct {
 	block []byte // the sealed block; compressed once done is closed
 	zbuf  []byte // scratch of the compressor
@@ -31,10 +34,17 @@ type inflightLog struct {
 func pipelineLogs() bool { return runtime.GOMAXPROCS(0) > 1 }
 
 // submitLog seals the log block being filled and hands it to a goroutine
-// to compress, after waiting for the oldest when maxInflightLogs are.
+// to compress. When busyMax goroutines (maxInflightLogs) are still
+// compressing, the writer compresses the block itself rather than wait
+// for one: on a machine where starting a goroutine on an idle processor
+// takes about as long as compressing a block, waiting left a third of
+// two processors idle.
 func (w *Writer) submitLog() error {
-	if len(w.inflight) == maxInflightLogs {
-		if err := w.drainLogs(maxInflightLogs - 1); err != nil {
+	if err := w.drainLogs(len(w.inflight), false); err != nil {
+		return err
+	}
+	if len(w.inflight) >= 2*maxInflightLogs {
+		if err := w.drainLogs(2*maxInflightLogs-1, true); err != nil {
 			return err
 		}
 	}
@@ -46,24 +56,55 @@ func (w *Writer) submitLog() error {
 		b = new(inflightLog)
 	}
 	b.key = append(b.key[:0], w.bw.lastKey...)
-	b.done = make(chan struct{})
 	skip := w.bw.headerOff + 4
 	// The block writer goes on in the spare's memory.
 	b.block, w.bw.buf = w.bw.buf, b.block[:0]
-	go func() {
+	busy := 0
+	for _, f := range w.inflight {
+		if !f.isDone() {
+			busy++
+		}
+	}
+	if busy >= w.busyMax {
 		b.block, b.zbuf = compressLog(b.block, skip, b.zbuf)
-		close(b.done)
-	}()
+		b.done = closedDone
+	} else {
+		b.done = make(chan struct{})
+		go func() {
+			b.block, b.zbuf = compressLog(b.block, skip, b.zbuf)
+			close(b.done)
+		}()
+	}
 	w.inflight = append(w.inflight, b)
 	w.active = false
 	return nil
 }
 
-// drainLogs writes the oldest log blocks handed to goroutines, waiting
-// for them, until at most keep remain, as flushBlock writes a block.
-func (w *Writer) drainLogs(keep int) error {
+// closedDone is the done channel of a block compressed by the writer.
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// isDone reports whether b is compressed.
+func (b *inflightLog) isDone() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// drainLogs writes the oldest log blocks handed to goroutines, until at
+// most keep remain, as flushBlock writes a block: waiting for each, or
+// without wait, only those done.
+func (w *Writer) drainLogs(keep int, wait bool) error {
+	if !wait {
+		keep = 0
+	}
 	for len(w.inflight) > keep {
 		b := w.inflight[0]
+		if !wait && !b.isDone() {
+			return nil
+		}
 		<-b.done
 		n := copy(w.inflight, w.inflight[1:])
 		w.inflight[n] = nil

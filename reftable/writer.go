@@ -121,6 +121,7 @@ type Writer struct {
 	inflight  []*inflightLog
 	spareLogs []*inflightLog
 	pipeline  bool
+	busyMax   int // the goroutines compressing at which the writer compresses a block itself
 }
 
 // writerQuirks make a Writer lay tables out as other writers (JGit) do,
@@ -162,6 +163,7 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 		section:  blockTypeRef,
 		objs:     objIDs{hashSize: o.Hash.Size()},
 		pipeline: pipelineLogs(),
+		busyMax:  maxInflightLogs,
 	}
 	return wr, nil
 }
@@ -407,7 +409,7 @@ func (w *Writer) flushBlock() error {
 	if typ == blockTypeLog && w.pipeline && w.next > 0 && !w.headerOwed && w.bw.headerOff == 0 {
 		return w.submitLog()
 	}
-	if err := w.drainLogs(0); err != nil {
+	if err := w.drainLogs(0, true); err != nil {
 		return err
 	}
 	raw, err := w.bw.finish()
@@ -502,7 +504,7 @@ func (w *Writer) finishSection() (int64, error) {
 	if err := w.flushBlock(); err != nil {
 		return 0, err
 	}
-	if err := w.drainLogs(0); err != nil {
+	if err := w.drainLogs(0, true); err != nil {
 		return 0, err
 	}
 	threshold := 3
@@ -618,7 +620,7 @@ func (w *Writer) Close() error {
 	if err := w.finishPublicSection(); err != nil {
 		return w.fail(err)
 	}
-	if err := w.drainLogs(0); err != nil { // finishSection did, unless no section was open
+	if err := w.drainLogs(0, true); err != nil { // finishSection did, unless no section was open
 		return w.fail(err)
 	}
 	w.closed = true

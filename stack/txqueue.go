@@ -31,6 +31,7 @@ const chunkLen = 1024
 type chunked[T any] struct {
 	chunks [][]T
 	n      int
+	src    chunkSource[T]
 }
 
 // add appends v and returns its position.
@@ -40,7 +41,7 @@ func (c *chunked[T]) add(v T) int {
 		if len(c.chunks) == 0 {
 			n = 8
 		}
-		c.chunks = append(c.chunks, make([]T, 0, n))
+		c.chunks = append(c.chunks, c.src.next(n))
 	}
 	last := &c.chunks[len(c.chunks)-1]
 	*last = append(*last, v)
@@ -66,6 +67,7 @@ type idArray struct {
 	size   int
 	chunks [][]byte
 	n      int
+	src    chunkSource[byte]
 }
 
 // add copies id, of the array's size, and returns its position.
@@ -75,7 +77,7 @@ func (a *idArray) add(id []byte) uint32 {
 		if len(a.chunks) == 0 {
 			n = 8
 		}
-		a.chunks = append(a.chunks, make([]byte, 0, n*a.size))
+		a.chunks = append(a.chunks, a.src.next(n*a.size))
 	}
 	last := &a.chunks[len(a.chunks)-1]
 	*last = append(*last, id...)

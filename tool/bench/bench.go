@@ -6,13 +6,12 @@ import (
 	"compress/zlib"
 	"context"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"hash"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -565,20 +564,31 @@ func (b *bench) start(p proc) (ran, error) {
 }
 
 // A lines hashes what is written to it and counts its lines, to compare
-// large outputs without keeping them.
+// large outputs without keeping them. The hash is maphash, seeded alike
+// for every lines of a run: reading a listing takes CPU from the program
+// it times, and maphash reads a 100,000-ref listing in 0.7 ms here where
+// SHA-256 took 3.9 (of the 10-20 ms it takes to list). Outputs of the
+// same run are compared, and none is an adversary's.
 type lines struct {
-	h hash.Hash
+	h maphash.Hash
 	n int
 }
 
-func newLines() *lines { return &lines{h: sha256.New()} }
+// linesSeed seeds the hash of every lines.
+var linesSeed = maphash.MakeSeed()
+
+func newLines() *lines {
+	l := new(lines)
+	l.h.SetSeed(linesSeed)
+	return l
+}
 
 func (l *lines) Write(p []byte) (int, error) {
 	l.n += bytes.Count(p, []byte("\n"))
 	return l.h.Write(p)
 }
 
-func (l *lines) sum() string { return hex.EncodeToString(l.h.Sum(nil)) }
+func (l *lines) sum() string { return strconv.FormatUint(l.h.Sum64(), 16) }
 
 // copyRepo copies the repository src to a new directory named name.
 func (b *bench) copyRepo(src, name string) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,10 +52,15 @@ import (
 // guarantee that a commit reported done survives a crash is kept unless
 // the repository asks otherwise.
 //
-// Only the repository's own config file is read (the common directory's
-// "config", without its includes), not the system or global config, a
-// worktree's config.worktree or "git -c": the settings belong to the
-// repository's stack, and git's tests and users set them there.
+// The files are read as git reads them, each setting overriding what the
+// files before said: the system's (/etc/gitconfig, or GIT_CONFIG_SYSTEM;
+// none with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config,
+// else ~/.config/git/config, then ~/.gitconfig; or GIT_CONFIG_GLOBAL), the
+// repository's (the common directory's "config"), then the settings of
+// GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>. The
+// extensions and core.bare are the repository's own, as git reads them
+// only there. Not read: includes, a worktree's config.worktree, and
+// "git -c" (GIT_CONFIG_PARAMETERS).
 type Config struct {
 	// ObjectFormat is the hash of object ids: extensions.objectFormat,
 	// SHA-1 when unset.
@@ -83,12 +89,18 @@ type Config struct {
 	// LockTimeout is reftable.lockTimeout as stack.Options.LockTimeout
 	// takes it: 0 unset, stack.NoWait for git's 0, negative for -1.
 	LockTimeout time.Duration
+
+	// Who makes changes, as Committer reads it: committer.name,
+	// committer.email, user.name and user.email; "" when unset.
+	CommitterName, CommitterEmail string
+	UserName, UserEmail           string
 }
 
-// ReadConfig reads the config file of the repository whose common git
-// directory is commonDir (a linked worktree shares its main worktree's)
-// and parses what it says about refs. A repository without a config file
-// has git's defaults. An invalid setting fails with an error matching
+// ReadConfig reads the config of the repository whose common git
+// directory is commonDir (a linked worktree shares its main worktree's),
+// with the system's and the user's (see Config), and parses what it says
+// about refs and identities. A repository without a config file has
+// git's defaults. An invalid setting fails with an error matching
 // ErrConfig that names the file and the setting.
 func ReadConfig(commonDir string) (Config, error) {
 	return readConfig(commonDir, true)
@@ -97,16 +109,113 @@ func ReadConfig(commonDir string) (Config, error) {
 // readConfig is ReadConfig; without strict, the reftable.* settings are
 // not parsed (a repository opened only to read ignores them).
 func readConfig(commonDir string, strict bool) (Config, error) {
-	path := filepath.Join(commonDir, "config")
-	m, err := readConfigFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	m, from, err := readConfigFiles(commonDir)
+	if err != nil {
 		return Config{}, err
 	}
 	c, err := parseConfig(m, strict)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		var se *settingErr
+		if errors.As(err, &se) {
+			return Config{}, fmt.Errorf("%s: %w", from[se.key], err)
+		}
+		return Config{}, err
 	}
 	return c, nil
+}
+
+// repositoryOnly reports whether key is read from the repository's config
+// file only, as git reads the repository's format.
+func repositoryOnly(key string) bool {
+	return strings.HasPrefix(key, "extensions.") || key == "core.bare" || key == "core.repositoryformatversion"
+}
+
+// readConfigFiles reads the settings of the config files of the
+// repository whose common directory is commonDir, and of the environment,
+// in git's order (see Config), into one map, keys lowercased; from names
+// where each setting was read.
+func readConfigFiles(commonDir string) (m, from map[string]string, err error) {
+	m, from = map[string]string{}, map[string]string{}
+	local := filepath.Join(commonDir, "config")
+	for _, path := range append(userConfigFiles(), local) {
+		if path == os.DevNull {
+			continue // how git's documentation skips a scope
+		}
+		f, err := readConfigFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range f {
+			if path == local || !repositoryOnly(k) {
+				m[k], from[k] = v, path
+			}
+		}
+	}
+	n, err := envCount()
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range n {
+		ks, vs := fmt.Sprint("GIT_CONFIG_KEY_", i), fmt.Sprint("GIT_CONFIG_VALUE_", i)
+		k, ok := os.LookupEnv(ks)
+		if !ok || k == "" {
+			return nil, nil, fmt.Errorf("%s: missing, with GIT_CONFIG_COUNT=%d: %w", ks, n, ErrConfig)
+		}
+		v, ok := os.LookupEnv(vs)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: missing, with GIT_CONFIG_COUNT=%d: %w", vs, n, ErrConfig)
+		}
+		section, name, dotted := strings.Cut(k, ".")
+		if !dotted || strings.Contains(name, ".") || repositoryOnly(strings.ToLower(k)) {
+			continue // a subsection's, or the repository's
+		}
+		k = strings.ToLower(section + "." + name)
+		m[k], from[k] = v, ks
+	}
+	return m, from, nil
+}
+
+// envCount returns GIT_CONFIG_COUNT, 0 when unset.
+func envCount() (int, error) {
+	v := os.Getenv("GIT_CONFIG_COUNT")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("GIT_CONFIG_COUNT=%q: not a count: %w", v, ErrConfig)
+	}
+	return n, nil
+}
+
+// userConfigFiles returns the system's and the user's config files, as
+// git finds them (see Config), in the order git reads them.
+func userConfigFiles() []string {
+	var files []string
+	if b, err := gitBool(os.Getenv("GIT_CONFIG_NOSYSTEM")); err != nil || !b {
+		system := os.Getenv("GIT_CONFIG_SYSTEM")
+		if _, set := os.LookupEnv("GIT_CONFIG_SYSTEM"); !set {
+			system = "/etc/gitconfig"
+		}
+		files = append(files, system)
+	}
+	if global, set := os.LookupEnv("GIT_CONFIG_GLOBAL"); set {
+		return append(files, global)
+	}
+	home, xdg := os.Getenv("HOME"), os.Getenv("XDG_CONFIG_HOME")
+	if xdg == "" && home != "" {
+		xdg = filepath.Join(home, ".config")
+	}
+	if xdg != "" {
+		files = append(files, filepath.Join(xdg, "git", "config"))
+	}
+	if home != "" {
+		files = append(files, filepath.Join(home, ".gitconfig"))
+	}
+	return files
 }
 
 // parseConfig parses the settings of m, as readConfigFile returns them
@@ -117,7 +226,7 @@ func parseConfig(m map[string]string, strict bool) (Config, error) {
 	if v, ok := m["extensions.objectformat"]; ok {
 		h, err := reftable.ParseHash(strings.ToLower(v))
 		if err != nil {
-			return c, fmt.Errorf("extensions.objectFormat: %w", err)
+			return c, &settingErr{key: "extensions.objectformat", err: fmt.Errorf("extensions.objectFormat: %w", err)}
 		}
 		c.ObjectFormat = h
 	}
@@ -143,6 +252,8 @@ func parseConfig(m map[string]string, strict bool) (Config, error) {
 	if v, ok := m["core.fsync"]; ok {
 		c.NoSync = !fsyncsRefs(v)
 	}
+	c.CommitterName, c.CommitterEmail = m["committer.name"], m["committer.email"]
+	c.UserName, c.UserEmail = m["user.name"], m["user.email"]
 	if strict {
 		if err := c.parseWriteSettings(m); err != nil {
 			return c, err
@@ -270,8 +381,18 @@ func (c *Config) parseWriteSettings(m map[string]string) error {
 }
 
 func settingError(key, v string, err error) error {
-	return fmt.Errorf("reftable.%s = %q: %w: %w", key, v, ErrConfig, err)
+	return &settingErr{key: "reftable." + strings.ToLower(key), err: fmt.Errorf("reftable.%s = %q: %w: %w", key, v, ErrConfig, err)}
 }
+
+// A settingErr is the error of a setting, whose file readConfig names:
+// key is the setting's, lowercased.
+type settingErr struct {
+	key string
+	err error
+}
+
+func (e *settingErr) Error() string { return e.err.Error() }
+func (e *settingErr) Unwrap() error { return e.err }
 
 // readConfigFile reads the plain "section.key" settings of a git config
 // file, keys lowercased; settings of subsections ([remote "origin"]) are

@@ -190,3 +190,83 @@ func TestConfigOptions(t *testing.T) {
 		t.Errorf("a caller's options lost to the config's: %+v", own)
 	}
 }
+
+// TestConfigScopes reads the system's, the user's and the repository's
+// config and the environment's settings, as git does: each overrides the
+// ones before; the extensions and core.bare are the repository's alone;
+// GIT_CONFIG_NOSYSTEM and GIT_CONFIG_GLOBAL choose the files; an invalid
+// setting names the file that set it.
+func TestConfigScopes(t *testing.T) {
+	home, xdg, repoDir := t.TempDir(), t.TempDir(), t.TempDir()
+	system := filepath.Join(t.TempDir(), "gitconfig")
+	writeFile(t, system, "[user]\n\tname = System\n\temail = system@example.com\n[core]\n\tlogAllRefUpdates = false\n[extensions]\n\tobjectFormat = sha256\n")
+	writeFile(t, filepath.Join(xdg, "git", "config"), "[user]\n\tname = XDG\n[reftable]\n\tblockSize = 8k\n[core]\n\tbare = true\n")
+	writeFile(t, filepath.Join(home, ".gitconfig"), "[user]\n\tname = Home\n[committer]\n\temail = committer@example.com\n[reftable]\n\tgeometricFactor = 3\n")
+	writeFile(t, filepath.Join(repoDir, "config"), "[core]\n\trepositoryformatversion = 1\n[extensions]\n\trefStorage = reftable\n[reftable]\n\tgeometricFactor = 4\n")
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	t.Setenv("GIT_CONFIG_SYSTEM", system)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "")
+	t.Setenv("GIT_CONFIG_GLOBAL", "")
+	os.Unsetenv("GIT_CONFIG_GLOBAL")
+	t.Setenv("GIT_CONFIG_COUNT", "2")
+	t.Setenv("GIT_CONFIG_KEY_0", "reftable.restartInterval")
+	t.Setenv("GIT_CONFIG_VALUE_0", "8")
+	t.Setenv("GIT_CONFIG_KEY_1", "remote.origin.url") // a subsection's: skipped
+	t.Setenv("GIT_CONFIG_VALUE_1", "x")
+
+	base := Config{ObjectFormat: reftable.SHA1, RefStorage: "reftable", LogAllRefUpdates: stack.ReflogExisting,
+		BlockSize: 8192, GeometricFactor: 4, RestartInterval: 8,
+		UserName: "Home", UserEmail: "system@example.com", CommitterEmail: "committer@example.com"}
+	with := func(f func(*Config)) Config {
+		c := base
+		f(&c)
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want Config
+	}{
+		{"every scope", nil, base},
+		{"no system", map[string]string{"GIT_CONFIG_NOSYSTEM": "true"}, with(func(c *Config) {
+			c.UserEmail, c.LogAllRefUpdates = "", stack.ReflogNormal
+		})},
+		{"global file", map[string]string{"GIT_CONFIG_GLOBAL": filepath.Join(xdg, "git", "config")}, with(func(c *Config) {
+			c.UserName, c.CommitterEmail, c.GeometricFactor = "XDG", "", 4
+		})},
+		{"no user config", map[string]string{"GIT_CONFIG_GLOBAL": os.DevNull, "GIT_CONFIG_NOSYSTEM": "1"}, with(func(c *Config) {
+			c.UserName, c.UserEmail, c.CommitterEmail, c.BlockSize, c.LogAllRefUpdates = "", "", "", 0, stack.ReflogNormal
+		})},
+		{"xdg from home", map[string]string{"XDG_CONFIG_HOME": ""}, with(func(c *Config) { c.BlockSize = 0 })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			got, err := ReadConfig(repoDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	writeFile(t, filepath.Join(home, ".gitconfig"), "[reftable]\n\tlockTimeout = -2\n")
+	_, err := ReadConfig(repoDir)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), filepath.Join(home, ".gitconfig")) || !strings.Contains(err.Error(), "reftable.lockTimeout") {
+		t.Errorf("invalid setting in ~/.gitconfig: %v, want ErrConfig naming the file and the setting", err)
+	}
+	t.Setenv("GIT_CONFIG_VALUE_0", "many")
+	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	_, err = ReadConfig(repoDir)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "GIT_CONFIG_KEY_0") {
+		t.Errorf("invalid setting in the environment: %v, want ErrConfig naming GIT_CONFIG_KEY_0", err)
+	}
+	t.Setenv("GIT_CONFIG_COUNT", "3")
+	if _, err = ReadConfig(repoDir); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "GIT_CONFIG_KEY_2") {
+		t.Errorf("GIT_CONFIG_COUNT past the keys: %v, want ErrConfig naming GIT_CONFIG_KEY_2", err)
+	}
+}

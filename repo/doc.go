@@ -1,10 +1,12 @@
 // Package repo opens a git repository whose refs are in reftable, as git
 // does: it finds the repository from any directory of a working tree, a
 // .git file, a bare repository or a linked worktree's git directory
-// (Find), reads what its config says about refs (Config: object format,
-// core.bare, core.logAllRefUpdates, core.fsync and the reftable.*
-// settings), and reads and writes its refs through package stack with
-// git's rules for worktrees.
+// (Find), reads what its config says about refs and who changes them
+// (Config: object format, core.bare, core.logAllRefUpdates, core.fsync,
+// the reftable.* settings and the committer's identity, from the system's,
+// the user's and the repository's config files, as git reads them), and
+// reads and writes its refs through package stack with git's rules for
+// worktrees.
 //
 // # Worktrees
 //

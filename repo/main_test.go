@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -99,4 +100,11 @@ func symref(name, target string) stack.Update {
 // stackUpdate returns the update setting name to id.
 func stackUpdate(name string, id []byte) stack.Update {
 	return stack.Update{Ref: stack.Ref{Name: name, ID: id}, Message: "set " + name}
+}
+
+// TestMain runs the tests without the machine's system and user git
+// config (see Config).
+func TestMain(m *testing.M) {
+	gittest.IsolateConfig()
+	os.Exit(m.Run())
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/objstore"
 	"github.com/refstore/refstore/s3store"
 )
@@ -55,11 +56,15 @@ func AddTestCommands(cmds ...*Command) {
 // run it as a process.
 const asCLI = "REFTABLE_TEST_AS_CLI"
 
-// TestMain makes the test binary the CLI when asCLI is set.
+// TestMain makes the test binary the CLI when asCLI is set. The tests,
+// and the processes they start, read no system or user git config (see
+// repo.Config), as git run by gittest reads none: the machine's would
+// change identities and reflog policies.
 func TestMain(m *testing.M) {
 	if os.Getenv(asCLI) == "1" {
 		os.Exit(Process(testConfig, os.Args[1:]))
 	}
+	gittest.IsolateConfig()
 	code := m.Run()
 	removeBuilt()
 	os.Exit(code)

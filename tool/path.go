@@ -56,7 +56,10 @@ type target struct {
 	// opts are the options of the stacks opened, the repository's
 	// settings applied.
 	opts stack.Options
-	mode openMode
+	// stackCfg is the config of the repository whose stack is written
+	// directly (.git/reftable); zero otherwise (see config).
+	stackCfg repo.Config
+	mode     openMode
 
 	st *stack.Stack // opened by stack; a repository's is the repository's
 	// cfg opens the store of an s3:// target, store, at the first need.
@@ -190,8 +193,19 @@ func (t *target) atStack(dir string) error {
 		}
 		t.opts = cfg.Options(t.opts)
 		t.opts.Hash = t.hash
+		t.stackCfg = cfg
 	}
 	return nil
+}
+
+// config returns the config of the repository t writes to: its
+// repository's, or that of the repository whose stack it names; zero for
+// a stack outside a repository.
+func (t *target) config() repo.Config {
+	if t.repo != nil {
+		return t.repo.Config()
+	}
+	return t.stackCfg
 }
 
 // setObjects records the common directory of a repository, and its

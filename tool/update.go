@@ -6,9 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/refstore/refstore/repo"
@@ -91,9 +88,13 @@ worktrees/<id>/X, where X is a per-worktree ref, is written as X to that
 worktree's stack, where git reads it (git 2.55 itself stores the prefixed
 name there); another worktree's HEAD passed is logged in its own reflog.
 
-The reflog identity comes from GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL
-and GIT_COMMITTER_DATE (unix seconds with zone, "@1700000000 +0200",
-RFC 3339 or RFC 2822), else the user name, user@hostname and now.
+The reflog identity is git's committer: GIT_COMMITTER_NAME, else
+committer.name, else user.name of the config (the system's, the user's
+and the repository's, as git reads them), else $USER;
+GIT_COMMITTER_EMAIL, else committer.email, else user.email, else $EMAIL,
+else user@hostname; GIT_COMMITTER_DATE (unix seconds with zone,
+"@1700000000 +0200", RFC 3339 or RFC 2822), else now. A stack outside a
+repository takes only the environment's.
 
 The new table, and the auto-compaction after the commit, follow the
 repository's settings as git does:
@@ -106,10 +107,13 @@ repository's settings as git does:
 	reftable.lockTimeout      ms to wait for tables.list.lock (default
 	                          100; 0 tries once; -1 waits forever)
 
-Numbers take git's units (8k), booleans git's words (yes, off). Only the
-repository's config file is read: not the global or system config, a
-worktree's config.worktree or git -c. An invalid value fails the command,
-as it fails git's. -lock-timeout overrides reftable.lockTimeout.
+Numbers take git's units (8k), booleans git's words (yes, off). The
+config is read as git reads it: /etc/gitconfig (GIT_CONFIG_SYSTEM; none
+with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config and
+~/.gitconfig; GIT_CONFIG_GLOBAL), the repository's, then
+GIT_CONFIG_COUNT; not includes, a worktree's config.worktree or git -c.
+An invalid value fails the command, as it fails git's, naming the file.
+-lock-timeout overrides reftable.lockTimeout.
 
 Examples:
 
@@ -154,7 +158,7 @@ func runUpdate(e *Env, flags any, args []string) error {
 		return err
 	}
 	defer t.Close()
-	who, err := identity()
+	who, err := t.config().Committer(time.Now())
 	if err != nil {
 		return err
 	}
@@ -367,57 +371,4 @@ func (u *updater) abort() {
 		u.tx.Close()
 	}
 	u.tx, u.prepared = nil, false
-}
-
-// identity returns who makes the changes, from git's environment.
-func identity() (stack.Identity, error) {
-	who := stack.Identity{Name: os.Getenv("GIT_COMMITTER_NAME"), Email: os.Getenv("GIT_COMMITTER_EMAIL"), Time: time.Now()}
-	user := firstNonEmpty(os.Getenv("USER"), "reftable")
-	if who.Name == "" {
-		who.Name = user
-	}
-	if who.Email == "" {
-		host, _ := os.Hostname()
-		who.Email = user + "@" + firstNonEmpty(host, "localhost")
-	}
-	if d := os.Getenv("GIT_COMMITTER_DATE"); d != "" {
-		tm, err := parseDate(d)
-		if err != nil {
-			return who, fmt.Errorf("GIT_COMMITTER_DATE: %w", err)
-		}
-		who.Time = tm
-	}
-	return who, nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// parseDate parses the date formats of GIT_COMMITTER_DATE that matter
-// here: git's internal "[@]<unix> [<+hhmm>]", RFC 3339 and RFC 2822.
-func parseDate(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	secs, zoneStr, _ := strings.Cut(strings.TrimPrefix(s, "@"), " ")
-	if n, err := strconv.ParseInt(secs, 10, 64); err == nil {
-		loc := time.UTC
-		if zoneStr != "" {
-			z, err := strconv.Atoi(zoneStr)
-			if err != nil || len(zoneStr) != 5 || zoneStr[0] != '+' && zoneStr[0] != '-' {
-				return time.Time{}, fmt.Errorf("bad time zone %q in %q", zoneStr, s)
-			}
-			off := (z/100*60 + z%100) * 60
-			loc = time.FixedZone("", off)
-		}
-		return time.Unix(n, 0).In(loc), nil
-	}
-	for _, layout := range []string{time.RFC3339, time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700", "2006-01-02 15:04:05 -0700"} {
-		if tm, err := time.Parse(layout, s); err == nil {
-			return tm, nil
-		}
-	}
-	return time.Time{}, errors.New("cannot parse date " + strconv.Quote(s))
 }

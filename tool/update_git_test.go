@@ -2,7 +2,9 @@ package tool
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,5 +170,42 @@ func TestUpdateObjectsAgreeWithGit(t *testing.T) {
 				t.Errorf("update %s: %v; want exit 1 and %q", dir, r, want)
 			}
 		})
+	}
+}
+
+// TestUpdateIdentityAsGit: with no GIT_COMMITTER_* in the environment,
+// reftable update logs as git update-ref does: the committer of the
+// user's config (~/.gitconfig's user.name) and of the repository's
+// (user.email, which wins), with the user's core.logAllRefUpdates.
+func TestUpdateIdentityAsGit(t *testing.T) {
+	p := newGitPair(t, "sha1")
+	global := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(global, []byte("[user]\n\tname = Glo Bal\n\temail = global@example.com\n[core]\n\tlogAllRefUpdates = always\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*gittest.Repo{p.git, p.tool} {
+		r.Run("config", "user.email", "local@example.com")
+		r.Run("config", "--unset", "core.logAllRefUpdates")
+		r.Env = slices.DeleteFunc(r.Env, func(kv string) bool {
+			return strings.HasPrefix(kv, "GIT_COMMITTER_NAME=") || strings.HasPrefix(kv, "GIT_COMMITTER_EMAIL=")
+		})
+		r.Env = append(r.Env, "GIT_CONFIG_GLOBAL="+global)
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", global)
+	for _, k := range []string{"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	script := "create refs/tags/logged " + p.c1 + "\n"
+	if _, err := p.git.RunInput(script, "update-ref", "--stdin"); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, script, "update", p.tool.Dir)
+	for _, r := range []*gittest.Repo{p.git, p.tool} {
+		// A tag is logged only with core.logAllRefUpdates = always.
+		got := r.Run("reflog", "show", "--format=%gn <%ge>", "refs/tags/logged")
+		if want := "Glo Bal <local@example.com>\n"; got != want {
+			t.Errorf("%s: refs/tags/logged's reflog: %q, want %q", r.Dir, got, want)
+		}
 	}
 }

@@ -72,6 +72,18 @@ func ok(path string) bool {
 	return major > MinVersion[0] || major == MinVersion[0] && minor >= MinVersion[1]
 }
 
+// IsolateConfig makes this process, and those it starts, read no system
+// or user git config: GIT_CONFIG_NOSYSTEM=1 and GIT_CONFIG_GLOBAL=/dev/null,
+// and no GIT_CONFIG_COUNT. A TestMain calls it before the tests run, so
+// that the machine's config (a user.name, a core.logAllRefUpdates)
+// changes nothing a test sees.
+func IsolateConfig() {
+	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	os.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	os.Unsetenv("GIT_CONFIG_SYSTEM")
+	os.Unsetenv("GIT_CONFIG_COUNT")
+}
+
 // Repo is a git repository used by a test.
 type Repo struct {
 	t    testing.TB

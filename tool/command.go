@@ -2,14 +2,17 @@ package tool
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/refstore/refstore/objstore"
+	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )
 
@@ -174,7 +177,11 @@ func (e *Env) exec(args []string) int {
 	bw := bufio.NewWriterSize(e.stdout, 64<<10)
 	out := e.stdout
 	e.stdout = bw
-	err = e.cmd.Run(e, flags, pos)
+	if e.cmd.ReadOnly && namesS3(pos) {
+		err = e.runRetried(flags, pos)
+	} else {
+		err = e.cmd.Run(e, flags, pos)
+	}
 	if ferr := bw.Flush(); err == nil && ferr != nil {
 		err = ferr
 	}
@@ -231,3 +238,49 @@ func fprintf(w io.Writer, format string, args ...any) {
 }
 
 func maxArgs(args []string, n int) error { return MaxArgs(args, n) }
+
+// readRetries is how many more times a read-only command on S3 runs when
+// a table vanished under it: a table is read block by block, after the
+// list naming it, and a compaction deletes the tables it replaced once it
+// has published its list. (A table file that git or this package deletes
+// stays readable through the file opened.)
+const readRetries = 5
+
+// runRetried runs the command, a read-only one, holding its standard
+// output until it ends, and runs it again, up to readRetries times, when
+// a table it read vanished (see tableVanished): its output is printed
+// once, from the run that ended.
+func (e *Env) runRetried(flags any, pos []string) error {
+	out := e.stdout
+	defer func() { e.stdout = out }()
+	var held bytes.Buffer
+	for try := 0; ; try++ {
+		held.Reset()
+		e.stdout = &held
+		err := e.cmd.Run(e, flags, pos)
+		if err != nil && try < readRetries && tableVanished(err) {
+			continue
+		}
+		if _, werr := out.Write(held.Bytes()); err == nil {
+			err = werr
+		}
+		return err
+	}
+}
+
+// tableVanished reports whether err is a table's read that found it gone
+// from storage, as a compaction leaves a table it replaced.
+func tableVanished(err error) bool {
+	var ioe *reftable.IOError
+	return errors.As(err, &ioe) && errors.Is(err, fs.ErrNotExist)
+}
+
+// namesS3 reports whether an argument of args is an s3:// PATH.
+func namesS3(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, "s3://") {
+			return true
+		}
+	}
+	return false
+}

@@ -26,7 +26,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/refstore/refstore/objstore"
@@ -125,12 +124,7 @@ func needsS3(cmds table, args []string) bool {
 	if c := cmds.lookupArgs(args); c != nil && c.NeedsS3 {
 		return true
 	}
-	for _, a := range args {
-		if strings.HasPrefix(a, "s3://") {
-			return true
-		}
-	}
-	return false
+	return namesS3(args)
 }
 
 // stopSignals are the signals after which a writing command cleans up

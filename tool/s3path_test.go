@@ -2,11 +2,14 @@ package tool
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -254,5 +257,51 @@ func TestS3PathSHA256(t *testing.T) {
 		if got := mustRun(t, "", append(args, "s3://bkt/sha256")...); got != want {
 			t.Errorf("%s on S3 differs from the directory:\n%s\nwant:\n%s", args[0], got, want)
 		}
+	}
+}
+
+// TestS3ReadRetried: a read command on S3 whose table a compaction
+// deletes while it reads (after the list naming it) runs again from the
+// new list, printing its output once. The server runs the compaction when
+// refs first reads a table past its opening reads.
+func TestS3ReadRetried(t *testing.T) {
+	srv := s3Env(t)
+	const url = "s3://bkt/retried/reftable"
+	const n = 30000
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, "create refs/heads/b%05d %s\n", i, oidA)
+	}
+	mustRun(t, in.String(), "update", url)
+	mustRun(t, "create refs/tags/v1 "+oidB+"\n", "update", url)
+	var fired atomic.Bool
+	vanished := ""
+	srv.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		// The second 64 KiB block of the large table: opening it reads
+		// its first and last ones.
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, ".ref") || !strings.HasPrefix(r.Header.Get("Range"), "bytes=65536-") || fired.Swap(true) {
+			return false
+		}
+		mustRun(t, "", "compact", url)
+		key := strings.TrimPrefix(r.URL.Path, "/bkt/")
+		if !slices.Contains(srv.Keys("bkt"), key) {
+			vanished = key
+		}
+		return false
+	}
+	r := runTool(t, "", "refs", url)
+	if r.code != 0 {
+		t.Fatalf("refs while a compaction deletes its table: %v", r)
+	}
+	if vanished == "" {
+		t.Fatal("no table vanished under refs: the test did not interleave")
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	increasing := true
+	for i := 1; i < len(lines); i++ {
+		increasing = increasing && lines[i-1] < lines[i]
+	}
+	if len(lines) != n+1 || !increasing {
+		t.Errorf("refs printed %d lines, in increasing order %v; want each of the %d refs once, in order", len(lines), increasing, n+1)
 	}
 }

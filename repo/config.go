@@ -142,8 +142,8 @@ func readConfigFiles(commonDir string) (m, from map[string]string, err error) {
 			continue // how git's documentation skips a scope
 		}
 		f, err := readConfigFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if errors.Is(err, fs.ErrNotExist) || path != local && errors.Is(err, fs.ErrPermission) {
+			continue // as git, which takes an unreadable user's file for none
 		}
 		if err != nil {
 			return nil, nil, err

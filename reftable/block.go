@@ -165,7 +165,7 @@ func (r *blockReader) read(off int64, n int) ([]byte, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, r.t.corrupt(off, "table shorter than its footer says")
 		}
-		return nil, &IOError{Table: r.t.name, Offset: off, Err: err}
+		return nil, ioError(r.t.name, off, err)
 	}
 	return buf, nil
 }

@@ -89,3 +89,15 @@ func (e *IOError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *IOError) Unwrap() error { return e.Err }
+
+// ioError returns err, a failed read of table name at off, as an
+// *IOError: itself when it is one already, as a source that reads through
+// a store reports its failures (see objstore), which would otherwise be
+// told twice.
+func ioError(name string, off int64, err error) error {
+	var ioe *IOError
+	if errors.As(err, &ioe) {
+		return err
+	}
+	return &IOError{Table: name, Offset: off, Err: err}
+}

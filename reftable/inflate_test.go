@@ -5,19 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
 // failingReaderAt fails the reads that fail reports true for.
 type failingReaderAt struct {
-	data []byte
-	fail func(off int64) bool
+	data      []byte
+	fail      func(off int64) bool
+	asIOError bool // the failure is an *IOError, as a store's source reports it
 }
 
 var errDisk = errors.New("disk on fire")
 
 func (f *failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if f.fail(off) {
+		if f.asIOError {
+			return 0, &IOError{Table: "store.ref", Offset: off, Err: errDisk}
+		}
 		return 0, errDisk
 	}
 	return bytes.NewReader(f.data).ReadAt(p, off)
@@ -64,7 +69,7 @@ func TestLogBlockReadError(t *testing.T) {
 		{"block read", func(off int64) bool { return off == longer[0] }, longer[0]},
 		{"rest of the stream", func(off int64) bool { return off == longer[0]+4 }, longer[0] + 4},
 	} {
-		tab, err := NewTable(&failingReaderAt{data, tc.fail}, int64(len(data)), "fail.ref")
+		tab, err := NewTable(&failingReaderAt{data: data, fail: tc.fail}, int64(len(data)), "fail.ref")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,5 +84,28 @@ func TestLogBlockReadError(t *testing.T) {
 		} else if ioErr.Offset != tc.at || ioErr.Table != "fail.ref" {
 			t.Errorf("%s fails: IOError names %s at %d, want fail.ref at %d", tc.name, ioErr.Table, ioErr.Offset, tc.at)
 		}
+	}
+}
+
+// TestIOErrorOnce: a source whose failed read is an *IOError already (as
+// objstore's tables report theirs) comes back as that error, not wrapped
+// in another naming the same read.
+func TestIOErrorOnce(t *testing.T) {
+	data := utWrite(t, WriterOptions{BlockSize: 256, MinUpdateIndex: 1, MaxUpdateIndex: 1}, benchRefs(2000, SHA1), nil)
+	if len(data) <= smallTable {
+		t.Fatalf("table of %d bytes is read into memory", len(data))
+	}
+	fail := func(off int64) bool { return off >= 1024 && off < int64(len(data))-1024 }
+	tab, err := NewTable(&failingReaderAt{data: data, fail: fail, asIOError: true}, int64(len(data)), "fail.ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err = range tab.Refs(nil) {
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, errDisk) || strings.Count(err.Error(), "read at offset") != 1 || !strings.Contains(err.Error(), "store.ref") {
+		t.Errorf("Refs err = %v, want the source's *IOError once", err)
 	}
 }

@@ -102,7 +102,7 @@ func (t *Table) readAt(buf []byte, off int64) error {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return t.corrupt(off, "table truncated")
 		}
-		return &IOError{Table: t.name, Offset: off, Err: err}
+		return ioError(t.name, off, err)
 	}
 	return nil
 }

@@ -28,11 +28,14 @@ import (
 // stack, and no other stack logs its HEAD, which belongs to another
 // worktree; a ref whose old or new value is a symbolic ref into another
 // stack (HEAD on a shared branch, detached or moved to another branch)
-// logs the ids they resolve to through the stacks, as git. A symbolic ref leading into a stack not locked yet (another
-// worktree's) has that stack locked too, after the others, and the
-// updates routed again. Then Commit writes each stack's table, in the
-// same order: every check was made under all the locks, so only a
-// failure to write can leave some stacks written and others not.
+// logs the ids they resolve to through the stacks, as git. A symbolic ref
+// leading into a stack not locked yet (another worktree's) has that stack
+// locked too, and the updates routed again: after the others when its
+// directory comes after theirs, else after letting them go, all in order,
+// so that no process waits for a lock holding one that comes after it.
+// Then Commit writes each stack's table, in the same order: every check
+// was made under all the locks, so only a failure to write can leave some
+// stacks written and others not.
 //
 // In a repository that is not a linked worktree, the updates of names
 // that stay in its stack go straight into that stack's
@@ -240,6 +243,21 @@ func (tx *Transaction) lockAndRoute(ctx context.Context) (_ []*stack.Transaction
 			}
 		}
 		if len(need) > 0 {
+			if r.outOfOrder(need, byStack) {
+				// Waiting for a lock that comes before one held could
+				// wait on a process that holds it and waits for ours
+				// (forever, with a negative lock timeout): let every
+				// lock go and take them all again, in order.
+				for st, l := range byStack {
+					if l.snap != nil {
+						if err := l.tx.Unlock(); err != nil {
+							return nil, err
+						}
+						l.snap = nil
+					}
+					need = append(need, st)
+				}
+			}
 			continue
 		}
 		for _, p := range plan {
@@ -286,6 +304,23 @@ func (tx *Transaction) lock(ctx context.Context, own *stack.Stack, byStack map[*
 		l.snap = snap
 	}
 	return nil
+}
+
+// outOfOrder reports whether a stack of need comes before a stack locked
+// in byStack in the order locks are taken (sortByDir).
+func (r *Repository) outOfOrder(need []*stack.Stack, byStack map[*stack.Stack]*lockedTx) bool {
+	last := ""
+	for st, l := range byStack {
+		if d := r.dirOf(st); l.snap != nil && d > last {
+			last = d
+		}
+	}
+	for _, st := range need {
+		if r.dirOf(st) < last {
+			return true
+		}
+	}
+	return false
 }
 
 // sortByDir sorts stacks by their directories' absolute paths.

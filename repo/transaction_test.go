@@ -212,6 +212,72 @@ func TestTransactionSymrefIntoUnlockedStack(t *testing.T) {
 	}
 }
 
+// TestTransactionLateLockInOrder: a symbolic ref that leads into a stack
+// whose directory comes before one the transaction locked (worktree a0's,
+// before wt's) has the transaction let its locks go and take them all
+// again in order, rather than wait for a0's holding wt's. Another
+// transaction holding a0's lock and waiting for wt's, as the order says,
+// gets both; before, it waited until its timeout and failed.
+func TestTransactionLateLockInOrder(t *testing.T) {
+	main, wt := worktrees(t)
+	addWorktree(t, main, "a0")
+	a0Stack := filepath.Join(main, ".git", "worktrees", "a0", "reftable")
+	wtStack := filepath.Join(main, ".git", "worktrees", "wt", "reftable")
+	w := open(t, wt, Options{Stack: stack.Options{LockTimeout: 10 * time.Second}})
+	commit(t, w, stack.Update{Ref: stack.Ref{Name: "refs/heads/to-a0", Target: "worktrees/a0/refs/worktree/x"}})
+	other := stack.Identity{Name: "other", Email: "other@example.com", Time: time.Unix(1700003000, 0)}
+	var rounds int
+	done := make(chan error, 1)
+	testHookLocked = func() {
+		rounds++
+		if rounds > 1 {
+			return
+		}
+		// Hold a0's lock, then ask for wt's, which the transaction holds.
+		a0, err := stack.Open(a0Stack, stack.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := a0.NewTransaction(other, stack.ReflogNormal)
+		if _, err := held.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer a0.Close()
+			defer held.Close()
+			st, err := stack.Open(wtStack, stack.Options{LockTimeout: 3 * time.Second})
+			if err != nil {
+				done <- err
+				return
+			}
+			defer st.Close()
+			tx := st.NewTransaction(other, stack.ReflogNormal)
+			tx.Add(stack.Update{Ref: stack.Ref{Name: "refs/worktree/other", ID: oid(1)}})
+			if err := tx.Commit(ctx); err != nil {
+				done <- fmt.Errorf("wt's stack, holding a0's: %w", err)
+				return
+			}
+			held.Add(stack.Update{Ref: stack.Ref{Name: "refs/worktree/other", ID: oid(2)}})
+			done <- held.Commit(ctx)
+		}()
+	}
+	defer func() { testHookLocked = nil }()
+	commit(t, w, stack.Update{Ref: stack.Ref{Name: "refs/heads/to-a0", ID: oid(6)}, Deref: true, Message: "through"})
+	if err := <-done; err != nil {
+		t.Errorf("the other transaction, taking a0's lock then wt's: %v", err)
+	}
+	if rounds < 2 {
+		t.Errorf("%d rounds of locking, want a second one after letting go", rounds)
+	}
+	m := open(t, main, Options{})
+	if r, err := m.Ref(ctx, "worktrees/a0/refs/worktree/x"); err != nil || r.ID == nil || r.ID[1] != 6 {
+		t.Errorf("a0's refs/worktree/x: %v, %v", r, err)
+	}
+	if r, err := m.Ref(ctx, "worktrees/wt/refs/worktree/other"); err != nil || r.ID == nil || r.ID[1] != 1 {
+		t.Errorf("wt's refs/worktree/other: %v, %v", r, err)
+	}
+}
+
 // TestTransactionLocksAgainstGit checks against git that while a
 // transaction in a linked worktree holds the locks of the stacks it
 // writes (a hook runs then, before it reads what to write), git cannot

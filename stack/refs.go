@@ -171,6 +171,17 @@ func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 	return tx.heldSnap, nil
 }
 
+// Unlock lets go of the lock Lock took, and of its snapshot, keeping the
+// updates queued: Lock may take it again. A caller that finds it needs
+// another stack's lock, which comes before this one in the order its
+// processes take them, lets go of this one rather than wait holding it.
+func (tx *Transaction) Unlock() error {
+	if tx.done || tx.a != nil {
+		return ErrClosed
+	}
+	return tx.release()
+}
+
 // Add queues updates. Updates added after Prepare are not applied. The
 // transaction keeps copies of them: the caller may reuse the memory of
 // their ids and strings once Add returns (a bulk update decodes each

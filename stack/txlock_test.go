@@ -117,3 +117,47 @@ func TestTransactionLock(t *testing.T) {
 	}
 	tx.Close()
 }
+
+// TestTransactionUnlock: Unlock lets another writer take the lock, keeps
+// the updates queued before and after it, and Lock takes the lock again
+// for the commit; it refuses a transaction prepared or ended.
+func TestTransactionUnlock(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.LockTimeout = NoWait
+	st := openStack(t, dir, opts)
+	other := openStack(t, dir, opts)
+	tx := st.NewTransaction(testWho, ReflogNormal)
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/a", ID: oid(1)}})
+	if _, err := tx.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/b", ID: oid(2)}}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a commit while the lock is held: %v, want ErrLocked", err)
+	}
+	if err := tx.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitTx(other, Update{Ref: Ref{Name: "refs/heads/b", ID: oid(2)}}); err != nil {
+		t.Fatalf("a commit after Unlock: %v", err)
+	}
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/c", ID: oid(3)}})
+	snap, err := tx.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := snap.Ref("refs/heads/b"); err != nil || !bytes.Equal(r.ID, oid(2)) {
+		t.Errorf("the snapshot of the second Lock: refs/heads/b %v, %v", r, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"refs/heads/a", "refs/heads/b", "refs/heads/c"} {
+		if r, err := st.Ref(ctx, name); err != nil || !bytes.Equal(r.ID, oid(i+1)) {
+			t.Errorf("%s: %v, %v", name, r, err)
+		}
+	}
+	if err := tx.Unlock(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Unlock after Commit: %v, want ErrClosed", err)
+	}
+}

@@ -95,18 +95,18 @@ func checkRefFormatRules(name string) error {
 // accepts without its several passes. Any other name it leaves to them.
 func plainRefName(name string) bool {
 	start := 0 // where the current component starts
-	for i := 0; i <= len(name); i++ {
-		if i == len(name) || name[i] == '/' {
-			comp := name[start:i]
-			if comp == "" || comp[0] == '.' || strings.HasSuffix(comp, ".lock") {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if plainByte[c] {
+			continue
+		}
+		switch c {
+		case '/':
+			if !plainComponent(name[start:i]) {
 				return false
 			}
 			start = i + 1
-			continue
-		}
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.':
+		case '.':
 			if i+1 < len(name) && name[i+1] == '.' {
 				return false
 			}
@@ -114,5 +114,20 @@ func plainRefName(name string) bool {
 			return false
 		}
 	}
-	return name[len(name)-1] != '.'
+	return plainComponent(name[start:]) && name[len(name)-1] != '.'
 }
+
+// plainComponent reports whether comp, a component of a name of plain
+// bytes, is neither empty nor begins with a dot nor ends with ".lock".
+func plainComponent(comp string) bool {
+	return comp != "" && comp[0] != '.' && !strings.HasSuffix(comp, ".lock")
+}
+
+// plainByte marks the bytes a plain name's components may hold anywhere:
+// letters, digits, '-' and '_' (a dot may too, but not everywhere).
+var plainByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	return t
+}()

@@ -60,3 +60,16 @@ func TestPlainRefName(t *testing.T) {
 		t.Errorf("only %d random names accepted: the test tests little", accepted)
 	}
 }
+
+// BenchmarkPlainRefName checks names as a bulk update's are checked, twice
+// each (when update reads them and when the transaction is prepared).
+func BenchmarkPlainRefName(b *testing.B) {
+	names := []string{"refs/heads/branch-0000123", "refs/tags/v1.2.3", "refs/remotes/origin/feature/x-y_z"}
+	for b.Loop() {
+		for _, n := range names {
+			if !plainRefName(n) {
+				b.Fatal(n)
+			}
+		}
+	}
+}

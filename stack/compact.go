@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,11 @@ import (
 	"github.com/refstore/refstore/reftable"
 )
 
-// LogExpiry selects reflog entries that a compaction drops.
+// LogExpiry selects reflog entries that a compaction drops. As git's
+// reflog expire, a reflog whose every entry is dropped still exists: the
+// compaction writes git's existence marker for it (see
+// reftable.LogRecord.IsExistenceMarker), which readers never show, at the
+// update index of its newest entry; a marker is never dropped.
 type LogExpiry struct {
 	// Time drops entries older than this Unix time (0: keep all).
 	Time uint64
@@ -20,10 +25,54 @@ type LogExpiry struct {
 }
 
 func (e *LogExpiry) expired(l *reftable.LogRecord) bool {
-	if e == nil || l.IsDeletion() {
+	if e == nil || l.IsDeletion() || l.IsExistenceMarker() {
 		return false
 	}
 	return e.MinUpdateIndex > 0 && l.UpdateIndex < e.MinUpdateIndex || e.Time > 0 && l.Time < e.Time
+}
+
+// An expiring writes a merge's log records to w but those expiry drops,
+// and an existence marker for each reflog it empties (see LogExpiry).
+type expiring struct {
+	w      *reftable.Writer
+	expiry *LogExpiry
+	zero   []byte // the zero id
+	// The reflog of the records seen last: its name (nil before the
+	// first), whether one of its records was written, whether one was
+	// dropped, and the update index of the newest dropped.
+	name           []byte
+	wrote, dropped bool
+	index          uint64
+}
+
+// add writes l unless it expired, after the marker of the reflog before.
+func (e *expiring) add(l *reftable.LogRecord) error {
+	if e.name == nil || !bytes.Equal(e.name, l.RefName) {
+		if err := e.flush(); err != nil {
+			return err
+		}
+		e.name = append(e.name[:0], l.RefName...)
+		e.wrote, e.dropped = false, false
+	}
+	if e.expiry.expired(l) {
+		if !e.dropped {
+			e.dropped, e.index = true, l.UpdateIndex // its newest: records come newest first
+		}
+		return nil
+	}
+	e.wrote = true
+	return e.w.AddLog(l)
+}
+
+// flush writes the marker of the reflog seen last if each of its records
+// was dropped. The marker is its only record, at the key of its newest.
+func (e *expiring) flush() error {
+	if e.name == nil || e.wrote || !e.dropped {
+		return nil
+	}
+	m := reftable.LogRecord{RefName: e.name, UpdateIndex: e.index, Type: reftable.LogUpdate, Old: e.zero, New: e.zero}
+	e.dropped = false
+	return e.w.AddLog(&m)
 }
 
 // segment returns the range [start, end) of tables auto-compaction should
@@ -321,19 +370,20 @@ func (st *Stack) compactedTable(tables []*reftable.Table, dropTombstones bool, e
 				return 0, 0, false, err
 			}
 		}
+		e := expiring{w: w, expiry: expiry, zero: make([]byte, st.opts.Hash.Size())}
 		for l, err := range m.Logs(nil) {
 			if err != nil {
 				return 0, 0, false, err
 			}
-			if expiry.expired(&l) {
-				continue
-			}
 			if !opts.ExactLogMessage {
 				l.Message = oneLineMessage(l.Message) // see logmsg.go
 			}
-			if err := w.AddLog(&l); err != nil {
+			if err := e.add(&l); err != nil {
 				return 0, 0, false, err
 			}
+		}
+		if err := e.flush(); err != nil {
+			return 0, 0, false, err
 		}
 		if err := w.Close(); err != nil {
 			return 0, 0, false, err

@@ -477,3 +477,71 @@ func TestCompactionRefusesDamagedTable(t *testing.T) {
 		t.Errorf("files after the refused compaction: %v", ents)
 	}
 }
+
+// TestReflogExpiryKeepsReflog: an expiry that drops every entry of a
+// reflog leaves git's existence marker, which no reader shows, so that a
+// transaction logging only refs whose reflog exists logs it; a second
+// expiry keeps the marker; a reflog with a live entry gets none.
+func TestReflogExpiryKeepsReflog(t *testing.T) {
+	st := openStack(t, t.TempDir(), noAutoCompaction())
+	for i := range 3 {
+		who := testWho
+		who.Time = time.Unix(int64(1700000000+60*i), 0)
+		tx := st.NewTransaction(who, ReflogNormal)
+		name := "refs/heads/old"
+		if i == 2 {
+			name = "refs/heads/new"
+		}
+		tx.Add(Update{Ref: Ref{Name: name, ID: oid(i + 1)}, Message: "step"})
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expiry := LogExpiry{Time: 1700000000 + 2*60}
+	for range 2 {
+		if err := st.CompactAll(ctx, &expiry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries := func(name string) int {
+		n := 0
+		for _, err := range st.Reflog(ctx, name) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+	if got := entries("refs/heads/old"); got != 0 {
+		t.Errorf("refs/heads/old's reflog after expiry: %d entries, want none", got)
+	}
+	if got := entries("refs/heads/new"); got != 1 {
+		t.Errorf("refs/heads/new's reflog after expiry: %d entries, want its one", got)
+	}
+	markers := map[string]int{}
+	s, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l, err := range s.merged.Logs(nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.IsExistenceMarker() {
+			markers[string(l.RefName)]++
+		}
+	}
+	s.Close()
+	if diff := cmp.Diff(map[string]int{"refs/heads/old": 1}, markers); diff != "" {
+		t.Errorf("existence markers (-want +got):\n%s", diff)
+	}
+	tx := st.NewTransaction(testWho, ReflogExisting)
+	tx.Add(Update{Ref: Ref{Name: "refs/heads/old", ID: oid(9)}, Message: "after"})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries("refs/heads/old"); got != 1 {
+		t.Errorf("refs/heads/old's reflog after an update logging existing reflogs: %d entries, want its one", got)
+	}
+}

@@ -17,9 +17,9 @@ import (
 // meanwhile; but on an object store (package objstore), where a table is
 // read block by block and a compaction deletes the tables it replaced
 // once its list is published, a read can fail with a *reftable.IOError
-// matching fs.ErrNotExist: take a new Snapshot and read again, as the
-// reftable command does. A Snapshot is safe for concurrent use; Close it
-// once.
+// matching fs.ErrNotExist: take a new Snapshot and read again, as
+// Stack.Refs and Stack.Reflog do. A Snapshot is safe for concurrent use;
+// Close it once.
 //
 // Its reads take no context: they read tables that are open already,
 // through io.ReaderAt (a backend on a network store bounds them itself;

@@ -19,8 +19,9 @@ var cmdCompact = &Command{
 (as git pack-refs does). With -auto it merges only what git's geometric
 auto-compaction selects. -expire-logs drops reflog entries older than
 TIME (unix seconds, or a duration back from now such as 2160h) and
--expire-index those below update index N (full compaction only).
-Reflog messages are rewritten as git's compaction rewrites them: a
+-expire-index those below update index N (full compaction only); a
+reflog they empty still exists, as after git reflog expire (git's
+existence marker), so that git goes on logging its ref. Reflog messages are rewritten as git's compaction rewrites them: a
 message gets exactly one trailing newline (one without it would show in
 git with its last character cut), so an empty one becomes a lone
 newline; anything else in it is kept. A message of several lines, which

@@ -209,3 +209,32 @@ func TestUpdateIdentityAsGit(t *testing.T) {
 		}
 	}
 }
+
+// TestExpireLogsKeepsReflogAsGit: compact -expire-logs that drops every
+// entry of a reflog leaves it existing, as git reflog expire does (git's
+// existence marker): git reflog exists agrees for the repository expired
+// by reftable and for the one expired by git, both show no entries, and
+// git fsck is clean.
+func TestExpireLogsKeepsReflogAsGit(t *testing.T) {
+	p := newGitPair(t, "sha1")
+	p.git.Run("reflog", "expire", "--expire=all", "refs/heads/main")
+	mustRun(t, "", "compact", "-expire-logs", "4000000000", p.tool.Dir)
+	for _, r := range []*gittest.Repo{p.git, p.tool} {
+		if _, err := r.RunInput("", "reflog", "exists", "refs/heads/main"); err != nil {
+			t.Errorf("%s: the expired reflog of refs/heads/main does not exist: %v", r.Dir, err)
+		}
+		if got := r.Run("reflog", "show", "refs/heads/main"); got != "" {
+			t.Errorf("%s: refs/heads/main's reflog after expiry: %q", r.Dir, got)
+		}
+		r.Run("fsck", "--no-progress")
+	}
+	// With core.logAllRefUpdates=false git logs only the refs whose
+	// reflog exists: main's, through the marker.
+	for _, r := range []*gittest.Repo{p.git, p.tool} {
+		r.Run("config", "core.logAllRefUpdates", "false")
+		r.Run("update-ref", "-m", "after expiry", "refs/heads/main", p.c1)
+		if got := r.Run("reflog", "show", "--format=%gs", "refs/heads/main"); got != "after expiry\n" {
+			t.Errorf("%s: refs/heads/main's reflog after an update: %q, want the update's entry", r.Dir, got)
+		}
+	}
+}

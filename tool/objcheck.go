@@ -3,6 +3,7 @@ package tool
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/refstore/refstore/internal/odb"
@@ -44,7 +45,10 @@ func isBranch(name string) bool {
 // message if not.
 func (c *objectCheck) check(name string, id []byte) error {
 	if c.db == nil {
-		db, err := odb.Open(vfs.OS, c.dir, c.hash.Size())
+		// As git, objects may also be in the directories the
+		// environment adds (a pre-receive hook's quarantine, say).
+		alts := odb.EnvAlternates(os.Getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES"))
+		db, err := odb.Open(vfs.OS, c.dir, c.hash.Size(), alts...)
 		if err != nil {
 			return err
 		}

@@ -209,10 +209,14 @@ func (t *target) config() repo.Config {
 }
 
 // setObjects records the common directory of a repository, and its
-// objects directory if it has one.
+// objects directory if it has one: GIT_OBJECT_DIRECTORY when set, as git
+// takes it, else the common directory's objects.
 func (t *target) setObjects(common string) {
 	t.common = common
 	dir := filepath.Join(common, "objects")
+	if env := os.Getenv("GIT_OBJECT_DIRECTORY"); env != "" {
+		dir = env
+	}
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		t.objects = dir
 	}

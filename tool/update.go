@@ -44,7 +44,9 @@ ids and expressions such as HEAD~1 would need a search or a walk of the
 object database, which update does not do, and are rejected saying so.
 In a repository, as git checks when it reads a command, its new object
 id must name an object of the repository (loose, packed, or in an
-alternate object directory), and if the command names a branch (HEAD or
+alternate object directory; GIT_OBJECT_DIRECTORY and
+GIT_ALTERNATE_OBJECT_DIRECTORIES are honoured, as in a pre-receive
+hook), and if the command names a branch (HEAD or
 refs/heads/...) a commit: else update fails there with git's message
 ("trying to write ref '<ref>' with nonexistent object <oid>", "trying to
 write non-commit object <oid> to branch '<ref>'") and writes nothing of

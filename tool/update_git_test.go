@@ -238,3 +238,54 @@ func TestExpireLogsKeepsReflogAsGit(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateObjectDirectoriesAsGit: update finds objects where git's
+// environment puts them, as in a pre-receive hook: a blob written only to
+// a quarantine directory (GIT_OBJECT_DIRECTORY, with the repository's
+// objects as GIT_ALTERNATE_OBJECT_DIRECTORIES) may be written to a tag,
+// and without that environment it is a nonexistent object, for git
+// update-ref and reftable update alike.
+func TestUpdateObjectDirectoriesAsGit(t *testing.T) {
+	p := newGitPair(t, "sha1")
+	quarantine := t.TempDir()
+	env := func(r *gittest.Repo) []string {
+		return []string{"GIT_OBJECT_DIRECTORY=" + quarantine, "GIT_ALTERNATE_OBJECT_DIRECTORIES=" + filepath.Join(r.Dir, ".git", "objects")}
+	}
+	hash := func(r *gittest.Repo) string {
+		saved := r.Env
+		r.Env = append(slices.Clone(r.Env), env(r)...)
+		defer func() { r.Env = saved }()
+		out, err := r.RunInput("quarantined\n", "hash-object", "-w", "--stdin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	blob := hash(p.git)
+	if other := hash(p.tool); other != blob {
+		t.Fatalf("the blob's ids differ: %s and %s", blob, other)
+	}
+	script := "create refs/tags/q " + blob + "\n"
+	// Without the environment: a nonexistent object to both.
+	p.run(t, script)
+	for _, r := range []*gittest.Repo{p.git, p.tool} {
+		if _, err := r.RunInput("", "rev-parse", "--verify", "-q", "refs/tags/q"); err == nil {
+			t.Fatalf("%s: refs/tags/q was written without the quarantine", r.Dir)
+		}
+	}
+	// With it: written by both.
+	saved := p.git.Env
+	p.git.Env = append(slices.Clone(p.git.Env), env(p.git)...)
+	for _, kv := range env(p.tool) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	p.run(t, script)
+	p.git.Env = saved
+	os.Unsetenv("GIT_OBJECT_DIRECTORY")
+	os.Unsetenv("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+	got := strings.TrimSpace(p.tool.Run("for-each-ref", "--format=%(objectname)", "refs/tags/q"))
+	if got != blob {
+		t.Errorf("refs/tags/q = %q after update with the quarantine, want %s", got, blob)
+	}
+}

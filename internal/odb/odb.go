@@ -9,7 +9,9 @@
 //	objects/pack/pack-*.pack     the header of one entry, and of the bases of a delta
 //	objects/info/alternates      other object directories, nested up to 5 levels, as git
 //
-// for SHA-1 and SHA-256 repositories. It knows the empty tree without
+// and the directories the caller adds, as GIT_ALTERNATE_OBJECT_DIRECTORIES
+// adds them to git's (EnvAlternates splits that variable), for SHA-1 and
+// SHA-256 repositories. It knows the empty tree without
 // storing it, as git does. It does not read object contents, inflate
 // deltas, or use multi-pack indexes, commit-graphs or promisor remotes.
 //
@@ -114,11 +116,13 @@ type DB struct {
 
 // Open returns the object database whose objects directory is dir, read
 // through fsys, for object ids of hashSize bytes (20 for SHA-1, 32 for
-// SHA-256). It reads the alternates and lists the packs; pack files are
-// opened when first needed. A directory that does not exist holds no
-// objects: Open does not fail for it (whether a repository has an object
-// database is the caller's question).
-func Open(fsys vfs.FS, dir string, hashSize int) (*DB, error) {
+// SHA-256), with the alternates its info/alternates names and those given
+// (as GIT_ALTERNATE_OBJECT_DIRECTORIES gives them; see EnvAlternates). It
+// reads the alternates and lists the packs; pack files are opened when
+// first needed. A directory that does not exist holds no objects: Open
+// does not fail for it (whether a repository has an object database is
+// the caller's question).
+func Open(fsys vfs.FS, dir string, hashSize int, alternates ...string) (*DB, error) {
 	db := &DB{fsys: fsys, hashSize: hashSize}
 	switch hashSize {
 	case sha1.Size:
@@ -134,7 +138,52 @@ func Open(fsys vfs.FS, dir string, hashSize int) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	for _, alt := range alternates {
+		if err := db.addDir(alt, 1); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// EnvAlternates returns the directories of the value v of
+// GIT_ALTERNATE_OBJECT_DIRECTORIES, as git splits it: by the path list
+// separator (':', ';' on Windows), an entry beginning with a double quote
+// unquoted as a C string, empty entries skipped.
+func EnvAlternates(v string) []string {
+	var dirs []string
+	for v != "" {
+		entry := v
+		if v[0] == '"' {
+			if end := closingQuote(v); end > 0 {
+				if d, ok := unquoteC(v[:end+1]); ok {
+					entry, v = d, strings.TrimPrefix(v[end+1:], string(os.PathListSeparator))
+					dirs = append(dirs, entry)
+					continue
+				}
+			}
+		}
+		entry, v, _ = strings.Cut(v, string(os.PathListSeparator))
+		if entry != "" {
+			dirs = append(dirs, entry)
+		}
+	}
+	return dirs
+}
+
+// closingQuote returns the position of the double quote that closes the
+// C-quoted string s begins with, or -1.
+func closingQuote(s string) int {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return -1
 }
 
 // addDir adds the objects directory dir, its packs and its alternates.

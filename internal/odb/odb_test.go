@@ -447,3 +447,33 @@ func TestOpenHashSize(t *testing.T) {
 		t.Error("Open with 16-byte ids succeeded")
 	}
 }
+
+// TestEnvAlternates splits GIT_ALTERNATE_OBJECT_DIRECTORIES as git does,
+// and Open searches the directories given after its own.
+func TestEnvAlternates(t *testing.T) {
+	sep := string(os.PathListSeparator)
+	for _, tc := range []struct {
+		v    string
+		want []string
+	}{
+		{"", nil},
+		{"/a" + sep + "b", []string{"/a", "b"}},
+		{sep + sep + "/a" + sep, []string{"/a"}},
+		{`"/x` + sep + `y\040z"` + sep + "/b", []string{"/x" + sep + "y z", "/b"}},
+		{`"/unterminated`, []string{`"/unterminated`}},
+	} {
+		if got := EnvAlternates(tc.v); !slices.Equal(got, tc.want) {
+			t.Errorf("EnvAlternates(%q) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	const hs = 20
+	fsys := vfs.NewMem()
+	fsys.MkdirAll("/repo/objects")
+	writeLoose(t, fsys, "/quarantine", testID(hs, "new"), []byte("blob 0\x00"))
+	db, err := Open(fsys, "/repo/objects", hs, "/quarantine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	checkType(t, db, "in an alternate given", testID(hs, "new"), Blob)
+}

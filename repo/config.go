@@ -57,10 +57,13 @@ import (
 // none with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config,
 // else ~/.config/git/config, then ~/.gitconfig; or GIT_CONFIG_GLOBAL), the
 // repository's (the common directory's "config"), then the settings of
-// GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>. The
-// extensions and core.bare are the repository's own, as git reads them
-// only there. Not read: includes, a worktree's config.worktree, and
-// "git -c" (GIT_CONFIG_PARAMETERS).
+// GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>. Includes
+// are followed as git follows them: include.path, and includeIf.path
+// under a "gitdir:" or "gitdir/i:" condition, matched against the common
+// git directory; other conditions ("onbranch:", "hasconfig:") never hold
+// here. The extensions and core.bare are the repository's own, as git
+// reads them only from its config file. Not read: a worktree's
+// config.worktree, and "git -c" (GIT_CONFIG_PARAMETERS).
 type Config struct {
 	// ObjectFormat is the hash of object ids: extensions.objectFormat,
 	// SHA-1 when unset.
@@ -141,17 +144,18 @@ func readConfigFiles(commonDir string) (m, from map[string]string, err error) {
 		if path == os.DevNull {
 			continue // how git's documentation skips a scope
 		}
-		f, err := readConfigFile(path)
+		scope := path
+		r := configReader{gitDir: commonDir, set: func(k, v, file string) {
+			if scope == local && file == local || !repositoryOnly(k) {
+				m[k], from[k] = v, file
+			}
+		}}
+		err := r.read(path, 0)
 		if errors.Is(err, fs.ErrNotExist) || path != local && errors.Is(err, fs.ErrPermission) {
 			continue // as git, which takes an unreadable user's file for none
 		}
 		if err != nil {
 			return nil, nil, err
-		}
-		for k, v := range f {
-			if path == local || !repositoryOnly(k) {
-				m[k], from[k] = v, path
-			}
 		}
 	}
 	n, err := envCount()
@@ -394,17 +398,28 @@ type settingErr struct {
 func (e *settingErr) Error() string { return e.err.Error() }
 func (e *settingErr) Unwrap() error { return e.err }
 
-// readConfigFile reads the plain "section.key" settings of a git config
-// file, keys lowercased; settings of subsections ([remote "origin"]) are
-// skipped, as are includes. A key without value is "true".
-func readConfigFile(path string) (map[string]string, error) {
+// maxIncludeDepth is how deeply includes may nest, as git's.
+const maxIncludeDepth = 10
+
+// A configReader reads config files, following their includes as git
+// does, and hands each plain "section.key" setting (keys lowercased; a
+// key without value "true") to set with the file that says it, in the
+// order git reads them. Settings of subsections ([remote "origin"]) are
+// skipped.
+type configReader struct {
+	gitDir string // the repository's git directory, for includeIf "gitdir:"
+	set    func(key, val, file string)
+}
+
+// read reads the config file path, an include at depth depth (0 for the
+// files of the scopes).
+func (r *configReader) read(path string, depth int) error {
 	f, err := vfs.OS.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	cfg := map[string]string{}
-	section := ""
+	section, sub, hasSub := "", "", false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -412,16 +427,9 @@ func readConfigFile(path string) (map[string]string, error) {
 			continue
 		}
 		if line[0] == '[' {
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				continue
-			}
-			section = strings.ToLower(strings.TrimSpace(line[1:end]))
-			if strings.ContainsAny(section, " \"") {
-				section = "" // a subsection
-			}
-			line = strings.TrimSpace(line[end+1:])
-			if line == "" {
+			var rest string
+			section, sub, hasSub, rest = parseSectionHeader(line)
+			if line = rest; line == "" {
 				continue
 			}
 		}
@@ -434,12 +442,226 @@ func readConfigFile(path string) (map[string]string, error) {
 		if !found {
 			val = "true"
 		}
-		cfg[section+"."+key] = val
+		switch {
+		case key == "path" && (section == "include" && !hasSub || section == "includeif" && hasSub && r.condition(sub, path)):
+			if err := r.include(path, val, depth); err != nil {
+				return err
+			}
+		case !hasSub:
+			r.set(section+"."+key, val, path)
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", path, err)
 	}
-	return cfg, nil
+	return nil
+}
+
+// parseSectionHeader parses a line beginning "[section]" or
+// [section "subsection"]: the section lowercased, the subsection as
+// written (unquoted) and whether there is one, and what follows the
+// header on the line. A header it cannot read gives no section.
+func parseSectionHeader(line string) (section, sub string, hasSub bool, rest string) {
+	inner := line[1:]
+	q := strings.IndexByte(inner, '"')
+	end := strings.IndexByte(inner, ']')
+	if q < 0 || end >= 0 && end < q {
+		if end < 0 {
+			return "", "", false, ""
+		}
+		section = strings.ToLower(strings.TrimSpace(inner[:end]))
+		if strings.ContainsAny(section, " .") {
+			return "", "", false, "" // a subsection in the deprecated form
+		}
+		return section, "", false, strings.TrimSpace(inner[end+1:])
+	}
+	section = strings.ToLower(strings.TrimSpace(inner[:q]))
+	var b strings.Builder
+	for i := q + 1; i < len(inner); i++ {
+		switch c := inner[i]; c {
+		case '\\':
+			if i+1 < len(inner) {
+				i++
+				b.WriteByte(inner[i])
+			}
+		case '"':
+			after := strings.TrimSpace(inner[i+1:])
+			if !strings.HasPrefix(after, "]") {
+				return "", "", false, ""
+			}
+			return section, b.String(), true, strings.TrimSpace(after[1:])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", "", false, ""
+}
+
+// include reads the file an include of the config file from names, as
+// git: "~/" is the home directory, a relative path is the including
+// file's directory's; a missing file is none.
+func (r *configReader) include(from, path string, depth int) error {
+	if depth+1 > maxIncludeDepth {
+		return fmt.Errorf("%s: include of %s: more than %d nested includes: %w", from, path, maxIncludeDepth, ErrConfig)
+	}
+	switch {
+	case strings.HasPrefix(path, "~/"):
+		path = filepath.Join(os.Getenv("HOME"), path[2:])
+	case !filepath.IsAbs(path):
+		path = filepath.Join(filepath.Dir(from), path)
+	}
+	err := r.read(path, depth+1)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// condition reports whether the condition of an includeIf section holds
+// for the config file from: "gitdir:" and "gitdir/i:" match the
+// repository's git directory as git does; others ("onbranch:",
+// "hasconfig:") are not known here and do not hold.
+func (r *configReader) condition(cond, from string) bool {
+	pattern, fold := "", false
+	switch {
+	case strings.HasPrefix(cond, "gitdir:"):
+		pattern = cond[len("gitdir:"):]
+	case strings.HasPrefix(cond, "gitdir/i:"):
+		pattern, fold = cond[len("gitdir/i:"):], true
+	default:
+		return false
+	}
+	if r.gitDir == "" || pattern == "" {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(pattern, "~/"):
+		pattern = filepath.ToSlash(os.Getenv("HOME")) + pattern[1:]
+	case strings.HasPrefix(pattern, "./"):
+		pattern = filepath.ToSlash(filepath.Dir(from)) + pattern[1:]
+	case !filepath.IsAbs(pattern):
+		pattern = "**/" + pattern
+	}
+	if strings.HasSuffix(pattern, "/") {
+		pattern += "**"
+	}
+	dirs := []string{r.gitDir}
+	if real, err := filepath.EvalSymlinks(r.gitDir); err == nil && real != r.gitDir {
+		dirs = append(dirs, real)
+	}
+	for _, d := range dirs {
+		d = filepath.ToSlash(d)
+		if fold {
+			if wildmatch(strings.ToLower(pattern), strings.ToLower(d)) {
+				return true
+			}
+		} else if wildmatch(pattern, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildmatch reports whether the path s matches the glob pattern p as
+// git's wildmatch does with WM_PATHNAME: '*' and '?' do not match '/',
+// "**/" matches any number of directories, "**" anything, "[...]" a
+// class ('!' or '^' negating, a-z ranges), '\\' quotes the next byte.
+func wildmatch(p, s string) bool {
+	for len(p) > 0 {
+		switch c := p[0]; c {
+		case '*':
+			if strings.HasPrefix(p, "**") {
+				rest := p[2:]
+				if strings.HasPrefix(rest, "/") {
+					for i := 0; i <= len(s); i++ {
+						if (i == 0 || s[i-1] == '/') && wildmatch(rest[1:], s[i:]) {
+							return true
+						}
+					}
+					return false
+				}
+				for i := 0; i <= len(s); i++ {
+					if wildmatch(rest, s[i:]) {
+						return true
+					}
+				}
+				return false
+			}
+			for i := 0; i <= len(s); i++ {
+				if wildmatch(p[1:], s[i:]) {
+					return true
+				}
+				if i < len(s) && s[i] == '/' {
+					break
+				}
+			}
+			return false
+		case '?':
+			if s == "" || s[0] == '/' {
+				return false
+			}
+			p, s = p[1:], s[1:]
+		case '[':
+			n, ok := matchClass(p, s)
+			if n == 0 { // no closing bracket: a literal '['
+				if s == "" || s[0] != '[' {
+					return false
+				}
+				p, s = p[1:], s[1:]
+				continue
+			}
+			if !ok {
+				return false
+			}
+			p, s = p[n:], s[1:]
+		default:
+			if c == '\\' && len(p) > 1 {
+				p = p[1:]
+				c = p[0]
+			}
+			if s == "" || s[0] != c {
+				return false
+			}
+			p, s = p[1:], s[1:]
+		}
+	}
+	return s == ""
+}
+
+// matchClass matches the first byte of s against the class p begins
+// with: the length of the class (0 if it has no closing bracket) and
+// whether the byte is in it ('/' never is).
+func matchClass(p, s string) (int, bool) {
+	i := 1
+	negate := i < len(p) && (p[i] == '!' || p[i] == '^')
+	if negate {
+		i++
+	}
+	in := false
+	var c byte
+	if s != "" {
+		c = s[0]
+	}
+	for first := true; i < len(p); first = false {
+		if p[i] == ']' && !first {
+			return i + 1, s != "" && c != '/' && in != negate
+		}
+		lo := p[i]
+		if lo == '\\' && i+1 < len(p) {
+			i++
+			lo = p[i]
+		}
+		hi := lo
+		if i+2 < len(p) && p[i+1] == '-' && p[i+2] != ']' {
+			hi = p[i+2]
+			i += 2
+		}
+		if lo <= c && c <= hi {
+			in = true
+		}
+		i++
+	}
+	return 0, false
 }
 
 // stripComment removes a trailing comment and surrounding quotes.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
 )
@@ -268,5 +269,87 @@ func TestConfigScopes(t *testing.T) {
 	t.Setenv("GIT_CONFIG_COUNT", "3")
 	if _, err = ReadConfig(repoDir); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "GIT_CONFIG_KEY_2") {
 		t.Errorf("GIT_CONFIG_COUNT past the keys: %v, want ErrConfig naming GIT_CONFIG_KEY_2", err)
+	}
+}
+
+// TestConfigIncludes follows include.path and includeIf "gitdir:" (and
+// "gitdir/i:") as git does, and agrees with git config on the identity
+// they set: a relative include, "~/", a condition matching the git
+// directory and one not, a missing file; includes nested too deeply fail.
+func TestConfigIncludes(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	home := t.TempDir()
+	env := []string{"HOME=" + home}
+	for _, kv := range r.Env {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "GIT_CONFIG_GLOBAL=") {
+			env = append(env, kv)
+		}
+	}
+	r.Env = env
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("GIT_CONFIG_GLOBAL", "")
+	os.Unsetenv("GIT_CONFIG_GLOBAL")
+	parent := filepath.ToSlash(filepath.Dir(r.Dir))
+	writeFile(t, filepath.Join(home, ".gitconfig"), `[include]
+	path = inc/base
+	path = missing
+[includeIf "gitdir:`+parent+`/"]
+	path = ~/work.inc
+[includeIf "gitdir:/nowhere/"]
+	path = ~/other.inc
+[includeIf "gitdir/i:`+strings.ToUpper(parent)+`/**/.GIT"]
+	path = ./folded.inc
+`)
+	writeFile(t, filepath.Join(home, "inc", "base"), "[user]\n\tname = Base\n\temail = base@example.com\n")
+	writeFile(t, filepath.Join(home, "work.inc"), "[user]\n\temail = work@example.com\n")
+	writeFile(t, filepath.Join(home, "other.inc"), "[user]\n\tname = Other\n")
+	writeFile(t, filepath.Join(home, "folded.inc"), "[committer]\n\tname = Folded\n")
+	c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, got := range map[string]string{"user.name": c.UserName, "user.email": c.UserEmail, "committer.name": c.CommitterName} {
+		want, err := r.RunInput("", "config", "--get", key)
+		if err != nil {
+			t.Fatalf("git config --get %s: %v", key, err)
+		}
+		if got != strings.TrimSpace(want) {
+			t.Errorf("%s = %q, git says %q", key, got, strings.TrimSpace(want))
+		}
+	}
+	if c.UserName != "Base" || c.UserEmail != "work@example.com" || c.CommitterName != "Folded" {
+		t.Errorf("identity %q <%s>, committer %q; want Base <work@example.com>, Folded", c.UserName, c.UserEmail, c.CommitterName)
+	}
+
+	writeFile(t, filepath.Join(home, ".gitconfig"), "[include]\n\tpath = ~/.gitconfig\n")
+	if _, err := ReadConfig(filepath.Join(r.Dir, ".git")); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "nested includes") {
+		t.Errorf("an include of itself: %v, want ErrConfig saying the includes nest too deeply", err)
+	}
+}
+
+// TestWildmatch matches paths as git's wildmatch does for includeIf.
+func TestWildmatch(t *testing.T) {
+	for _, tc := range []struct {
+		p, s string
+		want bool
+	}{
+		{"/a/**", "/a/b/c/.git", true},
+		{"/a/**", "/b/.git", false},
+		{"**/b/.git", "/a/b/.git", true},
+		{"/a/**/.git", "/a/.git", true},
+		{"/a/*/.git", "/a/b/.git", true},
+		{"/a/*/.git", "/a/b/c/.git", false},
+		{"/a/?/.git", "/a/b/.git", true},
+		{"/a/[bc]/.git", "/a/c/.git", true},
+		{"/a/[!bc]/.git", "/a/c/.git", false},
+		{"/a/[a-c]x", "/a/bx", true},
+		{"/a/[", "/a/[", true},
+		{`/a/\*`, "/a/*", true},
+		{`/a/\*`, "/a/b", false},
+	} {
+		if got := wildmatch(tc.p, tc.s); got != tc.want {
+			t.Errorf("wildmatch(%q, %q) = %v, want %v", tc.p, tc.s, got, tc.want)
+		}
 	}
 }

@@ -27,9 +27,11 @@
 // Created from <x>", "branch: Reset to <id>", "fetch <remote>: storing
 // head", "fetch <remote>: fast-forward", "fetch <remote>: forced-update",
 // "update by push" (reflog.go has the table). The identity is git's
-// committer: GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL and
-// GIT_COMMITTER_DATE, then committer.* and user.* of the repository's
-// config and of the global one, then EMAIL, then the user's account.
+// committer, as package repo finds it (repo.Config.Committer):
+// GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL and GIT_COMMITTER_DATE, then
+// committer.* and user.* of the config (the system's, the user's and the
+// repository's, with their includes, as git reads them), then EMAIL,
+// then the user's account.
 // An annotated tag's ref records the id it peels to, as git records it.
 //
 // In a linked worktree (git worktree add) HEAD and the other

@@ -4,34 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestParseGitDate(t *testing.T) {
-	tests := []struct {
-		in     string
-		unix   int64
-		offset int // seconds east of UTC
-	}{
-		{"1700000000 +0000", 1700000000, 0},
-		{"@1700000000 -0730", 1700000000, -(7*3600 + 30*60)},
-		{"@1700000000", 1700000000, 0},
-		{"Tue, 14 Nov 2023 23:13:20 +0100", 1700000000, 3600},
-		{"2023-11-14T22:13:20Z", 1700000000, 0},
-		{"2023-11-14 23:13:20 +0100", 1700000000, 3600},
-	}
-	for _, tt := range tests {
-		got, ok := parseGitDate(tt.in)
-		if _, off := got.Zone(); !ok || got.Unix() != tt.unix || off != tt.offset {
-			t.Errorf("parseGitDate(%q) = %v, %v; want %v at offset %d", tt.in, got, ok, time.Unix(tt.unix, 0).UTC(), tt.offset)
-		}
-	}
-	for _, in := range []string{"", "yesterday", "1700000000 0000"} {
-		if _, ok := parseGitDate(in); ok {
-			t.Errorf("parseGitDate(%q) succeeded", in)
-		}
-	}
-}
 
 // TestReftableSettings: the reftable.* settings of the config reach the
 // stacks (package repo reads them): an invalid one is refused, and a

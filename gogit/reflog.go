@@ -2,14 +2,9 @@ package gogit
 
 import (
 	"encoding/hex"
-	"os"
-	"os/user"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -179,101 +174,6 @@ func (s *Storage) isAncestor(old, h plumbing.Hash) bool {
 		}
 	}
 	return false
-}
-
-// identity returns who makes a change now, as git's reflogs record it
-// (the committer): GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL and
-// GIT_COMMITTER_DATE from the environment; then committer.* and user.* of
-// the repository's config, then of the global one; then EMAIL; then the
-// user's account and host name, as git falls back.
-func (s *Storage) identity() identity {
-	who := identity{Name: os.Getenv("GIT_COMMITTER_NAME"), Email: os.Getenv("GIT_COMMITTER_EMAIL"), Time: time.Now()}
-	if t, ok := parseGitDate(os.Getenv("GIT_COMMITTER_DATE")); ok {
-		who.Time = t
-	}
-	fill := func(name, email string) {
-		if who.Name == "" {
-			who.Name = name
-		}
-		if who.Email == "" {
-			who.Email = email
-		}
-	}
-	if who.Name == "" || who.Email == "" {
-		if cfg, err := s.Config(); err == nil {
-			fill(cfg.Committer.Name, cfg.Committer.Email)
-			fill(cfg.User.Name, cfg.User.Email)
-		}
-		s.globalOnce.Do(func() {
-			if cfg, err := config.LoadConfig(config.GlobalScope); err == nil {
-				s.global = identity{Name: cfg.Committer.Name, Email: cfg.Committer.Email}
-				if s.global.Name == "" {
-					s.global.Name = cfg.User.Name
-				}
-				if s.global.Email == "" {
-					s.global.Email = cfg.User.Email
-				}
-			}
-		})
-		fill(s.global.Name, s.global.Email)
-		fill("", os.Getenv("EMAIL"))
-	}
-	if who.Name == "" || who.Email == "" {
-		login, full := "unknown", ""
-		if u, err := user.Current(); err == nil {
-			login, full = u.Username, u.Name
-		}
-		if full == "" {
-			full = login
-		}
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "(none)"
-		}
-		fill(full, login+"@"+host)
-	}
-	return who
-}
-
-// parseGitDate parses the date formats GIT_COMMITTER_DATE takes most
-// often: git's internal "<unix seconds> <+hhmm>" (optionally with a
-// leading @), RFC 2822 and ISO 8601.
-func parseGitDate(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, false
-	}
-	if secs, zone, ok := strings.Cut(strings.TrimPrefix(s, "@"), " "); ok {
-		if n, err := strconv.ParseInt(secs, 10, 64); err == nil {
-			if loc, ok := parseZone(zone); ok {
-				return time.Unix(n, 0).In(loc), true
-			}
-		}
-	} else if n, err := strconv.ParseInt(secs, 10, 64); err == nil && strings.HasPrefix(s, "@") {
-		return time.Unix(n, 0).UTC(), true
-	}
-	for _, layout := range []string{time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700", time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05 -0700"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// parseZone parses a zone as git writes it: +hhmm or -hhmm.
-func parseZone(z string) (*time.Location, bool) {
-	if len(z) != 5 || z[0] != '+' && z[0] != '-' {
-		return nil, false
-	}
-	n, err := strconv.Atoi(z[1:])
-	if err != nil {
-		return nil, false
-	}
-	secs := (n/100*60 + n%100) * 60
-	if z[0] == '-' {
-		secs = -secs
-	}
-	return time.FixedZone("", secs), true
 }
 
 // idOf returns h as the bytes of an object id.

@@ -120,3 +120,20 @@ func (b repoRefs) compact() error {
 }
 
 func (b repoRefs) close() error { return b.r.Close() }
+
+// identity returns who makes a change now, as git's reflogs record it:
+// git's committer, from the environment and the repository's config with
+// the system's and the user's, read now (go-git may have written the
+// config since the repository was opened; see repo.Config.Committer). An
+// unreadable GIT_COMMITTER_DATE is now.
+func (s *Storage) identity() identity {
+	cfg, err := repo.ReadConfig(s.info.commonDir)
+	if err != nil {
+		cfg = repo.Config{} // an invalid setting: the environment's identity
+	}
+	who, err := cfg.Committer(time.Now())
+	if err != nil {
+		who.Time = time.Now()
+	}
+	return who
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
@@ -29,9 +28,6 @@ type Storage struct {
 	*filesystem.Storage
 	refs refBackend
 	info repoInfo
-
-	globalOnce sync.Once
-	global     identity // name and email from the global config, read once
 }
 
 var _ storage.Storer = (*Storage)(nil)

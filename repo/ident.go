@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -13,21 +14,26 @@ import (
 
 // Committer returns who git records in reflogs as making a change now,
 // as git finds its committer: the name from GIT_COMMITTER_NAME, else
-// committer.name, else user.name, else the login name ($USER); the email
-// from GIT_COMMITTER_EMAIL, else committer.email, else user.email, else
-// $EMAIL, else login@hostname; the time from GIT_COMMITTER_DATE (unix
-// seconds with a zone, "@1700000000 +0200", RFC 3339 or RFC 2822), else
-// now. The zero Config gives the environment's identity alone.
+// committer.name, else user.name, else the account's full name, else its
+// login name; the email from GIT_COMMITTER_EMAIL, else committer.email,
+// else user.email, else $EMAIL, else login@hostname; the time from
+// GIT_COMMITTER_DATE (unix seconds with a zone, "@1700000000 +0200",
+// RFC 2822 or ISO 8601), else now. The zero Config gives the
+// environment's identity alone.
 func (c Config) Committer(now time.Time) (stack.Identity, error) {
-	login := firstNonEmpty(os.Getenv("USER"), "reftable")
 	who := stack.Identity{
-		Name:  firstNonEmpty(os.Getenv("GIT_COMMITTER_NAME"), c.CommitterName, c.UserName, login),
+		Name:  firstNonEmpty(os.Getenv("GIT_COMMITTER_NAME"), c.CommitterName, c.UserName),
 		Email: firstNonEmpty(os.Getenv("GIT_COMMITTER_EMAIL"), c.CommitterEmail, c.UserEmail, os.Getenv("EMAIL")),
 		Time:  now,
 	}
-	if who.Email == "" {
+	if who.Name == "" || who.Email == "" {
+		login, full := firstNonEmpty(os.Getenv("USER"), "unknown"), ""
+		if u, err := user.Current(); err == nil {
+			login, full = u.Username, u.Name
+		}
 		host, _ := os.Hostname()
-		who.Email = login + "@" + firstNonEmpty(host, "localhost")
+		who.Name = firstNonEmpty(who.Name, full, login)
+		who.Email = firstNonEmpty(who.Email, login+"@"+firstNonEmpty(host, "(none)"))
 	}
 	if d := os.Getenv("GIT_COMMITTER_DATE"); d != "" {
 		tm, err := parseDate(d)
@@ -49,27 +55,41 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// parseDate parses the date formats of GIT_COMMITTER_DATE that matter
-// here: git's internal "[@]<unix> [<+hhmm>]", RFC 3339 and RFC 2822.
+// parseDate parses the date formats GIT_COMMITTER_DATE takes most often:
+// git's internal "[@]<unix seconds> [<+hhmm>]", RFC 2822 and ISO 8601.
 func parseDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	secs, zoneStr, _ := strings.Cut(strings.TrimPrefix(s, "@"), " ")
+	secs, zone, hasZone := strings.Cut(strings.TrimPrefix(s, "@"), " ")
 	if n, err := strconv.ParseInt(secs, 10, 64); err == nil {
 		loc := time.UTC
-		if zoneStr != "" {
-			z, err := strconv.Atoi(zoneStr)
-			if err != nil || len(zoneStr) != 5 || zoneStr[0] != '+' && zoneStr[0] != '-' {
-				return time.Time{}, fmt.Errorf("bad time zone %q in %q", zoneStr, s)
+		if hasZone {
+			if loc = parseZone(zone); loc == nil {
+				return time.Time{}, fmt.Errorf("bad time zone %q in %q", zone, s)
 			}
-			off := (z/100*60 + z%100) * 60
-			loc = time.FixedZone("", off)
 		}
 		return time.Unix(n, 0).In(loc), nil
 	}
-	for _, layout := range []string{time.RFC3339, time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700", "2006-01-02 15:04:05 -0700"} {
-		if tm, err := time.Parse(layout, s); err == nil {
-			return tm, nil
+	for _, layout := range []string{time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700", time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05 -0700"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
 		}
 	}
 	return time.Time{}, errors.New("cannot parse date " + strconv.Quote(s))
+}
+
+// parseZone parses a zone as git writes it, +hhmm or -hhmm; nil if it is
+// not one.
+func parseZone(z string) *time.Location {
+	if len(z) != 5 || z[0] != '+' && z[0] != '-' {
+		return nil
+	}
+	n, err := strconv.Atoi(z[1:])
+	if err != nil {
+		return nil
+	}
+	secs := (n/100*60 + n%100) * 60
+	if z[0] == '-' {
+		secs = -secs
+	}
+	return time.FixedZone("", secs)
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"os"
+	"os/user"
 	"testing"
 	"time"
 )
@@ -13,7 +14,15 @@ func TestCommitter(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	host, _ := os.Hostname()
 	if host == "" {
-		host = "localhost"
+		host = "(none)"
+	}
+	// The account's names, as git takes them from the system.
+	login, name := "someone", ""
+	if u, err := user.Current(); err == nil {
+		login, name = u.Username, u.Name
+	}
+	if name == "" {
+		name = login
 	}
 	full := Config{CommitterName: "Com Mitter", CommitterEmail: "c@example.com", UserName: "U Ser", UserEmail: "u@example.com"}
 	for _, tc := range []struct {
@@ -27,8 +36,11 @@ func TestCommitter(t *testing.T) {
 		{"committer.*", full, nil, "Com Mitter", "c@example.com", now},
 		{"user.*", Config{UserName: "U Ser", UserEmail: "u@example.com"}, map[string]string{"EMAIL": "mail@example.com"}, "U Ser", "u@example.com", now},
 		{"mixed", Config{CommitterName: "Com Mitter", UserEmail: "u@example.com"}, map[string]string{"GIT_COMMITTER_EMAIL": "e@example.com"}, "Com Mitter", "e@example.com", now},
-		{"EMAIL", Config{}, map[string]string{"EMAIL": "mail@example.com"}, "someone", "mail@example.com", now},
-		{"login and host", Config{}, nil, "someone", "someone@" + host, now},
+		{"EMAIL", Config{}, map[string]string{"EMAIL": "mail@example.com"}, name, "mail@example.com", now},
+		{"login and host", Config{}, nil, name, login + "@" + host, now},
+		{"zone", full, map[string]string{"GIT_COMMITTER_DATE": "1700000000 -0730"}, "Com Mitter", "c@example.com", time.Unix(1700000000, 0)},
+		{"RFC 2822", full, map[string]string{"GIT_COMMITTER_DATE": "Tue, 14 Nov 2023 23:13:20 +0100"}, "Com Mitter", "c@example.com", time.Unix(1700000000, 0)},
+		{"ISO 8601", full, map[string]string{"GIT_COMMITTER_DATE": "2023-11-14T22:13:20Z"}, "Com Mitter", "c@example.com", time.Unix(1700000000, 0)},
 		{"date", full, map[string]string{"GIT_COMMITTER_DATE": "@1600000000 +0200"}, "Com Mitter", "c@example.com", time.Unix(1600000000, 0)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,8 +60,16 @@ func TestCommitter(t *testing.T) {
 			}
 		})
 	}
-	t.Setenv("GIT_COMMITTER_DATE", "yesterday-ish")
-	if _, err := full.Committer(now); err == nil {
-		t.Error("an unreadable GIT_COMMITTER_DATE: no error")
+	t.Setenv("GIT_COMMITTER_DATE", "1700000000 -0730")
+	if who, err := full.Committer(now); err != nil {
+		t.Error(err)
+	} else if _, off := who.Time.Zone(); off != -(7*3600 + 30*60) {
+		t.Errorf("GIT_COMMITTER_DATE with zone -0730: offset %d s", off)
+	}
+	for _, bad := range []string{"yesterday-ish", "1700000000 0000"} {
+		t.Setenv("GIT_COMMITTER_DATE", bad)
+		if _, err := full.Committer(now); err == nil {
+			t.Errorf("GIT_COMMITTER_DATE=%q: no error", bad)
+		}
 	}
 }

@@ -449,6 +449,7 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 	var last string // the name resolved last, in ordered mode
 	resolved := 0
 	p := &prepared{q: &tx.updates, changes: make([]change, 0, tx.updates.n)}
+	waitAt, wait := prefaultTail(p.changes)
 	p.olds.size = tx.st.opts.Hash.Size()
 	setOld := func(c *change, id []byte) {
 		if id != nil {
@@ -471,6 +472,9 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 			}
 			if u.Missing() {
 				c.bits |= cMissing
+			}
+			if len(p.changes) == waitAt {
+				wait()
 			}
 			p.changes = append(p.changes, c)
 			continue
@@ -559,6 +563,9 @@ func (tx *Transaction) resolveAll(snap *Snapshot, headTarget string, sc *lookupS
 		}
 		if logFor != nil {
 			p.extra(&c).logFor = logFor
+		}
+		if len(p.changes) == waitAt {
+			wait()
 		}
 		p.changes = append(p.changes, c)
 	}

@@ -606,3 +606,29 @@ func TestAddCopiesIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefaultTail: a slice filled as prefaultTail says, waiting at the
+// position it returns, holds every value appended: the goroutine writing
+// to its tail never writes over one (the race detector sees it if it
+// did).
+func TestPrefaultTail(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, n := range []int{100, 4 * prefaultMin} {
+		s := make([]int, 0, n)
+		at, wait := prefaultTail(s)
+		if n >= prefaultMin && (at <= 0 || at >= n) {
+			t.Fatalf("%d elements: wait at %d", n, at)
+		}
+		for i := range n {
+			if i == at {
+				wait()
+			}
+			s = append(s, i+1)
+		}
+		for i, v := range s {
+			if v != i+1 {
+				t.Fatalf("%d elements: element %d is %d, want %d", n, i, v, i+1)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -122,11 +123,22 @@ func TestFusedWriteSameTables(t *testing.T) {
 	}
 }
 
+// splitOptions are testOptions with directory/file conflicts checked in
+// two halves at once from 2 changes on (see checkDirFile).
+func splitOptions() Options {
+	o := testOptions()
+	o.dirFileSplit = 2
+	return o
+}
+
 // TestBulkConflicts checks the directory/file conflicts and the
 // duplicates of a large sorted transaction, the conflict placed early,
 // in the middle and last, against what checking each name by searching
-// reports.
+// reports. The conflicts are checked in two halves at once (as a bulk
+// transaction's are), so each case has a conflict in either half or
+// across them, and the first in order is the one reported.
 func TestBulkConflicts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	const n = 5000
 	base := func() []Update {
 		us := make([]Update, n)
@@ -160,7 +172,7 @@ func TestBulkConflicts(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s/%d", c.what, at), func(t *testing.T) {
-				st := openStack(t, t.TempDir(), testOptions())
+				st := openStack(t, t.TempDir(), splitOptions())
 				var setup []Update
 				for _, e := range existing {
 					setup = append(setup, Update{Ref: Ref{Name: e, ID: oid(3)}})
@@ -182,14 +194,19 @@ func TestBulkConflicts(t *testing.T) {
 	// Existing refs below the names of the batch, and a batch name below
 	// an existing ref, wherever they sort.
 	for _, tc := range []struct{ existing, want string }{
+		{"refs/heads/b/00100/x refs/heads/b/04000/x", "ref refs/heads/b/00100: conflicts with existing ref refs/heads/b/00100/x"},
 		{"refs/heads/b/00100/x", "ref refs/heads/b/00100: conflicts with existing ref refs/heads/b/00100/x"},
 		{"refs/heads/b/04999/x/y", "ref refs/heads/b/04999: conflicts with existing ref refs/heads/b/04999/x/y"},
 		{"refs/heads/b", "ref refs/heads/b/00000: conflicts with existing ref refs/heads/b"},
 		{"refs/heads/b/02000-y", ""},
 	} {
 		t.Run("existing "+tc.existing, func(t *testing.T) {
-			st := openStack(t, t.TempDir(), testOptions())
-			if err := commitTx(st, Update{Ref: Ref{Name: tc.existing, ID: oid(3)}}); err != nil {
+			st := openStack(t, t.TempDir(), splitOptions())
+			var setup []Update
+			for _, name := range strings.Fields(tc.existing) {
+				setup = append(setup, Update{Ref: Ref{Name: name, ID: oid(3)}})
+			}
+			if err := commitTx(st, setup...); err != nil {
 				t.Fatal(err)
 			}
 			err := commitTx(st, base()...)

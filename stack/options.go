@@ -25,6 +25,10 @@ type Options struct {
 	// noFusedWrite makes transactions write their table before the
 	// commit fuses it (tests comparing that with addFused).
 	noFusedWrite bool
+	// dirFileSplit, when positive, is the fewest changes whose
+	// directory/file conflicts are checked in two halves at once
+	// (tests of that path; see checkDirFile).
+	dirFileSplit int
 
 	// CompactionFactor is the geometric factor of auto-compaction; 0
 	// means 2.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -421,7 +422,7 @@ func (tx *Transaction) resolve(snap *Snapshot) (*prepared, error) {
 	if !slices.IsSortedFunc(p.changes, p.byName) {
 		slices.SortStableFunc(p.changes, p.byName)
 	}
-	if err := checkDirFile(snap, p); err != nil {
+	if err := checkDirFile(snap, p, tx.st.opts.dirFileSplit); err != nil {
 		return nil, err
 	}
 	if err := tx.decideLogs(snap, p, &sc); err != nil {
@@ -830,7 +831,7 @@ func lookup(snap *Snapshot, name string, sc *lookupScratch) (Ref, error) {
 // refs below name/, in the stack and in the transaction, are found by
 // stepping a cursor and an index from where the previous name left them
 // (a few steps, else a seek). The answers are those of searching.
-func checkDirFile(snap *Snapshot, p *prepared) error {
+func checkDirFile(snap *Snapshot, p *prepared, split int) error {
 	changes := p.changes
 	// The refs it leaves existing, sorted: positions in changes.
 	live := make([]int32, 0, len(changes))
@@ -850,73 +851,97 @@ func checkDirFile(snap *Snapshot, p *prepared) error {
 		}
 		return false, false
 	}
-	var sc lookupScratch
-	exists := func(name string) (bool, error) {
-		if v, ok := final(name); ok {
-			return v, nil
+	// check checks the changes at positions lo to hi. A bulk
+	// transaction's two halves are checked at once, each from its own
+	// cursors; the first error in the changes' order is the one
+	// returned, as checking them in order would.
+	check := func(lo, hi int) error {
+		var sc lookupScratch
+		exists := func(name string) (bool, error) {
+			if v, ok := final(name); ok {
+				return v, nil
+			}
+			return sc.lookupRef(snap, name)
 		}
-		return sc.lookupRef(snap, name)
-	}
-	// parents[k] is the parent name of depth k of the name checked
-	// last, and whether it exists.
-	type parent struct {
-		name   string
-		exists bool
-	}
-	var parents []parent
-	var below refsBelow
-	defer below.close()
-	below.snap = snap
-	var prefix []byte // name/ of the change checked
-	var lastPrefix []byte
-	j := 0 // where the refs of live below lastPrefix start
-	for i := range changes {
-		c := &changes[i]
-		if !c.store() || c.missing() || !c.oldMissing() {
-			continue
+		// parents[k] is the parent name of depth k of the name checked
+		// last, and whether it exists.
+		type parent struct {
+			name   string
+			exists bool
 		}
-		cname := p.name(c)
-		// A parent directory that is a ref.
-		k := 0
-		for i := strings.IndexByte(cname, '/'); i >= 0; i, k = next(cname, i), k+1 {
-			dir := cname[:i]
-			if k >= len(parents) || parents[k].name != dir {
-				ok, err := exists(dir)
-				if err != nil {
-					return err
+		var parents []parent
+		var below refsBelow
+		defer below.close()
+		below.snap = snap
+		var prefix []byte // name/ of the change checked
+		var lastPrefix []byte
+		j := 0 // where the refs of live below lastPrefix start
+		for i := lo; i < hi; i++ {
+			c := &changes[i]
+			if !c.store() || c.missing() || !c.oldMissing() {
+				continue
+			}
+			cname := p.name(c)
+			// A parent directory that is a ref.
+			k := 0
+			for i := strings.IndexByte(cname, '/'); i >= 0; i, k = next(cname, i), k+1 {
+				dir := cname[:i]
+				if k >= len(parents) || parents[k].name != dir {
+					ok, err := exists(dir)
+					if err != nil {
+						return err
+					}
+					parents = append(parents[:k], parent{dir, ok})
 				}
-				parents = append(parents[:k], parent{dir, ok})
+				if parents[k].exists {
+					return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, dir, ErrRefName)
+				}
 			}
-			if parents[k].exists {
-				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, dir, ErrRefName)
+			// A ref below name/ that survives the transaction.
+			prefix = append(append(prefix[:0], cname...), '/')
+			name, err := below.first(prefix, func(name []byte) bool {
+				v, ok := final(string(name))
+				return ok && !v
+			})
+			if err != nil {
+				return err
+			}
+			if name != nil {
+				return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, name, ErrRefName)
+			}
+			// Names starting with prefix sort right after it.
+			if lastPrefix == nil || bytes.Compare(prefix, lastPrefix) < 0 {
+				j = 0
+			}
+			j = searchFrom(p, live, j, prefix)
+			lastPrefix = append(lastPrefix[:0], prefix...)
+			if j < len(live) {
+				if l := p.name(&changes[live[j]]); len(l) >= len(prefix) && compareStringBytes(l[:len(prefix)], prefix) == 0 {
+					return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", cname, l, ErrRefName)
+				}
 			}
 		}
-		// A ref below name/ that survives the transaction.
-		prefix = append(append(prefix[:0], cname...), '/')
-		name, err := below.first(prefix, func(name []byte) bool {
-			v, ok := final(string(name))
-			return ok && !v
-		})
-		if err != nil {
-			return err
-		}
-		if name != nil {
-			return fmt.Errorf("ref %s: conflicts with existing ref %s: %w", cname, name, ErrRefName)
-		}
-		// Names starting with prefix sort right after it.
-		if lastPrefix == nil || bytes.Compare(prefix, lastPrefix) < 0 {
-			j = 0
-		}
-		j = searchFrom(p, live, j, prefix)
-		lastPrefix = append(lastPrefix[:0], prefix...)
-		if j < len(live) {
-			if l := p.name(&changes[live[j]]); len(l) >= len(prefix) && compareStringBytes(l[:len(prefix)], prefix) == 0 {
-				return fmt.Errorf("ref %s: conflicts with ref %s in the same transaction: %w", cname, l, ErrRefName)
-			}
-		}
+		return nil
 	}
-	return nil
+	if split <= 0 {
+		split = dirFileSplit
+	}
+	if len(changes) < split || runtime.GOMAXPROCS(0) < 2 {
+		return check(0, len(changes))
+	}
+	mid := len(changes) / 2
+	later := make(chan error, 1)
+	go func() { later <- check(mid, len(changes)) }()
+	err := check(0, mid)
+	if err2 := <-later; err == nil {
+		err = err2
+	}
+	return err
 }
+
+// dirFileSplit is the fewest changes whose directory/file conflicts
+// checkDirFile checks in two halves at once, unless told otherwise.
+const dirFileSplit = 1 << 15
 
 // searchFrom returns the index of the first of the sorted names (of
 // the changes at positions live) at or after from that is not less than

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +13,8 @@ import (
 
 // Committer returns who git records in reflogs as making a change now,
 // as git finds its committer: the name from GIT_COMMITTER_NAME, else
-// committer.name, else user.name, else the account's full name, else its
-// login name; the email from GIT_COMMITTER_EMAIL, else committer.email,
+// committer.name, else user.name, else the login name ($USER, $LOGNAME;
+// git takes the account's full name); the email from GIT_COMMITTER_EMAIL, else committer.email,
 // else user.email, else $EMAIL, else login@hostname; the time from
 // GIT_COMMITTER_DATE (unix seconds with a zone, "@1700000000 +0200",
 // RFC 2822 or ISO 8601), else now. The zero Config gives the
@@ -27,12 +26,12 @@ func (c Config) Committer(now time.Time) (stack.Identity, error) {
 		Time:  now,
 	}
 	if who.Name == "" || who.Email == "" {
-		login, full := firstNonEmpty(os.Getenv("USER"), "unknown"), ""
-		if u, err := user.Current(); err == nil {
-			login, full = u.Username, u.Name
-		}
+		// git asks the system's account database; package os/user would
+		// link libc into every program of this module under cgo, and
+		// loading it costs each process more than a commit's own work.
+		login := firstNonEmpty(os.Getenv("USER"), os.Getenv("LOGNAME"), "unknown")
 		host, _ := os.Hostname()
-		who.Name = firstNonEmpty(who.Name, full, login)
+		who.Name = firstNonEmpty(who.Name, login)
 		who.Email = firstNonEmpty(who.Email, login+"@"+firstNonEmpty(host, "(none)"))
 	}
 	if d := os.Getenv("GIT_COMMITTER_DATE"); d != "" {

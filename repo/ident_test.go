@@ -2,7 +2,6 @@ package repo
 
 import (
 	"os"
-	"os/user"
 	"testing"
 	"time"
 )
@@ -16,14 +15,7 @@ func TestCommitter(t *testing.T) {
 	if host == "" {
 		host = "(none)"
 	}
-	// The account's names, as git takes them from the system.
-	login, name := "someone", ""
-	if u, err := user.Current(); err == nil {
-		login, name = u.Username, u.Name
-	}
-	if name == "" {
-		name = login
-	}
+	login, name := "someone", "someone" // $USER, set below
 	full := Config{CommitterName: "Com Mitter", CommitterEmail: "c@example.com", UserName: "U Ser", UserEmail: "u@example.com"}
 	for _, tc := range []struct {
 		name        string

@@ -195,6 +195,7 @@ func TestCoreWithoutGoGit(t *testing.T) {
 // network, HTTP, TLS or S3 client code (every linked package costs
 // start-up time, and most commands are one short process); S3 is
 // reftable-s3's, which reftable runs for the command lines that need it.
+// Nor anything that makes the binary load libc (os/user, cgo).
 func TestCLIWithoutNetwork(t *testing.T) {
 	deps := func(pkg string) map[string]bool {
 		cmd := exec.Command("go", "list", "-deps", pkg)
@@ -217,6 +218,8 @@ func TestCLIWithoutNetwork(t *testing.T) {
 			case dep == "net", dep == "net/http", dep == "crypto/tls", dep == module+"/s3store",
 				strings.HasPrefix(dep, "github.com/minio/"):
 				t.Errorf("%s depends on %s; S3 access belongs in cmd/reftable-s3", pkg, dep)
+			case dep == "os/user", dep == "runtime/cgo":
+				t.Errorf("%s depends on %s, which links libc under cgo: loading it cost each process 3 ms", pkg, dep)
 			}
 		}
 		if n == 0 {

@@ -57,13 +57,16 @@ import (
 // none with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config,
 // else ~/.config/git/config, then ~/.gitconfig; or GIT_CONFIG_GLOBAL), the
 // repository's (the common directory's "config"), then the settings of
-// GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>. Includes
+// GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>; an
+// opened worktree's config.worktree comes after the repository's when
+// extensions.worktreeConfig is set (Open; ReadConfig has no worktree to
+// read it for). Includes
 // are followed as git follows them: include.path, and includeIf.path
 // under a "gitdir:" or "gitdir/i:" condition, matched against the common
 // git directory; other conditions ("onbranch:", "hasconfig:") never hold
 // here. The extensions and core.bare are the repository's own, as git
-// reads them only from its config file. Not read: a worktree's
-// config.worktree, and "git -c" (GIT_CONFIG_PARAMETERS).
+// reads them only from its config file. Not read: "git -c"
+// (GIT_CONFIG_PARAMETERS).
 type Config struct {
 	// ObjectFormat is the hash of object ids: extensions.objectFormat,
 	// SHA-1 when unset.
@@ -106,13 +109,16 @@ type Config struct {
 // git's defaults. An invalid setting fails with an error matching
 // ErrConfig that names the file and the setting.
 func ReadConfig(commonDir string) (Config, error) {
-	return readConfig(commonDir, true)
+	return readConfig(commonDir, commonDir, true)
 }
 
-// readConfig is ReadConfig; without strict, the reftable.* settings are
-// not parsed (a repository opened only to read ignores them).
-func readConfig(commonDir string, strict bool) (Config, error) {
-	m, from, err := readConfigFiles(commonDir)
+// readConfig is ReadConfig for the worktree whose git directory is gitDir
+// (commonDir for the main worktree), whose config.worktree it reads too
+// when extensions.worktreeConfig is set; without strict, the reftable.*
+// settings are not parsed (a repository opened only to read ignores
+// them).
+func readConfig(gitDir, commonDir string, strict bool) (Config, error) {
+	m, from, err := readConfigFiles(gitDir, commonDir)
 	if err != nil {
 		return Config{}, err
 	}
@@ -137,12 +143,18 @@ func repositoryOnly(key string) bool {
 // repository whose common directory is commonDir, and of the environment,
 // in git's order (see Config), into one map, keys lowercased; from names
 // where each setting was read.
-func readConfigFiles(commonDir string) (m, from map[string]string, err error) {
+func readConfigFiles(gitDir, commonDir string) (m, from map[string]string, err error) {
 	m, from = map[string]string{}, map[string]string{}
 	local := filepath.Join(commonDir, "config")
-	for _, path := range append(userConfigFiles(), local) {
+	worktree := filepath.Join(gitDir, "config.worktree")
+	for _, path := range append(userConfigFiles(), local, worktree) {
 		if path == os.DevNull {
 			continue // how git's documentation skips a scope
+		}
+		if path == worktree {
+			if b, err := gitBool(m["extensions.worktreeconfig"]); err != nil || !b {
+				continue
+			}
 		}
 		scope := path
 		r := configReader{gitDir: commonDir, set: func(k, v, file string) {

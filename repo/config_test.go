@@ -353,3 +353,34 @@ func TestWildmatch(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigWorktree reads a worktree's config.worktree after the
+// repository's config when extensions.worktreeConfig is set, as git
+// does: the main worktree's and a linked one's each see their own, as
+// git config says.
+func TestConfigWorktree(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	r.Run("commit", "-q", "--allow-empty", "-m", "c1")
+	r.Run("config", "user.name", "Shared")
+	wt := filepath.Join(t.TempDir(), "wt")
+	r.Run("worktree", "add", "-q", wt)
+	if c, err := ReadConfig(filepath.Join(r.Dir, ".git")); err != nil || c.UserName != "Shared" {
+		t.Fatalf("before config.worktree: %+v, %v", c, err)
+	}
+	r.Run("config", "extensions.worktreeConfig", "true")
+	r.Run("config", "--worktree", "user.name", "Main")
+	r.Run("-C", wt, "config", "--worktree", "user.name", "Linked")
+	for _, dir := range []string{r.Dir, wt} {
+		want, err := r.RunInput("", "-C", dir, "config", "--get", "user.name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := open(t, dir, Options{}).Config().UserName
+		if got != strings.TrimSpace(want) {
+			t.Errorf("%s: user.name %q, git says %q", dir, got, strings.TrimSpace(want))
+		}
+	}
+	if got := open(t, wt, Options{}).Config().UserName; got != "Linked" {
+		t.Errorf("the linked worktree's user.name: %q, want Linked", got)
+	}
+}

@@ -89,7 +89,7 @@ func Open(path string, opts Options) (*Repository, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := readConfig(commonDir, !opts.ReadOnly)
+	cfg, err := readConfig(gitDir, commonDir, !opts.ReadOnly)
 	if err != nil {
 		return nil, err
 	}

@@ -112,10 +112,10 @@ repository's settings as git does:
 Numbers take git's units (8k), booleans git's words (yes, off). The
 config is read as git reads it: /etc/gitconfig (GIT_CONFIG_SYSTEM; none
 with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config and
-~/.gitconfig; GIT_CONFIG_GLOBAL), the repository's, then
-GIT_CONFIG_COUNT, with their includes (includeIf only on gitdir:); not a
-worktree's config.worktree or git -c.
-An invalid value fails the command, as it fails git's, naming the file.
+~/.gitconfig; GIT_CONFIG_GLOBAL), the repository's, the worktree's
+config.worktree (with extensions.worktreeConfig), then GIT_CONFIG_COUNT,
+with their includes (includeIf only on gitdir:); not git -c. An invalid
+value fails the command, as it fails git's, naming the file.
 -lock-timeout overrides reftable.lockTimeout.
 
 Examples:

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -14,25 +15,25 @@ import (
 // Committer returns who git records in reflogs as making a change now,
 // as git finds its committer: the name from GIT_COMMITTER_NAME, else
 // committer.name, else user.name, else the login name ($USER, $LOGNAME;
-// git takes the account's full name); the email from GIT_COMMITTER_EMAIL, else committer.email,
-// else user.email, else $EMAIL, else login@hostname; the time from
-// GIT_COMMITTER_DATE (unix seconds with a zone, "@1700000000 +0200",
-// RFC 2822 or ISO 8601), else now. The zero Config gives the
-// environment's identity alone.
+// git takes the account's full name); the email from
+// GIT_COMMITTER_EMAIL, else committer.email, else user.email, else
+// $EMAIL, else login@hostname; the time from GIT_COMMITTER_DATE (unix
+// seconds with a zone, "@1700000000 +0200", RFC 2822 or ISO 8601), else
+// now. The zero Config gives the environment's identity alone.
 func (c Config) Committer(now time.Time) (stack.Identity, error) {
 	who := stack.Identity{
-		Name:  firstNonEmpty(os.Getenv("GIT_COMMITTER_NAME"), c.CommitterName, c.UserName),
-		Email: firstNonEmpty(os.Getenv("GIT_COMMITTER_EMAIL"), c.CommitterEmail, c.UserEmail, os.Getenv("EMAIL")),
+		Name:  cmp.Or(os.Getenv("GIT_COMMITTER_NAME"), c.CommitterName, c.UserName),
+		Email: cmp.Or(os.Getenv("GIT_COMMITTER_EMAIL"), c.CommitterEmail, c.UserEmail, os.Getenv("EMAIL")),
 		Time:  now,
 	}
 	if who.Name == "" || who.Email == "" {
 		// git asks the system's account database; package os/user would
 		// link libc into every program of this module under cgo, and
 		// loading it costs each process more than a commit's own work.
-		login := firstNonEmpty(os.Getenv("USER"), os.Getenv("LOGNAME"), "unknown")
+		login := cmp.Or(os.Getenv("USER"), os.Getenv("LOGNAME"), "unknown")
 		host, _ := os.Hostname()
-		who.Name = firstNonEmpty(who.Name, login)
-		who.Email = firstNonEmpty(who.Email, login+"@"+firstNonEmpty(host, "(none)"))
+		who.Name = cmp.Or(who.Name, login)
+		who.Email = cmp.Or(who.Email, login+"@"+cmp.Or(host, "(none)"))
 	}
 	if d := os.Getenv("GIT_COMMITTER_DATE"); d != "" {
 		tm, err := parseDate(d)
@@ -42,16 +43,6 @@ func (c Config) Committer(now time.Time) (stack.Identity, error) {
 		who.Time = tm
 	}
 	return who, nil
-}
-
-// firstNonEmpty returns the first of vs that is not empty, or "".
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // parseDate parses the date formats GIT_COMMITTER_DATE takes most often:

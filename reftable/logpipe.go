@@ -40,11 +40,11 @@ func pipelineLogs() bool { return runtime.GOMAXPROCS(0) > 1 }
 // takes about as long as compressing a block, waiting left a third of
 // two processors idle.
 func (w *Writer) submitLog() error {
-	if err := w.drainLogs(len(w.inflight), false); err != nil {
+	if err := w.drainDoneLogs(); err != nil {
 		return err
 	}
 	if len(w.inflight) >= 2*maxInflightLogs {
-		if err := w.drainLogs(2*maxInflightLogs-1, true); err != nil {
+		if err := w.drainLogs(2*maxInflightLogs - 1); err != nil {
 			return err
 		}
 	}
@@ -93,34 +93,46 @@ func (b *inflightLog) isDone() bool {
 	}
 }
 
-// drainLogs writes the oldest log blocks handed to goroutines, until at
-// most keep remain, as flushBlock writes a block: waiting for each, or
-// without wait, only those done.
-func (w *Writer) drainLogs(keep int, wait bool) error {
-	if !wait {
-		keep = 0
-	}
+// drainLogs writes the oldest log blocks, waiting for each, until at
+// most keep remain, as flushBlock writes a block.
+func (w *Writer) drainLogs(keep int) error {
 	for len(w.inflight) > keep {
-		b := w.inflight[0]
-		if !wait && !b.isDone() {
-			return nil
-		}
-		<-b.done
-		n := copy(w.inflight, w.inflight[1:])
-		w.inflight[n] = nil
-		w.inflight = w.inflight[:n]
-		if w.logStat.blocks == 0 {
-			w.logStat.offset = w.next
-		}
-		w.logStat.blocks++
-		w.stats.Blocks++
-		if err := w.write(b.block); err != nil {
+		if err := w.writeOldestLog(); err != nil {
 			return err
 		}
-		w.pending = 0
-		w.index = append(w.index, indexEntry{key: clone(b.key), offset: uint64(w.next)})
-		w.next += int64(len(b.block))
-		w.spareLogs = append(w.spareLogs, b)
 	}
+	return nil
+}
+
+// drainDoneLogs writes the oldest log blocks that are compressed already,
+// without waiting for the others.
+func (w *Writer) drainDoneLogs() error {
+	for len(w.inflight) > 0 && w.inflight[0].isDone() {
+		if err := w.writeOldestLog(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOldestLog waits for the oldest log block and writes it.
+func (w *Writer) writeOldestLog() error {
+	b := w.inflight[0]
+	<-b.done
+	n := copy(w.inflight, w.inflight[1:])
+	w.inflight[n] = nil
+	w.inflight = w.inflight[:n]
+	if w.logStat.blocks == 0 {
+		w.logStat.offset = w.next
+	}
+	w.logStat.blocks++
+	w.stats.Blocks++
+	if err := w.write(b.block); err != nil {
+		return err
+	}
+	w.pending = 0
+	w.index = append(w.index, indexEntry{key: clone(b.key), offset: uint64(w.next)})
+	w.next += int64(len(b.block))
+	w.spareLogs = append(w.spareLogs, b)
 	return nil
 }

@@ -409,7 +409,7 @@ func (w *Writer) flushBlock() error {
 	if typ == blockTypeLog && w.pipeline && w.next > 0 && !w.headerOwed && w.bw.headerOff == 0 {
 		return w.submitLog()
 	}
-	if err := w.drainLogs(0, true); err != nil {
+	if err := w.drainLogs(0); err != nil {
 		return err
 	}
 	raw, err := w.bw.finish()
@@ -504,7 +504,7 @@ func (w *Writer) finishSection() (int64, error) {
 	if err := w.flushBlock(); err != nil {
 		return 0, err
 	}
-	if err := w.drainLogs(0, true); err != nil {
+	if err := w.drainLogs(0); err != nil {
 		return 0, err
 	}
 	threshold := 3
@@ -620,7 +620,7 @@ func (w *Writer) Close() error {
 	if err := w.finishPublicSection(); err != nil {
 		return w.fail(err)
 	}
-	if err := w.drainLogs(0, true); err != nil { // finishSection did, unless no section was open
+	if err := w.drainLogs(0); err != nil { // finishSection did, unless no section was open
 		return w.fail(err)
 	}
 	w.closed = true

@@ -152,19 +152,20 @@ func Open(fsys vfs.FS, dir string, hashSize int, alternates ...string) (*DB, err
 // separator (':', ';' on Windows), an entry beginning with a double quote
 // unquoted as a C string, empty entries skipped.
 func EnvAlternates(v string) []string {
+	sep := string(os.PathListSeparator)
 	var dirs []string
 	for v != "" {
-		entry := v
 		if v[0] == '"' {
 			if end := closingQuote(v); end > 0 {
 				if d, ok := unquoteC(v[:end+1]); ok {
-					entry, v = d, strings.TrimPrefix(v[end+1:], string(os.PathListSeparator))
-					dirs = append(dirs, entry)
+					dirs = append(dirs, d)
+					v = strings.TrimPrefix(v[end+1:], sep)
 					continue
 				}
 			}
 		}
-		entry, v, _ = strings.Cut(v, string(os.PathListSeparator))
+		var entry string
+		entry, v, _ = strings.Cut(v, sep)
 		if entry != "" {
 			dirs = append(dirs, entry)
 		}

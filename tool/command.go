@@ -249,23 +249,54 @@ const readRetries = 5
 // runRetried runs the command, a read-only one, holding its standard
 // output until it ends, and runs it again, up to readRetries times, when
 // a table it read vanished (see tableVanished): its output is printed
-// once, from the run that ended.
+// once, from the run that ended. An output longer than maxHeldOutput is
+// printed as it comes instead, and that run is the last.
 func (e *Env) runRetried(flags any, pos []string) error {
 	out := e.stdout
 	defer func() { e.stdout = out }()
-	var held bytes.Buffer
 	for try := 0; ; try++ {
-		held.Reset()
-		e.stdout = &held
+		held := &heldOutput{out: out, max: maxHeldOutput}
+		e.stdout = held
 		err := e.cmd.Run(e, flags, pos)
-		if err != nil && try < readRetries && tableVanished(err) {
+		if err != nil && !held.passed && try < readRetries && tableVanished(err) {
 			continue
 		}
-		if _, werr := out.Write(held.Bytes()); err == nil {
-			err = werr
+		if !held.passed {
+			if _, werr := out.Write(held.buf.Bytes()); err == nil {
+				err = werr
+			}
 		}
 		return err
 	}
+}
+
+// maxHeldOutput is the most output of a read command that runRetried
+// holds.
+const maxHeldOutput = 16 << 20
+
+// A heldOutput holds what is written to it, up to max bytes; past them
+// it writes what it held to out, and passes everything after on.
+type heldOutput struct {
+	out    io.Writer
+	max    int
+	buf    bytes.Buffer
+	passed bool // out has had what was held
+}
+
+func (h *heldOutput) Write(p []byte) (int, error) {
+	if h.passed {
+		return h.out.Write(p)
+	}
+	h.buf.Write(p)
+	if h.buf.Len() > h.max {
+		h.passed = true
+		_, err := h.out.Write(h.buf.Bytes())
+		h.buf = bytes.Buffer{}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }
 
 // tableVanished reports whether err is a table's read that found it gone

@@ -1,6 +1,7 @@
 package tool
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -303,5 +304,23 @@ func TestS3ReadRetried(t *testing.T) {
 	}
 	if len(lines) != n+1 || !increasing {
 		t.Errorf("refs printed %d lines, in increasing order %v; want each of the %d refs once, in order", len(lines), increasing, n+1)
+	}
+}
+
+// TestHeldOutput: a read command's output is held up to its bound, then
+// what was held and everything after is passed on, in order.
+func TestHeldOutput(t *testing.T) {
+	var out bytes.Buffer
+	h := &heldOutput{out: &out, max: 10}
+	for _, w := range []string{"abcdef", "ghijkl", "mno"} {
+		if n, err := h.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", w, n, err)
+		}
+		if w == "abcdef" && (out.Len() != 0 || h.passed) {
+			t.Fatalf("under the bound: %q passed on", out.String())
+		}
+	}
+	if !h.passed || out.String() != "abcdefghijklmno" || h.buf.Len() != 0 {
+		t.Errorf("past the bound: passed %v, out %q, %d bytes held", h.passed, out.String(), h.buf.Len())
 	}
 }

@@ -157,12 +157,22 @@ func New(cfg Config) (*Store, error) {
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
 		creds = credentials.New(&credentials.Static{Value: credentials.Value{SignerType: credentials.SignatureAnonymous}})
 	}
+	// One transport for both clients: one pool of connections, so that
+	// a process's reads and writes reuse one connection.
+	transport := cfg.Transport
+	if transport == nil {
+		t, err := minio.DefaultTransport(secure)
+		if err != nil {
+			return nil, fmt.Errorf("s3store: %s: %w", cfg.Endpoint, err)
+		}
+		transport = t
+	}
 	client := func(retries int) (*minio.Core, error) {
 		return minio.NewCore(host, &minio.Options{
 			Creds:      creds,
 			Secure:     secure,
 			Region:     region,
-			Transport:  cfg.Transport,
+			Transport:  transport,
 			MaxRetries: retries,
 		})
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -293,5 +295,41 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if _, err := s3store.New(s3store.Config{Endpoint: "127.0.0.1:9000", Bucket: "b"}); err == nil {
 		t.Errorf("New accepted an endpoint without scheme")
+	}
+}
+
+// TestOneConnection: a Store's reads and writes share one pool of
+// connections, so a process that reads the list, uploads a table and
+// swaps the list, one request after the other, opens one connection.
+func TestOneConnection(t *testing.T) {
+	ctx := t.Context()
+	hs := httptest.NewUnstartedServer(s3fake.NewServer("bkt"))
+	var conns atomic.Int64
+	hs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	s := open(t, hs.URL, "pre/")
+	etag, err := s.Put(ctx, "tables.list", []byte("a\n"), objstore.Cond{IfNoneMatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Get(ctx, "tables.list", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "t.ref", []byte("table"), objstore.Cond{IfNoneMatch: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "tables.list", []byte("a\nt.ref\n"), objstore.Cond{IfMatch: etag}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Head(ctx, "t.ref"); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for five requests in turn, want 1", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/refstore/refstore/internal/testutil/gittest"
+	"github.com/refstore/refstore/stack"
 )
 
 // TestWriteSettingsValidatedAsGit: every value git refuses to write with
@@ -322,6 +323,35 @@ func TestLockTimeoutSetting(t *testing.T) {
 		t.Errorf("update -lock-timeout 10s over reftable.lockTimeout = 0, lock held 400 ms: %v", r)
 	}
 	<-released
+}
+
+// TestLockTimeoutFlag: -lock-timeout takes the setting's meanings: 0
+// tries once, as reftable.lockTimeout = 0 does (it meant 100 ms), a
+// negative duration waits forever, and without the flag the setting
+// stands.
+func TestLockTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string // "" for no flag
+		want time.Duration
+	}{
+		{"", 7 * time.Second},
+		{"0", stack.NoWait},
+		{"0s", stack.NoWait},
+		{"250ms", 250 * time.Millisecond},
+		{"-1s", -time.Second},
+	} {
+		var f lockTimeoutFlag
+		if tc.arg != "" {
+			if err := f.Set(tc.arg); err != nil {
+				t.Fatalf("-lock-timeout %s: %v", tc.arg, err)
+			}
+		}
+		opts := stack.Options{LockTimeout: 7 * time.Second} // as from the setting
+		f.apply(&opts)
+		if opts.LockTimeout != tc.want {
+			t.Errorf("-lock-timeout %q: LockTimeout %v, want %v", tc.arg, opts.LockTimeout, tc.want)
+		}
+	}
 }
 
 // TestStatsGeometricFactor: stats says what auto-compaction would merge

@@ -435,16 +435,17 @@ func (f *lockTimeoutFlag) Set(s string) error {
 }
 
 // apply sets opts.LockTimeout to the flag's value if it was given: the
-// flag wins over reftable.lockTimeout, and its 0 means git's default.
+// flag wins over reftable.lockTimeout, and its 0 tries once, as the
+// setting's 0 does.
 func (f lockTimeoutFlag) apply(opts *stack.Options) {
 	switch {
 	case !f.set:
 	case f.d == 0:
-		opts.LockTimeout = 100 * time.Millisecond
+		opts.LockTimeout = stack.NoWait
 	default:
 		opts.LockTimeout = f.d
 	}
 }
 
 // lockTimeoutUsage is the help of -lock-timeout.
-const lockTimeoutUsage = "wait at most `duration` for tables.list.lock, instead of reftable.lockTimeout (0: 100ms as git, negative: forever)"
+const lockTimeoutUsage = "wait at most `duration` for tables.list.lock, instead of reftable.lockTimeout (0: try once, negative: forever)"

@@ -65,8 +65,9 @@ import (
 // under a "gitdir:" or "gitdir/i:" condition, matched against the common
 // git directory; other conditions ("onbranch:", "hasconfig:") never hold
 // here. The extensions and core.bare are the repository's own, as git
-// reads them only from its config file. Not read: "git -c"
-// (GIT_CONFIG_PARAMETERS).
+// reads them only from its config file. The settings of "git -c", which
+// git passes to the programs it runs in GIT_CONFIG_PARAMETERS, come last,
+// after GIT_CONFIG_COUNT's.
 type Config struct {
 	// ObjectFormat is the hash of object ids: extensions.objectFormat,
 	// SHA-1 when unset.
@@ -191,7 +192,100 @@ func readConfigFiles(gitDir, commonDir string) (m, from map[string]string, err e
 		k = strings.ToLower(section + "." + name)
 		m[k], from[k] = v, ks
 	}
+	params, err := configParameters(os.Getenv("GIT_CONFIG_PARAMETERS"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, kv := range params {
+		k, v := kv[0], kv[1]
+		section, name, dotted := strings.Cut(k, ".")
+		if !dotted || strings.Contains(name, ".") || repositoryOnly(strings.ToLower(k)) {
+			continue // a subsection's, or the repository's
+		}
+		k = strings.ToLower(section + "." + name)
+		m[k], from[k] = v, "GIT_CONFIG_PARAMETERS"
+	}
 	return m, from, nil
+}
+
+// configParameters parses GIT_CONFIG_PARAMETERS, the settings of
+// "git -c" as git passes them to the programs it runs, into keys and
+// values: entries separated by spaces, each a single-quoted key, "=",
+// then a single-quoted value or nothing (no value: "true"); git's older
+// form quotes "key=value" whole, or a key alone. In a quoted string,
+// '\'' stands for a quote and '\!' for "!", as git quotes them.
+func configParameters(s string) ([][2]string, error) {
+	var kvs [][2]string
+	bogus := func() error {
+		return fmt.Errorf("GIT_CONFIG_PARAMETERS=%q: bogus format: %w", s, ErrConfig)
+	}
+	i := 0
+	for {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			return kvs, nil
+		}
+		key, n, ok := sqWord(s[i:])
+		if !ok {
+			return nil, bogus()
+		}
+		i += n
+		val := "true"
+		switch {
+		case i < len(s) && s[i] == '=':
+			i++
+			if i < len(s) && s[i] == '\'' {
+				if val, n, ok = sqWord(s[i:]); !ok {
+					return nil, bogus()
+				}
+				i += n
+			}
+		default:
+			k, v, found := strings.Cut(key, "=")
+			if key = strings.TrimSpace(k); found {
+				val = v
+			}
+		}
+		if i < len(s) && !isSpace(s[i]) {
+			return nil, bogus()
+		}
+		kvs = append(kvs, [2]string{key, val})
+	}
+}
+
+// sqWord reads the single-quoted string at the start of s, in which
+// '\'' is a quote and '\!' an exclamation mark: its content and the
+// number of bytes it took.
+func sqWord(s string) (word string, n int, ok bool) {
+	if s == "" || s[0] != '\'' {
+		return "", 0, false
+	}
+	var b strings.Builder
+	i := 1
+	for {
+		end := strings.IndexByte(s[i:], '\'')
+		if end < 0 {
+			return "", 0, false // unterminated
+		}
+		b.WriteString(s[i : i+end])
+		i += end + 1
+		// A quote closed; '\x' followed by a quote continues the word
+		// with x, for x a quote or "!".
+		if i+2 < len(s) && s[i] == '\\' && (s[i+1] == '\'' || s[i+1] == '!') && s[i+2] == '\'' {
+			b.WriteByte(s[i+1])
+			i += 3
+			continue
+		}
+		return b.String(), i, true
+	}
+}
+
+// isSpace reports whether c is white space, as C's isspace in the C
+// locale.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // envCount returns GIT_CONFIG_COUNT, 0 when unset.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/refstore/refstore/internal/testutil/gittest"
 	"github.com/refstore/refstore/reftable"
 	"github.com/refstore/refstore/stack"
@@ -382,5 +383,73 @@ func TestConfigWorktree(t *testing.T) {
 	}
 	if got := open(t, wt, Options{}).Config().UserName; got != "Linked" {
 		t.Errorf("the linked worktree's user.name: %q, want Linked", got)
+	}
+}
+
+// TestConfigParametersParse reads GIT_CONFIG_PARAMETERS in each form git
+// writes or once wrote, and refuses what git refuses.
+func TestConfigParametersParse(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want [][2]string // nil: an error
+	}{
+		{"", [][2]string{}},
+		{"  ", [][2]string{}},
+		{`'user.name'='A B'`, [][2]string{{"user.name", "A B"}}},
+		{`'user.name'='A '\''B'\'' '\!'C' 'user.email'=''`, [][2]string{{"user.name", "A 'B' !C"}, {"user.email", ""}}},
+		{`'core.logAllRefUpdates'= 'x.y'='1'`, [][2]string{{"core.logAllRefUpdates", "true"}, {"x.y", "1"}}},
+		{`'user.name=old style' 'core.x'`, [][2]string{{"user.name", "old style"}, {"core.x", "true"}}},
+		{`'a.b'='c=d'`, [][2]string{{"a.b", "c=d"}}},
+		{`'a.b'='c`, nil},
+		{`a.b=c`, nil},
+		{`'a.b'='c'x`, nil},
+		{`'a.b''c.d'`, nil},
+	} {
+		got, err := configParameters(tc.in)
+		switch {
+		case tc.want == nil && (err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "GIT_CONFIG_PARAMETERS")):
+			t.Errorf("configParameters(%s) = %q, %v; want ErrConfig naming GIT_CONFIG_PARAMETERS", tc.in, got, err)
+		case tc.want != nil && (err != nil || !cmp.Equal(got, tc.want, cmpopts.EquateEmpty())):
+			t.Errorf("configParameters(%s) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestConfigParametersAsGit: the settings of "git -c", which git passes
+// to a program it runs (an alias, a hook) in GIT_CONFIG_PARAMETERS, are
+// read as git reads them: after the files and GIT_CONFIG_COUNT, so that
+// they win; quotes and "!" in values kept; an invalid value named.
+func TestConfigParametersAsGit(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	r.Run("config", "core.logAllRefUpdates", "false") // "git -c core.logAllRefUpdates" says true
+	t.Setenv("GIT_CONFIG_COUNT", "1")
+	t.Setenv("GIT_CONFIG_KEY_0", "user.email")
+	t.Setenv("GIT_CONFIG_VALUE_0", "count@example.com")
+	r.Env = append(r.Env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=user.email", "GIT_CONFIG_VALUE_0=count@example.com")
+	// What git hands an alias it runs.
+	params := strings.TrimSuffix(r.Run("-c", "alias.params=!printenv GIT_CONFIG_PARAMETERS",
+		"-c", "user.name=A 'B' !C", "-c", "User.Email=cli@example.com", "-c", "core.logAllRefUpdates", "-c", "reftable.blockSize=8k", "params"), "\n")
+	if !strings.Contains(params, `'\''`) || !strings.Contains(params, `'\!'`) {
+		t.Fatalf("git passed %s, without the quoting this test is for", params)
+	}
+	t.Setenv("GIT_CONFIG_PARAMETERS", params)
+	r.Env = append(r.Env, "GIT_CONFIG_PARAMETERS="+params)
+	c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, got := range map[string]string{"user.name": c.UserName, "user.email": c.UserEmail} {
+		if want := strings.TrimSpace(r.Run("config", "--get", key)); got != want {
+			t.Errorf("%s = %q, git says %q", key, got, want)
+		}
+	}
+	if c.UserName != "A 'B' !C" || c.UserEmail != "cli@example.com" || c.LogAllRefUpdates != stack.ReflogNormal || c.BlockSize != 8192 {
+		t.Errorf("read %q <%s>, reflog policy %v, block size %d; want git -c's A 'B' !C <cli@example.com>, normal (true), 8192",
+			c.UserName, c.UserEmail, c.LogAllRefUpdates, c.BlockSize)
+	}
+
+	t.Setenv("GIT_CONFIG_PARAMETERS", params+" 'reftable.blockSize'='huge'")
+	if _, err := ReadConfig(filepath.Join(r.Dir, ".git")); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "GIT_CONFIG_PARAMETERS") {
+		t.Errorf("an invalid git -c setting: %v, want ErrConfig naming GIT_CONFIG_PARAMETERS", err)
 	}
 }

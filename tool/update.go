@@ -113,9 +113,10 @@ Numbers take git's units (8k), booleans git's words (yes, off). The
 config is read as git reads it: /etc/gitconfig (GIT_CONFIG_SYSTEM; none
 with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config and
 ~/.gitconfig; GIT_CONFIG_GLOBAL), the repository's, the worktree's
-config.worktree (with extensions.worktreeConfig), then GIT_CONFIG_COUNT,
-with their includes (includeIf only on gitdir:); not git -c. An invalid
-value fails the command, as it fails git's, naming the file.
+config.worktree (with extensions.worktreeConfig), GIT_CONFIG_COUNT,
+then git -c's settings when git runs the command (GIT_CONFIG_PARAMETERS),
+with their includes (includeIf only on gitdir:). An invalid value fails
+the command, as it fails git's, naming the file.
 -lock-timeout overrides reftable.lockTimeout.
 
 Examples:

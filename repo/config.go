@@ -212,8 +212,10 @@ func readConfigFiles(gitDir, commonDir string) (m, from map[string]string, err e
 // "git -c" as git passes them to the programs it runs, into keys and
 // values: entries separated by spaces, each a single-quoted key, "=",
 // then a single-quoted value or nothing (no value: "true"); git's older
-// form quotes "key=value" whole, or a key alone. In a quoted string,
-// '\'' stands for a quote and '\!' for "!", as git quotes them.
+// form quotes "key=value" whole, or a key alone. As git quotes them, a
+// quoted string writes a quote and an exclamation mark as
+//
+//	'\''  '\!'
 func configParameters(s string) ([][2]string, error) {
 	var kvs [][2]string
 	bogus := func() error {
@@ -255,9 +257,9 @@ func configParameters(s string) ([][2]string, error) {
 	}
 }
 
-// sqWord reads the single-quoted string at the start of s, in which
-// '\'' is a quote and '\!' an exclamation mark: its content and the
-// number of bytes it took.
+// sqWord reads the single-quoted string at the start of s (with quotes
+// and exclamation marks written as configParameters says): its content
+// and the number of bytes it took.
 func sqWord(s string) (word string, n int, ok bool) {
 	if s == "" || s[0] != '\'' {
 		return "", 0, false

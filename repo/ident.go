@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,10 +15,10 @@ import (
 
 // Committer returns who git records in reflogs as making a change now,
 // as git finds its committer: the name from GIT_COMMITTER_NAME, else
-// committer.name, else user.name, else the login name ($USER, $LOGNAME;
-// git takes the account's full name); the email from
-// GIT_COMMITTER_EMAIL, else committer.email, else user.email, else
-// $EMAIL, else login@hostname; the time from GIT_COMMITTER_DATE (unix
+// committer.name, else user.name, else the account's full name; the
+// email from GIT_COMMITTER_EMAIL, else committer.email, else
+// user.email, else $EMAIL, else the account's login name at the mail
+// host (see defaultIdentity); the time from GIT_COMMITTER_DATE (unix
 // seconds with a zone, "@1700000000 +0200", RFC 2822 or ISO 8601), else
 // now. The zero Config gives the environment's identity alone.
 func (c Config) Committer(now time.Time) (stack.Identity, error) {
@@ -27,13 +28,8 @@ func (c Config) Committer(now time.Time) (stack.Identity, error) {
 		Time:  now,
 	}
 	if who.Name == "" || who.Email == "" {
-		// git asks the system's account database; package os/user would
-		// link libc into every program of this module under cgo, and
-		// loading it costs each process more than a commit's own work.
-		login := cmp.Or(os.Getenv("USER"), os.Getenv("LOGNAME"), "unknown")
-		host, _ := os.Hostname()
-		who.Name = cmp.Or(who.Name, login)
-		who.Email = cmp.Or(who.Email, login+"@"+cmp.Or(host, "(none)"))
+		name, email := defaultIdentity()
+		who.Name, who.Email = cmp.Or(who.Name, name), cmp.Or(who.Email, email)
 	}
 	if d := os.Getenv("GIT_COMMITTER_DATE"); d != "" {
 		tm, err := parseDate(d)
@@ -82,4 +78,100 @@ func parseZone(z string) *time.Location {
 		secs = -secs
 	}
 	return time.FixedZone("", secs)
+}
+
+// The files defaultIdentity reads, and how it learns the host's name;
+// variables for tests.
+var (
+	passwdFile   = "/etc/passwd"
+	mailnameFile = "/etc/mailname"
+	hostsFile    = "/etc/hosts"
+	hostname     = os.Hostname
+)
+
+// defaultIdentity returns the name and email git makes up when nothing
+// configures them, as git's ident.c does on a Unix system: the account
+// of the process's user id, its full name the GECOS field up to the first
+// comma ("&" the capitalized login name), else the login name; the email
+// login@mailhost, mailhost the first line of /etc/mailname, else the host
+// name if it has a dot, else its canonical name if that has one, else
+// the host name followed by ".(none)".
+//
+// git asks the system's account database and resolver; this reads
+// /etc/passwd and /etc/hosts, as package os/user and net do without cgo
+// (which would make every program of this module load the C library, at
+// a cost greater than a commit's own work). So an account known only to
+// a directory service (LDAP) is taken from $USER or $LOGNAME, and a
+// canonical name only DNS knows is not found. Without an account git's
+// is "unknown" and the name "Unknown".
+func defaultIdentity() (name, email string) {
+	login, gecos := account()
+	name = login
+	if gecos != "" {
+		var b strings.Builder
+		for _, c := range []byte(gecos) {
+			if c == ',' {
+				break
+			}
+			if c == '&' && login != "" {
+				b.WriteString(strings.ToUpper(login[:1]) + login[1:])
+				continue
+			}
+			b.WriteByte(c)
+		}
+		name = cmp.Or(strings.TrimSpace(b.String()), login)
+	}
+	return name, login + "@" + mailHost()
+}
+
+// account returns the login name and GECOS field of the process's user
+// id in /etc/passwd; else $USER or $LOGNAME (where an account database
+// other than the file knows the user, or on Windows, which has no user
+// ids), with no GECOS; else git's stand-in for a missing account.
+func account() (login, gecos string) {
+	if uid := os.Getuid(); uid >= 0 {
+		if data, err := os.ReadFile(passwdFile); err == nil {
+			want := strconv.Itoa(uid)
+			for line := range strings.Lines(string(data)) {
+				f := strings.Split(strings.TrimRight(line, "\r\n"), ":")
+				if len(f) >= 5 && f[2] == want && f[0] != "" {
+					return f[0], f[4]
+				}
+			}
+		}
+	}
+	if login := cmp.Or(os.Getenv("USER"), os.Getenv("LOGNAME"), os.Getenv("USERNAME")); login != "" {
+		return login, ""
+	}
+	return "unknown", "Unknown"
+}
+
+// mailHost returns the host part of git's made-up email (see
+// defaultIdentity).
+func mailHost() string {
+	if data, err := os.ReadFile(mailnameFile); err == nil {
+		if line, _, _ := strings.Cut(string(data), "\n"); line != "" {
+			return strings.TrimSuffix(line, "\r")
+		}
+	}
+	host, err := hostname()
+	if err != nil || host == "" {
+		return "(none)"
+	}
+	if strings.Contains(host, ".") {
+		return host
+	}
+	if data, err := os.ReadFile(hostsFile); err == nil {
+		for line := range strings.Lines(string(data)) {
+			line, _, _ = strings.Cut(line, "#")
+			f := strings.Fields(line)
+			if len(f) >= 2 && slices.ContainsFunc(f[1:], func(n string) bool { return strings.EqualFold(n, host) }) {
+				if strings.Contains(f[1], ".") {
+					return f[1]
+				}
+				break
+			}
+		}
+	}
+	return host + ".(none)"
 }

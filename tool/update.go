@@ -92,9 +92,11 @@ name there); another worktree's HEAD passed is logged in its own reflog.
 
 The reflog identity is git's committer: GIT_COMMITTER_NAME, else
 committer.name, else user.name of the config (the system's, the user's
-and the repository's, as git reads them), else $USER;
-GIT_COMMITTER_EMAIL, else committer.email, else user.email, else $EMAIL,
-else user@hostname; GIT_COMMITTER_DATE (unix seconds with zone,
+and the repository's, as git reads them), else the account's full name
+(/etc/passwd); GIT_COMMITTER_EMAIL, else committer.email, else
+user.email, else $EMAIL, else login@host as git makes it up (/etc/mailname,
+a host name with a dot, its canonical name in /etc/hosts, else
+host.(none)); GIT_COMMITTER_DATE (unix seconds with zone,
 "@1700000000 +0200", RFC 3339 or RFC 2822), else now. A stack outside a
 repository takes only the environment's.
 

@@ -178,3 +178,43 @@ func BenchmarkWriters(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSharedStack: 1 and 8 goroutines commit through one Stack, as
+// a server handling several pushes to one repository does, b.N commits
+// in all: commits/s is their throughput, requests/commit what the stack
+// sent per commit. (Until the stack read its list again when another
+// goroutine loaded one meanwhile, 8 goroutines failed commits with a
+// false ErrLostCommit.)
+func BenchmarkSharedStack(b *testing.B) {
+	g := versitygw.Start(b, "")
+	for _, writers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			prefix := fmt.Sprintf("shared-%d-%d/", writers, runs.Add(1))
+			var requests atomic.Int64
+			st := countingStack(b, g, prefix, stack.Options{}, &requests)
+			var n atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			requests.Store(0)
+			for w := range writers {
+				wg.Go(func() {
+					for {
+						i := int(n.Add(1))
+						if i > b.N {
+							return
+						}
+						if err := commit(st, fmt.Sprintf("refs/heads/w%d/b%d", w, i%100), i); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+			b.ReportMetric(float64(requests.Load())/float64(b.N), "requests/commit")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

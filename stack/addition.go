@@ -97,11 +97,10 @@ func (memTable) Close() error { return nil }
 // timeout, and brings it up to date under the lock: values read through
 // the addition's snapshot are the ones the commit will build on.
 func (st *Stack) newAddition(ctx context.Context) (*addition, error) {
-	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	c, err := st.begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
+		return nil, err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
 		c.Release()
@@ -547,16 +546,19 @@ func (a *addition) rebaseOnce(ctx context.Context) (names []string, ok bool, err
 	if a.stored0.IsZero() || time.Since(a.stored0) > rebaseMaxAge {
 		return nil, false, nil
 	}
-	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	c, err := st.begin(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("lock stack %s: %w", st.dir, err)
+		if errors.Is(err, ErrConflict) {
+			err = nil // start again
+		}
+		return nil, false, err
 	}
 	cur := c.Names()
 	if !slices.ContainsFunc(cur, func(n string) bool { return slices.Contains(a.base, n) }) {
+		st.mu.Unlock()
 		c.Release()
 		return nil, false, nil
 	}
-	st.mu.Lock()
 	err = st.loadLocked(ctx, cur)
 	var snap *Snapshot
 	if err == nil {

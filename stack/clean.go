@@ -73,12 +73,11 @@ func (st *Stack) Clean(ctx context.Context, grace time.Duration) (Leftovers, err
 
 func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, error) {
 	var res Leftovers
-	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	c, err := st.begin(ctx)
 	if err != nil {
 		return res, fmt.Errorf("clean %s: %w", st.dir, err)
 	}
 	defer c.Release()
-	st.mu.Lock()
 	err = st.loadLocked(ctx, c.Names())
 	snap := st.snapshotLocked()
 	st.mu.Unlock()

@@ -174,12 +174,11 @@ func (st *Stack) compact(ctx context.Context, auto bool, expiry *LogExpiry) (err
 			st.mu.Unlock()
 		}
 	}()
-	c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+	c, err := st.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}
 	defer c.Release()
-	st.mu.Lock()
 	if err := st.loadLocked(ctx, c.Names()); err != nil {
 		st.mu.Unlock()
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {

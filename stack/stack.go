@@ -44,6 +44,9 @@ type Stack struct {
 	// reading it back (storage.ListAdopter), until a list loaded after
 	// it shows it was not lost (see checkPublishedLocked).
 	published *publishedCommit
+	// loads counts the lists loaded, for begin to tell whether another
+	// goroutine loaded one while it read its own.
+	loads uint64
 }
 
 // publishedCommit is a commit whose list the stack adopted: the list it
@@ -243,6 +246,40 @@ func (st *Stack) missingTable(ctx context.Context, names []string, err, retry er
 	return fmt.Errorf("%w: %w", retry, err)
 }
 
+// staleBegins bounds how many times in a row begin reads the list again
+// because the stack loaded another while it read it.
+const staleBegins = 8
+
+// begin calls the backend's Begin and returns holding st.mu, the list
+// the commit read no older than the stack's tables: the caller loads it.
+// On a backend without locks another goroutine of the stack may load a
+// list while Begin reads one (a commit adopting the list it published,
+// a reload), and Begin's may be the older: loading it would take the
+// stack back past that list, and past the commit that published it,
+// which the check for lost commits would read as the store overwriting
+// it. Begin then reads again (a conditional GET, as the backend knows
+// the newer list), and after staleBegins such reads the commit is
+// retried as if it lost its swap (ErrConflict). On the file backend
+// Begin reads the list under the lock, so no other can be newer.
+func (st *Stack) begin(ctx context.Context) (storage.Commit, error) {
+	for range staleBegins {
+		st.mu.Lock()
+		loads := st.loads
+		st.mu.Unlock()
+		c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
+		}
+		st.mu.Lock()
+		if st.loads == loads || !lockFree(st.b) {
+			return c, nil
+		}
+		st.mu.Unlock()
+		c.Release()
+	}
+	return nil, fmt.Errorf("stack %s: the list changed %d times while it was read: %w", st.dir, staleBegins, ErrConflict)
+}
+
 // dropKept ends a reload: the tables its failed tries opened that the
 // stack did not take are closed.
 func (st *Stack) dropKept() {
@@ -330,6 +367,7 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 	}
 	st.tables, st.merged, st.loaded = tables, m, true
 	st.vanished = nil
+	st.loads++
 	st.stats.Reloads++
 	return st.checkPublishedLocked(names)
 }

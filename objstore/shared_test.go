@@ -1,0 +1,128 @@
+package objstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/refstore/refstore/stack"
+)
+
+// commitRef commits name = oid(i) through st, with a reflog entry.
+func commitRef(st *stack.Stack, name string, i int) error {
+	tx := st.NewTransaction(stack.Identity{Name: "T", Email: "t@example.com", Time: time.Unix(1700000000, 0)}, stack.ReflogNormal)
+	tx.Add(stack.Update{Ref: stack.Ref{Name: name, ID: oid(i)}, Message: "shared"})
+	return tx.Commit(ctx)
+}
+
+// TestSharedStackBeginOverlapsCommit: two goroutines commit through one
+// Stack, and one's Begin reads the list just before the other's commit
+// publishes and adopts a newer one. Loading the older list afterwards
+// took the stack back past the other commit, and the check for lost
+// commits read that as an overwrite: the commit failed with
+// ErrLostCommit ("the store does not honour conditional writes") and the
+// probe's marker was removed. Now the Begin reads again, both commit,
+// and the marker stays.
+func TestSharedStackBeginOverlapsCommit(t *testing.T) {
+	for _, opts := range []stack.Options{{}, {DisableAutoCompaction: true}} {
+		t.Run(fmt.Sprintf("auto-compaction=%v", !opts.DisableAutoCompaction), func(t *testing.T) {
+			m := NewMem()
+			st := openMem(t, m, opts)
+			if err := commitRef(st, "refs/heads/first", 1); err != nil {
+				t.Fatal(err)
+			}
+			read, done := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+				err := apply()
+				if op == OpGet && strings.HasSuffix(key, "/tables.list") {
+					held := false
+					once.Do(func() { held = true })
+					if held { // the first read of the list: b's Begin
+						close(read)
+						select {
+						case <-done:
+						case <-time.After(5 * time.Second):
+						}
+					}
+				}
+				return err
+			})
+			errB := make(chan error, 1)
+			go func() { errB <- commitRef(st, "refs/heads/b", 2) }()
+			<-read
+			if err := commitRef(st, "refs/heads/a", 3); err != nil {
+				t.Fatalf("commit beside the read: %v", err)
+			}
+			close(done)
+			if err := <-errB; err != nil {
+				t.Fatalf("commit whose Begin read the list before the other commit: %v", err)
+			}
+			m.SetHook(nil)
+			if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); err != nil {
+				t.Errorf("probe marker: %v; the store was reported unsafe", err)
+			}
+			check := openMem(t, m, stack.Options{})
+			for name, i := range map[string]int{"refs/heads/first": 1, "refs/heads/a": 3, "refs/heads/b": 2} {
+				r, err := check.Ref(ctx, name)
+				if err != nil || !bytes.Equal(r.ID, oid(i)) {
+					t.Errorf("%s = %x, %v; want %x", name, r.ID, err, oid(i))
+				}
+			}
+			if err := st.Reload(ctx); errors.Is(err, stack.ErrLostCommit) {
+				t.Errorf("reload of the shared stack: %v", err)
+			}
+		})
+	}
+}
+
+// TestSharedStackWriters: eight goroutines commit through one Stack,
+// each to refs of its own, with reads of the store taking a little
+// while (as on a network): every commit succeeds, none is reported lost,
+// the probe's marker stays, and every ref has the value its goroutine
+// set last.
+func TestSharedStackWriters(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{})
+	m.SetHook(func(op Op, key string, n int, apply func() error) error {
+		err := apply()
+		if op == OpGet && strings.HasSuffix(key, "/tables.list") {
+			time.Sleep(time.Duration(n%5) * 200 * time.Microsecond) // the reply on its way
+		}
+		return err
+	})
+	const writers, commits = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*commits)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range commits {
+				if err := commitRef(st, fmt.Sprintf("refs/heads/w%d/r%d", w, i%5), w*commits+i+1); err != nil {
+					errs <- fmt.Errorf("writer %d, commit %d: %w", w, i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	m.SetHook(nil)
+	if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); err != nil {
+		t.Errorf("probe marker: %v; the store was reported unsafe", err)
+	}
+	check := openMem(t, m, stack.Options{})
+	for w := range writers {
+		for r := range 5 {
+			name, last := fmt.Sprintf("refs/heads/w%d/r%d", w, r), w*commits+commits-5+r+1
+			if got, err := check.Ref(ctx, name); err != nil || !bytes.Equal(got.ID, oid(last)) {
+				t.Errorf("%s = %x, %v; want %x", name, got.ID, err, oid(last))
+			}
+		}
+	}
+}

@@ -251,7 +251,7 @@ func (st *Stack) compact(ctx context.Context, auto bool, expiry *LogExpiry) (err
 	dropped := first == 0
 	var perr error
 	err = st.retryConflicts(ctx, func() error {
-		c2, err := st.b.Begin(ctx, st.opts.LockTimeout)
+		c2, err := st.beginHeld(ctx)
 		if err != nil {
 			return fmt.Errorf("compact %s: %w", st.dir, err)
 		}

@@ -12,7 +12,9 @@ import (
 type Options struct {
 	// LockTimeout is how long a writer waits for tables.list.lock: 0 means
 	// git's default of 100 ms, a negative value waits forever, and
-	// NoWait tries once.
+	// NoWait tries once. Goroutines of one Stack take turns at the lock
+	// within the process, woken in order, and the wait for another
+	// goroutine's turn counts against it too.
 	LockTimeout time.Duration
 
 	// DisableAutoCompaction turns off the geometric compaction that

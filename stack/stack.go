@@ -47,6 +47,12 @@ type Stack struct {
 	// loads counts the lists loaded, for begin to tell whether another
 	// goroutine loaded one while it read its own.
 	loads uint64
+
+	// slot is the stack's commit slot on a backend with locks: a
+	// goroutine holds it while it holds the lock (see beginHeld), so
+	// that goroutines of one process queue for the lock instead of
+	// polling it.
+	slot chan struct{}
 }
 
 // publishedCommit is a commit whose list the stack adopted: the list it
@@ -108,7 +114,7 @@ func Open(dir string, opts Options) (*Stack, error) {
 // OpenBackend opens a stack stored in b, reading its list; name is used
 // in errors. The Stack owns b from then on, also when opening fails.
 func OpenBackend(ctx context.Context, b storage.Backend, name string, opts Options) (*Stack, error) {
-	st := &Stack{opts: opts.withDefaults(), b: b, dir: name}
+	st := &Stack{opts: opts.withDefaults(), b: b, dir: name, slot: make(chan struct{}, 1)}
 	if err := st.Reload(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -262,6 +268,14 @@ const staleBegins = 8
 // retried as if it lost its swap (ErrConflict). On the file backend
 // Begin reads the list under the lock, so no other can be newer.
 func (st *Stack) begin(ctx context.Context) (storage.Commit, error) {
+	if !lockFree(st.b) {
+		c, err := st.beginHeld(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
+		}
+		st.mu.Lock()
+		return c, nil
+	}
 	for range staleBegins {
 		st.mu.Lock()
 		loads := st.loads
@@ -278,6 +292,89 @@ func (st *Stack) begin(ctx context.Context) (storage.Commit, error) {
 		c.Release()
 	}
 	return nil, fmt.Errorf("stack %s: the list changed %d times while it was read: %w", st.dir, staleBegins, ErrConflict)
+}
+
+// beginHeld calls the backend's Begin, on a backend with locks first
+// taking the stack's commit slot, which the Commit returned frees when
+// it is released or published: goroutines of the stack wait their turn
+// in the process, woken in order as each commit ends, and only the lock
+// of another process is polled (with git's backoff). Before, goroutines
+// of one stack polled the lock file for one another, and eight of them
+// committing at once failed with ErrLocked after git's 100 ms. The wait
+// for the slot counts against the lock timeout, as the wait for the lock
+// did: a goroutine holding a transaction locked still makes another's
+// commit fail with ErrLocked rather than wait for ever, unless the
+// timeout is negative.
+func (st *Stack) beginHeld(ctx context.Context) (storage.Commit, error) {
+	timeout := st.opts.LockTimeout
+	if lockFree(st.b) {
+		return st.b.Begin(ctx, timeout)
+	}
+	start := time.Now()
+	if err := st.takeSlot(ctx, timeout); err != nil {
+		return nil, err
+	}
+	if timeout > NoWait {
+		timeout = max(timeout-time.Since(start), NoWait)
+	}
+	c, err := st.b.Begin(ctx, timeout)
+	if err != nil {
+		<-st.slot
+		return nil, err
+	}
+	return &slotCommit{Commit: c, free: func() { <-st.slot }}, nil
+}
+
+// takeSlot takes the stack's commit slot, waiting up to timeout for the
+// goroutine holding it (NoWait: not at all; negative: until ctx is done).
+func (st *Stack) takeSlot(ctx context.Context, timeout time.Duration) error {
+	select {
+	case st.slot <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := fmt.Errorf("another goroutine of this process holds it: %w", ErrLocked)
+	if timeout >= 0 && timeout <= NoWait {
+		return busy
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case st.slot <- struct{}{}:
+		return nil
+	case <-expired:
+		return fmt.Errorf("%w (waited %v)", busy, timeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%w (stopped waiting: %w)", busy, context.Cause(ctx))
+	}
+}
+
+// slotCommit is a Commit holding the stack's commit slot (see
+// beginHeld), freed once the commit has ended.
+type slotCommit struct {
+	storage.Commit
+	once sync.Once
+	free func()
+}
+
+func (c *slotCommit) Publish(ctx context.Context, names []string) error {
+	defer c.once.Do(c.free)
+	return c.Commit.Publish(ctx, names)
+}
+
+func (c *slotCommit) Release() error {
+	defer c.once.Do(c.free)
+	return c.Commit.Release()
+}
+
+// Adopt implements storage.ListAdopter when the backend's Commit does.
+func (c *slotCommit) Adopt() bool {
+	ad, ok := c.Commit.(storage.ListAdopter)
+	return ok && ad.Adopt()
 }
 
 // dropKept ends a reload: the tables its failed tries opened that the

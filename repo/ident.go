@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/stack"
+	"github.com/refstore/refstore/vfs"
 )
 
 // Committer returns who git records in reflogs as making a change now,
@@ -130,7 +131,7 @@ func defaultIdentity() (name, email string) {
 // ids), with no GECOS; else git's stand-in for a missing account.
 func account() (login, gecos string) {
 	if uid := os.Getuid(); uid >= 0 {
-		if data, err := os.ReadFile(passwdFile); err == nil {
+		if data, err := vfs.ReadFile(vfs.OS, passwdFile); err == nil {
 			want := strconv.Itoa(uid)
 			for line := range strings.Lines(string(data)) {
 				f := strings.Split(strings.TrimRight(line, "\r\n"), ":")
@@ -149,7 +150,7 @@ func account() (login, gecos string) {
 // mailHost returns the host part of git's made-up email (see
 // defaultIdentity).
 func mailHost() string {
-	if data, err := os.ReadFile(mailnameFile); err == nil {
+	if data, err := vfs.ReadFile(vfs.OS, mailnameFile); err == nil {
 		if line, _, _ := strings.Cut(string(data), "\n"); line != "" {
 			return strings.TrimSuffix(line, "\r")
 		}
@@ -161,7 +162,7 @@ func mailHost() string {
 	if strings.Contains(host, ".") {
 		return host
 	}
-	if data, err := os.ReadFile(hostsFile); err == nil {
+	if data, err := vfs.ReadFile(vfs.OS, hostsFile); err == nil {
 		for line := range strings.Lines(string(data)) {
 			line, _, _ = strings.Cut(line, "#")
 			f := strings.Fields(line)

@@ -80,11 +80,66 @@ func TestSharedStackBeginOverlapsCommit(t *testing.T) {
 	}
 }
 
+// TestSharedStackAdoptsInOrder: two goroutines commit through one
+// Stack; the second begins on the list the first published, and
+// publishes and adopts its own before the first adopts. Adopting the
+// first's list then took the stack back past the second's commit, which
+// the check for lost commits read as an overwrite: ErrLostCommit, and the
+// probe's marker removed. Now the first reads the list back instead.
+func TestSharedStackAdoptsInOrder(t *testing.T) {
+	for _, opts := range []stack.Options{{}, {DisableAutoCompaction: true}} {
+		t.Run(fmt.Sprintf("auto-compaction=%v", !opts.DisableAutoCompaction), func(t *testing.T) {
+			m := NewMem()
+			st := openMem(t, m, opts)
+			if err := commitRef(st, "refs/heads/first", 1); err != nil {
+				t.Fatal(err)
+			}
+			published, done := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+				err := apply()
+				if op == OpPut && strings.HasSuffix(key, "/tables.list") && err == nil {
+					held := false
+					once.Do(func() { held = true })
+					if held { // b's swap: b returns from it after a's commit
+						close(published)
+						select {
+						case <-done:
+						case <-time.After(5 * time.Second):
+						}
+					}
+				}
+				return err
+			})
+			errB := make(chan error, 1)
+			go func() { errB <- commitRef(st, "refs/heads/b", 2) }()
+			<-published
+			if err := commitRef(st, "refs/heads/a", 3); err != nil {
+				t.Fatalf("commit on the list of a commit not yet returned: %v", err)
+			}
+			close(done)
+			if err := <-errB; err != nil {
+				t.Fatalf("commit adopting its list after a later one: %v", err)
+			}
+			m.SetHook(nil)
+			if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); err != nil {
+				t.Errorf("probe marker: %v; the store was reported unsafe", err)
+			}
+			for name, i := range map[string]int{"refs/heads/first": 1, "refs/heads/a": 3, "refs/heads/b": 2} {
+				r, err := st.Ref(ctx, name)
+				if err != nil || !bytes.Equal(r.ID, oid(i)) {
+					t.Errorf("%s = %x, %v; want %x", name, r.ID, err, oid(i))
+				}
+			}
+		})
+	}
+}
+
 // TestSharedStackWriters: eight goroutines commit through one Stack,
-// each to refs of its own, with reads of the store taking a little
-// while (as on a network): every commit succeeds, none is reported lost,
-// the probe's marker stays, and every ref has the value its goroutine
-// set last.
+// each to refs of its own, beside two reading it and one compacting it,
+// with reads of the list taking a little while (as on a network): every
+// commit succeeds, none is reported lost, no read fails, the probe's
+// marker stays, and every ref has the value its goroutine set last.
 func TestSharedStackWriters(t *testing.T) {
 	m := NewMem()
 	st := openMem(t, m, stack.Options{})
@@ -97,7 +152,7 @@ func TestSharedStackWriters(t *testing.T) {
 	})
 	const writers, commits = 8, 25
 	var wg sync.WaitGroup
-	errs := make(chan error, writers*commits)
+	errs := make(chan error, 2*writers*commits)
 	for w := range writers {
 		wg.Go(func() {
 			for i := range commits {
@@ -107,7 +162,47 @@ func TestSharedStackWriters(t *testing.T) {
 			}
 		})
 	}
+	stop := make(chan struct{})
+	report := func(err error) {
+		select {
+		case errs <- err:
+		default: // enough said
+		}
+	}
+	var others sync.WaitGroup
+	for range 2 {
+		others.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, err := range st.Refs(ctx, "refs/") {
+					if err != nil {
+						report(fmt.Errorf("reading: %w", err))
+						break
+					}
+				}
+			}
+		})
+	}
+	others.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Beaten by the commits' own compactions, it gives up.
+			if err := st.CompactAll(ctx, nil); err != nil && !errors.Is(err, stack.ErrOutdated) && !errors.Is(err, stack.ErrConflict) {
+				report(fmt.Errorf("compacting: %w", err))
+			}
+		}
+	})
 	wg.Wait()
+	close(stop)
+	others.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)

@@ -29,11 +29,16 @@ type addition struct {
 	cleanup context.Context
 	base    []string // the list the addition extends
 	next    uint64
-	added   []string            // tables written to the backend
-	held    []heldTable         // tables kept in memory until the commit
-	opened  []*handle           // added tables fuse opened, one reference each
-	probe   *reftable.RefRecord // a ref the addition sets, to find it after the commit (see lostCommit)
-	closed  bool
+	// loads is the stack's count of loaded lists once it loaded base:
+	// when another goroutine loaded one since, the list the commit
+	// publishes may be older than the stack's, and finish reads the
+	// list back instead of adopting it.
+	loads  uint64
+	added  []string            // tables written to the backend
+	held   []heldTable         // tables kept in memory until the commit
+	opened []*handle           // added tables fuse opened, one reference each
+	probe  *reftable.RefRecord // a ref the addition sets, to find it after the commit (see lostCommit)
+	closed bool
 	// fused is the list addFused wrote the merged table for (not nil
 	// then, maybe empty), fusedName that table and fusedReplaced the
 	// tables it replaces: what fuse returns, for commit to publish.
@@ -116,7 +121,7 @@ func (st *Stack) newAddition(ctx context.Context) (*addition, error) {
 		}
 		return nil, err
 	}
-	return &addition{st: st, c: c, cleanup: context.WithoutCancel(ctx), base: c.Names(), next: st.nextUpdateIndexLocked()}, nil
+	return &addition{st: st, c: c, cleanup: context.WithoutCancel(ctx), base: c.Names(), next: st.nextUpdateIndexLocked(), loads: st.loads}, nil
 }
 
 // snapshot returns the stack as locked by the addition.
@@ -405,10 +410,13 @@ func (a *addition) finish(ctx context.Context, names, fused []string, merged str
 	// are then removed once a list read later shows that the store kept
 	// its list (see checkPublishedLocked); the file backend, which
 	// adopts only lists that replaced nothing, reads the list back
-	// first.
+	// first. A stack that loaded a list since the commit loaded its base
+	// reads it back too: another goroutine's commit, published after
+	// this one and built on it, may have been adopted first, and
+	// adopting this one's list would take the stack back past it.
 	var err error
 	adopted := false
-	if perr == nil && (len(replaced) == 0 || lockFree(st.b)) {
+	if perr == nil && (len(replaced) == 0 || lockFree(st.b)) && st.loads == a.loads {
 		if ad, ok := a.c.(storage.ListAdopter); ok && ad.Adopt() {
 			adopted = true
 			err = st.loadLocked(ctx, names)
@@ -564,7 +572,7 @@ func (a *addition) rebaseOnce(ctx context.Context) (names []string, ok bool, err
 	if err == nil {
 		snap = st.snapshotLocked()
 	}
-	next := st.nextUpdateIndexLocked()
+	next, loads := st.nextUpdateIndexLocked(), st.loads
 	st.mu.Unlock()
 	if err != nil {
 		c.Release()
@@ -584,7 +592,7 @@ func (a *addition) rebaseOnce(ctx context.Context) (names []string, ok bool, err
 		return nil, false, err
 	}
 	a.c.Release()
-	a.c, a.base = c, cur
+	a.c, a.base, a.loads = c, cur, loads
 	names = append(slices.Clone(cur), a.added...)
 	return names, true, c.Publish(ctx, names)
 }

@@ -84,7 +84,17 @@ type Backend struct {
 	// known is the newest version of the list this backend read or
 	// wrote, for Begin's conditional GET; nil when it knows none.
 	known *listVersion
+	// fresh is when ReadList or ListChanged last read the list from the
+	// store, for BeginFresh; zero once a commit began after it.
+	fresh time.Time
 }
+
+// freshList is how long after reading the list BeginFresh begins a commit
+// on it without reading it again. The age of a commit's base costs at
+// most a lost swap, never a commit (Publish is conditional); within this
+// the list is about as likely to change as between a Begin's read and
+// the swap it precedes.
+var freshList = time.Second
 
 // listVersion is a version of the list: one ListChanged found, handed
 // to the next ReadList, or the newest one known (Backend.known).
@@ -158,6 +168,7 @@ func (b *Backend) ReadList(ctx context.Context) ([]string, error) {
 	}
 	b.etag = etag
 	b.knowLocked(names, etag)
+	b.fresh = time.Now()
 	return names, nil
 }
 
@@ -181,6 +192,9 @@ func (b *Backend) ListChanged(ctx context.Context) (bool, error) {
 	data, etag, err := b.s.Get(ctx, b.key(listName), b.etag)
 	switch {
 	case errors.Is(err, ErrNotModified):
+		if b.known != nil && b.known.etag == b.etag {
+			b.fresh = time.Now()
+		}
 		return false, nil
 	case errors.Is(err, ErrNotFound):
 		return b.etag != "", nil
@@ -192,6 +206,7 @@ func (b *Backend) ListChanged(ctx context.Context) (bool, error) {
 	b.pending = &listVersion{data: data, etag: etag}
 	if names, err := storage.ParseList(data); err == nil {
 		b.knowLocked(names, etag)
+		b.fresh = time.Now()
 	}
 	return true, nil
 }
@@ -232,6 +247,7 @@ func (b *Backend) OpenTable(ctx context.Context, name string) (storage.TableFile
 func (b *Backend) Begin(ctx context.Context, _ time.Duration) (storage.Commit, error) {
 	b.mu.Lock()
 	b.pending = nil // a later ReadList must see at least this list
+	b.fresh = time.Time{}
 	known := b.known
 	b.mu.Unlock()
 	var names []string
@@ -254,6 +270,23 @@ func (b *Backend) Begin(ctx context.Context, _ time.Duration) (storage.Commit, e
 	}
 	b.mu.Unlock()
 	return &commit{b: b, names: names, etag: etag}, nil
+}
+
+// BeginFresh implements storage.FreshBeginner: a commit on the list
+// ReadList or ListChanged read less than freshList ago, when no commit
+// began since, takes that version as its base without a request; else it
+// is Begin. A process that opens a stack and commits once so reads the
+// list once.
+func (b *Backend) BeginFresh(ctx context.Context, timeout time.Duration) (storage.Commit, error) {
+	b.mu.Lock()
+	known, fresh := b.known, b.fresh
+	if known != nil && !fresh.IsZero() && time.Since(fresh) < freshList {
+		b.pending, b.fresh = nil, time.Time{}
+		b.mu.Unlock()
+		return &commit{b: b, names: slices.Clone(known.names), etag: known.etag}, nil
+	}
+	b.mu.Unlock()
+	return b.Begin(ctx, timeout)
 }
 
 // commit is a compare-and-swap of the list in progress.

@@ -88,6 +88,87 @@ func TestCommitRequests(t *testing.T) {
 	}
 }
 
+// TestOpenCommitRequests: a process that opens a stack and commits once,
+// as the reftable command does, reads the list once: the commit begins
+// on the list the open read (BeginFresh), where it read it again with a
+// conditional GET before. A commit right after a read of the stack
+// begins on that read's list the same way; one older than freshList is
+// read again. A base another writer replaced meanwhile costs a refused
+// swap, never the commit.
+func TestOpenCommitRequests(t *testing.T) {
+	m := NewMem()
+	if err := stacktest.Set(openMem(t, m, stack.Options{DisableAutoCompaction: true}), "refs/heads/main", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []request
+	listReads := func() (n int) {
+		for _, r := range reqs {
+			if r.op == OpGet && r.key == listName {
+				n++
+			}
+		}
+		return n
+	}
+	recordRequests(m, &reqs)
+	st := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	if err := stacktest.Set(st, "refs/heads/a", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	m.SetHook(nil)
+	if n := listReads(); n != 1 {
+		t.Errorf("open and one commit: %d GETs of %s in %v; want 1", n, listName, reqs)
+	}
+
+	readThenCommit := func(name string, v int) {
+		t.Helper()
+		recordRequests(m, &reqs)
+		if _, err := st.Ref(ctx, "refs/heads/main"); err != nil {
+			t.Fatal(err)
+		}
+		if err := stacktest.Set(st, name, v, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.SetHook(nil)
+	}
+	readThenCommit("refs/heads/b", 3)
+	if n := listReads(); n != 1 {
+		t.Errorf("a read, then a commit: %d GETs of %s in %v; want 1", n, listName, reqs)
+	}
+	defer func(d time.Duration) { freshList = d }(freshList)
+	freshList = 0
+	readThenCommit("refs/heads/c", 4)
+	if n := listReads(); n != 2 {
+		t.Errorf("a read older than freshList, then a commit: %d GETs of %s in %v; want 2", n, listName, reqs)
+	}
+	freshList = time.Hour
+
+	// Another writer commits between the read and the commit.
+	if _, err := st.Ref(ctx, "refs/heads/main"); err != nil {
+		t.Fatal(err)
+	}
+	if err := stacktest.Set(openMem(t, m, stack.Options{DisableAutoCompaction: true}), "refs/heads/other", 5, nil); err != nil {
+		t.Fatal(err)
+	}
+	recordRequests(m, &reqs)
+	if err := stacktest.Set(st, "refs/heads/d", 6, nil); err != nil {
+		t.Fatal(err)
+	}
+	m.SetHook(nil)
+	refused := slices.ContainsFunc(reqs, func(r request) bool {
+		return r.op == OpPut && r.key == listName && errors.Is(r.err, ErrPrecondition)
+	})
+	if !refused {
+		t.Errorf("a commit on a base another writer replaced: requests %v; want a refused swap of %s first", reqs, listName)
+	}
+	want := map[string]int{"refs/heads/main": 1, "refs/heads/a": 2, "refs/heads/b": 3, "refs/heads/c": 4, "refs/heads/other": 5, "refs/heads/d": 6}
+	check := openMem(t, m, stack.Options{})
+	for name, v := range want {
+		if r, err := check.Ref(ctx, name); err != nil || !bytes.Equal(r.ID, stacktest.OID(v)) {
+			t.Errorf("%s = %v, %v; want %x", name, r, err, stacktest.OID(v))
+		}
+	}
+}
+
 // TestFusedCommitRequests: an uncontended commit that merges its table
 // with listed ones (auto-compaction done under the commit, see stack's
 // fuse) makes the same three requests as one that does not: it keeps the

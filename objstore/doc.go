@@ -41,9 +41,13 @@
 // keeps the merged table it wrote in memory: an uncontended commit of
 // one ref is three requests, the GET answered 304, the table's PUT and
 // the list's PUT, with or without auto-compaction, and a reload when
-// nothing changed one GET answered 304. The tables a fused commit
-// replaced are deleted, one DELETE each, by the stack's next read of
-// the list (see Interleaving).
+// nothing changed one GET answered 304. A commit within a second of a
+// read of the list (the open of a process that commits once, a reload
+// answered 304) begins on that read's list without reading it again
+// (storage.FreshBeginner): a base another writer replaced meanwhile
+// costs a refused swap, as any lost race does, and the retry reads. The
+// tables a fused commit replaced are deleted, one DELETE each, by the
+// stack's next read of the list (see Interleaving).
 //
 // A writer whose swap was lost waits at least a few times as long as the
 // attempt took, and while the list keeps changing (one conditional GET

@@ -100,9 +100,11 @@ func (memTable) Close() error { return nil }
 
 // newAddition locks the stack for writing, waiting up to the lock
 // timeout, and brings it up to date under the lock: values read through
-// the addition's snapshot are the ones the commit will build on.
+// the addition's snapshot are the ones the commit will build on. On an
+// object store "up to date" is the list read last when that read is
+// recent (see begin): the swap's condition refuses a stale one.
 func (st *Stack) newAddition(ctx context.Context) (*addition, error) {
-	c, err := st.begin(ctx)
+	c, err := st.begin(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +556,7 @@ func (a *addition) rebaseOnce(ctx context.Context) (names []string, ok bool, err
 	if a.stored0.IsZero() || time.Since(a.stored0) > rebaseMaxAge {
 		return nil, false, nil
 	}
-	c, err := st.begin(ctx)
+	c, err := st.begin(ctx, false)
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
 			err = nil // start again

@@ -73,7 +73,7 @@ func (st *Stack) Clean(ctx context.Context, grace time.Duration) (Leftovers, err
 
 func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, error) {
 	var res Leftovers
-	c, err := st.begin(ctx)
+	c, err := st.begin(ctx, false)
 	if err != nil {
 		return res, fmt.Errorf("clean %s: %w", st.dir, err)
 	}

@@ -174,7 +174,7 @@ func (st *Stack) compact(ctx context.Context, auto bool, expiry *LogExpiry) (err
 			st.mu.Unlock()
 		}
 	}()
-	c, err := st.begin(ctx)
+	c, err := st.begin(ctx, false)
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, err)
 	}

@@ -267,7 +267,10 @@ const staleBegins = 8
 // the newer list), and after staleBegins such reads the commit is
 // retried as if it lost its swap (ErrConflict). On the file backend
 // Begin reads the list under the lock, so no other can be newer.
-func (st *Stack) begin(ctx context.Context) (storage.Commit, error) {
+//
+// A commit begins fresh: on a backend that can (storage.FreshBeginner),
+// on the list the stack read last if that read is recent and unused.
+func (st *Stack) begin(ctx context.Context, fresh bool) (storage.Commit, error) {
 	if !lockFree(st.b) {
 		c, err := st.beginHeld(ctx)
 		if err != nil {
@@ -280,7 +283,13 @@ func (st *Stack) begin(ctx context.Context) (storage.Commit, error) {
 		st.mu.Lock()
 		loads := st.loads
 		st.mu.Unlock()
-		c, err := st.b.Begin(ctx, st.opts.LockTimeout)
+		var c storage.Commit
+		var err error
+		if fb, ok := st.b.(storage.FreshBeginner); ok && fresh {
+			c, err = fb.BeginFresh(ctx, st.opts.LockTimeout)
+		} else {
+			c, err = st.b.Begin(ctx, st.opts.LockTimeout)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
 		}

@@ -13,6 +13,7 @@
 //	ReadList      read tables.list, keep it open    GET tables.list, remember ETag
 //	ListChanged   stat, compare device and inode    conditional GET (304)
 //	Begin         create tables.list.lock (O_EXCL)  GET tables.list If-None-Match (304: the list known)
+//	BeginFresh    (not implemented)                 the list read last, if recent and unused: no request
 //	Publish       write lock, fsync, rename         PUT If-Match: ETag
 //	  Adopt       (not implemented)                 the list published is the one loaded
 //	CreateTable   temp file, fsync, rename          PUT If-None-Match: *
@@ -173,4 +174,17 @@ type UnsafeStoreReporter interface {
 // *stack.CommittedError) is never adopted.
 type ListAdopter interface {
 	Adopt() bool
+}
+
+// FreshBeginner is implemented by a Backend that can begin a commit on
+// the list its last ReadList or ListChanged read, when that read is
+// recent and no commit began on it yet, without reading the list again.
+// The stack begins its commits so (not its compactions or cleanups), as
+// a program that opens a stack and commits at once reads the list at
+// both: an object store saves a request a commit. The base may be older
+// than a Begin's would be; Publish's condition still refuses a swap
+// over a list the commit did not see (ErrConflict), and the retry
+// begins with a read.
+type FreshBeginner interface {
+	BeginFresh(ctx context.Context, timeout time.Duration) (Commit, error)
 }

@@ -28,56 +28,7 @@ func commitRef(st *stack.Stack, name string, i int) error {
 // probe's marker was removed. Now the Begin reads again, both commit,
 // and the marker stays.
 func TestSharedStackBeginOverlapsCommit(t *testing.T) {
-	for _, opts := range []stack.Options{{}, {DisableAutoCompaction: true}} {
-		t.Run(fmt.Sprintf("auto-compaction=%v", !opts.DisableAutoCompaction), func(t *testing.T) {
-			m := NewMem()
-			st := openMem(t, m, opts)
-			if err := commitRef(st, "refs/heads/first", 1); err != nil {
-				t.Fatal(err)
-			}
-			read, done := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
-				err := apply()
-				if op == OpGet && strings.HasSuffix(key, "/tables.list") {
-					held := false
-					once.Do(func() { held = true })
-					if held { // the first read of the list: b's Begin
-						close(read)
-						select {
-						case <-done:
-						case <-time.After(5 * time.Second):
-						}
-					}
-				}
-				return err
-			})
-			errB := make(chan error, 1)
-			go func() { errB <- commitRef(st, "refs/heads/b", 2) }()
-			<-read
-			if err := commitRef(st, "refs/heads/a", 3); err != nil {
-				t.Fatalf("commit beside the read: %v", err)
-			}
-			close(done)
-			if err := <-errB; err != nil {
-				t.Fatalf("commit whose Begin read the list before the other commit: %v", err)
-			}
-			m.SetHook(nil)
-			if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); err != nil {
-				t.Errorf("probe marker: %v; the store was reported unsafe", err)
-			}
-			check := openMem(t, m, stack.Options{})
-			for name, i := range map[string]int{"refs/heads/first": 1, "refs/heads/a": 3, "refs/heads/b": 2} {
-				r, err := check.Ref(ctx, name)
-				if err != nil || !bytes.Equal(r.ID, oid(i)) {
-					t.Errorf("%s = %x, %v; want %x", name, r.ID, err, oid(i))
-				}
-			}
-			if err := st.Reload(ctx); errors.Is(err, stack.ErrLostCommit) {
-				t.Errorf("reload of the shared stack: %v", err)
-			}
-		})
-	}
+	overlapCommits(t, OpGet)
 }
 
 // TestSharedStackAdoptsInOrder: two goroutines commit through one
@@ -87,6 +38,15 @@ func TestSharedStackBeginOverlapsCommit(t *testing.T) {
 // the check for lost commits read as an overwrite: ErrLostCommit, and the
 // probe's marker removed. Now the first reads the list back instead.
 func TestSharedStackAdoptsInOrder(t *testing.T) {
+	overlapCommits(t, OpPut)
+}
+
+// overlapCommits, with and without auto-compaction, commits b through a
+// Stack on a goroutine whose first request of the list of kind op (its
+// Begin's GET, or its swap's PUT) is held, once applied, until a commits
+// through the same Stack. Both must succeed, without reporting the store
+// unsafe, and the refs of both be in the store and in the shared stack.
+func overlapCommits(t *testing.T, op Op) {
 	for _, opts := range []stack.Options{{}, {DisableAutoCompaction: true}} {
 		t.Run(fmt.Sprintf("auto-compaction=%v", !opts.DisableAutoCompaction), func(t *testing.T) {
 			m := NewMem()
@@ -94,15 +54,15 @@ func TestSharedStackAdoptsInOrder(t *testing.T) {
 			if err := commitRef(st, "refs/heads/first", 1); err != nil {
 				t.Fatal(err)
 			}
-			published, done := make(chan struct{}), make(chan struct{})
+			held, done := make(chan struct{}), make(chan struct{})
 			var once sync.Once
-			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+			m.SetHook(func(o Op, key string, _ int, apply func() error) error {
 				err := apply()
-				if op == OpPut && strings.HasSuffix(key, "/tables.list") && err == nil {
-					held := false
-					once.Do(func() { held = true })
-					if held { // b's swap: b returns from it after a's commit
-						close(published)
+				if o == op && strings.HasSuffix(key, "/tables.list") && (o == OpGet || err == nil) { // a GET answered 304 too
+					first := false
+					once.Do(func() { first = true })
+					if first { // b's
+						close(held)
 						select {
 						case <-done:
 						case <-time.After(5 * time.Second):
@@ -113,22 +73,25 @@ func TestSharedStackAdoptsInOrder(t *testing.T) {
 			})
 			errB := make(chan error, 1)
 			go func() { errB <- commitRef(st, "refs/heads/b", 2) }()
-			<-published
+			<-held
 			if err := commitRef(st, "refs/heads/a", 3); err != nil {
-				t.Fatalf("commit on the list of a commit not yet returned: %v", err)
+				t.Fatalf("commit while the other's %s of the list is held: %v", op, err)
 			}
 			close(done)
 			if err := <-errB; err != nil {
-				t.Fatalf("commit adopting its list after a later one: %v", err)
+				t.Fatalf("commit whose %s of the list was held: %v", op, err)
 			}
 			m.SetHook(nil)
 			if _, _, err := m.Get(t.Context(), "repo/"+ProbeMarker, ""); err != nil {
 				t.Errorf("probe marker: %v; the store was reported unsafe", err)
 			}
-			for name, i := range map[string]int{"refs/heads/first": 1, "refs/heads/a": 3, "refs/heads/b": 2} {
-				r, err := st.Ref(ctx, name)
-				if err != nil || !bytes.Equal(r.ID, oid(i)) {
-					t.Errorf("%s = %x, %v; want %x", name, r.ID, err, oid(i))
+			check := openMem(t, m, stack.Options{})
+			for _, s := range []*stack.Stack{check, st} {
+				for name, i := range map[string]int{"refs/heads/first": 1, "refs/heads/a": 3, "refs/heads/b": 2} {
+					r, err := s.Ref(ctx, name)
+					if err != nil || !bytes.Equal(r.ID, oid(i)) {
+						t.Errorf("%s = %x, %v; want %x", name, r.ID, err, oid(i))
+					}
 				}
 			}
 		})
@@ -170,34 +133,33 @@ func TestSharedStackWriters(t *testing.T) {
 		}
 	}
 	var others sync.WaitGroup
-	for range 2 {
+	// until runs f until the writers are done.
+	until := func(f func()) {
 		others.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
-				}
-				for _, err := range st.Refs(ctx, "refs/") {
-					if err != nil {
-						report(fmt.Errorf("reading: %w", err))
-						break
-					}
+					f()
 				}
 			}
 		})
 	}
-	others.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	for range 2 {
+		until(func() {
+			for _, err := range st.Refs(ctx, "refs/") {
+				if err != nil {
+					report(fmt.Errorf("reading: %w", err))
+					break
+				}
 			}
-			// Beaten by the commits' own compactions, it gives up.
-			if err := st.CompactAll(ctx, nil); err != nil && !errors.Is(err, stack.ErrOutdated) && !errors.Is(err, stack.ErrConflict) {
-				report(fmt.Errorf("compacting: %w", err))
-			}
+		})
+	}
+	until(func() {
+		// Beaten by the commits' own compactions, it gives up.
+		if err := st.CompactAll(ctx, nil); err != nil && !errors.Is(err, stack.ErrOutdated) && !errors.Is(err, stack.ErrConflict) {
+			report(fmt.Errorf("compacting: %w", err))
 		}
 	})
 	wg.Wait()

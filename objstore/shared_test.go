@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,8 +45,9 @@ func TestSharedStackAdoptsInOrder(t *testing.T) {
 // overlapCommits, with and without auto-compaction, commits b through a
 // Stack on a goroutine whose first request of the list of kind op (its
 // Begin's GET, or its swap's PUT) is held, once applied, until a commits
-// through the same Stack. Both must succeed, without reporting the store
-// unsafe, and the refs of both be in the store and in the shared stack.
+// through the same Stack, or for 50 ms when a waits for b's turn. Both
+// must succeed, without reporting the store unsafe, and the refs of both
+// be in the store and in the shared stack.
 func overlapCommits(t *testing.T, op Op) {
 	for _, opts := range []stack.Options{{}, {DisableAutoCompaction: true}} {
 		t.Run(fmt.Sprintf("auto-compaction=%v", !opts.DisableAutoCompaction), func(t *testing.T) {
@@ -74,10 +76,21 @@ func overlapCommits(t *testing.T, op Op) {
 			errB := make(chan error, 1)
 			go func() { errB <- commitRef(st, "refs/heads/b", 2) }()
 			<-held
-			if err := commitRef(st, "refs/heads/a", 3); err != nil {
+			errA := make(chan error, 1)
+			go func() { errA <- commitRef(st, "refs/heads/a", 3) }()
+			// Goroutines racing for the list, a commits at once; taking
+			// turns (the commit slot), it waits for b, held a while.
+			var err error
+			select {
+			case err = <-errA:
+				close(done)
+			case <-time.After(50 * time.Millisecond):
+				close(done)
+				err = <-errA
+			}
+			if err != nil {
 				t.Fatalf("commit while the other's %s of the list is held: %v", op, err)
 			}
-			close(done)
 			if err := <-errB; err != nil {
 				t.Fatalf("commit whose %s of the list was held: %v", op, err)
 			}
@@ -179,6 +192,58 @@ func TestSharedStackWriters(t *testing.T) {
 			name, last := fmt.Sprintf("refs/heads/w%d/r%d", w, r), w*commits+commits-5+r+1
 			if got, err := check.Ref(ctx, name); err != nil || !bytes.Equal(got.ID, oid(last)) {
 				t.Errorf("%s = %x, %v; want %x", name, got.ID, err, oid(last))
+			}
+		}
+	}
+}
+
+// TestSharedStackTakesTurns: eight goroutines committing through one
+// Stack take turns from their read of the list to its swap (the commit
+// slot), so none loses a swap to another: each commit is a read of the
+// list, the table's PUT and the list's PUT. Racing one another, they lost
+// swaps, each an upload, a refused PUT and a backoff.
+func TestSharedStackTakesTurns(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	if err := commitRef(st, "refs/heads/first", 1); err != nil {
+		t.Fatal(err)
+	}
+	var refused, puts atomic.Int64
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if op == OpGet && strings.HasSuffix(key, "/tables.list") {
+			time.Sleep(200 * time.Microsecond) // the request on its way
+		}
+		err := apply()
+		if op == OpPut && strings.HasSuffix(key, "/tables.list") {
+			puts.Add(1)
+			if errors.Is(err, ErrPrecondition) {
+				refused.Add(1)
+			}
+		}
+		return err
+	})
+	const writers, commits = 8, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range commits {
+				if err := commitRef(st, fmt.Sprintf("refs/heads/w%d/r%d", w, i), 2+i); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	m.SetHook(nil)
+	if refused.Load() != 0 || puts.Load() != writers*commits {
+		t.Errorf("%d swaps of the list for %d commits, %d refused; want one each, none refused", puts.Load(), writers*commits, refused.Load())
+	}
+	check := openMem(t, m, stack.Options{})
+	for w := range writers {
+		for i := range commits {
+			name := fmt.Sprintf("refs/heads/w%d/r%d", w, i)
+			if r, err := check.Ref(ctx, name); err != nil || !bytes.Equal(r.ID, oid(2+i)) {
+				t.Errorf("%s = %v, %v; want %x", name, r, err, oid(2+i))
 			}
 		}
 	}

@@ -14,7 +14,10 @@ type Options struct {
 	// git's default of 100 ms, a negative value waits forever, and
 	// NoWait tries once. Goroutines of one Stack take turns at the lock
 	// within the process, woken in order, and the wait for another
-	// goroutine's turn counts against it too.
+	// goroutine's turn counts against it too. On a backend without locks
+	// (an object store) they take turns from the read of the list to its
+	// swap, and a writer retries lost swaps, both for the longer of
+	// LockTimeout and 10 seconds.
 	LockTimeout time.Duration
 
 	// DisableAutoCompaction turns off the geometric compaction that

@@ -48,10 +48,11 @@ type Stack struct {
 	// goroutine loaded one while it read its own.
 	loads uint64
 
-	// slot is the stack's commit slot on a backend with locks: a
-	// goroutine holds it while it holds the lock (see beginHeld), so
-	// that goroutines of one process queue for the lock instead of
-	// polling it.
+	// slot is the stack's commit slot: a goroutine holds it while it
+	// holds the lock (see beginHeld), or on a backend without locks from
+	// its read of the list to its swap (see begin), so that goroutines
+	// of one process queue for the lock instead of polling it, and for
+	// the list instead of racing for it.
 	slot chan struct{}
 }
 
@@ -256,8 +257,11 @@ func (st *Stack) missingTable(ctx context.Context, names []string, err, retry er
 // because the stack loaded another while it read it.
 const staleBegins = 8
 
-// begin calls the backend's Begin and returns holding st.mu, the list
-// the commit read no older than the stack's tables: the caller loads it.
+// begin calls the backend's Begin in the stack's commit slot (see
+// beginHeld; on a backend without locks the turn is awaited as long as
+// lost swaps are retried, max(LockTimeout, conflictTime)) and returns
+// holding st.mu, the list the commit read no older than the stack's
+// tables: the caller loads it.
 // On a backend without locks another goroutine of the stack may load a
 // list while Begin reads one (a commit adopting the list it published,
 // a reload), and Begin's may be the older: loading it would take the
@@ -279,6 +283,18 @@ func (st *Stack) begin(ctx context.Context, fresh bool) (storage.Commit, error) 
 		st.mu.Lock()
 		return c, nil
 	}
+	// Goroutines of the stack commit in turn here too: racing one
+	// another for the list, all but one would lose the swap, each loss
+	// an upload, a refused swap and a backoff. The turn is awaited as
+	// long as lost swaps are retried (see retryConflicts).
+	wait := st.opts.LockTimeout
+	if wait >= 0 {
+		wait = max(wait, conflictTime)
+	}
+	if err := st.takeSlot(ctx, wait); err != nil {
+		return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
+	}
+	free := func() { <-st.slot }
 	for range staleBegins {
 		st.mu.Lock()
 		loads := st.loads
@@ -291,15 +307,17 @@ func (st *Stack) begin(ctx context.Context, fresh bool) (storage.Commit, error) 
 			c, err = st.b.Begin(ctx, st.opts.LockTimeout)
 		}
 		if err != nil {
+			free()
 			return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
 		}
 		st.mu.Lock()
-		if st.loads == loads || !lockFree(st.b) {
-			return c, nil
+		if st.loads == loads {
+			return &slotCommit{Commit: c, free: free}, nil
 		}
 		st.mu.Unlock()
 		c.Release()
 	}
+	free()
 	return nil, fmt.Errorf("stack %s: the list changed %d times while it was read: %w", st.dir, staleBegins, ErrConflict)
 }
 

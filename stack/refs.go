@@ -154,7 +154,8 @@ func (tx *Transaction) SkipHEADLog() { tx.noHEAD = true }
 // On an object store, where nothing is locked, the snapshot is the newest
 // list: a Commit that another writer beats to the list fails with
 // ErrConflict instead of being redone, since the caller decided on what it
-// read.
+// read. Other goroutines of the Stack wait for the transaction's commit
+// meanwhile, as on disk (see Options.LockTimeout).
 func (tx *Transaction) Lock(ctx context.Context) (*Snapshot, error) {
 	if tx.done || tx.a != nil || tx.held != nil {
 		return nil, ErrClosed

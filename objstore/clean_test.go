@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -403,5 +404,50 @@ func TestCleanRemovesProbeLeftovers(t *testing.T) {
 	}
 	if refs := stacktest.Check(t, func() storage.Backend { return backend(t, m) }); len(refs) != 1 {
 		t.Errorf("refs: %v", refs)
+	}
+}
+
+// TestCommitBesideClean: a goroutine commits through a Stack while
+// another's Clean of it lists the store: the commit does not wait for the
+// cleanup, which locks nothing on an object store (it waited for the
+// commit slot Clean held until it ended).
+func TestCommitBesideClean(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{})
+	if err := commitRef(st, "refs/heads/main", 1); err != nil {
+		t.Fatal(err)
+	}
+	listing, committed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if op == OpList {
+			once.Do(func() { close(listing) })
+			select {
+			case <-committed:
+			case <-time.After(2 * time.Second):
+			}
+		}
+		return apply()
+	})
+	cleaned := make(chan error, 1)
+	go func() {
+		_, err := st.Clean(ctx, time.Hour)
+		cleaned <- err
+	}()
+	<-listing
+	start := time.Now()
+	if err := commitRef(st, "refs/heads/beside", 2); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the commit beside the Clean took %v: it waited for the cleanup", d)
+	}
+	close(committed)
+	if err := <-cleaned; err != nil {
+		t.Errorf("clean: %v", err)
+	}
+	m.SetHook(nil)
+	if r, err := st.Ref(ctx, "refs/heads/beside"); err != nil || !bytes.Equal(r.ID, oid(2)) {
+		t.Errorf("beside = %v, %v", r, err)
 	}
 }

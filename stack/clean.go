@@ -82,6 +82,12 @@ func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, err
 	snap := st.snapshotLocked()
 	st.mu.Unlock()
 	defer snap.Close()
+	if lockFree(st.b) {
+		// Nothing is locked: the stack's goroutines need not wait for
+		// the listing and the deletions to commit (see begin); what is
+		// removed is judged by its age, not by a lock.
+		c.Release()
+	}
 	if err != nil {
 		if lockFree(st.b) && errors.Is(err, fs.ErrNotExist) {
 			err = st.missingTable(ctx, c.Names(), err, ErrConflict)

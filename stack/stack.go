@@ -17,7 +17,8 @@ import (
 
 // Stack is a reftable stack: immutable tables, oldest first, named by a
 // list that writers replace atomically. A Stack is safe for concurrent use
-// by several goroutines; several processes may open the same stack.
+// by several goroutines, whose commits take turns within the process (see
+// Options.LockTimeout); several processes may open the same stack.
 type Stack struct {
 	opts   Options
 	b      storage.Backend

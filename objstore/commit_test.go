@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -547,5 +548,45 @@ func TestRebaseAfterCommits(t *testing.T) {
 	}
 	if !maps.Equal(refs, want) {
 		t.Errorf("refs %v, want %v", refs, want)
+	}
+}
+
+// TestOpenTablesAtOnce: a stack opened on an object store reads its
+// tables' first blocks at once, not one after the other: a process on a
+// stack of four tables, each read taking 20 ms (as on a network), waited
+// 80 ms for them before.
+func TestOpenTablesAtOnce(t *testing.T) {
+	m := NewMem()
+	st := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	for i := range 4 {
+		if err := stacktest.Set(st, fmt.Sprintf("refs/heads/b%d", i), i+1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if !strings.HasSuffix(key, ".ref") {
+			return apply()
+		}
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return apply()
+	})
+	fresh := openMem(t, m, stack.Options{DisableAutoCompaction: true})
+	m.SetHook(nil)
+	if most < 4 {
+		t.Errorf("opening a stack of 4 tables: at most %d requests for tables at once; want 4", most)
+	}
+	for i := range 4 {
+		if r, err := fresh.Ref(ctx, fmt.Sprintf("refs/heads/b%d", i)); err != nil || !bytes.Equal(r.ID, stacktest.OID(i+1)) {
+			t.Errorf("b%d = %v, %v", i, r, err)
+		}
 	}
 }

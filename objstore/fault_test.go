@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/refstore/refstore/stack"
@@ -89,13 +90,15 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 	}
 	want := map[string]int{"refs/heads/b0": 0, "refs/heads/b1": 1, "refs/heads/b2": 2, "refs/heads/b3": 3}
 
-	injected, inRival := false, false
+	// The hook may run on several goroutines at once (a stack opens its
+	// tables together); only the n-th op injects.
+	var injected, inRival atomic.Bool
 	rivals := 0
 	m.SetHook(func(o Op, key string, k int, apply func() error) error {
-		if inRival || o != op || k != n {
+		if inRival.Load() || o != op || k != n {
 			return apply()
 		}
-		injected = true
+		injected.Store(true)
 		switch mode {
 		case failCall:
 			return errFault
@@ -105,7 +108,7 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 			}
 			return errFault
 		}
-		inRival = true
+		inRival.Store(true)
 		rivals++
 		name := fmt.Sprintf("refs/heads/rival%d", rivals)
 		if err := stacktest.Set(rival, name, 50+rivals, nil); err != nil {
@@ -113,7 +116,7 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 		} else {
 			want[name] = 50 + rivals
 		}
-		inRival = false
+		inRival.Store(false)
 		return apply()
 	})
 	switch work {
@@ -123,7 +126,7 @@ func faultTrial(t *testing.T, mode faultMode, work string, op Op, n int) bool {
 		err = st.CompactAll(ctx, nil)
 	}
 	m.SetHook(nil)
-	if !injected {
+	if !injected.Load() {
 		return false
 	}
 

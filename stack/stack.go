@@ -414,6 +414,19 @@ func (st *Stack) dropKept() {
 	st.kept, st.keeping = nil, false
 }
 
+// parallelOpens bounds the tables loadLocked opens at once.
+const parallelOpens = 8
+
+// firstError returns the first error of errs that is not nil.
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // loadLocked makes names the current tables, reusing open ones. On
 // failure nothing changes.
 func (st *Stack) loadLocked(ctx context.Context, names []string) error {
@@ -423,6 +436,7 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 	}
 	var fresh, opened []*handle // taken from spare or kept; opened here
 	tables := make([]*handle, 0, len(names))
+	var need []int // where tables must be opened
 	fail := func(err error) error {
 		for _, h := range fresh {
 			h.decref()
@@ -456,18 +470,52 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 			tables = append(tables, h)
 			continue
 		}
+		need = append(need, len(tables))
+		tables = append(tables, nil)
+	}
+	// Tables are opened at once on a backend without locks (an object
+	// store, where each open is a request or two), one by one on disk.
+	errs := make([]error, len(tables))
+	open := func(i int) {
+		name := names[i]
 		f, err := st.b.OpenTable(ctx, name)
 		if err != nil {
-			return fail(fmt.Errorf("open table %s in %s: %w", name, st.dir, err))
+			errs[i] = fmt.Errorf("open table %s in %s: %w", name, st.dir, err)
+			return
 		}
 		t, err := reftable.NewTable(f, f.Size(), name)
 		if err != nil {
 			f.Close()
-			return fail(fmt.Errorf("stack %s: %w", st.dir, err))
+			errs[i] = fmt.Errorf("stack %s: %w", st.dir, err)
+			return
 		}
-		h := newHandle(name, f, t)
-		opened = append(opened, h)
-		tables = append(tables, h)
+		tables[i] = newHandle(name, f, t)
+	}
+	if len(need) > 1 && lockFree(st.b) {
+		var wg sync.WaitGroup
+		limit := make(chan struct{}, parallelOpens)
+		for _, i := range need {
+			limit <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-limit }()
+				open(i)
+			})
+		}
+		wg.Wait()
+	} else {
+		for _, i := range need {
+			if open(i); errs[i] != nil {
+				break
+			}
+		}
+	}
+	for _, i := range need {
+		if tables[i] != nil {
+			opened = append(opened, tables[i])
+		}
+	}
+	if err := firstError(errs); err != nil {
+		return fail(err)
 	}
 	rts := make([]*reftable.Table, len(tables))
 	for i, h := range tables {

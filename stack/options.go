@@ -13,8 +13,9 @@ type Options struct {
 	// LockTimeout is how long a writer waits for tables.list.lock: 0 means
 	// git's default of 100 ms, a negative value waits forever, and
 	// NoWait tries once. Goroutines of one Stack take turns at the lock
-	// within the process, woken in order, and the wait for another
-	// goroutine's turn counts against it too. On a backend without locks
+	// within the process, woken in order, and the wait for one other
+	// goroutine's turn counts against it too (not the whole queue's, as
+	// long as it moves). On a backend without locks
 	// (an object store) they take turns from the read of the list to its
 	// swap, and a writer retries lost swaps, both for the longer of
 	// LockTimeout and 10 seconds.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/vfs"
 )
 
 // TestGoroutinesShareStack: eight goroutines commit through one Stack at
@@ -108,4 +110,43 @@ func TestGoroutineWaitsForLockedTransaction(t *testing.T) {
 	if r, err := st.Ref(ctx, "refs/heads/other"); err != nil || !bytes.Equal(r.ID, oid(2)) {
 		t.Errorf("refs/heads/other = %v, %v; want %x", r, err, oid(2))
 	}
+}
+
+// slowSyncFS makes every SyncDir take d, as on a slow disk.
+type slowSyncFS struct {
+	vfs.FS
+	d time.Duration
+}
+
+func (f slowSyncFS) SyncDir(dir string) error {
+	time.Sleep(f.d)
+	return f.FS.SyncDir(dir)
+}
+
+// TestGoroutinesQueueOnSlowDisk: eight goroutines commit through one
+// Stack with git's lock timeout (100 ms) where a commit takes over 25 ms
+// (a slow disk): a goroutine queued behind seven others waits longer than
+// the timeout, but the queue moves, and every commit succeeds. The
+// timeout counted the whole queue's wait before, and commits failed with
+// ErrLocked ("another goroutine of this process holds it").
+func TestGoroutinesQueueOnSlowDisk(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{FS: slowSyncFS{vfs.OS, 25 * time.Millisecond}, DisableAutoCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const writers, commits = 8, 3
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range commits {
+				tx := st.NewTransaction(testWho, ReflogNormal)
+				tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/w%d/%d", w, i), ID: oid(w*commits + i + 1)}, Message: "slow"})
+				if err := tx.Commit(ctx); err != nil {
+					t.Errorf("writer %d, commit %d: %v", w, i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -55,6 +55,8 @@ type Stack struct {
 	// of one process queue for the lock instead of polling it, and for
 	// the list instead of racing for it.
 	slot chan struct{}
+	// turns counts the times the slot was given back (see takeSlot).
+	turns atomic.Uint64
 }
 
 // publishedCommit is a commit whose list the stack adopted: the list it
@@ -292,10 +294,10 @@ func (st *Stack) begin(ctx context.Context, fresh bool) (storage.Commit, error) 
 	if wait >= 0 {
 		wait = max(wait, conflictTime)
 	}
-	if err := st.takeSlot(ctx, wait); err != nil {
+	if _, err := st.takeSlot(ctx, wait); err != nil {
 		return nil, fmt.Errorf("lock stack %s: %w", st.dir, err)
 	}
-	free := func() { <-st.slot }
+	free := st.freeSlot
 	for range staleBegins {
 		st.mu.Lock()
 		loads := st.loads
@@ -329,56 +331,79 @@ func (st *Stack) begin(ctx context.Context, fresh bool) (storage.Commit, error) 
 // of another process is polled (with git's backoff). Before, goroutines
 // of one stack polled the lock file for one another, and eight of them
 // committing at once failed with ErrLocked after git's 100 ms. The wait
-// for the slot counts against the lock timeout, as the wait for the lock
-// did: a goroutine holding a transaction locked still makes another's
-// commit fail with ErrLocked rather than wait for ever, unless the
-// timeout is negative.
+// for one goroutine's turn counts against the lock timeout, as the wait
+// for the lock did (see takeSlot): a goroutine holding a transaction
+// locked still makes another's commit fail with ErrLocked rather than
+// wait for ever, unless the timeout is negative; a queue that moves is
+// waited for.
 func (st *Stack) beginHeld(ctx context.Context) (storage.Commit, error) {
 	timeout := st.opts.LockTimeout
 	if lockFree(st.b) {
 		return st.b.Begin(ctx, timeout)
 	}
-	start := time.Now()
-	if err := st.takeSlot(ctx, timeout); err != nil {
+	since, err := st.takeSlot(ctx, timeout)
+	if err != nil {
 		return nil, err
 	}
 	if timeout > NoWait {
-		timeout = max(timeout-time.Since(start), NoWait)
+		timeout = max(timeout-time.Since(since), NoWait)
 	}
 	c, err := st.b.Begin(ctx, timeout)
 	if err != nil {
-		<-st.slot
+		st.freeSlot()
 		return nil, err
 	}
-	return &slotCommit{Commit: c, free: func() { <-st.slot }}, nil
+	return &slotCommit{Commit: c, free: st.freeSlot}, nil
 }
 
 // takeSlot takes the stack's commit slot, waiting up to timeout for the
 // goroutine holding it (NoWait: not at all; negative: until ctx is done).
-func (st *Stack) takeSlot(ctx context.Context, timeout time.Duration) error {
+// The timeout runs again each time the slot changes hands: goroutines
+// queued behind others that commit in turn wait as long as the queue
+// moves, and fail only when one holds the slot for timeout (a locked
+// transaction, say). It returns when the slot last changed hands (or
+// the wait began), for the lock's own timeout to count from.
+func (st *Stack) takeSlot(ctx context.Context, timeout time.Duration) (time.Time, error) {
+	since := time.Now()
 	select {
 	case st.slot <- struct{}{}:
-		return nil
+		return since, nil
 	default:
 	}
 	busy := fmt.Errorf("another goroutine of this process holds it: %w", ErrLocked)
 	if timeout >= 0 && timeout <= NoWait {
-		return busy
+		return since, busy
 	}
 	var expired <-chan time.Time
+	var t *time.Timer
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
+		t = time.NewTimer(timeout)
 		defer t.Stop()
 		expired = t.C
 	}
-	select {
-	case st.slot <- struct{}{}:
-		return nil
-	case <-expired:
-		return fmt.Errorf("%w (waited %v)", busy, timeout)
-	case <-ctx.Done():
-		return fmt.Errorf("%w (stopped waiting: %w)", busy, context.Cause(ctx))
+	turns := st.turns.Load()
+	for {
+		select {
+		case st.slot <- struct{}{}:
+			return since, nil
+		case <-expired:
+			if now := st.turns.Load(); now != turns {
+				// The queue moved: wait a timeout again.
+				turns, since = now, time.Now()
+				t.Reset(timeout)
+				continue
+			}
+			return since, fmt.Errorf("%w (waited %v)", busy, time.Since(since))
+		case <-ctx.Done():
+			return since, fmt.Errorf("%w (stopped waiting: %w)", busy, context.Cause(ctx))
+		}
 	}
+}
+
+// freeSlot gives the stack's commit slot back.
+func (st *Stack) freeSlot() {
+	st.turns.Add(1)
+	<-st.slot
 }
 
 // slotCommit is a Commit holding the stack's commit slot (see

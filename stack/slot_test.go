@@ -24,24 +24,7 @@ func TestGoroutinesShareStack(t *testing.T) {
 	}
 	defer st.Close()
 	const writers, commits = 8, 40
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*commits)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range commits {
-				tx := st.NewTransaction(testWho, ReflogNormal)
-				tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/w%d/%d", w, i), ID: oid(w*commits + i + 1)}, Message: "shared"})
-				if err := tx.Commit(ctx); err != nil {
-					errs <- fmt.Errorf("writer %d, commit %d: %w", w, i, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	commitAtOnce(t, st, writers, commits)
 	if t.Failed() {
 		return
 	}
@@ -135,13 +118,19 @@ func TestGoroutinesQueueOnSlowDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	const writers, commits = 8, 3
+	commitAtOnce(t, st, 8, 3)
+}
+
+// commitAtOnce runs writers goroutines, each committing refs/heads/w<w>/<i>
+// for i below commits through st, and reports the commits that fail.
+func commitAtOnce(t *testing.T, st *Stack, writers, commits int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			for i := range commits {
 				tx := st.NewTransaction(testWho, ReflogNormal)
-				tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/w%d/%d", w, i), ID: oid(w*commits + i + 1)}, Message: "slow"})
+				tx.Add(Update{Ref: Ref{Name: fmt.Sprintf("refs/heads/w%d/%d", w, i), ID: oid(w*commits + i + 1)}, Message: "at once"})
 				if err := tx.Commit(ctx); err != nil {
 					t.Errorf("writer %d, commit %d: %v", w, i, err)
 				}

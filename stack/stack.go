@@ -500,7 +500,10 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 	}
 	// Tables are opened at once on a backend without locks (an object
 	// store, where each open is a request or two), one by one on disk.
-	errs := make([]error, len(tables))
+	var errs []error
+	if len(need) > 0 {
+		errs = make([]error, len(tables))
+	}
 	open := func(i int) {
 		name := names[i]
 		f, err := st.b.OpenTable(ctx, name)

@@ -107,17 +107,44 @@ type listVersion struct {
 // NewBackend returns a backend storing a stack in s under opts.Prefix.
 // Unless opts.AllowUnsafe is set it first checks the store with
 // ProbeCached (Probe and RaceProbe, or the marker of a probe passed
-// within ProbeTTL) and refuses a store that fails. ctx bounds the probe
-// only.
+// within ProbeTTL) and refuses a store that fails. While it reads the
+// marker it also reads the list, which the stack opened on the backend
+// then loads (ReadList) without another request: the open waits for one
+// round trip instead of two. ctx bounds these requests only.
 func NewBackend(ctx context.Context, s Store, opts Options) (*Backend, error) {
 	opts = opts.withDefaults()
-	if !opts.AllowUnsafe {
-		if err := ProbeCached(ctx, s, opts.Prefix); err != nil {
-			return nil, err
-		}
-	}
 	life, stop := context.WithCancel(context.Background())
-	return &Backend{s: s, opts: opts, cache: newBlockCache(opts.CacheSize), life: life, stop: stop}, nil
+	b := &Backend{s: s, opts: opts, cache: newBlockCache(opts.CacheSize), life: life, stop: stop}
+	if opts.AllowUnsafe {
+		return b, nil
+	}
+	var (
+		list listVersion
+		read time.Time // when the list was read; zero if it was not
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() {
+		data, etag, err := s.Get(ctx, b.key(listName), "")
+		if errors.Is(err, ErrNotFound) {
+			data, etag, err = nil, "", nil
+		}
+		if names, perr := storage.ParseList(data); err == nil && perr == nil {
+			list, read = listVersion{data: data, names: names, etag: etag}, time.Now()
+		}
+	})
+	err := ProbeCached(ctx, s, opts.Prefix)
+	wg.Wait()
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	// A list read before a probe that took long (there was no marker:
+	// the store was checked) is dropped: the stack reads a newer one.
+	if !read.IsZero() && time.Since(read) < freshList {
+		b.pending, b.fresh = &list, read
+		b.knowLocked(list.names, list.etag)
+	}
+	return b, nil
 }
 
 // StoreUnsafe implements storage.UnsafeStoreReporter: a commit found its

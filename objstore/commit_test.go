@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,12 +33,15 @@ func (r request) String() string {
 }
 
 // recordRequests makes m record the requests it serves into *reqs, from
-// now on (and resets its call counts).
+// now on (and resets its call counts). Read *reqs after m.SetHook(nil).
 func recordRequests(m *Mem, reqs *[]request) {
 	*reqs = nil
+	var mu sync.Mutex // requests may be concurrent (NewBackend, table opens)
 	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
 		err := apply()
+		mu.Lock()
 		*reqs = append(*reqs, request{op: op, key: strings.TrimPrefix(key, "repo/"), err: err})
+		mu.Unlock()
 		return err
 	})
 }
@@ -86,6 +90,74 @@ func TestCommitRequests(t *testing.T) {
 	}
 	if r, err := st.Ref(ctx, "refs/heads/main"); err != nil || !bytes.Equal(r.ID, stacktest.OID(7)) {
 		t.Errorf("main after the other writer's commit: %v, %v", r, err)
+	}
+}
+
+// TestOpenReadsListWithMarker: NewBackend reads the list while it reads
+// the marker of a passed probe, and the stack opened on it loads that
+// list: an open waits for one round trip instead of two, and reads the
+// list once. A list read longer than freshList before the probe ended
+// (as when the store was probed) is read again.
+func TestOpenReadsListWithMarker(t *testing.T) {
+	m := NewMem()
+	if err := stacktest.Set(openMem(t, m, stack.Options{}), "refs/heads/main", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	listReads := func(reqs []request) (n int) {
+		for _, r := range reqs {
+			if r.op == OpGet && r.key == listName {
+				n++
+			}
+		}
+		return n
+	}
+
+	// The marker's GET is answered once the list's has come, or after
+	// two seconds: then the reads were one after the other.
+	var (
+		mu        sync.Mutex
+		reqs      []request
+		listAsked = make(chan struct{})
+		once      sync.Once
+		together  atomic.Bool
+	)
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		key = strings.TrimPrefix(key, "repo/")
+		switch {
+		case op == OpGet && key == listName:
+			once.Do(func() { close(listAsked) })
+		case op == OpGet && key == ProbeMarker:
+			select {
+			case <-listAsked:
+				together.Store(true)
+			case <-time.After(2 * time.Second):
+			}
+		}
+		err := apply()
+		mu.Lock()
+		reqs = append(reqs, request{op: op, key: key, err: err})
+		mu.Unlock()
+		return err
+	})
+	st := openMem(t, m, stack.Options{})
+	m.SetHook(nil)
+	if !together.Load() {
+		t.Errorf("open: the list was not read while the probe's marker was: %v", reqs)
+	}
+	if n := listReads(reqs); n != 1 {
+		t.Errorf("open: %d GETs of %s in %v; want 1", n, listName, reqs)
+	}
+	if r, err := st.Ref(ctx, "refs/heads/main"); err != nil || !bytes.Equal(r.ID, stacktest.OID(1)) {
+		t.Errorf("main after the open: %v, %v", r, err)
+	}
+
+	defer func(d time.Duration) { freshList = d }(freshList)
+	freshList = 0
+	recordRequests(m, &reqs)
+	openMem(t, m, stack.Options{})
+	m.SetHook(nil)
+	if n := listReads(reqs); n != 2 {
+		t.Errorf("open with a list read too long before the probe ended: %d GETs of %s in %v; want 2", n, listName, reqs)
 	}
 }
 
@@ -590,3 +662,4 @@ func TestOpenTablesAtOnce(t *testing.T) {
 		}
 	}
 }
+

@@ -170,7 +170,8 @@
 //     write, would silently let concurrent commits overwrite each other.
 //     A pass is recorded in the marker P/probe.passed, which later
 //     backends on the prefix read instead of probing, for ProbeTTL (a
-//     day): one GET instead of about 70 requests. The marker lives in the
+//     day): one GET instead of about 70 requests, sent together with
+//     the GET of the list the stack loads first. The marker lives in the
 //     store rather than in a local cache, so that a new or emptied store
 //     is always probed whatever ran on the machine before, and one probe
 //     serves every client; the commit path removes it when it finds the

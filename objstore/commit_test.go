@@ -663,3 +663,70 @@ func TestOpenTablesAtOnce(t *testing.T) {
 	}
 }
 
+// TestRemoveTablesAtOnce: the tables a compaction or a commit's
+// auto-compaction replaced are deleted at once, not one request after
+// the other (as the tables a stack opens are read, TestOpenTablesAtOnce):
+// on S3, one round trip for all of them.
+func TestRemoveTablesAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(st *stack.Stack) error
+	}{
+		{"compaction", func(st *stack.Stack) error { return st.CompactAll(ctx, nil) }},
+		{"auto-compaction", func(st *stack.Stack) error {
+			for i := range 16 {
+				if err := stacktest.Set(st, fmt.Sprintf("refs/heads/c%d", i), i+10, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMem()
+			st := openMem(t, m, stack.Options{DisableAutoCompaction: tc.name == "compaction"})
+			for i := range 4 {
+				if err := stacktest.Set(st, fmt.Sprintf("refs/heads/b%d", i), i+1, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var mu sync.Mutex
+			inFlight, most, deletes := 0, 0, 0
+			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+				if op != OpDelete {
+					return apply()
+				}
+				mu.Lock()
+				inFlight++
+				deletes++
+				most = max(most, inFlight)
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				inFlight--
+				mu.Unlock()
+				return apply()
+			})
+			err := tc.run(st)
+			if err == nil {
+				err = st.Close()
+			}
+			m.SetHook(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deletes < 2 || most < 2 {
+				t.Errorf("%d DELETEs, at most %d at once; want several at once", deletes, most)
+			}
+			if objs := listedNames(t, m); len(objs) == 0 {
+				t.Errorf("no table listed after the %s", tc.name)
+			}
+			check := openMem(t, m, stack.Options{})
+			for i := range 4 {
+				if r, err := check.Ref(ctx, fmt.Sprintf("refs/heads/b%d", i)); err != nil || !bytes.Equal(r.ID, stacktest.OID(i+1)) {
+					t.Errorf("b%d = %v, %v", i, r, err)
+				}
+			}
+		})
+	}
+}

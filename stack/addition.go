@@ -448,9 +448,7 @@ func (a *addition) finish(ctx context.Context, names, fused []string, merged str
 		return fmt.Errorf("commit %s: %w", st.dir, lost)
 	}
 	if !adopted && (err == nil || !lockFree(st.b)) {
-		for _, n := range replaced {
-			st.b.RemoveTable(a.cleanup, n) // best effort: Clean retries
-		}
+		st.removeTables(a.cleanup, replaced)
 	}
 	if perr != nil || err != nil {
 		// Committed; a later reload catches up. Auto-compaction waits.

@@ -306,9 +306,7 @@ func (st *Stack) compact(ctx context.Context, auto bool, expiry *LogExpiry) (err
 		return err
 	}
 	if rerr == nil || !lockFree(st.b) {
-		for _, n := range names {
-			st.b.RemoveTable(context.WithoutCancel(ctx), n) // best effort: cleanup retries later
-		}
+		st.removeTables(context.WithoutCancel(ctx), names)
 	}
 	if perr != nil {
 		return fmt.Errorf("compact %s: %w", st.dir, perr)

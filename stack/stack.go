@@ -439,8 +439,39 @@ func (st *Stack) dropKept() {
 	st.kept, st.keeping = nil, false
 }
 
-// parallelOpens bounds the tables loadLocked opens at once.
-const parallelOpens = 8
+// parallelRequests bounds the requests a stack on a backend without
+// locks sends at once: the tables loadLocked opens, the tables
+// removeTables removes.
+const parallelRequests = 8
+
+// eachAtOnce calls f for each of items, up to parallelRequests at a
+// time, and returns when all calls have.
+func eachAtOnce[T any](items []T, f func(T)) {
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, parallelRequests)
+	for _, it := range items {
+		limit <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-limit }()
+			f(it)
+		})
+	}
+	wg.Wait()
+}
+
+// removeTables removes the tables names, best effort (Clean removes
+// what is left): on a backend without locks at once, where each removal
+// is a request, one by one on disk.
+func (st *Stack) removeTables(ctx context.Context, names []string) {
+	remove := func(name string) { st.b.RemoveTable(ctx, name) }
+	if len(names) > 1 && lockFree(st.b) {
+		eachAtOnce(names, remove)
+		return
+	}
+	for _, n := range names {
+		remove(n)
+	}
+}
 
 // firstError returns the first error of errs that is not nil.
 func firstError(errs []error) error {
@@ -520,16 +551,7 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 		tables[i] = newHandle(name, f, t)
 	}
 	if len(need) > 1 && lockFree(st.b) {
-		var wg sync.WaitGroup
-		limit := make(chan struct{}, parallelOpens)
-		for _, i := range need {
-			limit <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-limit }()
-				open(i)
-			})
-		}
-		wg.Wait()
+		eachAtOnce(need, open)
 	} else {
 		for _, i := range need {
 			if open(i); errs[i] != nil {
@@ -610,9 +632,7 @@ func (st *Stack) removeReplaced(p *publishedCommit) {
 	if p == nil {
 		return
 	}
-	for _, n := range p.replaced {
-		st.b.RemoveTable(p.cleanup, n)
-	}
+	st.removeTables(p.cleanup, p.replaced)
 	p.replaced = nil
 }
 

@@ -635,25 +635,10 @@ func TestOpenTablesAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
-		if !strings.HasSuffix(key, ".ref") {
-			return apply()
-		}
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-		return apply()
-	})
+	counts := overlapping(m, func(_ Op, key string) bool { return strings.HasSuffix(key, ".ref") })
 	fresh := openMem(t, m, stack.Options{DisableAutoCompaction: true})
 	m.SetHook(nil)
-	if most < 4 {
+	if _, most := counts(); most < 4 {
 		t.Errorf("opening a stack of 4 tables: at most %d requests for tables at once; want 4", most)
 	}
 	for i := range 4 {
@@ -690,23 +675,7 @@ func TestRemoveTablesAtOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var mu sync.Mutex
-			inFlight, most, deletes := 0, 0, 0
-			m.SetHook(func(op Op, key string, _ int, apply func() error) error {
-				if op != OpDelete {
-					return apply()
-				}
-				mu.Lock()
-				inFlight++
-				deletes++
-				most = max(most, inFlight)
-				mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
-				mu.Lock()
-				inFlight--
-				mu.Unlock()
-				return apply()
-			})
+			counts := overlapping(m, func(op Op, _ string) bool { return op == OpDelete })
 			err := tc.run(st)
 			if err == nil {
 				err = st.Close()
@@ -715,7 +684,7 @@ func TestRemoveTablesAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if deletes < 2 || most < 2 {
+			if deletes, most := counts(); deletes < 2 || most < 2 {
 				t.Errorf("%d DELETEs, at most %d at once; want several at once", deletes, most)
 			}
 			if objs := listedNames(t, m); len(objs) == 0 {
@@ -728,5 +697,33 @@ func TestRemoveTablesAtOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// overlapping makes m hold each request that match accepts for 20 ms,
+// counting them; counts tells how many there were and how many were in
+// flight at once at most.
+func overlapping(m *Mem, match func(op Op, key string) bool) (counts func() (n, most int)) {
+	var mu sync.Mutex
+	n, most, inFlight := 0, 0, 0
+	m.SetHook(func(op Op, key string, _ int, apply func() error) error {
+		if !match(op, key) {
+			return apply()
+		}
+		mu.Lock()
+		n++
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return apply()
+	})
+	return func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return n, most
 	}
 }

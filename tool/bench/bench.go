@@ -72,8 +72,9 @@ sides flush tables and tables.list to disk, and runs without any user or
 system configuration.
 
 With -versitygw PATH, bench also starts that versitygw (an S3 server)
-on 127.0.0.1 with its posix backend in the temporary directory, and
-times this project on a stack there; git has no S3 counterpart, so
+on 127.0.0.1 with its posix backend in the temporary directory,
+keeping connections open between requests as S3 does, and times this
+project on a stack there; git has no S3 counterpart, so
 these rows time reftable only. The steps run the reftable-s3 program,
 found as reftable finds it for an s3:// PATH ($REFTABLE_S3, next to this
 program, PATH): reftable links no S3 client, and given an s3:// PATH it

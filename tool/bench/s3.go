@@ -88,7 +88,10 @@ func (b *bench) tryGateway(root, addr string) error {
 		return err
 	}
 	defer log.Close()
-	cmd := exec.Command(b.s3.versitygw, "--access", s3AccessKey, "--secret", s3SecretKey, "--port", addr, "--quiet", "posix", root)
+	// --keep-alive: S3 keeps a connection open for the client's next
+	// request; versitygw by default closes it after every reply, which
+	// costs each request a connection's setup on both sides.
+	cmd := exec.Command(b.s3.versitygw, "--access", s3AccessKey, "--secret", s3SecretKey, "--port", addr, "--quiet", "--keep-alive", "posix", root)
 	cmd.Stdout, cmd.Stderr = log, log
 	// The gateway also reads options from variables: the command line
 	// alone configures it.

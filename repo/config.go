@@ -60,12 +60,15 @@ import (
 // GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>; an
 // opened worktree's config.worktree comes after the repository's when
 // extensions.worktreeConfig is set (Open; ReadConfig has no worktree to
-// read it for). Includes
-// are followed as git follows them: include.path, and includeIf.path
-// under a "gitdir:" or "gitdir/i:" condition, matched against the common
-// git directory; other conditions ("onbranch:", "hasconfig:") never hold
-// here. The extensions and core.bare are the repository's own, as git
-// reads them only from its config file. The settings of "git -c", which
+// read it for). Includes are followed as git follows them: include.path,
+// and includeIf.path under a "gitdir:" or "gitdir/i:" condition, matched
+// against the common git directory, or a "hasconfig:remote.*.url:"
+// condition, which holds when a remote's URL anywhere in the config (the
+// files and the environment above, with their includes) matches its
+// pattern; a file an includeIf includes must then not set a remote's URL
+// (ErrConfig), as git dies then. "onbranch:" conditions never hold here.
+// The extensions and core.bare are the repository's own, as git reads
+// them only from its config file. The settings of "git -c", which
 // git passes to the programs it runs in GIT_CONFIG_PARAMETERS, come last,
 // after GIT_CONFIG_COUNT's.
 type Config struct {
@@ -147,65 +150,145 @@ func repositoryOnly(key string) bool {
 func readConfigFiles(gitDir, commonDir string) (m, from map[string]string, err error) {
 	m, from = map[string]string{}, map[string]string{}
 	local := filepath.Join(commonDir, "config")
+	remotes := &remoteScan{gitDir: gitDir, commonDir: commonDir}
+	err = readScopes(gitDir, commonDir, func(r *configReader, scope string) {
+		r.remotes = remotes
+		r.set = func(k, v, file string) {
+			if scope == local && file == local || !repositoryOnly(k) {
+				m[k], from[k] = v, file
+			}
+		}
+	}, func() bool {
+		b, err := gitBool(m["extensions.worktreeconfig"])
+		return err == nil && b
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := envSettings()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, kv := range env {
+		k, v, source := kv[0], kv[1], kv[2]
+		section, name, dotted := strings.Cut(k, ".")
+		if !dotted || strings.Contains(name, ".") || repositoryOnly(strings.ToLower(k)) {
+			continue // a subsection's, or the repository's
+		}
+		k = strings.ToLower(section + "." + name)
+		m[k], from[k] = v, source
+	}
+	return m, from, nil
+}
+
+// readScopes reads the config files of the repository's scopes in git's
+// order with the configReader that setup readies for each (scope is the
+// file read); the worktree's config.worktree only if worktreeConfig
+// reports extensions.worktreeConfig set, once the files before it are
+// read.
+func readScopes(gitDir, commonDir string, setup func(r *configReader, scope string), worktreeConfig func() bool) error {
+	local := filepath.Join(commonDir, "config")
 	worktree := filepath.Join(gitDir, "config.worktree")
 	for _, path := range append(userConfigFiles(), local, worktree) {
 		if path == os.DevNull {
 			continue // how git's documentation skips a scope
 		}
-		if path == worktree {
-			if b, err := gitBool(m["extensions.worktreeconfig"]); err != nil || !b {
-				continue
-			}
+		if path == worktree && !worktreeConfig() {
+			continue
 		}
-		scope := path
-		r := configReader{gitDir: commonDir, set: func(k, v, file string) {
-			if scope == local && file == local || !repositoryOnly(k) {
-				m[k], from[k] = v, file
-			}
-		}}
-		err := r.read(path, 0)
+		r := &configReader{gitDir: commonDir}
+		setup(r, path)
+		err := r.read(path, 0, false)
 		if errors.Is(err, fs.ErrNotExist) || path != local && errors.Is(err, fs.ErrPermission) {
 			continue // as git, which takes an unreadable user's file for none
 		}
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
+	return nil
+}
+
+// envSettings returns the settings of the environment, in git's order:
+// GIT_CONFIG_COUNT's, then GIT_CONFIG_PARAMETERS' (those of "git -c"),
+// each as key, value and the variable that says it.
+func envSettings() ([][3]string, error) {
+	var kvs [][3]string
 	n, err := envCount()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for i := range n {
 		ks, vs := fmt.Sprint("GIT_CONFIG_KEY_", i), fmt.Sprint("GIT_CONFIG_VALUE_", i)
 		k, ok := os.LookupEnv(ks)
 		if !ok || k == "" {
-			return nil, nil, fmt.Errorf("%s: missing, with GIT_CONFIG_COUNT=%d: %w", ks, n, ErrConfig)
+			return nil, fmt.Errorf("%s: missing, with GIT_CONFIG_COUNT=%d: %w", ks, n, ErrConfig)
 		}
 		v, ok := os.LookupEnv(vs)
 		if !ok {
-			return nil, nil, fmt.Errorf("%s: missing, with GIT_CONFIG_COUNT=%d: %w", vs, n, ErrConfig)
+			return nil, fmt.Errorf("%s: missing, with GIT_CONFIG_COUNT=%d: %w", vs, n, ErrConfig)
 		}
-		section, name, dotted := strings.Cut(k, ".")
-		if !dotted || strings.Contains(name, ".") || repositoryOnly(strings.ToLower(k)) {
-			continue // a subsection's, or the repository's
-		}
-		k = strings.ToLower(section + "." + name)
-		m[k], from[k] = v, ks
+		kvs = append(kvs, [3]string{k, v, ks})
 	}
 	params, err := configParameters(os.Getenv("GIT_CONFIG_PARAMETERS"))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, kv := range params {
-		k, v := kv[0], kv[1]
-		section, name, dotted := strings.Cut(k, ".")
-		if !dotted || strings.Contains(name, ".") || repositoryOnly(strings.ToLower(k)) {
-			continue // a subsection's, or the repository's
-		}
-		k = strings.ToLower(section + "." + name)
-		m[k], from[k] = v, "GIT_CONFIG_PARAMETERS"
+		kvs = append(kvs, [3]string{kv[0], kv[1], "GIT_CONFIG_PARAMETERS"})
 	}
-	return m, from, nil
+	return kvs, nil
+}
+
+// A remoteScan reads the URLs of the remotes (remote.<name>.url) of the
+// whole config, once, when the first includeIf "hasconfig:remote.*.url:"
+// condition is met, as git does: every scope's file and the
+// environment, following includes, every hasconfig include as if its
+// condition held; a file an includeIf includes (directly or through
+// further includes) must not set a URL then.
+type remoteScan struct {
+	gitDir, commonDir string
+	done              bool
+	urls              []string
+	err               error
+}
+
+// get returns the remotes' URLs.
+func (s *remoteScan) get() ([]string, error) {
+	if s.done {
+		return s.urls, s.err
+	}
+	s.done = true
+	worktreeConfig := ""
+	local := filepath.Join(s.commonDir, "config")
+	s.err = readScopes(s.gitDir, s.commonDir, func(r *configReader, scope string) {
+		r.scanning = true
+		r.set = func(k, v, file string) {
+			if k == "extensions.worktreeconfig" && scope == local && file == local {
+				worktreeConfig = v
+			}
+		}
+		r.url = func(v string) { s.urls = append(s.urls, v) }
+	}, func() bool {
+		b, err := gitBool(worktreeConfig)
+		return err == nil && b
+	})
+	if s.err != nil {
+		return nil, s.err
+	}
+	env, err := envSettings()
+	if err != nil {
+		s.err = err
+		return nil, err
+	}
+	for _, kv := range env {
+		section, rest, _ := strings.Cut(kv[0], ".")
+		dot := strings.LastIndexByte(rest, '.')
+		if strings.EqualFold(section, "remote") && dot > 0 && strings.EqualFold(rest[dot+1:], "url") {
+			s.urls = append(s.urls, kv[1])
+		}
+	}
+	return s.urls, nil
 }
 
 // configParameters parses GIT_CONFIG_PARAMETERS, the settings of
@@ -513,15 +596,24 @@ const maxIncludeDepth = 10
 // does, and hands each plain "section.key" setting (keys lowercased; a
 // key without value "true") to set with the file that says it, in the
 // order git reads them. Settings of subsections ([remote "origin"]) are
-// skipped.
+// skipped, but for the remotes' URLs, which go to url if set.
 type configReader struct {
 	gitDir string // the repository's git directory, for includeIf "gitdir:"
 	set    func(key, val, file string)
+	// remotes gives the remotes' URLs for includeIf "hasconfig:" (nil:
+	// such a condition does not hold).
+	remotes *remoteScan
+	url     func(val string)
+	// scanning is set for the reads of remoteScan: "hasconfig:"
+	// conditions hold, and a file an includeIf includes must not set a
+	// remote's URL.
+	scanning bool
 }
 
 // read reads the config file path, an include at depth depth (0 for the
-// files of the scopes).
-func (r *configReader) read(path string, depth int) error {
+// files of the scopes); conditional is set for a file an includeIf
+// includes, directly or through further includes.
+func (r *configReader) read(path string, depth int, conditional bool) error {
 	f, err := vfs.OS.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
@@ -551,12 +643,26 @@ func (r *configReader) read(path string, depth int) error {
 			val = "true"
 		}
 		switch {
-		case key == "path" && (section == "include" && !hasSub || section == "includeif" && hasSub && r.condition(sub, path)):
-			if err := r.include(path, val, depth); err != nil {
+		case key == "path" && section == "include" && !hasSub:
+			if err := r.include(path, val, depth, conditional); err != nil {
 				return err
+			}
+		case key == "path" && section == "includeif" && hasSub:
+			holds, err := r.condition(sub, path)
+			if err != nil {
+				return err
+			}
+			if holds {
+				if err := r.include(path, val, depth, true); err != nil {
+					return err
+				}
 			}
 		case !hasSub:
 			r.set(section+"."+key, val, path)
+		case section == "remote" && key == "url" && r.scanning && conditional:
+			return fmt.Errorf("%s: remote.%s.url: remote URLs cannot be set in a file an includeIf includes, with a \"hasconfig:remote.*.url:\" condition in the config: %w", path, sub, ErrConfig)
+		case section == "remote" && key == "url" && r.url != nil:
+			r.url(val)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -608,7 +714,7 @@ func parseSectionHeader(line string) (section, sub string, hasSub bool, rest str
 // include reads the file an include of the config file from names, as
 // git: "~/" is the home directory, a relative path is the including
 // file's directory's; a missing file is none.
-func (r *configReader) include(from, path string, depth int) error {
+func (r *configReader) include(from, path string, depth int, conditional bool) error {
 	if depth+1 > maxIncludeDepth {
 		return fmt.Errorf("%s: include of %s: more than %d nested includes: %w", from, path, maxIncludeDepth, ErrConfig)
 	}
@@ -618,7 +724,7 @@ func (r *configReader) include(from, path string, depth int) error {
 	case !filepath.IsAbs(path):
 		path = filepath.Join(filepath.Dir(from), path)
 	}
-	err := r.read(path, depth+1)
+	err := r.read(path, depth+1, conditional)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -627,20 +733,23 @@ func (r *configReader) include(from, path string, depth int) error {
 
 // condition reports whether the condition of an includeIf section holds
 // for the config file from: "gitdir:" and "gitdir/i:" match the
-// repository's git directory as git does; others ("onbranch:",
-// "hasconfig:") are not known here and do not hold.
-func (r *configReader) condition(cond, from string) bool {
+// repository's git directory as git does, "hasconfig:remote.*.url:" the
+// remotes' URLs (see remoteScan); others ("onbranch:") are not known here
+// and do not hold.
+func (r *configReader) condition(cond, from string) (bool, error) {
 	pattern, fold := "", false
 	switch {
 	case strings.HasPrefix(cond, "gitdir:"):
 		pattern = cond[len("gitdir:"):]
 	case strings.HasPrefix(cond, "gitdir/i:"):
 		pattern, fold = cond[len("gitdir/i:"):], true
+	case strings.HasPrefix(cond, hasRemoteURL):
+		return r.hasRemoteURL(cond[len(hasRemoteURL):])
 	default:
-		return false
+		return false, nil
 	}
 	if r.gitDir == "" || pattern == "" {
-		return false
+		return false, nil
 	}
 	switch {
 	case strings.HasPrefix(pattern, "~/"):
@@ -661,13 +770,39 @@ func (r *configReader) condition(cond, from string) bool {
 		d = filepath.ToSlash(d)
 		if fold {
 			if wildmatch(strings.ToLower(pattern), strings.ToLower(d)) {
-				return true
+				return true, nil
 			}
 		} else if wildmatch(pattern, d) {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
+}
+
+// hasRemoteURL is the prefix of the includeIf condition on the remotes'
+// URLs.
+const hasRemoteURL = "hasconfig:remote.*.url:"
+
+// hasRemoteURL reports whether a remote's URL matches pattern, as git's
+// wildmatch does with WM_PATHNAME, the URL as written (no rewriting by
+// url.*.insteadOf); while the URLs are read, every such condition holds.
+func (r *configReader) hasRemoteURL(pattern string) (bool, error) {
+	if r.scanning {
+		return true, nil
+	}
+	if r.remotes == nil {
+		return false, nil
+	}
+	urls, err := r.remotes.get()
+	if err != nil {
+		return false, err
+	}
+	for _, u := range urls {
+		if wildmatch(pattern, u) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // wildmatch reports whether the path s matches the glob pattern p as

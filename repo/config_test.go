@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,18 +280,7 @@ func TestConfigScopes(t *testing.T) {
 // directory and one not, a missing file; includes nested too deeply fail.
 func TestConfigIncludes(t *testing.T) {
 	r := gittest.Init(t, "sha1")
-	home := t.TempDir()
-	env := []string{"HOME=" + home}
-	for _, kv := range r.Env {
-		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "GIT_CONFIG_GLOBAL=") {
-			env = append(env, kv)
-		}
-	}
-	r.Env = env
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", "")
-	t.Setenv("GIT_CONFIG_GLOBAL", "")
-	os.Unsetenv("GIT_CONFIG_GLOBAL")
+	home := withHome(t, r)
 	parent := filepath.ToSlash(filepath.Dir(r.Dir))
 	writeFile(t, filepath.Join(home, ".gitconfig"), `[include]
 	path = inc/base
@@ -327,6 +317,107 @@ func TestConfigIncludes(t *testing.T) {
 	if _, err := ReadConfig(filepath.Join(r.Dir, ".git")); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "nested includes") {
 		t.Errorf("an include of itself: %v, want ErrConfig saying the includes nest too deeply", err)
 	}
+}
+
+// TestConfigHasRemoteURL follows includeIf "hasconfig:remote.*.url:" as
+// git does, and agrees with git config on the identity it sets or on
+// failing: a remote's URL in the repository's config, in "git -c" and in
+// GIT_CONFIG_COUNT's settings selects the include, "*" does not cross a
+// '/' and "**" does, and a file an includeIf includes (by this condition
+// or another) must not set a remote's URL.
+func TestConfigHasRemoteURL(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	home := withHome(t, r)
+	base := r.Env
+	config := filepath.Join(r.Dir, ".git", "config")
+	repoConfig, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := filepath.ToSlash(filepath.Dir(r.Dir))
+	// work includes work.inc for remotes on https://example.com.
+	work := "[includeIf \"hasconfig:remote.*.url:https://example.com/**\"]\n\tpath = work.inc\n"
+	remote := func(name, url string) string { return "[remote \"" + name + "\"]\n\turl = " + url + "\n" }
+	for _, tc := range []struct {
+		name   string
+		global string            // ~/.gitconfig, after the base identity
+		local  string            // appended to the repository's config
+		files  map[string]string // in the home directory
+		env    []string
+		want   string // user.email; "" when both fail
+	}{
+		{name: "no remote", global: work, want: "base@example.com"},
+		{name: "matching remote", global: work, local: remote("origin", "https://example.com/org/repo.git"), want: "work@example.com"},
+		{name: "other remote", global: work, local: remote("origin", "git@example.com:org/repo.git"), want: "base@example.com"},
+		{name: "star within a segment", global: strings.Replace(work, "/**", "/*", 1),
+			local: remote("origin", "https://example.com/org/repo.git"), want: "base@example.com"},
+		{name: "one of two remotes", global: strings.Replace(work, "https://example.com/**", "git@example.com:*/**", 1),
+			local: remote("a", "https://other.example/x") + "[remote \"b\"]\n\tURL = git@example.com:org/repo.git\n", want: "work@example.com"},
+		{name: "condition in the repository, URL in the user's config", global: remote("origin", "https://example.com/org/repo.git"),
+			local: strings.Replace(work, "work.inc", home+"/work.inc", 1), want: "work@example.com"},
+		{name: "git -c", global: work, env: []string{"GIT_CONFIG_PARAMETERS='remote.y.url'='https://example.com/a/b'"}, want: "work@example.com"},
+		{name: "GIT_CONFIG_COUNT", global: work,
+			env: []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=Remote.my.z.URL", "GIT_CONFIG_VALUE_0=https://example.com/q/r"}, want: "work@example.com"},
+		{name: "URL in the file it includes", global: work,
+			files: map[string]string{"work.inc": "[user]\n\temail = work@example.com\n" + remote("bad", "https://other.example/")}},
+		{name: "URL in a file another includeIf includes", global: work + "[includeIf \"gitdir:" + parent + "/\"]\n\tpath = gitdir.inc\n",
+			files: map[string]string{"gitdir.inc": "[include]\n\tpath = nested.inc\n", "nested.inc": remote("bad", "https://other.example/")}},
+		{name: "URL in a file include.path includes", global: work + "[include]\n\tpath = plain.inc\n",
+			files: map[string]string{"plain.inc": remote("origin", "https://example.com/org/repo.git")}, want: "work@example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			writeFile(t, filepath.Join(home, ".gitconfig"), "[user]\n\temail = base@example.com\n"+tc.global)
+			writeFile(t, filepath.Join(home, "work.inc"), "[user]\n\temail = work@example.com\n")
+			for name, text := range tc.files {
+				writeFile(t, filepath.Join(home, name), text)
+			}
+			writeFile(t, config, string(repoConfig)+tc.local)
+			for _, kv := range tc.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			r.Env = append(slices.Clone(base), tc.env...)
+			gitOut, gitErr := r.RunInput("", "config", "--get", "user.email")
+			c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+			switch {
+			case tc.want == "":
+				if gitErr == nil || !strings.Contains(gitErr.Error(), "remote URLs cannot be configured") {
+					t.Fatalf("git config: %q, %v; want git to refuse the remote's URL", gitOut, gitErr)
+				}
+				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "remote URLs cannot be set") || !strings.Contains(err.Error(), home) {
+					t.Errorf("ReadConfig: %v; want ErrConfig naming the file that sets the URL", err)
+				}
+			case gitErr != nil:
+				t.Fatalf("git config: %v", gitErr)
+			case err != nil:
+				t.Fatalf("ReadConfig: %v", err)
+			case c.UserEmail != tc.want || strings.TrimSpace(gitOut) != tc.want:
+				t.Errorf("user.email %q, git says %q; want %q", c.UserEmail, strings.TrimSpace(gitOut), tc.want)
+			}
+			for name := range tc.files {
+				os.Remove(filepath.Join(home, name))
+			}
+		})
+	}
+}
+
+// withHome makes a new directory the home directory of the test and of
+// r's git commands, whose user config is then its .gitconfig alone (no
+// XDG_CONFIG_HOME, no GIT_CONFIG_GLOBAL), and returns it.
+func withHome(t *testing.T, r *gittest.Repo) string {
+	home := t.TempDir()
+	env := []string{"HOME=" + home}
+	for _, kv := range r.Env {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "GIT_CONFIG_GLOBAL=") {
+			env = append(env, kv)
+		}
+	}
+	r.Env = env
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("GIT_CONFIG_GLOBAL", "")
+	os.Unsetenv("GIT_CONFIG_GLOBAL")
+	return home
 }
 
 // TestWildmatch matches paths as git's wildmatch does for includeIf.

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,7 +67,8 @@ import (
 // condition, which holds when a remote's URL anywhere in the config (the
 // files and the environment above, with their includes) matches its
 // pattern; a file an includeIf includes must then not set a remote's URL
-// (ErrConfig), as git dies then. "onbranch:" conditions never hold here.
+// (ErrConfig), as git dies then; or an "onbranch:" condition, matched
+// against the branch HEAD names (of the worktree opened).
 // The extensions and core.bare are the repository's own, as git reads
 // them only from its config file. The settings of "git -c", which
 // git passes to the programs it runs in GIT_CONFIG_PARAMETERS, come last,
@@ -150,9 +152,10 @@ func repositoryOnly(key string) bool {
 func readConfigFiles(gitDir, commonDir string) (m, from map[string]string, err error) {
 	m, from = map[string]string{}, map[string]string{}
 	local := filepath.Join(commonDir, "config")
-	remotes := &remoteScan{gitDir: gitDir, commonDir: commonDir}
+	head := &headBranch{gitDir: gitDir}
+	remotes := &remoteScan{gitDir: gitDir, commonDir: commonDir, head: head}
 	err = readScopes(gitDir, commonDir, func(r *configReader, scope string) {
-		r.remotes = remotes
+		r.remotes, r.head = remotes, head
 		r.set = func(k, v, file string) {
 			if scope == local && file == local || !repositoryOnly(k) {
 				m[k], from[k] = v, file
@@ -248,6 +251,7 @@ func envSettings() ([][3]string, error) {
 // further includes) must not set a URL then.
 type remoteScan struct {
 	gitDir, commonDir string
+	head              *headBranch // for "onbranch:" conditions
 	done              bool
 	urls              []string
 	err               error
@@ -262,7 +266,7 @@ func (s *remoteScan) get() ([]string, error) {
 	worktreeConfig := ""
 	local := filepath.Join(s.commonDir, "config")
 	s.err = readScopes(s.gitDir, s.commonDir, func(r *configReader, scope string) {
-		r.scanning = true
+		r.scanning, r.head = true, s.head
 		r.set = func(k, v, file string) {
 			if k == "extensions.worktreeconfig" && scope == local && file == local {
 				worktreeConfig = v
@@ -603,7 +607,10 @@ type configReader struct {
 	// remotes gives the remotes' URLs for includeIf "hasconfig:" (nil:
 	// such a condition does not hold).
 	remotes *remoteScan
-	url     func(val string)
+	// head gives the branch HEAD names for includeIf "onbranch:" (nil:
+	// such a condition does not hold).
+	head *headBranch
+	url  func(val string)
 	// scanning is set for the reads of remoteScan: "hasconfig:"
 	// conditions hold, and a file an includeIf includes must not set a
 	// remote's URL.
@@ -734,8 +741,8 @@ func (r *configReader) include(from, path string, depth int, conditional bool) e
 // condition reports whether the condition of an includeIf section holds
 // for the config file from: "gitdir:" and "gitdir/i:" match the
 // repository's git directory as git does, "hasconfig:remote.*.url:" the
-// remotes' URLs (see remoteScan); others ("onbranch:") are not known here
-// and do not hold.
+// remotes' URLs (see remoteScan), "onbranch:" the branch HEAD names (see
+// headBranch); others are not known here and do not hold, as in git.
 func (r *configReader) condition(cond, from string) (bool, error) {
 	pattern, fold := "", false
 	switch {
@@ -745,6 +752,13 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 		pattern, fold = cond[len("gitdir/i:"):], true
 	case strings.HasPrefix(cond, hasRemoteURL):
 		return r.hasRemoteURL(cond[len(hasRemoteURL):])
+	case strings.HasPrefix(cond, "onbranch:"):
+		pattern := cond[len("onbranch:"):]
+		if strings.HasSuffix(pattern, "/") {
+			pattern += "**"
+		}
+		branch, ok := r.head.get()
+		return ok && wildmatch(pattern, branch), nil
 	default:
 		return false, nil
 	}
@@ -777,6 +791,47 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// A headBranch reads, once, the branch the HEAD of the worktree whose git
+// directory is gitDir names, for includeIf "onbranch:" conditions: its
+// HEAD in the worktree's reftable stack, or in the HEAD file in a
+// repository of git's files backend. No branch when HEAD is detached,
+// names another ref or cannot be read (a damaged stack is not the
+// config's error: git takes the condition for false then too). HEAD's
+// target is not followed further: git follows a branch that is a
+// symbolic ref itself to the branch it names.
+type headBranch struct {
+	gitDir string
+	done   bool
+	branch string
+	ok     bool
+}
+
+// get returns the branch HEAD names, without "refs/heads/".
+func (h *headBranch) get() (string, bool) {
+	if h == nil {
+		return "", false
+	}
+	if !h.done {
+		h.done = true
+		target := ""
+		if dir := filepath.Join(h.gitDir, "reftable"); exists(filepath.Join(dir, "tables.list")) {
+			st, err := stack.Open(dir, stack.Options{DisableAutoCompaction: true})
+			if err != nil {
+				return "", false
+			}
+			r, err := st.Ref(context.Background(), "HEAD")
+			st.Close()
+			if err == nil {
+				target = r.Target
+			}
+		} else if data, err := vfs.ReadFile(vfs.OS, filepath.Join(h.gitDir, "HEAD")); err == nil {
+			target, _ = strings.CutPrefix(strings.TrimSpace(string(data)), "ref: ")
+		}
+		h.branch, h.ok = strings.CutPrefix(target, "refs/heads/")
+	}
+	return h.branch, h.ok
 }
 
 // hasRemoteURL is the prefix of the includeIf condition on the remotes'

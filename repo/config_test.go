@@ -401,6 +401,59 @@ func TestConfigHasRemoteURL(t *testing.T) {
 	}
 }
 
+// TestConfigOnBranch follows includeIf "onbranch:" as git does, and
+// agrees with git config on the identity it sets: HEAD on an unborn
+// branch, on a branch under a pattern ending in '/', detached, and a
+// linked worktree's own HEAD.
+func TestConfigOnBranch(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	home := withHome(t, r)
+	writeFile(t, filepath.Join(home, ".gitconfig"), `[user]
+	name = Base
+	email = base@example.com
+[includeIf "onbranch:main"]
+	path = main.inc
+[includeIf "onbranch:feature/"]
+	path = feature.inc
+`)
+	writeFile(t, filepath.Join(home, "main.inc"), "[user]\n\temail = main@example.com\n")
+	writeFile(t, filepath.Join(home, "feature.inc"), "[user]\n\tname = Feature\n")
+	wt := filepath.Join(t.TempDir(), "wt")
+	check := func(what string, g *gittest.Repo, wantName, wantEmail string) {
+		t.Helper()
+		repo, err := Open(g.Dir, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := repo.Config()
+		repo.Close()
+		for key, got := range map[string]string{"user.name": c.UserName, "user.email": c.UserEmail} {
+			out, err := g.RunInput("", "config", "--get", key)
+			if err != nil {
+				t.Fatalf("%s: git config --get %s: %v", what, key, err)
+			}
+			if got != strings.TrimSpace(out) {
+				t.Errorf("%s: %s = %q, git says %q", what, key, got, strings.TrimSpace(out))
+			}
+		}
+		if c.UserName != wantName || c.UserEmail != wantEmail {
+			t.Errorf("%s: %s <%s>, want %s <%s>", what, c.UserName, c.UserEmail, wantName, wantEmail)
+		}
+	}
+	check("unborn main", r, "Base", "main@example.com")
+	r.Run("symbolic-ref", "HEAD", "refs/heads/feature/x/y")
+	check("on feature/x/y", r, "Feature", "base@example.com")
+	r.Run("commit", "-q", "--allow-empty", "-m", "first")
+	r.Run("checkout", "-q", "--detach")
+	check("detached", r, "Base", "base@example.com")
+	r.Run("checkout", "-q", "-b", "main")
+	r.Run("worktree", "add", "-q", "-b", "feature/wt", wt)
+	check("main worktree", r, "Base", "main@example.com")
+	w := *r
+	w.Dir = wt
+	check("linked worktree", &w, "Feature", "base@example.com")
+}
+
 // withHome makes a new directory the home directory of the test and of
 // r's git commands, whose user config is then its .gitconfig alone (no
 // XDG_CONFIG_HOME, no GIT_CONFIG_GLOBAL), and returns it.

@@ -117,9 +117,9 @@ with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config and
 ~/.gitconfig; GIT_CONFIG_GLOBAL), the repository's, the worktree's
 config.worktree (with extensions.worktreeConfig), GIT_CONFIG_COUNT,
 then git -c's settings when git runs the command (GIT_CONFIG_PARAMETERS),
-with their includes (includeIf on gitdir: and hasconfig:remote.*.url:,
-not on onbranch:). An invalid value fails the command, as it fails
-git's, naming the file.
+with their includes (includeIf on gitdir:, onbranch: and
+hasconfig:remote.*.url:). An invalid value fails the command, as it
+fails git's, naming the file.
 -lock-timeout overrides reftable.lockTimeout.
 
 Examples:

@@ -628,7 +628,16 @@ func (r *configReader) read(path string, depth int, conditional bool) error {
 	defer f.Close()
 	section, sub, hasSub := "", "", false
 	sc := bufio.NewScanner(f)
+	n := 0 // the line's number
+	next := func() (string, bool) {
+		if !sc.Scan() {
+			return "", false
+		}
+		n++
+		return sc.Text(), true
+	}
 	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
@@ -645,9 +654,10 @@ func (r *configReader) read(path string, depth int, conditional bool) error {
 		}
 		key, val, found := strings.Cut(line, "=")
 		key = strings.ToLower(strings.TrimSpace(key))
-		val = stripComment(strings.TrimSpace(val))
 		if !found {
 			val = "true"
+		} else if val, err = parseValue(val, next); err != nil {
+			return fmt.Errorf("%s: bad config line %d: %w (%w)", path, n, ErrConfig, err)
 		}
 		switch {
 		case key == "path" && section == "include" && !hasSub:
@@ -962,20 +972,75 @@ func matchClass(p, s string) (int, bool) {
 	return 0, false
 }
 
-// stripComment removes a trailing comment and surrounding quotes.
-func stripComment(v string) string {
-	inQuote := false
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '"':
-			inQuote = !inQuote
-		case '#', ';':
-			if !inQuote {
-				v = strings.TrimSpace(v[:i])
+// errValue reports a value git refuses: an unknown escape, or a quote
+// not closed by the end of the line.
+var errValue = errors.New("bad value")
+
+// parseValue parses a config value as git does, from line, the text
+// after "=", and the lines next returns while a line ends in a backslash:
+// leading and trailing blanks outside quotes dropped, those between
+// words kept; double quotes removed; a comment ('#' or ';' outside
+// quotes) ends the line; the escapes \\, \", \t, \b and \n; a
+// backslash at the end of a line continues the value on the next one.
+func parseValue(line string, next func() (string, bool)) (string, error) {
+	var b []byte
+	quote := false
+	trim := -1 // where trailing blanks outside quotes begin, -1 if none
+	for {
+		more := false
+	scan:
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case !quote && (c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'):
+				if trim < 0 {
+					trim = len(b)
+				}
+				if len(b) > 0 {
+					b = append(b, c)
+				}
+				continue
+			case !quote && (c == '#' || c == ';'):
+				break scan
+			}
+			trim = -1
+			switch c {
+			case '\\':
+				if i++; i == len(line) {
+					more = true
+					break scan
+				}
+				switch e := line[i]; e {
+				case 't':
+					b = append(b, '\t')
+				case 'b':
+					b = append(b, '\b')
+				case 'n':
+					b = append(b, '\n')
+				case '\\', '"':
+					b = append(b, e)
+				default:
+					return "", fmt.Errorf("unknown escape \\%c: %w", e, errValue)
+				}
+			case '"':
+				quote = !quote
+			default:
+				b = append(b, c)
 			}
 		}
+		if more {
+			if line, more = next(); more {
+				continue
+			}
+		}
+		if quote {
+			return "", fmt.Errorf("quote not closed: %w", errValue)
+		}
+		if trim >= 0 {
+			b = b[:trim]
+		}
+		return string(b), nil
 	}
-	return strings.ReplaceAll(v, `"`, "")
 }
 
 // gitUnsigned parses v as git_parse_unsigned does: no '-' anywhere, then a

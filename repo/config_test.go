@@ -454,6 +454,57 @@ func TestConfigOnBranch(t *testing.T) {
 	check("linked worktree", &w, "Feature", "base@example.com")
 }
 
+// TestConfigValues reads values as git config does: blanks, quotes,
+// comments, escapes and continued lines, and fails where git fails.
+func TestConfigValues(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	withHome(t, r)
+	config := filepath.Join(r.Dir, ".git", "config")
+	repoConfig, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{
+		`plain`,
+		`  leading and trailing   `,
+		`two  blanks	inside`,
+		`"quoted  value "  `,
+		`a "b  c" d`,
+		`a "" b`,
+		`x # comment`,
+		`x; comment`,
+		`"x # not; a comment"`,
+		`tab\there`,
+		`back\\slash`,
+		`say \"hi\"`,
+		`new\nline and \b`,
+		"cont\\\n  inued",
+		"\"quoted\\\n over lines\"",
+		`"not closed`,
+		`unknown \q escape`,
+		"last\\",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			writeFile(t, config, string(repoConfig)+"[user]\n\tname = "+raw+"\n")
+			out, gitErr := r.RunInput("", "config", "--get", "user.name")
+			c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+			switch {
+			case gitErr != nil:
+				if !strings.Contains(gitErr.Error(), "bad config line") {
+					t.Fatalf("git config: %v", gitErr)
+				}
+				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "bad config line") || !strings.Contains(err.Error(), config) {
+					t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
+				}
+			case err != nil:
+				t.Fatalf("ReadConfig: %v", err)
+			case c.UserName != strings.TrimSuffix(out, "\n"):
+				t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
+			}
+		})
+	}
+}
+
 // withHome makes a new directory the home directory of the test and of
 // r's git commands, whose user config is then its .gitconfig alone (no
 // XDG_CONFIG_HOME, no GIT_CONFIG_GLOBAL), and returns it.

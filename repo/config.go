@@ -638,7 +638,7 @@ func (r *configReader) read(path string, depth int, conditional bool) error {
 	}
 	for sc.Scan() {
 		n++
-		line := strings.TrimSpace(sc.Text())
+		line := strings.Trim(sc.Text(), gitBlanks)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
@@ -972,6 +972,10 @@ func matchClass(p, s string) (int, bool) {
 	return 0, false
 }
 
+// gitBlanks are the blanks of a config line, as git's isspace sees them
+// (not '\v', '\f' or Unicode spaces, which are a value's bytes).
+const gitBlanks = " \t\r"
+
 // errValue reports a value git refuses: an unknown escape, or a quote
 // not closed by the end of the line.
 var errValue = errors.New("bad value")
@@ -992,7 +996,7 @@ func parseValue(line string, next func() (string, bool)) (string, error) {
 		for i := 0; i < len(line); i++ {
 			c := line[i]
 			switch {
-			case !quote && (c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'):
+			case !quote && strings.IndexByte(gitBlanks, c) >= 0:
 				if trim < 0 {
 					trim = len(b)
 				}

@@ -483,6 +483,8 @@ func TestConfigValues(t *testing.T) {
 		`"not closed`,
 		`unknown \q escape`,
 		"last\\",
+		"\fform feeds\f",
+		"\u00a0no-break spaces\u00a0",
 	} {
 		t.Run(raw, func(t *testing.T) {
 			writeFile(t, config, string(repoConfig)+"[user]\n\tname = "+raw+"\n")

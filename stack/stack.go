@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -473,16 +474,6 @@ func (st *Stack) removeTables(ctx context.Context, names []string) {
 	}
 }
 
-// firstError returns the first error of errs that is not nil.
-func firstError(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // loadLocked makes names the current tables, reusing open ones. On
 // failure nothing changes.
 func (st *Stack) loadLocked(ctx context.Context, names []string) error {
@@ -564,7 +555,7 @@ func (st *Stack) loadLocked(ctx context.Context, names []string) error {
 			opened = append(opened, tables[i])
 		}
 	}
-	if err := firstError(errs); err != nil {
+	if err := cmp.Or(errs...); err != nil {
 		return fail(err)
 	}
 	rts := make([]*reftable.Table, len(tables))

@@ -143,9 +143,8 @@ func TestWriterOptionsInferred(t *testing.T) {
 }
 
 // TestWriterOptionsFixtures: the options inferred from git's tables are
-// git's (block size 4096 or 256, interval 16, padded, obj index on),
-// and rewriting reproduces every block before the log section (git's
-// zlib compresses log blocks differently).
+// git's (block size 4096 or 256, interval 16, padded, obj index on);
+// TestRewriteGitFixtures rewrites the tables with them.
 func TestWriterOptionsFixtures(t *testing.T) {
 	for _, fx := range []string{"many-refs", "small-blocks", "compacted", "sha256-basic"} {
 		for _, tab := range openStackDir(t, "testdata/git/"+fx+"/reftable").Tables() {

@@ -66,7 +66,7 @@ func openFile(t *testing.T, path string) (*Table, []byte) {
 
 // TestGitWriterByteIdentical has real git write tables with various
 // options, then rewrites each with our writer and the same records and
-// options: the files must be identical (log blocks once inflated).
+// options: the files must be identical, log blocks too.
 func TestGitWriterByteIdentical(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -42,10 +42,10 @@ By default OUT is written with IN's options, as IN shows them:
     followed at once by the next though shorter than the block size, or
     a section of 2 or 3 blocks has an index (git writes one from 4 on).
 
-Rewriting a table so reproduces it, log blocks only once inflated
-(zlib implementations compress differently). Each flag overrides what
-IN shows; -no-obj-index=false and -unpadded=false turn the object index
-and padding on.
+Rewriting a table so reproduces it byte for byte, log blocks too (they
+are compressed as git's zlib compresses them at level 9; JGit's may
+differ). Each flag overrides what IN shows; -no-obj-index=false and
+-unpadded=false turn the object index and padding on.
 
 -unpadded writes blocks back to back and declares block size 0 in the
 header, as the format asks of unaligned tables. git's library declares

@@ -6,54 +6,58 @@ import (
 	"slices"
 )
 
-// Matcher parameters. zlib's level 9 follows chains of up to 4096
-// candidates; on log blocks (records alike but for object ids) 64 find
-// the same matches, and on 4 KiB of text they come within 1%.
+// The compressor makes the choices zlib 1.2 and 1.3 make at level 9 with
+// the default memory level, window and strategy, which are git's for log
+// blocks: the same hash chains, the same lazy matching and the same limits
+// below, the same blocks and the same Huffman codes (see trees.go), so
+// that a block comes out byte for byte as git writes it. Every choice of
+// deflate.c and trees.c that shapes the output is mirrored; how the
+// choices are computed is this package's own.
 const (
-	hashMaxBits = 15
-	hashMinBits = 8
-	maxChain    = 64   // candidates tried per position
-	goodLen     = 8    // a lazy search after a match this long tries a quarter
-	niceLen     = 128  // a match this long ends the search
-	tooFar      = 4096 // a 3-byte match further back is not worth it
-	blockTokens = 1<<14 - 1
+	hashBits     = 15 // zlib's memory level 8: 1<<15 hash chains
+	hashShift    = (hashBits + minMatch - 1) / minMatch
+	hashMask     = 1<<hashBits - 1
+	maxChain     = 4096                      // candidates tried per search
+	goodMatch    = 32                        // a search after a match this long tries a quarter as many
+	lazyMatch    = 258                       // no search after a match this long
+	niceMatch    = 258                       // a match this long ends a search
+	tooFar       = 4096                      // a 3-byte match further back is not taken
+	minLookahead = maxMatch + minMatch + 1   // input zlib keeps ahead of the position
+	maxDist      = windowSize - minLookahead // farthest match
+	windowBytes  = 2 * windowSize            // zlib's window buffer
+	slideAt      = windowSize + maxDist      // zlib slides its window when the position reaches this
+	blockSyms    = 1<<14 - 1                 // symbols of a full block
 )
 
 // Compressor compresses buffers into zlib streams. Its zero value is ready
-// to use. It keeps its tables between calls, about 10 KiB plus up to 12
-// bytes per input byte, at most about 330 KiB, so reusing one avoids
-// allocating them again. A Compressor is not safe for concurrent use.
+// to use. It keeps 150 to 280 KiB of tables between calls, so reusing one
+// avoids allocating them again. A Compressor is not safe for concurrent
+// use.
 type Compressor struct {
-	head  []uint32 // position+base of the last string with each hash
-	prev  []uint32 // previous position+base with the same hash, by position mod len(prev)
-	hbits uint     // hash bits for the current input
-	// base is added to positions in head and prev, so that entries of
-	// earlier calls (below base) read as empty without clearing tables.
+	// head and prev are zlib's hash chains, positions stored plus base,
+	// so that entries of earlier calls (below base) read as empty without
+	// clearing the tables. prev, indexed by position modulo its length,
+	// grows to the largest input up to the window: a position is never
+	// reached once a later one takes its entry.
+	head [1 << hashBits]uint32
+	prev []uint32
 	base uint32
 
-	tokens   []uint32 // literal byte, or distance<<8 | (length-3)
-	litFreq  [maxSyms]uint32
-	distFreq [numDist]uint32
+	tokens []uint32 // literal byte, or distance<<8 | (length-3)
 
-	hb        huffBuilder
-	litLens   [maxSyms]uint8
-	litCodes  [maxSyms]uint16
-	distLens  [numDist]uint8
-	distCodes [numDist]uint16
-	clFreq    [numCodeLen]uint32
-	clLens    [numCodeLen]uint8
-	clCodes   [numCodeLen]uint16
-	rle       []uint16 // code length symbols, symbol | extra value<<5
-	nlit      int      // literal/length, distance and code length codes in the header
-	ndist     int
-	nclen     int
+	// The block's three codes and what zlib's _tr_flush_block weighs.
+	lit, dist, bl     huffCode
+	optLen, staticLen int
+	tb                treeBuilder
+	litRLE, distRLE   []uint16 // code length symbols of the header, symbol | extra value<<5
+	maxBLIndex        int
 
 	w bitWriter
 }
 
 // AppendZlib appends to dst a complete zlib stream holding src: the
 // header, DEFLATE blocks of which the last is final, and the Adler-32 of
-// src. It compresses as hard as zlib's level 9, and the header says so.
+// src, the bytes zlib writes for src at level 9 in one call.
 func (c *Compressor) AppendZlib(dst, src []byte) []byte {
 	tablesOnce.Do(initTables)
 	dst = append(dst, 0x78, 0xda) // DEFLATE, 32 KiB window, level 9; a multiple of 31
@@ -64,194 +68,175 @@ func (c *Compressor) AppendZlib(dst, src []byte) []byte {
 // deflate appends the DEFLATE data of src to dst.
 func (c *Compressor) deflate(dst, src []byte) []byte {
 	n := len(src)
-	// No block is larger than stored blocks for its bytes, which cost 5
-	// bytes per 65535 and per block; 8 bytes of slack for the bit writer.
-	bound := n + 5*(n/blockTokens+n/maxStored+2) + 8
+	// A block is never larger than its bytes as fixed Huffman literals
+	// (9 bits a byte; a match costs fewer) with its header, end and
+	// padding; 8 bytes of slack for the bit writer.
+	bound := n + n/8 + 3*(n/blockSyms+2) + 8
 	dst = slices.Grow(dst, bound)
 	c.w = bitWriter{buf: dst[:cap(dst)], pos: len(dst)}
-	// Tables grow to the input's size, up to the hash size and the
-	// window, and are never cleared but when base wraps.
-	size := bits.Len(uint(max(n-1, 0))) // bits of the largest position
-	hbits := uint(min(max(size, hashMinBits), hashMaxBits))
-	if len(c.head) < 1<<hbits {
-		c.head = make([]uint32, 1<<hbits)
-	}
-	if w := min(1<<size, windowSize); len(c.prev) < w {
+	if w := min(1<<bits.Len(uint(n)), windowSize); len(c.prev) < w {
 		c.prev = make([]uint32, w)
 	}
-	if c.base == 0 || uint64(c.base)+uint64(n) >= 1<<32-1 {
-		clear(c.head)
+	if c.base == 0 || uint64(c.base)+uint64(n)+1 >= 1<<32 {
+		clear(c.head[:])
 		clear(c.prev)
 		c.base = 1
 	}
-	c.hbits = hbits
 	c.parse(src)
-	c.base += uint32(n)
+	c.base += uint32(n) + 1
 	c.w.align()
 	return c.w.buf[:c.w.pos]
 }
 
-// parse finds matches in src with lazy evaluation, as zlib does at its
-// higher levels: a match found at one position is emitted only if the next
-// position has no longer one; otherwise a literal is emitted and the
-// longer match becomes the candidate. Full blocks are written as they
-// fill.
+// hash3 is zlib's hash of the three bytes at src[p:].
+func hash3(src []byte, p int) uint32 {
+	_ = src[p+2]
+	return (uint32(src[p])<<(2*hashShift) ^ uint32(src[p+1])<<hashShift ^ uint32(src[p+2])) & hashMask
+}
+
+// parse is zlib's deflate_slow: at each position it looks for a match
+// longer than the one found at the previous position; if there is none,
+// the previous match is emitted, otherwise the previous byte as a literal
+// and the new match waits its turn. Blocks are written as they fill.
+//
+// zlib reads its input into a window of 64 KiB that slides by 32 KiB when
+// the position passes slideAt; here src is the window, and frame is the
+// input offset of zlib's window, which bounds how far back chains reach
+// and whether a block can be stored: its start must still be in zlib's
+// window.
 func (c *Compressor) parse(src []byte) {
 	n := len(src)
 	base := c.base
-	shift := 32 - c.hbits
-	head := c.head[:1<<c.hbits]
-	prev := c.prev
-	pmask := len(prev) - 1
-	c.resetBlock()
-	tokens := c.tokens[:0]
-	litFreq := &c.litFreq
-	blockStart, done := 0, 0 // the current block covers src[blockStart:done]
-	prevLen, prevDist := 0, 0
-	pending := false // src[pos-1] is not yet emitted
-	for pos := 0; pos < n; {
-		curLen, curDist := 0, 0
-		if pos+minMatch <= n {
-			h := hashAt(src, pos, shift)
-			cand := head[h]
-			head[h] = base + uint32(pos)
-			prev[pos&pmask] = cand
-			if cand >= base && prevLen < maxMatch {
-				curLen, curDist = c.longest(src, pos, int(cand-base), max(prevLen, minMatch-1))
-				if curLen == minMatch && curDist > tooFar {
-					curLen = 0
-				}
+	wmask := len(c.prev) - 1
+	c.initBlock()
+	frame := 0
+	end := min(n, windowBytes) // input zlib has read
+	blockStart := 0
+	pos := 0
+	matchLen, matchDist := minMatch-1, 0
+	available := false // src[pos-1] waits to be emitted or to start a match
+	for {
+		if end-pos < minLookahead {
+			if pos-frame >= slideAt {
+				frame += windowSize
+			}
+			end = min(n, frame+windowBytes)
+			if end == pos {
+				break
+			}
+		}
+		lookahead := end - pos
+		cand := uint32(0)
+		if lookahead >= minMatch {
+			h := hash3(src, pos)
+			cand = c.head[h]
+			c.prev[pos&wmask] = cand
+			c.head[h] = base + uint32(pos)
+		}
+		prevLen, prevDist := matchLen, matchDist
+		matchLen = minMatch - 1
+		if cand > base+uint32(frame) && prevLen < lazyMatch && pos-int(cand-base) <= maxDist {
+			matchLen, matchDist = c.longest(src, pos, int(cand-base), prevLen, lookahead, frame)
+			if matchLen == minMatch && matchDist > tooFar {
+				matchLen = minMatch - 1
 			}
 		}
 		switch {
-		case prevLen >= minMatch && curLen <= prevLen:
-			tokens = append(tokens, uint32(prevDist)<<8|uint32(prevLen-minMatch))
-			litFreq[257+int(lenCode[prevLen-minMatch])]++
-			c.distFreq[distCode(prevDist)]++
-			done += prevLen
-			end := min(pos-1+prevLen, n-minMatch+1)
-			for p := pos + 1; p < end; p++ {
-				h := hashAt(src, p, shift)
-				prev[p&pmask] = head[h]
-				head[h] = base + uint32(p)
+		case prevLen >= minMatch && matchLen <= prevLen:
+			// Emit the previous match; hash the positions it covers
+			// that have three bytes of input.
+			last := min(pos+prevLen-2, pos+lookahead-minMatch)
+			for p := pos + 1; p <= last; p++ {
+				h := hash3(src, p)
+				c.prev[p&wmask] = c.head[h]
+				c.head[h] = base + uint32(p)
 			}
 			pos += prevLen - 1
-			prevLen, pending = 0, false
-		case pending:
-			b := src[pos-1]
-			tokens = append(tokens, uint32(b))
-			litFreq[b]++
-			done++
-			prevLen, prevDist = curLen, curDist
+			available = false
+			matchLen = minMatch - 1
+			if c.tallyMatch(prevDist, prevLen) {
+				c.flushBlock(src, blockStart, pos, frame, false)
+				blockStart = pos
+			}
+		case available:
+			if c.tallyLit(src[pos-1]) {
+				c.flushBlock(src, blockStart, pos, frame, false)
+				blockStart = pos
+			}
 			pos++
 		default:
-			pending = true
-			prevLen, prevDist = curLen, curDist
+			available = true
 			pos++
 		}
-		if len(tokens) == blockTokens {
-			c.tokens = tokens
-			c.writeBlock(src[blockStart:done], false)
-			blockStart = done
-			c.resetBlock()
-			tokens = c.tokens
-		}
 	}
-	if pending {
-		tokens = append(tokens, uint32(src[n-1]))
-		litFreq[src[n-1]]++
+	if available {
+		c.tallyLit(src[pos-1])
 	}
-	c.tokens = tokens
-	c.writeBlock(src[blockStart:], true)
+	c.flushBlock(src, blockStart, pos, frame, true)
 }
 
-// hashAt hashes the three bytes at src[pos:] into 32-shift bits.
-func hashAt(src []byte, pos int, shift uint) uint32 {
-	var v uint32
-	if len(src)-pos >= 4 {
-		v = binary.LittleEndian.Uint32(src[pos:]) << 8
-	} else {
-		v = uint32(src[pos])<<8 | uint32(src[pos+1])<<16 | uint32(src[pos+2])<<24
-	}
-	return (v * 0x9e3779b1) >> shift
+// tallyLit records a literal and reports whether the block is full.
+func (c *Compressor) tallyLit(b byte) bool {
+	c.tokens = append(c.tokens, uint32(b))
+	c.lit.freq[b]++
+	return len(c.tokens) == blockSyms
 }
 
-func (c *Compressor) resetBlock() {
-	c.tokens = c.tokens[:0]
-	clear(c.litFreq[:])
-	clear(c.distFreq[:])
+// tallyMatch records a match and reports whether the block is full.
+func (c *Compressor) tallyMatch(dist, length int) bool {
+	c.tokens = append(c.tokens, uint32(dist)<<8|uint32(length-minMatch))
+	c.lit.freq[257+int(lenCode[length-minMatch])]++
+	c.dist.freq[distCode(dist)]++
+	return len(c.tokens) == blockSyms
 }
 
-// longest returns the longest match for src[pos:] longer than atLeast,
-// following the hash chain from candidate cand, or 0 if there is none.
-func (c *Compressor) longest(src []byte, pos, cand, atLeast int) (length, dist int) {
-	limit := min(maxMatch, len(src)-pos)
-	if limit <= atLeast {
-		return 0, 0
-	}
-	if limit < 4 {
-		return c.longestShort(src, pos, cand)
+// longest is zlib's longest_match: following the hash chain from cand, it
+// returns the first of the longest matches for src[pos:] longer than
+// best (and its distance), or best and 0 if there is none. It tries at
+// most maxChain candidates (a quarter as many after a good match), none
+// farther than maxDist or before zlib's window, and stops at a match of
+// niceMatch bytes or of all the input left.
+func (c *Compressor) longest(src []byte, pos, cand, best, lookahead, frame int) (length, dist int) {
+	nice := min(niceMatch, lookahead)
+	if best >= nice {
+		// Nothing longer fits in the input (zlib may match its window's
+		// bytes past the end, and then cuts the match to the input).
+		return min(best, lookahead), 0
 	}
 	chain := maxChain
-	if atLeast >= goodLen {
+	if best >= goodMatch {
 		chain >>= 2
 	}
-	nice := min(niceLen, limit)
-	cur := src[pos : pos+limit]
-	minPos := pos - (windowSize - 1)
-	best := atLeast
-	base := c.base
-	// A longer match must agree on the bytes up to best: test the four
-	// ending there first (the first three while best is 2).
-	tail, mask := 0, uint32(0xffffff)
-	if best >= 3 {
-		tail, mask = best-3, 0xffffffff
-	}
-	want := binary.LittleEndian.Uint32(cur[tail:]) & mask
-	for cand >= minPos {
-		m := src[cand : cand+limit]
-		if binary.LittleEndian.Uint32(m[tail:])&mask == want {
-			if l := matchLen(m, cur); l > best {
+	stop := c.base + uint32(max(frame, pos-maxDist)) // chain entries at or below are out of reach
+	scan := src[pos : pos+nice]
+	// A longer match must agree on the first two bytes and the two
+	// ending at best, which zlib tests first.
+	head := binary.LittleEndian.Uint16(scan)
+	tail := binary.LittleEndian.Uint16(scan[best-1:])
+	for {
+		m := src[cand : cand+nice]
+		if binary.LittleEndian.Uint16(m[best-1:]) == tail && binary.LittleEndian.Uint16(m) == head {
+			if l := 2 + prefixLen(m[2:], scan[2:]); l > best {
 				best, dist = l, pos-cand
 				if l >= nice {
 					break
 				}
-				tail, mask = best-3, 0xffffffff
-				want = binary.LittleEndian.Uint32(cur[tail:])
+				tail = binary.LittleEndian.Uint16(scan[best-1:])
 			}
 		}
+		next := c.prev[cand&(len(c.prev)-1)]
 		chain--
-		next := c.prev[cand&(len(c.prev)-1)]
-		if chain == 0 || next < base || int(next-base) >= cand {
-			break
-		}
-		cand = int(next - base)
-	}
-	if dist == 0 {
-		return 0, 0
-	}
-	return best, dist
-}
-
-// longestShort is longest for the last three bytes of the input: it
-// returns the nearest 3-byte match.
-func (c *Compressor) longestShort(src []byte, pos, cand int) (length, dist int) {
-	for chain := maxChain; cand > pos-windowSize; chain-- {
-		if src[cand] == src[pos] && src[cand+1] == src[pos+1] && src[cand+2] == src[pos+2] {
-			return 3, pos - cand
-		}
-		next := c.prev[cand&(len(c.prev)-1)]
-		if chain == 1 || next < c.base || int(next-c.base) >= cand {
+		if next <= stop || chain == 0 {
 			break
 		}
 		cand = int(next - c.base)
 	}
-	return 0, 0
+	return best, dist
 }
 
-// matchLen returns the length of the common prefix of a and b, where
+// prefixLen returns the length of the common prefix of a and b, where
 // len(a) >= len(b).
-func matchLen(a, b []byte) int {
+func prefixLen(a, b []byte) int {
 	n := 0
 	for len(b)-n >= 8 {
 		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])

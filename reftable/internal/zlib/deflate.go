@@ -4,7 +4,9 @@
 // faster than compress/zlib on 4 KiB log blocks and allocates nothing in
 // steady state, which is why the format package does not use that
 // (compare BenchmarkCompress with BenchmarkCompressStdlib); its fuzz
-// targets check that the two agree.
+// targets check that the two agree. Its streams are byte for byte those
+// of zlib at level 9, git's for log blocks (TestSameAsZlib9), so that
+// the tables the format package writes are git's.
 //
 // A [Compressor] appends one complete zlib stream for a buffer; a
 // [Decompressor] inflates the zlib stream at the start of a buffer into a

@@ -638,26 +638,32 @@ func (r *configReader) read(path string, depth int, conditional bool) error {
 	}
 	for sc.Scan() {
 		n++
-		line := strings.Trim(sc.Text(), gitBlanks)
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff") // a byte order mark, as git skips it
+		}
+		line = strings.Trim(line, gitBlanks)
+		if line != "" && line[0] == '[' {
+			var ok bool
+			if section, sub, hasSub, line, ok = parseSectionHeader(line); !ok {
+				return fmt.Errorf("%s: bad config line %d: %w: not a section header git reads", path, n, ErrConfig)
+			}
+		}
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
-		if line[0] == '[' {
-			var rest string
-			section, sub, hasSub, rest = parseSectionHeader(line)
-			if line = rest; line == "" {
-				continue
+		key, rest, ok := parseKey(line)
+		if !ok {
+			return fmt.Errorf("%s: bad config line %d: %w: not a key git reads (a letter, then letters, digits and '-')", path, n, ErrConfig)
+		}
+		val := "true"
+		if rest != "" {
+			if val, err = parseValue(rest[1:], next); err != nil {
+				return fmt.Errorf("%s: bad config line %d: %w: %w", path, n, ErrConfig, err)
 			}
 		}
 		if section == "" {
-			continue
-		}
-		key, val, found := strings.Cut(line, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		if !found {
-			val = "true"
-		} else if val, err = parseValue(val, next); err != nil {
-			return fmt.Errorf("%s: bad config line %d: %w (%w)", path, n, ErrConfig, err)
+			continue // a key before any section: git reads it, nothing here uses it
 		}
 		switch {
 		case key == "path" && section == "include" && !hasSub:
@@ -688,44 +694,77 @@ func (r *configReader) read(path string, depth int, conditional bool) error {
 	return nil
 }
 
-// parseSectionHeader parses a line beginning "[section]" or
-// [section "subsection"]: the section lowercased, the subsection as
-// written (unquoted) and whether there is one, and what follows the
-// header on the line. A header it cannot read gives no section.
-func parseSectionHeader(line string) (section, sub string, hasSub bool, rest string) {
-	inner := line[1:]
-	q := strings.IndexByte(inner, '"')
-	end := strings.IndexByte(inner, ']')
-	if q < 0 || end >= 0 && end < q {
-		if end < 0 {
-			return "", "", false, ""
-		}
-		section = strings.ToLower(strings.TrimSpace(inner[:end]))
-		if strings.ContainsAny(section, " .") {
-			return "", "", false, "" // a subsection in the deprecated form
-		}
-		return section, "", false, strings.TrimSpace(inner[end+1:])
+// parseSectionHeader parses a line beginning with a section header as
+// git does: "[section]", the deprecated "[section.subsection]" (both
+// lowercased), or [section "subsection"] (the subsection as written,
+// backslashes escaping the next character, the closing quote right before
+// the ']'). A section name is letters, digits, '-' and (in the deprecated
+// form) '.'. It returns the section, the subsection and whether there is
+// one, what follows the header on the line, and false for a header git
+// refuses ("bad config line").
+func parseSectionHeader(line string) (section, sub string, hasSub bool, rest string, ok bool) {
+	i := 1
+	for ; i < len(line) && (isKeyChar(line[i]) || line[i] == '.'); i++ {
 	}
-	section = strings.ToLower(strings.TrimSpace(inner[:q]))
+	name := strings.ToLower(line[1:i])
+	if i < len(line) && line[i] == ']' {
+		if name == "" {
+			return "", "", false, "", false
+		}
+		section, sub, hasSub = strings.Cut(name, ".")
+		return section, sub, hasSub, strings.TrimLeft(line[i+1:], gitBlanks), true
+	}
+	if i == len(line) || strings.IndexByte(gitBlanks, line[i]) < 0 || name == "" {
+		return "", "", false, "", false
+	}
+	rest = strings.TrimLeft(line[i:], gitBlanks)
+	if rest == "" || rest[0] != '"' {
+		return "", "", false, "", false
+	}
 	var b strings.Builder
-	for i := q + 1; i < len(inner); i++ {
-		switch c := inner[i]; c {
+	for j := 1; j < len(rest); j++ {
+		switch c := rest[j]; c {
 		case '\\':
-			if i+1 < len(inner) {
-				i++
-				b.WriteByte(inner[i])
+			if j++; j == len(rest) {
+				return "", "", false, "", false
 			}
+			b.WriteByte(rest[j])
 		case '"':
-			after := strings.TrimSpace(inner[i+1:])
-			if !strings.HasPrefix(after, "]") {
-				return "", "", false, ""
+			if j+1 == len(rest) || rest[j+1] != ']' {
+				return "", "", false, "", false
 			}
-			return section, b.String(), true, strings.TrimSpace(after[1:])
+			return name, b.String(), true, strings.TrimLeft(rest[j+2:], gitBlanks), true
 		default:
 			b.WriteByte(c)
 		}
 	}
-	return "", "", false, ""
+	return "", "", false, "", false
+}
+
+// parseKey parses the key at the start of a config line as git does: a
+// letter, then letters, digits and '-', lowercased; then blanks and the
+// end of the line, or '=' and the value, which rest starts with. Anything
+// else is a line git refuses.
+func parseKey(line string) (key, rest string, ok bool) {
+	if c := line[0] | 0x20; c < 'a' || c > 'z' {
+		return "", "", false
+	}
+	i := 1
+	for i < len(line) && isKeyChar(line[i]) {
+		i++
+	}
+	key = strings.ToLower(line[:i])
+	rest = strings.TrimLeft(line[i:], " \t")
+	if rest != "" && rest[0] != '=' {
+		return "", "", false
+	}
+	return key, rest, true
+}
+
+// isKeyChar reports whether c may be in a key or section name: git's
+// iskeychar.
+func isKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // include reads the file an include of the config file from names, as

@@ -349,6 +349,7 @@ func TestConfigHasRemoteURL(t *testing.T) {
 		{name: "no remote", global: work, want: "base@example.com"},
 		{name: "matching remote", global: work, local: remote("origin", "https://example.com/org/repo.git"), want: "work@example.com"},
 		{name: "other remote", global: work, local: remote("origin", "git@example.com:org/repo.git"), want: "base@example.com"},
+		{name: "remote in the deprecated [remote.name] form", global: work, local: "[Remote.Origin]\n\turl = https://example.com/org/repo.git\n", want: "work@example.com"},
 		{name: "star within a segment", global: strings.Replace(work, "/**", "/*", 1),
 			local: remote("origin", "https://example.com/org/repo.git"), want: "base@example.com"},
 		{name: "one of two remotes", global: strings.Replace(work, "https://example.com/**", "git@example.com:*/**", 1),
@@ -500,6 +501,78 @@ func TestConfigValues(t *testing.T) {
 				}
 			case err != nil:
 				t.Fatalf("ReadConfig: %v", err)
+			case c.UserName != strings.TrimSuffix(out, "\n"):
+				t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
+			}
+		})
+	}
+}
+
+// TestConfigSyntax: section headers and keys are read as git reads them,
+// and a line git refuses ("bad config line") fails ReadConfig with
+// ErrConfig naming the file (the user's, read first) and the line.
+func TestConfigSyntax(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	home := withHome(t, r)
+	config := filepath.Join(r.Dir, ".git", "config")
+	repoConfig, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		"[user]\nname = A",
+		"[User]\n\tNAME = A",
+		"[user] name = A",
+		"[user]name=A",
+		"[user] # comment\nname = A ; comment",
+		"[user]\n\tname-x = B\n\tname = A",
+		"[user \"x\"]\nname = B\n[user]\nname = A",
+		"[user  \"x\"] name = B",
+		"[user \"a\\\"b\\\\\"]\nname = B",
+		"[user.x]\nname = B",
+		"[User.X]\nname = B\n[user]\nname = A\n[user.y]\nname = C",
+		"[user.]\nname = B",
+		"name = early\n[user]\nname = A",
+		"[ user]\nname = A",
+		"[user ]\nname = A",
+		"[]\nname = A",
+		"[us_er]\nname = A",
+		"[user \"x\" ]\nname = A",
+		"[user\"x\"]\nname = A",
+		"[user \"x]\nname = A",
+		"[user \"x\"",
+		"[user",
+		"[user]\n1name = A",
+		"[user]\nna_me = A",
+		"[user]\nname ; comment",
+		"[user]\nname x = A",
+		"[user]\n-name = A",
+		"\ufeff[user]\nname = A",
+		"[user]\n\ufeffname = A",
+	} {
+		t.Run(text, func(t *testing.T) {
+			// The user's config file starts with the text (a byte
+			// order mark is skipped there only), the repository's
+			// ends with it.
+			writeFile(t, filepath.Join(home, ".gitconfig"), text+"\n")
+			writeFile(t, config, string(repoConfig)+text+"\n")
+			out, gitErr := r.RunInput("", "config", "--get", "user.name")
+			c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+			switch {
+			case gitErr != nil && strings.Contains(gitErr.Error(), "bad config line"):
+				_, file, _ := strings.Cut(gitErr.Error(), " in file ")
+				file = strings.TrimSpace(file)
+				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "bad config line") || !strings.Contains(err.Error(), file+":") {
+					t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
+				}
+			case gitErr != nil && strings.Contains(gitErr.Error(), "exit status 1") && out == "":
+				if err != nil || c.UserName != "" {
+					t.Errorf("ReadConfig: user.name %q, %v; git has none", c.UserName, err)
+				}
+			case gitErr != nil:
+				t.Fatalf("git config: %v", gitErr)
+			case err != nil:
+				t.Errorf("ReadConfig: %v; git says user.name %q", err, strings.TrimSuffix(out, "\n"))
 			case c.UserName != strings.TrimSuffix(out, "\n"):
 				t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
 			}

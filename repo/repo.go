@@ -26,9 +26,9 @@ var (
 	// reftable but in git's "files" backend (see package filesrefs).
 	ErrFilesBackend = errors.New(`uses the "files" ref backend, not reftable`)
 
-	// ErrConfig reports an invalid setting of a repository's config,
-	// named with its file.
-	ErrConfig = errors.New("invalid reftable setting")
+	// ErrConfig reports a config file git refuses, or an invalid
+	// setting in one, named with its file.
+	ErrConfig = errors.New("invalid config")
 
 	// ErrReadOnly reports a write to a repository opened with
 	// Options.ReadOnly.

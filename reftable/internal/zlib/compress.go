@@ -77,7 +77,10 @@ func (c *Compressor) deflate(dst, src []byte) []byte {
 	if w := min(1<<bits.Len(uint(n)), windowSize); len(c.prev) < w {
 		c.prev = make([]uint32, w)
 	}
-	if c.base == 0 || uint64(c.base)+uint64(n)+1 >= 1<<32 {
+	switch {
+	case c.base == 0:
+		c.base = 1 // a new compressor: its tables are zero
+	case uint64(c.base)+uint64(n)+1 >= 1<<32:
 		clear(c.head[:])
 		clear(c.prev)
 		c.base = 1

@@ -240,7 +240,38 @@ func envSettings() ([][3]string, error) {
 	for _, kv := range params {
 		kvs = append(kvs, [3]string{kv[0], kv[1], "GIT_CONFIG_PARAMETERS"})
 	}
+	for _, kv := range kvs {
+		if why := badEnvKey(kv[0]); why != "" {
+			return nil, fmt.Errorf("%s: invalid key %q: %s: %w", kv[2], kv[0], why, ErrConfig)
+		}
+	}
 	return kvs, nil
+}
+
+// badEnvKey checks a key of the environment (GIT_CONFIG_COUNT's, or "git
+// -c"'s) as git does (git_config_parse_key): a section of letters, digits
+// and '-', a subsection (anything but a newline) or none, then a name of
+// a letter and letters, digits and '-'. It says what is wrong, or "".
+func badEnvKey(k string) string {
+	first, last := strings.IndexByte(k, '.'), strings.LastIndexByte(k, '.')
+	switch {
+	case last <= 0:
+		return "no section"
+	case last == len(k)-1:
+		return "no name after the section"
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case i < first || i > last:
+			if !isKeyChar(c) || i == last+1 && (c|0x20 < 'a' || c|0x20 > 'z') {
+				return "not a section and name git reads"
+			}
+		case c == '\n':
+			return "a newline in the subsection"
+		}
+	}
+	return ""
 }
 
 // A remoteScan reads the URLs of the remotes (remote.<name>.url) of the

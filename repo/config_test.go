@@ -580,6 +580,49 @@ func TestConfigSyntax(t *testing.T) {
 	}
 }
 
+// TestConfigEnvKeys: keys of the environment (GIT_CONFIG_COUNT's and
+// git -c's) that git refuses fail ReadConfig with ErrConfig; the others
+// are read as git reads them.
+func TestConfigEnvKeys(t *testing.T) {
+	r := gittest.Init(t, "sha1")
+	withHome(t, r)
+	base := r.Env
+	for _, key := range []string{"user.name", "USER.NAME", "1user.name", "user.na_me", "user", "user.", ".name",
+		"us_er.name", "user.Sub.name", "user.s_u b.name", "user.x\ny.name", "user.1name", "user.-name", "user.name-2"} {
+		for _, how := range []string{"count", "parameters"} {
+			t.Run(how+"/"+key, func(t *testing.T) {
+				env := []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=" + key, "GIT_CONFIG_VALUE_0=from env"}
+				if how == "parameters" {
+					env = []string{"GIT_CONFIG_PARAMETERS='" + key + "'='from env'"}
+				}
+				for _, kv := range env {
+					k, v, _ := strings.Cut(kv, "=")
+					t.Setenv(k, v)
+				}
+				r.Env = append(slices.Clone(base), env...)
+				out, gitErr := r.RunInput("", "config", "--get", "user.name")
+				c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+				switch {
+				case gitErr != nil && strings.Contains(gitErr.Error(), "key"):
+					if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "invalid key") {
+						t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
+					}
+				case gitErr != nil && strings.Contains(gitErr.Error(), "exit status 1") && out == "":
+					if err != nil || c.UserName != "" {
+						t.Errorf("ReadConfig: user.name %q, %v; git has none", c.UserName, err)
+					}
+				case gitErr != nil:
+					t.Fatalf("git config: %v", gitErr)
+				case err != nil:
+					t.Errorf("ReadConfig: %v; git says user.name %q", err, strings.TrimSuffix(out, "\n"))
+				case c.UserName != strings.TrimSuffix(out, "\n"):
+					t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
+				}
+			})
+		}
+	}
+}
+
 // withHome makes a new directory the home directory of the test and of
 // r's git commands, whose user config is then its .gitconfig alone (no
 // XDG_CONFIG_HOME, no GIT_CONFIG_GLOBAL), and returns it.

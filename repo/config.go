@@ -152,7 +152,7 @@ func repositoryOnly(key string) bool {
 func readConfigFiles(gitDir, commonDir string) (m, from map[string]string, err error) {
 	m, from = map[string]string{}, map[string]string{}
 	local := filepath.Join(commonDir, "config")
-	head := &headBranch{gitDir: gitDir}
+	head := &headBranch{gitDir: gitDir, commonDir: commonDir}
 	remotes := &remoteScan{gitDir: gitDir, commonDir: commonDir, head: head}
 	err = readScopes(gitDir, commonDir, func(r *configReader, scope string) {
 		r.remotes, r.head = remotes, head
@@ -876,17 +876,21 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 // A headBranch reads, once, the branch the HEAD of the worktree whose git
 // directory is gitDir names, for includeIf "onbranch:" conditions: its
 // HEAD in the worktree's reftable stack, or in the HEAD file in a
-// repository of git's files backend. No branch when HEAD is detached,
-// names another ref or cannot be read (a damaged stack is not the
-// config's error: git takes the condition for false then too). HEAD's
-// target is not followed further: git follows a branch that is a
-// symbolic ref itself to the branch it names.
+// repository of git's files backend, followed as git follows it through
+// branches that are symbolic refs themselves (in the repository's common
+// directory), at most symrefMaxDepth refs in all. No branch when HEAD is
+// detached, names another ref or cannot be read (a damaged stack is not
+// the config's error: git takes the condition for false then too).
 type headBranch struct {
-	gitDir string
-	done   bool
-	branch string
-	ok     bool
+	gitDir, commonDir string
+	done              bool
+	branch            string
+	ok                bool
 }
+
+// symrefMaxDepth is how many refs git reads following symbolic refs
+// from one, that one included (SYMREF_MAXDEPTH).
+const symrefMaxDepth = 5
 
 // get returns the branch HEAD names, without "refs/heads/".
 func (h *headBranch) get() (string, bool) {
@@ -895,23 +899,47 @@ func (h *headBranch) get() (string, bool) {
 	}
 	if !h.done {
 		h.done = true
-		target := ""
-		if dir := filepath.Join(h.gitDir, "reftable"); exists(filepath.Join(dir, "tables.list")) {
-			st, err := stack.Open(dir, stack.Options{DisableAutoCompaction: true})
-			if err != nil {
-				return "", false
+		name, dir := "HEAD", h.gitDir
+		for range symrefMaxDepth {
+			target := symbolicTarget(dir, name)
+			if target == "" {
+				if name != "HEAD" {
+					h.branch, h.ok = strings.CutPrefix(name, "refs/heads/")
+				}
+				break
 			}
-			r, err := st.Ref(context.Background(), "HEAD")
-			st.Close()
-			if err == nil {
-				target = r.Target
-			}
-		} else if data, err := vfs.ReadFile(vfs.OS, filepath.Join(h.gitDir, "HEAD")); err == nil {
-			target, _ = strings.CutPrefix(strings.TrimSpace(string(data)), "ref: ")
+			name, dir = target, h.commonDir
 		}
-		h.branch, h.ok = strings.CutPrefix(target, "refs/heads/")
 	}
 	return h.branch, h.ok
+}
+
+// symbolicTarget returns the ref that name names if it is a symbolic ref
+// of the git directory gitDir: from its reftable stack, or from its file
+// in a repository of the files backend. It returns "" for a ref that is
+// not symbolic, missing or unreadable.
+func symbolicTarget(gitDir, name string) string {
+	if dir := filepath.Join(gitDir, "reftable"); exists(filepath.Join(dir, "tables.list")) {
+		st, err := stack.Open(dir, stack.Options{DisableAutoCompaction: true})
+		if err != nil {
+			return ""
+		}
+		defer st.Close()
+		r, err := st.Ref(context.Background(), name)
+		if err != nil {
+			return ""
+		}
+		return r.Target
+	}
+	data, err := vfs.ReadFile(vfs.OS, filepath.Join(gitDir, filepath.FromSlash(name)))
+	if err != nil {
+		return ""
+	}
+	target, _ := strings.CutPrefix(strings.TrimSpace(string(data)), "ref: ")
+	if target == strings.TrimSpace(string(data)) {
+		return "" // an object id
+	}
+	return target
 }
 
 // hasRemoteURL is the prefix of the includeIf condition on the remotes'

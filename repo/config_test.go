@@ -453,6 +453,20 @@ func TestConfigOnBranch(t *testing.T) {
 	w := *r
 	w.Dir = wt
 	check("linked worktree", &w, "Feature", "base@example.com")
+	// git follows HEAD through branches that are symbolic refs, reading
+	// five refs at most.
+	r.Run("symbolic-ref", "refs/heads/alias", "refs/heads/feature/z")
+	r.Run("symbolic-ref", "HEAD", "refs/heads/alias")
+	check("on a symbolic branch", r, "Feature", "base@example.com")
+	w.Run("symbolic-ref", "HEAD", "refs/heads/alias")
+	check("linked worktree on a symbolic branch", &w, "Feature", "base@example.com")
+	r.Run("symbolic-ref", "refs/heads/a1", "refs/heads/alias")
+	r.Run("symbolic-ref", "refs/heads/a2", "refs/heads/a1")
+	r.Run("symbolic-ref", "HEAD", "refs/heads/a2")
+	check("HEAD and three symbolic branches, then the branch", r, "Feature", "base@example.com")
+	r.Run("symbolic-ref", "refs/heads/a3", "refs/heads/a2")
+	r.Run("symbolic-ref", "HEAD", "refs/heads/a3")
+	check("HEAD and four symbolic branches: too deep", r, "Base", "base@example.com")
 }
 
 // TestConfigValues reads values as git config does: blanks, quotes,

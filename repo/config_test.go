@@ -503,21 +503,9 @@ func TestConfigValues(t *testing.T) {
 	} {
 		t.Run(raw, func(t *testing.T) {
 			writeFile(t, config, string(repoConfig)+"[user]\n\tname = "+raw+"\n")
-			out, gitErr := r.RunInput("", "config", "--get", "user.name")
-			c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
-			switch {
-			case gitErr != nil:
-				if !strings.Contains(gitErr.Error(), "bad config line") {
-					t.Fatalf("git config: %v", gitErr)
-				}
-				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "bad config line") || !strings.Contains(err.Error(), config) {
-					t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
-				}
-			case err != nil:
-				t.Fatalf("ReadConfig: %v", err)
-			case c.UserName != strings.TrimSuffix(out, "\n"):
-				t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
-			}
+			checkUserName(t, r, "bad config line", func(_, err error) bool {
+				return strings.Contains(err.Error(), "bad config line") && strings.Contains(err.Error(), config)
+			})
 		})
 	}
 }
@@ -570,26 +558,10 @@ func TestConfigSyntax(t *testing.T) {
 			// ends with it.
 			writeFile(t, filepath.Join(home, ".gitconfig"), text+"\n")
 			writeFile(t, config, string(repoConfig)+text+"\n")
-			out, gitErr := r.RunInput("", "config", "--get", "user.name")
-			c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
-			switch {
-			case gitErr != nil && strings.Contains(gitErr.Error(), "bad config line"):
+			checkUserName(t, r, "bad config line", func(gitErr, err error) bool {
 				_, file, _ := strings.Cut(gitErr.Error(), " in file ")
-				file = strings.TrimSpace(file)
-				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "bad config line") || !strings.Contains(err.Error(), file+":") {
-					t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
-				}
-			case gitErr != nil && strings.Contains(gitErr.Error(), "exit status 1") && out == "":
-				if err != nil || c.UserName != "" {
-					t.Errorf("ReadConfig: user.name %q, %v; git has none", c.UserName, err)
-				}
-			case gitErr != nil:
-				t.Fatalf("git config: %v", gitErr)
-			case err != nil:
-				t.Errorf("ReadConfig: %v; git says user.name %q", err, strings.TrimSuffix(out, "\n"))
-			case c.UserName != strings.TrimSuffix(out, "\n"):
-				t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
-			}
+				return strings.Contains(err.Error(), "bad config line") && strings.Contains(err.Error(), strings.TrimSpace(file)+":")
+			})
 		})
 	}
 }
@@ -614,26 +586,36 @@ func TestConfigEnvKeys(t *testing.T) {
 					t.Setenv(k, v)
 				}
 				r.Env = append(slices.Clone(base), env...)
-				out, gitErr := r.RunInput("", "config", "--get", "user.name")
-				c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
-				switch {
-				case gitErr != nil && strings.Contains(gitErr.Error(), "key"):
-					if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "invalid key") {
-						t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
-					}
-				case gitErr != nil && strings.Contains(gitErr.Error(), "exit status 1") && out == "":
-					if err != nil || c.UserName != "" {
-						t.Errorf("ReadConfig: user.name %q, %v; git has none", c.UserName, err)
-					}
-				case gitErr != nil:
-					t.Fatalf("git config: %v", gitErr)
-				case err != nil:
-					t.Errorf("ReadConfig: %v; git says user.name %q", err, strings.TrimSuffix(out, "\n"))
-				case c.UserName != strings.TrimSuffix(out, "\n"):
-					t.Errorf("user.name %q, git says %q", c.UserName, strings.TrimSuffix(out, "\n"))
-				}
+				checkUserName(t, r, "key", func(_, err error) bool { return strings.Contains(err.Error(), "invalid key") })
 			})
 		}
+	}
+}
+
+// checkUserName compares the user.name ReadConfig reads in r with git
+// config's. Where git refuses the config, with an error that says
+// gitSays, ReadConfig must fail with ErrConfig and an error refusal
+// accepts, given git's.
+func checkUserName(t *testing.T, r *gittest.Repo, gitSays string, refusal func(gitErr, err error) bool) {
+	t.Helper()
+	out, gitErr := r.RunInput("", "config", "--get", "user.name")
+	c, err := ReadConfig(filepath.Join(r.Dir, ".git"))
+	want := strings.TrimSuffix(out, "\n")
+	switch {
+	case gitErr != nil && strings.Contains(gitErr.Error(), gitSays):
+		if !errors.Is(err, ErrConfig) || !refusal(gitErr, err) {
+			t.Errorf("ReadConfig: %v; git: %v", err, gitErr)
+		}
+	case gitErr != nil && strings.Contains(gitErr.Error(), "exit status 1") && out == "":
+		if err != nil || c.UserName != "" {
+			t.Errorf("ReadConfig: user.name %q, %v; git has none", c.UserName, err)
+		}
+	case gitErr != nil:
+		t.Fatalf("git config: %v", gitErr)
+	case err != nil:
+		t.Errorf("ReadConfig: %v; git says user.name %q", err, want)
+	case c.UserName != want:
+		t.Errorf("user.name %q, git says %q", c.UserName, want)
 	}
 }
 

@@ -30,8 +30,8 @@ type codeKind struct {
 	maxLen    int // longest code
 }
 
-// The three alphabets of a dynamic block. Their extra bits are set by
-// initTables.
+// The three alphabets of a dynamic block. initTables fills in the fixed
+// lengths and extra bits they point to.
 var (
 	litKind  = codeKind{elems: numLitLen, static: fixedLitLens[:], extra: lengthExtra[:], extraBase: 257, maxLen: maxCodeBits}
 	distKind = codeKind{elems: numDist, static: fixedDistLens[:], extra: distExtra[:], maxLen: maxCodeBits}

@@ -264,7 +264,7 @@ func badEnvKey(k string) string {
 		c := k[i]
 		switch {
 		case i < first || i > last:
-			if !isKeyChar(c) || i == last+1 && (c|0x20 < 'a' || c|0x20 > 'z') {
+			if !isKeyChar(c) || i == last+1 && !isLetter(c) {
 				return "not a section and name git reads"
 			}
 		case c == '\n':
@@ -777,7 +777,7 @@ func parseSectionHeader(line string) (section, sub string, hasSub bool, rest str
 // end of the line, or '=' and the value, which rest starts with. Anything
 // else is a line git refuses.
 func parseKey(line string) (key, rest string, ok bool) {
-	if c := line[0] | 0x20; c < 'a' || c > 'z' {
+	if !isLetter(line[0]) {
 		return "", "", false
 	}
 	i := 1
@@ -795,7 +795,12 @@ func parseKey(line string) (key, rest string, ok bool) {
 // isKeyChar reports whether c may be in a key or section name: git's
 // iskeychar.
 func isKeyChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+	return isLetter(c) || c >= '0' && c <= '9' || c == '-'
+}
+
+// isLetter reports whether c is an ASCII letter, which a key starts with.
+func isLetter(c byte) bool {
+	return c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
 // include reads the file an include of the config file from names, as

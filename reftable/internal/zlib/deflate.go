@@ -131,4 +131,7 @@ func initTables() {
 	}
 	initCodes()
 	initFixed()
+	litKind = codeKind{elems: numLitLen, static: fixedLitLens[:], extra: lengthExtra[:], extraBase: 257, maxLen: maxCodeBits}
+	distKind = codeKind{elems: numDist, static: fixedDistLens[:], extra: distExtra[:], maxLen: maxCodeBits}
+	blKind = codeKind{elems: numCodeLen, extra: codeLenExtra[:], maxLen: maxCLBits}
 }

@@ -30,13 +30,9 @@ type codeKind struct {
 	maxLen    int // longest code
 }
 
-// The three alphabets of a dynamic block. initTables fills in the fixed
-// lengths and extra bits they point to.
-var (
-	litKind  = codeKind{elems: numLitLen, static: fixedLitLens[:], extra: lengthExtra[:], extraBase: 257, maxLen: maxCodeBits}
-	distKind = codeKind{elems: numDist, static: fixedDistLens[:], extra: distExtra[:], maxLen: maxCodeBits}
-	blKind   = codeKind{elems: numCodeLen, extra: codeLenExtra[:], maxLen: maxCLBits}
-)
+// The three alphabets of a dynamic block, which initTables sets (as
+// package variables they would be initialised when a program starts).
+var litKind, distKind, blKind codeKind
 
 // codeLenExtra are the extra bits of the code length symbols.
 var codeLenExtra = [numCodeLen]uint8{16: 2, 17: 3, 18: 7}

@@ -53,6 +53,11 @@ import (
 // guarantee that a commit reported done survives a crash is kept unless
 // the repository asks otherwise.
 //
+// core.sharedRepository gives the tables and tables.list the stacks
+// write the modes git gives them, whatever the umask: "group" (or true)
+// adds 0660 to the mode the umask leaves, "all" 0664, an octal mode is
+// the mode (see SharedRepository).
+//
 // The files are read as git reads them, each setting overriding what the
 // files before said: the system's (/etc/gitconfig, or GIT_CONFIG_SYSTEM;
 // none with GIT_CONFIG_NOSYSTEM), the user's ($XDG_CONFIG_HOME/git/config,
@@ -91,6 +96,14 @@ type Config struct {
 	// NoSync is set when core.fsync leaves out its "reference"
 	// component: the stacks then flush nothing to disk (see above).
 	NoSync bool
+	// SharedRepository is core.sharedRepository as git parses it: the
+	// permission bits the files a commit writes get on top of the mode
+	// the umask leaves them (0660 for "group" or true, 0664 for "all"),
+	// or with SharedExact the mode they get whatever the umask (an octal
+	// mode, owner read and write required); 0 when unset, false or
+	// "umask". Options passes it to the stacks (stack.Options.Chmod).
+	SharedRepository fs.FileMode
+	SharedExact      bool
 
 	// The reftable.* settings, parsed; zero values mean unset (git's
 	// defaults).
@@ -488,8 +501,73 @@ func parseConfig(m map[string]string, strict bool) (Config, error) {
 		if err := c.parseWriteSettings(m); err != nil {
 			return c, err
 		}
+		if v, ok := m["core.sharedrepository"]; ok {
+			var err error
+			if c.SharedRepository, c.SharedExact, err = sharedPerm(v); err != nil {
+				return c, &settingErr{key: "core.sharedrepository", err: fmt.Errorf("core.sharedRepository = %q: %w: %w", v, ErrConfig, err)}
+			}
+		}
 	}
 	return c, nil
+}
+
+// sharedPerm parses a core.sharedRepository value as git's
+// git_config_perm does: "umask", "group", "all" ("world", "everybody"),
+// an octal number (0, 1 and 2 as umask, group and all; any other the
+// mode itself, whose owner must read and write), or a boolean (true is
+// group). It returns the bits to add to the umask's mode, or the mode
+// with exact set.
+func sharedPerm(v string) (mode fs.FileMode, exact bool, err error) {
+	switch v {
+	case "umask":
+		return 0, false, nil
+	case "group":
+		return 0o660, false, nil
+	case "all", "world", "everybody":
+		return 0o664, false, nil
+	}
+	n, perr := strconv.ParseUint(v, 8, 32)
+	if v == "" {
+		n, perr = 0, nil
+	}
+	if perr != nil {
+		b, err := gitBool(v)
+		if err != nil {
+			return 0, false, err
+		}
+		if b {
+			return 0o660, false, nil
+		}
+		return 0, false, nil
+	}
+	switch n {
+	case 0:
+		return 0, false, nil
+	case 1:
+		return 0o660, false, nil
+	case 2:
+		return 0o664, false, nil
+	}
+	if n&0o600 != 0o600 {
+		return 0, false, fmt.Errorf("mode 0%03o: the owner of files must always have read and write permissions", n)
+	}
+	return fs.FileMode(n & 0o666), true, nil
+}
+
+// sharedChmod returns the mode git gives a file created with mode
+// created in a repository whose core.sharedRepository is shared (exact
+// as sharedPerm returns it): git's calc_shared_perm for a file.
+func sharedChmod(shared fs.FileMode, exact bool) func(created fs.FileMode) fs.FileMode {
+	return func(created fs.FileMode) fs.FileMode {
+		tweak := shared
+		if created&0o200 == 0 {
+			tweak &^= 0o222
+		}
+		if exact {
+			return tweak
+		}
+		return created | tweak
+	}
 }
 
 // fsyncComponents are git's names of core.fsync components; refs are
@@ -529,7 +607,7 @@ func fsyncsRefs(v string) bool {
 
 // Options returns base with what the config configures filled in where
 // base leaves it zero: the object format (always the config's), the
-// reftable.* settings, and NoSync. A caller's own settings (a lock
+// reftable.* settings, NoSync, and the modes of core.sharedRepository. A caller's own settings (a lock
 // timeout given on a command line) thus win over the config's.
 func (c Config) Options(base stack.Options) stack.Options {
 	o := base
@@ -548,6 +626,9 @@ func (c Config) Options(base stack.Options) stack.Options {
 		o.LockTimeout = c.LockTimeout
 	}
 	o.NoSync = o.NoSync || c.NoSync
+	if o.Chmod == nil && c.SharedRepository != 0 {
+		o.Chmod = sharedChmod(c.SharedRepository, c.SharedExact)
+	}
 	return o
 }
 

@@ -31,6 +31,7 @@ type dirBackend struct {
 	fsys  vfs.FS
 	clean *Cleanup // of the lock and temporary files, or nil
 	perm  fs.FileMode
+	chmod func(fs.FileMode) fs.FileMode // Options.Chmod
 	sync  bool
 	// mu guards the list cache and the two fields after it: the
 	// goroutines of one Stack commit (Begin, Publish) and reload
@@ -60,12 +61,31 @@ func newDirBackend(dir string, o Options) *dirBackend {
 		fsys:  o.FS,
 		clean: o.Cleanup,
 		perm:  o.Perm,
+		chmod: o.Chmod,
 		sync:  !o.NoSync,
 		cache: newListCache(o.FS, filepath.Join(dir, "tables.list"), content),
 	}
 }
 
 func (b *dirBackend) path(name string) string { return filepath.Join(b.dir, name) }
+
+// setMode gives f, a table or list the stack writes, the mode b.chmod
+// asks for the one it was created with.
+func (b *dirBackend) setMode(f vfs.File) error {
+	if b.chmod == nil {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	want := b.chmod(fi.Mode().Perm())
+	c, ok := f.(interface{ Chmod(fs.FileMode) error })
+	if want == fi.Mode().Perm() || !ok {
+		return nil
+	}
+	return c.Chmod(want)
+}
 
 func (b *dirBackend) ReadList(context.Context) ([]string, error) {
 	b.mu.Lock()
@@ -190,6 +210,9 @@ func (c *dirCommit) Publish(_ context.Context, names []string) error {
 	keepOpen := runtime.GOOS != "windows"
 	data := storage.FormatList(names)
 	err := func() error {
+		if err := b.setMode(l.f); err != nil {
+			return err
+		}
 		if l.recordsInside() {
 			// Replace the holder record by the list (the file is in
 			// append mode, so writing starts at the new end).
@@ -304,6 +327,9 @@ func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, er
 	}
 	t := &dirStaged{b: b, tmp: tmp, held: b.clean.hold(b.fsys, tmp, stat.Identity{})}
 	keep, err := func() (bool, error) {
+		if err := b.setMode(f); err != nil {
+			return false, err
+		}
 		bw := tableWriters.Get().(*bufio.Writer)
 		bw.Reset(f)
 		defer func() {

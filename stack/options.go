@@ -59,6 +59,13 @@ type Options struct {
 	// 0 means 0666 as git.
 	Perm fs.FileMode
 
+	// Chmod, when not nil, gives the mode of each table and tables.list
+	// the stack writes from the mode it was created with (Perm less the
+	// umask), and the stack sets that mode, as git does for
+	// core.sharedRepository (package repo sets it so). File systems
+	// without modes ignore it.
+	Chmod func(created fs.FileMode) fs.FileMode
+
 	// FS is the file system; nil means the operating system's.
 	FS vfs.FS
 

@@ -110,6 +110,9 @@ repository's settings as git does:
 	reftable.geometricFactor  auto-compaction's factor (0: 2; at most 255)
 	reftable.lockTimeout      ms to wait for tables.list.lock (default
 	                          100; 0 tries once; -1 waits forever)
+	core.sharedRepository     the modes of the tables and tables.list,
+	                          whatever the umask: group (true) adds
+	                          0660, all 0664; an octal mode sets it
 
 Numbers take git's units (8k), booleans git's words (yes, off). The
 config is read as git reads it: /etc/gitconfig (GIT_CONFIG_SYSTEM; none

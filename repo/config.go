@@ -134,8 +134,8 @@ func ReadConfig(commonDir string) (Config, error) {
 // readConfig is ReadConfig for the worktree whose git directory is gitDir
 // (commonDir for the main worktree), whose config.worktree it reads too
 // when extensions.worktreeConfig is set; without strict, the reftable.*
-// settings are not parsed (a repository opened only to read ignores
-// them).
+// settings and core.sharedRepository are not parsed (a repository opened
+// only to read ignores them).
 func readConfig(gitDir, commonDir string, strict bool) (Config, error) {
 	m, from, err := readConfigFiles(gitDir, commonDir)
 	if err != nil {
@@ -554,20 +554,39 @@ func sharedPerm(v string) (mode fs.FileMode, exact bool, err error) {
 	return fs.FileMode(n & 0o666), true, nil
 }
 
-// sharedChmod returns the mode git gives a file created with mode
-// created in a repository whose core.sharedRepository is shared (exact
-// as sharedPerm returns it): git's calc_shared_perm for a file.
-func sharedChmod(shared fs.FileMode, exact bool) func(created fs.FileMode) fs.FileMode {
-	return func(created fs.FileMode) fs.FileMode {
-		tweak := shared
-		if created&0o200 == 0 {
-			tweak &^= 0o222
-		}
-		if exact {
-			return tweak
-		}
-		return created | tweak
+// sharedMode returns the permission bits git gives a file or directory
+// created with the bits created in a repository whose
+// core.sharedRepository is shared (exact as sharedPerm returns it): git's
+// calc_shared_perm.
+func sharedMode(shared fs.FileMode, exact bool, created fs.FileMode) fs.FileMode {
+	tweak := shared
+	if created&0o200 == 0 {
+		tweak &^= 0o222
 	}
+	if created&0o100 != 0 {
+		tweak |= (tweak & 0o444) >> 2 // who may read may search
+	}
+	if exact {
+		return tweak
+	}
+	return created | tweak
+}
+
+// DirMode returns the mode git gives a directory it creates with mode
+// created (its permission bits, after the umask) in a repository of
+// this config: with core.sharedRepository set, the shared bits, search
+// permission wherever read permission, and set-group-ID when the group
+// gains access, as git's adjust_shared_perm; otherwise created.
+func (c Config) DirMode(created fs.FileMode) fs.FileMode {
+	if c.SharedRepository == 0 {
+		return created
+	}
+	m := sharedMode(c.SharedRepository, c.SharedExact, created.Perm())
+	m |= (m & 0o444) >> 2
+	if m&0o060 != 0 {
+		m |= fs.ModeSetgid
+	}
+	return m
 }
 
 // fsyncComponents are git's names of core.fsync components; refs are
@@ -627,7 +646,9 @@ func (c Config) Options(base stack.Options) stack.Options {
 	}
 	o.NoSync = o.NoSync || c.NoSync
 	if o.Chmod == nil && c.SharedRepository != 0 {
-		o.Chmod = sharedChmod(c.SharedRepository, c.SharedExact)
+		o.Chmod = func(created fs.FileMode) fs.FileMode {
+			return sharedMode(c.SharedRepository, c.SharedExact, created)
+		}
 	}
 	return o
 }

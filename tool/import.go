@@ -46,7 +46,9 @@ config file (as 'reftable export' writes none) it is SHA-256 if the
 object ids have 64 hex digits. The table is written with SRC's
 reftable.blockSize, reftable.restartInterval and reftable.indexObjects,
 as git's migration writes it (see 'reftable help update'); messages are
-cut at half the block size. SRC is only read; DST must not exist or
+cut at half the block size. With SRC's core.sharedRepository, DST and
+its files get the modes git's migration gives them, whatever the umask
+(set-group-ID and the group's bits on DST). SRC is only read; DST must not exist or
 be an empty directory. The table is published through the stack's lock
 and rename, so a failure leaves no stack behind. Import then reopens
 DST and compares the digest of its refs (see 'reftable help digest')
@@ -136,7 +138,7 @@ func runImport(e *Env, flags any, args []string) error {
 		return nil
 	}
 	if !existed {
-		if err := os.Mkdir(dst, 0o777); err != nil {
+		if err := mkdirShared(dst, cfg); err != nil {
 			return err
 		}
 	}
@@ -154,6 +156,25 @@ func runImport(e *Env, flags any, args []string) error {
 	}
 	fprintf(e.stdout, "imported %d refs and %d reflog entries from %s into %s\n%s\n", len(c.Refs), len(c.Logs), src, dst, got)
 	return nil
+}
+
+// mkdirShared makes the directory dir with the mode git gives it in a
+// repository of config cfg (core.sharedRepository: group bits and
+// set-group-ID, whatever the umask).
+func mkdirShared(dir string, cfg repo.Config) error {
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if m := cfg.DirMode(fi.Mode().Perm()); m != fi.Mode().Perm() {
+			err = os.Chmod(dir, m)
+		}
+	}
+	if err != nil {
+		os.Remove(dir)
+	}
+	return err
 }
 
 // filesRepo finds the git directory of the files-backend repository at

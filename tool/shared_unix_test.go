@@ -60,6 +60,43 @@ func TestSharedRepository(t *testing.T) {
 	}
 }
 
+// TestImportShared: in a shared repository under a private umask, the
+// stack import makes has the directory and file modes git's migration
+// gives it (set-group-ID and group bits on the directory).
+func TestImportShared(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	for _, shared := range []string{"", "group", "all", "0640"} {
+		t.Run("shared="+shared, func(t *testing.T) {
+			files := newFilesRepo(t, "sha1")
+			files.Run("commit", "-q", "--allow-empty", "-m", "c1")
+			if shared != "" {
+				files.Run("config", "core.sharedRepository", shared)
+			}
+			dst := filepath.Join(files.Dir, ".git", "imported")
+			mustRun(t, "", "import", files.Dir, dst)
+			files.Run("refs", "migrate", "--ref-format=reftable")
+			want, got := dirModes(t, files.ReftableDir()), dirModes(t, dst)
+			if !maps.Equal(got, want) {
+				t.Errorf("modes %v, git's migration %v", got, want)
+			}
+		})
+	}
+}
+
+// dirModes returns the modes of the directory dir and of its tables and
+// tables.list.
+func dirModes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := modes(t, dir, nil)
+	m["directory"] = fi.Mode().String()
+	return m
+}
+
 // modes returns the modes of tables.list and of the tables in dir that
 // are not in old.
 func modes(t *testing.T, dir string, old []os.DirEntry) map[string]string {

@@ -626,8 +626,9 @@ func fsyncsRefs(v string) bool {
 
 // Options returns base with what the config configures filled in where
 // base leaves it zero: the object format (always the config's), the
-// reftable.* settings, NoSync, and the modes of core.sharedRepository. A caller's own settings (a lock
-// timeout given on a command line) thus win over the config's.
+// reftable.* settings, NoSync, and Chmod for core.sharedRepository. A
+// caller's own settings (a lock timeout given on a command line) thus
+// win over the config's.
 func (c Config) Options(base stack.Options) stack.Options {
 	o := base
 	o.Hash = c.ObjectFormat

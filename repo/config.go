@@ -1007,9 +1007,15 @@ func (h *headBranch) get() (string, bool) {
 	}
 	if !h.done {
 		h.done = true
+		stacks := map[string]*stack.Stack{} // opened once each, though HEAD and its branch share one
+		defer func() {
+			for _, st := range stacks {
+				st.Close()
+			}
+		}()
 		name, dir := "HEAD", h.gitDir
 		for range symrefMaxDepth {
-			target := symbolicTarget(dir, name)
+			target := symbolicTarget(stacks, dir, name)
 			if target == "" {
 				if name != "HEAD" {
 					h.branch, h.ok = strings.CutPrefix(name, "refs/heads/")
@@ -1023,16 +1029,20 @@ func (h *headBranch) get() (string, bool) {
 }
 
 // symbolicTarget returns the ref that name names if it is a symbolic ref
-// of the git directory gitDir: from its reftable stack, or from its file
-// in a repository of the files backend. It returns "" for a ref that is
-// not symbolic, missing or unreadable.
-func symbolicTarget(gitDir, name string) string {
+// of the git directory gitDir: from its reftable stack (kept in stacks,
+// by directory, for the next call), or from its file in a repository of
+// the files backend. It returns "" for a ref that is not symbolic,
+// missing or unreadable.
+func symbolicTarget(stacks map[string]*stack.Stack, gitDir, name string) string {
 	if dir := filepath.Join(gitDir, "reftable"); exists(filepath.Join(dir, "tables.list")) {
-		st, err := stack.Open(dir, stack.Options{DisableAutoCompaction: true})
-		if err != nil {
-			return ""
+		st := stacks[dir]
+		if st == nil {
+			var err error
+			if st, err = stack.Open(dir, stack.Options{DisableAutoCompaction: true}); err != nil {
+				return ""
+			}
+			stacks[dir] = st
 		}
-		defer st.Close()
 		r, err := st.Ref(context.Background(), name)
 		if err != nil {
 			return ""

@@ -490,7 +490,7 @@ func splitArgs(args []string, s string) ([]string, error) {
 // isSpace reports whether c is ASCII white space (C's isspace): one
 // comparison for the bytes of names and ids.
 func isSpace(c byte) bool {
-	const set = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r' | 1<<'\v' | 1<<'\f'
+	const set uint64 = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r' | 1<<'\v' | 1<<'\f'
 	return c <= ' ' && set&(1<<c) != 0
 }
 

@@ -239,6 +239,18 @@ func fprintf(w io.Writer, format string, args ...any) {
 
 func maxArgs(args []string, n int) error { return MaxArgs(args, n) }
 
+// wantArgs returns a usage error unless args, the positional arguments
+// of a command, are two, named first and second.
+func wantArgs(args []string, first, second string) error {
+	switch len(args) {
+	case 2:
+		return nil
+	case 1:
+		return usagef("want %s and %s, got 1 argument", first, second)
+	}
+	return usagef("want %s and %s, got %d arguments", first, second, len(args))
+}
+
 // readRetries is how many more times a read-only command on S3 runs when
 // a table vanished under it: a table is read block by block, after the
 // list naming it, and a compaction deletes the tables it replaced once it

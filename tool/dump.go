@@ -13,7 +13,7 @@ import (
 var cmdDump = &Command{
 	ReadOnly: true,
 	Name:     "dump",
-	Usage:    "[-json] [-records] PATH",
+	Usage:    "[-json] [-records] [PATH]",
 	Short:    "print every table's header, footer and block layout",
 	Long: `Dump prints every table of the stack, oldest first: its name, size,
 header (version, hash, block size, update index range), footer (section
@@ -116,10 +116,7 @@ type recordJSON struct {
 
 func runDump(e *Env, flags any, args []string) error {
 	f := flags.(*dumpFlags)
-	if len(args) != 1 {
-		return usagef("want PATH, got %d arguments", len(args))
-	}
-	t, err := e.openPath(args[0], readOnly, stack.Options{})
+	t, err := e.openArg(args, readOnly, stack.Options{})
 	if err != nil {
 		return err
 	}

@@ -97,8 +97,8 @@ func convertFlagSet(fs *flag.FlagSet) any {
 
 func runImport(e *Env, flags any, args []string) error {
 	f := flags.(*convertFlags)
-	if len(args) != 2 {
-		return usagef("want SRC and DST, got %d arguments", len(args))
+	if err := wantArgs(args, "SRC", "DST"); err != nil {
+		return err
 	}
 	src, dst := args[0], args[1]
 	gitDir, hash, cfg, err := filesRepo(src)

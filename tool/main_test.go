@@ -205,6 +205,8 @@ func TestUsage(t *testing.T) {
 		{"usage/logs-badflag", []string{"logs", "-nope"}},
 		{"usage/refs-toomany", []string{"refs", "a", "b", "c"}},
 		{"usage/show-noargs", []string{"show"}},
+		{"usage/show-toomany", []string{"show", "a", "b", "c"}},
+		{"usage/dump-toomany", []string{"dump", "a", "b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGolden(t, tc.name, runTool(t, "", tc.args...).String())

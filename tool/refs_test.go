@@ -49,8 +49,8 @@ func readFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-// TestDefaultPath runs refs without PATH inside a repository's working
-// tree, from a subdirectory.
+// TestDefaultPath runs refs, show and dump without PATH inside a
+// repository's working tree, from a subdirectory.
 func TestDefaultPath(t *testing.T) {
 	repo := makeRepo(t, "sha1-basic", "")
 	sub := filepath.Join(repo, "a", "b")
@@ -65,6 +65,16 @@ func TestDefaultPath(t *testing.T) {
 	got := mustRun(t, "", "refs", "refs/tags/")
 	if n := strings.Count(got, "\n"); n != 3 {
 		t.Errorf("refs refs/tags/: got %d lines:\n%s", n, got)
+	}
+	stackDir := filepath.Join(repo, ".git", "reftable")
+	for _, tc := range []struct{ args, withPath []string }{
+		{[]string{"show", "HEAD"}, []string{"show", stackDir, "HEAD"}},
+		{[]string{"dump", "-records"}, []string{"dump", "-records", stackDir}},
+	} {
+		want := mustRun(t, "", tc.withPath...)
+		if got := mustRun(t, "", tc.args...); got != want {
+			t.Errorf("%q printed\n%s\nwant what %q prints:\n%s", tc.args, got, tc.withPath, want)
+		}
 	}
 }
 

@@ -98,8 +98,8 @@ func (b *optBool) Set(s string) error {
 
 func runRewrite(e *Env, flags any, args []string) error {
 	f := flags.(*rewriteFlags)
-	if len(args) != 2 {
-		return usagef("want IN and OUT, got %d arguments", len(args))
+	if err := wantArgs(args, "IN", "OUT"); err != nil {
+		return err
 	}
 	if f.blockSize < 0 || f.blockSize > reftable.MaxBlockSize {
 		return usagef("-block-size %d: want 1 to %d", f.blockSize, reftable.MaxBlockSize)

@@ -12,7 +12,7 @@ import (
 var cmdShow = &Command{
 	ReadOnly: true,
 	Name:     "show",
-	Usage:    "[-json] PATH REFNAME",
+	Usage:    "[-json] [PATH] REFNAME",
 	Short:    "show one ref, resolving symbolic refs",
 	Long: `Show prints one ref like refs does, and when it is symbolic, the refs it
 points at, one a line, up to the ref holding an object id (at most 5
@@ -28,7 +28,7 @@ way, as the text lines.
 
 Examples:
 
-	reftable show . HEAD
+	reftable show HEAD
 	reftable show -json .git/reftable v1.0`,
 	Flags: func(fs *flag.FlagSet) any {
 		return fs.Bool("json", false, "print JSON Lines: name, type, oid, peeled, target, update_index")
@@ -37,15 +37,22 @@ Examples:
 }
 
 func runShow(e *Env, flags any, args []string) error {
-	if len(args) != 2 {
-		return usagef("want PATH and REFNAME, got %d arguments", len(args))
+	if len(args) == 0 {
+		return usagef("want REFNAME")
 	}
-	rd, err := e.openReader(args[0])
+	if err := maxArgs(args, 2); err != nil {
+		return err
+	}
+	path, name := "", args[len(args)-1]
+	if len(args) == 2 {
+		path = args[0]
+	}
+	rd, err := e.openReader(path)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	chain, err := resolveShort(rd, args[1])
+	chain, err := resolveShort(rd, name)
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,11 @@ type Leftovers struct {
 //     below), and it is older than grace;
 //   - a temporary file is removed when it is older than grace, and so is
 //     the holder file of a lock (see BreakStaleLock) that is not linked
-//     to its lock any more;
-//   - files that do not parse as tables, and lock files, are kept.
+//     to its lock any more; a holder file of a process of this host
+//     that is gone is removed at once;
+//   - a table's lock whose holder is provably gone is removed, as a
+//     writer waiting for it would remove it (see BreakStaleLock);
+//   - files that do not parse as tables, and other lock files, are kept.
 //
 // Clean holds tables.list.lock while it works, so it waits for writers
 // like a commit does.
@@ -98,6 +101,12 @@ func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, err
 	if err != nil {
 		return res, fmt.Errorf("clean %s: %w", st.dir, err)
 	}
+	if broken := st.breakStaleLocks(files); len(broken) > 0 {
+		res.Removed = append(res.Removed, broken...)
+		if files, err = st.b.ListFiles(ctx); err != nil {
+			return res, fmt.Errorf("clean %s: %w", st.dir, err)
+		}
+	}
 	listed := map[string]*reftable.Table{}
 	var maxIndex uint64
 	for _, h := range snap.tables {
@@ -161,6 +170,8 @@ func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, err
 				// The holder of the lock Clean holds.
 			case st.holderOfLock(f.Name, files):
 				keep(f.Name, "holder of a lock")
+			case holderGone(f.Name, f.ModTime):
+				remove(f.Name)
 			case now.Sub(f.ModTime) < grace:
 				keep(f.Name, "holder file younger than the grace period")
 			default:
@@ -176,6 +187,42 @@ func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, err
 		return res, fmt.Errorf("clean %s: %w", st.dir, errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// breakStaleLocks removes the table locks among files whose holders are
+// provably gone, as a writer waiting for them would (see breakLock), and
+// returns their names.
+func (st *Stack) breakStaleLocks(files []storage.FileInfo) []string {
+	b, ok := st.b.(*dirBackend)
+	if !ok {
+		return nil
+	}
+	var broken []string
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name, ".ref.lock") {
+			continue
+		}
+		if err := breakLock(b.fsys, b.path(f.Name), true); err == nil {
+			broken = append(broken, f.Name)
+		}
+	}
+	return broken
+}
+
+// holderGone reports whether the holder file name, not linked to a lock,
+// was made by a process of this host that is gone: it will never link
+// it.
+func holderGone(name string, modTime time.Time) bool {
+	lockName := "tables.list.lock"
+	if !strings.HasPrefix(name, "tables.list.") {
+		i := strings.Index(name, ".ref.")
+		if i < 0 {
+			return false
+		}
+		lockName = name[:i+len(".ref")] + ".lock"
+	}
+	h, ok := isHolderOf(lockName, name)
+	return ok && h.host == fileHost() && liveness(h.pid, h.start, modTime) == HolderGone
 }
 
 // lockFree reports whether b locks no tables (storage.NoTableLocks).

@@ -92,7 +92,8 @@
 //     every published name is new, so no rename ever replaces another
 //     writer's table.
 //   - Correctness does not depend on advisory locks (flock, fcntl), which
-//     some network file systems silently ignore; none are used.
+//     some network file systems silently ignore: a holder takes flock on
+//     its lock file only as a witness that it runs (see below).
 //   - A lock file deleted or replaced after its creator made it is
 //     detected before the commit point (ErrLockLost).
 //   - Iterators and snapshots keep working across reloads and concurrent
@@ -105,8 +106,15 @@
 // is read when git wrote one).
 // BreakStaleLock removes a lock only when its holder is provably gone: the
 // system restarted since the lock was taken, or the holder ran on this
-// host and its process no longer exists. Holders on other hosts are never
-// judged.
+// host and its process no longer exists; and no open file holds the lock
+// file's advisory lock, which a holder takes before its lock exists and
+// keeps until it lets the lock go (so a holder in another PID namespace,
+// whose recorded id means nothing here, is not taken for gone). Holders
+// on other hosts are never judged. A writer waiting for a lock of this
+// package breaks it by the same rules when it can take that advisory lock
+// (which also keeps two breakers from both removing it), so a writer
+// killed while holding a lock stops no one for longer than it takes the
+// next one to look.
 //
 // # Storage
 //

@@ -469,8 +469,8 @@ func (b *dirBackend) LockTables(ctx context.Context, names []string) (int, func(
 			release()
 			return 0, nil, err
 		}
-		// Hold no descriptor while compacting: only the file matters.
-		l.closeFile()
+		// The descriptor stays open: it holds the advisory lock that
+		// tells a live compaction's table locks from stale ones.
 		locks = append(locks, l)
 	}
 	return len(locks), release, nil

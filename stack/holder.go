@@ -179,8 +179,33 @@ type LockInfo struct {
 	holderAt string // the holder file linked to the lock, if any
 }
 
-// inspectLock describes the lock at lockPath.
+// inspectLock describes the lock at lockPath. A lock whose file is open
+// with its advisory lock held (see lockFile) has a live holder, whatever
+// its record says: a process in another PID namespace, or on another
+// host of a network file system with coherent locks.
 func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
+	info, err := judgeLock(fsys, lockPath)
+	if err == nil && info.Liveness != HolderAlive && advisoryHeld(fsys, lockPath) {
+		info.Liveness = HolderAlive
+	}
+	return info, err
+}
+
+// advisoryHeld reports whether another open file holds the advisory lock
+// of the file at path.
+func advisoryHeld(fsys vfs.FS, path string) bool {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	got, err := vfs.TryLock(f)
+	return err == nil && !got
+}
+
+// judgeLock describes the lock at lockPath by what it records of its
+// holder.
+func judgeLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 	info := LockInfo{Path: lockPath}
 	fi, err := fsys.Stat(lockPath)
 	if err != nil {
@@ -277,36 +302,96 @@ func (st *Stack) Locks() ([]LockInfo, error) {
 // table's lock in the stack directory) only if its holder is provably
 // gone: the system restarted since the lock was created, or the holder ran
 // on this host and its process no longer exists (or its id now belongs to
-// a process that started at another time). It re-checks that the path still names
-// the same lock file immediately before removing it. This assumes the
-// lock was taken on this host: do not break locks of a stack shared
-// between hosts unless you know the holder is gone.
+// a process that started at another time), and no open file holds the
+// lock's advisory lock (a holder in another PID namespace would). It
+// re-checks that the path still names the same lock file immediately
+// before removing it. This assumes the lock was taken on this host: do
+// not break locks of a stack shared between hosts unless you know the
+// holder is gone.
 func (st *Stack) BreakStaleLock(path string) error {
 	b, ok := st.b.(*dirBackend)
 	if !ok {
 		return nil
 	}
-	info, err := inspectLock(b.fsys, path)
+	return breakLock(b.fsys, path, false)
+}
+
+// errHeld reports a lock whose advisory lock another open file holds.
+var errHeld = errors.New("lock held")
+
+// breakLock removes the lock at path if its holder is provably gone (see
+// BreakStaleLock). Breakers exclude each other with the lock file's
+// advisory lock, taken without waiting: a holder's process holds it
+// until it ends (see lockFile), and two breakers of one stale lock
+// cannot both remove it, the second removing a lock taken meanwhile.
+//
+// A writer waiting for the lock breaks it (auto) only when the advisory
+// lock can be taken and the holder was recorded by this package on this
+// host; git's locks, judged by the process id alone, and file systems
+// without advisory locks are left to BreakStaleLock (reftable unlock
+// -stale).
+func breakLock(fsys vfs.FS, path string, auto bool) error {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("break lock: %w", err)
 	}
-	if info.Liveness != HolderGone {
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	got, lerr := vfs.TryLock(f)
+	switch {
+	case lerr == nil && !got:
+		if auto {
+			return errHeld
+		}
+		info, err := judgeLock(fsys, path)
+		if err != nil {
+			return fmt.Errorf("break lock: %w", err)
+		}
+		info.Liveness = HolderAlive
+		return &LockError{Path: path, Age: info.Age, Holder: info.holder(), Err: ErrLocked}
+	case lerr != nil && auto:
+		return lerr
+	case lerr != nil:
+		// Nothing excludes another breaker: the identity is checked
+		// again right before removing. (Windows cannot remove an open
+		// file.)
+		f.Close()
+		f = nil
+	}
+	info, err := judgeLock(fsys, path)
+	if err != nil {
+		return fmt.Errorf("break lock: %w", err)
+	}
+	if info.Liveness != HolderGone || auto && info.Host == "" {
 		return &LockError{Path: path, Age: info.Age, Holder: info.holder(), Err: ErrLocked}
 	}
-	fi, err := b.fsys.Stat(path)
-	if err != nil {
-		return fmt.Errorf("break lock: %w", err)
+	var cur stat.Identity
+	if f != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("break lock: %w", err)
+		}
+		cur = stat.Of(fi)
+	} else {
+		fi, err := fsys.Stat(path)
+		if err != nil {
+			return fmt.Errorf("break lock: %w", err)
+		}
+		cur = stat.Of(fi)
 	}
-	if id := stat.Of(fi); id.Dev != info.id.Dev || id.Ino != info.id.Ino || !id.ModTime.Equal(info.id.ModTime) {
+	if cur.Dev != info.id.Dev || cur.Ino != info.id.Ino || !cur.ModTime.Equal(info.id.ModTime) {
 		return &LockError{Path: path, Err: ErrLockLost}
 	}
-	if err := b.fsys.Remove(path); err != nil {
+	if err := fsys.Remove(path); err != nil {
 		return fmt.Errorf("break lock: %w", err)
 	}
 	if info.holderAt != "" {
-		b.fsys.Remove(info.holderAt)
+		fsys.Remove(info.holderAt)
 	}
-	b.fsys.Remove(pidPath(path)) // git's holder file, if any
+	fsys.Remove(pidPath(path)) // git's holder file, if any
 	return nil
 }
 

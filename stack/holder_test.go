@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/vfs"
 )
 
 // deadPID returns the id of a process that has exited.
@@ -137,4 +139,82 @@ func TestHolderFileRemoved(t *testing.T) {
 			t.Errorf("%s left behind", name)
 		}
 	}
+}
+
+// TestStaleLockBrokenByWriter: a writer that finds tables.list.lock left
+// by a process of this package on this host that is gone removes it and
+// commits, without a human; one whose advisory lock an open file still
+// holds (its holder runs, in another PID namespace say, whatever its
+// recorded id says) it waits for, as does BreakStaleLock; one recorded
+// only by git's pid file it leaves to BreakStaleLock.
+func TestStaleLockBrokenByWriter(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("process liveness is unknown on Windows")
+	}
+	dir := t.TempDir()
+	st := openStack(t, dir, Options{NoSync: true, LockTimeout: NoWait})
+	lock := filepath.Join(dir, "tables.list.lock")
+	dead := deadPID(t)
+	// The lock a process of ours leaves when it is killed: its holder
+	// file, linked as the lock.
+	plant := func() string {
+		holder := fmt.Sprintf("%s.%d-%d-%08x-%s%s", filepath.Join(dir, "tables.list"), dead, selfStart(), 0x1234abcd, fileHost(), holderSuffix)
+		if err := os.WriteFile(holder, nil, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(holder, lock); err != nil {
+			t.Fatal(err)
+		}
+		return holder
+	}
+
+	holder := plant()
+	setRef(t, st, "refs/heads/a", 1) // fails the test unless it commits
+	for _, p := range []string{lock, holder} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after the commit that broke it: %v", p, err)
+		}
+	}
+
+	// The same lock, its advisory lock held by an open file.
+	plant()
+	f, err := os.Open(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vfs.TryLock(f); !got || err != nil {
+		f.Close()
+		if runtime.GOOS == "linux" {
+			t.Fatalf("TryLock = %v, %v: Linux has advisory locks", got, err)
+		}
+		t.Skipf("no advisory locks here: %v, %v", got, err)
+	}
+	_, err = st.newAddition(ctx)
+	var le *LockError
+	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) || !strings.Contains(le.Holder, "(alive)") {
+		t.Errorf("newAddition beside a held advisory lock = %v, want ErrLocked naming a live holder", err)
+	}
+	if err := st.BreakStaleLock(lock); !errors.Is(err, ErrLocked) {
+		t.Errorf("BreakStaleLock beside a held advisory lock = %v, want ErrLocked", err)
+	}
+	if locks, err := st.Locks(); err != nil || len(locks) != 1 || locks[0].Liveness != HolderAlive {
+		t.Errorf("Locks = %+v, %v; want one, alive", locks, err)
+	}
+	f.Close() // its holder ends
+	setRef(t, st, "refs/heads/b", 2)
+
+	// git's lock, its holder judged by the process id alone.
+	if err := os.WriteFile(lock, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pidPath(lock), []byte(fmt.Sprintf("pid %d\n", dead)), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.newAddition(ctx); !errors.Is(err, ErrLocked) {
+		t.Errorf("newAddition beside git's stale lock = %v, want ErrLocked", err)
+	}
+	if err := st.BreakStaleLock(lock); err != nil {
+		t.Errorf("BreakStaleLock of git's stale lock = %v", err)
+	}
+	setRef(t, st, "refs/heads/c", 3)
 }

@@ -31,6 +31,13 @@ import (
 // (Windows, some network and FUSE file systems), the lock is created with
 // O_CREATE|O_EXCL and the holder written into it until the commit replaces
 // that record by the list.
+//
+// The holder also takes the file's advisory lock (flock) before the lock
+// exists, and keeps it until it releases or publishes the lock. Nothing
+// depends on it for mutual exclusion; it is what makes a stale lock safe
+// to break without a human (see breakLock): a process that ends, however
+// it ends, drops it, and while it is held the holder runs, whatever its
+// record says.
 type lockFile struct {
 	fsys   vfs.FS
 	path   string
@@ -57,9 +64,11 @@ func (l *lockFile) recordsInside() bool { return l.holder == "" }
 
 // acquireLock takes the lock at path, retrying with git's backoff (about
 // n² ms, jittered ±25 %, at most 1 s a sleep) until timeout passes or ctx
-// is done; timeout < 0 waits forever and NoWait tries once.
+// is done; timeout < 0 waits forever and NoWait tries once. A lock found
+// stale (see breakLock) is removed, and taking it tried again at once.
 func acquireLock(ctx context.Context, fsys vfs.FS, c *Cleanup, path string, perm fs.FileMode, timeout time.Duration) (*lockFile, error) {
 	linking := true // until the file system shows it cannot link
+	breaks := 0
 	var h *holderFile
 	defer func() {
 		if h != nil {
@@ -94,6 +103,11 @@ func acquireLock(ctx context.Context, fsys vfs.FS, c *Cleanup, path string, perm
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, err
 		}
+		if breaks < maxBreaks && breakLock(fsys, path, true) == nil {
+			breaks++
+			n--
+			continue
+		}
 		remaining := timeout - time.Since(start)
 		if timeout >= 0 && (timeout <= NoWait || remaining <= 0) {
 			return nil, lockError(fsys, path, ErrLocked)
@@ -109,6 +123,10 @@ func acquireLock(ctx context.Context, fsys vfs.FS, c *Cleanup, path string, perm
 		}
 	}
 }
+
+// maxBreaks bounds the stale locks one acquireLock removes: each was
+// left by a process that ended while holding it.
+const maxBreaks = 100
 
 // errNoLinks reports a file system where a lock cannot be made by
 // linking its holder file.
@@ -139,6 +157,7 @@ func createHolder(fsys vfs.FS, c *Cleanup, lockPath string, perm fs.FileMode) (*
 			return nil, err
 		}
 		h := &holderFile{fsys: fsys, c: c, lock: lockPath, path: path, f: f, held: c.hold(fsys, path, stat.Identity{})}
+		vfs.TryLock(f) // a new file: nobody else holds it; without advisory locks, stale locks wait for unlock -stale
 		fi, err := f.Stat()
 		if err != nil {
 			h.remove()
@@ -214,6 +233,7 @@ func createLock(fsys vfs.FS, c *Cleanup, path string, perm fs.FileMode) (*lockFi
 	if err != nil {
 		return nil, err
 	}
+	vfs.TryLock(f) // see createHolder
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()

@@ -603,16 +603,11 @@ func TestProcessWritersAndReaders(t *testing.T) {
 // killed process leaves (locks, temp files, unlisted tables) are allowed
 // and logged.
 //
-// A killed child can leave tables.list.lock (and its ~pid.lock holder
-// file) behind, on which every later writer would wait forever. The child
-// is provably dead, so before each trial the parent removes a stale
-// tables.list.lock itself (a stale-lock breaking API of the stack is built
-// and tested separately). Stale table locks of a killed compaction are
-// kept for the writer trials: commits must go on while auto-compaction
-// works around them (git's a2f711ade0). They are removed before compactor
-// trials, whose CompactAll rightly fails on a locked table. Temp files and
-// unlisted tables are left in place: later trials must cope with such
-// debris.
+// A killed child can leave tables.list.lock and table locks behind. Nobody
+// removes them by hand: the next writer or compactor (the parent's
+// commits, the next child) finds their holder gone and breaks them
+// itself. Temp files, holder files and unlisted tables are left in place:
+// later trials must cope with such debris.
 func TestProcessKill(t *testing.T) {
 	trials := 200
 	if testing.Short() {
@@ -631,15 +626,6 @@ func TestProcessKill(t *testing.T) {
 	start := time.Now()
 	for trial := range trials {
 		compactor := trial%2 == 1
-		// Locks left by the previous (dead) child.
-		for _, name := range procLeftovers(t, dir) {
-			if name == "tables.list.lock" || name == "tables.list~pid.lock" || compactor && strings.HasSuffix(name, ".lock") {
-				if err := os.Remove(filepath.Join(dir, name)); err != nil {
-					t.Fatal(err)
-				}
-				delete(prevLeft, name)
-			}
-		}
 		role := "killwriter"
 		prefix := fmt.Sprintf("t%03d", trial)
 		if compactor {
@@ -724,15 +710,8 @@ func TestProcessKill(t *testing.T) {
 		}
 	}
 
-	// Whatever the kills left behind, the stack still compacts and keeps
-	// everything.
-	for _, name := range procLeftovers(t, dir) {
-		if strings.HasSuffix(name, ".lock") {
-			if err := os.Remove(filepath.Join(dir, name)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	// Whatever the kills left behind, the stack still compacts (breaking
+	// the locks left) and keeps everything.
 	st, err := stack.Open(dir, parentOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -744,6 +723,20 @@ func TestProcessKill(t *testing.T) {
 	got, _ := procReadAll(t, dir, stack.Options{})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("refs after the final CompactAll (-want +got):\n%s", diff)
+	}
+	// Clean removes the rest: stale locks of tables compacted away, and
+	// the holder files of killed processes.
+	if st, err = stack.Open(dir, parentOpts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Clean(ctx, time.Hour); err != nil {
+		t.Errorf("Clean after the trials: %v", err)
+	}
+	st.Close()
+	for _, name := range procLeftovers(t, dir) {
+		if strings.HasSuffix(name, ".lock") || strings.HasSuffix(name, ".holder") {
+			t.Errorf("left after the final CompactAll and Clean: %s", name)
+		}
 	}
 	t.Logf("%d trials in %v: %d killed, %d exited, %d refs reported committed, %d committed in flight, %d refs in all",
 		trials, time.Since(start).Round(time.Millisecond), stats.killed, stats.exited, stats.committed, stats.inFlight, len(want))

@@ -13,8 +13,9 @@ var cmdLocks = &Command{
 	Short:    "list lock files and their holders",
 	Long: `Locks lists the lock files of the stack (tables.list.lock and the locks
 of tables being compacted), one a line, with the process id of the
-holder when recorded, whether that process is alive, gone or unknown,
-and the lock's age:
+holder when recorded, whether that process is alive (or some process
+holds the lock file's advisory lock), gone or unknown, and the lock's
+age:
 
 	lock <path> pid=<pid> holder=<alive|gone|unknown> age=<duration>
 

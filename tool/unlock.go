@@ -12,9 +12,16 @@ var cmdUnlock = &Command{
 	Short: "remove locks whose holder is provably gone",
 	Long: `Unlock -stale removes each lock file of the stack whose recorded holder
 process no longer exists (or whose process id was reused since), and
-keeps the others, saying why. It assumes the locks were taken on this
-host. Exit status 1 if a lock was kept. It prints "removed <path>" for
-each lock removed.
+keeps the others, saying why: a lock whose file a running process holds
+(its advisory lock, which every holder of ours takes) is never removed.
+It assumes the locks were taken on this host. Exit status 1 if a lock
+was kept. It prints "removed <path>" for each lock removed.
+
+Writers (update, compact, clean, auto-compaction) remove a stale lock
+of ours themselves when they find one in their way, by the same rules;
+unlock -stale is for the others: git's locks (judged by the process id
+git records with core.lockfilePid) and locks on file systems without
+advisory locks.
 
 Examples:
 

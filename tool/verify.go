@@ -468,7 +468,7 @@ func (v *verifier) verifyDir(src source, dir string, listed []string) {
 		switch {
 		case name == "tables.list" || slices.Contains(listed, name):
 		case strings.HasSuffix(name, ".lock"):
-			v.leftover(name, "lock file of a writer that is running or crashed (see locks; reftable unlock -stale removes it once its holder is gone)")
+			v.leftover(name, "lock file of a writer that is running or crashed (see locks; once its holder is gone, the next writer removes it, or reftable unlock -stale)")
 		case strings.HasSuffix(name, ".temp"):
 			v.leftover(name, "temporary file (reftable clean removes it)")
 		case strings.HasSuffix(name, ".holder"):

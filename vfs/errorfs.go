@@ -446,6 +446,10 @@ func (f *errorFile) Stat() (fs.FileInfo, error) {
 	return f.f.Stat()
 }
 
+// TryLock takes the advisory lock of the underlying file (see TryLock);
+// it is not a step.
+func (f *errorFile) TryLock() (bool, error) { return TryLock(f.f) }
+
 // Close closes the file. An injected failure still closes the underlying
 // file: after close(2) fails the descriptor is gone all the same.
 func (f *errorFile) Close() error {

@@ -232,9 +232,14 @@ func TestCLIWithoutNetwork(t *testing.T) {
 }
 
 // TestNoAdvisoryLocks: correctness must not depend on flock or fcntl
-// locks, so nothing calls them.
+// locks, so nothing calls them but vfs.TryLock, the witness that a lock's
+// holder still runs (see stack.BreakStaleLock): a stale lock is broken
+// only when its holder's process is gone too.
 func TestNoAdvisoryLocks(t *testing.T) {
 	for _, f := range parseModule(t) {
+		if filepath.ToSlash(f.path) == "vfs/lock_flock.go" {
+			continue
+		}
 		ast.Inspect(f.ast, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok {
 				switch sel.Sel.Name {

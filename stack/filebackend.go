@@ -242,6 +242,12 @@ func (c *dirCommit) Publish(_ context.Context, names []string) error {
 				return err
 			}
 			l.f = nil
+		} else {
+			// The file, open in the reader cache, is about to be the
+			// list: its advisory lock (see lockFile) must not go with it
+			// (on SMB mounts such locks are mandatory, and would keep
+			// other clients from reading the list).
+			vfs.Unlock(l.f)
 		}
 		return l.check()
 	}()

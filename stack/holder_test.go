@@ -217,4 +217,15 @@ func TestStaleLockBrokenByWriter(t *testing.T) {
 		t.Errorf("BreakStaleLock of git's stale lock = %v", err)
 	}
 	setRef(t, st, "refs/heads/c", 3)
+
+	// The list that commit published was its lock, and stays open in the
+	// reader cache: without the advisory lock.
+	list, err := os.Open(filepath.Join(dir, "tables.list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer list.Close()
+	if got, err := vfs.TryLock(list); !got || err != nil {
+		t.Errorf("TryLock of the published list = %v, %v; want true", got, err)
+	}
 }

@@ -450,6 +450,9 @@ func (f *errorFile) Stat() (fs.FileInfo, error) {
 // it is not a step.
 func (f *errorFile) TryLock() (bool, error) { return TryLock(f.f) }
 
+// Unlock lets go of it (see Unlock); it is not a step.
+func (f *errorFile) Unlock() error { return Unlock(f.f) }
+
 // Close closes the file. An injected failure still closes the underlying
 // file: after close(2) fails the descriptor is gone all the same.
 func (f *errorFile) Close() error {

@@ -27,3 +27,16 @@ func TryLock(f File) (bool, error) {
 	}
 	return false, fmt.Errorf("lock %s: %w", f.Name(), errors.ErrUnsupported)
 }
+
+// Unlock lets go of the advisory lock f holds (see TryLock), keeping f
+// open. It fails with an error matching errors.ErrUnsupported where
+// TryLock would.
+func Unlock(f File) error {
+	switch f := f.(type) {
+	case *os.File:
+		return unlock(f)
+	case interface{ Unlock() error }:
+		return f.Unlock()
+	}
+	return fmt.Errorf("unlock %s: %w", f.Name(), errors.ErrUnsupported)
+}

@@ -37,3 +37,25 @@ func tryLock(f *os.File) (bool, error) {
 	}
 	return false, &fs.PathError{Op: "flock", Path: f.Name(), Err: ferr}
 }
+
+// unlock takes flock(LOCK_UN) on f.
+func unlock(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if ferr = syscall.Flock(int(fd), syscall.LOCK_UN); ferr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if ferr != nil {
+		return &fs.PathError{Op: "flock", Path: f.Name(), Err: ferr}
+	}
+	return nil
+}

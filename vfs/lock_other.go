@@ -12,3 +12,8 @@ import (
 func tryLock(f *os.File) (bool, error) {
 	return false, &fs.PathError{Op: "flock", Path: f.Name(), Err: errors.ErrUnsupported}
 }
+
+// unlock: see tryLock.
+func unlock(f *os.File) error {
+	return &fs.PathError{Op: "flock", Path: f.Name(), Err: errors.ErrUnsupported}
+}

@@ -44,6 +44,18 @@ func TestTryLock(t *testing.T) {
 			if got, err := TryLock(b); got || err != nil {
 				t.Fatalf("TryLock of a file another open file holds = %v, %v; want false", got, err)
 			}
+			if err := Unlock(a); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := TryLock(b); !got || err != nil {
+				t.Fatalf("TryLock after the holder unlocked = %v, %v; want true", got, err)
+			}
+			if err := Unlock(b); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := TryLock(a); !got || err != nil {
+				t.Fatalf("TryLock again = %v, %v; want true", got, err)
+			}
 			a.Close()
 			if got, err := TryLock(b); !got || err != nil {
 				t.Fatalf("TryLock after the holder closed = %v, %v; want true", got, err)

@@ -278,6 +278,7 @@ func (f *logFile) Read(p []byte) (int, error)              { return f.f.Read(p) 
 func (f *logFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
 func (f *logFile) Stat() (fs.FileInfo, error)              { return f.f.Stat() }
 func (f *logFile) TryLock() (bool, error)                  { return TryLock(f.f) }
+func (f *logFile) Unlock() error                           { return Unlock(f.f) }
 
 // Write writes p: "write name len(p)".
 func (f *logFile) Write(p []byte) (int, error) {

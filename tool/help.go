@@ -54,9 +54,10 @@ func printOverview(w io.Writer, cmds table) {
 }
 
 // pathHelp explains the PATH argument shared by most commands.
-const pathHelp = `PATH is a working tree or .git directory of a reftable repository (its
-reftable/ stack; in a linked worktree, refs are read and written as git
-does: per-worktree refs in its own stack, the others in the main one), a
+const pathHelp = `PATH is a directory of a reftable repository, found from it as git -C
+PATH finds it (its reftable/ stack; in a linked worktree, refs are read
+and written as git does: per-worktree refs in its own stack, the others
+in the main one), a
 stack directory (one with tables.list), a single .ref table file
 (read-only commands), or s3://bucket/prefix for a stack on S3-compatible
 storage (configured by AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID

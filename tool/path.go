@@ -157,7 +157,9 @@ func openPath(path string, mode openMode, opts stack.Options) (*target, error) {
 	if exists(filepath.Join(path, "tables.list")) {
 		return t, t.atStack(path)
 	}
-	r, err := repo.Open(path, repo.Options{Stack: opts, NoParents: !searched, ReadOnly: mode != write})
+	// A directory is looked up as git -C PATH does: the repository
+	// whose working tree or git directory holds it.
+	r, err := repo.Open(path, repo.Options{Stack: opts, ReadOnly: mode != write})
 	switch {
 	case errors.Is(err, repo.ErrNotRepository) && !searched:
 		return nil, fmt.Errorf("%s: %w", path, errNoStack)

@@ -49,8 +49,9 @@ func readFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-// TestDefaultPath runs refs, show and dump without PATH inside a
-// repository's working tree, from a subdirectory.
+// TestDefaultPath runs refs, show and dump without PATH, and with a
+// subdirectory of the working tree for PATH, from a subdirectory: the
+// repository is found as git finds it.
 func TestDefaultPath(t *testing.T) {
 	repo := makeRepo(t, "sha1-basic", "")
 	sub := filepath.Join(repo, "a", "b")
@@ -69,7 +70,9 @@ func TestDefaultPath(t *testing.T) {
 	stackDir := filepath.Join(repo, ".git", "reftable")
 	for _, tc := range []struct{ args, withPath []string }{
 		{[]string{"show", "HEAD"}, []string{"show", stackDir, "HEAD"}},
+		{[]string{"show", ".", "HEAD"}, []string{"show", stackDir, "HEAD"}},
 		{[]string{"dump", "-records"}, []string{"dump", "-records", stackDir}},
+		{[]string{"refs", "..", "refs/tags/"}, []string{"refs", stackDir, "refs/tags/"}},
 	} {
 		want := mustRun(t, "", tc.withPath...)
 		if got := mustRun(t, "", tc.args...); got != want {
@@ -90,7 +93,7 @@ func TestReadCommands(t *testing.T) {
 		{"refs/json-after-path", []string{"refs", sha1, "-json", "refs/heads/"}},
 		{"refs/sha256-json", []string{"refs", "-json", sha256, "refs/tags/"}},
 		{"refs/missing-path", []string{"refs", "testdata/no-such-dir"}},
-		{"refs/not-a-repo", []string{"refs", "testdata"}},
+		{"refs/not-a-repo", []string{"refs", "/"}},
 		{"show/head", []string{"show", sha1, "HEAD"}},
 		{"show/head-json", []string{"show", "-json", sha1, "HEAD"}},
 		{"show/short-tag", []string{"show", sha1, "v1.0"}},

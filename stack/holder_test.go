@@ -24,13 +24,19 @@ func deadPID(t *testing.T) int {
 	return cmd.Process.Pid
 }
 
-func TestStaleLockHolder(t *testing.T) {
+// lockTestStack returns a new stack whose writers do not wait for its
+// lock, its directory and the path of tables.list.lock, on platforms
+// where holders can be judged.
+func lockTestStack(t *testing.T) (*Stack, string, string) {
 	if runtime.GOOS == "windows" {
 		t.Skip("process liveness is unknown on Windows")
 	}
 	dir := t.TempDir()
-	st := openStack(t, dir, Options{NoSync: true, LockTimeout: NoWait})
-	lock := filepath.Join(dir, "tables.list.lock")
+	return openStack(t, dir, Options{NoSync: true, LockTimeout: NoWait}), dir, filepath.Join(dir, "tables.list.lock")
+}
+
+func TestStaleLockHolder(t *testing.T) {
+	st, _, lock := lockTestStack(t)
 	writeLock := func(pid int) {
 		if err := os.WriteFile(lock, nil, 0o666); err != nil {
 			t.Fatal(err)
@@ -148,12 +154,7 @@ func TestHolderFileRemoved(t *testing.T) {
 // recorded id says) it waits for, as does BreakStaleLock; one recorded
 // only by git's pid file it leaves to BreakStaleLock.
 func TestStaleLockBrokenByWriter(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("process liveness is unknown on Windows")
-	}
-	dir := t.TempDir()
-	st := openStack(t, dir, Options{NoSync: true, LockTimeout: NoWait})
-	lock := filepath.Join(dir, "tables.list.lock")
+	st, dir, lock := lockTestStack(t)
 	dead := deadPID(t)
 	// The lock a process of ours leaves when it is killed: its holder
 	// file, linked as the lock.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -30,10 +31,12 @@ type Leftovers struct {
 //     (storage.NoTableLocks, an object store) when no run of listed tables spans
 //     exactly its update indexes (so no compaction can publish it: see
 //     below), and it is older than grace;
-//   - a temporary file is removed when it is older than grace, and so is
-//     the holder file of a lock (see BreakStaleLock) that is not linked
-//     to its lock any more; a holder file of a process of this host
-//     that is gone is removed at once;
+//   - a temporary file is removed when it is older than grace, or at
+//     once when no process holds it open with its advisory lock (its
+//     writer ended before it placed its table);
+//   - the holder file of a lock (see BreakStaleLock) that is not linked
+//     to its lock any more is removed when it is older than grace, or at
+//     once when its process, of this host, is gone;
 //   - a table's lock whose holder is provably gone is removed, as a
 //     writer waiting for it would remove it (see BreakStaleLock);
 //   - files that do not parse as tables, and other lock files, are kept.
@@ -135,7 +138,7 @@ func (st *Stack) clean(ctx context.Context, grace time.Duration) (Leftovers, err
 		case listed[f.Name] != nil || f.Name == "tables.list" || f.Name == "tables.list.lock" || f.Name == "tables.list"+pidSuffix:
 			// The list, and the lock Clean holds.
 		case strings.HasSuffix(f.Name, ".temp"):
-			if now.Sub(f.ModTime) < grace {
+			if now.Sub(f.ModTime) < grace && !st.tempAbandoned(f.Name) {
 				keep(f.Name, "temporary file younger than the grace period")
 			} else {
 				remove(f.Name)
@@ -207,6 +210,27 @@ func (st *Stack) breakStaleLocks(files []storage.FileInfo) []string {
 		}
 	}
 	return broken
+}
+
+// tempAbandoned reports whether the temporary table name is open with
+// its advisory lock nowhere: its writer, which holds it until it places
+// or discards the table (see dirBackend.stage), ended first. An addition
+// writes and places its table under the list lock, which Clean holds; a
+// compaction whose table Clean removes finds it gone and gives up,
+// leaving the tables it merged (where advisory locks are not shared
+// between hosts, a compaction on another host may so lose its work).
+func (st *Stack) tempAbandoned(name string) bool {
+	b, ok := st.b.(*dirBackend)
+	if !ok {
+		return false
+	}
+	f, err := b.fsys.OpenFile(b.path(name), os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	got, err := vfs.TryLock(f)
+	return err == nil && got
 }
 
 // holderGone reports whether the holder file name, not linked to a lock,

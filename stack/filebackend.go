@@ -315,8 +315,11 @@ func (b *dirBackend) StageTable(_ context.Context, write func(io.Writer) (min, m
 	return t, err
 }
 
-// stage writes a table to a new temporary file, syncs and closes it. It
-// returns nil for a table discarded.
+// stage writes a table to a new temporary file and syncs it. It returns
+// nil for a table discarded. The file stays open, holding its advisory
+// lock (see lockFile), until the table is placed or discarded: Clean
+// removes at once a temporary file nobody holds, the leftover of a
+// writer that ended before it placed its table.
 func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, err error)) (*dirStaged, error) {
 	var f vfs.File
 	var tmp string
@@ -331,6 +334,7 @@ func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, er
 	if err != nil {
 		return nil, fmt.Errorf("write table in %s: %w", b.dir, err)
 	}
+	vfs.TryLock(f) // a new file: nobody else holds it
 	t := &dirStaged{b: b, tmp: tmp, held: b.clean.hold(b.fsys, tmp, stat.Identity{})}
 	keep, err := func() (bool, error) {
 		if err := b.setMode(f); err != nil {
@@ -360,9 +364,8 @@ func (b *dirBackend) stage(write func(io.Writer) (min, max uint64, keep bool, er
 			return false, err
 		}
 		t.id = stat.Of(fi)
-		err = f.Close()
-		f = nil
-		return true, err
+		t.f, f = f, nil
+		return true, nil
 	}()
 	if f != nil {
 		f.Close()
@@ -385,6 +388,18 @@ type dirStaged struct {
 	min, max uint64
 	name     string // the final name, once placed
 	held     *heldFile
+	f        vfs.File // the file written, open until placed or discarded
+}
+
+// closeFile closes the file written, which lets go of its advisory
+// lock.
+func (t *dirStaged) closeFile() error {
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
 }
 
 // Place renames the temporary file to a name nobody has, after checking
@@ -401,6 +416,11 @@ func (t *dirStaged) Place(context.Context) (string, error) {
 	}
 	if err := t.check(t.tmp); err != nil {
 		return "", err
+	}
+	// Close before renaming (Windows cannot rename an open file): Place
+	// runs under the list lock, which Clean takes too.
+	if err := t.closeFile(); err != nil {
+		return "", fmt.Errorf("write table in %s: %w", b.dir, err)
 	}
 	for range 10 {
 		name := storage.TableName(t.min, t.max)
@@ -445,6 +465,7 @@ func sameStaged(a, b stat.Identity) bool {
 // Discard removes the table, under its final name once placed.
 func (t *dirStaged) Discard(context.Context) error {
 	defer t.held.drop()
+	t.closeFile()
 	path := t.tmp
 	if t.name != "" {
 		path = t.b.path(t.name)

@@ -725,7 +725,7 @@ func TestProcessKill(t *testing.T) {
 		t.Errorf("refs after the final CompactAll (-want +got):\n%s", diff)
 	}
 	// Clean removes the rest: stale locks of tables compacted away, and
-	// the holder files of killed processes.
+	// the holder files and temporary tables of killed processes.
 	if st, err = stack.Open(dir, parentOpts); err != nil {
 		t.Fatal(err)
 	}
@@ -734,7 +734,7 @@ func TestProcessKill(t *testing.T) {
 	}
 	st.Close()
 	for _, name := range procLeftovers(t, dir) {
-		if strings.HasSuffix(name, ".lock") || strings.HasSuffix(name, ".holder") {
+		if strings.HasSuffix(name, ".lock") || strings.HasSuffix(name, ".holder") || strings.HasSuffix(name, ".temp") {
 			t.Errorf("left after the final CompactAll and Clean: %s", name)
 		}
 	}

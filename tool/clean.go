@@ -12,10 +12,13 @@ var cmdClean = &Command{
 	Usage: "[-grace D] [PATH]",
 	Short: "remove files the stack no longer references",
 	Long: `Clean removes tables that tables.list does not name and no writer can
-still publish, and temporary files older than the grace period. It
-prints each file removed ("removed <name>") and each unreferenced file
-kept with the reason ("kept <name>: <why>"). Lock files are never removed
-(see unlock).
+still publish, temporary files and lock holder files older than the
+grace period or left by a writer that is gone (a temporary file nobody
+holds open with its advisory lock; a holder file naming a process of
+this host that no longer runs), and the locks of tables whose holder is
+provably gone (see unlock). It prints each file removed ("removed
+<name>") and each unreferenced file kept with the reason ("kept <name>:
+<why>").
 
 On S3 a table is removed only once no writer can publish it any more,
 whatever the grace period (see package objstore).
@@ -25,7 +28,7 @@ Examples:
 	reftable clean
 	reftable clean -grace 10m .git/reftable`,
 	Flags: func(fs *flag.FlagSet) any {
-		return fs.Duration("grace", time.Hour, "keep temporary files younger than this")
+		return fs.Duration("grace", time.Hour, "keep temporary files younger than this, unless their writer is gone")
 	},
 	Run: func(e *Env, flags any, args []string) error {
 		t, err := e.openArg(args, maintain, stack.Options{DisableAutoCompaction: true})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"time"
 
@@ -224,13 +223,8 @@ func (st *Stack) tempAbandoned(name string) bool {
 	if !ok {
 		return false
 	}
-	f, err := b.fsys.OpenFile(b.path(name), os.O_RDONLY, 0)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	got, err := vfs.TryLock(f)
-	return err == nil && got
+	free, known := advisoryFree(b.fsys, b.path(name))
+	return known && free
 }
 
 // holderGone reports whether the holder file name, not linked to a lock,

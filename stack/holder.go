@@ -185,22 +185,25 @@ type LockInfo struct {
 // host of a network file system with coherent locks.
 func inspectLock(fsys vfs.FS, lockPath string) (LockInfo, error) {
 	info, err := judgeLock(fsys, lockPath)
-	if err == nil && info.Liveness != HolderAlive && advisoryHeld(fsys, lockPath) {
-		info.Liveness = HolderAlive
+	if err == nil && info.Liveness != HolderAlive {
+		if free, known := advisoryFree(fsys, lockPath); known && !free {
+			info.Liveness = HolderAlive
+		}
 	}
 	return info, err
 }
 
-// advisoryHeld reports whether another open file holds the advisory lock
-// of the file at path.
-func advisoryHeld(fsys vfs.FS, path string) bool {
+// advisoryFree reports whether no open file holds the advisory lock of
+// the file at path (taking it for an instant); known is false when that
+// cannot be told (no such file, no advisory locks).
+func advisoryFree(fsys vfs.FS, path string) (free, known bool) {
 	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
-		return false
+		return false, false
 	}
 	defer f.Close()
 	got, err := vfs.TryLock(f)
-	return err == nil && !got
+	return got, err == nil
 }
 
 // judgeLock describes the lock at lockPath by what it records of its
@@ -368,21 +371,17 @@ func breakLock(fsys vfs.FS, path string, auto bool) error {
 	if info.Liveness != HolderGone || auto && info.Host == "" {
 		return &LockError{Path: path, Age: info.Age, Holder: info.holder(), Err: ErrLocked}
 	}
-	var cur stat.Identity
+	// The file locked, or without a lock the file the path names now.
+	var fi fs.FileInfo
 	if f != nil {
-		fi, err := f.Stat()
-		if err != nil {
-			return fmt.Errorf("break lock: %w", err)
-		}
-		cur = stat.Of(fi)
+		fi, err = f.Stat()
 	} else {
-		fi, err := fsys.Stat(path)
-		if err != nil {
-			return fmt.Errorf("break lock: %w", err)
-		}
-		cur = stat.Of(fi)
+		fi, err = fsys.Stat(path)
 	}
-	if cur.Dev != info.id.Dev || cur.Ino != info.id.Ino || !cur.ModTime.Equal(info.id.ModTime) {
+	if err != nil {
+		return fmt.Errorf("break lock: %w", err)
+	}
+	if cur := stat.Of(fi); cur.Dev != info.id.Dev || cur.Ino != info.id.Ino || !cur.ModTime.Equal(info.id.ModTime) {
 		return &LockError{Path: path, Err: ErrLockLost}
 	}
 	if err := fsys.Remove(path); err != nil {
